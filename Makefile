@@ -1,0 +1,59 @@
+# ledgerlearn — `make test` and (later) `make demo` work on a fresh machine with Python 3.11,
+# Node 20 and apt. Everything else is installed here.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PY_STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+
+.PHONY: setup compile artifacts test test-contracts test-python coverage gas bench devnet lint clean
+
+setup: $(PY_STAMP) $(NPM_STAMP) compile  ## venv, pip install, npm ci, compile contracts
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(PY_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+compile: $(NPM_STAMP)  ## compile the contracts (the shipped Python artifacts are NOT touched)
+	npx hardhat compile --quiet
+
+artifacts: compile $(PY_STAMP)  ## after changing contracts: ship the new ABI/bytecode to Python
+	$(PY) scripts/export_artifacts.py
+	$(PY) scripts/gen_contract_errors.py
+
+test: setup test-contracts test-python  ## every test suite
+
+test-contracts: compile
+	npx hardhat test --no-compile
+
+test-python: $(PY_STAMP)
+	$(PY) -m pytest
+
+coverage: $(NPM_STAMP)  ## solidity-coverage of the contracts
+	npx hardhat coverage
+
+gas: compile  ## gas per operation
+	npx hardhat run --no-compile scripts/gas_report.js
+
+bench: setup  ## chain client and IPFS benchmarks
+	$(PY) scripts/bench_chain.py
+	$(PY) scripts/bench_ipfs.py
+
+devnet: $(PY_STAMP) $(NPM_STAMP)  ## run the local anvil devnet (state in ~/.ledgerlearn/devnet)
+	$(VENV)/bin/ledgerlearn devnet up
+
+lint: $(PY_STAMP)
+	$(VENV)/bin/ruff check platform tests scripts
+	$(VENV)/bin/mypy platform/ledgerlearn
+
+clean:
+	rm -rf build coverage coverage.json .pytest_cache

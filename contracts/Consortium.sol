@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {AccessControlDefaultAdminRules} from
+    "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {IConsortium} from "./interfaces/IConsortium.sol";
+
+/// @title Consortium — membership and roles of a ledgerlearn consortium
+/// @notice The admin (two-step transfer with a delay, OpenZeppelin AccessControlDefaultAdminRules)
+/// grants and revokes PUBLISHER, PROVIDER and VALIDATOR. Members register how to reach them.
+contract Consortium is AccessControlDefaultAdminRules, IConsortium {
+    /// @inheritdoc IConsortium
+    bytes32 public constant PUBLISHER_ROLE = keccak256("PUBLISHER_ROLE");
+    /// @inheritdoc IConsortium
+    bytes32 public constant PROVIDER_ROLE = keccak256("PROVIDER_ROLE");
+    /// @inheritdoc IConsortium
+    bytes32 public constant VALIDATOR_ROLE = keccak256("VALIDATOR_ROLE");
+
+    uint256 private constant MAX_PEER_ADDRESS_LENGTH = 512;
+
+    mapping(address account => Member) private _members;
+    address[] private _registered;
+
+    /// @param adminTransferDelay seconds between starting and accepting an admin transfer
+    /// @param initialAdmin the first admin
+    constructor(uint48 adminTransferDelay, address initialAdmin)
+        AccessControlDefaultAdminRules(adminTransferDelay, initialAdmin)
+    {}
+
+    /// @inheritdoc IConsortium
+    function registerMember(string calldata peerAddress, bytes calldata encryptionKey) external {
+        if (!isParticipant(msg.sender)) revert ConsortiumNotAParticipant(msg.sender);
+        uint256 peerLength = bytes(peerAddress).length;
+        if (peerLength == 0 || peerLength > MAX_PEER_ADDRESS_LENGTH) {
+            revert ConsortiumInvalidPeerAddress(msg.sender, peerLength);
+        }
+        if (!_isSecp256k1PublicKey(encryptionKey)) {
+            revert ConsortiumInvalidEncryptionKey(msg.sender, encryptionKey.length);
+        }
+        Member storage member = _members[msg.sender];
+        if (member.registeredBlock == 0) _registered.push(msg.sender);
+        member.peerAddress = peerAddress;
+        member.encryptionKey = encryptionKey;
+        member.registeredBlock = uint64(block.number);
+        emit MemberRegistered(msg.sender, peerAddress, encryptionKey);
+    }
+
+    /// @inheritdoc IConsortium
+    function memberOf(address account) external view returns (Member memory) {
+        return _members[account];
+    }
+
+    /// @inheritdoc IConsortium
+    function registeredMembers() external view returns (address[] memory) {
+        return _registered;
+    }
+
+    /// @inheritdoc IConsortium
+    function isParticipant(address account) public view returns (bool) {
+        return hasRole(PUBLISHER_ROLE, account) || hasRole(PROVIDER_ROLE, account)
+            || hasRole(VALIDATOR_ROLE, account);
+    }
+
+    function _isSecp256k1PublicKey(bytes calldata key) private pure returns (bool) {
+        if (key.length == 33) return key[0] == 0x02 || key[0] == 0x03;
+        if (key.length == 65) return key[0] == 0x04;
+        return false;
+    }
+}

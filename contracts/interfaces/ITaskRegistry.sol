@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {ILedgerAccess} from "./ILedgerAccess.sol";
+
+/// @title ITaskRegistry — publication of learning tasks
+/// @notice A task fixes everything participants must agree on before learning starts: the model
+/// (spec and initial weights, by content hash; CIDs in the event), the metric, the committee and
+/// its validation fragments, the acceptance policy, the flow and the aggregation rule.
+///
+/// Scores are fixed-point integers with 6 decimals (1.0 == 1_000_000). With the absolute
+/// threshold mode a score is the metric of the update on the validator's fragment; with the
+/// relative mode it is that metric minus the metric of the current global model (round base, or
+/// the parents' merge in a dag task) on the same fragment. In both modes a score clears the
+/// policy when `score >= threshold`.
+///
+/// Committee decision: with n members of which at most f lie, the policy must satisfy
+/// f < k <= n - f (k: quorum). An update is accepted as soon as a majority of the whole
+/// committee has cleared the threshold (the committee median then clears it whatever the others
+/// say), rejected as soon as that can no longer happen; at the scoring deadline it is decided by
+/// the (lower) median of the scores received if at least k arrived, and rejected otherwise.
+interface ITaskRegistry is ILedgerAccess {
+    /// @notice Everything a publisher declares about a task. Signed as EIP-712 `TaskParams`.
+    struct TaskParams {
+        bytes32 modelSpecHash; // sha256 of the canonical model spec JSON
+        string modelSpecCid;
+        bytes32 initialWeightsHash; // sha256 of the safetensors bytes
+        string initialWeightsCid;
+        uint8 flow; // 0 federation, 1 dag
+        uint8 metric; // 0 accuracy, 1 macro-F1, 2 negative loss
+        uint8 thresholdMode; // 0 absolute, 1 relative to the current global model
+        int64 threshold; // fixed point, 6 decimals
+        uint8 quorum; // k
+        uint8 maxFaultyValidators; // f
+        uint8 aggregationRule; // id in the ledgerlearn aggregation registry
+        uint16 numByzantine; // parameter of the aggregation rule
+        uint32 roundLength; // blocks a federation round accepts updates
+        uint32 scoreWindow; // blocks the committee has to score after submissions close
+        uint32 maxRounds; // federation rounds before the task completes (dag: unused, >= 1)
+        uint8 maxParents; // dag: most parents an update may name (federation: unused)
+        address[] committee; // validators, at most 32
+        bytes32[] fragmentHashes; // sha256 of each member's encrypted validation fragment
+        string[] fragmentCids;
+    }
+
+    /// @notice The stored state of a task.
+    struct TaskInfo {
+        address publisher;
+        uint8 flow;
+        uint8 metric;
+        uint8 thresholdMode;
+        uint8 quorum;
+        uint8 maxFaultyValidators;
+        uint8 committeeSize;
+        uint8 aggregationRule;
+        uint8 maxParents;
+        uint16 numByzantine;
+        bool closed;
+        int64 threshold;
+        uint32 roundLength;
+        uint32 scoreWindow;
+        uint32 maxRounds;
+        uint32 currentRound;
+        uint64 publishedBlock;
+        bytes32 modelSpecHash;
+        bytes32 initialWeightsHash;
+        bytes32 globalModelHash;
+    }
+
+    /// @notice A task was published (by the publisher itself or relayed with its signature).
+    event TaskPublished(uint256 indexed taskId, address indexed publisher, address relayer, TaskParams params);
+    /// @notice A task stopped accepting updates (closed by its publisher, or its last round finalized).
+    event TaskClosed(uint256 indexed taskId, address indexed by, bytes32 finalModelHash);
+
+    /// @notice No honest quorum can both decide safely and stay live: f < k <= n - f is violated.
+    error TaskRegistryUnsafePolicy(uint256 committeeSize, uint256 quorum, uint256 maxFaultyValidators);
+    /// @notice The committee is empty or larger than `max`.
+    error TaskRegistryCommitteeSize(uint256 size, uint256 max);
+    /// @notice A validator appears twice in the committee.
+    error TaskRegistryDuplicateCommitteeMember(address validator);
+    /// @notice One fragment hash and one fragment CID are needed per committee member.
+    error TaskRegistryFragmentCount(uint256 committeeSize, uint256 hashes, uint256 cids);
+    /// @notice A field of the task parameters is out of its range (`name` names the field).
+    error TaskRegistryInvalidParameter(string name, int256 value);
+    /// @notice The relayed publication's signature deadline has passed.
+    error TaskRegistryExpiredSignature(uint256 deadline, uint256 timestamp);
+    /// @notice The relayed publication was not signed by `publisher` (wrong chain, contract,
+    /// nonce — e.g. a replay — or parameters).
+    error TaskRegistryInvalidSigner(address signer, address publisher);
+    /// @notice Only the task's publisher may do this.
+    error TaskRegistryNotPublisher(uint256 taskId, address account);
+    /// @notice The task is closed.
+    error TaskRegistryTaskClosed(uint256 taskId);
+
+    /// @notice Publishes a task; the caller is its publisher and needs PUBLISHER_ROLE.
+    function publishTask(TaskParams calldata params) external returns (uint256 taskId);
+
+    /// @notice Publishes a task on behalf of `publisher`, who signed the EIP-712 message
+    /// `PublishTask(address publisher,TaskParams params,uint256 nonce,uint256 deadline)` with its
+    /// current nonce. Anyone may relay; the publisher needs PUBLISHER_ROLE.
+    function publishTaskFor(
+        TaskParams calldata params,
+        address publisher,
+        uint256 deadline,
+        bytes calldata signature
+    ) external returns (uint256 taskId);
+
+    /// @notice Stops a task from accepting updates. Only its publisher.
+    function closeTask(uint256 taskId) external;
+
+    /// @notice Number of tasks published; ids run from 1 to taskCount().
+    function taskCount() external view returns (uint256);
+    /// @notice The stored state of a task.
+    function getTask(uint256 taskId) external view returns (TaskInfo memory);
+    /// @notice The committee of a task and the hash of each member's validation fragment.
+    function getCommittee(uint256 taskId) external view returns (address[] memory members, bytes32[] memory fragmentHashes);
+    /// @notice The next nonce `publisher` must sign for publishTaskFor.
+    function publishNonce(address publisher) external view returns (uint256);
+    /// @notice EIP-712 digest a publisher signs for publishTaskFor.
+    function publishDigest(TaskParams calldata params, address publisher, uint256 nonce, uint256 deadline)
+        external
+        view
+        returns (bytes32);
+}

@@ -1,0 +1,80 @@
+"""The chain behind one settings switch: the in-process EVM or a JSON-RPC node.
+
+``embedded``: eth-tester with py-evm in this process (no node, no network); every agent of a
+simulation shares one :class:`Chain`. ``rpc``: any JSON-RPC node, e.g. the local anvil devnet
+(which can also fund accounts and mine blocks on request) or a permissioned network.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from eth_tester import EthereumTester, PyEVMBackend
+from web3 import Web3
+from web3.providers.eth_tester import EthereumTesterProvider
+
+from ledgerlearn.config import ChainSettings
+from ledgerlearn.errors import ChainError
+
+
+@dataclass
+class Chain:
+    """A connection to an EVM chain, with the devnet conveniences the backend supports."""
+
+    w3: Web3
+    kind: str
+    tester: EthereumTester | None = None
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    @property
+    def chain_id(self) -> int:
+        """Chain id (part of every signature)."""
+        return int(self.w3.eth.chain_id)
+
+    def genesis_hash(self) -> bytes:
+        """Hash of block 0: tells one chain from a reset one."""
+        return bytes(self.w3.eth.get_block(0)["hash"])
+
+    def fund(self, address: str, wei: int) -> None:
+        """Give ``address`` a balance of at least ``wei`` (devnets only)."""
+        address = Web3.to_checksum_address(address)
+        if self.tester is not None:
+            with self.lock:
+                faucet = self.tester.get_accounts()[0]
+                self.tester.send_transaction(
+                    {"from": faucet, "to": address, "value": wei, "gas": 21000}
+                )
+            return
+        try:
+            self.w3.provider.make_request("anvil_setBalance", [address, hex(wei)])  # type: ignore[arg-type]
+        except Exception as exc:
+            raise ChainError(
+                f"cannot fund {address}: this node has no faucet (fund accounts out of band)"
+            ) from exc
+
+    def mine(self, blocks: int = 1) -> None:
+        """Mine ``blocks`` empty blocks (devnets only): lets deadlines pass in tests and demos."""
+        if blocks <= 0:
+            return
+        if self.tester is not None:
+            with self.lock:
+                self.tester.mine_blocks(blocks)
+            return
+        response = self.w3.provider.make_request("anvil_mine", [hex(blocks)])  # type: ignore[arg-type]
+        if "error" in response:
+            raise ChainError(f"this node cannot mine on request: {response['error']}")
+
+
+def connect(settings: ChainSettings) -> Chain:
+    """Open the chain the settings name."""
+    if settings.backend == "embedded":
+        tester = EthereumTester(PyEVMBackend())
+        return Chain(Web3(EthereumTesterProvider(tester)), "embedded", tester)
+    provider = Web3.HTTPProvider(
+        settings.rpc_url, request_kwargs={"timeout": settings.tx_timeout_s}
+    )
+    w3 = Web3(provider)
+    if not w3.is_connected():
+        raise ChainError(f"no JSON-RPC node answers at {settings.rpc_url}")
+    return Chain(w3, "rpc")

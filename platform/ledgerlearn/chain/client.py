@@ -1,0 +1,328 @@
+"""Typed access to the deployed contracts.
+
+:class:`LedgerClient` mirrors the contract functions: reads return dataclasses, writes are
+signed locally with the participant's key and return the transaction receipt (or the value
+the contract produced, such as a new task id). Reverts raise the typed errors of
+``ledgerlearn.chain.contract_errors``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+from web3.types import TxReceipt
+
+from ledgerlearn.chain.artifacts import load_artifact
+from ledgerlearn.chain.backend import Chain
+from ledgerlearn.chain.deployment import Deployment
+from ledgerlearn.chain.revert import decode_revert, revert_data
+from ledgerlearn.chain.transactor import Transactor
+from ledgerlearn.chain.types import (
+    TASK_PARAMS_EIP712_FIELDS,
+    Flow,
+    Member,
+    Metric,
+    RoundInfo,
+    Status,
+    TaskInfo,
+    TaskParams,
+    ThresholdMode,
+    UpdateInfo,
+)
+from ledgerlearn.errors import ChainError
+
+ROLES = ("PUBLISHER", "PROVIDER", "VALIDATOR")
+"""The participant roles of the consortium."""
+
+EIP712_DOMAIN_NAME = "ledgerlearn"
+EIP712_DOMAIN_VERSION = "1"
+
+
+def role_id(role: str) -> bytes:
+    """The bytes32 id of a role name (``PUBLISHER``, ``PROVIDER``, ``VALIDATOR`` or ``ADMIN``)."""
+    if role == "ADMIN":
+        return bytes(32)
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)} or ADMIN")
+    return keccak(text=f"{role}_ROLE")
+
+
+class LedgerClient:
+    """One participant's view of a consortium's contracts.
+
+    Parameters
+    ----------
+    chain
+        The chain connection.
+    deployment
+        Where the contracts are.
+    account
+        The participant's key; None for a read-only client.
+    """
+
+    def __init__(
+        self, chain: Chain, deployment: Deployment, account: LocalAccount | None = None
+    ) -> None:
+        self.chain = chain
+        self.deployment = deployment
+        w3 = chain.w3
+        self.consortium: Contract = w3.eth.contract(
+            address=deployment.consortium,  # type: ignore[arg-type]
+            abi=load_artifact("Consortium").abi,
+        )
+        self.ledger: Contract = w3.eth.contract(
+            address=deployment.ledger,  # type: ignore[arg-type]
+            abi=load_artifact("LearningLedger").abi,
+        )
+        self._sender = Transactor(chain, account) if account is not None else None
+
+    # -- identity ------------------------------------------------------------------------
+    @property
+    def address(self) -> str:
+        """The participant's address."""
+        return self._tx.address
+
+    @property
+    def _tx(self) -> Transactor:
+        if self._sender is None:
+            raise ChainError("this client is read-only: give it an account to send transactions")
+        return self._sender
+
+    def with_account(self, account: LocalAccount) -> LedgerClient:
+        """The same contracts seen by another participant."""
+        return LedgerClient(self.chain, self.deployment, account)
+
+    def block_number(self) -> int:
+        """The latest block number."""
+        return int(self.chain.w3.eth.block_number)
+
+    # -- consortium ----------------------------------------------------------------------
+    def grant_role(self, role: str, account: str) -> TxReceipt:
+        """Grant ``role`` to ``account`` (admin)."""
+        return self._tx.send(self.consortium.functions.grantRole(role_id(role), account))
+
+    def revoke_role(self, role: str, account: str) -> TxReceipt:
+        """Revoke ``role`` from ``account`` (admin); effective in the next block."""
+        return self._tx.send(self.consortium.functions.revokeRole(role_id(role), account))
+
+    def has_role(self, role: str, account: str) -> bool:
+        """Whether ``account`` holds ``role``."""
+        return bool(self._read(self.consortium.functions.hasRole(role_id(role), account)))
+
+    def register_member(self, peer_address: str, encryption_key: bytes) -> TxReceipt:
+        """Register this participant's IPFS peer address and encryption public key."""
+        call = self.consortium.functions.registerMember(peer_address, encryption_key)
+        return self._tx.send(call)
+
+    def member(self, account: str) -> Member:
+        """What ``account`` registered, with its current roles."""
+        peer, key, block = self._read(self.consortium.functions.memberOf(account))
+        roles = frozenset(r for r in ROLES if self.has_role(r, account))
+        return Member(account, peer, bytes(key), int(block), roles)
+
+    def members(self) -> list[Member]:
+        """Every registered member, in registration order."""
+        return [self.member(a) for a in self._read(self.consortium.functions.registeredMembers())]
+
+    # -- tasks ---------------------------------------------------------------------------
+    def publish_task(self, params: TaskParams) -> int:
+        """Publish a task as this participant; returns its id."""
+        receipt = self._tx.send(self.ledger.functions.publishTask(params.as_tuple()))
+        return self._task_id_from(receipt)
+
+    def publish_nonce(self, publisher: str) -> int:
+        """The nonce ``publisher`` must sign next for a relayed publication."""
+        return int(self._read(self.ledger.functions.publishNonce(publisher)))
+
+    def publish_typed_data(
+        self, params: TaskParams, publisher: str, nonce: int, deadline: int
+    ) -> dict[str, Any]:
+        """The EIP-712 typed data a publisher signs for :meth:`publish_task_for`."""
+        return {
+            "types": {
+                "EIP712Domain": [
+                    {"name": "name", "type": "string"},
+                    {"name": "version", "type": "string"},
+                    {"name": "chainId", "type": "uint256"},
+                    {"name": "verifyingContract", "type": "address"},
+                ],
+                "PublishTask": [
+                    {"name": "publisher", "type": "address"},
+                    {"name": "params", "type": "TaskParams"},
+                    {"name": "nonce", "type": "uint256"},
+                    {"name": "deadline", "type": "uint256"},
+                ],
+                "TaskParams": TASK_PARAMS_EIP712_FIELDS,
+            },
+            "primaryType": "PublishTask",
+            "domain": {
+                "name": EIP712_DOMAIN_NAME,
+                "version": EIP712_DOMAIN_VERSION,
+                "chainId": self.chain.chain_id,
+                "verifyingContract": self.deployment.ledger,
+            },
+            "message": {
+                "publisher": publisher,
+                "params": params.typed_data_message(),
+                "nonce": nonce,
+                "deadline": deadline,
+            },
+        }
+
+    @staticmethod
+    def sign_typed_data(account: LocalAccount, typed_data: dict[str, Any]) -> bytes:
+        """Sign EIP-712 typed data with ``account`` (the publisher's own key, locally)."""
+        signable = encode_typed_data(full_message=typed_data)
+        return bytes(Account.sign_message(signable, account.key).signature)
+
+    def publish_task_for(
+        self, params: TaskParams, publisher: str, deadline: int, signature: bytes
+    ) -> int:
+        """Relay a publication signed by ``publisher``; returns the task id."""
+        call = self.ledger.functions.publishTaskFor(
+            params.as_tuple(), publisher, deadline, signature
+        )
+        return self._task_id_from(self._tx.send(call))
+
+    def close_task(self, task_id: int) -> TxReceipt:
+        """Stop a task from accepting updates (its publisher)."""
+        return self._tx.send(self.ledger.functions.closeTask(task_id))
+
+    def task_count(self) -> int:
+        """Number of tasks published (ids 1..task_count)."""
+        return int(self._read(self.ledger.functions.taskCount()))
+
+    def task(self, task_id: int) -> TaskInfo:
+        """The stored state of a task."""
+        v = self._read(self.ledger.functions.getTask(task_id))
+        return TaskInfo(
+            task_id=task_id,
+            publisher=v[0],
+            flow=Flow(v[1]),
+            metric=Metric(v[2]),
+            threshold_mode=ThresholdMode(v[3]),
+            quorum=v[4],
+            max_faulty_validators=v[5],
+            committee_size=v[6],
+            aggregation_rule=v[7],
+            max_parents=v[8],
+            num_byzantine=v[9],
+            closed=v[10],
+            threshold=v[11],
+            round_length=v[12],
+            score_window=v[13],
+            max_rounds=v[14],
+            current_round=v[15],
+            published_block=v[16],
+            model_spec_hash=bytes(v[17]),
+            initial_weights_hash=bytes(v[18]),
+            global_model_hash=bytes(v[19]),
+        )
+
+    def committee(self, task_id: int) -> list[tuple[str, bytes]]:
+        """The committee of a task: (validator, fragment hash) in committee order."""
+        members, hashes = self._read(self.ledger.functions.getCommittee(task_id))
+        return [(m, bytes(h)) for m, h in zip(members, hashes, strict=True)]
+
+    # -- updates and scores --------------------------------------------------------------
+    def join_task(self, task_id: int) -> TxReceipt:
+        """Join a task as a data provider."""
+        return self._tx.send(self.ledger.functions.joinTask(task_id))
+
+    def participation(self, task_id: int, provider: str) -> tuple[bool, int]:
+        """Whether ``provider`` joined, and the last federation round it submitted in."""
+        joined, last = self._read(self.ledger.functions.participation(task_id, provider))
+        return bool(joined), int(last)
+
+    def submit_update(
+        self, task_id: int, round_: int, update: bytes, cid: str, num_samples: int
+    ) -> TxReceipt:
+        """Submit a federation update (its content hash and CID) for ``round_``."""
+        call = self.ledger.functions.submitUpdate(task_id, round_, update, cid, num_samples)
+        return self._tx.send(call)
+
+    def submit_dag_update(
+        self, task_id: int, parents: Sequence[bytes], update: bytes, cid: str, num_samples: int
+    ) -> TxReceipt:
+        """Submit a dag update built on ``parents``."""
+        call = self.ledger.functions.submitDagUpdate(
+            task_id, list(parents), update, cid, num_samples
+        )
+        return self._tx.send(call)
+
+    def submit_score(self, task_id: int, update: bytes, score: int) -> TxReceipt:
+        """Score one update (fixed point, see :func:`ledgerlearn.chain.types.to_fixed`)."""
+        return self._tx.send(self.ledger.functions.submitScore(task_id, update, score))
+
+    def submit_scores(
+        self, task_id: int, updates: Sequence[bytes], scores: Sequence[int]
+    ) -> TxReceipt:
+        """Score several updates of a task in one transaction."""
+        call = self.ledger.functions.submitScores(task_id, list(updates), list(scores))
+        return self._tx.send(call)
+
+    def settle_updates(self, task_id: int, updates: Sequence[bytes]) -> TxReceipt:
+        """Decide pending updates whose scoring deadline passed."""
+        return self._tx.send(self.ledger.functions.settleUpdates(task_id, list(updates)))
+
+    def update(self, task_id: int, update: bytes) -> UpdateInfo:
+        """The stored state of an update (status NONE when unknown)."""
+        v = self._read(self.ledger.functions.getUpdate(task_id, update))
+        return UpdateInfo(task_id, update, v[0], v[1], Status(v[2]), v[3], v[4], v[5])
+
+    def score_deadline(self, task_id: int, update: bytes) -> int:
+        """The block from which ``update`` can no longer be scored."""
+        return int(self._read(self.ledger.functions.scoreDeadline(task_id, update)))
+
+    # -- rounds --------------------------------------------------------------------------
+    def propose_aggregate(
+        self, task_id: int, round_: int, updates: Sequence[bytes], result_hash: bytes, cid: str
+    ) -> TxReceipt:
+        """Propose the aggregate of ``round_`` computed from its accepted ``updates``."""
+        call = self.ledger.functions.proposeAggregate(
+            task_id, round_, list(updates), result_hash, cid
+        )
+        return self._tx.send(call)
+
+    def attest_aggregate(self, task_id: int, round_: int, result_hash: bytes) -> TxReceipt:
+        """Attest a proposed aggregate after recomputing it (committee member)."""
+        return self._tx.send(self.ledger.functions.attestAggregate(task_id, round_, result_hash))
+
+    def round(self, task_id: int, round_: int) -> RoundInfo:
+        """The stored state of a federation round."""
+        v = self._read(self.ledger.functions.getRound(task_id, round_))
+        return RoundInfo(
+            task_id, round_, v[0], v[1], v[2], v[3], v[4], bytes(v[5]), bytes(v[6]), bytes(v[7])
+        )
+
+    def proposal(self, task_id: int, round_: int, result_hash: bytes) -> tuple[str, int]:
+        """(proposer, attestations) of a proposed result; zero address when never proposed."""
+        proposer, attestations = self._read(
+            self.ledger.functions.getProposal(task_id, round_, result_hash)
+        )
+        return str(proposer), int(attestations)
+
+    # -- helpers -------------------------------------------------------------------------
+    @staticmethod
+    def _read(call: ContractFunction) -> Any:
+        """Run a view call; a revert raises the contract's typed error."""
+        try:
+            return call.call()
+        except Exception as exc:
+            data = revert_data(exc)
+            if data is None:
+                raise ChainError(f"reading {call.fn_name} failed: {exc}") from exc
+            raise decode_revert(data) from exc
+
+    def _task_id_from(self, receipt: TxReceipt) -> int:
+        events = self.ledger.events.TaskPublished().process_receipt(receipt)
+        if len(events) != 1:
+            raise ChainError("publication receipt has no TaskPublished event")
+        return int(events[0]["args"]["taskId"])

@@ -1,0 +1,91 @@
+"""Deploying the contracts and remembering where they are."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+
+from ledgerlearn.chain.artifacts import load_artifact
+from ledgerlearn.chain.backend import Chain
+from ledgerlearn.chain.transactor import Transactor
+from ledgerlearn.errors import ChainError, ChainResetError
+
+ADMIN_TRANSFER_DELAY_S = 24 * 3600
+"""Default delay between starting and accepting an admin transfer (two-step admin)."""
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Where the contracts of one consortium live."""
+
+    chain_id: int
+    genesis_hash: str
+    consortium: str
+    ledger: str
+    block_number: int  # the first deployment block: event streams start here
+
+    def save(self, path: Path) -> None:
+        """Write the deployment as JSON."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> Deployment:
+        """Read a deployment written by :meth:`save`."""
+        try:
+            return cls(**json.loads(path.read_text()))
+        except FileNotFoundError as exc:
+            raise ChainError(f"no deployment file at {path}: deploy the contracts first") from exc
+        except (TypeError, ValueError) as exc:
+            raise ChainError(f"{path} is not a ledgerlearn deployment file: {exc}") from exc
+
+    def check(self, chain: Chain) -> None:
+        """Fail clearly when the chain is not the one this deployment was made on.
+
+        Raises
+        ------
+        ChainResetError
+            Another chain id or genesis (the devnet was reset), or no code at the addresses.
+        """
+        if chain.chain_id != self.chain_id:
+            raise ChainResetError(
+                f"chain id is {chain.chain_id}, the deployment is on {self.chain_id}"
+            )
+        genesis = "0x" + chain.genesis_hash().hex()
+        if genesis != self.genesis_hash:
+            raise ChainResetError(
+                f"the chain has a new genesis ({genesis}, deployment on {self.genesis_hash}): "
+                "it was reset; deploy again"
+            )
+        for name, address in (("Consortium", self.consortium), ("LearningLedger", self.ledger)):
+            if len(chain.w3.eth.get_code(address)) == 0:  # type: ignore[arg-type]
+                raise ChainResetError(f"no {name} code at {address}: the chain was reset")
+
+
+def deploy(
+    chain: Chain, admin: LocalAccount, *, admin_delay_s: int = ADMIN_TRANSFER_DELAY_S
+) -> Deployment:
+    """Deploy the Consortium (``admin`` as its admin) and the LearningLedger bound to it."""
+    sender = Transactor(chain, admin)
+    consortium, block = _deploy_one(chain, sender, "Consortium", admin_delay_s, admin.address)
+    ledger, _ = _deploy_one(chain, sender, "LearningLedger", consortium)
+    return Deployment(
+        chain_id=chain.chain_id,
+        genesis_hash="0x" + chain.genesis_hash().hex(),
+        consortium=consortium,
+        ledger=ledger,
+        block_number=block,
+    )
+
+
+def _deploy_one(chain: Chain, sender: Transactor, name: str, *args: object) -> tuple[str, int]:
+    artifact = load_artifact(name)  # type: ignore[arg-type]
+    factory = chain.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    receipt = sender.send(factory.constructor(*args))  # type: ignore[arg-type]
+    address = receipt["contractAddress"]
+    if address is None:
+        raise ChainError(f"deploying {name} returned no contract address")
+    return str(address), int(receipt["blockNumber"])

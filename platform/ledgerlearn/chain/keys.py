@@ -1,0 +1,55 @@
+"""Participant keys: eth-account keystore files, never node-unlocked accounts."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from ledgerlearn.errors import ConfigError
+
+PASSWORD_ENV = "LEDGERLEARN_AGENT__PASSWORD"  # noqa: S105 (the name of a variable)
+
+
+def create_keystore(path: Path, password: str) -> LocalAccount:
+    """Create a new key, write it encrypted to ``path`` (mode 0600) and return the account."""
+    if path.exists():
+        raise ConfigError(f"{path} exists: refusing to overwrite a keystore")
+    account: LocalAccount = Account.create()
+    keystore = Account.encrypt(account.key, password)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(keystore, handle)
+    return account
+
+
+def load_keystore(path: Path, password: str | None = None) -> LocalAccount:
+    """Decrypt the keystore at ``path``.
+
+    The password is ``password``, else the environment variable ``LEDGERLEARN_AGENT__PASSWORD``,
+    else asked for on the terminal.
+    """
+    try:
+        keystore = json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise ConfigError(f"no keystore at {path}") from exc
+    except ValueError as exc:
+        raise ConfigError(f"{path} is not a keystore (not JSON)") from exc
+    if password is None:
+        password = os.environ.get(PASSWORD_ENV)
+    if password is None:
+        if not sys.stdin.isatty():
+            raise ConfigError(f"keystore {path} needs a password: set {PASSWORD_ENV}")
+        password = getpass.getpass(f"password for {path}: ")
+    try:
+        key = Account.decrypt(keystore, password)
+    except ValueError as exc:
+        raise ConfigError(f"cannot decrypt {path}: wrong password or damaged keystore") from exc
+    account: LocalAccount = Account.from_key(key)
+    return account

@@ -1,0 +1,126 @@
+"""Sending transactions signed locally with a participant's own key.
+
+Every transaction is estimated first (a revert surfaces as the contract's typed error before
+anything is sent), signed with the participant's key, sent raw and awaited. The node never
+holds a key. Nonces are tracked locally so a participant can send quickly; they are re-read
+from the node after any failure.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from web3.contract.contract import ContractFunction
+from web3.exceptions import TimeExhausted
+from web3.types import TxReceipt
+
+from ledgerlearn.chain.backend import Chain
+from ledgerlearn.chain.revert import decode_revert, revert_data
+from ledgerlearn.errors import ChainError
+
+GAS_MARGIN = 1.25
+"""Estimated gas is multiplied by this: state can change between estimate and inclusion."""
+
+EMBEDDED_GAS_LIMIT = 8_000_000
+"""Gas limit of calls on the in-process EVM, where py-evm's estimator (a binary search over
+a dozen executions) would dominate: a single ``eth_call`` checks the call instead, and only
+the gas used is charged."""
+
+
+class Transactor:
+    """Signs and sends the transactions of one account."""
+
+    def __init__(self, chain: Chain, account: LocalAccount, *, timeout_s: float = 60.0) -> None:
+        self.chain = chain
+        self.account = account
+        self.timeout_s = timeout_s
+        self._nonce: int | None = None
+        self._fees: tuple[float, dict[str, int]] | None = None
+
+    @property
+    def address(self) -> str:
+        """The sender's address."""
+        return str(self.account.address)
+
+    def send(self, call: ContractFunction, *, gas: int | None = None) -> TxReceipt:
+        """Send ``call`` as a transaction and return its receipt.
+
+        Raises
+        ------
+        ContractError
+            The typed custom error when the call reverts (at estimation or once mined).
+        ChainError
+            When the node refuses the transaction or no receipt arrives in time.
+        """
+        w3 = self.chain.w3
+        with self.chain.lock:
+            if gas is None:
+                gas = self._gas_for(call)
+            tx: dict[str, Any] = call.build_transaction(
+                {
+                    "from": self.address,
+                    "nonce": self._next_nonce(),
+                    "gas": gas,
+                    "chainId": self.chain.chain_id,
+                    **self._fee_fields(),
+                }
+            )
+            signed = self.account.sign_transaction(tx)
+            try:
+                tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+            except Exception as exc:
+                self._nonce = None
+                raise self._as_error(exc) from exc
+            assert self._nonce is not None
+            self._nonce += 1
+        try:
+            receipt = w3.eth.wait_for_transaction_receipt(
+                tx_hash, timeout=self.timeout_s, poll_latency=0.05
+            )
+        except TimeExhausted as exc:
+            self._nonce = None
+            raise ChainError(f"no receipt for {tx_hash.hex()} within {self.timeout_s} s") from exc
+        if receipt["status"] != 1:
+            raise self._replay_failure(call, receipt)
+        return receipt
+
+    def _gas_for(self, call: ContractFunction) -> int:
+        """Gas limit for ``call``; raises the typed error when the call would revert."""
+        try:
+            if self.chain.tester is not None and isinstance(call, ContractFunction):
+                call.call({"from": self.address})
+                return EMBEDDED_GAS_LIMIT
+            return int(call.estimate_gas({"from": self.address}) * GAS_MARGIN)
+        except Exception as exc:
+            raise self._as_error(exc) from exc
+
+    def _next_nonce(self) -> int:
+        if self._nonce is None:
+            self._nonce = int(self.chain.w3.eth.get_transaction_count(self.address, "pending"))
+        return self._nonce
+
+    def _fee_fields(self) -> dict[str, int]:
+        now = time.monotonic()
+        if self._fees is None or now - self._fees[0] > 5.0:
+            block = self.chain.w3.eth.get_block("latest")
+            base = int(block.get("baseFeePerGas", 0) or 0)
+            tip = 1_000_000_000
+            self._fees = (now, {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip})
+        return self._fees[1]
+
+    def _replay_failure(self, call: ContractFunction, receipt: TxReceipt) -> Exception:
+        """Re-run a mined failed transaction as a call to learn its revert reason."""
+        try:
+            call.call({"from": self.address}, block_identifier=receipt["blockNumber"] - 1)
+        except Exception as exc:
+            return self._as_error(exc)
+        return ChainError(f"transaction {receipt['transactionHash'].hex()} failed (out of gas?)")
+
+    @staticmethod
+    def _as_error(exc: BaseException) -> Exception:
+        data = revert_data(exc)
+        if data is not None:
+            return decode_revert(data)
+        return ChainError(f"the node refused the transaction: {exc}")

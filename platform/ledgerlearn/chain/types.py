@@ -1,0 +1,224 @@
+"""Typed values exchanged with the contracts: enums, parameters and stored states."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+SCORE_SCALE = 1_000_000
+"""Scores and thresholds are fixed point with 6 decimals on chain."""
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+SCORE_INVALID = INT64_MIN
+"""The score a validator gives an update that is unavailable, malformed or otherwise invalid."""
+
+
+def to_fixed(value: float) -> int:
+    """A metric value as an on-chain fixed-point score (6 decimals), clamped to int64."""
+    if math.isnan(value):
+        return SCORE_INVALID
+    if math.isinf(value):
+        return INT64_MAX if value > 0 else INT64_MIN
+    return max(INT64_MIN, min(INT64_MAX, round(value * SCORE_SCALE)))
+
+
+def from_fixed(value: int) -> float:
+    """An on-chain fixed-point score as a float."""
+    return value / SCORE_SCALE
+
+
+class Flow(IntEnum):
+    """How a task learns."""
+
+    FEDERATION = 0
+    DAG = 1
+
+
+class Metric(IntEnum):
+    """Metric the committee scores updates with."""
+
+    ACCURACY = 0
+    MACRO_F1 = 1
+    NEGATIVE_LOSS = 2
+
+
+class ThresholdMode(IntEnum):
+    """Absolute threshold, or relative to the current global model."""
+
+    ABSOLUTE = 0
+    RELATIVE = 1
+
+
+class Status(IntEnum):
+    """Decision state of an update."""
+
+    NONE = 0
+    PENDING = 1
+    ACCEPTED = 2
+    REJECTED = 3
+
+
+@dataclass(frozen=True)
+class TaskParams:
+    """What a publisher declares about a task (mirrors ``ITaskRegistry.TaskParams``)."""
+
+    model_spec_hash: bytes
+    model_spec_cid: str
+    initial_weights_hash: bytes
+    initial_weights_cid: str
+    committee: tuple[str, ...]
+    fragment_hashes: tuple[bytes, ...]
+    fragment_cids: tuple[str, ...]
+    quorum: int
+    max_faulty_validators: int
+    threshold: int
+    flow: Flow = Flow.FEDERATION
+    metric: Metric = Metric.ACCURACY
+    threshold_mode: ThresholdMode = ThresholdMode.ABSOLUTE
+    aggregation_rule: int = 0
+    num_byzantine: int = 0
+    round_length: int = 20
+    score_window: int = 20
+    max_rounds: int = 1
+    max_parents: int = 2
+
+    def as_tuple(self) -> tuple[object, ...]:
+        """The ABI tuple, field order of the Solidity struct."""
+        return (
+            self.model_spec_hash,
+            self.model_spec_cid,
+            self.initial_weights_hash,
+            self.initial_weights_cid,
+            int(self.flow),
+            int(self.metric),
+            int(self.threshold_mode),
+            self.threshold,
+            self.quorum,
+            self.max_faulty_validators,
+            self.aggregation_rule,
+            self.num_byzantine,
+            self.round_length,
+            self.score_window,
+            self.max_rounds,
+            self.max_parents,
+            list(self.committee),
+            list(self.fragment_hashes),
+            list(self.fragment_cids),
+        )
+
+    def typed_data_message(self) -> dict[str, object]:
+        """The EIP-712 ``TaskParams`` message."""
+        return {
+            "modelSpecHash": self.model_spec_hash,
+            "modelSpecCid": self.model_spec_cid,
+            "initialWeightsHash": self.initial_weights_hash,
+            "initialWeightsCid": self.initial_weights_cid,
+            "flow": int(self.flow),
+            "metric": int(self.metric),
+            "thresholdMode": int(self.threshold_mode),
+            "threshold": self.threshold,
+            "quorum": self.quorum,
+            "maxFaultyValidators": self.max_faulty_validators,
+            "aggregationRule": self.aggregation_rule,
+            "numByzantine": self.num_byzantine,
+            "roundLength": self.round_length,
+            "scoreWindow": self.score_window,
+            "maxRounds": self.max_rounds,
+            "maxParents": self.max_parents,
+            "committee": list(self.committee),
+            "fragmentHashes": list(self.fragment_hashes),
+            "fragmentCids": list(self.fragment_cids),
+        }
+
+
+TASK_PARAMS_EIP712_FIELDS = [
+    {"name": "modelSpecHash", "type": "bytes32"},
+    {"name": "modelSpecCid", "type": "string"},
+    {"name": "initialWeightsHash", "type": "bytes32"},
+    {"name": "initialWeightsCid", "type": "string"},
+    {"name": "flow", "type": "uint8"},
+    {"name": "metric", "type": "uint8"},
+    {"name": "thresholdMode", "type": "uint8"},
+    {"name": "threshold", "type": "int64"},
+    {"name": "quorum", "type": "uint8"},
+    {"name": "maxFaultyValidators", "type": "uint8"},
+    {"name": "aggregationRule", "type": "uint8"},
+    {"name": "numByzantine", "type": "uint16"},
+    {"name": "roundLength", "type": "uint32"},
+    {"name": "scoreWindow", "type": "uint32"},
+    {"name": "maxRounds", "type": "uint32"},
+    {"name": "maxParents", "type": "uint8"},
+    {"name": "committee", "type": "address[]"},
+    {"name": "fragmentHashes", "type": "bytes32[]"},
+    {"name": "fragmentCids", "type": "string[]"},
+]
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """The stored state of a task (mirrors ``ITaskRegistry.TaskInfo``)."""
+
+    task_id: int
+    publisher: str
+    flow: Flow
+    metric: Metric
+    threshold_mode: ThresholdMode
+    quorum: int
+    max_faulty_validators: int
+    committee_size: int
+    aggregation_rule: int
+    max_parents: int
+    num_byzantine: int
+    closed: bool
+    threshold: int
+    round_length: int
+    score_window: int
+    max_rounds: int
+    current_round: int
+    published_block: int
+    model_spec_hash: bytes
+    initial_weights_hash: bytes
+    global_model_hash: bytes
+
+
+@dataclass(frozen=True)
+class UpdateInfo:
+    """The stored state of an update (mirrors ``IUpdateLedger.UpdateInfo``)."""
+
+    task_id: int
+    update: bytes
+    provider: str
+    round: int
+    status: Status
+    pass_count: int
+    score_count: int
+    scored_mask: int
+
+
+@dataclass(frozen=True)
+class RoundInfo:
+    """The stored state of a federation round (mirrors ``IRoundLedger.RoundInfo``)."""
+
+    task_id: int
+    round: int
+    start_block: int
+    pending_count: int
+    accepted_count: int
+    attested_mask: int
+    finalized: bool
+    base_model_hash: bytes
+    accepted_digest: bytes
+    result_hash: bytes
+
+
+@dataclass(frozen=True)
+class Member:
+    """What a member registered about itself."""
+
+    account: str
+    peer_address: str
+    encryption_key: bytes
+    registered_block: int
+    roles: frozenset[str] = field(default_factory=frozenset)

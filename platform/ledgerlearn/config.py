@@ -1,0 +1,89 @@
+"""Settings of ledgerlearn, read from the environment (prefix ``LEDGERLEARN_``).
+
+Nested sections use ``__`` as delimiter, e.g. ``LEDGERLEARN_CHAIN__BACKEND=anvil`` or
+``LEDGERLEARN_STORAGE__MAX_GET_BYTES=1000000``. Swapping the chain or the IPFS node is a
+settings change, never a code change.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_HOME = Path.home() / ".ledgerlearn"
+
+
+class ChainSettings(BaseModel):
+    """Which EVM to talk to and where the deployed contracts are."""
+
+    backend: Literal["embedded", "rpc"] = Field(
+        "embedded",
+        description="'embedded': in-process EVM (eth-tester + py-evm); 'rpc': a JSON-RPC node "
+        "(the local anvil devnet or a permissioned network).",
+    )
+    rpc_url: str = Field(
+        "http://127.0.0.1:8545", description="JSON-RPC endpoint for backend 'rpc'."
+    )
+    deployment_file: Path | None = Field(
+        None, description="JSON file with the deployed contract addresses (written by deploy)."
+    )
+    tx_timeout_s: float = Field(60.0, gt=0, description="How long to wait for a receipt.")
+    poll_interval_s: float = Field(0.2, gt=0, description="Event stream polling interval.")
+
+
+class StorageSettings(BaseModel):
+    """The embedded kubo node of this agent."""
+
+    repo_dir: Path = Field(DEFAULT_HOME / "ipfs", description="Kubo repository of this agent.")
+    swarm_addresses: list[str] = Field(
+        default_factory=lambda: ["/ip4/127.0.0.1/tcp/0"],
+        description="Multiaddresses the node listens on (private swarm, loopback by default).",
+    )
+    peers: list[str] = Field(
+        default_factory=list,
+        description="Peer multiaddresses (with /p2p/ID) to connect to at start.",
+    )
+    max_get_bytes: int = Field(64 * 1024 * 1024, gt=0, description="Largest content a get accepts.")
+    get_timeout_s: float = Field(30.0, gt=0, description="Deadline of one get.")
+
+
+class DevnetSettings(BaseModel):
+    """The local anvil devnet started by ``ledgerlearn devnet up``."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8545, ge=1, le=65535)
+    state_file: Path = Field(DEFAULT_HOME / "devnet" / "state.json")
+    chain_id: int = 31337
+    block_time_s: float | None = Field(None, description="None: a block per transaction.")
+    anvil_path: Path | None = Field(
+        None, description="The anvil binary; default: the one in the repo's node_modules, or PATH."
+    )
+    state_interval_s: int = Field(5, ge=1, description="How often anvil writes its state file.")
+
+
+class AgentSettings(BaseModel):
+    """The identity of the participant running an agent."""
+
+    keystore: Path | None = Field(
+        None, description="eth-account keystore file of this participant."
+    )
+    password: str | None = Field(
+        None, description="Keystore password; prompted for when unset and a terminal is attached."
+    )
+    state_dir: Path = Field(DEFAULT_HOME / "state", description="Checkpoints and outbox.")
+
+
+class Settings(BaseSettings):
+    """All settings of ledgerlearn."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LEDGERLEARN_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    chain: ChainSettings = Field(default_factory=ChainSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    devnet: DevnetSettings = Field(default_factory=DevnetSettings)
+    agent: AgentSettings = Field(default_factory=AgentSettings)
