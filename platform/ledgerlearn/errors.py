@@ -49,7 +49,7 @@ class ContentHashMismatchError(StorageError):
 
 
 class ModelSpecError(LedgerlearnError):
-    """A model spec is malformed, names a layer outside the allowlist, or has inconsistent shapes."""
+    """A model spec is malformed, names a layer outside the allowlist, or has wrong shapes."""
 
 
 class WeightsError(LedgerlearnError):

@@ -14,7 +14,8 @@ from typing import Any
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak
+from eth_utils.crypto import keccak
+from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
@@ -74,11 +75,11 @@ class LedgerClient:
         self.deployment = deployment
         w3 = chain.w3
         self.consortium: Contract = w3.eth.contract(
-            address=deployment.consortium,  # type: ignore[arg-type]
+            address=Web3.to_checksum_address(deployment.consortium),
             abi=load_artifact("Consortium").abi,
         )
         self.ledger: Contract = w3.eth.contract(
-            address=deployment.ledger,  # type: ignore[arg-type]
+            address=Web3.to_checksum_address(deployment.ledger),
             abi=load_artifact("LearningLedger").abi,
         )
         self._sender = Transactor(chain, account) if account is not None else None

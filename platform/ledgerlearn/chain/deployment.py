@@ -8,7 +8,7 @@ from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 
-from ledgerlearn.chain.artifacts import load_artifact
+from ledgerlearn.chain.artifacts import ContractName, load_artifact
 from ledgerlearn.chain.backend import Chain
 from ledgerlearn.chain.transactor import Transactor
 from ledgerlearn.errors import ChainError, ChainResetError
@@ -81,10 +81,12 @@ def deploy(
     )
 
 
-def _deploy_one(chain: Chain, sender: Transactor, name: str, *args: object) -> tuple[str, int]:
-    artifact = load_artifact(name)  # type: ignore[arg-type]
+def _deploy_one(
+    chain: Chain, sender: Transactor, name: ContractName, *args: object
+) -> tuple[str, int]:
+    artifact = load_artifact(name)
     factory = chain.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-    receipt = sender.send(factory.constructor(*args))  # type: ignore[arg-type]
+    receipt = sender.send(factory.constructor(*args))
     address = receipt["contractAddress"]
     if address is None:
         raise ChainError(f"deploying {name} returned no contract address")

@@ -117,7 +117,7 @@ class EventStream:
         ):
             for item in contract.abi:
                 if item["type"] == "event":
-                    topic = event_abi_to_log_topic(item)  # type: ignore[arg-type]
+                    topic = event_abi_to_log_topic(item)
                     self._decoders[topic] = (contract_name, contract, item["name"])
         self._checkpoint = self._load()
 
@@ -175,13 +175,13 @@ class EventStream:
             return EventBatch([], last, hash_hex)
         logs = w3.eth.get_logs(
             {
-                "address": [self.client.deployment.consortium, self.client.deployment.ledger],
+                "address": [self.client.consortium.address, self.client.ledger.address],
                 "fromBlock": first,
                 "toBlock": last,
             }
         )
-        events = [self._decode(log) for log in logs]
-        events = [e for e in events if e is not None]
+        decoded = (self._decode(log) for log in logs)
+        events = [e for e in decoded if e is not None]
         events.sort(key=lambda e: e.position)
         last_hash = "0x" + bytes(w3.eth.get_block(last)["hash"]).hex()
         return EventBatch(events, last, last_hash)

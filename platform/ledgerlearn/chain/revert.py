@@ -10,8 +10,8 @@ from __future__ import annotations
 import ast
 import re
 
-from eth_abi import decode
-from eth_utils import to_checksum_address
+from eth_abi.abi import decode
+from eth_utils.address import to_checksum_address
 
 from ledgerlearn.chain.contract_errors import ERRORS_BY_SELECTOR
 from ledgerlearn.errors import ContractError

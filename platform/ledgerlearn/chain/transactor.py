@@ -9,12 +9,11 @@ from the node after any failure.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from web3.contract.contract import ContractFunction
+from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.exceptions import TimeExhausted
-from web3.types import TxReceipt
+from web3.types import Nonce, TxParams, TxReceipt, Wei
 
 from ledgerlearn.chain.backend import Chain
 from ledgerlearn.chain.revert import decode_revert, revert_data
@@ -37,14 +36,16 @@ class Transactor:
         self.account = account
         self.timeout_s = timeout_s
         self._nonce: int | None = None
-        self._fees: tuple[float, dict[str, int]] | None = None
+        self._fees: tuple[float, tuple[int, int]] | None = None
 
     @property
     def address(self) -> str:
         """The sender's address."""
         return str(self.account.address)
 
-    def send(self, call: ContractFunction, *, gas: int | None = None) -> TxReceipt:
+    def send(
+        self, call: ContractFunction | ContractConstructor, *, gas: int | None = None
+    ) -> TxReceipt:
         """Send ``call`` as a transaction and return its receipt.
 
         Raises
@@ -58,16 +59,16 @@ class Transactor:
         with self.chain.lock:
             if gas is None:
                 gas = self._gas_for(call)
-            tx: dict[str, Any] = call.build_transaction(
-                {
-                    "from": self.address,
-                    "nonce": self._next_nonce(),
-                    "gas": gas,
-                    "chainId": self.chain.chain_id,
-                    **self._fee_fields(),
-                }
-            )
-            signed = self.account.sign_transaction(tx)
+            params: TxParams = {
+                "from": self.account.address,
+                "nonce": Nonce(self._next_nonce()),
+                "gas": gas,
+                "chainId": self.chain.chain_id,
+                "maxFeePerGas": Wei(self._fee_fields()[0]),
+                "maxPriorityFeePerGas": Wei(self._fee_fields()[1]),
+            }
+            tx = call.build_transaction(params)
+            signed = self.account.sign_transaction(dict(tx))  # type: ignore[arg-type]
             try:
                 tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
             except Exception as exc:
@@ -86,7 +87,7 @@ class Transactor:
             raise self._replay_failure(call, receipt)
         return receipt
 
-    def _gas_for(self, call: ContractFunction) -> int:
+    def _gas_for(self, call: ContractFunction | ContractConstructor) -> int:
         """Gas limit for ``call``; raises the typed error when the call would revert."""
         try:
             if self.chain.tester is not None and isinstance(call, ContractFunction):
@@ -98,20 +99,26 @@ class Transactor:
 
     def _next_nonce(self) -> int:
         if self._nonce is None:
-            self._nonce = int(self.chain.w3.eth.get_transaction_count(self.address, "pending"))
+            count = self.chain.w3.eth.get_transaction_count(self.account.address, "pending")
+            self._nonce = int(count)
         return self._nonce
 
-    def _fee_fields(self) -> dict[str, int]:
+    def _fee_fields(self) -> tuple[int, int]:
+        """(max fee, priority fee) per gas, refreshed from the latest block every 5 s."""
         now = time.monotonic()
         if self._fees is None or now - self._fees[0] > 5.0:
             block = self.chain.w3.eth.get_block("latest")
             base = int(block.get("baseFeePerGas", 0) or 0)
             tip = 1_000_000_000
-            self._fees = (now, {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip})
+            self._fees = (now, (2 * base + tip, tip))
         return self._fees[1]
 
-    def _replay_failure(self, call: ContractFunction, receipt: TxReceipt) -> Exception:
+    def _replay_failure(
+        self, call: ContractFunction | ContractConstructor, receipt: TxReceipt
+    ) -> Exception:
         """Re-run a mined failed transaction as a call to learn its revert reason."""
+        if isinstance(call, ContractConstructor):
+            return ChainError(f"deployment {receipt['transactionHash'].hex()} failed")
         try:
             call.call({"from": self.address}, block_identifier=receipt["blockNumber"] - 1)
         except Exception as exc:

@@ -64,6 +64,7 @@ from pydantic import (
 )
 
 from ledgerlearn.errors import ModelSpecError
+from ledgerlearn.json_depth import check_depth
 
 __all__ = [
     "LAYER_TYPES",
@@ -506,6 +507,7 @@ class ModelSpec(BaseModel):
                 f"model spec is not UTF-8: {exc.reason} at byte {exc.start}"
             ) from None
         try:
+            check_depth(text)
             document = json.loads(
                 text, object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant
             )

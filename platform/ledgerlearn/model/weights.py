@@ -36,6 +36,7 @@ import safetensors.numpy
 import torch
 
 from ledgerlearn.errors import WeightsError
+from ledgerlearn.json_depth import check_depth
 from ledgerlearn.model.spec import ModelSpec, Shape
 
 __all__ = [
@@ -352,6 +353,7 @@ def read_header(
             f"not a safetensors file: the header is not UTF-8 ({exc.reason} at byte {exc.start})"
         ) from None
     try:
+        check_depth(text)
         document = json.loads(
             text, object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant
         )

