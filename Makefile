@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: setup compile artifacts test test-contracts test-python coverage gas bench devnet lint clean
+.PHONY: setup compile artifacts test test-contracts test-python analyze coverage gas bench devnet lint clean
 
 setup: $(PY_STAMP) $(NPM_STAMP) compile  ## venv, pip install, npm ci, compile contracts
 
@@ -30,13 +30,24 @@ artifacts: compile $(PY_STAMP)  ## after changing contracts: ship the new ABI/by
 	$(PY) scripts/export_artifacts.py
 	$(PY) scripts/gen_contract_errors.py
 
-test: setup test-contracts test-python  ## every test suite
+test: setup test-contracts test-python analyze  ## every test suite and the static analysis
 
 test-contracts: compile
 	npx hardhat test --no-compile
 
 test-python: $(PY_STAMP)
 	$(PY) -m pytest
+
+# Slither pins web3 7, the package needs web3 8: it gets a venv of its own.
+ANALYSIS_VENV := .venv-analysis
+$(ANALYSIS_VENV)/.installed:
+	$(PYTHON) -m venv $(ANALYSIS_VENV)
+	$(ANALYSIS_VENV)/bin/pip install --quiet "slither-analyzer==0.11.6"
+	touch $@
+
+analyze: compile $(ANALYSIS_VENV)/.installed  ## static analysis of the contracts: fails on medium/high
+	$(ANALYSIS_VENV)/bin/slither . --hardhat-ignore-compile --hardhat-artifacts-directory build/artifacts \
+	  --filter-paths node_modules --exclude-informational --exclude-low --fail-medium
 
 coverage: $(NPM_STAMP)  ## solidity-coverage of the contracts
 	npx hardhat coverage

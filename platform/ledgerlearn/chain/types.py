@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import Any
 
 SCORE_SCALE = 1_000_000
 """Scores and thresholds are fixed point with 6 decimals on chain."""
@@ -83,6 +84,31 @@ class TaskParams:
     score_window: int = 20
     max_rounds: int = 1
     max_parents: int = 2
+
+    @classmethod
+    def from_event(cls, params: dict[str, Any]) -> TaskParams:
+        """The parameters as decoded from a ``TaskPublished`` event (snake_case keys)."""
+        return cls(
+            model_spec_hash=params["model_spec_hash"],
+            model_spec_cid=params["model_spec_cid"],
+            initial_weights_hash=params["initial_weights_hash"],
+            initial_weights_cid=params["initial_weights_cid"],
+            committee=tuple(params["committee"]),
+            fragment_hashes=tuple(params["fragment_hashes"]),
+            fragment_cids=tuple(params["fragment_cids"]),
+            quorum=params["quorum"],
+            max_faulty_validators=params["max_faulty_validators"],
+            threshold=params["threshold"],
+            flow=Flow(params["flow"]),
+            metric=Metric(params["metric"]),
+            threshold_mode=ThresholdMode(params["threshold_mode"]),
+            aggregation_rule=params["aggregation_rule"],
+            num_byzantine=params["num_byzantine"],
+            round_length=params["round_length"],
+            score_window=params["score_window"],
+            max_rounds=params["max_rounds"],
+            max_parents=params["max_parents"],
+        )
 
     def as_tuple(self) -> tuple[object, ...]:
         """The ABI tuple, field order of the Solidity struct."""

@@ -1,0 +1,207 @@
+"""What the events say: a local index of tasks, updates, scores and rounds.
+
+Storage on chain keeps hashes and counters; CIDs, parents, sample counts and score values are
+in events. :class:`LedgerIndex` folds :class:`~ledgerlearn.chain.events.LedgerEvent` s (in
+on-chain order) into typed records agents, reports and the gateway read: the CID of every
+model, the updates of a round in submission and acceptance order, every score with its
+validator, the proposals and the finalized results. Applying the same events gives the same
+index in every process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from ledgerlearn.chain.events import LedgerEvent
+from ledgerlearn.chain.types import Flow, Status, TaskParams
+
+
+@dataclass
+class UpdateRecord:
+    """An update as the events describe it."""
+
+    task_id: int
+    update: bytes
+    provider: str
+    round: int
+    num_samples: int
+    cid: str
+    parents: list[bytes]
+    block_number: int
+    status: Status = Status.PENDING
+    scores: dict[str, int] = field(default_factory=dict)  # validator -> score, arrival order
+    decided_block: int | None = None
+
+
+@dataclass
+class ProposalRecord:
+    """An aggregate proposed for a round."""
+
+    result_hash: bytes
+    cid: str
+    proposer: str
+    updates: list[bytes]
+    aggregation_rule: int
+    num_byzantine: int
+    attesters: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RoundRecord:
+    """A federation round: its base model, updates and proposals."""
+
+    round: int
+    base_model_hash: bytes
+    base_model_cid: str
+    updates: list[bytes] = field(default_factory=list)  # submission order
+    accepted: list[bytes] = field(default_factory=list)  # acceptance order (the on-chain digest)
+    proposals: dict[bytes, ProposalRecord] = field(default_factory=dict)
+    result_hash: bytes | None = None
+
+
+@dataclass
+class TaskRecord:
+    """A task as published, with what happened to it since."""
+
+    task_id: int
+    publisher: str
+    params: TaskParams
+    published_block: int
+    providers: list[str] = field(default_factory=list)
+    updates: dict[bytes, UpdateRecord] = field(default_factory=dict)
+    rounds: dict[int, RoundRecord] = field(default_factory=dict)
+    closed: bool = False
+    final_model_hash: bytes | None = None
+
+    @property
+    def flow(self) -> Flow:
+        """Federation or dag."""
+        return self.params.flow
+
+    def cid_of(self, content_hash: bytes) -> str | None:
+        """The CID of any model of the task (initial weights, update or aggregate)."""
+        if content_hash == self.params.initial_weights_hash:
+            return self.params.initial_weights_cid
+        if content_hash in self.updates:
+            return self.updates[content_hash].cid
+        for r in self.rounds.values():
+            if content_hash in r.proposals:
+                return r.proposals[content_hash].cid
+        return None
+
+
+class LedgerIndex:
+    """Folds events into :class:`TaskRecord` s; feed it every event in on-chain order."""
+
+    def __init__(self) -> None:
+        self.tasks: dict[int, TaskRecord] = {}
+        self.members: dict[str, tuple[str, bytes]] = {}  # account -> (peer address, key)
+        self.last_block = -1
+        self._handlers: dict[str, Callable[[LedgerEvent], None]] = {
+            "MemberRegistered": self._member_registered,
+            "TaskPublished": self._task_published,
+            "TaskClosed": self._task_closed,
+            "ProviderJoined": self._provider_joined,
+            "UpdateSubmitted": self._update_submitted,
+            "ScoreSubmitted": self._score_submitted,
+            "UpdateAccepted": self._update_accepted,
+            "UpdateRejected": self._update_rejected,
+            "AggregateProposed": self._aggregate_proposed,
+            "AggregateAttested": self._aggregate_attested,
+            "RoundFinalized": self._round_finalized,
+        }
+
+    def apply_all(self, events: Iterable[LedgerEvent]) -> None:
+        """Apply events in order."""
+        for event in events:
+            self.apply(event)
+
+    def apply(self, event: LedgerEvent) -> None:
+        """Apply one event."""
+        self.last_block = max(self.last_block, event.block_number)
+        handler = self._handlers.get(event.name)
+        if handler is not None:
+            handler(event)
+
+    # -- consortium ----------------------------------------------------------------------
+    def _member_registered(self, e: LedgerEvent) -> None:
+        self.members[e.args["account"]] = (e.args["peer_address"], e.args["encryption_key"])
+
+    # -- tasks ---------------------------------------------------------------------------
+    def _task_published(self, e: LedgerEvent) -> None:
+        params = TaskParams.from_event(e.args["params"])
+        task = TaskRecord(e.args["task_id"], e.args["publisher"], params, e.block_number)
+        if params.flow is Flow.FEDERATION:
+            task.rounds[1] = RoundRecord(1, params.initial_weights_hash, params.initial_weights_cid)
+        self.tasks[task.task_id] = task
+
+    def _task_closed(self, e: LedgerEvent) -> None:
+        task = self.tasks[e.args["task_id"]]
+        task.closed = True
+        task.final_model_hash = e.args["final_model_hash"]
+
+    # -- updates -------------------------------------------------------------------------
+    def _provider_joined(self, e: LedgerEvent) -> None:
+        self.tasks[e.args["task_id"]].providers.append(e.args["provider"])
+
+    def _update_submitted(self, e: LedgerEvent) -> None:
+        task = self.tasks[e.args["task_id"]]
+        record = UpdateRecord(
+            task_id=task.task_id,
+            update=e.args["update"],
+            provider=e.args["provider"],
+            round=e.args["round"],
+            num_samples=e.args["num_samples"],
+            cid=e.args["cid"],
+            parents=list(e.args["parents"]),
+            block_number=e.block_number,
+        )
+        task.updates[record.update] = record
+        if task.flow is Flow.FEDERATION:
+            task.rounds[record.round].updates.append(record.update)
+
+    def _score_submitted(self, e: LedgerEvent) -> None:
+        update = self.tasks[e.args["task_id"]].updates[e.args["update"]]
+        update.scores[e.args["validator"]] = e.args["score"]
+
+    def _decided(self, e: LedgerEvent, status: Status) -> None:
+        task = self.tasks[e.args["task_id"]]
+        update = task.updates[e.args["update"]]
+        update.status = status
+        update.decided_block = e.block_number
+        if status is Status.ACCEPTED and task.flow is Flow.FEDERATION:
+            task.rounds[update.round].accepted.append(update.update)
+
+    def _update_accepted(self, e: LedgerEvent) -> None:
+        self._decided(e, Status.ACCEPTED)
+
+    def _update_rejected(self, e: LedgerEvent) -> None:
+        self._decided(e, Status.REJECTED)
+
+    # -- rounds --------------------------------------------------------------------------
+    def _aggregate_proposed(self, e: LedgerEvent) -> None:
+        task = self.tasks[e.args["task_id"]]
+        task.rounds[e.args["round"]].proposals[e.args["result_hash"]] = ProposalRecord(
+            result_hash=e.args["result_hash"],
+            cid=e.args["cid"],
+            proposer=e.args["proposer"],
+            updates=list(e.args["updates"]),
+            aggregation_rule=e.args["aggregation_rule"],
+            num_byzantine=e.args["num_byzantine"],
+        )
+
+    def _aggregate_attested(self, e: LedgerEvent) -> None:
+        task = self.tasks[e.args["task_id"]]
+        proposal = task.rounds[e.args["round"]].proposals[e.args["result_hash"]]
+        proposal.attesters.append(e.args["validator"])
+
+    def _round_finalized(self, e: LedgerEvent) -> None:
+        task = self.tasks[e.args["task_id"]]
+        number = e.args["round"]
+        result = e.args["result_hash"]
+        current = task.rounds[number]
+        current.result_hash = result
+        cid = task.cid_of(result)
+        if number < task.params.max_rounds:
+            task.rounds[number + 1] = RoundRecord(number + 1, result, cid or "")
