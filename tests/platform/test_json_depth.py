@@ -28,6 +28,8 @@ def test_a_nesting_bomb_is_an_error_not_a_crash_after_web3_is_imported() -> None
         "except ModelSpecError as e:\n"
         "    print('refused:', e)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "refused:" in result.stdout and "deeper than" in result.stdout

@@ -23,6 +23,7 @@ from web3.types import TxReceipt
 from ledgerlearn.chain.artifacts import load_artifact
 from ledgerlearn.chain.backend import Chain
 from ledgerlearn.chain.deployment import Deployment
+from ledgerlearn.chain.outbox import Outbox
 from ledgerlearn.chain.revert import decode_revert, revert_data
 from ledgerlearn.chain.transactor import Transactor
 from ledgerlearn.chain.types import (
@@ -66,10 +67,18 @@ class LedgerClient:
         Where the contracts are.
     account
         The participant's key; None for a read-only client.
+    outbox
+        Where signed transactions are kept before broadcast: with it, an agent restarted
+        after a crash re-sends the same transaction for the same intent, never a second one.
     """
 
     def __init__(
-        self, chain: Chain, deployment: Deployment, account: LocalAccount | None = None
+        self,
+        chain: Chain,
+        deployment: Deployment,
+        account: LocalAccount | None = None,
+        *,
+        outbox: Outbox | None = None,
     ) -> None:
         self.chain = chain
         self.deployment = deployment
@@ -82,7 +91,7 @@ class LedgerClient:
             address=Web3.to_checksum_address(deployment.ledger),
             abi=load_artifact("LearningLedger").abi,
         )
-        self._sender = Transactor(chain, account) if account is not None else None
+        self._sender = Transactor(chain, account, outbox=outbox) if account is not None else None
 
     # -- identity ------------------------------------------------------------------------
     @property
@@ -96,9 +105,9 @@ class LedgerClient:
             raise ChainError("this client is read-only: give it an account to send transactions")
         return self._sender
 
-    def with_account(self, account: LocalAccount) -> LedgerClient:
+    def with_account(self, account: LocalAccount, outbox: Outbox | None = None) -> LedgerClient:
         """The same contracts seen by another participant."""
-        return LedgerClient(self.chain, self.deployment, account)
+        return LedgerClient(self.chain, self.deployment, account, outbox=outbox)
 
     def block_number(self) -> int:
         """The latest block number."""
@@ -235,7 +244,7 @@ class LedgerClient:
     # -- updates and scores --------------------------------------------------------------
     def join_task(self, task_id: int) -> TxReceipt:
         """Join a task as a data provider."""
-        return self._tx.send(self.ledger.functions.joinTask(task_id))
+        return self._tx.send(self.ledger.functions.joinTask(task_id), key=f"join:{task_id}")
 
     def participation(self, task_id: int, provider: str) -> tuple[bool, int]:
         """Whether ``provider`` joined, and the last federation round it submitted in."""
@@ -247,7 +256,7 @@ class LedgerClient:
     ) -> TxReceipt:
         """Submit a federation update (its content hash and CID) for ``round_``."""
         call = self.ledger.functions.submitUpdate(task_id, round_, update, cid, num_samples)
-        return self._tx.send(call)
+        return self._tx.send(call, key=f"update:{task_id}:{update.hex()}")
 
     def submit_dag_update(
         self, task_id: int, parents: Sequence[bytes], update: bytes, cid: str, num_samples: int
@@ -256,18 +265,20 @@ class LedgerClient:
         call = self.ledger.functions.submitDagUpdate(
             task_id, list(parents), update, cid, num_samples
         )
-        return self._tx.send(call)
+        return self._tx.send(call, key=f"update:{task_id}:{update.hex()}")
 
     def submit_score(self, task_id: int, update: bytes, score: int) -> TxReceipt:
         """Score one update (fixed point, see :func:`ledgerlearn.chain.types.to_fixed`)."""
-        return self._tx.send(self.ledger.functions.submitScore(task_id, update, score))
+        call = self.ledger.functions.submitScore(task_id, update, score)
+        return self._tx.send(call, key=f"score:{task_id}:{update.hex()}")
 
     def submit_scores(
         self, task_id: int, updates: Sequence[bytes], scores: Sequence[int]
     ) -> TxReceipt:
         """Score several updates of a task in one transaction."""
         call = self.ledger.functions.submitScores(task_id, list(updates), list(scores))
-        return self._tx.send(call)
+        batch = keccak(b"".join(updates)).hex()
+        return self._tx.send(call, key=f"scores:{task_id}:{batch}")
 
     def settle_updates(self, task_id: int, updates: Sequence[bytes]) -> TxReceipt:
         """Decide pending updates whose scoring deadline passed."""
@@ -290,11 +301,12 @@ class LedgerClient:
         call = self.ledger.functions.proposeAggregate(
             task_id, round_, list(updates), result_hash, cid
         )
-        return self._tx.send(call)
+        return self._tx.send(call, key=f"propose:{task_id}:{round_}:{result_hash.hex()}")
 
     def attest_aggregate(self, task_id: int, round_: int, result_hash: bytes) -> TxReceipt:
         """Attest a proposed aggregate after recomputing it (committee member)."""
-        return self._tx.send(self.ledger.functions.attestAggregate(task_id, round_, result_hash))
+        call = self.ledger.functions.attestAggregate(task_id, round_, result_hash)
+        return self._tx.send(call, key=f"attest:{task_id}:{round_}")
 
     def round(self, task_id: int, round_: int) -> RoundInfo:
         """The stored state of a federation round."""

@@ -11,11 +11,13 @@ from __future__ import annotations
 import time
 
 from eth_account.signers.local import LocalAccount
+from hexbytes import HexBytes
 from web3.contract.contract import ContractConstructor, ContractFunction
-from web3.exceptions import TimeExhausted
+from web3.exceptions import TimeExhausted, TransactionNotFound
 from web3.types import Nonce, TxParams, TxReceipt, Wei
 
 from ledgerlearn.chain.backend import Chain
+from ledgerlearn.chain.outbox import Outbox, OutboxEntry
 from ledgerlearn.chain.revert import decode_revert, revert_data
 from ledgerlearn.errors import ChainError
 
@@ -31,10 +33,19 @@ the gas used is charged."""
 class Transactor:
     """Signs and sends the transactions of one account."""
 
-    def __init__(self, chain: Chain, account: LocalAccount, *, timeout_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        chain: Chain,
+        account: LocalAccount,
+        *,
+        timeout_s: float = 60.0,
+        outbox: Outbox | None = None,
+    ) -> None:
         self.chain = chain
         self.account = account
         self.timeout_s = timeout_s
+        self.outbox = outbox
+        self._recovered = outbox is None
         self._nonce: int | None = None
         self._fees: tuple[float, tuple[int, int]] | None = None
 
@@ -44,9 +55,17 @@ class Transactor:
         return str(self.account.address)
 
     def send(
-        self, call: ContractFunction | ContractConstructor, *, gas: int | None = None
+        self,
+        call: ContractFunction | ContractConstructor,
+        *,
+        gas: int | None = None,
+        key: str | None = None,
     ) -> TxReceipt:
         """Send ``call`` as a transaction and return its receipt.
+
+        With an outbox and an intent ``key``, the signed transaction is written to the outbox
+        before it is broadcast, and a later ``send`` with the same key (e.g. after a restart)
+        re-broadcasts that same transaction instead of signing a new one.
 
         Raises
         ------
@@ -56,6 +75,12 @@ class Transactor:
             When the node refuses the transaction or no receipt arrives in time.
         """
         w3 = self.chain.w3
+        if self.outbox is not None and not self._recovered:
+            self._recover()
+        if key is not None and self.outbox is not None:
+            entry = self.outbox.get(key)
+            if entry is not None:
+                return self._resume(call, entry)
         with self.chain.lock:
             if gas is None:
                 gas = self._gas_for(call)
@@ -69,6 +94,12 @@ class Transactor:
             }
             tx = call.build_transaction(params)
             signed = self.account.sign_transaction(dict(tx))  # type: ignore[arg-type]
+            if key is not None and self.outbox is not None:
+                self.outbox.record(
+                    OutboxEntry(
+                        key, int(tx["nonce"]), signed.hash.hex(), signed.raw_transaction.hex()
+                    )
+                )
             try:
                 tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
             except Exception as exc:
@@ -76,9 +107,12 @@ class Transactor:
                 raise self._as_error(exc) from exc
             assert self._nonce is not None
             self._nonce += 1
+        return self._await(call, tx_hash)
+
+    def _await(self, call: ContractFunction | ContractConstructor, tx_hash: bytes) -> TxReceipt:
         try:
-            receipt = w3.eth.wait_for_transaction_receipt(
-                tx_hash, timeout=self.timeout_s, poll_latency=0.05
+            receipt = self.chain.w3.eth.wait_for_transaction_receipt(
+                HexBytes(tx_hash), timeout=self.timeout_s, poll_latency=0.05
             )
         except TimeExhausted as exc:
             self._nonce = None
@@ -86,6 +120,45 @@ class Transactor:
         if receipt["status"] != 1:
             raise self._replay_failure(call, receipt)
         return receipt
+
+    def _broadcast(self, entry: OutboxEntry) -> None:
+        """Send an outbox entry's signed bytes again; 'already known' is fine."""
+        try:
+            self.chain.w3.eth.send_raw_transaction(HexBytes(entry.raw))
+        except Exception as exc:  # the node already has it, or it was mined
+            if self._receipt(entry) is None and self._confirmed_nonce() <= entry.nonce:
+                raise ChainError(f"cannot re-broadcast {entry.key}: {exc}") from exc
+
+    def _resume(
+        self, call: ContractFunction | ContractConstructor, entry: OutboxEntry
+    ) -> TxReceipt:
+        """The outcome of the transaction already signed for ``entry.key``."""
+        if self._receipt(entry) is None:
+            if self._confirmed_nonce() > entry.nonce:
+                raise ChainError(
+                    f"the transaction for {entry.key} (nonce {entry.nonce}) was replaced"
+                )
+            self._broadcast(entry)
+        return self._await(call, HexBytes(entry.tx_hash))
+
+    def _recover(self) -> None:
+        """After a restart: re-broadcast outbox transactions not yet mined, in nonce order."""
+        assert self.outbox is not None
+        confirmed = self._confirmed_nonce()
+        for entry in self.outbox.entries():
+            if entry.nonce >= confirmed and self._receipt(entry) is None:
+                self._broadcast(entry)
+        self._nonce = None
+        self._recovered = True
+
+    def _receipt(self, entry: OutboxEntry) -> TxReceipt | None:
+        try:
+            return self.chain.w3.eth.get_transaction_receipt(HexBytes(entry.tx_hash))
+        except TransactionNotFound:
+            return None
+
+    def _confirmed_nonce(self) -> int:
+        return int(self.chain.w3.eth.get_transaction_count(self.account.address, "latest"))
 
     def _gas_for(self, call: ContractFunction | ContractConstructor) -> int:
         """Gas limit for ``call``; raises the typed error when the call would revert."""

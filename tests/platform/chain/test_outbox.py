@@ -1,0 +1,77 @@
+"""Restart safety of sends: one intent, one transaction, whatever happens between."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ledgerlearn.chain.client import LedgerClient
+from ledgerlearn.chain.outbox import Outbox
+from ledgerlearn.chain.types import Status
+
+from .conftest import Consortium, sha
+
+
+class Crash(BaseException):
+    """Stands in for the process dying (SIGKILL cannot be caught inside one test process)."""
+
+
+def scored_task(c: Consortium) -> int:
+    task_id = c.client(c.publisher).publish_task(c.params(round_length=50))
+    provider = c.client(c.providers[0])
+    provider.join_task(task_id)
+    provider.submit_update(task_id, 1, sha("u"), "bafy-u", 1)
+    return task_id
+
+
+def nonce(c: Consortium, client: LedgerClient) -> int:
+    return int(c.chain.w3.eth.get_transaction_count(client.address))  # type: ignore[arg-type]
+
+
+def test_same_intent_after_restart_returns_the_first_transaction(
+    consortium: Consortium, tmp_path: Path
+) -> None:
+    c = consortium
+    task_id = scored_task(c)
+    validator = c.validators[0]
+    first = c.client().with_account(validator, Outbox(tmp_path / "outbox.jsonl"))
+    receipt = first.submit_score(task_id, sha("u"), 900_000)
+    sent = nonce(c, first)
+    restarted = c.client().with_account(validator, Outbox(tmp_path / "outbox.jsonl"))
+    again = restarted.submit_score(task_id, sha("u"), 900_000)
+    assert again["transactionHash"] == receipt["transactionHash"]
+    assert nonce(c, restarted) == sent  # nothing new was sent
+    assert c.client().update(task_id, sha("u")).score_count == 1
+
+
+def test_crash_between_signing_and_broadcast(
+    consortium: Consortium, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = consortium
+    task_id = scored_task(c)
+    validator = c.validators[0]
+    crashing = c.client().with_account(validator, Outbox(tmp_path / "outbox.jsonl"))
+    before = nonce(c, crashing)
+
+    def die(*_: object) -> None:
+        raise Crash
+
+    monkeypatch.setattr(c.chain.w3.eth, "send_raw_transaction", die)
+    with pytest.raises(Crash):
+        crashing.submit_score(task_id, sha("u"), 900_000)
+    monkeypatch.undo()
+    assert nonce(c, crashing) == before  # signed and recorded, never broadcast
+
+    restarted = c.client().with_account(validator, Outbox(tmp_path / "outbox.jsonl"))
+    restarted.submit_score(task_id, sha("u"), 900_000)
+    assert nonce(c, restarted) == before + 1
+    info = c.client().update(task_id, sha("u"))
+    assert info.score_count == 1 and info.status is Status.PENDING
+
+
+def test_a_torn_last_line_is_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.jsonl"
+    path.write_text('{"key": "a", "nonce": 0, "tx_hash": "00", "raw": "00"}\n{"key": "b", "no')
+    outbox = Outbox(path)
+    assert outbox.get("a") is not None and outbox.get("b") is None

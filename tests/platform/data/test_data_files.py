@@ -1,0 +1,251 @@
+"""A person's .npz / .csv file: good files load, each malformed case has its clear error."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from ledgerlearn.data import DataFileError, LabelRangeError, load_csv, load_file, load_npz
+from ledgerlearn.model import logreg_digits
+
+torch.set_num_threads(1)
+
+
+class _Payload:
+    """Unpickling this would create the sentinel file."""
+
+    def __init__(self, sentinel: Path) -> None:
+        self.sentinel = sentinel
+
+    def __reduce__(self) -> tuple[Any, tuple[str, str]]:
+        return (open, (str(self.sentinel), "w"))
+
+
+def _npz(tmp_path: Path, name: str = "data.npz", **arrays: Any) -> Path:
+    path = tmp_path / name
+    np.savez(path, **arrays)
+    return path
+
+
+def _csv(tmp_path: Path, text: str, name: str = "data.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def _fails(path: Path, message: str, error: type[Exception] = DataFileError, **kwargs: Any) -> str:
+    kwargs.setdefault("num_classes", 10)
+    with pytest.raises(error, match=message) as info:
+        load_file(path, **kwargs)
+    assert str(path) in str(info.value)
+    return str(info.value)
+
+
+# --- good files ----------------------------------------------------------------------------
+
+
+def test_npz_loads_and_converts(tmp_path: Path) -> None:
+    x = np.arange(24, dtype=np.uint8).reshape(6, 4)
+    y = np.array([0, 1, 2, 0, 1, 2], dtype=np.int32)
+    dataset = load_file(_npz(tmp_path, x=x, y=y), num_classes=3)
+    assert dataset.x.dtype == np.float32 and dataset.y.dtype == np.int64
+    np.testing.assert_array_equal(dataset.x, x.astype(np.float32))
+    np.testing.assert_array_equal(dataset.y, y)
+    assert dataset.name == "data.npz" and dataset.num_classes == 3
+    shaped = load_npz(_npz(tmp_path, x=x, y=y), num_classes=3, input_shape=(1, 2, 2), name="me")
+    assert shaped.x.shape == (6, 1, 2, 2) and shaped.name == "me"
+    compressed = tmp_path / "c.npz"
+    np.savez_compressed(compressed, x=x.astype(bool), y=y.astype(np.uint8))
+    assert load_file(compressed, num_classes=3).x.max() == 1.0
+
+
+def test_csv_with_header_and_named_label_column(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "label,a,b\n1,0.5,2\n\n0,1e-3,-4\n")
+    dataset = load_file(path, num_classes=2, label_column="label")
+    np.testing.assert_array_equal(dataset.y, [1, 0])
+    np.testing.assert_allclose(dataset.x, [[0.5, 2.0], [1e-3, -4.0]])
+
+
+def test_csv_without_header_label_last_or_by_index(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "0.1,0.2,3\n0.3,0.4,1.0\n")
+    dataset = load_csv(path, num_classes=4)
+    np.testing.assert_array_equal(dataset.y, [3, 1])
+    assert dataset.x.shape == (2, 2)
+    first = load_csv(
+        _csv(tmp_path, "1,0.5,0.25\n0,0.1,0.2\n", "f.csv"), num_classes=2, label_column=0
+    )
+    np.testing.assert_array_equal(first.y, [1, 0])
+    np.testing.assert_allclose(first.x, [[0.5, 0.25], [0.1, 0.2]])
+    semi = load_csv(_csv(tmp_path, "1;2;0\n", "s.csv"), num_classes=2, delimiter=";")
+    assert semi.x.tolist() == [[1.0, 2.0]]
+
+
+def test_csv_for_a_model_spec(tmp_path: Path) -> None:
+    spec = logreg_digits()
+    rows = [",".join(["0.5"] * 64 + [str(k)]) for k in range(10)]
+    dataset = load_file(
+        _csv(tmp_path, "\n".join(rows)), num_classes=spec.num_classes, input_shape=spec.input_shape
+    )
+    dataset.check_matches(spec)
+    image = load_file(_csv(tmp_path, "\n".join(rows)), num_classes=10, input_shape=(1, 8, 8))
+    assert image.x.shape == (10, 1, 8, 8)
+
+
+# --- malformed files -----------------------------------------------------------------------
+
+
+def test_missing_and_unsupported_files(tmp_path: Path) -> None:
+    _fails(tmp_path / "nope.npz", r"no such file")
+    _fails(tmp_path / "nope.csv", r"no such file")
+    other = tmp_path / "data.json"
+    other.write_text("{}")
+    _fails(other, r"unsupported file type '.json'; use one of .npz, .csv")
+    _fails(
+        _npz(tmp_path, x=np.zeros((1, 1)), y=np.zeros(1, int)),
+        r"label_column applies to .csv",
+        label_column=0,
+    )
+
+
+def test_npz_missing_and_extra_arrays(tmp_path: Path) -> None:
+    _fails(
+        _npz(tmp_path, x_train=np.zeros((2, 2)), y=np.zeros(2, int)),
+        r"expected exactly the arrays 'x' and 'y', missing 'x'; unexpected 'x_train'",
+    )
+    _fails(_npz(tmp_path, x=np.zeros((2, 2))), r"missing 'y'")
+
+
+def test_npz_object_arrays_are_refused_and_never_unpickled(tmp_path: Path) -> None:
+    sentinel = tmp_path / "pwned"
+    x = np.array([_Payload(sentinel), _Payload(sentinel)], dtype=object)
+    path = _npz(tmp_path, x=x, y=np.zeros(2, int))
+    _fails(path, r"array 'x' holds Python objects \(dtype object\).*nothing is unpickled")
+    assert not sentinel.exists()
+
+
+def test_a_pickle_named_npz_is_refused_and_never_run(tmp_path: Path) -> None:
+    sentinel = tmp_path / "pwned"
+    path = tmp_path / "evil.npz"
+    path.write_bytes(pickle.dumps({"x": _Payload(sentinel)}))
+    _fails(path, r"not a numpy \.npz archive")
+    assert not sentinel.exists()
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(os.urandom(64))
+    _fails(garbage, r"not a (numpy|readable) \.npz archive")
+    single = tmp_path / "single.npz"
+    with single.open("wb") as handle:
+        np.save(handle, np.zeros(3))
+    _fails(single, r"holds a single array \(\.npy format\)")
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "message"),
+    [
+        (
+            np.array([["a", "b"]]),
+            np.zeros(1, int),
+            r"x has dtype <U1 \(strings\); features must be numbers",
+        ),
+        (
+            np.zeros((1, 2), complex),
+            np.zeros(1, int),
+            r"x has dtype complex128 \(complex numbers\)",
+        ),
+        (
+            np.zeros((2, 2)),
+            np.zeros(2),
+            r"y has dtype float64 \(floats\); labels must be integers "
+            r"\(save y\.astype\(np\.int64\)\)",
+        ),
+        (np.zeros(3), np.zeros(3, int), r"x has shape \(3,\); it needs one row per sample"),
+        (np.zeros((2, 2)), np.zeros((2, 1), int), r"y has shape \(2, 1\); it must be 1-D"),
+        (np.zeros((3, 2)), np.zeros(2, int), r"x has 3 samples but y has 2 labels"),
+        (np.zeros((0, 2)), np.zeros(0, int), r"no samples"),
+        (
+            np.array([[0.0, 1.0], [np.nan, 2.0]]),
+            np.zeros(2, int),
+            r"sample 1, feature 0: value nan is not a finite number \(1 non-finite values",
+        ),
+        (
+            np.array([[1e39, 0.0]]),
+            np.zeros(1, int),
+            r"sample 0, feature 0: value 1e\+39 is too large for float32",
+        ),
+    ],
+)
+def test_npz_malformed_arrays(tmp_path: Path, x: Any, y: Any, message: str) -> None:
+    _fails(_npz(tmp_path, x=x, y=y), message)
+
+
+def test_npz_labels_outside_the_model(tmp_path: Path) -> None:
+    path = _npz(tmp_path, x=np.zeros((4, 2)), y=np.array([0, 10, 3, -2]))
+    _fails(
+        path,
+        r"2 labels lie outside \[0, 10\) of a model with 10 classes "
+        r"\(first: sample 1 has label 10; values outside: -2, 10\)",
+        LabelRangeError,
+    )
+
+
+def test_npz_shape_does_not_fit_the_model(tmp_path: Path) -> None:
+    path = _npz(tmp_path, x=np.zeros((2, 63)), y=np.zeros(2, int))
+    _fails(
+        path,
+        r"samples have 63 values .* model expects input_shape \[64\] \(64 values\)",
+        input_shape=(64,),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "kwargs"),
+    [
+        ("", r"empty file, no data lines", {}),
+        ("a,b,label\n", r"a header line but no data lines", {}),
+        ("1,2,0\n3,4\n", r"line 2 has 2 columns, expected 3 like the first line", {}),
+        ("a,b,label\n1,2,0\n\n1,x,0\n", r"line 4, column 'b': 'x' is not a number", {}),
+        ("1,2,0\n1,,0\n", r"line 2, column 2: empty value", {}),
+        ("1,2,0\n1,nan,0\n", r"line 2, column 2: value nan is not a finite number", {}),
+        ("1,2,0\n1,2,0.5\n", r"line 2, label column 3: 0.5 is not a whole number", {}),
+        (
+            "a,label,b\n1,2,3\n",
+            r"no column named 'target' in the header \('a', 'label', 'b'\)",
+            {"label_column": "target"},
+        ),
+        (
+            "1,2,3\n",
+            r"label_column 'label' names a column but the file has no header",
+            {"label_column": "label"},
+        ),
+        ("1,2,3\n", r"label_column 5 is outside the 3 columns", {"label_column": 5}),
+        ("a,1,label\n1,2,3\n", r"line 1 mixes numbers and text", {}),
+        ("1\n2\n", r"line 1 has 1 column; need features and a label", {}),
+        ("1,2,3\n", r"samples have 2 values .* input_shape \[64\]", {"input_shape": (64,)}),
+    ],
+)
+def test_csv_malformed(tmp_path: Path, text: str, message: str, kwargs: dict[str, Any]) -> None:
+    _fails(_csv(tmp_path, text), message, **kwargs)
+
+
+def test_csv_labels_outside_the_model_name_the_line(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "f,label\n0.1,1\n\n0.2,12\n0.3,-1\n")
+    message = _fails(path, r"2 labels lie outside \[0, 10\)", LabelRangeError)
+    assert re.search(r"first: line 4 has label 12; values outside: -1, 12", message)
+    huge = _csv(tmp_path, "0.1,1\n0.2,1e30\n", "huge.csv")
+    _fails(huge, r"line 2, label column 2: 1e\+30 lies far outside \[0, 10\)", LabelRangeError)
+
+
+def test_csv_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "latin.csv"
+    path.write_bytes("caf\xe9,label\n1,0\n".encode("latin-1"))
+    _fails(path, r"not UTF-8 text")
+
+
+def test_num_classes_must_be_valid(tmp_path: Path) -> None:
+    _fails(_csv(tmp_path, "1,0\n"), r"num_classes must be a positive integer", num_classes=0)
