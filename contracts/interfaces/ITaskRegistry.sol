@@ -17,8 +17,12 @@ import {ILedgerAccess} from "./ILedgerAccess.sol";
 /// Committee decision: with n members of which at most f lie, the policy must satisfy
 /// f < k <= n - f (k: quorum). An update is accepted as soon as a majority of the whole
 /// committee has cleared the threshold (the committee median then clears it whatever the others
-/// say), rejected as soon as that can no longer happen; at the scoring deadline it is decided by
-/// the (lower) median of the scores received if at least k arrived, and rejected otherwise.
+/// say), rejected as soon as that can no longer happen. At the scoring deadline a pending update
+/// is accepted iff at least k scores arrived, their lower median clears the threshold and more
+/// than f of them clear it (so at least one honest member approved); otherwise rejected. The
+/// early path is safe and live while honest members score (c < n/2 liars can neither accept a
+/// bad update nor block a good one); the deadline path stays safe with members offline and
+/// keeps rounds closing, at the price of liveness.
 interface ITaskRegistry is ILedgerAccess {
     /// @notice Everything a publisher declares about a task. Signed as EIP-712 `TaskParams`.
     struct TaskParams {

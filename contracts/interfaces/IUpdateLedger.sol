@@ -8,7 +8,8 @@ import {ILedgerAccess} from "./ILedgerAccess.sol";
 /// content hash); the CID is only in the event. A federation update names its round; a dag
 /// update names 1..maxParents parents, each an accepted update of the same task or the task's
 /// initial weights. Providers join a task once, then submit at most one update per round.
-/// Committee members score each update once, never their own, before its scoring deadline.
+/// Committee members score each update once before its scoring deadline; they cannot provide
+/// updates to a task they are on the committee of, so they never score their own.
 interface IUpdateLedger is ILedgerAccess {
     /// @notice Status of an update.
     enum Status {
@@ -51,6 +52,9 @@ interface IUpdateLedger is ILedgerAccess {
     error UpdateLedgerWrongFlow(uint256 taskId, uint8 flow);
     /// @notice The provider already joined the task.
     error UpdateLedgerAlreadyJoined(uint256 taskId, address provider);
+    /// @notice A member of the task's committee cannot also provide updates to it (it could not
+    /// score its own update, and liars could then block it).
+    error UpdateLedgerCommitteeMember(uint256 taskId, address provider);
     /// @notice The provider has not joined the task.
     error UpdateLedgerNotJoined(uint256 taskId, address provider);
     /// @notice A federation update names a round that is not the current one.
@@ -59,8 +63,8 @@ interface IUpdateLedger is ILedgerAccess {
     error UpdateLedgerSubmissionClosed(uint256 taskId, uint256 round, uint256 deadlineBlock);
     /// @notice The provider already submitted an update in this round.
     error UpdateLedgerAlreadySubmitted(uint256 taskId, uint256 round, address provider);
-    /// @notice An update with these exact bytes already exists in the task (or they are the task's
-    /// initial weights): a copied update gets no credit.
+    /// @notice An update with these exact bytes already exists in the task (in a dag task: or they
+    /// are the task's initial weights, the root of the dag): a copied update gets no credit.
     error UpdateLedgerDuplicateContent(uint256 taskId, bytes32 update);
     /// @notice The content hash is zero or the sample count is zero.
     error UpdateLedgerInvalidUpdate(uint256 taskId, bytes32 update, uint256 numSamples);
@@ -72,8 +76,6 @@ interface IUpdateLedger is ILedgerAccess {
     error UpdateLedgerUnknownUpdate(uint256 taskId, bytes32 update);
     /// @notice The committee member already scored this update.
     error UpdateLedgerAlreadyScored(uint256 taskId, bytes32 update, address validator);
-    /// @notice Committee members never score their own update.
-    error UpdateLedgerSelfScore(uint256 taskId, bytes32 update, address validator);
     /// @notice The update's scoring deadline has passed.
     error UpdateLedgerScoringClosed(uint256 taskId, bytes32 update, uint256 deadlineBlock);
     /// @notice The update's scoring deadline has not passed yet: it cannot be settled.
@@ -83,7 +85,7 @@ interface IUpdateLedger is ILedgerAccess {
     /// @notice A batch call got arrays of different lengths.
     error UpdateLedgerLengthMismatch(uint256 updates, uint256 scores);
 
-    /// @notice Joins a task as a data provider (PROVIDER_ROLE).
+    /// @notice Joins a task as a data provider (PROVIDER_ROLE; not a member of its committee).
     function joinTask(uint256 taskId) external;
 
     /// @notice Submits a federation update for `round` (the current round, before its deadline).

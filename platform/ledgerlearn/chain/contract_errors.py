@@ -409,9 +409,22 @@ class UpdateLedgerAlreadySubmitted(ContractCustomError):
     provider: str
 
 
+class UpdateLedgerCommitteeMember(ContractCustomError):
+    """A member of the task's committee cannot also provide updates to it (it could not score
+    its own update, and liars could then block it).
+    """
+
+    signature = "UpdateLedgerCommitteeMember(uint256,address)"
+    selector = bytes.fromhex("6506f3cc")
+    abi_types = ('uint256', 'address')
+    fields = ('task_id', 'provider')
+    task_id: int
+    provider: str
+
+
 class UpdateLedgerDuplicateContent(ContractCustomError):
-    """An update with these exact bytes already exists in the task (or they are the task's
-    initial weights): a copied update gets no credit.
+    """An update with these exact bytes already exists in the task (in a dag task: or they are
+    the task's initial weights, the root of the dag): a copied update gets no credit.
     """
 
     signature = "UpdateLedgerDuplicateContent(uint256,bytes32)"
@@ -503,18 +516,6 @@ class UpdateLedgerScoringOpen(ContractCustomError):
     deadline_block: int
 
 
-class UpdateLedgerSelfScore(ContractCustomError):
-    """Committee members never score their own update."""
-
-    signature = "UpdateLedgerSelfScore(uint256,bytes32,address)"
-    selector = bytes.fromhex("e4cda6c6")
-    abi_types = ('uint256', 'bytes32', 'address')
-    fields = ('task_id', 'update', 'validator')
-    task_id: int
-    update: bytes
-    validator: str
-
-
 class UpdateLedgerSubmissionClosed(ContractCustomError):
     """The round stopped accepting updates at `deadlineBlock`."""
 
@@ -598,6 +599,7 @@ ERRORS_BY_SELECTOR: dict[bytes, type[ContractCustomError]] = {
     UpdateLedgerAlreadyJoined.selector: UpdateLedgerAlreadyJoined,
     UpdateLedgerAlreadyScored.selector: UpdateLedgerAlreadyScored,
     UpdateLedgerAlreadySubmitted.selector: UpdateLedgerAlreadySubmitted,
+    UpdateLedgerCommitteeMember.selector: UpdateLedgerCommitteeMember,
     UpdateLedgerDuplicateContent.selector: UpdateLedgerDuplicateContent,
     UpdateLedgerInvalidParent.selector: UpdateLedgerInvalidParent,
     UpdateLedgerInvalidUpdate.selector: UpdateLedgerInvalidUpdate,
@@ -606,7 +608,6 @@ ERRORS_BY_SELECTOR: dict[bytes, type[ContractCustomError]] = {
     UpdateLedgerParentCount.selector: UpdateLedgerParentCount,
     UpdateLedgerScoringClosed.selector: UpdateLedgerScoringClosed,
     UpdateLedgerScoringOpen.selector: UpdateLedgerScoringOpen,
-    UpdateLedgerSelfScore.selector: UpdateLedgerSelfScore,
     UpdateLedgerSubmissionClosed.selector: UpdateLedgerSubmissionClosed,
     UpdateLedgerUnknownUpdate.selector: UpdateLedgerUnknownUpdate,
     UpdateLedgerWrongFlow.selector: UpdateLedgerWrongFlow,

@@ -1,0 +1,143 @@
+// Gas used per ledger operation, on the in-process Hardhat network.
+//   npx hardhat run scripts/gas_report.js
+// Deploys the Consortium and the LearningLedger, hands out roles, then runs each operation in a
+// realistic state (committee of 5, k = 3, f = 2) and prints the gasUsed of its receipt.
+const hre = require("hardhat");
+const { mineUpTo } = require("@nomicfoundation/hardhat-network-helpers");
+const {
+  deployLedger,
+  taskParams,
+  dagParams,
+  publish,
+  h,
+  cid,
+  PASS,
+  FAIL,
+  ROUND_LENGTH,
+  SCORE_WINDOW,
+} = require("../tests/contracts/helpers/fixtures");
+
+const TARGETS = { "submit update (first in round)": 75_000, "submit update (later in round)": 75_000, "score (non-deciding)": 50_000 };
+
+async function gasOf(txPromise) {
+  const receipt = await (await txPromise).wait();
+  return receipt.gasUsed;
+}
+
+async function main() {
+  const { ethers } = hre;
+  const rows = [];
+  const record = (op, gas, note = "") => rows.push({ op, gas, note });
+
+  const ctx = await deployLedger();
+  const { ledger, publisher, v, signers } = ctx;
+  const committee = v.slice(0, 5);
+  // 14 providers: 12 for the federation round, 2 for the dag.
+  const providers = signers.slice(3, 7).concat(signers.slice(16, 20));
+  for (const a of signers.slice(16, 20)) await ctx.consortium.connect(ctx.admin).grantRole(ethers.id("PROVIDER_ROLE"), a.address);
+  const extra = [];
+  for (let i = 0; i < 6; ++i) {
+    const w = ethers.Wallet.createRandom().connect(ethers.provider);
+    await ctx.admin.sendTransaction({ to: w.address, value: ethers.parseEther("10") });
+    await ctx.consortium.connect(ctx.admin).grantRole(ethers.id("PROVIDER_ROLE"), w.address);
+    extra.push(w);
+  }
+  const fed = providers.concat(extra); // 14 providers
+
+  // --- federation: publish (committee 5), join --------------------------------------------------
+  const params = taskParams(committee, { roundLength: 200, scoreWindow: 200, maxRounds: 2 });
+  const pubReceipt = await (await ledger.connect(publisher).publishTask(params)).wait();
+  record("publish task (federation, committee 5)", pubReceipt.gasUsed);
+  const taskId = await ledger.taskCount();
+  const joins = [];
+  for (const a of fed) joins.push(await gasOf(ledger.connect(a).joinTask(taskId)));
+  record("join task", joins[0]);
+
+  // --- submit updates: first in the round, later ones -------------------------------------------
+  const updates = fed.map((_, i) => h(`fed-update-${i}`));
+  const submits = [];
+  for (let i = 0; i < fed.length; ++i) {
+    submits.push(await gasOf(ledger.connect(fed[i]).submitUpdate(taskId, 1, updates[i], cid(`fed-update-${i}`), 600)));
+  }
+  record("submit update (first in round)", submits[0]);
+  record("submit update (later in round)", submits[1], `max over ${fed.length - 1} later: ${Math.max(...submits.slice(1).map(Number))}`);
+
+  // --- scores on updates[0]: first, non-deciding, deciding (3rd pass of 5 accepts) ---------------
+  record("score (first)", await gasOf(ledger.connect(v[0]).submitScore(taskId, updates[0], PASS)));
+  record("score (non-deciding)", await gasOf(ledger.connect(v[1]).submitScore(taskId, updates[0], PASS)), "2nd pass of 5");
+  record("score (deciding, accepts)", await gasOf(ledger.connect(v[2]).submitScore(taskId, updates[0], PASS)), "3rd pass: accepted, digest extended");
+  // updates[1]: decided by rejection
+  await ledger.connect(v[0]).submitScore(taskId, updates[1], FAIL);
+  await ledger.connect(v[1]).submitScore(taskId, updates[1], FAIL);
+  record("score (deciding, rejects)", await gasOf(ledger.connect(v[2]).submitScore(taskId, updates[1], FAIL)), "3rd fail: rejected");
+
+  // --- batch of 10 scores: v0 scores updates[2..11] (all non-deciding) ---------------------------
+  const batch = updates.slice(2, 12);
+  const batchGas = await gasOf(ledger.connect(v[0]).submitScores(taskId, batch, batch.map(() => PASS)));
+  record("submitScores (batch of 10, non-deciding)", batchGas, `${(batchGas / 10n).toString()} per score`);
+  // accept updates[2..11] with v1, v2 in batches (v2's batch decides all 10)
+  await ledger.connect(v[1]).submitScores(taskId, batch, batch.map(() => PASS));
+  const decidingBatch = await gasOf(ledger.connect(v[2]).submitScores(taskId, batch, batch.map(() => PASS)));
+  record("submitScores (batch of 10, all deciding)", decidingBatch, `${(decidingBatch / 10n).toString()} per score`);
+
+  // --- settle: updates[12], [13] pending past the scoring deadline, one with 3 scores ------------
+  await ledger.connect(v[0]).submitScore(taskId, updates[12], PASS);
+  await ledger.connect(v[1]).submitScore(taskId, updates[12], PASS);
+  await ledger.connect(v[3]).submitScore(taskId, updates[12], FAIL);
+  const round = await ledger.getRound(taskId, 1);
+  await mineUpTo(Number(round.startBlock) + 200 + 200);
+  record("settle (1 update)", await gasOf(ledger.connect(publisher).settleUpdates(taskId, [updates[12]])), "3 scores, 2 pass: rejected (needs > f passes)");
+  record("settle (1 update, no quorum)", await gasOf(ledger.connect(publisher).settleUpdates(taskId, [updates[13]])), "0 scores: rejected");
+
+  // --- propose, attest ---------------------------------------------------------------------------
+  const accepted = [updates[0], ...batch];
+  record(
+    `propose aggregate (${accepted.length} updates)`,
+    await gasOf(ledger.connect(publisher).proposeAggregate(taskId, 1, accepted, h("aggregate-1"), cid("aggregate-1")))
+  );
+  record("attest (non-final)", await gasOf(ledger.connect(v[0]).attestAggregate(taskId, 1, h("aggregate-1"))), "1st of k = 3");
+  await ledger.connect(v[1]).attestAggregate(taskId, 1, h("aggregate-1"));
+  record("attest (finalizing)", await gasOf(ledger.connect(v[2]).attestAggregate(taskId, 1, h("aggregate-1"))), "opens round 2");
+
+  // --- dag: submit with 2 parents ---------------------------------------------------------------
+  const dparams = dagParams(committee, { scoreWindow: SCORE_WINDOW, roundLength: ROUND_LENGTH });
+  const dagId = await publish(ledger, publisher, dparams);
+  for (const a of fed.slice(0, 3)) await ledger.connect(a).joinTask(dagId);
+  const d = [h("dag-a"), h("dag-b"), h("dag-c")];
+  record(
+    "submit dag update (1 parent: initial weights)",
+    await gasOf(ledger.connect(fed[0]).submitDagUpdate(dagId, [dparams.initialWeightsHash], d[0], cid("dag-a"), 500))
+  );
+  await ledger.connect(fed[1]).submitDagUpdate(dagId, [dparams.initialWeightsHash], d[1], cid("dag-b"), 500);
+  for (const u of [d[0], d[1]]) for (const s of v.slice(0, 3)) await ledger.connect(s).submitScore(dagId, u, PASS);
+  record(
+    "submit dag update (2 parents)",
+    await gasOf(ledger.connect(fed[2]).submitDagUpdate(dagId, [d[0], d[1]], d[2], cid("dag-c"), 500))
+  );
+  record("score (dag, non-deciding)", await gasOf(ledger.connect(v[0]).submitScore(dagId, d[2], PASS)));
+
+  // --- print -------------------------------------------------------------------------------------
+  const width = Math.max(...rows.map((r) => r.op.length));
+  const lines = [];
+  lines.push(`${"operation".padEnd(width)}  ${"gas used".padStart(9)}  ${"target".padStart(7)}  note`);
+  lines.push(`${"-".repeat(width)}  ${"-".repeat(9)}  ${"-".repeat(7)}  ----`);
+  let missed = 0;
+  for (const r of rows) {
+    const target = TARGETS[r.op];
+    let note = r.note;
+    if (target !== undefined && Number(r.gas) > target) {
+      missed += 1;
+      note = `MISSED by ${Number(r.gas) - target}. ${note}`;
+    }
+    lines.push(
+      `${r.op.padEnd(width)}  ${r.gas.toString().padStart(9)}  ${(target === undefined ? "" : String(target)).padStart(7)}  ${note}`
+    );
+  }
+  console.log(lines.join("\n"));
+  console.log(missed === 0 ? "\nall gas targets met" : `\n${missed} gas target(s) missed`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

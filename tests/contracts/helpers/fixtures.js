@@ -1,0 +1,276 @@
+// Shared deployment fixtures and builders for the contract suites (also used by
+// scripts/gas_report.js). Nothing here asserts: the suites do.
+const { ethers } = require("hardhat");
+const { mine, mineUpTo } = require("@nomicfoundation/hardhat-network-helpers");
+
+const ADMIN_DELAY = 2 * 24 * 3600; // seconds between beginDefaultAdminTransfer and accept
+
+const ROLE = {
+  ADMIN: ethers.ZeroHash,
+  PUBLISHER: ethers.id("PUBLISHER_ROLE"),
+  PROVIDER: ethers.id("PROVIDER_ROLE"),
+  VALIDATOR: ethers.id("VALIDATOR_ROLE"),
+  NONE: ethers.ZeroHash, // what LedgerUnauthorizedAccount names when any participant role would do
+};
+
+const FLOW = { FEDERATION: 0, DAG: 1 };
+const STATUS = { None: 0n, Pending: 1n, Accepted: 2n, Rejected: 3n };
+const INT64_MAX = 2n ** 63n - 1n;
+const INT64_MIN = -(2n ** 63n);
+const THRESHOLD = 900_000n; // 0.9, fixed point with 6 decimals
+const PASS = THRESHOLD + 12_345n;
+const FAIL = THRESHOLD - 12_345n;
+const ROUND_LENGTH = 30;
+const SCORE_WINDOW = 30;
+
+/** Content hash of a named blob (stands in for the sha256 of safetensors bytes). */
+const h = (label) => ethers.sha256(ethers.toUtf8Bytes(String(label)));
+/** A CIDv1-shaped string (59 characters, like a base32 raw sha256 CID) for a named blob. */
+const B32 = "abcdefghijklmnopqrstuvwxyz234567";
+const cid = (label) =>
+  "bafkrei" +
+  Array.from(ethers.getBytes(ethers.id(String(label))))
+    .concat(Array.from(ethers.getBytes(ethers.id(`${label}/2`))))
+    .slice(0, 52)
+    .map((b) => B32[b % 32])
+    .join("");
+
+/** keccak chain the RoundLedger keeps over accepted updates, in acceptance order. */
+function acceptedDigest(updates) {
+  const coder = ethers.AbiCoder.defaultAbiCoder();
+  let digest = ethers.ZeroHash;
+  for (const u of updates) digest = ethers.keccak256(coder.encode(["bytes32", "bytes32"], [digest, u]));
+  return digest;
+}
+
+/** TaskParams with sane defaults: federation, committee as given, k = 3, f = 2. */
+function taskParams(committee, overrides = {}) {
+  const n = committee.length;
+  const p = {
+    modelSpecHash: h("spec"),
+    modelSpecCid: cid("spec"),
+    initialWeightsHash: h("initial"),
+    initialWeightsCid: cid("initial"),
+    flow: FLOW.FEDERATION,
+    metric: 0,
+    thresholdMode: 0,
+    threshold: THRESHOLD,
+    quorum: 3,
+    maxFaultyValidators: 2,
+    aggregationRule: 3,
+    numByzantine: 1,
+    roundLength: ROUND_LENGTH,
+    scoreWindow: SCORE_WINDOW,
+    maxRounds: 3,
+    maxParents: 0,
+    committee: committee.map((c) => (typeof c === "string" ? c : c.address)),
+    fragmentHashes: Array.from({ length: n }, (_, i) => h(`fragment-${i}`)),
+    fragmentCids: Array.from({ length: n }, (_, i) => cid(`fragment-${i}`)),
+    ...overrides,
+  };
+  return p;
+}
+
+const dagParams = (committee, overrides = {}) =>
+  taskParams(committee, { flow: FLOW.DAG, maxParents: 3, maxRounds: 1, ...overrides });
+
+const TASK_PARAMS_FIELDS = [
+  { name: "modelSpecHash", type: "bytes32" },
+  { name: "modelSpecCid", type: "string" },
+  { name: "initialWeightsHash", type: "bytes32" },
+  { name: "initialWeightsCid", type: "string" },
+  { name: "flow", type: "uint8" },
+  { name: "metric", type: "uint8" },
+  { name: "thresholdMode", type: "uint8" },
+  { name: "threshold", type: "int64" },
+  { name: "quorum", type: "uint8" },
+  { name: "maxFaultyValidators", type: "uint8" },
+  { name: "aggregationRule", type: "uint8" },
+  { name: "numByzantine", type: "uint16" },
+  { name: "roundLength", type: "uint32" },
+  { name: "scoreWindow", type: "uint32" },
+  { name: "maxRounds", type: "uint32" },
+  { name: "maxParents", type: "uint8" },
+  { name: "committee", type: "address[]" },
+  { name: "fragmentHashes", type: "bytes32[]" },
+  { name: "fragmentCids", type: "string[]" },
+];
+
+/** EIP-712 types of publishTaskFor, as a client (ethers signTypedData) writes them. */
+const PUBLISH_TYPES = {
+  PublishTask: [
+    { name: "publisher", type: "address" },
+    { name: "params", type: "TaskParams" },
+    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
+  ],
+  TaskParams: TASK_PARAMS_FIELDS,
+};
+
+async function domainOf(ledger, overrides = {}) {
+  const { chainId } = await ethers.provider.getNetwork();
+  return {
+    name: "ledgerlearn",
+    version: "1",
+    chainId,
+    verifyingContract: await ledger.getAddress(),
+    ...overrides,
+  };
+}
+
+/** Signs the PublishTask message with `signer`; `domain` overrides e.g. chainId. */
+async function signPublish(ledger, signer, params, { publisher, nonce, deadline, domain = {} } = {}) {
+  const pub = publisher ?? signer.address;
+  const n = nonce ?? (await ledger.publishNonce(pub));
+  const message = { publisher: pub, params, nonce: n, deadline };
+  return signer.signTypedData(await domainOf(ledger, domain), PUBLISH_TYPES, message);
+}
+
+/** Deploys Consortium + LearningLedger and hands out roles.
+ *
+ * accounts: admin (DEFAULT_ADMIN only), publisher, publisher2, providers p[0..3], validators
+ * v[0..5] (v[0..4] form the usual committee, v[5] is a validator outside it), dual (PROVIDER and
+ * VALIDATOR), outsider (no role), relayer (no role).
+ */
+async function deployLedger() {
+  const s = await ethers.getSigners();
+  const [admin, publisher, publisher2] = s;
+  const p = s.slice(3, 7);
+  const v = s.slice(7, 13);
+  const dual = s[13];
+  const outsider = s[14];
+  const relayer = s[15];
+  const Consortium = await ethers.getContractFactory("Consortium");
+  const consortium = await Consortium.deploy(ADMIN_DELAY, admin.address);
+  const Ledger = await ethers.getContractFactory("LearningLedger");
+  const ledger = await Ledger.deploy(await consortium.getAddress());
+  const grants = [
+    [ROLE.PUBLISHER, publisher],
+    [ROLE.PUBLISHER, publisher2],
+    ...p.map((a) => [ROLE.PROVIDER, a]),
+    ...v.map((a) => [ROLE.VALIDATOR, a]),
+    [ROLE.PROVIDER, dual],
+    [ROLE.VALIDATOR, dual],
+  ];
+  for (const [role, acct] of grants) await consortium.connect(admin).grantRole(role, acct.address);
+  return { consortium, ledger, admin, publisher, publisher2, p, v, dual, outsider, relayer, signers: s };
+}
+
+/** Publishes `params` as `signer`; returns the task id. */
+async function publish(ledger, signer, params) {
+  const tx = await ledger.connect(signer).publishTask(params);
+  const receipt = await tx.wait();
+  const ev = receipt.logs.map((l) => ledger.interface.parseLog(l)).find((e) => e && e.name === "TaskPublished");
+  return ev.args.taskId;
+}
+
+/** Federation task with committee v[0..4] (k = 3, f = 2) and providers p[0..3] + dual joined. */
+async function federationTask(overrides = {}) {
+  const ctx = await deployLedger();
+  const committee = ctx.v.slice(0, 5);
+  const params = taskParams(committee, overrides);
+  const taskId = await publish(ctx.ledger, ctx.publisher, params);
+  for (const a of [...ctx.p, ctx.dual]) await ctx.ledger.connect(a).joinTask(taskId);
+  const round = await ctx.ledger.getRound(taskId, 1);
+  return {
+    ...ctx,
+    committee,
+    params,
+    taskId,
+    start: Number(round.startBlock),
+    submissionsClose: Number(round.startBlock) + ROUND_LENGTH,
+    scoringCloses: Number(round.startBlock) + ROUND_LENGTH + SCORE_WINDOW,
+  };
+}
+
+/** Same committee with the dual account on it (as v[4]'s replacement) for self-score tests. */
+async function federationTaskWithDual() {
+  const ctx = await deployLedger();
+  const committee = [...ctx.v.slice(0, 4), ctx.dual];
+  const params = taskParams(committee);
+  const taskId = await publish(ctx.ledger, ctx.publisher, params);
+  for (const a of ctx.p) await ctx.ledger.connect(a).joinTask(taskId); // dual is on the committee
+  return { ...ctx, committee, params, taskId };
+}
+
+/** Dag task (maxParents 3) with committee v[0..4] and providers p[0..3] joined. */
+async function dagTask() {
+  const ctx = await deployLedger();
+  const committee = ctx.v.slice(0, 5);
+  const params = dagParams(committee);
+  const taskId = await publish(ctx.ledger, ctx.publisher, params);
+  for (const a of ctx.p) await ctx.ledger.connect(a).joinTask(taskId);
+  return { ...ctx, committee, params, taskId };
+}
+
+/** Each of `scorers` scores `update` with the matching entry of `scores`. */
+async function scoreAll(ledger, taskId, update, scorers, scores) {
+  for (let i = 0; i < scorers.length; ++i) {
+    await ledger.connect(scorers[i]).submitScore(taskId, update, scores[i]);
+  }
+}
+
+const blockNumber = () => ethers.provider.getBlockNumber();
+
+/** Mines until the next transaction lands in block `target` (the latest block is target - 1). */
+async function nextTxAt(target) {
+  const latest = await blockNumber();
+  if (latest > target - 1) throw new Error(`already at block ${latest}, wanted next tx at ${target}`);
+  if (latest < target - 1) await mineUpTo(target - 1);
+}
+
+/** Deterministic PRNG (mulberry32). */
+function prng(seed) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const int = (n) => Math.floor(next() * n); // 0..n-1
+  const pick = (arr) => arr[int(arr.length)];
+  const shuffle = (arr) => {
+    const out = [...arr];
+    for (let i = out.length - 1; i > 0; --i) {
+      const j = int(i + 1);
+      [out[i], out[j]] = [out[j], out[i]];
+    }
+    return out;
+  };
+  return { next, int, pick, shuffle };
+}
+
+module.exports = {
+  ADMIN_DELAY,
+  ROLE,
+  FLOW,
+  STATUS,
+  INT64_MAX,
+  INT64_MIN,
+  THRESHOLD,
+  PASS,
+  FAIL,
+  ROUND_LENGTH,
+  SCORE_WINDOW,
+  PUBLISH_TYPES,
+  h,
+  cid,
+  acceptedDigest,
+  taskParams,
+  dagParams,
+  domainOf,
+  signPublish,
+  deployLedger,
+  publish,
+  federationTask,
+  federationTaskWithDual,
+  dagTask,
+  scoreAll,
+  blockNumber,
+  nextTxAt,
+  mine,
+  mineUpTo,
+  prng,
+};
