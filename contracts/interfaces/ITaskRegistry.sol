@@ -9,10 +9,12 @@ import {ILedgerAccess} from "./ILedgerAccess.sol";
 /// its validation fragments, the acceptance policy, the flow and the aggregation rule.
 ///
 /// Scores are fixed-point integers with 6 decimals (1.0 == 1_000_000). With the absolute
-/// threshold mode a score is the metric of the update on the validator's fragment; with the
-/// relative mode it is that metric minus the metric of the current global model (round base, or
-/// the parents' merge in a dag task) on the same fragment. In both modes a score clears the
-/// policy when `score >= threshold`.
+/// threshold mode (0) a score is the metric of the update on the validator's fragment; with the
+/// relative mode (1) it is that metric minus the metric of the current global model (round
+/// base, or the parents' merge in a dag task) on the same fragment; with the peer mode (2) it
+/// is that metric minus the median metric of the round's valid updates on the same fragment
+/// (robust to non-IID data, where a good local model can be worse than the global one on a
+/// balanced fragment). In every mode a score clears the policy when `score >= threshold`.
 ///
 /// Committee decision: with n members of which at most f lie, the policy must satisfy
 /// f < k <= n - f (k: quorum). An update is accepted as soon as a majority of the whole
@@ -32,7 +34,7 @@ interface ITaskRegistry is ILedgerAccess {
         string initialWeightsCid;
         uint8 flow; // 0 federation, 1 dag
         uint8 metric; // 0 accuracy, 1 macro-F1, 2 negative loss
-        uint8 thresholdMode; // 0 absolute, 1 relative to the current global model
+        uint8 thresholdMode; // 0 absolute, 1 relative to the global model, 2 relative to peers
         int64 threshold; // fixed point, 6 decimals
         uint8 quorum; // k
         uint8 maxFaultyValidators; // f

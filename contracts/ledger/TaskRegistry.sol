@@ -168,7 +168,7 @@ abstract contract TaskRegistry is LedgerState, EIP712, Nonces, ITaskRegistry {
         if (p.initialWeightsHash == bytes32(0)) revert TaskRegistryInvalidParameter("initialWeightsHash", 0);
         if (p.flow > FLOW_DAG) revert TaskRegistryInvalidParameter("flow", int256(uint256(p.flow)));
         if (p.metric > 2) revert TaskRegistryInvalidParameter("metric", int256(uint256(p.metric)));
-        if (p.thresholdMode > 1) {
+        if (p.thresholdMode > 2) {
             revert TaskRegistryInvalidParameter("thresholdMode", int256(uint256(p.thresholdMode)));
         }
         if (p.roundLength == 0) revert TaskRegistryInvalidParameter("roundLength", 0);

@@ -228,7 +228,7 @@ describe("TaskRegistry", function () {
         [{ initialWeightsHash: ethers.ZeroHash }, "initialWeightsHash", 0],
         [{ flow: 2 }, "flow", 2],
         [{ metric: 3 }, "metric", 3],
-        [{ thresholdMode: 2 }, "thresholdMode", 2],
+        [{ thresholdMode: 3 }, "thresholdMode", 3],
         [{ roundLength: 0 }, "roundLength", 0],
         [{ scoreWindow: 0 }, "scoreWindow", 0],
         [{ maxRounds: 0 }, "maxRounds", 0],

@@ -193,7 +193,9 @@ class Transactor:
         if isinstance(call, ContractConstructor):
             return ChainError(f"deployment {receipt['transactionHash'].hex()} failed")
         try:
-            call.call({"from": self.address}, block_identifier=receipt["blockNumber"] - 1)
+            # Re-run on the state of the block that included it: the failed transaction changed
+            # nothing but the nonce, and block.number is that of the failure (deadlines!).
+            call.call({"from": self.address}, block_identifier=receipt["blockNumber"])
         except Exception as exc:
             return self._as_error(exc)
         return ChainError(f"transaction {receipt['transactionHash'].hex()} failed (out of gas?)")

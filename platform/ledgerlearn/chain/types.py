@@ -46,10 +46,11 @@ class Metric(IntEnum):
 
 
 class ThresholdMode(IntEnum):
-    """Absolute threshold, or relative to the current global model."""
+    """What a score is measured against (see ``ITaskRegistry``)."""
 
     ABSOLUTE = 0
-    RELATIVE = 1
+    RELATIVE = 1  # minus the current global model's metric
+    PEER = 2  # minus the median metric of the round's valid updates
 
 
 class Status(IntEnum):

@@ -1,0 +1,1 @@
+"""The three roles as agents: publisher, data provider, validator (committee member)."""

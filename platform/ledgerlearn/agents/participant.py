@@ -1,0 +1,122 @@
+"""What every agent is made of: a chain client with its own key, an IPFS node, a local index.
+
+Agents are event driven and idempotent: at start they replay the chain's events into a
+:class:`~ledgerlearn.chain.index.LedgerIndex` (after checking that the chain under their
+persisted checkpoint is unchanged — a reset or rolled-back chain stops them with a clear
+error), then decide what to do from the index and the on-chain state, never from memory of
+what they did before. Transactions go through an outbox, so an agent killed at any point and
+restarted sends each intended transaction at most once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from ledgerlearn.chain.client import LedgerClient
+from ledgerlearn.chain.events import EventStream, LedgerEvent
+from ledgerlearn.chain.index import LedgerIndex, TaskRecord
+from ledgerlearn.errors import LedgerlearnError
+from ledgerlearn.model import ModelSpec
+from ledgerlearn.model.weights import decode
+
+log = logging.getLogger(__name__)
+
+MAX_SPEC_BYTES = 1_000_000
+
+
+class ContentStore(Protocol):
+    """The part of :class:`~ledgerlearn.storage.IpfsNode` agents use."""
+
+    def put(self, data: bytes) -> tuple[str, bytes]:
+        """Store and pin ``data``; returns (CID, sha256)."""
+        ...
+
+    def get(
+        self,
+        cid: str,
+        expected_sha256: bytes,
+        max_bytes: int | None = None,
+        timeout_s: float | None = None,
+    ) -> bytes:
+        """Fetch verified content before a deadline."""
+        ...
+
+
+class AgentError(LedgerlearnError):
+    """An agent cannot do its job (e.g. the task's content is unavailable or malformed)."""
+
+
+@dataclass
+class Participant:
+    """One consortium member as an agent sees itself."""
+
+    client: LedgerClient
+    store: ContentStore
+    state_dir: Path
+    index: LedgerIndex = field(default_factory=LedgerIndex)
+    fetch_timeout_s: float = 30.0
+    _stream: EventStream | None = None
+    _guard: EventStream | None = None
+    _specs: dict[int, ModelSpec] = field(default_factory=dict)
+
+    @property
+    def address(self) -> str:
+        """This participant's account."""
+        return self.client.address
+
+    def sync(self) -> list[LedgerEvent]:
+        """Apply the events since the last sync to the index; returns them.
+
+        The first call checks the persisted checkpoint (reset / rollback detection) and then
+        replays every event since the deployment.
+        """
+        if self._stream is None:
+            self._guard = EventStream(self.client, self.state_dir / "checkpoint.json")
+            self._guard.verify()
+            self._stream = EventStream(self.client)
+        batch = self._stream.poll()
+        self.index.apply_all(batch.events)
+        self._stream.commit(batch)
+        assert self._guard is not None
+        self._guard.commit(batch)
+        return batch.events
+
+    def task(self, task_id: int) -> TaskRecord:
+        """The indexed task (after :meth:`sync`)."""
+        try:
+            return self.index.tasks[task_id]
+        except KeyError as exc:
+            raise AgentError(f"task {task_id} is not published on this chain") from exc
+
+    def spec(self, task_id: int) -> ModelSpec:
+        """The task's model spec, fetched once and checked against its on-chain hash."""
+        if task_id not in self._specs:
+            params = self.task(task_id).params
+            raw = self.store.get(
+                params.model_spec_cid, params.model_spec_hash, MAX_SPEC_BYTES, self.fetch_timeout_s
+            )
+            self._specs[task_id] = ModelSpec.from_json(raw)
+        return self._specs[task_id]
+
+    def fetch_weights(
+        self, task_id: int, content_hash: bytes, cid: str | None = None
+    ) -> dict[str, object]:
+        """A model of the task (initial weights, update or aggregate), verified and decoded.
+
+        Raises
+        ------
+        StorageError
+            Unavailable before the deadline, too large, or bytes not matching the hash.
+        WeightsError
+            Not a safetensors file matching the task's model spec, or non-finite values.
+        """
+        task = self.task(task_id)
+        cid = cid or task.cid_of(content_hash)
+        if cid is None:
+            raise AgentError(f"no CID known for model 0x{content_hash.hex()} of task {task_id}")
+        spec = self.spec(task_id)
+        data = self.store.get(cid, content_hash, None, self.fetch_timeout_s)
+        return dict(decode(data, spec))

@@ -1,0 +1,106 @@
+"""The data provider: trains on its private data and submits updates.
+
+Each step it looks at the task on chain: it joins once; in a federation task, when the
+current round is open and it has not submitted in it, it fetches the round's base model
+(verified against its on-chain hash), lets its behaviour produce the weights (the honest
+behaviour trains on the local data), puts them on IPFS and submits the content hash and CID.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ledgerlearn.agents.participant import AgentError, Participant
+from ledgerlearn.attacks import Honest, ProviderBehaviour
+from ledgerlearn.chain.types import Flow
+from ledgerlearn.data import Dataset
+from ledgerlearn.model.weights import encode
+from ledgerlearn.training import ProgressCallback, TrainingConfig, train
+
+log = logging.getLogger(__name__)
+
+
+class Provider:
+    """A provider agent for one task.
+
+    Parameters
+    ----------
+    participant
+        This provider's identity, chain client and IPFS node.
+    task_id
+        The task it works on.
+    data
+        Its private training data.
+    training
+        Local training hyperparameters.
+    behaviour
+        What it submits: honest training unless a Byzantine behaviour is given.
+    on_progress
+        Training progress callback (the CLI shows a progress bar).
+    """
+
+    def __init__(
+        self,
+        participant: Participant,
+        task_id: int,
+        data: Dataset,
+        training: TrainingConfig | None = None,
+        *,
+        behaviour: ProviderBehaviour | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> None:
+        self.participant = participant
+        self.task_id = task_id
+        self.data = data
+        self.training = training or TrainingConfig()
+        self.behaviour = behaviour or Honest()
+        self.on_progress = on_progress
+        self.submitted: list[tuple[int, bytes]] = []  # (round, update) sent by this process
+
+    def check(self) -> None:
+        """Fail early, with a clear message, when this provider cannot take part."""
+        client = self.participant.client
+        task = self.participant.task(self.task_id)
+        if task.flow is not Flow.FEDERATION:
+            raise AgentError(f"task {self.task_id} is a dag task: the dag flow has its own issue")
+        if not client.has_role("PROVIDER", client.address):
+            raise AgentError(f"{client.address} does not hold PROVIDER_ROLE: it may not join")
+        if client.address in task.params.committee:
+            raise AgentError(f"{client.address} is on task {self.task_id}'s committee")
+        self.data.check_matches(self.participant.spec(self.task_id))
+
+    def step(self) -> bool:
+        """Join, or submit this round's update when due; True when a transaction was sent."""
+        p = self.participant
+        client = p.client
+        task = p.task(self.task_id)
+        if task.closed or not task.rounds:
+            return False
+        joined, last_round = client.participation(self.task_id, client.address)
+        if not joined:
+            client.join_task(self.task_id)
+            log.info("joined task %d", self.task_id)
+            return True
+        number = max(task.rounds)
+        record = task.rounds[number]
+        if record.result_hash is not None or last_round >= number:
+            return False
+        state = client.round(self.task_id, number)
+        if client.block_number() + 1 >= state.start_block + task.params.round_length:
+            return False  # missed this round's window (the next block is the last chance)
+        spec = p.spec(self.task_id)
+        base = p.fetch_weights(self.task_id, record.base_model_hash, record.base_model_cid)
+        config = self.training.model_copy(update={"seed": self.training.seed + number})
+
+        def train_fn(data: Dataset) -> dict[str, object]:
+            return dict(train(spec, data, config, initial=base, on_progress=self.on_progress))
+
+        weights = self.behaviour.produce(base, self.data, train_fn)  # type: ignore[arg-type]
+        content = encode(weights, spec=spec)
+        cid, digest = p.store.put(content)
+        client.submit_update(self.task_id, number, digest, cid, len(self.data))
+        self.submitted.append((number, digest))
+        log.info(
+            "task %d round %d: submitted %s (%s)", self.task_id, number, cid, self.behaviour.name
+        )
+        return True

@@ -1,0 +1,216 @@
+"""The validator: a committee member that scores updates and attests aggregates.
+
+Driven by the chain's events. For each task whose committee it sits on it decrypts its
+validation fragment once (ECIES with its own key; the fragment's sha256 is on chain). In a
+federation round, once the submission window has closed it fetches every update of the round
+(size cap, deadline, sha256), decodes it against the task's spec (safetensors only; wrong
+names, shapes, dtypes or non-finite values fail), runs the sanity checks (free riders,
+near-duplicates, norm outliers), scores the rest on its fragment and submits all its scores
+in one batch. Unavailable or invalid updates get :data:`~ledgerlearn.chain.types.SCORE_INVALID`.
+When an aggregate is proposed it recomputes it from the accepted updates and attests when the
+proposal matches.
+
+Restart safety: what to do is derived from the chain (scores already on chain are not
+redone), and sends go through the outbox (a send interrupted by a crash is completed with
+the same signed transaction, never a second one).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from eth_keys import keys
+
+from ledgerlearn.agents.participant import Participant
+from ledgerlearn.agents.sanity import check_round
+from ledgerlearn.chain.index import RoundRecord, TaskRecord
+from ledgerlearn.chain.types import SCORE_INVALID, Status, ThresholdMode, to_fixed
+from ledgerlearn.data import Dataset
+from ledgerlearn.data.fragments import decrypt_fragment
+from ledgerlearn.errors import LedgerlearnError
+from ledgerlearn.flows.federation import aggregate_round, matches
+from ledgerlearn.model.flatten import flatten
+from ledgerlearn.model.weights import decode, default_max_bytes
+from ledgerlearn.training import METRICS_BY_ID, evaluate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ScoreRecord:
+    """A score this validator computed, with the reason when the update failed."""
+
+    task_id: int
+    update: bytes
+    score: int
+    reason: str
+
+
+class Validator:
+    """A committee member's agent.
+
+    Parameters
+    ----------
+    participant
+        This validator's identity, chain client and IPFS node.
+    encryption_key
+        Its 32-byte secp256k1 private key for the validation fragments; the matching public
+        key is registered on chain.
+    """
+
+    def __init__(self, participant: Participant, encryption_key: bytes) -> None:
+        self.participant = participant
+        self.encryption_key = encryption_key
+        self.public_key = keys.PrivateKey(encryption_key).public_key.to_compressed_bytes()
+        self._fragments: dict[int, Dataset] = {}
+        self._base_metric: dict[tuple[int, int], float] = {}
+        self._aggregates: dict[tuple[int, int], bytes] = {}
+        self.scored: list[ScoreRecord] = []
+
+    def register(self, peer_address: str) -> bool:
+        """Register this member's IPFS address and encryption key on chain (once)."""
+        client = self.participant.client
+        member = client.member(client.address)
+        if member.encryption_key == self.public_key and member.peer_address == peer_address:
+            return False
+        client.register_member(peer_address, self.public_key)
+        return True
+
+    def step(self) -> bool:
+        """Score what is due and attest what matches; True when a transaction was sent."""
+        me = self.participant.address
+        sent = False
+        for task in list(self.participant.index.tasks.values()):
+            if task.closed or me not in task.params.committee or not task.rounds:
+                continue
+            number = max(task.rounds)
+            record = task.rounds[number]
+            sent = self._score_round(task, record) or sent
+            sent = self._attest(task, record) or sent
+        return sent
+
+    # -- scoring -------------------------------------------------------------------------
+    def _score_round(self, task: TaskRecord, record: RoundRecord) -> bool:
+        me = self.participant.address
+        due = [
+            u
+            for u in record.updates
+            if task.updates[u].status is Status.PENDING and me not in task.updates[u].scores
+        ]
+        if not due:
+            return False
+        client = self.participant.client
+        state = client.round(task.task_id, record.round)
+        closes = state.start_block + task.params.round_length
+        block = client.block_number()
+        if block < closes or block >= closes + task.params.score_window:
+            return False  # wait for every update of the round; too late after the deadline
+        scores = self.score_updates(task, record)
+        todo = [(u, scores[u]) for u in due]
+        client.submit_scores(task.task_id, [u for u, _ in todo], [s.score for _, s in todo])
+        self.scored.extend(scores[u] for u, _ in todo)
+        log.info(
+            "task %d round %d: scored %d updates (%d invalid)",
+            task.task_id,
+            record.round,
+            len(todo),
+            sum(s.score == SCORE_INVALID for _, s in todo),
+        )
+        return True
+
+    def score_updates(self, task: TaskRecord, record: RoundRecord) -> dict[bytes, ScoreRecord]:
+        """Scores of every update of the round on this member's fragment (no transaction)."""
+        p = self.participant
+        spec = p.spec(task.task_id)
+        fragment = self._fragment(task)
+        metric = METRICS_BY_ID[int(task.params.metric)]
+        base = p.fetch_weights(task.task_id, record.base_model_hash, record.base_model_cid)
+        key = (task.task_id, record.round)
+        if key not in self._base_metric:
+            self._base_metric[key] = evaluate(spec, base, fragment, metric)
+        results: dict[bytes, ScoreRecord] = {}
+        decoded: dict[bytes, dict[str, np.ndarray]] = {}
+        cap = default_max_bytes(spec)
+        for u in record.updates:
+            info = task.updates[u]
+            try:
+                data = p.store.get(info.cid, u, cap, p.fetch_timeout_s)
+                decoded[u] = dict(decode(data, spec, cap))
+            except LedgerlearnError as exc:
+                results[u] = ScoreRecord(task.task_id, u, SCORE_INVALID, f"invalid: {exc}")
+        order = [u for u in record.updates if u in decoded]
+        verdicts = check_round(flatten(base, spec), [flatten(decoded[u], spec) for u in order])
+        values: dict[bytes, float] = {}
+        for u, verdict in zip(order, verdicts, strict=True):
+            if not verdict.ok:
+                results[u] = ScoreRecord(task.task_id, u, SCORE_INVALID, verdict.reason)
+                continue
+            try:
+                values[u] = evaluate(spec, decoded[u], fragment, metric)
+            except LedgerlearnError as exc:
+                results[u] = ScoreRecord(task.task_id, u, SCORE_INVALID, f"invalid: {exc}")
+        mode = task.params.threshold_mode
+        if mode is ThresholdMode.RELATIVE:
+            reference = self._base_metric[key]
+        elif mode is ThresholdMode.PEER and values:
+            reference = float(np.median(list(values.values())))
+        else:
+            reference = 0.0
+        for u, value in values.items():
+            results[u] = ScoreRecord(task.task_id, u, to_fixed(value - reference), "")
+        return results
+
+    def _fragment(self, task: TaskRecord) -> Dataset:
+        if task.task_id not in self._fragments:
+            p = self.participant
+            index = task.params.committee.index(p.address)
+            spec = p.spec(task.task_id)
+            ciphertext = p.store.get(
+                task.params.fragment_cids[index],
+                task.params.fragment_hashes[index],
+                None,
+                p.fetch_timeout_s,
+            )
+            self._fragments[task.task_id] = decrypt_fragment(
+                ciphertext,
+                self.encryption_key,
+                input_shape=spec.input_shape,
+                num_classes=spec.num_classes,
+                name=f"task-{task.task_id}/fragment-{index}",
+            )
+        return self._fragments[task.task_id]
+
+    # -- attestation ---------------------------------------------------------------------
+    def _attest(self, task: TaskRecord, record: RoundRecord) -> bool:
+        me = self.participant.address
+        if record.result_hash is not None or not record.proposals or not record.accepted:
+            return False
+        if any(me in proposal.attesters for proposal in record.proposals.values()):
+            return False  # one attestation per member and round
+        p = self.participant
+        spec = p.spec(task.task_id)
+        key = (task.task_id, record.round)
+        if key not in self._aggregates:
+            self._aggregates[key] = aggregate_round(p, task, record)
+        mine = self._aggregates[key]
+        for proposal in record.proposals.values():
+            if proposal.updates != record.accepted:
+                continue
+            try:
+                proposed = p.store.get(proposal.cid, proposal.result_hash, None, p.fetch_timeout_s)
+            except LedgerlearnError as exc:
+                log.warning("proposal %s unavailable: %s", proposal.cid, exc)
+                continue
+            if matches(spec, proposed, mine):
+                p.client.attest_aggregate(task.task_id, record.round, proposal.result_hash)
+                log.info("task %d round %d: attested %s", task.task_id, record.round, proposal.cid)
+                return True
+            log.warning(
+                "task %d round %d: proposal %s does not match",
+                task.task_id,
+                record.round,
+                proposal.cid,
+            )
+        return False

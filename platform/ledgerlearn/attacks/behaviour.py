@@ -1,0 +1,39 @@
+"""The provider behaviour interface and the honest behaviour."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from ledgerlearn.data import Dataset
+
+Weights = dict[str, npt.NDArray[np.float32]]
+TrainFn = Callable[[Dataset], Weights]
+"""Trains the task's model from the current base model on the given data."""
+
+
+class ProviderBehaviour(Protocol):
+    """What a provider submits, given the base model, its data and a way to train."""
+
+    name: str
+
+    def produce(
+        self, base: Mapping[str, npt.NDArray[np.float32]], data: Dataset, train: TrainFn
+    ) -> Weights:
+        """The weights this provider submits."""
+        ...
+
+
+class Honest:
+    """Trains on its own data and submits the result."""
+
+    name = "honest"
+
+    def produce(
+        self, base: Mapping[str, npt.NDArray[np.float32]], data: Dataset, train: TrainFn
+    ) -> Weights:
+        """Train and submit."""
+        return train(data)

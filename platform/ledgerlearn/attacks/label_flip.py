@@ -1,0 +1,33 @@
+"""Label flipping: train on data whose labels were mapped y -> C - 1 - y.
+
+Reference: Biggio et al., "Poisoning Attacks against Support Vector Machines" (ICML 2012);
+Tolpegin et al., "Data Poisoning Attacks Against Federated Learning Systems" (ESORICS 2020).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import numpy.typing as npt
+
+from ledgerlearn.attacks.behaviour import TrainFn, Weights
+from ledgerlearn.data import Dataset
+
+
+def flip_labels(data: Dataset) -> Dataset:
+    """The same samples with labels y -> num_classes - 1 - y."""
+    flipped = (data.num_classes - 1 - data.y).astype(np.int64)
+    return Dataset(data.x, flipped, data.num_classes, name=f"{data.name}/label-flipped")
+
+
+class LabelFlip:
+    """Trains honestly on flipped labels."""
+
+    name = "label_flip"
+
+    def produce(
+        self, base: Mapping[str, npt.NDArray[np.float32]], data: Dataset, train: TrainFn
+    ) -> Weights:
+        """Train on flipped labels."""
+        return train(flip_labels(data))

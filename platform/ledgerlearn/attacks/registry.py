@@ -1,0 +1,25 @@
+"""Behaviours by name, for configuration (CLI, demo, benchmarks)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ledgerlearn.attacks.behaviour import Honest, ProviderBehaviour
+from ledgerlearn.attacks.free_rider import FreeRider
+from ledgerlearn.attacks.label_flip import LabelFlip
+from ledgerlearn.attacks.sign_flip import SignFlip
+
+BEHAVIOURS: dict[str, Callable[[int], ProviderBehaviour]] = {
+    "honest": lambda seed: Honest(),
+    "sign_flip": lambda seed: SignFlip(),
+    "label_flip": lambda seed: LabelFlip(),
+    "free_rider": lambda seed: FreeRider(seed=seed),
+}
+"""Factories of the provider behaviours, keyed by name, taking a seed."""
+
+
+def behaviour(name: str, *, seed: int = 0) -> ProviderBehaviour:
+    """The provider behaviour called ``name``."""
+    if name not in BEHAVIOURS:
+        raise ValueError(f"unknown behaviour {name!r}; expected one of {', '.join(BEHAVIOURS)}")
+    return BEHAVIOURS[name](seed)

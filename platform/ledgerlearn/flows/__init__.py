@@ -1,0 +1,1 @@
+"""The learning flows over the same contracts and agents: federation (rounds) and dag."""

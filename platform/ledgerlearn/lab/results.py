@@ -1,0 +1,113 @@
+"""What a run produced, read back from the chain's events and IPFS — the same for a
+simulation in one process and for the multi-process demo."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ledgerlearn.agents.participant import Participant
+from ledgerlearn.chain.types import SCORE_INVALID, Status, from_fixed
+from ledgerlearn.data import Dataset
+from ledgerlearn.training import METRICS_BY_ID, evaluate
+
+
+@dataclass(frozen=True)
+class UpdateRow:
+    """One update: who sent it, how it behaved, what the committee decided."""
+
+    round: int
+    provider: str
+    behaviour: str
+    update: str  # content hash, hex
+    cid: str
+    status: str
+    scores: dict[str, float | None]  # validator name -> score (None: invalid/unavailable)
+
+
+@dataclass(frozen=True)
+class RoundRow:
+    """One federation round."""
+
+    round: int
+    submitted: int
+    accepted: int
+    rejected: int
+    test_metric: float  # of the round's resulting global model
+    result_hash: str
+    result_cid: str
+    attesters: int
+
+
+@dataclass
+class RunResult:
+    """A finished task, as the chain records it."""
+
+    task_id: int
+    metric: str
+    initial_metric: float
+    rounds: list[RoundRow] = field(default_factory=list)
+    updates: list[UpdateRow] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def final_metric(self) -> float:
+        """Test metric of the final global model."""
+        return self.rounds[-1].test_metric if self.rounds else self.initial_metric
+
+
+def collect(
+    participant: Participant,
+    task_id: int,
+    test: Dataset,
+    names: dict[str, str],
+    behaviours: dict[str, str],
+) -> RunResult:
+    """Read a federation task's history and evaluate each round's global model on ``test``.
+
+    Parameters
+    ----------
+    participant
+        Any participant (read access to the chain and IPFS), synced.
+    names, behaviours
+        Display name and behaviour of each account (providers and validators).
+    """
+    task = participant.task(task_id)
+    spec = participant.spec(task_id)
+    metric = METRICS_BY_ID[int(task.params.metric)]
+    initial = participant.fetch_weights(task_id, task.params.initial_weights_hash)
+    result = RunResult(task_id, metric.name, evaluate(spec, initial, test, metric))
+    for number in sorted(task.rounds):
+        record = task.rounds[number]
+        for u in record.updates:
+            info = task.updates[u]
+            result.updates.append(
+                UpdateRow(
+                    round=number,
+                    provider=names.get(info.provider, info.provider),
+                    behaviour=behaviours.get(info.provider, "?"),
+                    update="0x" + u.hex(),
+                    cid=info.cid,
+                    status=info.status.name.lower(),
+                    scores={
+                        names.get(v, v): None if s == SCORE_INVALID else from_fixed(s)
+                        for v, s in info.scores.items()
+                    },
+                )
+            )
+        if record.result_hash is None:
+            continue
+        model = participant.fetch_weights(task_id, record.result_hash)
+        proposal = record.proposals.get(record.result_hash)
+        result.rounds.append(
+            RoundRow(
+                round=number,
+                submitted=len(record.updates),
+                accepted=sum(task.updates[u].status is Status.ACCEPTED for u in record.updates),
+                rejected=sum(task.updates[u].status is Status.REJECTED for u in record.updates),
+                test_metric=evaluate(spec, model, test, metric),
+                result_hash="0x" + record.result_hash.hex(),
+                result_cid=task.cid_of(record.result_hash) or "",
+                attesters=len(proposal.attesters) if proposal else 0,
+            )
+        )
+    return result

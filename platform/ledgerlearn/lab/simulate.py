@@ -1,0 +1,211 @@
+"""Run a whole task in one process: the in-process EVM, one shared IPFS node, every agent.
+
+The agents are the real ones (the same classes the separate processes of the demo run); only
+the scheduling differs: here a loop gives each agent a step, then mines a block, so a round's
+deadlines pass in a few hundred milliseconds. Fast enough for experiments and grids.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import torch
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_keys import keys
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledgerlearn.agents.participant import Participant
+from ledgerlearn.agents.provider import Provider
+from ledgerlearn.agents.publisher import Policy, Publisher
+from ledgerlearn.agents.validator import Validator
+from ledgerlearn.attacks import behaviour
+from ledgerlearn.chain.backend import Chain, connect
+from ledgerlearn.chain.client import LedgerClient
+from ledgerlearn.chain.deployment import deploy
+from ledgerlearn.chain.outbox import Outbox
+from ledgerlearn.config import ChainSettings, StorageSettings
+from ledgerlearn.data import Dataset, DirichletPartitioner, IidPartitioner, load_bundled
+from ledgerlearn.flows.federation import RoundKeeper
+from ledgerlearn.lab.results import RunResult, collect
+from ledgerlearn.model import ModelSpec
+from ledgerlearn.model.presets import cnn_mnist, mlp_digits
+from ledgerlearn.storage import IpfsNode
+from ledgerlearn.training import TrainingConfig
+
+log = logging.getLogger(__name__)
+ETHER = 10**18
+IDLE_BLOCKS = 4
+"""Blocks mined at once when no agent acted (deadlines are in blocks)."""
+
+
+class RunConfig(BaseModel):
+    """One learning task's cast and settings (shared by ``simulate`` and the demo)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: Literal["digits", "mnist"] = "digits"
+    providers: list[str] = Field(
+        default_factory=lambda: ["honest"] * 7 + ["sign_flip", "label_flip", "free_rider"],
+        description="One behaviour per provider.",
+    )
+    validators: int = Field(5, ge=1, le=32)
+    partition: IidPartitioner | DirichletPartitioner = Field(
+        default_factory=lambda: DirichletPartitioner(alpha=1.0), discriminator="kind"
+    )
+    policy: Policy = Field(
+        default_factory=lambda: Policy(
+            quorum=3, max_faulty_validators=2, rounds=5, round_length=12, score_window=12
+        )
+    )
+    training: TrainingConfig = Field(
+        default_factory=lambda: TrainingConfig(epochs=5, batch_size=16, lr=0.1, momentum=0.9)
+    )
+    validation_fraction: float = Field(
+        0.3, gt=0, lt=1, description="Share of the training pool kept by the publisher."
+    )
+    seed: int = 0
+
+    def data(self) -> tuple[ModelSpec, list[Dataset], Dataset, Dataset]:
+        """(spec, provider datasets, publisher's validation set, test set)."""
+        if self.dataset == "digits":
+            spec = mlp_digits()
+            train, held_out = load_bundled("digits", "train"), load_bundled("digits", "test")
+        else:
+            spec = cnn_mnist()
+            train, held_out = load_bundled("mnist", "train"), load_bundled("mnist", "test")
+        pool, validation = train.split(self.validation_fraction, seed=self.seed)
+        parts = pool.partition(self.partition, len(self.providers), seed=self.seed)
+        return spec, parts, validation, held_out
+
+
+@dataclass
+class Cast:
+    """The accounts of a run and how to show them."""
+
+    admin: LocalAccount
+    publisher: LocalAccount
+    validators: list[LocalAccount]
+    providers: list[LocalAccount]
+    behaviours: dict[str, str]
+    names: dict[str, str]
+
+
+def make_cast(config: RunConfig) -> Cast:
+    """Fresh accounts for a run, named ``validator-i`` and ``provider-i``."""
+    validators = [Account.create() for _ in range(config.validators)]
+    providers = [Account.create() for _ in config.providers]
+    names = {v.address: f"validator-{i}" for i, v in enumerate(validators)}
+    names.update({p.address: f"provider-{i}" for i, p in enumerate(providers)})
+    behaviours = {v.address: "honest" for v in validators}
+    behaviours.update({p.address: b for p, b in zip(providers, config.providers, strict=True)})
+    return Cast(Account.create(), Account.create(), validators, providers, behaviours, names)
+
+
+def simulate(
+    config: RunConfig,
+    *,
+    workdir: Path | None = None,
+    max_blocks: int = 2000,
+    on_block: Callable[[int, RunResult | None], None] | None = None,
+) -> RunResult:
+    """Run ``config`` in this process and return what the chain recorded."""
+    torch.set_num_threads(1)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        root = Path(tmp)
+        chain = connect(ChainSettings())
+        cast = make_cast(config)
+        for account in [cast.admin, cast.publisher, *cast.validators, *cast.providers]:
+            chain.fund(account.address, 100 * ETHER)
+        deployment = deploy(chain, cast.admin, admin_delay_s=0)
+        admin = LedgerClient(chain, deployment, cast.admin)
+        admin.grant_role("PUBLISHER", cast.publisher.address)
+        for v in cast.validators:
+            admin.grant_role("VALIDATOR", v.address)
+        for p in cast.providers:
+            admin.grant_role("PROVIDER", p.address)
+        node = IpfsNode(StorageSettings(repo_dir=root / "ipfs"), handle_signals=False)
+        with node:
+            result = _run(config, chain, deployment, cast, node, root, max_blocks, on_block)
+    result.timings["wall_s"] = time.perf_counter() - started
+    return result
+
+
+def _participant(
+    chain: Chain, deployment: object, account: LocalAccount, node: IpfsNode, root: Path
+) -> Participant:
+    state = root / "agents" / account.address
+    client = LedgerClient(chain, deployment, account, outbox=Outbox(state / "outbox.jsonl"))  # type: ignore[arg-type]
+    return Participant(client, node, state)
+
+
+def _run(
+    config: RunConfig,
+    chain: Chain,
+    deployment: object,
+    cast: Cast,
+    node: IpfsNode,
+    root: Path,
+    max_blocks: int,
+    on_block: Callable[[int, RunResult | None], None] | None,
+) -> RunResult:
+    spec, parts, validation, test = config.data()
+    validators = []
+    for account in cast.validators:
+        key = keys.PrivateKey(account.key)  # the demo's validators encrypt with their own key
+        agent = Validator(_participant(chain, deployment, account, node, root), key.to_bytes())
+        agent.register(node.multiaddrs[0])
+        validators.append(agent)
+    publisher = _participant(chain, deployment, cast.publisher, node, root)
+    params = Publisher(publisher).prepare(
+        spec,
+        validation,
+        [v.address for v in cast.validators],
+        config.policy,
+        seed=config.seed,
+        expected_providers=len(cast.providers),
+    )
+    task_id = Publisher(publisher).publish(params).task_id
+    publisher.sync()
+    keeper = RoundKeeper(publisher, task_id)
+    providers = []
+    for i, (account, data) in enumerate(zip(cast.providers, parts, strict=True)):
+        participant = _participant(chain, deployment, account, node, root)
+        participant.sync()
+        training = config.training.model_copy(update={"seed": config.seed * 1000 + i})
+        providers.append(
+            Provider(
+                participant,
+                task_id,
+                data,
+                training,
+                behaviour=behaviour(cast.behaviours[account.address], seed=i),
+            )
+        )
+    agents: list[tuple[Participant, Callable[[], bool]]] = [
+        (publisher, keeper.step),
+        *[(v.participant, v.step) for v in validators],
+        *[(p.participant, p.step) for p in providers],
+    ]
+    for block in range(max_blocks):
+        acted = False
+        for participant, step in agents:
+            participant.sync()
+            acted = step() or acted
+        publisher.sync()
+        if publisher.task(task_id).closed:
+            break
+        chain.mine(1 if acted else IDLE_BLOCKS)  # nothing to do: let deadlines come closer
+        if on_block is not None:
+            on_block(block, None)
+    else:
+        log.warning("task %d did not finish within %d blocks", task_id, max_blocks)
+    publisher.sync()
+    return collect(publisher, task_id, test, cast.names, cast.behaviours)
