@@ -1,13 +1,24 @@
-# ledgerlearn — `make test` and (later) `make demo` work on a fresh machine with Python 3.11,
+# ledgerlearn — `make demo` and `make test` work on a fresh machine with Python 3.11,
 # Node 20 and apt. Everything else is installed here.
 SHELL := /bin/bash
+.DEFAULT_GOAL := setup
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: setup compile artifacts test test-contracts test-python analyze coverage gas bench devnet lint clean
+
+.PHONY: demo demo-full simulate setup compile artifacts test test-contracts test-python analyze coverage gas bench devnet lint clean
+
+demo: setup  ## the main job: a full task, every agent a process on a devnet, then a report
+	$(VENV)/bin/ledgerlearn demo --quick $(if $(OUT),--out $(OUT),)
+
+demo-full: setup  ## the same on MNIST with 5 rounds
+	$(VENV)/bin/ledgerlearn demo $(if $(OUT),--out $(OUT),)
+
+simulate: setup  ## the demo's task in one process on the in-process EVM
+	$(VENV)/bin/ledgerlearn simulate --quick
 
 setup: $(PY_STAMP) $(NPM_STAMP) compile  ## venv, pip install, npm ci, compile contracts
 

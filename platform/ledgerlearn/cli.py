@@ -194,5 +194,77 @@ def chain_info(
     console.print(tasks_table)
 
 
+def _report(result: object, out: Path, title: str, config: object) -> None:
+    from ledgerlearn.lab.report import decision_table, round_table, summary_lines, write_report
+
+    console.print(round_table(result))  # type: ignore[arg-type]
+    console.print(decision_table(result))  # type: ignore[arg-type]
+    for line in summary_lines(result):  # type: ignore[arg-type]
+        console.print(line)
+    path = write_report(result, out, title=title, config=config.model_dump(mode="json"))  # type: ignore[arg-type, attr-defined]
+    console.print(f"report: [bold]{path}[/]")
+
+
+def _default_out(kind: str) -> Path:
+    import time
+
+    return Path("reports") / f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+QuickOpt = Annotated[
+    bool, typer.Option("--quick", help="Digits and 3 rounds (about 2 minutes) instead of MNIST.")
+]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="Report folder (default: reports/...).")]
+
+
+@app.command("demo")
+def demo(
+    quick: QuickOpt = False,
+    out: OutOpt = None,
+    flow: Annotated[str, typer.Option(help="federation (dag: its own issue).")] = "federation",
+) -> None:
+    """The main job: a full task on a devnet, every agent a separate process, then a report.
+
+    5 validators, 10 providers of which 3 are Byzantine (sign flipping, label flipping, free
+    riding) on non-IID data; each agent with its own key and embedded IPFS node.
+    """
+    import logging
+
+    from ledgerlearn.lab.demo import run_demo
+    from ledgerlearn.lab.simulate import RunConfig
+
+    if flow != "federation":
+        err.print("[bold red]error:[/] only --flow federation is available so far")
+        raise typer.Exit(code=2)
+    logging.basicConfig(level=logging.WARNING)
+    config = RunConfig.preset(quick=quick)
+    out = out or _default_out("demo")
+    try:
+        with console.status("starting the devnet") as status:
+            result = run_demo(config, out, progress=lambda m: status.update(m) or console.log(m))
+    except LedgerlearnError as exc:
+        raise _fail(exc) from exc
+    title = f"ledgerlearn demo ({'quick: digits' if quick else 'MNIST'}, federation)"
+    _report(result, out, title, config)
+
+
+@app.command("simulate")
+def simulate_command(quick: QuickOpt = False, out: OutOpt = None) -> None:
+    """The demo's task with every agent in this process on the in-process EVM (fast)."""
+    import logging
+
+    from rich.progress import Progress
+
+    from ledgerlearn.lab.simulate import RunConfig, simulate
+
+    logging.basicConfig(level=logging.WARNING)
+    config = RunConfig.preset(quick=quick, simulated=True)
+    out = out or _default_out("simulate")
+    with Progress(console=console) as progress:
+        bar = progress.add_task("blocks", total=None)
+        result = simulate(config, on_block=lambda block, _: progress.update(bar, completed=block))
+    _report(result, out, f"ledgerlearn simulation ({config.dataset}, federation)", config)
+
+
 if __name__ == "__main__":
     app()

@@ -25,6 +25,8 @@ from ledgerlearn.model.weights import decode
 log = logging.getLogger(__name__)
 
 MAX_SPEC_BYTES = 1_000_000
+VERIFY_EVERY = 20
+"""Every this many syncs the chain under the checkpoint is checked (reset, rollback)."""
 
 
 class ContentStore(Protocol):
@@ -61,6 +63,9 @@ class Participant:
     _stream: EventStream | None = None
     _guard: EventStream | None = None
     _specs: dict[int, ModelSpec] = field(default_factory=dict)
+    _polls: int = 0
+    head: int = -1
+    """The latest block seen by :meth:`sync`."""
 
     @property
     def address(self) -> str:
@@ -77,7 +82,9 @@ class Participant:
             self._guard = EventStream(self.client, self.state_dir / "checkpoint.json")
             self._guard.verify()
             self._stream = EventStream(self.client)
-        batch = self._stream.poll()
+        self._polls += 1
+        batch = self._stream.poll(verify=self._polls % VERIFY_EVERY == 0)
+        self.head = batch.to_block
         self.index.apply_all(batch.events)
         self._stream.commit(batch)
         assert self._guard is not None

@@ -14,7 +14,6 @@ from ledgerlearn.agents.participant import AgentError, Participant
 from ledgerlearn.attacks import Honest, ProviderBehaviour
 from ledgerlearn.chain.types import Flow
 from ledgerlearn.data import Dataset
-from ledgerlearn.model.weights import encode
 from ledgerlearn.training import ProgressCallback, TrainingConfig, train
 
 log = logging.getLogger(__name__)
@@ -76,17 +75,15 @@ class Provider:
         task = p.task(self.task_id)
         if task.closed or not task.rounds:
             return False
-        joined, last_round = client.participation(self.task_id, client.address)
-        if not joined:
+        if client.address not in task.providers:
             client.join_task(self.task_id)
             log.info("joined task %d", self.task_id)
             return True
         number = max(task.rounds)
         record = task.rounds[number]
-        if record.result_hash is not None or last_round >= number:
+        if record.result_hash is not None or number in task.submitted_rounds(client.address):
             return False
-        state = client.round(self.task_id, number)
-        if client.block_number() + 1 >= state.start_block + task.params.round_length:
+        if p.head + 1 >= record.start_block + task.params.round_length:
             return False  # missed this round's window (the next block is the last chance)
         spec = p.spec(self.task_id)
         base = p.fetch_weights(self.task_id, record.base_model_hash, record.base_model_cid)
@@ -96,7 +93,7 @@ class Provider:
             return dict(train(spec, data, config, initial=base, on_progress=self.on_progress))
 
         weights = self.behaviour.produce(base, self.data, train_fn)  # type: ignore[arg-type]
-        content = encode(weights, spec=spec)
+        content = self.behaviour.encode(weights, spec)
         cid, digest = p.store.put(content)
         client.submit_update(self.task_id, number, digest, cid, len(self.data))
         self.submitted.append((number, digest))

@@ -36,7 +36,7 @@ class Policy(BaseModel):
     flow: Literal["federation", "dag"] = "federation"
     metric: Literal["accuracy", "macro_f1", "negative_loss"] = "accuracy"
     threshold: float = Field(
-        -0.15,
+        -0.25,
         description="A score clears the policy when score >= threshold. 'relative': the score "
         "is the metric minus the global model's; 'peer': minus the median of the round's "
         "valid updates' (the default: robust to non-IID data).",

@@ -102,10 +102,9 @@ class Validator:
         if not due:
             return False
         client = self.participant.client
-        state = client.round(task.task_id, record.round)
-        closes = state.start_block + task.params.round_length
-        block = client.block_number()
-        if block < closes or block >= closes + task.params.score_window:
+        closes = record.start_block + task.params.round_length
+        block = self.participant.head
+        if block < closes or block + 1 >= closes + task.params.score_window:
             return False  # wait for every update of the round; too late after the deadline
         scores = self.score_updates(task, record)
         todo = [(u, scores[u]) for u in due]

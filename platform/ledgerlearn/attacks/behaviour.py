@@ -9,6 +9,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ledgerlearn.data import Dataset
+from ledgerlearn.model import ModelSpec
+from ledgerlearn.model.weights import encode
 
 Weights = dict[str, npt.NDArray[np.float32]]
 TrainFn = Callable[[Dataset], Weights]
@@ -20,6 +22,10 @@ class ProviderBehaviour(Protocol):
 
     name: str
 
+    def encode(self, weights: Weights, spec: ModelSpec) -> bytes:
+        """The bytes put on IPFS for ``weights`` (honest: safetensors)."""
+        ...
+
     def produce(
         self, base: Mapping[str, npt.NDArray[np.float32]], data: Dataset, train: TrainFn
     ) -> Weights:
@@ -27,7 +33,15 @@ class ProviderBehaviour(Protocol):
         ...
 
 
-class Honest:
+class SafetensorsBehaviour:
+    """Base of behaviours that submit well-formed safetensors bytes."""
+
+    def encode(self, weights: Weights, spec: ModelSpec) -> bytes:
+        """safetensors bytes of ``weights``."""
+        return encode(weights, spec=spec)
+
+
+class Honest(SafetensorsBehaviour):
     """Trains on its own data and submits the result."""
 
     name = "honest"

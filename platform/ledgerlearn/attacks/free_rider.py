@@ -11,11 +11,11 @@ from collections.abc import Mapping
 import numpy as np
 import numpy.typing as npt
 
-from ledgerlearn.attacks.behaviour import TrainFn, Weights
+from ledgerlearn.attacks.behaviour import SafetensorsBehaviour, TrainFn, Weights
 from ledgerlearn.data import Dataset
 
 
-class FreeRider:
+class FreeRider(SafetensorsBehaviour):
     """w = base + N(0, sigma^2); never trains."""
 
     name = "free_rider"

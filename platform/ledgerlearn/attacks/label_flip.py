@@ -11,7 +11,7 @@ from collections.abc import Mapping
 import numpy as np
 import numpy.typing as npt
 
-from ledgerlearn.attacks.behaviour import TrainFn, Weights
+from ledgerlearn.attacks.behaviour import SafetensorsBehaviour, TrainFn, Weights
 from ledgerlearn.data import Dataset
 
 
@@ -21,7 +21,7 @@ def flip_labels(data: Dataset) -> Dataset:
     return Dataset(data.x, flipped, data.num_classes, name=f"{data.name}/label-flipped")
 
 
-class LabelFlip:
+class LabelFlip(SafetensorsBehaviour):
     """Trains honestly on flipped labels."""
 
     name = "label_flip"

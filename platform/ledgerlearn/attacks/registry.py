@@ -7,6 +7,7 @@ from collections.abc import Callable
 from ledgerlearn.attacks.behaviour import Honest, ProviderBehaviour
 from ledgerlearn.attacks.free_rider import FreeRider
 from ledgerlearn.attacks.label_flip import LabelFlip
+from ledgerlearn.attacks.malformed_file import MalformedFile
 from ledgerlearn.attacks.sign_flip import SignFlip
 
 BEHAVIOURS: dict[str, Callable[[int], ProviderBehaviour]] = {
@@ -14,6 +15,9 @@ BEHAVIOURS: dict[str, Callable[[int], ProviderBehaviour]] = {
     "sign_flip": lambda seed: SignFlip(),
     "label_flip": lambda seed: LabelFlip(),
     "free_rider": lambda seed: FreeRider(seed=seed),
+    "malformed_pickle": lambda seed: MalformedFile("pickle"),
+    "malformed_wrong_shapes": lambda seed: MalformedFile("wrong_shapes"),
+    "malformed_nan": lambda seed: MalformedFile("nan"),
 }
 """Factories of the provider behaviours, keyed by name, taking a seed."""
 

@@ -12,11 +12,11 @@ from collections.abc import Mapping
 import numpy as np
 import numpy.typing as npt
 
-from ledgerlearn.attacks.behaviour import TrainFn, Weights
+from ledgerlearn.attacks.behaviour import SafetensorsBehaviour, TrainFn, Weights
 from ledgerlearn.data import Dataset
 
 
-class SignFlip:
+class SignFlip(SafetensorsBehaviour):
     """w = base - scale * (honest - base)."""
 
     name = "sign_flip"

@@ -66,6 +66,15 @@ class Chain:
             raise ChainError(f"this node cannot mine on request: {response['error']}")
 
 
+    def set_block_time(self, seconds: float) -> None:
+        """Mine a block every ``seconds`` instead of one per transaction (anvil only)."""
+        interval = max(1, round(seconds))  # anvil takes whole seconds
+        for method, params in (("evm_setAutomine", [False]), ("evm_setIntervalMining", [interval])):
+            response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
+            if "error" in response:
+                raise ChainError(f"this node cannot change its block time: {response['error']}")
+
+
 def connect(settings: ChainSettings) -> Chain:
     """Open the chain the settings name."""
     if settings.backend == "embedded":

@@ -43,6 +43,11 @@ from ledgerlearn.errors import ChainError
 ROLES = ("PUBLISHER", "PROVIDER", "VALIDATOR")
 """The participant roles of the consortium."""
 
+DECIDING_GAS = 40_000
+"""Extra gas a score needs when it becomes the deciding one (digest, counters, event)."""
+FINALIZING_GAS = 100_000
+"""Extra gas an attestation needs when it finalizes the round and opens the next."""
+
 EIP712_DOMAIN_NAME = "ledgerlearn"
 EIP712_DOMAIN_VERSION = "1"
 
@@ -270,7 +275,7 @@ class LedgerClient:
     def submit_score(self, task_id: int, update: bytes, score: int) -> TxReceipt:
         """Score one update (fixed point, see :func:`ledgerlearn.chain.types.to_fixed`)."""
         call = self.ledger.functions.submitScore(task_id, update, score)
-        return self._tx.send(call, key=f"score:{task_id}:{update.hex()}")
+        return self._tx.send(call, key=f"score:{task_id}:{update.hex()}", headroom=DECIDING_GAS)
 
     def submit_scores(
         self, task_id: int, updates: Sequence[bytes], scores: Sequence[int]
@@ -278,7 +283,8 @@ class LedgerClient:
         """Score several updates of a task in one transaction."""
         call = self.ledger.functions.submitScores(task_id, list(updates), list(scores))
         batch = keccak(b"".join(updates)).hex()
-        return self._tx.send(call, key=f"scores:{task_id}:{batch}")
+        headroom = DECIDING_GAS * len(updates)  # any of them may become the deciding score
+        return self._tx.send(call, key=f"scores:{task_id}:{batch}", headroom=headroom)
 
     def settle_updates(self, task_id: int, updates: Sequence[bytes]) -> TxReceipt:
         """Decide pending updates whose scoring deadline passed."""
@@ -306,7 +312,7 @@ class LedgerClient:
     def attest_aggregate(self, task_id: int, round_: int, result_hash: bytes) -> TxReceipt:
         """Attest a proposed aggregate after recomputing it (committee member)."""
         call = self.ledger.functions.attestAggregate(task_id, round_, result_hash)
-        return self._tx.send(call, key=f"attest:{task_id}:{round_}")
+        return self._tx.send(call, key=f"attest:{task_id}:{round_}", headroom=FINALIZING_GAS)
 
     def round(self, task_id: int, round_: int) -> RoundInfo:
         """The stored state of a federation round."""

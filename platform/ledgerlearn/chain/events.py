@@ -162,9 +162,14 @@ class EventStream:
                 f"{found}: it was rolled back; events after the common ancestor must be replayed"
             )
 
-    def poll(self) -> EventBatch:
-        """Events since the checkpoint up to the chain head (at most ``max_range`` blocks)."""
-        self.verify()
+    def poll(self, *, verify: bool = True) -> EventBatch:
+        """Events since the checkpoint up to the chain head (at most ``max_range`` blocks).
+
+        ``verify=False`` skips the reset/rollback check (three extra calls) for a caller that
+        checks every so often rather than at every poll.
+        """
+        if verify:
+            self.verify()
         w3 = self.client.chain.w3
         first = self._checkpoint.block_number + 1 if self._checkpoint else self._start_block
         head = int(w3.eth.block_number)

@@ -54,6 +54,7 @@ class RoundRecord:
     round: int
     base_model_hash: bytes
     base_model_cid: str
+    start_block: int  # submissions close at start_block + round_length
     updates: list[bytes] = field(default_factory=list)  # submission order
     accepted: list[bytes] = field(default_factory=list)  # acceptance order (the on-chain digest)
     proposals: dict[bytes, ProposalRecord] = field(default_factory=dict)
@@ -78,6 +79,10 @@ class TaskRecord:
     def flow(self) -> Flow:
         """Federation or dag."""
         return self.params.flow
+
+    def submitted_rounds(self, provider: str) -> set[int]:
+        """Rounds in which ``provider`` submitted an update."""
+        return {u.round for u in self.updates.values() if u.provider == provider}
 
     def cid_of(self, content_hash: bytes) -> str | None:
         """The CID of any model of the task (initial weights, update or aggregate)."""
@@ -133,7 +138,9 @@ class LedgerIndex:
         params = TaskParams.from_event(e.args["params"])
         task = TaskRecord(e.args["task_id"], e.args["publisher"], params, e.block_number)
         if params.flow is Flow.FEDERATION:
-            task.rounds[1] = RoundRecord(1, params.initial_weights_hash, params.initial_weights_cid)
+            task.rounds[1] = RoundRecord(
+                1, params.initial_weights_hash, params.initial_weights_cid, e.block_number
+            )
         self.tasks[task.task_id] = task
 
     def _task_closed(self, e: LedgerEvent) -> None:
@@ -204,4 +211,4 @@ class LedgerIndex:
         current.result_hash = result
         cid = task.cid_of(result)
         if number < task.params.max_rounds:
-            task.rounds[number + 1] = RoundRecord(number + 1, result, cid or "")
+            task.rounds[number + 1] = RoundRecord(number + 1, result, cid or "", e.block_number)

@@ -39,12 +39,26 @@ class Outbox:
                 if not line.strip():
                     continue
                 try:
-                    entry = OutboxEntry(**json.loads(line))
+                    record = json.loads(line)
+                    if "dropped" in record:
+                        self._entries.pop(record["dropped"], None)
+                        continue
+                    entry = OutboxEntry(**record)
                 except (TypeError, ValueError) as exc:
                     if number == len(path.read_text().splitlines()):
                         break  # a torn last line: the process died while writing it
                     raise ChainError(f"outbox {path} line {number} is damaged: {exc}") from exc
                 self._entries[entry.key] = entry
+
+    def drop(self, key: str) -> None:
+        """Forget the transaction of ``key`` (it failed on chain): the intent may be sent anew."""
+        if key not in self._entries:
+            return
+        with self.path.open("a") as handle:
+            handle.write(json.dumps({"dropped": key}) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        del self._entries[key]
 
     def get(self, key: str) -> OutboxEntry | None:
         """The entry recorded for ``key``, if any."""

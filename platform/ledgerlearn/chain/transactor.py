@@ -60,12 +60,15 @@ class Transactor:
         *,
         gas: int | None = None,
         key: str | None = None,
+        headroom: int = 0,
     ) -> TxReceipt:
         """Send ``call`` as a transaction and return its receipt.
 
         With an outbox and an intent ``key``, the signed transaction is written to the outbox
         before it is broadcast, and a later ``send`` with the same key (e.g. after a restart)
-        re-broadcasts that same transaction instead of signing a new one.
+        re-broadcasts that same transaction instead of signing a new one. ``headroom`` is gas
+        added to the estimate where other transactions may make this one dearer before it is
+        mined (a score that becomes the deciding one, an attestation that finalizes a round).
 
         Raises
         ------
@@ -80,10 +83,13 @@ class Transactor:
         if key is not None and self.outbox is not None:
             entry = self.outbox.get(key)
             if entry is not None:
-                return self._resume(call, entry)
+                receipt = self._receipt(entry)
+                if receipt is None or receipt["status"] == 1:
+                    return self._resume(call, entry)
+                self.outbox.drop(key)  # it failed on chain: sign the intent anew below
         with self.chain.lock:
             if gas is None:
-                gas = self._gas_for(call)
+                gas = self._gas_for(call) + headroom
             params: TxParams = {
                 "from": self.account.address,
                 "nonce": Nonce(self._next_nonce()),
@@ -190,8 +196,12 @@ class Transactor:
         self, call: ContractFunction | ContractConstructor, receipt: TxReceipt
     ) -> Exception:
         """Re-run a mined failed transaction as a call to learn its revert reason."""
+        tx_hash = receipt["transactionHash"].hex()
+        sent = self.chain.w3.eth.get_transaction(receipt["transactionHash"])
+        if receipt["gasUsed"] >= sent["gas"]:
+            return ChainError(f"transaction {tx_hash} ran out of gas ({receipt['gasUsed']})")
         if isinstance(call, ContractConstructor):
-            return ChainError(f"deployment {receipt['transactionHash'].hex()} failed")
+            return ChainError(f"deployment {tx_hash} failed")
         try:
             # Re-run on the state of the block that included it: the failed transaction changed
             # nothing but the nonce, and block.number is that of the failure (deadlines!).

@@ -50,6 +50,31 @@ class RunConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    @classmethod
+    def preset(cls, *, quick: bool, simulated: bool = False) -> RunConfig:
+        """The demo's cast: 5 validators (2 may lie), 10 providers of which 3 are Byzantine
+        (sign flipping, label flipping, free riding), non-IID data (Dirichlet alpha = 1).
+
+        ``quick``: digits and 3 rounds; else MNIST (a 12,000-sample subset, small CNN) and 5
+        rounds. Round lengths are blocks: a second each on the devnet, one per transaction or
+        idle tick in a simulation.
+        """
+        rounds, length, window = (3, 15, 10) if quick else (5, 40, 20)
+        if simulated:
+            length, window = 40, 30
+        policy = Policy(
+            quorum=3,
+            max_faulty_validators=2,
+            rounds=rounds,
+            round_length=length,
+            score_window=window,
+            aggregation_rule="median",
+        )
+        if quick:
+            return cls(dataset="digits", policy=policy)
+        training = TrainingConfig(epochs=2, batch_size=32, lr=0.05, momentum=0.9)
+        return cls(dataset="mnist", policy=policy, training=training, train_samples=12_000)
+
     dataset: Literal["digits", "mnist"] = "digits"
     providers: list[str] = Field(
         default_factory=lambda: ["honest"] * 7 + ["sign_flip", "label_flip", "free_rider"],
@@ -67,6 +92,9 @@ class RunConfig(BaseModel):
     training: TrainingConfig = Field(
         default_factory=lambda: TrainingConfig(epochs=5, batch_size=16, lr=0.1, momentum=0.9)
     )
+    train_samples: int | None = Field(
+        None, ge=100, description="Use only this many training samples (a seeded subset)."
+    )
     validation_fraction: float = Field(
         0.3, gt=0, lt=1, description="Share of the training pool kept by the publisher."
     )
@@ -80,6 +108,8 @@ class RunConfig(BaseModel):
         else:
             spec = cnn_mnist()
             train, held_out = load_bundled("mnist", "train"), load_bundled("mnist", "test")
+        if self.train_samples is not None and self.train_samples < len(train):
+            _, train = train.split(self.train_samples / len(train), seed=self.seed)
         pool, validation = train.split(self.validation_fraction, seed=self.seed)
         parts = pool.partition(self.partition, len(self.providers), seed=self.seed)
         return spec, parts, validation, held_out

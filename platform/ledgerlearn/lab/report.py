@@ -1,0 +1,828 @@
+"""The report of a finished run: a markdown file with the tables, PNG plots, the on-chain
+receipts and the raw results, plus the rich tables and summary lines the CLI prints.
+
+Everything here reads a :class:`~ledgerlearn.lab.results.RunResult` and nothing else: no chain,
+no IPFS. Plots use matplotlib's object-oriented API on the Agg canvas (no pyplot, no display, no
+global backend switch), so writing a report is safe in a headless process and in threads.
+
+Files written by :func:`write_report` into its ``out_dir``:
+
+``report.md``
+    Outcome, configuration, per-round table, decision per update with every validator's score,
+    decisions by behaviour, timings, links to the other files.
+``accuracy.png``
+    Test metric of the global model per round (round 0 = initial model), baseline run if given.
+``decisions.png``
+    Providers x rounds grid: accepted / rejected / pending / not submitted.
+``scores.png``
+    Validators' scores per round, honest vs each Byzantine behaviour; invalid scores counted
+    in a separate strip.
+``receipts.json``
+    Per finalized round: result hash and CID, the accepted updates in on-chain order, attesters.
+``result.json``
+    The whole run result (``dataclasses.asdict``) plus its final metric.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
+from rich.table import Table
+from rich.text import Text
+
+from ledgerlearn.lab.results import RunResult, UpdateRow
+from ledgerlearn.training import METRICS
+
+__all__ = [
+    "ACCURACY_PNG",
+    "DECISIONS_PNG",
+    "HONEST",
+    "RECEIPTS_JSON",
+    "REPORT_MD",
+    "RESULT_JSON",
+    "SCORES_PNG",
+    "decision_counts",
+    "decision_table",
+    "format_delta",
+    "format_metric",
+    "is_byzantine",
+    "plot_accuracy",
+    "plot_decisions",
+    "plot_scores",
+    "receipts",
+    "round_table",
+    "summary_lines",
+    "write_report",
+]
+
+log = logging.getLogger(__name__)
+
+REPORT_MD = "report.md"
+ACCURACY_PNG = "accuracy.png"
+DECISIONS_PNG = "decisions.png"
+SCORES_PNG = "scores.png"
+RECEIPTS_JSON = "receipts.json"
+RESULT_JSON = "result.json"
+
+HONEST = "honest"
+"""The behaviour name of an honest provider; every other known behaviour is Byzantine."""
+UNKNOWN = "?"
+"""The behaviour :func:`~ledgerlearn.lab.results.collect` records for an unknown account."""
+
+DPI = 120
+STATUS_ORDER = ("accepted", "rejected", "pending", "not submitted")
+STATUS_COLOURS = ("#2ca02c", "#d62728", "#ffbf00", "#e6e6e6")
+STATUS_LETTERS = ("A", "R", "P", "")
+HONEST_COLOUR = "tab:blue"
+BYZANTINE_COLOURS = ("tab:red", "tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:olive")
+BYZANTINE_MARKERS = ("X", "^", "s", "D", "v", "P")
+
+
+# --- vocabulary and formatting ------------------------------------------------------------
+
+
+def is_byzantine(behaviour: str) -> bool:
+    """Whether a provider with this behaviour is Byzantine (not honest, not unknown)."""
+    return behaviour not in (HONEST, UNKNOWN)
+
+
+def _is_fraction(metric: str) -> bool:
+    known = METRICS.get(metric)
+    return known is not None and known.lower == 0.0 and known.upper == 1.0
+
+
+def format_metric(metric: str, value: float) -> str:
+    """A metric value for people: a percentage for metrics in [0, 1], else 4 decimals.
+
+    Examples
+    --------
+    >>> format_metric("accuracy", 0.9123)
+    '91.23%'
+    >>> format_metric("negative_loss", -0.25)
+    '-0.2500'
+    """
+    return f"{100 * value:.2f}%" if _is_fraction(metric) else f"{value:.4f}"
+
+
+def format_delta(metric: str, delta: float) -> str:
+    """A signed difference of two metric values: percentage points for metrics in [0, 1].
+
+    Examples
+    --------
+    >>> format_delta("accuracy", -0.02)
+    '-2.00 points'
+    >>> format_delta("negative_loss", 0.125)
+    '+0.1250'
+    """
+    return f"{100 * delta:+.2f} points" if _is_fraction(metric) else f"{delta:+.4f}"
+
+
+def _score(value: float | None) -> str:
+    return "invalid" if value is None else f"{value:.3f}"
+
+
+def _short(text: str, keep: int = 10) -> str:
+    """``text`` cut in the middle when longer than ``2 * keep`` characters."""
+    return text if len(text) <= 2 * keep + 1 else f"{text[:keep]}…{text[-keep:]}"
+
+
+def _md(text: object) -> str:
+    """A value made safe for a markdown table cell."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+# --- views of a result --------------------------------------------------------------------
+
+
+def _validators(result: RunResult) -> list[str]:
+    """Validator names in order of first appearance in the updates' scores."""
+    names: dict[str, None] = {}
+    for row in result.updates:
+        names.update(dict.fromkeys(row.scores))
+    return list(names)
+
+
+def _natural(name: str) -> list[tuple[int, int | str]]:
+    """A sort key putting ``provider-2`` before ``provider-10``."""
+    return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", name)]
+
+
+def _providers(result: RunResult) -> list[tuple[str, str]]:
+    """``(provider, behaviour)``: honest providers first, then Byzantine ones, by name."""
+    seen: dict[str, str] = {}
+    for row in result.updates:
+        seen.setdefault(row.provider, row.behaviour)
+    return sorted(seen.items(), key=lambda item: (is_byzantine(item[1]), _natural(item[0])))
+
+
+def _behaviours(result: RunResult) -> list[str]:
+    """Behaviours present: honest first, then the others in order of first appearance."""
+    seen = dict.fromkeys(row.behaviour for row in result.updates)
+    return sorted(seen, key=lambda b: b != HONEST)
+
+
+def _update_rounds(result: RunResult) -> list[int]:
+    return sorted({row.round for row in result.updates} | {row.round for row in result.rounds})
+
+
+def decision_counts(result: RunResult) -> dict[str, dict[str, int]]:
+    """Committee decisions by provider behaviour (a confusion summary).
+
+    Returns
+    -------
+    dict
+        ``behaviour -> {"updates", "accepted", "rejected", "undecided"}``; honest first.
+        ``undecided`` counts updates still pending (or never decided) when the run was read.
+    """
+    counts = {
+        b: {"updates": 0, "accepted": 0, "rejected": 0, "undecided": 0} for b in _behaviours(result)
+    }
+    for row in result.updates:
+        entry = counts[row.behaviour]
+        entry["updates"] += 1
+        entry[row.status if row.status in ("accepted", "rejected") else "undecided"] += 1
+    return counts
+
+
+def receipts(result: RunResult) -> list[dict[str, Any]]:
+    """One receipt per finalized round, as the chain records it.
+
+    The accepted updates are those of :attr:`RunResult.updates` with status ``accepted`` in
+    that round, in list (on-chain submission) order — the order the aggregate is computed in.
+
+    Returns
+    -------
+    list of dict
+        ``round``, ``result_hash``, ``result_cid``, ``accepted_updates`` (content hashes),
+        ``accepted_update_cids``, ``attesters`` (count).
+    """
+    out: list[dict[str, Any]] = []
+    for rnd in result.rounds:
+        accepted = [
+            row for row in result.updates if row.round == rnd.round and row.status == "accepted"
+        ]
+        out.append(
+            {
+                "round": rnd.round,
+                "result_hash": rnd.result_hash,
+                "result_cid": rnd.result_cid,
+                "accepted_updates": [row.update for row in accepted],
+                "accepted_update_cids": [row.cid for row in accepted],
+                "attesters": rnd.attesters,
+            }
+        )
+    return out
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with non-finite floats replaced by ``None`` (strict JSON has no NaN)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(_finite(value), indent=2, allow_nan=False, default=str) + "\n"
+
+
+def _check_baseline(result: RunResult, baseline: RunResult | None) -> None:
+    if baseline is not None and baseline.metric != result.metric:
+        raise ValueError(
+            f"baseline metric {baseline.metric!r} differs from the run's metric "
+            f"{result.metric!r}: the two cannot be compared"
+        )
+
+
+# --- summary and rich tables for the CLI --------------------------------------------------
+
+
+def summary_lines(
+    result: RunResult, baseline: RunResult | None = None, *, baseline_label: str = "baseline"
+) -> list[str]:
+    """A few plain-text lines (no markup) summing up a run, for the CLI and the report.
+
+    Parameters
+    ----------
+    result
+        The run.
+    baseline
+        A comparable run (same metric), e.g. the same task without Byzantine providers.
+    baseline_label
+        How to name the baseline run.
+
+    Raises
+    ------
+    ValueError
+        If the baseline's metric is not the run's.
+    """
+    _check_baseline(result, baseline)
+    metric = result.metric
+    counts = decision_counts(result)
+    accepted = sum(c["accepted"] for c in counts.values())
+    rejected = sum(c["rejected"] for c in counts.values())
+    lines = [
+        f"task {result.task_id}: {len(result.rounds)} finalized round(s), "
+        f"{len(result.updates)} update(s): {accepted} accepted, {rejected} rejected",
+    ]
+    final = result.final_metric
+    lines.append(
+        f"{metric}: initial {format_metric(metric, result.initial_metric)}, "
+        f"final {format_metric(metric, final)} "
+        f"({format_delta(metric, final - result.initial_metric)})"
+    )
+    if baseline is not None:
+        lines.append(
+            f"{baseline_label}, task {baseline.task_id}: final "
+            f"{format_metric(metric, baseline.final_metric)}; this run vs {baseline_label}: "
+            f"{format_delta(metric, final - baseline.final_metric)}"
+        )
+    honest = counts.get(HONEST)
+    if honest is not None:
+        lines.append(f"honest updates accepted: {honest['accepted']} of {honest['updates']}")
+    byzantine = [(b, c) for b, c in counts.items() if is_byzantine(b)]
+    if byzantine:
+        rejected_byz = sum(c["rejected"] for _, c in byzantine)
+        total_byz = sum(c["updates"] for _, c in byzantine)
+        detail = ", ".join(f"{b} {c['rejected']}/{c['updates']}" for b, c in byzantine)
+        lines.append(f"Byzantine updates rejected: {rejected_byz} of {total_byz} ({detail})")
+    wall = _wall(result.timings)
+    if wall is not None:
+        lines.append(f"wall time: {wall:.1f} s")
+    return lines
+
+
+def round_table(result: RunResult) -> Table:
+    """The per-round table (round 0 is the initial model) for a rich console."""
+    metric = result.metric
+    table = Table(title=f"Task {result.task_id}: rounds", title_justify="left")
+    for header in ("Round", "Submitted", "Accepted", "Rejected"):
+        table.add_column(header, justify="right")
+    table.add_column(f"Test {metric}", justify="right")
+    table.add_column("Attestations", justify="right")
+    table.add_column("Result CID", overflow="fold")
+    table.add_row("0", "", "", "", format_metric(metric, result.initial_metric), "", "initial")
+    for rnd in result.rounds:
+        table.add_row(
+            str(rnd.round),
+            str(rnd.submitted),
+            Text(str(rnd.accepted), style="green"),
+            Text(str(rnd.rejected), style="red" if rnd.rejected else ""),
+            format_metric(metric, rnd.test_metric),
+            str(rnd.attesters),
+            _short(rnd.result_cid),
+        )
+    return table
+
+
+def decision_table(result: RunResult) -> Table:
+    """The decision per update with each validator's score, for a rich console.
+
+    Byzantine providers' rows are bold with their behaviour in red; ``invalid`` marks a
+    validator that found the update invalid or unavailable, ``-`` one that did not score it.
+    """
+    validators = _validators(result)
+    table = Table(title=f"Task {result.task_id}: decisions per update", title_justify="left")
+    table.add_column("Round", justify="right")
+    table.add_column("Provider")
+    table.add_column("Behaviour")
+    table.add_column("Status")
+    for name in validators:
+        table.add_column(name, justify="right")
+    status_styles = {"accepted": "green", "rejected": "red"}
+    for row in result.updates:
+        byzantine = is_byzantine(row.behaviour)
+        cells: list[str | Text] = [
+            str(row.round),
+            row.provider,
+            Text(row.behaviour, style="bold red" if byzantine else ""),
+            Text(row.status, style=status_styles.get(row.status, "yellow")),
+        ]
+        for name in validators:
+            if name not in row.scores:
+                cells.append("-")
+            elif row.scores[name] is None:
+                cells.append(Text("invalid", style="magenta"))
+            else:
+                cells.append(_score(row.scores[name]))
+        table.add_row(*cells, style="bold" if byzantine else None)
+    return table
+
+
+# --- plots --------------------------------------------------------------------------------
+
+
+def _figure(width: float, height: float) -> Figure:
+    figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _curve(result: RunResult, scale: float) -> tuple[list[int], list[float]]:
+    xs = [0] + [rnd.round for rnd in result.rounds]
+    ys = [result.initial_metric] + [rnd.test_metric for rnd in result.rounds]
+    return xs, [scale * y for y in ys]
+
+
+def plot_accuracy(
+    result: RunResult,
+    path: Path,
+    *,
+    baseline: RunResult | None = None,
+    baseline_label: str = "baseline",
+) -> Path:
+    """Plot the global model's test metric per round (round 0 = initial model) to a PNG.
+
+    Parameters
+    ----------
+    result
+        The run.
+    path
+        Where to write the PNG.
+    baseline
+        A comparable run drawn as a second, dashed line.
+    baseline_label
+        The baseline's legend entry.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    _check_baseline(result, baseline)
+    metric = result.metric
+    fraction = _is_fraction(metric)
+    scale = 100.0 if fraction else 1.0
+    figure = _figure(7.0, 4.2)
+    ax = figure.add_subplot()
+    xs, ys = _curve(result, scale)
+    ax.plot(
+        xs,
+        ys,
+        marker="o",
+        color=HONEST_COLOUR,
+        label=f"this run (task {result.task_id}): {format_metric(metric, result.final_metric)}",
+    )
+    if baseline is not None:
+        bx, by = _curve(baseline, scale)
+        ax.plot(
+            bx,
+            by,
+            marker="s",
+            linestyle="--",
+            color="tab:gray",
+            label=f"{baseline_label} (task {baseline.task_id}): "
+            f"{format_metric(metric, baseline.final_metric)}",
+        )
+    ax.set_xlabel("round (0 = initial model)")
+    ax.set_ylabel(f"test {metric}" + (" (%)" if fraction else ""))
+    ax.set_title(f"Task {result.task_id}: global model {metric} per round")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if fraction:
+        ax.set_ylim(0, 105)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower right")
+    figure.savefig(path)
+    return path
+
+
+def _no_data(ax: Axes, message: str) -> None:
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="gray")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def plot_decisions(result: RunResult, path: Path) -> Path:
+    """Plot the committee's decisions as a providers x rounds grid to a PNG.
+
+    Cells are accepted, rejected, pending or not submitted (colour and letter). Honest providers
+    come first, then Byzantine ones, whose labels are red and bold, with their behaviour. If a
+    provider submitted several updates in one round, the cell shows the last.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    providers = _providers(result)
+    rounds = _update_rounds(result)
+    width = min(16.0, max(6.0, 3.2 + 0.5 * len(rounds)))
+    height = min(12.0, max(3.0, 1.4 + 0.42 * len(providers)))
+    figure = _figure(width, height)
+    ax = figure.add_subplot()
+    ax.set_title(f"Task {result.task_id}: committee decision per update (Byzantine in red)")
+    if not providers:
+        _no_data(ax, "no updates")
+        figure.savefig(path)
+        return path
+    not_submitted = STATUS_ORDER.index("not submitted")
+    grid = np.full((len(providers), len(rounds)), not_submitted, dtype=np.int64)
+    row_of = {name: i for i, (name, _) in enumerate(providers)}
+    column_of = {number: j for j, number in enumerate(rounds)}
+    for row in result.updates:
+        status = row.status if row.status in ("accepted", "rejected") else "pending"
+        grid[row_of[row.provider], column_of[row.round]] = STATUS_ORDER.index(status)
+    ax.imshow(
+        grid,
+        cmap=ListedColormap(list(STATUS_COLOURS)),
+        vmin=-0.5,
+        vmax=len(STATUS_ORDER) - 0.5,
+        aspect="auto",
+        interpolation="nearest",
+    )
+    if len(rounds) <= 40:
+        for i in range(len(providers)):
+            for j in range(len(rounds)):
+                letter = STATUS_LETTERS[grid[i, j]]
+                if letter:
+                    colour = "black" if STATUS_ORDER[grid[i, j]] == "pending" else "white"
+                    ax.text(j, i, letter, ha="center", va="center", fontsize=8, color=colour)
+    ax.set_xticks(range(len(rounds)), labels=[str(r) for r in rounds])
+    labels = [f"{name} [{b}]" if is_byzantine(b) else name for name, b in providers]
+    ax.set_yticks(range(len(providers)), labels=labels)
+    for label, (_, behaviour) in zip(ax.get_yticklabels(), providers, strict=True):
+        if is_byzantine(behaviour):
+            label.set_color("tab:red")
+            label.set_fontweight("bold")
+    ax.set_xticks(np.arange(-0.5, len(rounds)), minor=True)
+    ax.set_yticks(np.arange(-0.5, len(providers)), minor=True)
+    ax.grid(which="minor", color="white", linewidth=2)
+    ax.tick_params(which="minor", length=0)
+    ax.set_xlabel("round")
+    ax.set_ylabel("provider")
+    handles = [
+        Patch(facecolor=colour, edgecolor="gray", label=status)
+        for status, colour in zip(STATUS_ORDER, STATUS_COLOURS, strict=True)
+    ]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    figure.savefig(path)
+    return path
+
+
+def _styles(groups: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """``behaviour -> (colour, marker)``: blue dots for honest, distinct ones for the rest."""
+    styles: dict[str, tuple[str, str]] = {}
+    others = 0
+    for group in groups:
+        if group == HONEST:
+            styles[group] = (HONEST_COLOUR, "o")
+        elif group == UNKNOWN:
+            styles[group] = ("tab:gray", "o")
+        else:
+            styles[group] = (
+                BYZANTINE_COLOURS[others % len(BYZANTINE_COLOURS)],
+                BYZANTINE_MARKERS[others % len(BYZANTINE_MARKERS)],
+            )
+            others += 1
+    return styles
+
+
+def plot_scores(result: RunResult, path: Path) -> Path:
+    """Plot every validator score per round, honest vs each Byzantine behaviour, to a PNG.
+
+    Top panel: valid scores (one point per validator and update, spread a little sideways).
+    Bottom panel: the number of ``invalid`` scores per round and behaviour.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    rounds = sorted({row.round for row in result.updates})
+    groups = _behaviours(result)
+    width = min(16.0, max(7.0, 3.5 + 0.6 * len(rounds)))
+    figure = _figure(width, 5.2)
+    ax, strip = figure.subplots(2, 1, sharex=True, height_ratios=[4, 1])
+    ax.set_title(f"Task {result.task_id}: validators' scores per update ({result.metric})")
+    if not rounds:
+        _no_data(ax, "no updates")
+        strip.set_axis_off()
+        figure.savefig(path)
+        return path
+    styles = _styles(groups)
+    band = 0.8 / len(groups)
+    rng = np.random.default_rng(0)
+    any_invalid = False
+    by_group: dict[str, list[UpdateRow]] = {g: [] for g in groups}
+    for row in result.updates:
+        by_group[row.behaviour].append(row)
+    for k, group in enumerate(groups):
+        offset = -0.4 + band * (k + 0.5)
+        colour, marker = styles[group]
+        xs: list[float] = []
+        ys: list[float] = []
+        invalid = dict.fromkeys(rounds, 0)
+        for row in by_group[group]:
+            for value in row.scores.values():
+                if value is None:
+                    invalid[row.round] += 1
+                else:
+                    xs.append(row.round + offset + rng.uniform(-0.3, 0.3) * band)
+                    ys.append(value)
+        label = f"{group} (Byzantine)" if is_byzantine(group) else group
+        ax.scatter(xs, ys, s=22, color=colour, marker=marker, alpha=0.75, label=label)
+        strip.bar(
+            [r + offset for r in rounds],
+            [invalid[r] for r in rounds],
+            width=band * 0.9,
+            color=colour,
+            alpha=0.75,
+        )
+        any_invalid = any_invalid or any(invalid.values())
+    ax.set_ylabel("score (validator's metric)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    strip.set_ylabel("invalid\nscores")
+    strip.set_xlabel("round")
+    if len(rounds) <= 25:
+        strip.set_xticks(rounds)
+    else:
+        strip.xaxis.set_major_locator(MaxNLocator(integer=True))
+    strip.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=3))
+    strip.grid(True, axis="y", alpha=0.3)
+    if not any_invalid:
+        strip.text(
+            0.5,
+            0.5,
+            "no invalid scores",
+            ha="center",
+            va="center",
+            transform=strip.transAxes,
+            color="gray",
+        )
+    figure.savefig(path)
+    return path
+
+
+# --- markdown -----------------------------------------------------------------------------
+
+
+def _wall(timings: dict[str, float]) -> float | None:
+    for key in ("wall_s", "wall"):
+        if key in timings:
+            return timings[key]
+    return None
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+    lines = ["| " + " | ".join(_md(h) for h in headers) + " |"]
+    lines.append("|" + "|".join("---" for _ in headers) + "|")
+    lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def _markdown(
+    result: RunResult,
+    *,
+    title: str,
+    config: dict[str, Any] | None,
+    baseline: RunResult | None,
+    baseline_label: str,
+) -> str:
+    metric = result.metric
+    out = [f"# {title}", ""]
+    out.append(
+        f"Task {result.task_id} · metric `{metric}` · {len(result.rounds)} finalized round(s) · "
+        f"{len(result.updates)} update(s)"
+    )
+    out += ["", "## Outcome", ""]
+    out += [
+        f"- {line}"
+        for line in summary_lines(
+            result,
+            baseline,
+            baseline_label=baseline_label,
+        )
+    ]
+
+    if config is not None:
+        out += ["", "## Configuration", "", "```json", _dump(config).rstrip(), "```"]
+
+    out += ["", "## Rounds", ""]
+    if not result.rounds:
+        out.append("No round was finalized: the global model is still the initial one.")
+        out.append("")
+    rows: list[list[object]] = [
+        [0, "", "", "", format_metric(metric, result.initial_metric), "", "initial model"]
+    ]
+    rows += [
+        [
+            r.round,
+            r.submitted,
+            r.accepted,
+            r.rejected,
+            format_metric(metric, r.test_metric),
+            r.attesters,
+            f"`{r.result_cid}`" if r.result_cid else "",
+        ]
+        for r in result.rounds
+    ]
+    out += _table(
+        [
+            "Round",
+            "Submitted",
+            "Accepted",
+            "Rejected",
+            f"Test {metric}",
+            "Attestations",
+            "Result CID",
+        ],
+        rows,
+    )
+    out += ["", f"![{metric} per round]({ACCURACY_PNG})"]
+
+    validators = _validators(result)
+    out += ["", "## Decisions per update", ""]
+    if not result.updates:
+        out.append("No update was submitted.")
+    else:
+        out.append(
+            "One row per update in on-chain order; Byzantine providers in **bold**. One column "
+            "per validator with its score (3 decimals); `invalid`: the validator found the "
+            "update invalid or unavailable; `-`: it did not score it."
+        )
+        out.append("")
+        update_rows: list[list[object]] = []
+        for row in result.updates:
+            byzantine = is_byzantine(row.behaviour)
+            scores = [_score(row.scores[v]) if v in row.scores else "-" for v in validators]
+            update_rows.append(
+                [
+                    row.round,
+                    f"**{row.provider}**" if byzantine else row.provider,
+                    f"**{row.behaviour}**" if byzantine else row.behaviour,
+                    f"`{_short(row.update, 6)}`",
+                    f"**{row.status}**" if byzantine else row.status,
+                    *scores,
+                ]
+            )
+        out += _table(
+            ["Round", "Provider", "Behaviour", "Update", "Status", *validators], update_rows
+        )
+    out += ["", f"![decisions]({DECISIONS_PNG})", "", f"![scores]({SCORES_PNG})"]
+
+    out += ["", "## Decisions by behaviour", ""]
+    counts = decision_counts(result)
+    out += _table(
+        ["Behaviour", "Updates", "Accepted", "Rejected", "Undecided"],
+        [
+            [
+                f"**{b} (Byzantine)**" if is_byzantine(b) else b,
+                c["updates"],
+                c["accepted"],
+                c["rejected"],
+                c["undecided"],
+            ]
+            for b, c in counts.items()
+        ],
+    )
+
+    if result.timings:
+        wall = _wall(result.timings)
+        out += ["", "## Timings", ""]
+        share_header = "Share of wall time" if wall else "Share"
+        out += _table(
+            ["Phase", "Seconds", share_header],
+            [
+                [
+                    key.removesuffix("_s"),
+                    f"{seconds:.2f}",
+                    f"{100 * seconds / wall:.1f}%" if wall else "-",
+                ]
+                for key, seconds in result.timings.items()
+            ],
+        )
+
+    out += [
+        "",
+        "## Files",
+        "",
+        f"- [{RECEIPTS_JSON}]({RECEIPTS_JSON}): per finalized round, the result hash and CID, "
+        "the accepted updates in on-chain order and the number of attesters",
+        f"- [{RESULT_JSON}]({RESULT_JSON}): the whole run result",
+        f"- [{ACCURACY_PNG}]({ACCURACY_PNG}), [{DECISIONS_PNG}]({DECISIONS_PNG}), "
+        f"[{SCORES_PNG}]({SCORES_PNG})",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def write_report(
+    result: RunResult,
+    out_dir: Path,
+    *,
+    title: str,
+    config: dict[str, Any] | None = None,
+    baseline: RunResult | None = None,
+    baseline_label: str = "baseline",
+) -> Path:
+    """Write a run's report folder: markdown, three PNG plots, receipts and raw results.
+
+    Parameters
+    ----------
+    result
+        The run, as read back from the chain.
+    out_dir
+        The folder (created if missing; existing report files are overwritten).
+    title
+        The report's heading.
+    config
+        The run's configuration (JSON-serialisable; other values are written with ``str``).
+    baseline
+        A comparable run with the same metric, e.g. the same task without Byzantine providers:
+        its final metric is compared with the run's, its curve drawn next to the run's.
+    baseline_label
+        How to name the baseline run in the text and the legend.
+
+    Returns
+    -------
+    Path
+        The path of ``report.md``.
+
+    Raises
+    ------
+    ValueError
+        If the baseline's metric is not the run's.
+    """
+    _check_baseline(result, baseline)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plot_accuracy(
+        result,
+        out_dir / ACCURACY_PNG,
+        baseline=baseline,
+        baseline_label=baseline_label,
+    )
+    plot_decisions(result, out_dir / DECISIONS_PNG)
+    plot_scores(result, out_dir / SCORES_PNG)
+    (out_dir / RECEIPTS_JSON).write_text(
+        _dump({"task_id": result.task_id, "rounds": receipts(result)}), encoding="utf-8"
+    )
+    raw = dataclasses.asdict(result)
+    raw["final_metric"] = result.final_metric
+    (out_dir / RESULT_JSON).write_text(_dump(raw), encoding="utf-8")
+    report = out_dir / REPORT_MD
+    report.write_text(
+        _markdown(
+            result, title=title, config=config, baseline=baseline, baseline_label=baseline_label
+        ),
+        encoding="utf-8",
+    )
+    log.info("report written to %s", report)
+    return report
