@@ -241,7 +241,12 @@ def demo(
     out = out or _default_out("demo")
     try:
         with console.status("starting the devnet") as status:
-            result = run_demo(config, out, progress=lambda m: status.update(m) or console.log(m))
+
+            def progress(message: str) -> None:
+                status.update(message)
+                console.log(message)
+
+            result = run_demo(config, out, progress=progress)
     except LedgerlearnError as exc:
         raise _fail(exc) from exc
     title = f"ledgerlearn demo ({'quick: digits' if quick else 'MNIST'}, federation)"

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.events import EventStream, LedgerEvent
 from ledgerlearn.chain.index import LedgerIndex, TaskRecord
@@ -110,7 +113,7 @@ class Participant:
 
     def fetch_weights(
         self, task_id: int, content_hash: bytes, cid: str | None = None
-    ) -> dict[str, object]:
+    ) -> dict[str, npt.NDArray[np.float32]]:
         """A model of the task (initial weights, update or aggregate), verified and decoded.
 
         Raises

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
+import numpy.typing as npt
+
 from ledgerlearn.agents.participant import AgentError, Participant
 from ledgerlearn.attacks import Honest, ProviderBehaviour
 from ledgerlearn.chain.types import Flow
@@ -89,10 +92,10 @@ class Provider:
         base = p.fetch_weights(self.task_id, record.base_model_hash, record.base_model_cid)
         config = self.training.model_copy(update={"seed": self.training.seed + number})
 
-        def train_fn(data: Dataset) -> dict[str, object]:
+        def train_fn(data: Dataset) -> dict[str, npt.NDArray[np.float32]]:
             return dict(train(spec, data, config, initial=base, on_progress=self.on_progress))
 
-        weights = self.behaviour.produce(base, self.data, train_fn)  # type: ignore[arg-type]
+        weights = self.behaviour.produce(base, self.data, train_fn)
         content = self.behaviour.encode(weights, spec)
         cid, digest = p.store.put(content)
         client.submit_update(self.task_id, number, digest, cid, len(self.data))

@@ -21,7 +21,8 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-from eth_keys import keys
+import numpy.typing as npt
+from eth_keys.datatypes import PrivateKey
 
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.agents.sanity import check_round
@@ -63,7 +64,7 @@ class Validator:
     def __init__(self, participant: Participant, encryption_key: bytes) -> None:
         self.participant = participant
         self.encryption_key = encryption_key
-        self.public_key = keys.PrivateKey(encryption_key).public_key.to_compressed_bytes()
+        self.public_key = PrivateKey(encryption_key).public_key.to_compressed_bytes()
         self._fragments: dict[int, Dataset] = {}
         self._base_metric: dict[tuple[int, int], float] = {}
         self._aggregates: dict[tuple[int, int], bytes] = {}
@@ -130,7 +131,7 @@ class Validator:
         if key not in self._base_metric:
             self._base_metric[key] = evaluate(spec, base, fragment, metric)
         results: dict[bytes, ScoreRecord] = {}
-        decoded: dict[bytes, dict[str, np.ndarray]] = {}
+        decoded: dict[bytes, dict[str, npt.NDArray[np.float32]]] = {}
         cap = default_max_bytes(spec)
         for u in record.updates:
             info = task.updates[u]

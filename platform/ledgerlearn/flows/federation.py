@@ -63,7 +63,7 @@ def aggregate_round(participant: Participant, task: TaskRecord, record: RoundRec
         raise ValueError(f"round {record.round} of task {task.task_id} accepted no update")
     models = [participant.fetch_weights(task.task_id, u) for u in record.accepted]
     rule = RULE_NAMES[task.params.aggregation_rule]
-    result = aggregate_models(spec, models, rule, task.params.num_byzantine)  # type: ignore[arg-type]
+    result = aggregate_models(spec, models, rule, task.params.num_byzantine)
     return encode(result, spec=spec)
 
 
@@ -101,9 +101,8 @@ class RoundKeeper:
         if record.result_hash is not None:
             return False
         client = p.client
-        state = client.round(self.task_id, number)
-        block = client.block_number()
-        closes = state.start_block + task.params.round_length
+        block = p.head
+        closes = record.start_block + task.params.round_length
         scoring_closes = closes + task.params.score_window
         if block < closes:
             return False

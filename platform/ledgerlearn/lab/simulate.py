@@ -18,7 +18,7 @@ from typing import Literal
 import torch
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_keys import keys
+from eth_keys.datatypes import PrivateKey
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledgerlearn.agents.participant import Participant
@@ -189,7 +189,7 @@ def _run(
     spec, parts, validation, test = config.data()
     validators = []
     for account in cast.validators:
-        key = keys.PrivateKey(account.key)  # the demo's validators encrypt with their own key
+        key = PrivateKey(account.key)  # the demo's validators encrypt with their own key
         agent = Validator(_participant(chain, deployment, account, node, root), key.to_bytes())
         agent.register(node.multiaddrs[0])
         validators.append(agent)

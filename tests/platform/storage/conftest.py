@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -79,3 +80,15 @@ def pid_alive(pid: int) -> bool:
 
 
 PYTHON = sys.executable
+
+
+def spawn_python(code: str, *args: str) -> subprocess.Popen[str]:
+    """Run ``python -c code args...`` with text pipes on stdin, stdout and stderr."""
+    return subprocess.Popen(
+        [PYTHON, "-c", code, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=subprocess_env(),
+    )

@@ -15,7 +15,7 @@ from ledgerlearn.config import StorageSettings
 from ledgerlearn.errors import StorageError
 from ledgerlearn.storage import IpfsNode
 
-from .conftest import PYTHON, NodeFactory, child_pids, pid_alive, subprocess_env
+from .conftest import PYTHON, NodeFactory, child_pids, pid_alive, spawn_python, subprocess_env
 
 SERVE = textwrap.dedent(
     """
@@ -50,20 +50,9 @@ SLEEP = textwrap.dedent(
 )
 
 
-def _spawn(code: str, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [PYTHON, "-c", code, *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=subprocess_env(),
-    )
-
-
 def test_second_process_fetches_40_mb_over_loopback(tmp_path: Path, make_node: NodeFactory) -> None:
     size = 40 * 2**20
-    server = _spawn(SERVE, str(tmp_path / "server"), str(size), "7")
+    server = spawn_python(SERVE, str(tmp_path / "server"), str(size), "7")
     try:
         assert server.stdout is not None
         line = server.stdout.readline()  # the first stdout line is the JSON: nothing printed before
@@ -123,7 +112,7 @@ def _wait_exit(proc: subprocess.Popen[str], within_s: float) -> float:
     ids=["SIGTERM", "SIGINT"],
 )
 def test_signal_stops_a_running_node_cleanly(tmp_path: Path, signum: int, returncode: int) -> None:
-    proc = _spawn(SLEEP, str(tmp_path / "repo"))
+    proc = spawn_python(SLEEP, str(tmp_path / "repo"))
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "ready"
     proc.send_signal(signum)
@@ -141,7 +130,7 @@ def test_signal_stops_a_running_node_cleanly(tmp_path: Path, signum: int, return
 def test_agent_ending_during_a_pending_get_also_ends_the_fetch_worker(
     tmp_path: Path, signum: int, returncode: int
 ) -> None:
-    proc = _spawn(SLEEP, str(tmp_path / "repo"), "get")
+    proc = spawn_python(SLEEP, str(tmp_path / "repo"), "get")
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "ready"
     deadline = time.monotonic() + 20
@@ -162,7 +151,7 @@ def test_agent_ending_during_a_pending_get_also_ends_the_fetch_worker(
 
 
 def test_repository_used_by_another_process_is_refused(tmp_path: Path) -> None:
-    proc = _spawn(SLEEP, str(tmp_path / "repo"))
+    proc = spawn_python(SLEEP, str(tmp_path / "repo"))
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready"

@@ -1,0 +1,157 @@
+"""One agent of a multi-process run: ``python -m ledgerlearn.lab.agent_process ROLE INDEX RUN``.
+
+``RUN`` is the run directory written by :mod:`ledgerlearn.lab.demo` (``run.json``: the
+RunConfig, the RPC URL, the deployment file, each account's keystore). The process starts its
+own IPFS node, registers its peer address (validators: also their encryption key), connects
+to the other members' nodes as they register, then runs its agent until the task closes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from eth_keys.datatypes import PrivateKey
+
+from ledgerlearn.agents.participant import Participant
+from ledgerlearn.agents.provider import Provider
+from ledgerlearn.agents.publisher import Publisher
+from ledgerlearn.agents.runner import run_agent
+from ledgerlearn.agents.validator import Validator
+from ledgerlearn.attacks import behaviour
+from ledgerlearn.chain.backend import connect
+from ledgerlearn.chain.client import LedgerClient
+from ledgerlearn.chain.deployment import Deployment
+from ledgerlearn.chain.keys import load_keystore
+from ledgerlearn.chain.outbox import Outbox
+from ledgerlearn.config import ChainSettings, StorageSettings
+from ledgerlearn.flows.federation import RoundKeeper
+from ledgerlearn.lab.simulate import RunConfig
+from ledgerlearn.storage import IpfsNode
+
+log = logging.getLogger("ledgerlearn.lab.agent")
+
+
+class Peering:
+    """Connects this node to every member that registered a peer address."""
+
+    def __init__(self, participant: Participant, node: IpfsNode) -> None:
+        self.participant = participant
+        self.node = node
+        self.known: set[str] = set()
+
+    def refresh(self) -> None:
+        """Dial members registered since the last refresh."""
+        own = set(self.node.multiaddrs)
+        for account, (address, _) in self.participant.index.members.items():
+            if address in self.known or address in own or account == self.participant.address:
+                continue
+            self.known.add(address)
+            try:
+                self.node.connect(address)
+            except Exception as exc:  # a peer that is down now is dialled again by fetches
+                log.warning("cannot reach %s at %s yet: %s", account, address, exc)
+
+
+def main(role: str, index: int, run_dir: Path) -> int:
+    """Run one agent; returns the exit code."""
+    torch.set_num_threads(1)
+    run = json.loads((run_dir / "run.json").read_text())
+    config = RunConfig.model_validate(run["config"])
+    account = load_keystore(Path(run["keystores"][role][index]))
+    name = f"{role}-{index}"
+    state = run_dir / "agents" / name
+    chain = connect(ChainSettings(backend="rpc", rpc_url=run["rpc_url"]))
+    deployment = Deployment.load(Path(run["deployment"]))
+    deployment.check(chain)
+    client = LedgerClient(chain, deployment, account, outbox=Outbox(state / "outbox.jsonl"))
+    storage = StorageSettings(repo_dir=state / "ipfs")
+    with IpfsNode(storage, start_fetch_worker=True) as node:
+        participant = Participant(client, node, state)
+        participant.sync()
+        peering = Peering(participant, node)
+        peer_address = node.multiaddrs[0]
+        if role == "validator":
+            validator = Validator(participant, account.key)
+            validator.register(peer_address)
+            step: Callable[[], bool] = validator.step
+            task_id: int | None = None
+        else:
+            if client.member(client.address).peer_address != peer_address:
+                public = PrivateKey(account.key).public_key.to_compressed_bytes()
+                client.register_member(peer_address, public)
+            step, task_id = _role(role, index, config, participant, run, run_dir)
+
+        def tick() -> bool:
+            peering.refresh()
+            return step()
+
+        def done() -> bool:
+            tasks = participant.index.tasks
+            if task_id is None:  # a validator serves until every task it sits on closes
+                mine = [t for t in tasks.values() if client.address in t.params.committee]
+                return bool(mine) and all(t.closed for t in mine)
+            return task_id in tasks and tasks[task_id].closed
+
+        run_agent(participant, tick, until=done, poll_s=1.0, timeout_s=run.get("timeout_s"))
+        log.info("%s: task closed; serving its content until stopped", name)
+        while True:  # SIGTERM ends this with SystemExit(0), closing the node
+            time.sleep(1.0)
+
+
+def _role(
+    role: str,
+    index: int,
+    config: RunConfig,
+    participant: Participant,
+    run: dict[str, Any],
+    run_dir: Path,
+) -> tuple[Callable[[], bool], int]:
+    spec, parts, validation, _ = config.data()
+    if role == "publisher":
+        task_file = run_dir / "task.json"
+        if task_file.exists():  # restarted: the task is already published
+            task_id = int(json.loads(task_file.read_text())["task_id"])
+        else:
+            committee = list(run["committee"])
+            publisher = Publisher(participant)
+            params = publisher.prepare(
+                spec, validation, committee, config.policy, seed=config.seed,
+                expected_providers=len(config.providers),
+            )  # fmt: skip
+            task_id = publisher.publish(params).task_id
+            task_file.write_text(json.dumps({"task_id": task_id}))
+        participant.sync()
+        return RoundKeeper(participant, task_id).step, task_id
+    task_file = run_dir / "task.json"
+    while not task_file.exists():  # ready before the task: the publisher waits for providers
+        time.sleep(0.2)
+    task_id = int(json.loads(task_file.read_text())["task_id"])
+    participant.sync()
+    training = config.training.model_copy(update={"seed": config.seed * 1000 + index})
+    provider = Provider(
+        participant,
+        task_id,
+        parts[index],
+        training,
+        behaviour=behaviour(config.providers[index], seed=index),
+    )
+    provider.check()
+    return provider.step, task_id
+
+
+if __name__ == "__main__":
+    logging.basicConfig(
+        level=os.environ.get("LEDGERLEARN_LOG", "INFO"),
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    for noisy in ("web3", "urllib3", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    sys.exit(main(sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])))

@@ -1,0 +1,203 @@
+"""The main job: a full learning task with every agent as a separate process on a devnet.
+
+A devnet (anvil, one block per second), the contracts, a publisher process (it publishes the
+task and keeps the rounds), the validators and the providers (some Byzantine), each with its
+own key, its own embedded IPFS node and its own state. The run ends when the task closes; the
+history is then read back from the chain and IPFS and written as a report.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from eth_account import Account
+
+from ledgerlearn.agents.participant import Participant
+from ledgerlearn.chain.backend import connect
+from ledgerlearn.chain.client import LedgerClient
+from ledgerlearn.chain.deployment import deploy
+from ledgerlearn.chain.devnet import Devnet
+from ledgerlearn.config import ChainSettings, DevnetSettings, StorageSettings
+from ledgerlearn.errors import LedgerlearnError
+from ledgerlearn.lab.results import RunResult, collect
+from ledgerlearn.lab.simulate import ETHER, RunConfig, make_cast
+from ledgerlearn.storage import IpfsNode
+
+log = logging.getLogger(__name__)
+
+DEMO_PASSWORD = "ledgerlearn-demo"  # noqa: S105 (throwaway keys of a local demo)
+
+
+class DemoError(LedgerlearnError):
+    """The demo could not complete (an agent died, or the task did not finish in time)."""
+
+
+@dataclass
+class Agent:
+    """A running agent process."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run_demo(
+    config: RunConfig,
+    out_dir: Path,
+    *,
+    block_time_s: float = 1.0,
+    timeout_s: float = 900.0,
+    progress: Callable[[str], None] | None = None,
+) -> RunResult:
+    """Run ``config`` as separate processes on a fresh devnet; returns the recorded result."""
+    say = progress or (lambda message: log.info("%s", message))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    # A block per transaction while the consortium is set up, then one every block_time_s.
+    settings = DevnetSettings(port=_free_port(), state_file=out_dir / "devnet" / "state.json")
+    agents: list[Agent] = []
+    with Devnet(settings, log_file=out_dir / "logs" / "devnet.log") as net:
+        chain = connect(ChainSettings(backend="rpc", rpc_url=net.rpc_url))
+        cast = make_cast(config)
+        say(f"devnet at {net.rpc_url}")
+        keystores: dict[str, list[str]] = {"publisher": [], "validator": [], "provider": []}
+        keydir = out_dir / "keys"
+        keydir.mkdir(parents=True, exist_ok=True)
+        for role, accounts in (
+            ("publisher", [cast.publisher]),
+            ("validator", cast.validators),
+            ("provider", cast.providers),
+        ):
+            for i, account in enumerate(accounts):
+                path = keydir / f"{role}-{i}.json"
+                # pbkdf2 with few iterations: throwaway demo keys, quick to open in 16 processes
+                keystore = Account.encrypt(
+                    account.key, DEMO_PASSWORD, kdf="pbkdf2", iterations=1000
+                )
+                path.write_text(json.dumps(keystore))
+                path.chmod(0o600)
+                keystores[role].append(str(path))
+        for account in [cast.admin, cast.publisher, *cast.validators, *cast.providers]:
+            chain.fund(account.address, 100 * ETHER)
+        deployment = deploy(chain, cast.admin, admin_delay_s=0)
+        deployment.save(out_dir / "deployment.json")
+        admin = LedgerClient(chain, deployment, cast.admin)
+        admin.grant_role("PUBLISHER", cast.publisher.address)
+        for v in cast.validators:
+            admin.grant_role("VALIDATOR", v.address)
+        for p in cast.providers:
+            admin.grant_role("PROVIDER", p.address)
+        run = {
+            "config": config.model_dump(mode="json"),
+            "rpc_url": net.rpc_url,
+            "deployment": str(out_dir / "deployment.json"),
+            "keystores": keystores,
+            "committee": [v.address for v in cast.validators],
+            "timeout_s": timeout_s,
+        }
+        (out_dir / "run.json").write_text(json.dumps(run, indent=1))
+        chain.set_block_time(block_time_s)
+        env = {**os.environ, "LEDGERLEARN_AGENT__PASSWORD": DEMO_PASSWORD}
+        try:
+            say(f"starting {len(cast.validators)} validators and {len(cast.providers)} providers")
+            agents += [_spawn("validator", i, out_dir, env) for i in range(len(cast.validators))]
+            agents += [_spawn("provider", i, out_dir, env) for i in range(len(cast.providers))]
+            members = [*cast.validators, *cast.providers]
+            _wait(lambda: all(admin.member(m.address).peer_address for m in members),
+                  agents, 300, "every agent to start and register its IPFS node")  # fmt: skip
+            say("every agent is up; starting the publisher")
+            agents.append(_spawn("publisher", 0, out_dir, env))
+            _wait(lambda: (out_dir / "task.json").exists(), agents, 180, "the task to be published")
+            task_id = int(json.loads((out_dir / "task.json").read_text())["task_id"])
+            say(f"task {task_id} published")
+            reader = LedgerClient(chain, deployment)
+            last_round = 0
+
+            def finished() -> bool:
+                nonlocal last_round
+                task = reader.task(task_id)
+                if task.current_round != last_round:
+                    last_round = task.current_round
+                    say(f"round {last_round} of {task.max_rounds}")
+                return task.closed
+
+            _wait(finished, agents, timeout_s, "the task to finish")
+            say("task finished; reading the history back from the chain and IPFS")
+            result = _collect(chain, deployment, task_id, config, cast, out_dir)
+        finally:
+            _stop(agents)
+    result.timings["wall_s"] = time.perf_counter() - started
+    return result
+
+
+def _spawn(role: str, index: int, out_dir: Path, env: dict[str, str]) -> Agent:
+    log_path = out_dir / "logs" / f"{role}-{index}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    handle = log_path.open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ledgerlearn.lab.agent_process", role, str(index), str(out_dir)],
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
+    handle.close()
+    return Agent(f"{role}-{index}", process, log_path)
+
+
+def _wait(condition: Callable[[], bool], agents: list[Agent], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        for agent in agents:
+            code = agent.process.poll()
+            if code is not None and code != 0:
+                tail = agent.log_path.read_text(errors="replace").splitlines()[-15:]
+                raise DemoError(f"{agent.name} exited with code {code}:\n" + "\n".join(tail))
+        if time.monotonic() > deadline:
+            raise DemoError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        time.sleep(0.5)
+
+
+def _stop(agents: list[Agent]) -> None:
+    for agent in agents:
+        if agent.process.poll() is None:
+            agent.process.send_signal(signal.SIGTERM)
+    for agent in agents:
+        try:
+            agent.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            agent.process.kill()
+            agent.process.wait()
+
+
+def _collect(
+    chain: object, deployment: object, task_id: int, config: RunConfig, cast: object, out_dir: Path
+) -> RunResult:
+    reader = LedgerClient(chain, deployment)  # type: ignore[arg-type]
+    _, _, _, test = config.data()
+    storage = StorageSettings(repo_dir=out_dir / "agents" / "reporter" / "ipfs")
+    with IpfsNode(storage, handle_signals=False) as node:
+        participant = Participant(reader, node, out_dir / "agents" / "reporter")
+        participant.sync()
+        for _, (address, _) in participant.index.members.items():
+            try:
+                node.connect(address)
+            except Exception as exc:  # the agents were just stopped: their content was pinned
+                log.debug("cannot connect to %s: %s", address, exc)
+        return collect(participant, task_id, test, cast.names, cast.behaviours)  # type: ignore[attr-defined]

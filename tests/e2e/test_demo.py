@@ -1,0 +1,31 @@
+"""The quick demo end to end: a devnet, every agent a separate process with its own key and
+IPFS node, 5 validators, 10 providers of which 3 Byzantine, digits, 3 rounds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ledgerlearn.lab.demo import run_demo
+from ledgerlearn.lab.report import write_report
+from ledgerlearn.lab.simulate import RunConfig
+
+
+def test_quick_demo(tmp_path: Path) -> None:
+    result = run_demo(RunConfig.preset(quick=True), tmp_path / "run", timeout_s=600)
+    assert len(result.rounds) == 3
+    assert all(r.attesters >= 3 for r in result.rounds)
+    byzantine = [u for u in result.updates if u.behaviour != "honest"]
+    honest = [u for u in result.updates if u.behaviour == "honest"]
+    assert byzantine and honest
+    # label flipping and free riding never get in; a sign flip may when its change is tiny
+    assert all(
+        u.status == "rejected" for u in byzantine if u.behaviour in ("label_flip", "free_rider")
+    )
+    rejected = sum(u.status == "rejected" for u in byzantine)
+    assert rejected >= len(byzantine) - 1, [(u.round, u.behaviour, u.status) for u in byzantine]
+    accepted = sum(u.status == "accepted" for u in honest)
+    assert accepted >= 0.8 * len(honest), f"{accepted} of {len(honest)} honest accepted"
+    assert result.final_metric >= 0.8
+    report = write_report(result, tmp_path / "report", title="e2e quick demo")
+    text = report.read_text()
+    assert "provider-7" in text and (tmp_path / "report" / "accuracy.png").exists()
