@@ -9,13 +9,13 @@ PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
 
-.PHONY: demo demo-full simulate setup compile artifacts test test-contracts test-python analyze coverage gas bench devnet lint clean
+.PHONY: demo demo-quick simulate setup compile artifacts test test-contracts test-python analyze coverage gas bench devnet lint clean
 
-demo: setup  ## the main job: a full task, every agent a process on a devnet, then a report
-	$(VENV)/bin/ledgerlearn demo --quick $(if $(OUT),--out $(OUT),)
-
-demo-full: setup  ## the same on MNIST with 5 rounds
+demo: setup  ## the main job: a full task (MNIST), every agent a process on a devnet, a report
 	$(VENV)/bin/ledgerlearn demo $(if $(OUT),--out $(OUT),)
+
+demo-quick: setup  ## the same on digits with 3 rounds (about 2.5 minutes)
+	$(VENV)/bin/ledgerlearn demo --quick $(if $(OUT),--out $(OUT),)
 
 simulate: setup  ## the demo's task in one process on the in-process EVM
 	$(VENV)/bin/ledgerlearn simulate --quick
