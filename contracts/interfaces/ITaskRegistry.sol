@@ -13,6 +13,7 @@ import {ILedgerAccess} from "./ILedgerAccess.sol";
 /// relative mode (1) it is that metric minus the metric of the current global model (round
 /// base, or the parents' merge in a dag task) on the same fragment; with the peer mode (2) it
 /// is that metric minus the median metric of the round's valid updates on the same fragment
+/// (with fewer than 3 valid updates: minus the global model's metric)
 /// (robust to non-IID data, where a good local model can be worse than the global one on a
 /// balanced fragment). In every mode a score clears the policy when `score >= threshold`.
 ///

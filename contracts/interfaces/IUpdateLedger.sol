@@ -104,7 +104,9 @@ interface IUpdateLedger is ILedgerAccess {
     /// @notice Scores one update (committee member with VALIDATOR_ROLE).
     function submitScore(uint256 taskId, bytes32 update, int64 score) external;
 
-    /// @notice Scores several updates of a task in one transaction.
+    /// @notice Scores several updates of a task in one transaction. Updates the other members
+    /// decided since the batch was prepared are skipped, so a batch does not fail on that race;
+    /// every other check (membership, double score, deadline, unknown update) still reverts.
     function submitScores(uint256 taskId, bytes32[] calldata updates, int64[] calldata scores) external;
 
     /// @notice Decides pending updates whose scoring deadline has passed (any participant).

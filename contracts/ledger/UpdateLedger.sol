@@ -87,6 +87,9 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
         Task storage t = _task(taskId);
         uint256 member = _committeeMember(taskId, msg.sender);
         for (uint256 i = 0; i < updates.length; ++i) {
+            uint8 status = _updates[taskId][updates[i]].status;
+            // Decided by the other members since the batch was prepared: nothing left to score.
+            if (status == STATUS_ACCEPTED || status == STATUS_REJECTED) continue;
             _score(taskId, t, member, updates[i], scores[i]);
         }
     }

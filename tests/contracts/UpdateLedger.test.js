@@ -261,6 +261,17 @@ describe("UpdateLedger", function () {
         .withArgs(taskId, u, STATUS.Accepted);
     });
 
+    it("a batch skips updates decided meanwhile instead of failing on the race", async function () {
+      const { ledger, taskId, u, v, p } = await loadFixture(pendingUpdate);
+      await ledger.connect(p[1]).submitUpdate(taskId, 1, h("other"), cid("other"), 10);
+      await scoreAll(ledger, taskId, u, v.slice(0, 3), [PASS, PASS, PASS]); // u decided
+      await expect(ledger.connect(v[3]).submitScores(taskId, [u, h("other")], [PASS, PASS]))
+        .to.emit(ledger, "ScoreSubmitted")
+        .withArgs(taskId, h("other"), v[3].address, PASS);
+      expect((await ledger.getUpdate(taskId, u)).scoreCount).to.equal(3);
+      expect((await ledger.getUpdate(taskId, h("other"))).scoreCount).to.equal(1);
+    });
+
     it("submitScores scores a batch atomically and checks lengths", async function () {
       const { ledger, taskId, p, v } = await loadFixture(federationTask);
       const us = [0, 1, 2].map((i) => h(`b${i}`));

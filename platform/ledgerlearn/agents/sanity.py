@@ -25,6 +25,8 @@ import numpy.typing as npt
 
 FREE_RIDER_RATIO = 0.1
 """A change smaller than this times the median change norm marks a free rider."""
+MIN_RELATIVE_CHANGE = 1e-3
+"""A change smaller than this times the base model's norm marks a free rider, even alone."""
 OUTLIER_RATIO = 10.0
 """A change larger than this times the median change norm marks an outlier."""
 DUPLICATE_COSINE = 0.999
@@ -50,6 +52,7 @@ def check_round(
     deltas = np.stack([u.astype(np.float64) - base.astype(np.float64) for u in updates])
     norms = np.linalg.norm(deltas, axis=1)
     typical = float(np.median(norms))
+    floor = MIN_RELATIVE_CHANGE * float(np.linalg.norm(base.astype(np.float64)))
     direction = np.median(deltas, axis=0)
     direction_norm = float(np.linalg.norm(direction))
     verdicts: list[SanityVerdict] = []
@@ -60,8 +63,11 @@ def check_round(
                               f"{FREE_RIDER_RATIO} x median {typical:.3g}")
             )  # fmt: skip
             continue
-        if norm == 0.0:
-            verdicts.append(SanityVerdict(False, "free rider: no change from the base model"))
+        if norm == 0.0 or norm < floor:
+            verdicts.append(
+                SanityVerdict(False, f"free rider: change norm {norm:.3g} < "
+                              f"{MIN_RELATIVE_CHANGE} x base norm")
+            )  # fmt: skip
             continue
         if typical > 0 and norm > OUTLIER_RATIO * typical:
             verdicts.append(

@@ -31,12 +31,17 @@ from ledgerlearn.chain.types import SCORE_INVALID, Status, ThresholdMode, to_fix
 from ledgerlearn.data import Dataset
 from ledgerlearn.data.fragments import decrypt_fragment
 from ledgerlearn.errors import LedgerlearnError
+from ledgerlearn.faults import crash_point
 from ledgerlearn.flows.federation import aggregate_round, matches
 from ledgerlearn.model.flatten import flatten
 from ledgerlearn.model.weights import decode, default_max_bytes
 from ledgerlearn.training import METRICS_BY_ID, evaluate
 
 log = logging.getLogger(__name__)
+
+MIN_PEERS = 3
+"""Peer mode compares with the median of at least this many valid updates; with fewer, the
+score is taken relative to the global model."""
 
 
 @dataclass(frozen=True)
@@ -109,7 +114,9 @@ class Validator:
             return False  # wait for every update of the round; too late after the deadline
         scores = self.score_updates(task, record)
         todo = [(u, scores[u]) for u in due]
+        crash_point("validator:after_events")
         client.submit_scores(task.task_id, [u for u, _ in todo], [s.score for _, s in todo])
+        crash_point("validator:after_mined")
         self.scored.extend(scores[u] for u, _ in todo)
         log.info(
             "task %d round %d: scored %d updates (%d invalid)",
@@ -154,8 +161,10 @@ class Validator:
         mode = task.params.threshold_mode
         if mode is ThresholdMode.RELATIVE:
             reference = self._base_metric[key]
-        elif mode is ThresholdMode.PEER and values:
+        elif mode is ThresholdMode.PEER and len(values) >= MIN_PEERS:
             reference = float(np.median(list(values.values())))
+        elif mode is ThresholdMode.PEER:  # too few peers to compare with: the global model
+            reference = self._base_metric[key]
         else:
             reference = 0.0
         for u, value in values.items():
@@ -198,6 +207,8 @@ class Validator:
         for proposal in record.proposals.values():
             if proposal.updates != record.accepted:
                 continue
+            if len(proposal.attesters) >= task.params.quorum:
+                return False  # finalized by the others' attestations (our index lags a block)
             try:
                 proposed = p.store.get(proposal.cid, proposal.result_hash, None, p.fetch_timeout_s)
             except LedgerlearnError as exc:

@@ -20,6 +20,7 @@ from ledgerlearn.chain.backend import Chain
 from ledgerlearn.chain.outbox import Outbox, OutboxEntry
 from ledgerlearn.chain.revert import decode_revert, revert_data
 from ledgerlearn.errors import ChainError
+from ledgerlearn.faults import crash_point
 
 GAS_MARGIN = 1.25
 """Estimated gas is multiplied by this: state can change between estimate and inclusion."""
@@ -113,6 +114,7 @@ class Transactor:
                 raise self._as_error(exc) from exc
             assert self._nonce is not None
             self._nonce += 1
+        crash_point("transactor:after_broadcast")
         return self._await(call, tx_hash)
 
     def _await(self, call: ContractFunction | ContractConstructor, tx_hash: bytes) -> TxReceipt:

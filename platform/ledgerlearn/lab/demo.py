@@ -49,6 +49,7 @@ class Agent:
     name: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    restarts: int = 0
 
 
 def _free_port() -> int:
@@ -64,8 +65,15 @@ def run_demo(
     block_time_s: float = 1.0,
     timeout_s: float = 900.0,
     progress: Callable[[str], None] | None = None,
+    agent_env: dict[str, dict[str, str]] | None = None,
+    restart_killed: bool = False,
 ) -> RunResult:
-    """Run ``config`` as separate processes on a fresh devnet; returns the recorded result."""
+    """Run ``config`` as separate processes on a fresh devnet; returns the recorded result.
+
+    ``agent_env`` adds environment variables per agent name (``validator-0``, ...), e.g. a
+    crash point (:mod:`ledgerlearn.faults`); with ``restart_killed`` an agent killed by
+    SIGKILL is started again on its own state (keys, outbox, IPFS repo), as an operator would.
+    """
     say = progress or (lambda message: log.info("%s", message))
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -114,16 +122,33 @@ def run_demo(
         (out_dir / "run.json").write_text(json.dumps(run, indent=1))
         chain.set_block_time(block_time_s)
         env = {**os.environ, "LEDGERLEARN_AGENT__PASSWORD": DEMO_PASSWORD}
+        extra = agent_env or {}
+
+        def spawn(role: str, i: int) -> Agent:
+            return _spawn(role, i, out_dir, {**env, **extra.get(f"{role}-{i}", {})})
+
         try:
             say(f"starting {len(cast.validators)} validators and {len(cast.providers)} providers")
-            agents += [_spawn("validator", i, out_dir, env) for i in range(len(cast.validators))]
-            agents += [_spawn("provider", i, out_dir, env) for i in range(len(cast.providers))]
+            agents += [spawn("validator", i) for i in range(len(cast.validators))]
+            agents += [spawn("provider", i) for i in range(len(cast.providers))]
             members = [*cast.validators, *cast.providers]
-            _wait(lambda: all(admin.member(m.address).peer_address for m in members),
-                  agents, 300, "every agent to start and register its IPFS node")  # fmt: skip
+            restart = spawn if restart_killed else None
+            _wait(
+                lambda: all(admin.member(m.address).peer_address for m in members),
+                agents,
+                300,
+                "every agent to start and register its IPFS node",
+                restart,
+            )
             say("every agent is up; starting the publisher")
-            agents.append(_spawn("publisher", 0, out_dir, env))
-            _wait(lambda: (out_dir / "task.json").exists(), agents, 180, "the task to be published")
+            agents.append(spawn("publisher", 0))
+            _wait(
+                lambda: (out_dir / "task.json").exists(),
+                agents,
+                180,
+                "the task to be published",
+                restart,
+            )
             task_id = int(json.loads((out_dir / "task.json").read_text())["task_id"])
             say(f"task {task_id} published")
             reader = LedgerClient(chain, deployment)
@@ -137,7 +162,7 @@ def run_demo(
                     say(f"round {last_round} of {task.max_rounds}")
                 return task.closed
 
-            _wait(finished, agents, timeout_s, "the task to finish")
+            _wait(finished, agents, timeout_s, "the task to finish", restart)
             say("task finished; reading the history back from the chain and IPFS")
             result = _collect(chain, deployment, task_id, config, cast, out_dir)
         finally:
@@ -161,11 +186,23 @@ def _spawn(role: str, index: int, out_dir: Path, env: dict[str, str]) -> Agent:
     return Agent(f"{role}-{index}", process, log_path)
 
 
-def _wait(condition: Callable[[], bool], agents: list[Agent], timeout_s: float, what: str) -> None:
+def _wait(
+    condition: Callable[[], bool],
+    agents: list[Agent],
+    timeout_s: float,
+    what: str,
+    restart: Callable[[str, int], Agent] | None = None,
+) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
-        for agent in agents:
+        for i, agent in enumerate(agents):
             code = agent.process.poll()
+            if code == -signal.SIGKILL and restart is not None:
+                role, index = agent.name.rsplit("-", 1)
+                log.warning("%s was killed; restarting it", agent.name)
+                agents[i] = restart(role, int(index))
+                agents[i].restarts = agent.restarts + 1
+                continue
             if code is not None and code != 0:
                 tail = agent.log_path.read_text(errors="replace").splitlines()[-15:]
                 raise DemoError(f"{agent.name} exited with code {code}:\n" + "\n".join(tail))

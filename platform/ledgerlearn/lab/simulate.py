@@ -59,7 +59,7 @@ class RunConfig(BaseModel):
         rounds. Round lengths are blocks: a second each on the devnet, one per transaction or
         idle tick in a simulation.
         """
-        rounds, length, window = (3, 15, 10) if quick else (5, 40, 20)
+        rounds, length, window = (3, 20, 10) if quick else (5, 40, 20)
         if simulated:
             length, window = 40, 30
         policy = Policy(
