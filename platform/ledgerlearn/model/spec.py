@@ -63,8 +63,8 @@ from pydantic import (
     model_validator,
 )
 
+from ledgerlearn import strict_json
 from ledgerlearn.errors import ModelSpecError
-from ledgerlearn.json_depth import check_depth
 
 __all__ = [
     "LAYER_TYPES",
@@ -507,10 +507,7 @@ class ModelSpec(BaseModel):
                 f"model spec is not UTF-8: {exc.reason} at byte {exc.start}"
             ) from None
         try:
-            check_depth(text)
-            document = json.loads(
-                text, object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant
-            )
+            document = strict_json.loads(text)
         except (ValueError, RecursionError) as exc:
             raise ModelSpecError(f"model spec is not valid JSON: {exc}") from None
         if not isinstance(document, dict):
@@ -639,19 +636,6 @@ class ModelSpec(BaseModel):
 
 def _too_large(size: int, limits: SpecLimits) -> str:
     return f"model spec is {size} bytes, above the limit of {limits.max_document_bytes} bytes"
-
-
-def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate key {key!r}")
-        result[key] = value
-    return result
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed in a model spec")
 
 
 def _short(value: Any, limit: int = 60) -> str:

@@ -24,7 +24,6 @@ subclass whose message names the offending tensor:
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,8 +34,8 @@ import numpy.typing as npt
 import safetensors.numpy
 import torch
 
+from ledgerlearn import strict_json
 from ledgerlearn.errors import WeightsError
-from ledgerlearn.json_depth import check_depth
 from ledgerlearn.model.spec import ModelSpec, Shape
 
 __all__ = [
@@ -353,12 +352,11 @@ def read_header(
             f"not a safetensors file: the header is not UTF-8 ({exc.reason} at byte {exc.start})"
         ) from None
     try:
-        check_depth(text)
-        document = json.loads(
-            text, object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant
-        )
-    except _DuplicateKeyError as exc:
-        raise WeightsFormatError(f"malformed safetensors header: {exc}") from None
+        document = strict_json.loads(text)
+    except strict_json.DuplicateKeyError as exc:
+        raise WeightsFormatError(
+            f"malformed safetensors header: duplicate tensor name {_name(exc.key)}"
+        ) from None
     except (ValueError, RecursionError) as exc:
         raise WeightsFormatError(
             f"not a safetensors file: the header is not valid JSON ({exc})"
@@ -379,23 +377,6 @@ def read_header(
 
 
 # --- header validation helpers ------------------------------------------------------------
-
-
-class _DuplicateKeyError(ValueError):
-    pass
-
-
-def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKeyError(f"duplicate tensor name {_name(key)}")
-        result[key] = value
-    return result
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed")
 
 
 def _is_int(value: Any) -> bool:

@@ -1,4 +1,5 @@
-"""Deeply nested JSON from a peer is refused before it can overflow the C stack."""
+"""Strict JSON from peers: bounded depth (before it can overflow the C stack), no duplicate
+keys, no NaN."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 
 import pytest
 
-from ledgerlearn.json_depth import JsonTooDeepError, check_depth
+from ledgerlearn.strict_json import DuplicateKeyError, JsonTooDeepError, check_depth, loads
 
 
 def test_depth_counts_brackets_outside_strings_only() -> None:
@@ -33,3 +34,12 @@ def test_a_nesting_bomb_is_an_error_not_a_crash_after_web3_is_imported() -> None
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "refused:" in result.stdout and "deeper than" in result.stdout
+
+
+def test_duplicates_and_constants_are_refused() -> None:
+    assert loads('{"a": [1, {"b": 2}]}') == {"a": [1, {"b": 2}]}
+    with pytest.raises(DuplicateKeyError) as dup:
+        loads('{"a": 1, "a": 2}')
+    assert dup.value.key == "a"
+    with pytest.raises(ValueError, match="NaN is not allowed"):
+        loads('{"a": NaN}')
