@@ -91,13 +91,14 @@ class Transactor:
         with self.chain.lock:
             if gas is None:
                 gas = self._gas_for(call) + headroom
+            max_fee, tip = self._fee_fields()
             params: TxParams = {
                 "from": self.account.address,
                 "nonce": Nonce(self._next_nonce()),
                 "gas": gas,
                 "chainId": self.chain.chain_id,
-                "maxFeePerGas": Wei(self._fee_fields()[0]),
-                "maxPriorityFeePerGas": Wei(self._fee_fields()[1]),
+                "maxFeePerGas": Wei(max_fee),
+                "maxPriorityFeePerGas": Wei(tip),
             }
             tx = call.build_transaction(params)
             signed = self.account.sign_transaction(dict(tx))  # type: ignore[arg-type]
