@@ -21,6 +21,7 @@ import torch
 from eth_keys.datatypes import PrivateKey
 
 from ledgerlearn.agents.participant import Participant
+from ledgerlearn.agents.peering import Peering
 from ledgerlearn.agents.provider import Provider
 from ledgerlearn.agents.publisher import Publisher
 from ledgerlearn.agents.runner import run_agent
@@ -37,27 +38,6 @@ from ledgerlearn.lab.simulate import RunConfig
 from ledgerlearn.storage import IpfsNode
 
 log = logging.getLogger("ledgerlearn.lab.agent")
-
-
-class Peering:
-    """Connects this node to every member that registered a peer address."""
-
-    def __init__(self, participant: Participant, node: IpfsNode) -> None:
-        self.participant = participant
-        self.node = node
-        self.known: set[str] = set()
-
-    def refresh(self) -> None:
-        """Dial members registered since the last refresh."""
-        own = set(self.node.multiaddrs)
-        for account, (address, _) in self.participant.index.members.items():
-            if address in self.known or address in own or account == self.participant.address:
-                continue
-            self.known.add(address)
-            try:
-                self.node.connect(address)
-            except Exception as exc:  # a peer that is down now is dialled again by fetches
-                log.warning("cannot reach %s at %s yet: %s", account, address, exc)
 
 
 def main(role: str, index: int, run_dir: Path) -> int:
