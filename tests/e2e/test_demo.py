@@ -26,6 +26,11 @@ def test_quick_demo(tmp_path: Path) -> None:
     accepted = sum(u.status == "accepted" for u in honest)
     assert accepted >= 0.8 * len(honest), f"{accepted} of {len(honest)} honest accepted"
     assert result.final_metric >= 0.8
+    assert all(r.gas_used > 0 for r in result.rounds)
+    # each agent process wrote where its time went; the demo summed them per role
+    seconds = result.agent_seconds
+    assert seconds["providers"]["training"] > 0 and seconds["validators"]["validation"] > 0
+    assert seconds["publisher"]["aggregation"] > 0 and seconds["all"]["ipfs"] > 0
     report = write_report(result, tmp_path / "report", title="e2e quick demo")
     text = report.read_text()
     assert "provider-7" in text and (tmp_path / "report" / "accuracy.png").exists()

@@ -11,6 +11,7 @@ restarted sends each intended transaction at most once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -21,9 +22,10 @@ import numpy.typing as npt
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.events import EventStream, LedgerEvent
 from ledgerlearn.chain.index import LedgerIndex, TaskRecord
-from ledgerlearn.errors import LedgerlearnError
+from ledgerlearn.errors import LedgerlearnError, StorageError
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.weights import decode
+from ledgerlearn.stopwatch import Stopwatch
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,20 @@ class ContentStore(Protocol):
         """Fetch verified content before a deadline."""
         ...
 
+    def get_many(
+        self,
+        items: Sequence[tuple[str, bytes]],
+        *,
+        max_bytes: int | None = None,
+        timeout_s: float | None = None,
+    ) -> dict[str, bytes | StorageError]:
+        """Fetch several verified contents concurrently under one deadline."""
+        ...
+
+    def compute_cid(self, data: bytes) -> str:
+        """The CID of ``data`` without storing it."""
+        ...
+
 
 class AgentError(LedgerlearnError):
     """An agent cannot do its job (e.g. the task's content is unavailable or malformed)."""
@@ -63,6 +79,8 @@ class Participant:
     state_dir: Path
     index: LedgerIndex = field(default_factory=LedgerIndex)
     fetch_timeout_s: float = 30.0
+    stopwatch: Stopwatch = field(default_factory=Stopwatch)
+    """Where this participant's time goes (training, validation, IPFS, chain)."""
     _stream: EventStream | None = None
     _guard: EventStream | None = None
     _specs: dict[int, ModelSpec] = field(default_factory=dict)
@@ -86,7 +104,8 @@ class Participant:
             self._guard.verify()
             self._stream = EventStream(self.client)
         self._polls += 1
-        batch = self._stream.poll(verify=self._polls % VERIFY_EVERY == 0)
+        with self.stopwatch.measure("events"):
+            batch = self._stream.poll(verify=self._polls % VERIFY_EVERY == 0)
         self.head = batch.to_block
         self.index.apply_all(batch.events)
         self._stream.commit(batch)
@@ -105,9 +124,13 @@ class Participant:
         """The task's model spec, fetched once and checked against its on-chain hash."""
         if task_id not in self._specs:
             params = self.task(task_id).params
-            raw = self.store.get(
-                params.model_spec_cid, params.model_spec_hash, MAX_SPEC_BYTES, self.fetch_timeout_s
-            )
+            with self.stopwatch.measure("ipfs"):
+                raw = self.store.get(
+                    params.model_spec_cid,
+                    params.model_spec_hash,
+                    MAX_SPEC_BYTES,
+                    self.fetch_timeout_s,
+                )
             self._specs[task_id] = ModelSpec.from_json(raw)
         return self._specs[task_id]
 
@@ -128,5 +151,6 @@ class Participant:
         if cid is None:
             raise AgentError(f"no CID known for model 0x{content_hash.hex()} of task {task_id}")
         spec = self.spec(task_id)
-        data = self.store.get(cid, content_hash, None, self.fetch_timeout_s)
+        with self.stopwatch.measure("ipfs"):
+            data = self.store.get(cid, content_hash, None, self.fetch_timeout_s)
         return dict(decode(data, spec))

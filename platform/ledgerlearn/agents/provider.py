@@ -3,7 +3,8 @@
 Each step it looks at the task on chain: it joins once; in a federation task, when the
 current round is open and it has not submitted in it, it fetches the round's base model
 (verified against its on-chain hash), lets its behaviour produce the weights (the honest
-behaviour trains on the local data), puts them on IPFS and submits the content hash and CID.
+behaviour trains on the local data) and publish them (the honest one puts them on IPFS),
+and submits the content hash and CID.
 """
 
 from __future__ import annotations
@@ -79,7 +80,8 @@ class Provider:
         if task.closed or not task.rounds:
             return False
         if client.address not in task.providers:
-            client.join_task(self.task_id)
+            with p.stopwatch.measure("chain"):
+                client.join_task(self.task_id)
             log.info("joined task %d", self.task_id)
             return True
         number = max(task.rounds)
@@ -95,10 +97,13 @@ class Provider:
         def train_fn(data: Dataset) -> dict[str, npt.NDArray[np.float32]]:
             return dict(train(spec, data, config, initial=base, on_progress=self.on_progress))
 
-        weights = self.behaviour.produce(base, self.data, train_fn)
-        content = self.behaviour.encode(weights, spec)
-        cid, digest = p.store.put(content)
-        client.submit_update(self.task_id, number, digest, cid, len(self.data))
+        with p.stopwatch.measure("training"):
+            weights = self.behaviour.produce(base, self.data, train_fn)
+            content = self.behaviour.encode(weights, spec)
+        with p.stopwatch.measure("ipfs"):
+            cid, digest = self.behaviour.publish(content, p.store)
+        with p.stopwatch.measure("chain"):
+            client.submit_update(self.task_id, number, digest, cid, len(self.data))
         self.submitted.append((number, digest))
         log.info(
             "task %d round %d: submitted %s (%s)", self.task_id, number, cid, self.behaviour.name

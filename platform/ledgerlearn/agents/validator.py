@@ -2,11 +2,15 @@
 
 Driven by the chain's events. For each task whose committee it sits on it decrypts its
 validation fragment once (ECIES with its own key; the fragment's sha256 is on chain). In a
-federation round, once the submission window has closed it fetches every update of the round
-(size cap, deadline, sha256), decodes it against the task's spec (safetensors only; wrong
-names, shapes, dtypes or non-finite values fail), runs the sanity checks (free riders,
-near-duplicates, norm outliers), scores the rest on its fragment and submits all its scores
-in one batch. Unavailable or invalid updates get :data:`~ledgerlearn.chain.types.SCORE_INVALID`.
+federation round it fetches each update as soon as it is submitted (one short attempt, all
+new updates concurrently), so that when the submission window closes the content is already
+local; it then fetches whatever is still missing, concurrently under one deadline
+(``fetch_timeout_s``; size cap and sha256 always), decodes every update against the task's
+spec (safetensors only; wrong names, shapes, dtypes or non-finite values fail), runs the
+sanity checks (free riders, near-duplicates, norm outliers), scores the rest on its fragment
+and submits all its scores in one batch. Updates whose content is unavailable at the
+deadline (withheld) or invalid get :data:`~ledgerlearn.chain.types.SCORE_INVALID`, so the
+round closes without them.
 When an aggregate is proposed it recomputes it from the accepted updates and attests when the
 proposal matches.
 
@@ -30,12 +34,13 @@ from ledgerlearn.chain.index import RoundRecord, TaskRecord
 from ledgerlearn.chain.types import SCORE_INVALID, Status, ThresholdMode, to_fixed
 from ledgerlearn.data import Dataset
 from ledgerlearn.data.fragments import decrypt_fragment
-from ledgerlearn.errors import LedgerlearnError
+from ledgerlearn.errors import ContentUnavailableError, LedgerlearnError
 from ledgerlearn.faults import crash_point
 from ledgerlearn.flows.federation import aggregate_round, matches
+from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.flatten import flatten
 from ledgerlearn.model.weights import decode, default_max_bytes
-from ledgerlearn.training import METRICS_BY_ID, evaluate
+from ledgerlearn.training import METRICS_BY_ID, Metric, evaluate
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +69,32 @@ class Validator:
     encryption_key
         Its 32-byte secp256k1 private key for the validation fragments; the matching public
         key is registered on chain.
+    fetch_timeout_s
+        Deadline for the updates still missing when the submission window closes (default:
+        the participant's); must leave time to score and send within the score window.
+    prefetch_timeout_s
+        Deadline of the single early attempt to fetch updates as they are submitted.
     """
 
-    def __init__(self, participant: Participant, encryption_key: bytes) -> None:
+    def __init__(
+        self,
+        participant: Participant,
+        encryption_key: bytes,
+        *,
+        fetch_timeout_s: float | None = None,
+        prefetch_timeout_s: float = 2.0,
+    ) -> None:
         self.participant = participant
         self.encryption_key = encryption_key
+        self.fetch_timeout_s = (
+            participant.fetch_timeout_s if fetch_timeout_s is None else fetch_timeout_s
+        )
+        """Deadline for the updates still missing when the submission window closes; keep
+        it well under the score window's duration."""
+        self.prefetch_timeout_s = prefetch_timeout_s
+        """Deadline of the one early attempt to fetch each update as it is submitted."""
+        self._content: dict[bytes, bytes] = {}  # update hash -> verified content, until scored
+        self._prefetched: set[bytes] = set()
         self.public_key = PrivateKey(encryption_key).public_key.to_compressed_bytes()
         self._fragments: dict[int, Dataset] = {}
         self._base_metric: dict[tuple[int, int], float] = {}
@@ -81,7 +107,8 @@ class Validator:
         member = client.member(client.address)
         if member.encryption_key == self.public_key and member.peer_address == peer_address:
             return False
-        client.register_member(peer_address, self.public_key)
+        with self.participant.stopwatch.measure("chain"):
+            client.register_member(peer_address, self.public_key)
         return True
 
     def step(self) -> bool:
@@ -93,9 +120,48 @@ class Validator:
                 continue
             number = max(task.rounds)
             record = task.rounds[number]
+            self._prefetch(task, record)
             sent = self._score_round(task, record) or sent
             sent = self._attest(task, record) or sent
         return sent
+
+    # -- fetching ------------------------------------------------------------------------
+    def _prefetch(self, task: TaskRecord, record: RoundRecord) -> None:
+        """One short attempt at the round's new updates while submissions are open."""
+        if self.participant.head >= record.start_block + task.params.round_length:
+            return
+        new = [u for u in record.updates if u not in self._prefetched]
+        if not new:
+            return
+        self._prefetched.update(new)
+        for u, outcome in self._fetch(task, new, self.prefetch_timeout_s).items():
+            if isinstance(outcome, bytes):
+                self._content[u] = outcome
+
+    def _fetch(
+        self, task: TaskRecord, updates: list[bytes], timeout_s: float
+    ) -> dict[bytes, bytes | LedgerlearnError]:
+        """Fetch updates concurrently under one deadline; each verified against its hash.
+
+        Two updates may name the same CID (only one can match it): each pass fetches one
+        update per CID, so a CID copied from another update fails only the copy.
+        """
+        p = self.participant
+        cap = default_max_bytes(p.spec(task.task_id))
+        outcomes: dict[bytes, bytes | LedgerlearnError] = {}
+        todo = list(updates)
+        while todo:
+            batch: dict[str, bytes] = {}
+            for u in todo:
+                batch.setdefault(task.updates[u].cid, u)
+            with p.stopwatch.measure("ipfs"):
+                fetched = p.store.get_many(
+                    [(cid, u) for cid, u in batch.items()], max_bytes=cap, timeout_s=timeout_s
+                )
+            for cid, u in batch.items():
+                outcomes[u] = fetched[cid]
+            todo = [u for u in todo if u not in outcomes]
+        return outcomes
 
     # -- scoring -------------------------------------------------------------------------
     def _score_round(self, task: TaskRecord, record: RoundRecord) -> bool:
@@ -115,9 +181,12 @@ class Validator:
         scores = self.score_updates(task, record)
         todo = [(u, scores[u]) for u in due]
         crash_point("validator:after_events")
-        client.submit_scores(task.task_id, [u for u, _ in todo], [s.score for _, s in todo])
+        with self.participant.stopwatch.measure("chain"):
+            client.submit_scores(task.task_id, [u for u, _ in todo], [s.score for _, s in todo])
         crash_point("validator:after_mined")
         self.scored.extend(scores[u] for u, _ in todo)
+        for u in record.updates:  # fetched again (locally) by the attestation if accepted
+            self._content.pop(u, None)
         log.info(
             "task %d round %d: scored %d updates (%d invalid)",
             task.task_id,
@@ -134,6 +203,21 @@ class Validator:
         fragment = self._fragment(task)
         metric = METRICS_BY_ID[int(task.params.metric)]
         base = p.fetch_weights(task.task_id, record.base_model_hash, record.base_model_cid)
+        missing = [u for u in record.updates if u not in self._content]
+        fetched = self._fetch(task, missing, self.fetch_timeout_s) if missing else {}
+        with p.stopwatch.measure("validation"):
+            return self._score(task, record, spec, fragment, metric, base, fetched)
+
+    def _score(
+        self,
+        task: TaskRecord,
+        record: RoundRecord,
+        spec: ModelSpec,
+        fragment: Dataset,
+        metric: Metric,
+        base: dict[str, npt.NDArray[np.float32]],
+        fetched: dict[bytes, bytes | LedgerlearnError],
+    ) -> dict[bytes, ScoreRecord]:
         key = (task.task_id, record.round)
         if key not in self._base_metric:
             self._base_metric[key] = evaluate(spec, base, fragment, metric)
@@ -141,9 +225,13 @@ class Validator:
         decoded: dict[bytes, dict[str, npt.NDArray[np.float32]]] = {}
         cap = default_max_bytes(spec)
         for u in record.updates:
-            info = task.updates[u]
+            data = self._content[u] if u in self._content else fetched[u]
+            if isinstance(data, ContentUnavailableError):
+                results[u] = ScoreRecord(task.task_id, u, SCORE_INVALID, f"unavailable: {data}")
+                continue
             try:
-                data = p.store.get(info.cid, u, cap, p.fetch_timeout_s)
+                if isinstance(data, LedgerlearnError):
+                    raise data
                 decoded[u] = dict(decode(data, spec, cap))
             except LedgerlearnError as exc:
                 results[u] = ScoreRecord(task.task_id, u, SCORE_INVALID, f"invalid: {exc}")
@@ -176,12 +264,13 @@ class Validator:
             p = self.participant
             index = task.params.committee.index(p.address)
             spec = p.spec(task.task_id)
-            ciphertext = p.store.get(
-                task.params.fragment_cids[index],
-                task.params.fragment_hashes[index],
-                None,
-                p.fetch_timeout_s,
-            )
+            with p.stopwatch.measure("ipfs"):
+                ciphertext = p.store.get(
+                    task.params.fragment_cids[index],
+                    task.params.fragment_hashes[index],
+                    None,
+                    p.fetch_timeout_s,
+                )
             self._fragments[task.task_id] = decrypt_fragment(
                 ciphertext,
                 self.encryption_key,
@@ -202,7 +291,8 @@ class Validator:
         spec = p.spec(task.task_id)
         key = (task.task_id, record.round)
         if key not in self._aggregates:
-            self._aggregates[key] = aggregate_round(p, task, record)
+            with p.stopwatch.measure("aggregation"):
+                self._aggregates[key] = aggregate_round(p, task, record)
         mine = self._aggregates[key]
         for proposal in record.proposals.values():
             if proposal.updates != record.accepted:
@@ -210,12 +300,16 @@ class Validator:
             if len(proposal.attesters) >= task.params.quorum:
                 return False  # finalized by the others' attestations (our index lags a block)
             try:
-                proposed = p.store.get(proposal.cid, proposal.result_hash, None, p.fetch_timeout_s)
+                with p.stopwatch.measure("ipfs"):
+                    proposed = p.store.get(
+                        proposal.cid, proposal.result_hash, None, p.fetch_timeout_s
+                    )
             except LedgerlearnError as exc:
                 log.warning("proposal %s unavailable: %s", proposal.cid, exc)
                 continue
             if matches(spec, proposed, mine):
-                p.client.attest_aggregate(task.task_id, record.round, proposal.result_hash)
+                with p.stopwatch.measure("chain"):
+                    p.client.attest_aggregate(task.task_id, record.round, proposal.result_hash)
                 log.info("task %d round %d: attested %s", task.task_id, record.round, proposal.cid)
                 return True
             log.warning(

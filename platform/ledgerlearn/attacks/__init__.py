@@ -10,6 +10,7 @@ from ledgerlearn.attacks.free_rider import FreeRider
 from ledgerlearn.attacks.label_flip import LabelFlip
 from ledgerlearn.attacks.registry import BEHAVIOURS, behaviour
 from ledgerlearn.attacks.sign_flip import SignFlip
+from ledgerlearn.attacks.withhold import WithholdContent
 
 __all__ = [
     "BEHAVIOURS",
@@ -19,5 +20,6 @@ __all__ = [
     "ProviderBehaviour",
     "SignFlip",
     "TrainFn",
+    "WithholdContent",
     "behaviour",
 ]

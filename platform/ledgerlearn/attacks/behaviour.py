@@ -17,10 +17,26 @@ TrainFn = Callable[[Dataset], Weights]
 """Trains the task's model from the current base model on the given data."""
 
 
+class ContentPublisher(Protocol):
+    """The part of an IPFS node a behaviour publishes with."""
+
+    def put(self, data: bytes) -> tuple[str, bytes]:
+        """Store and pin ``data``; returns (CID, sha256)."""
+        ...
+
+    def compute_cid(self, data: bytes) -> str:
+        """The CID of ``data`` without storing it."""
+        ...
+
+
 class ProviderBehaviour(Protocol):
     """What a provider submits, given the base model, its data and a way to train."""
 
     name: str
+
+    def publish(self, content: bytes, store: ContentPublisher) -> tuple[str, bytes]:
+        """Make ``content`` available (honest: put it on IPFS); returns (CID, sha256)."""
+        ...
 
     def encode(self, weights: Weights, spec: ModelSpec) -> bytes:
         """The bytes put on IPFS for ``weights`` (honest: safetensors)."""
@@ -33,7 +49,15 @@ class ProviderBehaviour(Protocol):
         ...
 
 
-class SafetensorsBehaviour:
+class PublishingBehaviour:
+    """Base of behaviours that put what they submit on IPFS."""
+
+    def publish(self, content: bytes, store: ContentPublisher) -> tuple[str, bytes]:
+        """Store and pin ``content``; returns (CID, sha256)."""
+        return store.put(content)
+
+
+class SafetensorsBehaviour(PublishingBehaviour):
     """Base of behaviours that submit well-formed safetensors bytes."""
 
     def encode(self, weights: Weights, spec: ModelSpec) -> bytes:

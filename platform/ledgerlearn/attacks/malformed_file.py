@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import safetensors.numpy
 
-from ledgerlearn.attacks.behaviour import TrainFn, Weights
+from ledgerlearn.attacks.behaviour import PublishingBehaviour, TrainFn, Weights
 from ledgerlearn.data import Dataset
 from ledgerlearn.model import ModelSpec
 
@@ -33,7 +33,7 @@ class _Sentinel:
         return (Path(self.path).touch, ())  # type: ignore[return-value]
 
 
-class MalformedFile:
+class MalformedFile(PublishingBehaviour):
     """Trains honestly, then submits a malformed or malicious file."""
 
     def __init__(self, kind: Kind, sentinel: Path | None = None) -> None:

@@ -9,6 +9,7 @@ from ledgerlearn.attacks.free_rider import FreeRider
 from ledgerlearn.attacks.label_flip import LabelFlip
 from ledgerlearn.attacks.malformed_file import MalformedFile
 from ledgerlearn.attacks.sign_flip import SignFlip
+from ledgerlearn.attacks.withhold import WithholdContent
 
 BEHAVIOURS: dict[str, Callable[[int], ProviderBehaviour]] = {
     "honest": lambda seed: Honest(),
@@ -18,6 +19,7 @@ BEHAVIOURS: dict[str, Callable[[int], ProviderBehaviour]] = {
     "malformed_pickle": lambda seed: MalformedFile("pickle"),
     "malformed_wrong_shapes": lambda seed: MalformedFile("wrong_shapes"),
     "malformed_nan": lambda seed: MalformedFile("nan"),
+    "withhold": lambda seed: WithholdContent(),
 }
 """Factories of the provider behaviours, keyed by name, taking a seed."""
 

@@ -59,6 +59,7 @@ class RoundRecord:
     accepted: list[bytes] = field(default_factory=list)  # acceptance order (the on-chain digest)
     proposals: dict[bytes, ProposalRecord] = field(default_factory=dict)
     result_hash: bytes | None = None
+    finalized_block: int | None = None
 
 
 @dataclass
@@ -209,6 +210,7 @@ class LedgerIndex:
         result = e.args["result_hash"]
         current = task.rounds[number]
         current.result_hash = result
+        current.finalized_block = e.block_number
         cid = task.cid_of(result)
         if number < task.params.max_rounds:
             task.rounds[number + 1] = RoundRecord(number + 1, result, cid or "", e.block_number)

@@ -110,25 +110,30 @@ class RoundKeeper:
         if pending:
             if block < scoring_closes:
                 return False
-            client.settle_updates(self.task_id, pending)
+            with p.stopwatch.measure("chain"):
+                client.settle_updates(self.task_id, pending)
             log.info(
                 "task %d round %d: settled %d pending updates", self.task_id, number, len(pending)
             )
             return True
         if not record.accepted:
-            client.propose_aggregate(
-                self.task_id, number, [], record.base_model_hash, record.base_model_cid
-            )
+            with p.stopwatch.measure("chain"):
+                client.propose_aggregate(
+                    self.task_id, number, [], record.base_model_hash, record.base_model_cid
+                )
             log.info("task %d round %d: no accepted update, base model kept", self.task_id, number)
             return True
         if self._computed.get(number) in record.proposals:
             return False  # our aggregate is proposed (by us or another keeper): members attest
-        data = aggregate_round(p, task, record)
-        cid, digest = p.store.put(data)
+        with p.stopwatch.measure("aggregation"):
+            data = aggregate_round(p, task, record)
+        with p.stopwatch.measure("ipfs"):
+            cid, digest = p.store.put(data)
         self._computed[number] = digest
         if digest in record.proposals:
             return False
-        client.propose_aggregate(self.task_id, number, record.accepted, digest, cid)
+        with p.stopwatch.measure("chain"):
+            client.propose_aggregate(self.task_id, number, record.accepted, digest, cid)
         log.info(
             "task %d round %d: proposed aggregate of %d updates (%s)",
             self.task_id,

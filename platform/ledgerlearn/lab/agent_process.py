@@ -1,4 +1,5 @@
-"""One agent of a multi-process run: ``python -m ledgerlearn.lab.agent_process ROLE INDEX RUN``.
+"""One agent of a multi-process run: ``python -m ledgerlearn.lab.agent_process ROLE INDEX RUN``
+(or :func:`forked_main`, forked from a fork server that imported this module once).
 
 ``RUN`` is the run directory written by :mod:`ledgerlearn.lab.demo` (``run.json``: the
 RunConfig, the RPC URL, the deployment file, each account's keystore). The process starts its
@@ -59,7 +60,12 @@ def main(role: str, index: int, run_dir: Path) -> int:
         peering = Peering(participant, node)
         peer_address = node.multiaddrs[0]
         if role == "validator":
-            validator = Validator(participant, account.key)
+            validator = Validator(
+                participant,
+                account.key,
+                fetch_timeout_s=config.fetch_timeout_s,
+                prefetch_timeout_s=config.prefetch_timeout_s,
+            )
             validator.register(peer_address)
             step: Callable[[], bool] = validator.step
             task_id: int | None = None
@@ -71,7 +77,9 @@ def main(role: str, index: int, run_dir: Path) -> int:
 
         def tick() -> bool:
             peering.refresh()
-            return step()
+            acted = step()
+            participant.stopwatch.save(state / "timings.json")
+            return acted
 
         def done() -> bool:
             tasks = participant.index.tasks
@@ -81,6 +89,7 @@ def main(role: str, index: int, run_dir: Path) -> int:
             return task_id in tasks and tasks[task_id].closed
 
         run_agent(participant, tick, until=done, poll_s=1.0, timeout_s=run.get("timeout_s"))
+        participant.stopwatch.save(state / "timings.json")
         log.info("%s: task closed; serving its content until stopped", name)
         while True:  # SIGTERM ends this with SystemExit(0), closing the node
             time.sleep(1.0)
@@ -127,11 +136,33 @@ def _role(
     return provider.step, task_id
 
 
-if __name__ == "__main__":
+def _configure_logging() -> None:
     logging.basicConfig(
         level=os.environ.get("LEDGERLEARN_LOG", "INFO"),
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        force=True,
     )
     for noisy in ("web3", "urllib3", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def forked_main(role: str, index: int, run_dir: Path, log_path: Path, env: dict[str, str]) -> None:
+    """Entry point of an agent forked from the demo's fork server.
+
+    The fork server imported this module (torch, web3, ...) once; each agent starts from a
+    copy of it instead of a fresh interpreter. Output goes to ``log_path``; the environment is
+    the agent's own (e.g. a crash point). Exits with :func:`main`'s code.
+    """
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    os.environ.clear()
+    os.environ.update(env)
+    _configure_logging()
+    sys.exit(main(role, index, run_dir))
+
+
+if __name__ == "__main__":
+    _configure_logging()
     sys.exit(main(sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])))

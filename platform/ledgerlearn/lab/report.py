@@ -45,6 +45,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ledgerlearn.lab.results import RunResult, UpdateRow
+from ledgerlearn.stopwatch import CATEGORIES, OVERHEAD, WORK
 from ledgerlearn.training import METRICS
 
 __all__ = [
@@ -306,7 +307,29 @@ def summary_lines(
     wall = _wall(result.timings)
     if wall is not None:
         lines.append(f"wall time: {wall:.1f} s")
+    share = overhead_share(result)
+    if share is not None:
+        polling = result.agent_seconds["all"].get("events", 0.0)
+        lines.append(
+            f"ledger + IPFS: {100 * share:.1f}% of the agents' work (transactions and content "
+            f"vs training, validation, aggregation); event polling {polling:.1f} s in the "
+            "background"
+        )
+    gas = [r.gas_used for r in result.rounds if r.gas_used]
+    if gas:
+        lines.append(
+            f"gas per round: mean {sum(gas) / len(gas):,.0f} (min {min(gas):,}, max {max(gas):,})"
+        )
     return lines
+
+
+def overhead_share(result: RunResult) -> float | None:
+    """Share of all agents' measured time spent on IPFS and the chain (None: not measured)."""
+    total = result.agent_seconds.get("all")
+    work = sum(total.get(c, 0.0) for c in WORK) if total else 0.0
+    if not total or work <= 0:
+        return None
+    return sum(total.get(c, 0.0) for c in OVERHEAD) / work
 
 
 def round_table(result: RunResult) -> Table:
@@ -317,8 +340,9 @@ def round_table(result: RunResult) -> Table:
         table.add_column(header, justify="right")
     table.add_column(f"Test {metric}", justify="right")
     table.add_column("Attestations", justify="right")
+    table.add_column("Gas", justify="right")
     table.add_column("Result CID", overflow="fold")
-    table.add_row("0", "", "", "", format_metric(metric, result.initial_metric), "", "initial")
+    table.add_row("0", "", "", "", format_metric(metric, result.initial_metric), "", "", "initial")
     for rnd in result.rounds:
         table.add_row(
             str(rnd.round),
@@ -327,6 +351,7 @@ def round_table(result: RunResult) -> Table:
             Text(str(rnd.rejected), style="red" if rnd.rejected else ""),
             format_metric(metric, rnd.test_metric),
             str(rnd.attesters),
+            f"{rnd.gas_used:,}",
             _short(rnd.result_cid),
         )
     return table
@@ -660,7 +685,7 @@ def _markdown(
         out.append("No round was finalized: the global model is still the initial one.")
         out.append("")
     rows: list[list[object]] = [
-        [0, "", "", "", format_metric(metric, result.initial_metric), "", "initial model"]
+        [0, "", "", "", format_metric(metric, result.initial_metric), "", "", "initial model"]
     ]
     rows += [
         [
@@ -670,6 +695,7 @@ def _markdown(
             r.rejected,
             format_metric(metric, r.test_metric),
             r.attesters,
+            f"{r.gas_used:,}",
             f"`{r.result_cid}`" if r.result_cid else "",
         ]
         for r in result.rounds
@@ -682,6 +708,7 @@ def _markdown(
             "Rejected",
             f"Test {metric}",
             "Attestations",
+            "Gas",
             "Result CID",
         ],
         rows,
@@ -749,6 +776,26 @@ def _markdown(
                 for key, seconds in result.timings.items()
             ],
         )
+
+    if result.agent_seconds:
+        out += ["", "## Where the agents' time went", ""]
+        out.append(
+            "Seconds measured inside the agents, summed over each role's processes (agents "
+            "work in parallel, so these add up to more than the wall time; waiting for a "
+            "deadline is not counted). *work* is what the agents do in reaction to the ledger "
+            "(training, validation, aggregation, IPFS, transactions until mined); *Ledger + "
+            "IPFS* is the share of that work spent on IPFS and transactions. *events* is the "
+            "polling for contract events between steps, in the background."
+        )
+        out.append("")
+        time_rows: list[list[object]] = []
+        for role, seconds in result.agent_seconds.items():
+            work = sum(seconds.get(c, 0.0) for c in WORK)
+            share = sum(seconds.get(c, 0.0) for c in OVERHEAD) / work if work > 0 else 0.0
+            cells = [f"{seconds.get(c, 0.0):.1f}" for c in CATEGORIES]
+            name = f"**{role}**" if role == "all" else role
+            time_rows.append([name, *cells, f"{work:.1f}", f"{100 * share:.1f}%"])
+        out += _table(["Role", *CATEGORIES, "work", "Ledger + IPFS"], time_rows)
 
     out += [
         "",

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.chain.types import SCORE_INVALID, Status, from_fixed
 from ledgerlearn.data import Dataset
+from ledgerlearn.stopwatch import CATEGORIES, Stopwatch
 from ledgerlearn.training import METRICS_BY_ID, evaluate
 
 
@@ -36,6 +37,7 @@ class RoundRow:
     result_hash: str
     result_cid: str
     attesters: int
+    gas_used: int = 0  # every transaction mined after the round started, up to its finalization
 
 
 @dataclass
@@ -48,6 +50,9 @@ class RunResult:
     rounds: list[RoundRow] = field(default_factory=list)
     updates: list[UpdateRow] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    agent_seconds: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Per role (publisher, validators, providers): seconds per stopwatch category, summed
+    over the role's agents."""
 
     @property
     def final_metric(self) -> float:
@@ -98,6 +103,11 @@ def collect(
             continue
         model = participant.fetch_weights(task_id, record.result_hash)
         proposal = record.proposals.get(record.result_hash)
+        w3 = participant.client.chain.w3
+        last = record.finalized_block if record.finalized_block is not None else record.start_block
+        gas = sum(
+            int(w3.eth.get_block(n)["gasUsed"]) for n in range(record.start_block + 1, last + 1)
+        )
         result.rounds.append(
             RoundRow(
                 round=number,
@@ -108,6 +118,21 @@ def collect(
                 result_hash="0x" + record.result_hash.hex(),
                 result_cid=task.cid_of(record.result_hash) or "",
                 attesters=len(proposal.attesters) if proposal else 0,
+                gas_used=gas,
             )
         )
     return result
+
+
+def agent_seconds(roles: dict[str, list[Stopwatch]]) -> dict[str, dict[str, float]]:
+    """Seconds per category summed per role, plus an ``all`` row."""
+    table: dict[str, dict[str, float]] = {}
+    total = Stopwatch()
+    for role, watches in roles.items():
+        combined = Stopwatch()
+        for watch in watches:
+            combined.add(watch)
+        total.add(combined)
+        table[role] = {c: combined.seconds[c] for c in CATEGORIES}
+    table["all"] = {c: total.seconds[c] for c in CATEGORIES}
+    return table

@@ -19,7 +19,7 @@ import torch
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_keys.datatypes import PrivateKey
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.agents.provider import Provider
@@ -33,7 +33,7 @@ from ledgerlearn.chain.outbox import Outbox
 from ledgerlearn.config import ChainSettings, StorageSettings
 from ledgerlearn.data import Dataset, DirichletPartitioner, IidPartitioner, load_bundled
 from ledgerlearn.flows.federation import RoundKeeper
-from ledgerlearn.lab.results import RunResult, collect
+from ledgerlearn.lab.results import RunResult, agent_seconds, collect
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.presets import cnn_mnist, mlp_digits
 from ledgerlearn.storage import IpfsNode
@@ -59,9 +59,11 @@ class RunConfig(BaseModel):
         rounds. Round lengths are blocks: a second each on the devnet, one per transaction or
         idle tick in a simulation.
         """
-        rounds, length, window = (3, 20, 10) if quick else (5, 40, 20)
-        if simulated:
+        rounds, length, window = (3, 15, 10) if quick else (5, 40, 20)
+        fetch = {"fetch_timeout_s": 5.0 if quick else 10.0, "prefetch_timeout_s": 2.0}
+        if simulated:  # one shared IPFS node: only withheld content is ever missing
             length, window = 40, 30
+            fetch = {"fetch_timeout_s": 1.0, "prefetch_timeout_s": 0.5}
         policy = Policy(
             quorum=3,
             max_faulty_validators=2,
@@ -71,9 +73,9 @@ class RunConfig(BaseModel):
             aggregation_rule="median",
         )
         if quick:
-            return cls(dataset="digits", policy=policy)
+            return cls(dataset="digits", policy=policy, **fetch)
         training = TrainingConfig(epochs=2, batch_size=32, lr=0.05, momentum=0.9)
-        return cls(dataset="mnist", policy=policy, training=training, train_samples=12_000)
+        return cls(dataset="mnist", policy=policy, training=training, train_samples=12_000, **fetch)
 
     dataset: Literal["digits", "mnist"] = "digits"
     providers: list[str] = Field(
@@ -98,7 +100,51 @@ class RunConfig(BaseModel):
     validation_fraction: float = Field(
         0.3, gt=0, lt=1, description="Share of the training pool kept by the publisher."
     )
+    fetch_timeout_s: float = Field(
+        5.0,
+        gt=0,
+        description="Validators' deadline for updates still missing when submissions close "
+        "(withheld content costs this much once per round); under the score window.",
+    )
+    prefetch_timeout_s: float = Field(
+        2.0, gt=0, description="Validators' one early attempt per update, as it is submitted."
+    )
+    pool_parts: int | None = Field(
+        None, ge=1, description="Parts the pool is split into (default: one per provider)."
+    )
+    provider_parts: list[int] | None = Field(
+        None,
+        description="Which part of the pool each provider trains on, when the pool is split "
+        "into more parts than there are providers (a run without some of the providers "
+        "keeps the others' data unchanged); default: part i for provider i.",
+    )
     seed: int = 0
+
+    @model_validator(mode="after")
+    def _check_parts(self) -> RunConfig:
+        parts = self.provider_parts
+        if parts is not None and (
+            len(parts) != len(self.providers) or len(set(parts)) != len(parts) or min(parts) < 0
+        ):
+            raise ValueError("provider_parts must give each provider its own part index")
+        count = self.pool_parts or len(self.providers)
+        if count < len(self.providers) or (parts is not None and max(parts) >= count):
+            raise ValueError(
+                f"the pool is split into {count} parts: too few for the providers' parts"
+            )
+        return self
+
+    def without_byzantine(self) -> RunConfig:
+        """The same task with only the honest providers, each on the same data as here."""
+        honest = [i for i, b in enumerate(self.providers) if b == "honest"]
+        own = self.provider_parts or list(range(len(self.providers)))
+        return self.model_copy(
+            update={
+                "providers": ["honest"] * len(honest),
+                "provider_parts": [own[i] for i in honest],
+                "pool_parts": self.pool_parts or len(self.providers),
+            }
+        )
 
     def data(self) -> tuple[ModelSpec, list[Dataset], Dataset, Dataset]:
         """(spec, provider datasets, publisher's validation set, test set)."""
@@ -111,8 +157,10 @@ class RunConfig(BaseModel):
         if self.train_samples is not None and self.train_samples < len(train):
             _, train = train.split(self.train_samples / len(train), seed=self.seed)
         pool, validation = train.split(self.validation_fraction, seed=self.seed)
-        parts = pool.partition(self.partition, len(self.providers), seed=self.seed)
-        return spec, parts, validation, held_out
+        chosen = self.provider_parts or list(range(len(self.providers)))
+        count = self.pool_parts or len(self.providers)
+        parts = pool.partition(self.partition, count, seed=self.seed)
+        return spec, [parts[i] for i in chosen], validation, held_out
 
 
 @dataclass
@@ -190,7 +238,12 @@ def _run(
     validators = []
     for account in cast.validators:
         key = PrivateKey(account.key)  # the demo's validators encrypt with their own key
-        agent = Validator(_participant(chain, deployment, account, node, root), key.to_bytes())
+        agent = Validator(
+            _participant(chain, deployment, account, node, root),
+            key.to_bytes(),
+            fetch_timeout_s=config.fetch_timeout_s,
+            prefetch_timeout_s=config.prefetch_timeout_s,
+        )
         agent.register(node.multiaddrs[0])
         validators.append(agent)
     publisher = _participant(chain, deployment, cast.publisher, node, root)
@@ -238,4 +291,12 @@ def _run(
     else:
         log.warning("task %d did not finish within %d blocks", task_id, max_blocks)
     publisher.sync()
-    return collect(publisher, task_id, test, cast.names, cast.behaviours)
+    result = collect(publisher, task_id, test, cast.names, cast.behaviours)
+    result.agent_seconds = agent_seconds(
+        {
+            "publisher": [publisher.stopwatch],
+            "validators": [v.participant.stopwatch for v in validators],
+            "providers": [p.participant.stopwatch for p in providers],
+        }
+    )
+    return result

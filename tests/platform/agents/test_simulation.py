@@ -34,3 +34,33 @@ def test_the_global_model_learns_and_every_round_is_attested(quick_run) -> None:
     assert result.final_metric >= 0.85
     assert result.rounds[-1].test_metric > result.rounds[0].test_metric
     assert all(r.attesters >= 3 for r in result.rounds)  # quorum k = 3 recomputed each result
+
+
+def test_gas_and_time_are_measured(quick_run) -> None:  # type: ignore[no-untyped-def]
+    result = quick_run
+    # every round mines 10 submissions (74k gas each) and the committee's scores
+    assert all(r.gas_used > 10 * 70_000 for r in result.rounds)
+    seconds = result.agent_seconds
+    assert set(seconds) == {"publisher", "validators", "providers", "all"}
+    assert seconds["providers"]["training"] > 0 and seconds["providers"]["validation"] == 0
+    assert seconds["validators"]["validation"] > 0 and seconds["validators"]["training"] == 0
+    assert seconds["publisher"]["aggregation"] > 0
+    assert seconds["all"]["chain"] == pytest.approx(
+        sum(seconds[r]["chain"] for r in ("publisher", "validators", "providers"))
+    )
+
+
+def test_a_run_without_the_byzantine_providers_keeps_the_honest_data() -> None:
+    config = RunConfig.preset(quick=True, simulated=True)
+    clean = config.without_byzantine()
+    assert clean.providers == ["honest"] * 7 and clean.pool_parts == 10
+    _, parts, validation, _ = config.data()
+    _, clean_parts, clean_validation, _ = clean.data()
+    assert len(clean_parts) == 7
+    for i, part in enumerate(clean_parts):
+        assert (part.x == parts[i].x).all() and (part.y == parts[i].y).all()
+    assert (validation.y == clean_validation.y).all()
+    with pytest.raises(ValueError, match="its own part index"):
+        RunConfig(providers=["honest", "honest"], provider_parts=[1, 1])
+    with pytest.raises(ValueError, match="too few"):
+        RunConfig(providers=["honest", "honest"], provider_parts=[0, 5], pool_parts=3)

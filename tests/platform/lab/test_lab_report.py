@@ -66,11 +66,20 @@ def _result() -> RunResult:
             result_hash=f"0x{r:064x}",
             result_cid=f"bafyresult{r}",
             attesters=2 + r % 2,
+            gas_used=1_000_000 + r,
         )
         for r, metric in METRICS.items()
     ]
     timings = {"wall_s": 100.0, "training_s": 40.0, "ipfs_s": 10.0, "chain_s": 5.0}
-    return RunResult(7, "accuracy", 0.1, rounds, updates, timings)
+    seconds = {
+        "providers": {"training": 30.0, "ipfs": 4.0, "chain": 6.0, "events": 50.0},
+        "validators": {"validation": 10.0, "ipfs": 2.0, "chain": 8.0, "events": 40.0},
+    }
+    seconds["all"] = {
+        c: seconds["providers"].get(c, 0.0) + seconds["validators"].get(c, 0.0)
+        for c in ("training", "validation", "ipfs", "chain", "events")
+    }
+    return RunResult(7, "accuracy", 0.1, rounds, updates, timings, seconds)
 
 
 def _baseline() -> RunResult:
@@ -127,10 +136,10 @@ def test_markdown_has_rounds_decisions_and_links(report_dir: Path) -> None:
     text = (report_dir / "report.md").read_text()
     assert text.startswith("# Demo report\n")
     assert '"dataset": "digits"' in text
-    # per-round rows: round, submitted, accepted, rejected, metric, attestations, CID
-    assert "| 1 | 4 | 3 | 1 | 55.00% | 3 | `bafyresult1` |" in text
-    assert "| 2 | 3 | 2 | 1 | 80.00% | 2 | `bafyresult2` |" in text
-    assert "| 3 | 4 | 2 | 2 | 90.00% | 3 | `bafyresult3` |" in text
+    # per-round rows: round, submitted, accepted, rejected, metric, attestations, gas, CID
+    assert "| 1 | 4 | 3 | 1 | 55.00% | 3 | 1,000,001 | `bafyresult1` |" in text
+    assert "| 2 | 3 | 2 | 1 | 80.00% | 2 | 1,000,002 | `bafyresult2` |" in text
+    assert "| 3 | 4 | 2 | 2 | 90.00% | 3 | 1,000,003 | `bafyresult3` |" in text
     assert "| 0 |  |  |  | 10.00% |" in text
     # decisions: Byzantine rows in bold, invalid scores, fixed 3 decimals
     assert "| 1 | **mallory** | **sign_flip** |" in text
@@ -178,6 +187,7 @@ def test_result_json_round_trips(report_dir: Path) -> None:
         [RoundRow(**r) for r in data["rounds"]],
         [UpdateRow(**u) for u in data["updates"]],
         data["timings"],
+        data["agent_seconds"],
     )
     assert rebuilt == _result()
 
@@ -243,3 +253,15 @@ def test_formatting() -> None:
     assert format_metric("negative_loss", -0.5) == "-0.5000"
     assert format_delta("macro_f1", 0.0123) == "+1.23 points"
     assert format_delta("negative_loss", -0.5) == "-0.5000"
+
+
+def test_time_split_and_gas_per_round(report_dir: Path) -> None:
+    text = (report_dir / "report.md").read_text()
+    # work = 30 + 10 + 6 + 14 = 60 s, of which IPFS + transactions 20 s; polling excluded
+    assert "ledger + IPFS: 33.3% of the agents' work" in text
+    assert "event polling 90.0 s" in text
+    assert "| **all** | 30.0 | 10.0 | 0.0 | 6.0 | 14.0 | 90.0 | 60.0 | 33.3% |" in text
+    assert "| providers | 30.0 | 0.0 | 0.0 | 4.0 | 6.0 | 50.0 | 40.0 | 25.0% |" in text
+    assert "gas per round: mean 1,000,002 (min 1,000,001, max 1,000,003)" in text
+    assert "| 1,000,003 |" in text
+    assert "1,000,002" in _render(round_table(_result()))
