@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ledgerlearn import cli_agents
 from ledgerlearn.config import ChainSettings, Settings
 from ledgerlearn.errors import LedgerlearnError
 
@@ -26,6 +27,9 @@ chain_app = typer.Typer(help="Deploy and inspect the contracts.", no_args_is_hel
 app.add_typer(devnet_app, name="devnet")
 app.add_typer(account_app, name="account")
 app.add_typer(chain_app, name="chain")
+app.command("publish")(cli_agents.publish)
+app.add_typer(cli_agents.provider_app, name="provider")
+app.add_typer(cli_agents.validator_app, name="validator")
 
 console = Console()
 err = Console(stderr=True)
@@ -194,15 +198,33 @@ def chain_info(
     console.print(tasks_table)
 
 
-def _report(result: object, out: Path, title: str, config: object) -> None:
+def _report(
+    result: object, out: Path, title: str, config: object, baseline: object | None = None
+) -> None:
     from ledgerlearn.lab.report import decision_table, round_table, summary_lines, write_report
 
+    label = "without the Byzantine providers"
     console.print(round_table(result))  # type: ignore[arg-type]
     console.print(decision_table(result))  # type: ignore[arg-type]
-    for line in summary_lines(result):  # type: ignore[arg-type]
+    for line in summary_lines(result, baseline, baseline_label=label):  # type: ignore[arg-type]
         console.print(line)
-    path = write_report(result, out, title=title, config=config.model_dump(mode="json"))  # type: ignore[arg-type, attr-defined]
+    path = write_report(
+        result,  # type: ignore[arg-type]
+        out,
+        title=title,
+        config=config.model_dump(mode="json"),  # type: ignore[attr-defined]
+        baseline=baseline,  # type: ignore[arg-type]
+        baseline_label=label,
+    )
     console.print(f"report: [bold]{path}[/]")
+
+
+def _clean_baseline(quick: bool) -> object:
+    """The same task without its Byzantine providers, simulated in this process."""
+    from ledgerlearn.lab.simulate import RunConfig, simulate
+
+    with console.status("baseline: the same task without the Byzantine providers"):
+        return simulate(RunConfig.preset(quick=quick, simulated=True).without_byzantine())
 
 
 def _default_out(kind: str) -> Path:
@@ -215,6 +237,14 @@ QuickOpt = Annotated[
     bool, typer.Option("--quick", help="Digits and 3 rounds (about 2 minutes) instead of MNIST.")
 ]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Report folder (default: reports/...).")]
+BaselineOpt = Annotated[
+    bool,
+    typer.Option(
+        "--baseline",
+        help="Also simulate the task without its Byzantine providers (each honest provider "
+        "on the same data) and compare the final accuracy.",
+    ),
+]
 
 
 @app.command("demo")
@@ -222,6 +252,7 @@ def demo(
     quick: QuickOpt = False,
     out: OutOpt = None,
     flow: Annotated[str, typer.Option(help="federation (dag: its own issue).")] = "federation",
+    baseline: BaselineOpt = False,
 ) -> None:
     """The main job: a full task on a devnet, every agent a separate process, then a report.
 
@@ -250,11 +281,13 @@ def demo(
     except LedgerlearnError as exc:
         raise _fail(exc) from exc
     title = f"ledgerlearn demo ({'quick: digits' if quick else 'MNIST'}, federation)"
-    _report(result, out, title, config)
+    _report(result, out, title, config, _clean_baseline(quick) if baseline else None)
 
 
 @app.command("simulate")
-def simulate_command(quick: QuickOpt = False, out: OutOpt = None) -> None:
+def simulate_command(
+    quick: QuickOpt = False, out: OutOpt = None, baseline: BaselineOpt = False
+) -> None:
     """The demo's task with every agent in this process on the in-process EVM (fast)."""
     import logging
 
@@ -268,7 +301,8 @@ def simulate_command(quick: QuickOpt = False, out: OutOpt = None) -> None:
     with Progress(console=console) as progress:
         bar = progress.add_task("blocks", total=None)
         result = simulate(config, on_block=lambda block, _: progress.update(bar, completed=block))
-    _report(result, out, f"ledgerlearn simulation ({config.dataset}, federation)", config)
+    clean = _clean_baseline(quick) if baseline else None
+    _report(result, out, f"ledgerlearn simulation ({config.dataset}, federation)", config, clean)
 
 
 if __name__ == "__main__":

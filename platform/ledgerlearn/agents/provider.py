@@ -15,7 +15,9 @@ import numpy as np
 import numpy.typing as npt
 
 from ledgerlearn.agents.participant import AgentError, Participant
+from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.attacks import Honest, ProviderBehaviour
+from ledgerlearn.attacks.view import RoundView
 from ledgerlearn.chain.types import Flow
 from ledgerlearn.data import Dataset
 from ledgerlearn.training import ProgressCallback, TrainingConfig, train
@@ -88,17 +90,32 @@ class Provider:
         record = task.rounds[number]
         if record.result_hash is not None or number in task.submitted_rounds(client.address):
             return False
-        if p.head + 1 >= record.start_block + task.params.round_length:
+        closes = record.start_block + task.params.round_length
+        if p.head + 1 >= closes:
             return False  # missed this round's window (the next block is the last chance)
         spec = p.spec(self.task_id)
         base = p.fetch_weights(self.task_id, record.base_model_hash, record.base_model_cid)
+        others = [u for u in record.updates if task.updates[u].provider != client.address]
+        view = RoundView(
+            spec=spec,
+            base=base,
+            round=number,
+            blocks_left=closes - p.head,
+            providers=len(task.providers),
+            submitted=len(others),
+            rule=RULE_NAMES[task.params.aggregation_rule],
+            num_byzantine=task.params.num_byzantine,
+            load_updates=lambda: [p.fetch_weights(self.task_id, u) for u in others],
+        )
+        if not self.behaviour.ready(view):
+            return False
         config = self.training.model_copy(update={"seed": self.training.seed + number})
 
         def train_fn(data: Dataset) -> dict[str, npt.NDArray[np.float32]]:
             return dict(train(spec, data, config, initial=base, on_progress=self.on_progress))
 
         with p.stopwatch.measure("training"):
-            weights = self.behaviour.produce(base, self.data, train_fn)
+            weights = self.behaviour.produce(view, self.data, train_fn)
             content = self.behaviour.encode(weights, spec)
         with p.stopwatch.measure("ipfs"):
             cid, digest = self.behaviour.publish(content, p.store)

@@ -30,6 +30,7 @@ from eth_keys.datatypes import PrivateKey
 
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.agents.sanity import check_round
+from ledgerlearn.attacks.lying_validator import HonestValidator, ValidatorBehaviour
 from ledgerlearn.chain.index import RoundRecord, TaskRecord
 from ledgerlearn.chain.types import SCORE_INVALID, Status, ThresholdMode, to_fixed
 from ledgerlearn.data import Dataset
@@ -74,6 +75,11 @@ class Validator:
         the participant's); must leave time to score and send within the score window.
     prefetch_timeout_s
         Deadline of the single early attempt to fetch updates as they are submitted.
+    behaviour
+        What it reports given its true scores (honest unless a lying behaviour is given).
+    sanity
+        Run the sanity checks (free riders, near-duplicates, norm outliers); off only to
+        measure robust aggregation without the committee's filtering.
     """
 
     def __init__(
@@ -83,8 +89,12 @@ class Validator:
         *,
         fetch_timeout_s: float | None = None,
         prefetch_timeout_s: float = 2.0,
+        behaviour: ValidatorBehaviour | None = None,
+        sanity: bool = True,
     ) -> None:
         self.participant = participant
+        self.behaviour = behaviour or HonestValidator()
+        self.sanity = sanity
         self.encryption_key = encryption_key
         self.fetch_timeout_s = (
             participant.fetch_timeout_s if fetch_timeout_s is None else fetch_timeout_s
@@ -179,10 +189,13 @@ class Validator:
         if block < closes or block + 1 >= closes + task.params.score_window:
             return False  # wait for every update of the round; too late after the deadline
         scores = self.score_updates(task, record)
+        reported = self.behaviour.report(
+            {u: scores[u].score for u in due}, {u: task.updates[u].provider for u in due}
+        )
         todo = [(u, scores[u]) for u in due]
         crash_point("validator:after_events")
         with self.participant.stopwatch.measure("chain"):
-            client.submit_scores(task.task_id, [u for u, _ in todo], [s.score for _, s in todo])
+            client.submit_scores(task.task_id, due, [reported[u] for u in due])
         crash_point("validator:after_mined")
         self.scored.extend(scores[u] for u, _ in todo)
         for u in record.updates:  # fetched again (locally) by the attestation if accepted
@@ -236,11 +249,12 @@ class Validator:
             except LedgerlearnError as exc:
                 results[u] = ScoreRecord(task.task_id, u, SCORE_INVALID, f"invalid: {exc}")
         order = [u for u in record.updates if u in decoded]
-        verdicts = check_round(flatten(base, spec), [flatten(decoded[u], spec) for u in order])
+        vectors = [flatten(decoded[u], spec) for u in order]
+        verdicts = check_round(flatten(base, spec), vectors) if self.sanity else None
         values: dict[bytes, float] = {}
-        for u, verdict in zip(order, verdicts, strict=True):
-            if not verdict.ok:
-                results[u] = ScoreRecord(task.task_id, u, SCORE_INVALID, verdict.reason)
+        for i, u in enumerate(order):
+            if verdicts is not None and not verdicts[i].ok:
+                results[u] = ScoreRecord(task.task_id, u, SCORE_INVALID, verdicts[i].reason)
                 continue
             try:
                 values[u] = evaluate(spec, decoded[u], fragment, metric)

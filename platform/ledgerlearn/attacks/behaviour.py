@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Protocol
 
-import numpy as np
-import numpy.typing as npt
-
+from ledgerlearn.attacks.view import RoundView, Weights
 from ledgerlearn.data import Dataset
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.weights import encode
 
-Weights = dict[str, npt.NDArray[np.float32]]
+__all__ = [
+    "ContentPublisher",
+    "Honest",
+    "ProviderBehaviour",
+    "PublishingBehaviour",
+    "RoundView",
+    "SafetensorsBehaviour",
+    "TrainFn",
+    "Weights",
+]
+
 TrainFn = Callable[[Dataset], Weights]
 """Trains the task's model from the current base model on the given data."""
 
@@ -30,27 +38,34 @@ class ContentPublisher(Protocol):
 
 
 class ProviderBehaviour(Protocol):
-    """What a provider submits, given the base model, its data and a way to train."""
+    """What a provider submits, given the ledger's view of the round, its data and a way to
+    train; and when."""
 
     name: str
 
-    def publish(self, content: bytes, store: ContentPublisher) -> tuple[str, bytes]:
-        """Make ``content`` available (honest: put it on IPFS); returns (CID, sha256)."""
+    def ready(self, view: RoundView) -> bool:
+        """Whether to submit now (honest: at once; omniscient attacks wait for the others)."""
+        ...
+
+    def produce(self, view: RoundView, data: Dataset, train: TrainFn) -> Weights:
+        """The weights this provider submits."""
         ...
 
     def encode(self, weights: Weights, spec: ModelSpec) -> bytes:
         """The bytes put on IPFS for ``weights`` (honest: safetensors)."""
         ...
 
-    def produce(
-        self, base: Mapping[str, npt.NDArray[np.float32]], data: Dataset, train: TrainFn
-    ) -> Weights:
-        """The weights this provider submits."""
+    def publish(self, content: bytes, store: ContentPublisher) -> tuple[str, bytes]:
+        """Make ``content`` available (honest: put it on IPFS); returns (CID, sha256)."""
         ...
 
 
 class PublishingBehaviour:
-    """Base of behaviours that put what they submit on IPFS."""
+    """Base of behaviours that submit as soon as they can and put their content on IPFS."""
+
+    def ready(self, view: RoundView) -> bool:
+        """Submit at once."""
+        return True
 
     def publish(self, content: bytes, store: ContentPublisher) -> tuple[str, bytes]:
         """Store and pin ``content``; returns (CID, sha256)."""
@@ -70,8 +85,6 @@ class Honest(SafetensorsBehaviour):
 
     name = "honest"
 
-    def produce(
-        self, base: Mapping[str, npt.NDArray[np.float32]], data: Dataset, train: TrainFn
-    ) -> Weights:
+    def produce(self, view: RoundView, data: Dataset, train: TrainFn) -> Weights:
         """Train and submit."""
         return train(data)

@@ -6,12 +6,10 @@ Tolpegin et al., "Data Poisoning Attacks Against Federated Learning Systems" (ES
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
-import numpy.typing as npt
 
 from ledgerlearn.attacks.behaviour import SafetensorsBehaviour, TrainFn, Weights
+from ledgerlearn.attacks.view import RoundView
 from ledgerlearn.data import Dataset
 
 
@@ -26,8 +24,6 @@ class LabelFlip(SafetensorsBehaviour):
 
     name = "label_flip"
 
-    def produce(
-        self, base: Mapping[str, npt.NDArray[np.float32]], data: Dataset, train: TrainFn
-    ) -> Weights:
+    def produce(self, view: RoundView, data: Dataset, train: TrainFn) -> Weights:
         """Train on flipped labels."""
         return train(flip_labels(data))

@@ -1,26 +1,26 @@
 """Malicious weights files: what an attacker can put on IPFS instead of an honest update.
 
 ``pickle``: a pickle whose unpickling would create a sentinel file (proof that code ran);
-``wrong_shapes``: valid safetensors with a transposed tensor; ``nan``: valid safetensors with
-NaN values. Validators must mark each invalid and keep running (THREATS D1, D3, A7).
+``wrong_shapes``: valid safetensors with a transposed tensor; ``nan`` / ``inf``: valid
+safetensors with a NaN / infinite value. Validators must mark each invalid and keep running
+(THREATS D1, D3, A7).
 """
 
 from __future__ import annotations
 
 import pickle
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import numpy.typing as npt
 import safetensors.numpy
 
 from ledgerlearn.attacks.behaviour import PublishingBehaviour, TrainFn, Weights
+from ledgerlearn.attacks.view import RoundView
 from ledgerlearn.data import Dataset
 from ledgerlearn.model import ModelSpec
 
-Kind = Literal["pickle", "wrong_shapes", "nan"]
+Kind = Literal["pickle", "wrong_shapes", "nan", "inf"]
 
 
 class _Sentinel:
@@ -41,9 +41,7 @@ class MalformedFile(PublishingBehaviour):
         self.name = f"malformed_{kind}"
         self.sentinel = sentinel or Path("/tmp/ledgerlearn-pickle-sentinel")  # noqa: S108
 
-    def produce(
-        self, base: Mapping[str, npt.NDArray[np.float32]], data: Dataset, train: TrainFn
-    ) -> Weights:
+    def produce(self, view: RoundView, data: Dataset, train: TrainFn) -> Weights:
         """Honest weights (the file, not the numbers, is the attack)."""
         return train(data)
 
@@ -59,5 +57,5 @@ class MalformedFile(PublishingBehaviour):
             )
         else:
             arrays[name] = arrays[name].copy()
-            arrays[name].flat[0] = np.nan
+            arrays[name].flat[0] = np.nan if self.kind == "nan" else np.inf
         return bytes(safetensors.numpy.save(arrays))

@@ -7,12 +7,10 @@ Aggregation Methods for Distributed Learning from Heterogeneous Datasets" (AAAI 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
-import numpy.typing as npt
 
 from ledgerlearn.attacks.behaviour import SafetensorsBehaviour, TrainFn, Weights
+from ledgerlearn.attacks.view import RoundView
 from ledgerlearn.data import Dataset
 
 
@@ -26,11 +24,10 @@ class SignFlip(SafetensorsBehaviour):
             raise ValueError(f"scale must be positive, got {scale}")
         self.scale = scale
 
-    def produce(
-        self, base: Mapping[str, npt.NDArray[np.float32]], data: Dataset, train: TrainFn
-    ) -> Weights:
+    def produce(self, view: RoundView, data: Dataset, train: TrainFn) -> Weights:
         """Train honestly, then flip the update's direction."""
         honest = train(data)
+        base = view.base
         return {
             k: (base[k] - np.float32(self.scale) * (honest[k] - base[k])).astype(np.float32)
             for k in honest

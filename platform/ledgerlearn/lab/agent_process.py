@@ -27,7 +27,6 @@ from ledgerlearn.agents.provider import Provider
 from ledgerlearn.agents.publisher import Publisher
 from ledgerlearn.agents.runner import run_agent
 from ledgerlearn.agents.validator import Validator
-from ledgerlearn.attacks import behaviour
 from ledgerlearn.chain.backend import connect
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.deployment import Deployment
@@ -65,6 +64,8 @@ def main(role: str, index: int, run_dir: Path) -> int:
                 account.key,
                 fetch_timeout_s=config.fetch_timeout_s,
                 prefetch_timeout_s=config.prefetch_timeout_s,
+                behaviour=config.validator_behaviour(index, run.get("byzantine", [])),
+                sanity=config.committee_filtering,
             )
             validator.register(peer_address)
             step: Callable[[], bool] = validator.step
@@ -130,7 +131,7 @@ def _role(
         task_id,
         parts[index],
         training,
-        behaviour=behaviour(config.providers[index], seed=index),
+        behaviour=config.provider_behaviour(index),
     )
     provider.check()
     return provider.step, task_id

@@ -169,6 +169,7 @@ def run_demo(
             "deployment": str(out_dir / "deployment.json"),
             "keystores": keystores,
             "committee": [v.address for v in cast.validators],
+            "byzantine": [a for a, b in cast.behaviours.items() if b != "honest"],
             "timeout_s": timeout_s,
         }
         (out_dir / "run.json").write_text(json.dumps(run, indent=1))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -25,7 +25,8 @@ from ledgerlearn.agents.participant import Participant
 from ledgerlearn.agents.provider import Provider
 from ledgerlearn.agents.publisher import Policy, Publisher
 from ledgerlearn.agents.validator import Validator
-from ledgerlearn.attacks import behaviour
+from ledgerlearn.attacks import ProviderBehaviour, behaviour
+from ledgerlearn.attacks.lying_validator import ValidatorBehaviour, validator_behaviour
 from ledgerlearn.chain.backend import Chain, connect
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.deployment import deploy
@@ -83,6 +84,16 @@ class RunConfig(BaseModel):
         description="One behaviour per provider.",
     )
     validators: int = Field(5, ge=1, le=32)
+    validator_behaviours: list[str] | None = Field(
+        None,
+        description="One behaviour per validator (honest, inflate, deflate, collude: "
+        "colluders favour the Byzantine providers); default all honest.",
+    )
+    committee_filtering: bool = Field(
+        True,
+        description="False: validators skip the sanity checks (decoding is still enforced), "
+        "to measure robust aggregation alone; pair with a threshold every score clears.",
+    )
     partition: IidPartitioner | DirichletPartitioner = Field(
         default_factory=lambda: DirichletPartitioner(alpha=1.0), discriminator="kind"
     )
@@ -127,12 +138,30 @@ class RunConfig(BaseModel):
             len(parts) != len(self.providers) or len(set(parts)) != len(parts) or min(parts) < 0
         ):
             raise ValueError("provider_parts must give each provider its own part index")
+        liars = self.validator_behaviours
+        if liars is not None and len(liars) != self.validators:
+            raise ValueError(f"validator_behaviours lists {len(liars)}, not {self.validators}")
+        for name in liars or []:
+            validator_behaviour(name)  # unknown names fail here, not mid-run
+        for name in self.providers:
+            behaviour(name)
         count = self.pool_parts or len(self.providers)
         if count < len(self.providers) or (parts is not None and max(parts) >= count):
             raise ValueError(
                 f"the pool is split into {count} parts: too few for the providers' parts"
             )
         return self
+
+    def provider_behaviour(self, index: int) -> ProviderBehaviour:
+        """Provider ``index``'s behaviour; colluding attackers know how many they are."""
+        name = self.providers[index]
+        return behaviour(name, seed=index, num_attackers=self.providers.count(name))
+
+    def validator_behaviour(self, index: int, byzantine: Collection[str]) -> ValidatorBehaviour:
+        """Validator ``index``'s behaviour; ``byzantine``: the Byzantine providers' accounts
+        (the partners of a colluding validator)."""
+        names = self.validator_behaviours or ["honest"] * self.validators
+        return validator_behaviour(names[index], byzantine)
 
     def without_byzantine(self) -> RunConfig:
         """The same task with only the honest providers, each on the same data as here."""
@@ -236,13 +265,16 @@ def _run(
 ) -> RunResult:
     spec, parts, validation, test = config.data()
     validators = []
-    for account in cast.validators:
+    byzantine = [a for a, b in cast.behaviours.items() if b != "honest"]
+    for i, account in enumerate(cast.validators):
         key = PrivateKey(account.key)  # the demo's validators encrypt with their own key
         agent = Validator(
             _participant(chain, deployment, account, node, root),
             key.to_bytes(),
             fetch_timeout_s=config.fetch_timeout_s,
             prefetch_timeout_s=config.prefetch_timeout_s,
+            behaviour=config.validator_behaviour(i, byzantine),
+            sanity=config.committee_filtering,
         )
         agent.register(node.multiaddrs[0])
         validators.append(agent)
@@ -269,7 +301,7 @@ def _run(
                 task_id,
                 data,
                 training,
-                behaviour=behaviour(cast.behaviours[account.address], seed=i),
+                behaviour=config.provider_behaviour(i),
             )
         )
     agents: list[tuple[Participant, Callable[[], bool]]] = [

@@ -1,0 +1,104 @@
+"""Lying committee members: behaviours that change the scores a validator reports.
+
+A validator computes its true scores, then its behaviour decides what it reports (honest
+code never branches). ``inflate``: every update gets a high passing score; ``deflate``:
+every update is reported invalid; ``collude``: updates of partner providers are inflated and
+everyone else's deflated (providers and validators colluding). The committee's decision
+needs a majority of its members, so up to ``f < m/2`` liars cannot flip it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from typing import Protocol
+
+from ledgerlearn.chain.types import SCORE_INVALID, to_fixed
+
+HIGH_SCORE = to_fixed(1.0)
+"""What an inflating validator reports (a metric gain of 1.0 clears any threshold)."""
+
+
+class ValidatorBehaviour(Protocol):
+    """Maps a validator's true scores to the ones it reports."""
+
+    name: str
+
+    def report(
+        self, scores: Mapping[bytes, int], providers: Mapping[bytes, str]
+    ) -> dict[bytes, int]:
+        """Scores to submit, keyed by update; ``providers`` gives each update's provider."""
+        ...
+
+
+class HonestValidator:
+    """Reports the true scores."""
+
+    name = "honest"
+
+    def report(
+        self, scores: Mapping[bytes, int], providers: Mapping[bytes, str]
+    ) -> dict[bytes, int]:
+        """The true scores."""
+        return dict(scores)
+
+
+class Inflate:
+    """Reports every update as clearly good."""
+
+    name = "inflate"
+
+    def report(
+        self, scores: Mapping[bytes, int], providers: Mapping[bytes, str]
+    ) -> dict[bytes, int]:
+        """A high score for everything."""
+        return dict.fromkeys(scores, HIGH_SCORE)
+
+
+class Deflate:
+    """Reports every update as invalid."""
+
+    name = "deflate"
+
+    def report(
+        self, scores: Mapping[bytes, int], providers: Mapping[bytes, str]
+    ) -> dict[bytes, int]:
+        """The invalid score for everything."""
+        return dict.fromkeys(scores, SCORE_INVALID)
+
+
+class Collude:
+    """Inflates the partners' updates, deflates everyone else's."""
+
+    name = "collude"
+
+    def __init__(self, partners: Collection[str]) -> None:
+        self.partners = {p.lower() for p in partners}
+
+    def report(
+        self, scores: Mapping[bytes, int], providers: Mapping[bytes, str]
+    ) -> dict[bytes, int]:
+        """High for partners, invalid for the others."""
+        return {
+            u: HIGH_SCORE if providers[u].lower() in self.partners else SCORE_INVALID
+            for u in scores
+        }
+
+
+VALIDATOR_BEHAVIOURS: dict[str, Callable[[Collection[str]], ValidatorBehaviour]] = {
+    "honest": lambda partners: HonestValidator(),
+    "inflate": lambda partners: Inflate(),
+    "deflate": lambda partners: Deflate(),
+    "collude": lambda partners: Collude(partners),
+}
+"""Validator behaviours by name; the factory takes the Byzantine providers' accounts (the
+partners of colluders)."""
+
+
+def validator_behaviour(name: str, partners: Collection[str] = ()) -> ValidatorBehaviour:
+    """The validator behaviour called ``name``."""
+    if name not in VALIDATOR_BEHAVIOURS:
+        raise ValueError(
+            f"unknown validator behaviour {name!r}; expected one of "
+            f"{', '.join(VALIDATOR_BEHAVIOURS)}"
+        )
+    return VALIDATOR_BEHAVIOURS[name](partners)

@@ -1,0 +1,907 @@
+"""The person-facing agent commands: ``ledgerlearn publish``, ``provider run``, ``validator run``.
+
+Each command runs one member's agent in this process, with the member's own key, state
+directory and embedded IPFS node (:mod:`ledgerlearn.agents.session`), against a deployment on
+a JSON-RPC chain (the devnet or a permissioned network):
+
+- ``publish`` puts a task's content on IPFS (model spec, initial weights, one encrypted
+  validation fragment per committee member), publishes the task, then keeps its rounds
+  (:class:`~ledgerlearn.flows.federation.RoundKeeper`) and serves the content until it closes;
+- ``provider run`` trains on the member's data each round and submits its update until the
+  task closes;
+- ``validator run`` registers the member's IPFS address and encryption key, then scores updates
+  and attests aggregates of every task whose committee it sits on, until stopped.
+
+Defaults come from the settings (:mod:`ledgerlearn.config`): the keystore
+(``LEDGERLEARN_AGENT__KEYSTORE``, password ``LEDGERLEARN_AGENT__PASSWORD`` or a prompt), the
+RPC URL, and per-account subfolders of ``agent.state_dir`` and ``storage.repo_dir`` so that
+several agents run side by side on one machine. Problems with the inputs, the account or the
+chain end the command with a one-line ``error:`` and exit code 1. Set ``LEDGERLEARN_LOG=INFO``
+for the agents' logs.
+
+Bundled datasets (``--dataset``): the publisher keeps a seeded share of the training split as
+its validation set (:data:`BUNDLED_VALIDATION_FRACTION`, seed :data:`BUNDLED_SPLIT_SEED`) and
+providers partition the rest, so validation and training data never overlap.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal, NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+
+from ledgerlearn.config import ChainSettings, Settings, StorageSettings
+from ledgerlearn.errors import ConfigError, LedgerlearnError
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+    from rich.progress import TaskID
+
+    from ledgerlearn.agents.participant import Participant
+    from ledgerlearn.agents.session import AgentSession
+    from ledgerlearn.agents.validator import ScoreRecord
+    from ledgerlearn.data import Dataset
+    from ledgerlearn.model import ModelSpec
+    from ledgerlearn.training import TrainingProgress
+
+__all__ = [
+    "BUNDLED_SPLIT_SEED",
+    "BUNDLED_VALIDATION_FRACTION",
+    "provider_app",
+    "publish",
+    "validator_app",
+]
+
+provider_app = typer.Typer(
+    help="Data provider: train on your data, submit updates.", no_args_is_help=True
+)
+validator_app = typer.Typer(
+    help="Committee member: score updates, attest aggregates.", no_args_is_help=True
+)
+
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+BUNDLED_VALIDATION_FRACTION: dict[str, float] = {"digits": 0.3, "mnist": 0.05}
+"""Share of a bundled dataset's training split the publisher keeps as validation data."""
+
+BUNDLED_SPLIT_SEED = 0
+"""Seed of that split (fixed: publisher and providers must agree on it)."""
+
+POLL_S = 0.5
+"""Wait between polls of the chain when the agent has nothing to do."""
+
+# --- options shared by the three commands ----------------------------------------------------
+
+KeystoreOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="Your keystore (default: LEDGERLEARN_AGENT__KEYSTORE); its password comes from "
+        "LEDGERLEARN_AGENT__PASSWORD or a prompt."
+    ),
+]
+DeploymentOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--deployment",
+        "-d",
+        help="Deployment file (default: LEDGERLEARN_CHAIN__DEPLOYMENT_FILE or deployment.json).",
+    ),
+]
+RpcOpt = Annotated[
+    str | None, typer.Option("--rpc", help="JSON-RPC URL (default: LEDGERLEARN_CHAIN__RPC_URL).")
+]
+StateDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="Checkpoint and outbox of this agent (default: <agent.state_dir>/<account>)."
+    ),
+]
+IpfsRepoOpt = Annotated[
+    Path | None,
+    typer.Option(help="IPFS repository of this agent (default: <storage.repo_dir>/<account>)."),
+]
+FetchTimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        min=0.1, help="Deadline of one IPFS fetch, seconds (default: storage.get_timeout_s)."
+    ),
+]
+BundledOpt = Literal["digits", "mnist"]
+
+_DATASET_HELP = (
+    "Bundled dataset: the publisher validates on a seeded share of its training split "
+    "(30 % of digits, 5 % of MNIST); providers partition the rest."
+)
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+def _fail(message: str) -> NoReturn:
+    err.print(f"[bold red]error:[/] {escape(message)}")
+    raise typer.Exit(code=1)
+
+
+def _describe(exc: ValidationError, what: str, options: Mapping[str, str]) -> str:
+    """One line from a pydantic error, naming the command-line options at fault."""
+    problems = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        where = options.get(field, field)
+        problems.append(f"{where}: {message}" if where else message)
+    return f"invalid {what}: " + "; ".join(problems)
+
+
+@contextmanager
+def _clear_errors(
+    what: str = "settings", options: Mapping[str, str] | None = None
+) -> Iterator[None]:
+    """Turn the library's errors into ``error: ...`` and exit code 1 (no traceback)."""
+    try:
+        yield
+    except LedgerlearnError as exc:
+        _fail(str(exc))
+    except ValidationError as exc:
+        _fail(_describe(exc, what, options or {}))
+
+
+def _setup_logging() -> None:
+    level = os.environ.get("LEDGERLEARN_LOG", "WARNING").upper()
+    if not isinstance(logging.getLevelName(level), int):
+        level = "WARNING"
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("web3", "urllib3", "asyncio"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+# --- wiring -----------------------------------------------------------------------------------
+
+
+class _Agent:
+    """What every command resolves before it starts its session."""
+
+    def __init__(
+        self,
+        keystore: Path | None,
+        deployment: Path | None,
+        rpc: str | None,
+        state_dir: Path | None,
+        ipfs_repo: Path | None,
+        fetch_timeout: float | None,
+    ) -> None:
+        from ledgerlearn.chain.keys import load_keystore
+
+        settings = Settings()
+        path = keystore or settings.agent.keystore
+        if path is None:
+            raise ConfigError("no keystore: give --keystore (or set LEDGERLEARN_AGENT__KEYSTORE)")
+        self.account: LocalAccount = load_keystore(path.expanduser())
+        self.chain: ChainSettings = settings.chain.model_copy(
+            update={"backend": "rpc", "rpc_url": rpc or settings.chain.rpc_url}
+        )
+        self.deployment = (
+            deployment or settings.chain.deployment_file or Path("deployment.json")
+        ).expanduser()
+        sub = self.account.address
+        self.state_dir = (state_dir or settings.agent.state_dir / sub).expanduser()
+        repo = (ipfs_repo or settings.storage.repo_dir / sub).expanduser()
+        self.storage: StorageSettings = settings.storage.model_copy(update={"repo_dir": repo})
+        self.fetch_timeout_s = fetch_timeout or settings.storage.get_timeout_s
+
+    @contextmanager
+    def session(self, role: str) -> Iterator[AgentSession]:
+        """The running agent (:func:`~ledgerlearn.agents.session.open_session`)."""
+        import torch
+
+        from ledgerlearn.agents.session import open_session
+        from ledgerlearn.errors import ChainReorgError, ChainResetError
+
+        torch.set_num_threads(1)
+        try:
+            with open_session(
+                self.account,
+                self.chain,
+                self.deployment,
+                self.state_dir,
+                self.storage,
+                role=role,
+                fetch_timeout_s=self.fetch_timeout_s,
+            ) as session:
+                yield session
+        except (ChainResetError, ChainReorgError) as exc:
+            raise type(exc)(
+                f"{exc} (this agent's state in {self.state_dir} belongs to the chain before: "
+                "remove it or give another --state-dir)"
+            ) from exc
+
+
+def _one_of(first: object, second: object, names: str) -> None:
+    if (first is None) == (second is None):
+        raise typer.BadParameter(f"give exactly one of {names}")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _short(digest: bytes) -> str:
+    return "0x" + digest.hex()[:12]
+
+
+def _closed_line(participant: Participant, task_id: int) -> str:
+    task = participant.task(task_id)
+    final = task.final_model_hash
+    cid = task.cid_of(final) if final is not None else None
+    return f"task {task_id} closed; final model {cid or '(none)'}"
+
+
+# --- publish ----------------------------------------------------------------------------------
+
+PresetName = Literal["mlp_digits", "logreg_digits", "cnn_mnist"]
+ThresholdMode = Literal["absolute", "relative", "peer"]
+MetricName = Literal["accuracy", "macro_f1", "negative_loss"]
+
+_POLICY_OPTIONS = {
+    "metric": "--metric",
+    "quorum": "--quorum",
+    "max_faulty_validators": "--max-faulty-validators",
+    "threshold": "--threshold",
+    "threshold_mode": "--threshold-mode",
+    "aggregation_rule": "--rule",
+    "num_byzantine": "--num-byzantine",
+    "rounds": "--rounds",
+    "round_length": "--round-length",
+    "score_window": "--score-window",
+}
+"""Policy field -> the ``publish`` option that sets it."""
+
+
+def publish(
+    committee: Annotated[
+        str,
+        typer.Option(
+            help="The validators' addresses, comma separated; each must have run "
+            "`ledgerlearn validator run` once (it registers its encryption key)."
+        ),
+    ],
+    keystore: KeystoreOpt = None,
+    deployment: DeploymentOpt = None,
+    rpc: RpcOpt = None,
+    state_dir: StateDirOpt = None,
+    ipfs_repo: IpfsRepoOpt = None,
+    spec: Annotated[Path | None, typer.Option(help="Model spec JSON file (or --preset).")] = None,
+    preset: Annotated[
+        PresetName | None, typer.Option(help="A ready-made model spec (or --spec).")
+    ] = None,
+    weights: Annotated[
+        Path | None,
+        typer.Option(help="Initial weights, a .safetensors file matching the spec (or --seed)."),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the initial weights and of the validation fragments.")
+    ] = 0,
+    validation: Annotated[
+        Path | None,
+        typer.Option(
+            help="Validation data, .npz (arrays x, y) or .csv (label last); or --dataset."
+        ),
+    ] = None,
+    dataset: Annotated[BundledOpt | None, typer.Option(help=_DATASET_HELP)] = None,
+    metric: Annotated[MetricName, typer.Option(help="The committee's metric.")] = "accuracy",
+    quorum: Annotated[
+        int,
+        typer.Option(help="k: scores an update needs at the deadline; attestations a round needs."),
+    ] = 3,
+    max_faulty_validators: Annotated[
+        int, typer.Option(help="f: committee members that may lie (f < k <= n - f).")
+    ] = 1,
+    threshold: Annotated[
+        float, typer.Option(help="A score approves an update when score >= threshold.")
+    ] = -0.25,
+    threshold_mode: Annotated[
+        ThresholdMode,
+        typer.Option(
+            help="Score = metric (absolute), minus the global model's (relative), or minus the "
+            "median of the round's valid updates (peer)."
+        ),
+    ] = "peer",
+    rule: Annotated[
+        str, typer.Option(help="Aggregation rule, e.g. median, mean, krum.")
+    ] = "median",
+    num_byzantine: Annotated[
+        int, typer.Option(help="Byzantine updates the rule must tolerate.")
+    ] = 0,
+    rounds: Annotated[int, typer.Option(help="Federation rounds.")] = 3,
+    round_length: Annotated[int, typer.Option(help="Blocks a round accepts updates.")] = 20,
+    score_window: Annotated[
+        int, typer.Option(help="Blocks the committee has to score after submissions close.")
+    ] = 20,
+    expected_providers: Annotated[
+        int | None,
+        typer.Option(
+            help="Providers expected per round: refuse a rule beyond its breakdown point."
+        ),
+    ] = None,
+    keep: Annotated[
+        bool,
+        typer.Option(
+            "--keep/--no-keep",
+            help="Keep the rounds and serve the task's content until the task closes. With "
+            "--no-keep nobody can fetch the content once this command exits.",
+        ),
+    ] = True,
+    fetch_timeout: FetchTimeoutOpt = None,
+) -> None:
+    """Publish a learning task, then keep its rounds and serve its content until it closes.
+
+    The model spec, the initial weights and the validation fragments (one per committee member,
+    encrypted to its key) live on this command's IPFS node: while the task runs, this command
+    must keep running (the default) or nobody can fetch them. It also keeps the rounds
+    (settles late updates, proposes each round's aggregate).
+    """
+    _setup_logging()
+    _one_of(spec, preset, "--spec FILE and --preset NAME")
+    _one_of(validation, dataset, "--validation FILE and --dataset NAME")
+    with _clear_errors("policy", _POLICY_OPTIONS):
+        from ledgerlearn.agents.publisher import Policy, Publisher
+        from ledgerlearn.flows.federation import RoundKeeper
+
+        policy = Policy(
+            metric=metric,
+            quorum=quorum,
+            max_faulty_validators=max_faulty_validators,
+            threshold=threshold,
+            threshold_mode=threshold_mode,
+            aggregation_rule=rule,
+            num_byzantine=num_byzantine,
+            rounds=rounds,
+            round_length=round_length,
+            score_window=score_window,
+        )
+        members = _committee(committee)
+        policy.check_committee(len(members), expected_providers)
+        model = _spec(spec, preset)
+        initial = _initial_weights(weights, model)
+        validation_set = _validation(validation, dataset, model)
+        agent = _Agent(keystore, deployment, rpc, state_dir, ipfs_repo, fetch_timeout)
+        try:
+            with agent.session("PUBLISHER") as session:
+                publisher = Publisher(session.participant)
+                params = publisher.prepare(
+                    model,
+                    validation_set,
+                    members,
+                    policy,
+                    initial_weights=initial,
+                    seed=seed,
+                    expected_providers=expected_providers,
+                )
+                session.register_peer()  # where the members fetch the task's content
+                task_id = publisher.publish(params).task_id
+                console.print(f"task {task_id} published by {session.address}")
+                console.print(f"  model spec       {params.model_spec_cid}")
+                console.print(f"  initial weights  {params.initial_weights_cid}")
+                for member, cid in zip(members, params.fragment_cids, strict=True):
+                    console.print(f"  fragment for {member}  {cid}")
+                console.print(
+                    f"  {_count(policy.rounds, 'round')} of {policy.round_length} blocks "
+                    f"(+{policy.score_window} to score), quorum {policy.quorum}, "
+                    f"f {policy.max_faulty_validators}, rule {policy.aggregation_rule}, "
+                    f"{policy.metric} threshold {policy.threshold} ({policy.threshold_mode})"
+                )
+                if not keep:
+                    err.print(
+                        "[bold yellow]warning:[/] --no-keep: the task's content lives only in "
+                        f"this node's repository ({agent.storage.repo_dir}); while no node "
+                        "serves it nobody can fetch it, and nobody keeps the rounds"
+                    )
+                    return
+                console.print(
+                    "keeping the rounds and serving the task's content until the task closes "
+                    "(stopping earlier makes the content unreachable)"
+                )
+                participant = session.participant
+                participant.sync()
+                keeper = RoundKeeper(participant, task_id)
+                watch = _PublisherWatch(participant, task_id)
+                session.run(
+                    keeper.step,
+                    until=lambda: participant.task(task_id).closed,
+                    on_sync=watch,
+                    poll_s=POLL_S,
+                )
+                console.print(_closed_line(participant, task_id))
+        except KeyboardInterrupt:
+            err.print("[bold yellow]interrupted:[/] the task's content is no longer served")
+            raise typer.Exit(code=130) from None
+
+
+def _committee(text: str) -> list[str]:
+    from eth_utils.address import is_address, to_checksum_address
+
+    members = [part.strip() for part in text.split(",") if part.strip()]
+    if not members:
+        raise ConfigError("--committee: give the validators' addresses, comma separated")
+    bad = [m for m in members if not is_address(m)]
+    if bad:
+        raise ConfigError(f"--committee: not an address (or a wrong checksum): {', '.join(bad)}")
+    checksummed: list[str] = [to_checksum_address(m) for m in members]
+    if len(set(checksummed)) != len(checksummed):
+        raise ConfigError("--committee: an address appears twice")
+    return checksummed
+
+
+def _spec(path: Path | None, preset: str | None) -> ModelSpec:
+    from ledgerlearn.model import ModelSpec, presets
+
+    if path is not None:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"--spec {path}: cannot read it ({exc.strerror or exc})") from None
+        return ModelSpec.from_json(raw)
+    factory: Callable[[], ModelSpec] = getattr(presets, str(preset))
+    return factory()
+
+
+def _initial_weights(path: Path | None, spec: ModelSpec) -> dict[str, object] | None:
+    if path is None:
+        return None
+    from ledgerlearn.errors import WeightsError
+    from ledgerlearn.model.weights import decode
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"--weights {path}: cannot read it ({exc.strerror or exc})") from None
+    try:
+        return dict(decode(data, spec))
+    except WeightsError as exc:
+        raise WeightsError(f"--weights {path}: {exc}") from None
+
+
+def _bundled(name: str, spec: ModelSpec) -> tuple[Dataset, Dataset]:
+    """(training pool, validation share) of a bundled dataset, shaped for ``spec``."""
+    from ledgerlearn.data import DatasetError, load_bundled
+
+    try:
+        train = load_bundled(name, "train", input_shape=spec.input_shape)
+    except DatasetError as exc:
+        raise DatasetError(f"--dataset {name} does not fit the task's model: {exc}") from None
+    pool, validation = train.split(BUNDLED_VALIDATION_FRACTION[name], seed=BUNDLED_SPLIT_SEED)
+    return pool, validation
+
+
+def _validation(path: Path | None, dataset: str | None, spec: ModelSpec) -> Dataset:
+    from ledgerlearn.data import load_file
+
+    if path is not None:
+        data = load_file(path, num_classes=spec.num_classes, input_shape=spec.input_shape)
+    else:
+        _, data = _bundled(str(dataset), spec)
+    data.check_matches(spec)
+    return data
+
+
+class _PublisherWatch:
+    """Prints each round's opening, proposal and finalization once."""
+
+    def __init__(self, participant: Participant, task_id: int) -> None:
+        self.participant = participant
+        self.task_id = task_id
+        self.seen: set[tuple[int, str]] = set()
+
+    def _once(self, number: int, what: str, line: str) -> None:
+        if (number, what) not in self.seen:
+            self.seen.add((number, what))
+            console.print(line)
+
+    def __call__(self) -> None:
+        task = self.participant.task(self.task_id)
+        length, window = task.params.round_length, task.params.score_window
+        for number, record in sorted(task.rounds.items()):
+            closes = record.start_block + length
+            self._once(
+                number,
+                "open",
+                f"round {number}: open for updates until block {closes}, "
+                f"scores until block {closes + window}",
+            )
+            for proposal in record.proposals.values():
+                self._once(
+                    number,
+                    "proposed",
+                    f"round {number}: aggregate of {len(proposal.updates)} accepted updates "
+                    f"proposed ({proposal.cid})",
+                )
+            if record.result_hash is not None:
+                accepted, submitted = len(record.accepted), len(record.updates)
+                self._once(
+                    number,
+                    "final",
+                    f"round {number}: finalized, {accepted} of {submitted} updates accepted; "
+                    f"model {task.cid_of(record.result_hash)}",
+                )
+
+
+# --- provider run -----------------------------------------------------------------------------
+
+PartitionName = Literal["iid", "dirichlet", "shard"]
+
+
+@provider_app.command("run")
+def provider_run(
+    task: Annotated[int, typer.Option(min=1, help="The task to work on.")],
+    keystore: KeystoreOpt = None,
+    deployment: DeploymentOpt = None,
+    rpc: RpcOpt = None,
+    state_dir: StateDirOpt = None,
+    ipfs_repo: IpfsRepoOpt = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Your data, .npz (arrays x, y) or .csv (label last); or --dataset."),
+    ] = None,
+    dataset: Annotated[
+        BundledOpt | None, typer.Option(help=_DATASET_HELP + " Take one with --part.")
+    ] = None,
+    part: Annotated[
+        str | None, typer.Option(help="With --dataset: take part I of N, e.g. 2/5.")
+    ] = None,
+    partition: Annotated[
+        PartitionName, typer.Option(help="With --dataset: how the N parts are drawn.")
+    ] = "iid",
+    alpha: Annotated[
+        float, typer.Option(help="Dirichlet concentration (smaller: more skewed labels).")
+    ] = 0.5,
+    partition_seed: Annotated[
+        int, typer.Option(help="Seed of the partition (the same for all N parts).")
+    ] = 0,
+    epochs: Annotated[int, typer.Option(help="Local epochs per round.")] = 1,
+    batch_size: Annotated[int, typer.Option(help="Minibatch size.")] = 32,
+    lr: Annotated[float, typer.Option(help="Learning rate (SGD).")] = 0.05,
+    seed: Annotated[
+        int | None, typer.Option(help="Training seed (default: derived from your address).")
+    ] = None,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            help="Wait for the task to be published instead of failing when it is unknown "
+            "(round 1 opens at publication: a provider started early is ready for it)."
+        ),
+    ] = False,
+    serve: Annotated[
+        bool,
+        typer.Option(help="After the task closes, keep serving your updates until Ctrl-C."),
+    ] = False,
+    fetch_timeout: FetchTimeoutOpt = None,
+) -> None:
+    """Train on your data each round of a task and submit the updates, until it closes."""
+    _setup_logging()
+    with _clear_errors("partition", {"alpha": "--alpha"}):
+        source = _provider_source(data, dataset, part, partition, alpha)
+
+        from ledgerlearn.agents.participant import AgentError
+        from ledgerlearn.agents.provider import Provider
+        from ledgerlearn.training import TrainingConfig
+
+        training = TrainingConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed or 0)
+        agent = _Agent(keystore, deployment, rpc, state_dir, ipfs_repo, fetch_timeout)
+        if seed is None:  # distinct providers start from distinct minibatch orders
+            training = training.model_copy(update={"seed": int(agent.account.address[2:10], 16)})
+        try:
+            with agent.session("PROVIDER") as session:
+                participant = session.participant
+                if wait and task not in participant.index.tasks:
+                    console.print(f"waiting for task {task} to be published")
+                    session.run(
+                        lambda: False, until=lambda: task in participant.index.tasks, poll_s=POLL_S
+                    )
+                record = participant.task(task)
+                if record.closed:
+                    raise AgentError(f"task {task} is closed")
+                session.peering.refresh()
+                spec = participant.spec(task)
+                local = source(spec, partition_seed)
+                display = _TrainingDisplay(participant, task)
+                provider = Provider(participant, task, local, training, on_progress=display)
+                provider.check()
+                session.register_peer()
+                console.print(
+                    f"provider {session.address} on task {task}: {len(local)} samples "
+                    f"({local.name}), {_count(training.epochs, 'epoch')} per round"
+                )
+                watch = _ProviderWatch(participant, task)
+                with display:
+                    session.run(
+                        provider.step,
+                        until=lambda: participant.task(task).closed,
+                        on_sync=watch,
+                        poll_s=POLL_S,
+                    )
+                console.print(_closed_line(participant, task))
+                if serve:
+                    console.print("serving your updates until Ctrl-C")
+                    try:
+                        session.serve_forever()
+                    except KeyboardInterrupt:
+                        pass
+                    return
+        except KeyboardInterrupt:
+            err.print(f"[bold yellow]interrupted[/] before task {task} closed")
+            raise typer.Exit(code=130) from None
+
+
+def _provider_source(
+    data: Path | None,
+    dataset: str | None,
+    part: str | None,
+    partition: str,
+    alpha: float,
+) -> Callable[[ModelSpec, int], Dataset]:
+    """Check the data options now; the data are loaded once the task's spec is known."""
+    _one_of(data, dataset, "--data FILE and --dataset NAME")
+    if data is not None and part is not None:
+        raise typer.BadParameter("--part applies to --dataset, not --data")
+    if data is None and part is None:
+        raise typer.BadParameter("--dataset needs --part I/N (which of N parts is yours)")
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", part or "1/1")
+    if match is None or not 1 <= int(match[1]) <= int(match[2]):
+        raise typer.BadParameter(f"{part!r}: expected I/N with 1 <= I <= N, e.g. 2/5")
+    index, count = int(match[1]), int(match[2])
+
+    import dataclasses
+
+    from ledgerlearn.data import DirichletPartitioner, IidPartitioner, ShardPartitioner, load_file
+
+    if data is not None:
+        path = data
+
+        def from_file(spec: ModelSpec, _: int) -> Dataset:
+            return load_file(path, num_classes=spec.num_classes, input_shape=spec.input_shape)
+
+        return from_file
+    partitioner: IidPartitioner | DirichletPartitioner | ShardPartitioner
+    if partition == "dirichlet":
+        partitioner = DirichletPartitioner(alpha=alpha)
+    elif partition == "shard":
+        partitioner = ShardPartitioner()
+    else:
+        partitioner = IidPartitioner()
+    name = str(dataset)
+
+    def from_bundled(spec: ModelSpec, seed: int) -> Dataset:
+        pool, _ = _bundled(name, spec)
+        mine = pool.partition(partitioner, count, seed=seed)[index - 1]
+        return dataclasses.replace(mine, name=f"{name} part {index}/{count}, {partition}")
+
+    return from_bundled
+
+
+class _TrainingDisplay:
+    """A progress bar of local training on a terminal; a line per epoch otherwise."""
+
+    def __init__(self, participant: Participant, task_id: int) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self.participant = participant
+        self.task_id = task_id
+        self.live = console.is_terminal
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]:.4f}"),
+            console=console,
+            transient=True,
+        )
+        self.bar: TaskID | None = None
+
+    def __enter__(self) -> _TrainingDisplay:
+        if self.live:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live:
+            self.progress.stop()
+
+    def __call__(self, p: TrainingProgress) -> None:
+        rounds = self.participant.task(self.task_id).rounds
+        number = max(rounds) if rounds else 0
+        if not self.live:
+            if p.end_of_epoch:
+                console.print(
+                    f"round {number}: epoch {p.epoch}/{p.epochs}, loss {p.epoch_loss:.4f}"
+                )
+            return
+        total = p.epochs * p.batches
+        done = (p.epoch - 1) * p.batches + p.batch
+        if p.epoch == 1 and p.batch == 1:
+            if self.bar is not None:
+                self.progress.remove_task(self.bar)
+            self.bar = self.progress.add_task(f"round {number}", total=total, loss=0.0)
+        assert self.bar is not None
+        self.progress.update(
+            self.bar,
+            completed=done,
+            loss=p.epoch_loss,
+            description=f"round {number} epoch {p.epoch}/{p.epochs}",
+        )
+        if done == total:
+            self.progress.remove_task(self.bar)
+            self.bar = None
+
+
+class _ProviderWatch:
+    """Prints what happens to this provider's updates and the task's rounds, once each."""
+
+    def __init__(self, participant: Participant, task_id: int) -> None:
+        self.participant = participant
+        self.task_id = task_id
+        self.seen: set[tuple[object, ...]] = set()
+
+    def _once(self, key: tuple[object, ...], line: str) -> None:
+        if key not in self.seen:
+            self.seen.add(key)
+            console.print(line)
+
+    def __call__(self) -> None:
+        from ledgerlearn.chain.types import Status
+
+        p = self.participant
+        task = p.task(self.task_id)
+        me = p.address
+        if me in task.providers:
+            self._once(("joined",), f"task {self.task_id}: joined")
+        mine = {u.round: u for u in task.updates.values() if u.provider == me}
+        for number, record in sorted(task.rounds.items()):
+            update = mine.get(number)
+            if update is not None:
+                self._once(
+                    (number, "submitted"),
+                    f"round {number}: submitted {update.cid} ({update.num_samples} samples)",
+                )
+                if update.status in (Status.ACCEPTED, Status.REJECTED):
+                    self._once(
+                        (number, "decided"),
+                        f"round {number}: update {update.status.name.lower()} "
+                        f"({len(update.scores)} scores)",
+                    )
+            elif (
+                record.result_hash is None
+                and p.head + 1 >= record.start_block + task.params.round_length
+            ):
+                more = "; waiting for the next round" if number < task.params.max_rounds else ""
+                self._once(
+                    (number, "missed"),
+                    f"round {number}: submissions closed before an update was ready{more}",
+                )
+            if record.result_hash is not None:
+                self._once(
+                    (number, "final"),
+                    f"round {number}: finalized ({len(record.accepted)} of "
+                    f"{len(record.updates)} updates accepted)",
+                )
+
+
+# --- validator run ----------------------------------------------------------------------------
+
+
+@validator_app.command("run")
+def validator_run(
+    keystore: KeystoreOpt = None,
+    deployment: DeploymentOpt = None,
+    rpc: RpcOpt = None,
+    state_dir: StateDirOpt = None,
+    ipfs_repo: IpfsRepoOpt = None,
+    fetch_timeout: FetchTimeoutOpt = None,
+    until_closed: Annotated[
+        int | None,
+        typer.Option(min=1, help="Exit once this task is closed (default: run until Ctrl-C)."),
+    ] = None,
+) -> None:
+    """Register your IPFS address and encryption key, then score updates and attest aggregates
+    of every task whose committee you sit on, until Ctrl-C (or --until-closed)."""
+    _setup_logging()
+    with _clear_errors():
+        from ledgerlearn.agents.validator import Validator
+
+        agent = _Agent(keystore, deployment, rpc, state_dir, ipfs_repo, fetch_timeout)
+        try:
+            with agent.session("VALIDATOR") as session:
+                participant = session.participant
+                validator = Validator(participant, agent.account.key)
+                validator.register(session.peer_address)
+                console.print(
+                    f"validator {session.address}: IPFS node {session.peer_address} and "
+                    "encryption key registered"
+                )
+                watch = _ValidatorWatch(participant, validator.scored)
+
+                def step() -> bool:
+                    try:
+                        return validator.step()
+                    finally:
+                        watch.scores()
+
+                def until() -> bool:
+                    if until_closed is None:
+                        return False
+                    task = participant.index.tasks.get(until_closed)
+                    return task is not None and task.closed
+
+                session.run(step, until=until, on_sync=watch, poll_s=POLL_S)
+                console.print(f"task {until_closed} closed")
+        except KeyboardInterrupt:
+            console.print("validator stopped")
+
+
+class _ValidatorWatch:
+    """Prints each score this validator computed, each update the other members decided
+    before its score, and each attestation it sent, once."""
+
+    def __init__(self, participant: Participant, scored: list[ScoreRecord]) -> None:
+        self.participant = participant
+        self.scored = scored
+        self.printed = 0
+        self.passed: set[bytes] = set()
+        self.attested: set[tuple[int, int]] = set()
+
+    def _where(self, task_id: int, update: bytes) -> tuple[str, str]:
+        task = self.participant.index.tasks.get(task_id)
+        record = task.updates.get(update) if task is not None else None
+        if record is None:
+            return f"task {task_id}", ""
+        return f"task {task_id} round {record.round}", f" from {record.provider}"
+
+    def scores(self) -> None:
+        """One line per new :class:`~ledgerlearn.agents.validator.ScoreRecord`."""
+        from ledgerlearn.chain.types import SCORE_INVALID, from_fixed
+
+        for record in self.scored[self.printed :]:
+            where, origin = self._where(record.task_id, record.update)
+            value = (
+                f"invalid ({record.reason})"
+                if record.score == SCORE_INVALID
+                else f"{from_fixed(record.score):+.4f}"
+                + (f" ({record.reason})" if record.reason else "")
+            )
+            console.print(f"{where}: scored {_short(record.update)}{origin}: {escape(value)}")
+        self.printed = len(self.scored)
+
+    def __call__(self) -> None:
+        from ledgerlearn.chain.types import Status
+
+        self.scores()
+        me = self.participant.address
+        mine = {record.update for record in self.scored}
+        for task in self.participant.index.tasks.values():
+            if me not in task.params.committee:
+                continue
+            for update in task.updates.values():
+                decided = update.status in (Status.ACCEPTED, Status.REJECTED)
+                if not decided or me in update.scores or update.update in mine | self.passed:
+                    continue
+                self.passed.add(update.update)
+                where, origin = self._where(task.task_id, update.update)
+                console.print(
+                    f"{where}: {_short(update.update)}{origin} was "
+                    f"{update.status.name.lower()} by the other members before my score"
+                )
+            for number, record in task.rounds.items():
+                for proposal in record.proposals.values():
+                    if me in proposal.attesters and (task.task_id, number) not in self.attested:
+                        self.attested.add((task.task_id, number))
+                        console.print(
+                            f"task {task.task_id} round {number}: attested aggregate {proposal.cid}"
+                        )

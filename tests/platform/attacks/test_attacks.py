@@ -1,0 +1,173 @@
+"""The attack suite on real local updates (digits, 7 honest providers trained for real).
+
+Each attack is produced through its behaviour exactly as a provider would call it (the
+ledger's view of the round with the honest updates already submitted); three attackers and
+seven honest updates are then averaged with the plain mean, and the attack must hurt: lower
+test accuracy for the model-poisoning attacks, an aggregate pulled away from the honest mean
+for the free riders and Mimic (which only re-weight honest work)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ledgerlearn.aggregation import get
+from ledgerlearn.attacks import behaviour
+from ledgerlearn.attacks.alie import alie_z
+from ledgerlearn.attacks.backdoor import add_trigger, backdoor_accuracy
+from ledgerlearn.attacks.lying_validator import (
+    HIGH_SCORE,
+    validator_behaviour,
+)
+from ledgerlearn.attacks.omniscient import LATE_BLOCKS
+from ledgerlearn.attacks.view import RoundView
+from ledgerlearn.chain.types import SCORE_INVALID
+from ledgerlearn.data import DirichletPartitioner, load_bundled
+from ledgerlearn.model import build
+from ledgerlearn.model.flatten import flatten, state_dict_to_arrays, unflatten
+from ledgerlearn.model.presets import mlp_digits
+from ledgerlearn.training import TrainingConfig, evaluate, get_metric, train
+
+HONEST, ATTACKERS = 7, 3
+ACCURACY = get_metric("accuracy")
+
+
+@pytest.fixture(scope="module")
+def world():  # type: ignore[no-untyped-def]
+    torch.set_num_threads(1)
+    spec = mlp_digits()
+    pool, test = load_bundled("digits", "train"), load_bundled("digits", "test")
+    parts = pool.partition(DirichletPartitioner(alpha=1.0), HONEST + ATTACKERS, seed=0)
+    config = TrainingConfig(epochs=3, batch_size=16, lr=0.1, momentum=0.9)
+    # the round's base: a global model after a little training, as in round 2 of a task
+    base = dict(state_dict_to_arrays(build(spec, seed=0)))
+    base = train(spec, pool.split(0.1, seed=1)[0], config, initial=base)
+    honest = [train(spec, parts[i], config, initial=base) for i in range(HONEST)]
+
+    def view(round_: int = 2) -> RoundView:
+        return RoundView(spec, base, round_, 10, HONEST + ATTACKERS, HONEST, "mean", 0,
+                         lambda: honest)  # fmt: skip
+
+    def trainer(data):  # type: ignore[no-untyped-def]
+        return train(spec, data, config, initial=base)
+
+    return spec, base, honest, parts, test, view, trainer
+
+
+def _attacked(world, name):  # type: ignore[no-untyped-def]
+    spec, _base, honest, parts, _test, view, trainer = world
+    attackers = [
+        behaviour(name, seed=i, num_attackers=ATTACKERS).produce(view(), parts[HONEST + i], trainer)
+        for i in range(ATTACKERS)
+    ]
+    vectors = np.stack([flatten(w, spec) for w in [*honest, *attackers]])
+    return unflatten(get("mean")(vectors).astype(np.float32), spec), attackers
+
+
+def _accuracy(world, weights) -> float:  # type: ignore[no-untyped-def]
+    spec, test = world[0], world[4]
+    return evaluate(spec, weights, test, ACCURACY)
+
+
+def _honest_mean(world):  # type: ignore[no-untyped-def]
+    spec, honest = world[0], world[2]
+    return get("mean")(np.stack([flatten(w, spec) for w in honest]))
+
+
+ALL_UPDATE_ATTACKS = [
+    "sign_flip", "gaussian", "scaling", "alie", "alie_opt", "ipm", "ipm_opt", "mimic",
+    "label_flip", "backdoor", "free_rider", "free_rider_replay", "free_rider_zero",
+    "free_rider_copy",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ALL_UPDATE_ATTACKS)
+def test_every_attack_raises_the_mean_s_test_loss(world, name: str) -> None:  # type: ignore[no-untyped-def]
+    spec, test = world[0], world[4]
+    loss = get_metric("negative_loss")
+    clean = evaluate(spec, unflatten(_honest_mean(world).astype(np.float32), spec), test, loss)
+    attacked, _ = _attacked(world, name)
+    assert evaluate(spec, attacked, test, loss) < clean - 1e-4, name
+
+
+@pytest.mark.parametrize(
+    ("name", "drop"),
+    [
+        ("sign_flip", 0.005),
+        ("gaussian", 0.02),
+        ("scaling", 0.2),
+        ("alie_opt", 0.5),
+        ("ipm_opt", 0.5),
+        ("label_flip", 0.2),
+        ("backdoor", 0.2),
+    ],
+)
+def test_model_poisoning_lowers_the_mean_s_accuracy(world, name: str, drop: float) -> None:  # type: ignore[no-untyped-def]
+    clean = _accuracy(world, unflatten(_honest_mean(world).astype(np.float32), world[0]))
+    attacked, _ = _attacked(world, name)
+    assert _accuracy(world, attacked) <= clean - drop, (name, clean)
+
+
+def test_colluders_submit_distinct_contents_of_one_vector(world) -> None:  # type: ignore[no-untyped-def]
+    spec = world[0]
+    _, attackers = _attacked(world, "alie")
+    vectors = [flatten(w, spec) for w in attackers]
+    assert not np.array_equal(vectors[0], vectors[1])  # distinct hashes on the ledger
+    assert np.allclose(vectors[0], vectors[1], rtol=0, atol=1e-4 * np.abs(vectors[0]).max())
+
+
+def test_optimised_alie_beats_the_paper_z_against_the_mean(world) -> None:  # type: ignore[no-untyped-def]
+    fixed, _ = _attacked(world, "alie")
+    optimised, _ = _attacked(world, "alie_opt")
+    assert _accuracy(world, optimised) <= _accuracy(world, fixed)
+
+
+def test_alie_z_matches_the_paper() -> None:
+    # n = 10, f = 3: s = floor(10/2 + 1) - 3 = 3 supporters; z = Phi^-1(7/10)
+    assert alie_z(10, 3) == pytest.approx(0.5244, abs=1e-4)
+    # n = 50, f = 12 (the paper's table): s = 14, z = Phi^-1(36/50) ~ 0.58
+    assert alie_z(50, 12) == pytest.approx(0.5828, abs=1e-3)
+    with pytest.raises(ValueError, match="0 < f < n"):
+        alie_z(3, 3)
+
+
+def test_omniscient_attackers_wait_for_the_honest_updates(world) -> None:  # type: ignore[no-untyped-def]
+    spec, base = world[0], world[1]
+    attack = behaviour("ipm_opt", num_attackers=3)
+
+    def view(submitted: int, blocks_left: int) -> RoundView:
+        return RoundView(spec, base, 1, blocks_left, 10, submitted, "median", 0)
+
+    assert not attack.ready(view(submitted=5, blocks_left=20))
+    assert attack.ready(view(submitted=7, blocks_left=20))  # every honest one is in
+    assert attack.ready(view(submitted=0, blocks_left=LATE_BLOCKS))  # last chance
+    assert behaviour("honest").ready(view(submitted=0, blocks_left=20))
+
+
+def test_backdoor_plants_its_trigger(world) -> None:  # type: ignore[no-untyped-def]
+    spec, _base, honest, parts, test, view, trainer = world
+    x = test.x[:3]
+    triggered = add_trigger(x)
+    image = triggered.reshape(3, 8, 8)
+    assert (image[:, -2:, -2:] == x.max()).all() and (triggered[:, :40] == x[:, :40]).all()
+    planted = behaviour("backdoor").produce(view(), parts[HONEST], trainer)
+    assert backdoor_accuracy(spec, planted, test) >= 0.5
+    assert backdoor_accuracy(spec, honest[0], test) <= 0.3
+
+
+def test_lying_validators_report_what_their_behaviour_says() -> None:
+    scores = {b"a": 5, b"b": -7, b"c": SCORE_INVALID}
+    providers = {b"a": "0xAA", b"b": "0xBB", b"c": "0xCC"}
+    assert validator_behaviour("honest").report(scores, providers) == scores
+    assert set(validator_behaviour("inflate").report(scores, providers).values()) == {HIGH_SCORE}
+    assert set(validator_behaviour("deflate").report(scores, providers).values()) == {SCORE_INVALID}
+    colluding = validator_behaviour("collude", ["0xbb"]).report(scores, providers)
+    assert colluding == {b"a": SCORE_INVALID, b"b": HIGH_SCORE, b"c": SCORE_INVALID}
+    with pytest.raises(ValueError, match="unknown validator behaviour 'shy'"):
+        validator_behaviour("shy")
+
+
+def test_unknown_attack_names_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown behaviour 'alie2'"):
+        behaviour("alie2")

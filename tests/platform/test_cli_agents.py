@@ -1,0 +1,508 @@
+"""The agent commands as a person runs them: ``publish``, ``provider run``, ``validator run``.
+
+Real parts only: an anvil devnet, the contracts, an embedded IPFS node per process, and the
+commands as subprocesses (``python -m ledgerlearn.cli``) with their own keystores, the password
+in the environment and stdin closed.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_keys.datatypes import PrivateKey
+
+from ledgerlearn import cli_agents
+from ledgerlearn.chain.backend import Chain, connect
+from ledgerlearn.chain.client import LedgerClient
+from ledgerlearn.chain.deployment import Deployment, deploy
+from ledgerlearn.chain.devnet import Devnet
+from ledgerlearn.chain.events import EventStream
+from ledgerlearn.chain.index import LedgerIndex
+from ledgerlearn.chain.types import Status
+from ledgerlearn.config import ChainSettings, DevnetSettings
+from tests.platform.chain.conftest import free_port
+
+CLI = [sys.executable, "-m", "ledgerlearn.cli"]
+PASSWORD = "cli-agents-test"  # throwaway keys of a test devnet
+ETHER = 10**18
+
+
+def agent_env(home: Path) -> dict[str, str]:
+    """The environment of a command: password, no prompt, default dirs under ``home``."""
+    return {
+        **os.environ,
+        "LEDGERLEARN_AGENT__PASSWORD": PASSWORD,
+        "LEDGERLEARN_AGENT__STATE_DIR": str(home / "state"),
+        "LEDGERLEARN_STORAGE__REPO_DIR": str(home / "ipfs"),
+        "OMP_NUM_THREADS": "1",
+        "LEDGERLEARN_LOG": "INFO",
+        "COLUMNS": "200",
+    }
+
+
+def run(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def assert_clear_error(result: subprocess.CompletedProcess[str], *expected: str) -> None:
+    """Exit 1, one ``error:`` line naming the problem, no traceback."""
+    assert result.returncode == 1, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    for text in expected:
+        assert text in errors[0], errors[0]
+
+
+def write_keystore(path: Path, account: LocalAccount) -> Path:
+    # pbkdf2 with few iterations: throwaway keys, quick to open in every process
+    keystore = Account.encrypt(account.key, PASSWORD, kdf="pbkdf2", iterations=1000)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(keystore))
+    path.chmod(0o600)
+    return path
+
+
+@dataclass
+class Consortium:
+    """A devnet with the contracts deployed and members in roles, each with a keystore."""
+
+    url: str
+    chain: Chain
+    deployment_file: Path
+    accounts: dict[str, LocalAccount]
+    keystores: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def reader(self) -> LedgerClient:
+        return LedgerClient(self.chain, Deployment.load(self.deployment_file))
+
+    def address(self, name: str) -> str:
+        return str(self.accounts[name].address)
+
+    def common(self, name: str) -> list[str]:
+        """--keystore, --deployment and --rpc of ``name``."""
+        return [
+            "--keystore", str(self.keystores[name]),
+            "--deployment", str(self.deployment_file),
+            "--rpc", self.url,
+        ]  # fmt: skip
+
+
+def set_up(net: Devnet, root: Path, roles: dict[str, str | None]) -> Consortium:
+    """Deploy, then fund every account and grant it its role (``None``: no role)."""
+    chain = connect(ChainSettings(backend="rpc", rpc_url=net.rpc_url))
+    admin = Account.create()
+    chain.fund(admin.address, 100 * ETHER)
+    deployment = deploy(chain, admin, admin_delay_s=0)
+    deployment_file = root / "deployment.json"
+    deployment.save(deployment_file)
+    admin_client = LedgerClient(chain, deployment, admin)
+    consortium = Consortium(net.rpc_url, chain, deployment_file, {})
+    for name, role in roles.items():
+        account = Account.create()
+        chain.fund(account.address, 100 * ETHER)
+        if role is not None:
+            admin_client.grant_role(role, account.address)
+        consortium.accounts[name] = account
+        consortium.keystores[name] = write_keystore(root / "keys" / f"{name}.json", account)
+    return consortium
+
+
+def read_index(consortium: Consortium) -> LedgerIndex:
+    index = LedgerIndex()
+    index.apply_all(EventStream(consortium.reader).poll().events)
+    return index
+
+
+# --- the whole flow -----------------------------------------------------------------------------
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen[str]
+    stdout: Path
+    stderr: Path
+
+    def output(self) -> tuple[str, str]:
+        return self.stdout.read_text(), self.stderr.read_text()
+
+
+def start(name: str, args: list[str], env: dict[str, str], logs: Path) -> Process:
+    logs.mkdir(parents=True, exist_ok=True)
+    out, err = logs / f"{name}.out", logs / f"{name}.err"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        popen = subprocess.Popen(
+            [*CLI, *args],
+            stdout=stdout,
+            stderr=stderr,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            text=True,
+        )
+    return Process(name, popen, out, err)
+
+
+def wait_for(
+    condition: Callable[[], bool], processes: list[Process], timeout: float, what: str
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        for p in processes:
+            if p.popen.poll() is not None and p.popen.returncode != 0:
+                out, err = p.output()
+                pytest.fail(f"{p.name} exited with {p.popen.returncode}:\n{out}\n{err}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.3)
+
+
+def stop(processes: list[Process]) -> None:
+    for p in processes:
+        if p.popen.poll() is None:
+            p.popen.send_signal(signal.SIGTERM)
+    for p in processes:
+        try:
+            p.popen.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.popen.kill()
+            p.popen.wait()
+
+
+@pytest.mark.slow
+def test_a_task_runs_end_to_end_with_the_agent_commands(tmp_path: Path) -> None:
+    """3 validators, a publisher and 3 providers, each a command in its own process: the task
+    closes, every validator scores every provider's update, every process exits 0."""
+    roles: dict[str, str | None] = {"publisher": "PUBLISHER"}
+    roles |= {f"validator-{i}": "VALIDATOR" for i in range(1, 4)}
+    roles |= {f"provider-{i}": "PROVIDER" for i in range(1, 4)}
+    settings = DevnetSettings(port=free_port(), state_file=tmp_path / "devnet" / "state.json")
+    processes: list[Process] = []
+    logs = tmp_path / "logs"
+    env = agent_env(tmp_path / "home")  # default state and IPFS dirs: per-account subfolders
+    with Devnet(settings, log_file=logs / "devnet.log") as net:
+        c = set_up(net, tmp_path, roles)
+        validators = [f"validator-{i}" for i in range(1, 4)]
+        providers = [f"provider-{i}" for i in range(1, 4)]
+        reader = c.reader
+        try:
+            for name in validators:
+                args = ["validator", "run", *c.common(name), "--until-closed", "1"]
+                processes.append(start(name, args, env, logs))
+            for i, name in enumerate(providers, start=1):  # ready when round 1 opens
+                home = tmp_path / name
+                args = [
+                    "provider", "run", *c.common(name), "--task", "1", "--wait",
+                    "--dataset", "digits", "--part", f"{i}/3",
+                    "--state-dir", str(home / "state"), "--ipfs-repo", str(home / "ipfs"),
+                ]  # fmt: skip
+                processes.append(start(name, args, env, logs))
+            wait_for(
+                lambda: (
+                    all(reader.member(c.address(v)).encryption_key for v in validators)
+                    and all("waiting for task 1" in p.output()[0] for p in processes[3:])
+                ),
+                processes,
+                120,
+                "the validators to register, the providers to wait for the task",
+            )
+            c.chain.set_block_time(1.0)
+            committee = ",".join(c.address(v) for v in validators)
+            publish = [
+                "publish", *c.common("publisher"),
+                "--preset", "logreg_digits", "--dataset", "digits", "--seed", "1",
+                "--committee", committee, "--quorum", "2", "--max-faulty-validators", "0",
+                "--rounds", "1", "--round-length", "30", "--score-window", "15",
+                "--expected-providers", "3",
+            ]  # fmt: skip
+            processes.append(start("publisher", publish, env, logs))
+            wait_for(
+                lambda: all(p.popen.poll() is not None for p in processes),
+                processes,
+                150,
+                "every agent to finish",
+            )
+        finally:
+            stop(processes)
+        index = read_index(c)
+    outputs = {p.name: p.output() for p in processes}
+    for p in processes:
+        assert p.popen.returncode == 0, (p.name, *outputs[p.name])
+        assert "Traceback" not in outputs[p.name][1], (p.name, outputs[p.name][1])
+    task = index.tasks[1]
+    assert task.closed and task.final_model_hash is not None
+    updates = {u.provider: u for u in task.updates.values()}
+    assert set(updates) == {c.address(p) for p in providers}
+    assert all(u.status is Status.ACCEPTED for u in updates.values())
+    short = {"0x" + u.update.hex()[:12] for u in updates.values()}
+    scorers: dict[str, set[str]] = {u: set() for u in short}
+    attesters = 0
+    for name in validators:
+        out = outputs[name][0]
+        scored = set(re.findall(r"round 1: scored (0x[0-9a-f]{12}) from 0x", out))
+        # the contract decides as soon as 2 of the 3 members agree: a member that syncs only
+        # after that has nothing left to score and says so (rare; a member slowed down)
+        passed = set(re.findall(r"(0x[0-9a-f]{12}) from 0x\w+ was accepted by the other", out))
+        assert scored | passed == short and not scored & passed, (name, out)
+        for u in scored:
+            scorers[u].add(name)
+        attesters += "task 1 round 1: attested aggregate" in out
+        assert "task 1 closed" in out
+    assert all(len(names) >= 2 for names in scorers.values()), scorers
+    assert attesters >= 2
+    publisher_out = outputs["publisher"][0]
+    assert "task 1 published" in publisher_out
+    assert task.params.model_spec_cid in publisher_out
+    assert "round 1: finalized, 3 of 3 updates accepted" in publisher_out
+    assert "task 1 closed; final model" in publisher_out
+    for name in providers:
+        out = outputs[name][0]
+        assert f"round 1: submitted {updates[c.address(name)].cid}" in out, out
+        assert "round 1: update accepted" in out
+        assert "task 1 closed" in out
+    # the default directories are per account, so the validators did not collide
+    for name in validators:
+        assert (tmp_path / "home" / "state" / c.address(name) / "outbox.jsonl").exists()
+        assert (tmp_path / "home" / "ipfs" / c.address(name)).is_dir()
+
+
+# --- clear errors -----------------------------------------------------------------------------
+
+
+@dataclass
+class Published:
+    """A consortium with task 1 published and its content served by this test's IPFS node."""
+
+    consortium: Consortium
+    env: dict[str, str]
+    root: Path
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Published]:
+    from ledgerlearn.agents.participant import Participant
+    from ledgerlearn.agents.publisher import Policy, Publisher
+    from ledgerlearn.config import StorageSettings
+    from ledgerlearn.data import load_bundled
+    from ledgerlearn.model.presets import logreg_digits
+    from ledgerlearn.storage import IpfsNode
+
+    root = tmp_path_factory.mktemp("published")
+    roles: dict[str, str | None] = {"publisher": "PUBLISHER", "publisher-2": "PUBLISHER"}
+    roles |= {f"validator-{i}": "VALIDATOR" for i in range(1, 5)}  # 4: on no committee
+    roles |= {"provider": "PROVIDER", "outsider": None}
+    settings = DevnetSettings(port=free_port(), state_file=root / "devnet" / "state.json")
+    with Devnet(settings) as net:
+        c = set_up(net, root, roles)
+        storage = StorageSettings(repo_dir=root / "publisher-ipfs")
+        with IpfsNode(storage, handle_signals=False) as node:
+            address = node.multiaddrs[0]
+            for name in ["publisher", "validator-1", "validator-2", "validator-3"]:
+                account = c.accounts[name]
+                key = PrivateKey(account.key).public_key.to_compressed_bytes()
+                c.reader.with_account(account).register_member(address, key)
+            client = c.reader.with_account(c.accounts["publisher"])
+            participant = Participant(client, node, root / "publisher-state")
+            participant.sync()
+            spec = logreg_digits()
+            validation = load_bundled("digits", "test")
+            policy = Policy(quorum=2, max_faulty_validators=0, rounds=1, round_length=1000)
+            committee = [c.address(f"validator-{i}") for i in range(1, 4)]
+            publisher = Publisher(participant)
+            assert (
+                publisher.publish(publisher.prepare(spec, validation, committee, policy)).task_id
+                == 1
+            )
+            yield Published(c, agent_env(root / "home"), root)
+
+
+def write_npz(path: Path, **arrays: np.ndarray) -> Path:
+    np.savez(path, **arrays)  # type: ignore[arg-type]
+    return path
+
+
+def provider_args(p: Published, name: str, *extra: str) -> list[str]:
+    return ["provider", "run", *p.consortium.common(name), *extra]
+
+
+def test_provider_refuses_a_malformed_npz_file(published: Published, tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    bad = write_npz(tmp_path / "bad.npz", x=rng.random((20, 64)), labels=np.zeros(20, np.int64))
+    result = run(
+        *provider_args(published, "provider", "--task", "1", "--data", str(bad)), env=published.env
+    )
+    assert_clear_error(result, "bad.npz", "expected exactly the arrays 'x' and 'y'")
+
+
+def test_provider_refuses_a_malformed_csv_file(published: Published, tmp_path: Path) -> None:
+    rows = [",".join(["0.5"] * 64 + ["3"]) for _ in range(5)]
+    rows[2] = ",".join(["0.5"] * 10 + ["oops"] + ["0.5"] * 53 + ["3"])
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(rows) + "\n")
+    result = run(
+        *provider_args(published, "provider", "--task", "1", "--data", str(bad)), env=published.env
+    )
+    assert_clear_error(result, "bad.csv", "line 3", "'oops' is not a number")
+
+
+def test_provider_refuses_labels_outside_the_models_classes(
+    published: Published, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(0)
+    y = np.arange(20, dtype=np.int64) % 12  # the model has 10 classes
+    bad = write_npz(tmp_path / "labels.npz", x=rng.random((20, 64)).astype(np.float32), y=y)
+    result = run(
+        *provider_args(published, "provider", "--task", "1", "--data", str(bad)), env=published.env
+    )
+    assert_clear_error(result, "labels lie outside [0, 10)", "10 classes")
+
+
+def test_provider_refuses_an_account_without_the_provider_role(published: Published) -> None:
+    args = provider_args(
+        published, "outsider", "--task", "1", "--dataset", "digits", "--part", "1/2"
+    )
+    result = run(*args, env=published.env)
+    outsider = published.consortium.address("outsider")
+    assert_clear_error(result, outsider, "does not hold PROVIDER_ROLE", "chain grant provider")
+
+
+def test_provider_refuses_an_unknown_task(published: Published) -> None:
+    args = provider_args(
+        published, "provider", "--task", "7", "--dataset", "digits", "--part", "1/2"
+    )
+    result = run(*args, env=published.env)
+    assert_clear_error(result, "task 7 is not published on this chain")
+
+
+def test_validator_refuses_an_account_without_the_validator_role(published: Published) -> None:
+    args = ["validator", "run", *published.consortium.common("provider"), "--until-closed", "1"]
+    result = run(*args, env=published.env)
+    assert_clear_error(result, "does not hold VALIDATOR_ROLE")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+def test_validator_stops_cleanly_on_a_signal(
+    published: Published, signum: signal.Signals, tmp_path: Path
+) -> None:
+    args = ["validator", "run", *published.consortium.common("validator-4")]
+    process = start("validator", args, published.env, tmp_path)
+    try:
+        wait_for(
+            lambda: "encryption key registered" in process.output()[0],
+            [process],
+            90,
+            "the validator to register",
+        )
+        process.popen.send_signal(signum)
+        process.popen.wait(timeout=30)
+    finally:
+        stop([process])
+    out, err = process.output()
+    assert process.popen.returncode == 0, (out, err)
+    assert "Traceback" not in err, err
+    if signum == signal.SIGINT:
+        assert "validator stopped" in out
+
+
+def test_publish_refuses_a_committee_member_without_an_encryption_key(
+    published: Published,
+) -> None:
+    c = published.consortium
+    committee = ",".join(
+        [c.address("validator-1"), c.address("validator-2"), c.address("outsider")]
+    )
+    args = [
+        "publish", *c.common("publisher-2"), "--preset", "logreg_digits", "--dataset", "digits",
+        "--committee", committee, "--quorum", "2", "--max-faulty-validators", "0", "--no-keep",
+    ]  # fmt: skip
+    result = run(*args, env=published.env)
+    assert_clear_error(result, c.address("outsider"), "has not registered an encryption key")
+    assert read_index(c).tasks.keys() == {1}  # nothing published
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ("--quorum 4", "unsafe committee policy: quorum k=4, tolerated liars f=1, committee n=3"),
+        ("--quorum 40", "invalid policy: --quorum: Input should be less than or equal to 32"),
+        ("--rule averaging", "aggregation_rule 'averaging' is unknown"),
+        (
+            "--quorum 2 --max-faulty-validators 0 --rule krum --num-byzantine 2 "
+            "--expected-providers 4",
+            "krum needs n >= 2*num_byzantine + 3",
+        ),
+    ],
+    ids=["quorum-too-large", "quorum-above-cap", "unknown-rule", "beyond-breakdown"],
+)
+def test_publish_refuses_an_invalid_policy(options: str, expected: str, tmp_path: Path) -> None:
+    # checked before the keystore is opened or the chain contacted: no devnet needed
+    committee = ",".join(Account.create().address for _ in range(3))
+    args = [
+        "publish", "--keystore", str(tmp_path / "missing.json"), "--rpc", "http://127.0.0.1:9",
+        "--preset", "logreg_digits", "--dataset", "digits", "--committee", committee,
+        *options.split(),
+    ]  # fmt: skip
+    assert_clear_error(run(*args, env=agent_env(tmp_path)), expected)
+
+
+def test_usage_errors_name_the_options(tmp_path: Path) -> None:
+    env = agent_env(tmp_path)
+    both = run("provider", "run", "--task", "1", "--data", "x.npz", "--dataset", "digits", env=env)
+    assert both.returncode == 2 and "exactly one of --data FILE and --dataset NAME" in both.stderr
+    part = run("provider", "run", "--task", "1", "--dataset", "digits", "--part", "4/3", env=env)
+    assert part.returncode == 2 and "expected I/N with 1 <= I <= N" in part.stderr
+    for result in (both, part):
+        assert "Traceback" not in result.stderr
+
+
+def test_option_defaults_are_the_librarys() -> None:
+    """The commands show the Policy's and TrainingConfig's defaults: they must be the same."""
+    from ledgerlearn.agents.publisher import Policy
+    from ledgerlearn.training import TrainingConfig
+
+    publish = inspect.signature(cli_agents.publish).parameters
+    policy = Policy()
+    for field_name, option in cli_agents._POLICY_OPTIONS.items():
+        parameter = option.removeprefix("--").replace("-", "_")
+        assert publish[parameter].default == getattr(policy, field_name), option
+    provider = inspect.signature(cli_agents.provider_run).parameters
+    training = TrainingConfig()
+    for name in ("epochs", "batch_size", "lr"):
+        assert provider[name].default == getattr(training, name), name
+
+
+def test_help_does_not_import_torch_or_web3() -> None:
+    code = (
+        "import sys\n"
+        "from ledgerlearn.cli import app\n"
+        "sys.argv = ['ledgerlearn', 'publish', '--help']\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('torch', 'web3', 'eth_account') if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip().splitlines()[-1] == "[]"
