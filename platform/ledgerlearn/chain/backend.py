@@ -65,7 +65,6 @@ class Chain:
         if "error" in response:
             raise ChainError(f"this node cannot mine on request: {response['error']}")
 
-
     def set_block_time(self, seconds: float) -> None:
         """Mine a block every ``seconds`` instead of one per transaction (anvil only)."""
         interval = max(1, round(seconds))  # anvil takes whole seconds
