@@ -305,5 +305,82 @@ def simulate_command(
     _report(result, out, f"ledgerlearn simulation ({config.dataset}, federation)", config, clean)
 
 
+bench_app = typer.Typer(help="Benchmarks that write reports.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+def _csv(text: str | None) -> list[str] | None:
+    return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
+
+
+@bench_app.command("robustness")
+def bench_robustness(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="3 rules x 3 attacks, f = 3, IID, no filtering.")
+    ] = False,
+    dataset: Annotated[str, typer.Option(help="digits or mnist.")] = "digits",
+    rules: Annotated[str | None, typer.Option(help="Comma-separated rules.")] = None,
+    attacks: Annotated[str | None, typer.Option(help="Comma-separated attacks.")] = None,
+    byzantine: Annotated[
+        str | None, typer.Option("--f", help="Comma-separated Byzantine counts (of 10).")
+    ] = None,
+    splits: Annotated[str | None, typer.Option(help="iid,dirichlet")] = None,
+    filtering: Annotated[
+        str | None, typer.Option(help="on,off: with / without the committee's filtering.")
+    ] = None,
+    rounds: Annotated[int | None, typer.Option(help="Rounds per task.")] = None,
+    out: OutOpt = None,
+) -> None:
+    """Rules x attacks x Byzantine counts x splits through the real flow (in-process EVM):
+    a canary first, then CSV, a markdown table of worst cases and heatmaps."""
+    import logging
+
+    from pydantic import ValidationError
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from ledgerlearn.lab.robustness import RobustnessGrid, run_grid, write_outputs
+
+    logging.basicConfig(level=logging.WARNING)
+    grid = RobustnessGrid.quick() if quick else RobustnessGrid()
+    updates: dict[str, object] = {"dataset": dataset}
+    for key, value in (
+        ("rules", _csv(rules)),
+        ("attacks", _csv(attacks)),
+        ("splits", _csv(splits)),
+    ):
+        if value is not None:
+            updates[key] = value
+    if byzantine is not None:
+        updates["num_byzantine"] = [int(v) for v in _csv(byzantine) or []]
+    if filtering is not None:
+        updates["filtering"] = [v == "on" for v in _csv(filtering) or []]
+    if rounds is not None:
+        updates["rounds"] = rounds
+    try:
+        grid = RobustnessGrid.model_validate({**grid.model_dump(), **updates})
+        grid.check()
+    except (ValidationError, ValueError, LedgerlearnError) as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(code=1) from exc
+    out = out or _default_out("robustness")
+    columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=console) as progress:
+        bar = progress.add_task("canary", total=None)
+
+        def on_cell(row: object, done: int, total: int) -> None:
+            r = row  # a CellResult
+            label = f"{r.split} f={r.num_byzantine} {r.rule} / {r.attack}"  # type: ignore[attr-defined]
+            progress.update(bar, completed=done, total=total, description=label)
+
+        try:
+            rows = run_grid(grid, on_cell)
+        except LedgerlearnError as exc:
+            raise _fail(exc) from exc
+    path = write_outputs(grid, rows, out)
+    console.print(path.read_text())
+    console.print(f"report: [bold]{path}[/]")
+
+
 if __name__ == "__main__":
     app()

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ledgerlearn.agents.participant import Participant
-from ledgerlearn.aggregation import RULE_NAMES, get
+from ledgerlearn.aggregation import RULE_NAMES, Aggregator, BreakdownPointError, get
 from ledgerlearn.chain.index import RoundRecord, TaskRecord
 from ledgerlearn.chain.types import Status
 from ledgerlearn.model import ModelSpec
@@ -52,8 +52,31 @@ def aggregate_models(
         The task's aggregation rule and its parameter.
     """
     vectors = np.stack([flatten(m, spec) for m in models]).astype(np.float32, copy=False)
-    aggregator = get(rule, num_byzantine=num_byzantine)
+    aggregator = round_aggregator(rule, num_byzantine, len(models))
     return unflatten(np.asarray(aggregator(vectors), dtype=np.float32), spec)
+
+
+def round_aggregator(rule: str, num_byzantine: int, accepted: int) -> Aggregator:
+    """The task's rule for a round that accepted ``accepted`` updates.
+
+    The task declares ``num_byzantine`` for all its providers; the committee has already
+    rejected some updates, and fewer accepted updates than the rule needs at that count must
+    not stall the round. The rule then tolerates the largest count ``f' <= num_byzantine``
+    its breakdown point allows for ``accepted`` updates; if even ``f' = 0`` is refused (e.g.
+    Krum with fewer than 3 updates), the coordinate-wise median is used. Deterministic, so
+    every member recomputes the same aggregate.
+    """
+    for f in range(num_byzantine, -1, -1):
+        aggregator = get(rule, num_byzantine=f)
+        try:
+            aggregator.check_num_updates(accepted)
+        except BreakdownPointError:
+            continue
+        if f < num_byzantine:
+            log.info("%s: %d accepted updates allow num_byzantine=%d", rule, accepted, f)
+        return aggregator
+    log.info("%s: %d accepted updates are too few; coordinate-wise median", rule, accepted)
+    return get("median")
 
 
 def aggregate_round(participant: Participant, task: TaskRecord, record: RoundRecord) -> bytes:

@@ -1,0 +1,394 @@
+"""The robustness benchmark: aggregation rules x attacks x Byzantine counts x data splits.
+
+Every cell is a whole task through the real flow (:func:`~ledgerlearn.lab.simulate.simulate`:
+the contracts on the in-process EVM, an IPFS node, the agents), with ``f`` of the ``n``
+providers running the attack and the task's rule declaring ``num_byzantine = f``. Each cell
+runs with the committee's filtering (sanity checks and peer-relative scores) and without it
+(validators accept every decodable update: robust statistics alone). Every (rule, split,
+filtering) also runs clean, with no attacker, as the reference.
+
+A canary runs first: the plain mean without filtering, one attacker, under optimised ALIE
+and under x10 scaling. If neither collapses the mean (test accuracy <= 15%), the attack code
+is wrong and every other figure would prove nothing: the run says so and fails.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledgerlearn.agents.publisher import Policy
+from ledgerlearn.aggregation import RULE_IDS, BreakdownPointError, get
+from ledgerlearn.attacks import BEHAVIOURS
+from ledgerlearn.data import DirichletPartitioner, IidPartitioner
+from ledgerlearn.errors import LedgerlearnError
+from ledgerlearn.lab.simulate import RunConfig, simulate
+
+log = logging.getLogger(__name__)
+
+CANARY_ATTACKS = ("alie_opt", "scaling")
+CANARY_CEILING = 0.15
+"""The plain mean must fall to this test accuracy under one canary attack."""
+
+Split = Literal["iid", "dirichlet"]
+SPLITS: tuple[Split, ...] = ("iid", "dirichlet")
+
+
+class RobustnessGrid(BaseModel):
+    """Which cells to run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: Literal["digits", "mnist"] = "digits"
+    rules: list[str] = Field(
+        default_factory=lambda: [
+            "mean",
+            "median",
+            "trimmed_mean",
+            "geometric_median",
+            "krum",
+            "multi_krum",
+            "bulyan",
+            "centered_clipping",
+            "mda",
+            "meamed",
+            "monna",
+        ]
+    )
+    attacks: list[str] = Field(
+        default_factory=lambda: [
+            "sign_flip",
+            "gaussian",
+            "scaling",
+            "alie",
+            "alie_opt",
+            "ipm",
+            "ipm_opt",
+            "mimic",
+            "label_flip",
+            "backdoor",
+            "free_rider",
+            "free_rider_copy",
+        ]
+    )
+    num_byzantine: list[int] = Field(default_factory=lambda: [1, 3])
+    splits: list[Split] = Field(default_factory=lambda: list(SPLITS))
+    filtering: list[bool] = Field(default_factory=lambda: [True, False])
+    providers: int = Field(10, ge=4)
+    rounds: int = Field(3, ge=1)
+    alpha: float = Field(0.5, gt=0, description="Dirichlet concentration of the non-IID split.")
+    seed: int = 0
+
+    @classmethod
+    def quick(cls) -> RobustnessGrid:
+        """A small grid for a smoke run (a few minutes)."""
+        return cls(
+            rules=["mean", "median", "trimmed_mean"],
+            attacks=["sign_flip", "alie_opt", "scaling"],
+            num_byzantine=[3],
+            splits=["iid"],
+            filtering=[False],
+            rounds=2,
+        )
+
+    def check(self) -> None:
+        """Unknown rule or attack names fail before anything runs."""
+        for rule in self.rules:
+            if rule not in RULE_IDS:
+                raise ValueError(f"unknown rule {rule!r}; expected one of {', '.join(RULE_IDS)}")
+        for attack in self.attacks:
+            if attack not in BEHAVIOURS or attack == "honest":
+                raise ValueError(f"unknown attack {attack!r}")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One run of the grid (attack ``None``: the clean reference)."""
+
+    rule: str
+    attack: str | None
+    num_byzantine: int
+    split: Split
+    filtering: bool
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """What one cell measured."""
+
+    kind: str  # "canary", "clean" or "attack"
+    dataset: str
+    split: str
+    rule: str
+    attack: str
+    num_byzantine: int
+    filtering: bool
+    accuracy: float | None  # None: not run (status says why)
+    byzantine_accepted: int
+    honest_rejected: int
+    seconds: float
+    status: str  # "ok", "breakdown: ...", "failed: ..."
+
+
+NO_TOLERANCE = frozenset({"mean"})
+"""Rules that tolerate no Byzantine update by definition: declared with num_byzantine = 0."""
+
+
+def declared_f(rule: str, f: int) -> int:
+    """The num_byzantine a task with this rule declares when it expects ``f`` attackers."""
+    return 0 if rule in NO_TOLERANCE else f
+
+
+def run_config(grid: RobustnessGrid, cell: Cell) -> RunConfig:
+    """The task of one cell: ``f`` attackers last, the rule at ``num_byzantine = f``."""
+    f = cell.num_byzantine if cell.attack is not None else 0
+    providers = ["honest"] * (grid.providers - f) + [cell.attack or "honest"] * f
+    partition = IidPartitioner() if cell.split == "iid" else DirichletPartitioner(alpha=grid.alpha)
+    if cell.filtering:
+        threshold: dict[str, object] = {}
+    else:  # every decodable update clears an absolute threshold of -1e6
+        threshold = {"threshold": -1e6, "threshold_mode": "absolute"}
+    policy = Policy(
+        quorum=2,
+        max_faulty_validators=1,
+        rounds=grid.rounds,
+        round_length=40,
+        score_window=30,
+        aggregation_rule=cell.rule,
+        num_byzantine=declared_f(cell.rule, cell.num_byzantine),
+        **threshold,
+    )
+    base = RunConfig.preset(quick=grid.dataset == "digits", simulated=True)
+    return base.model_copy(
+        update={
+            "providers": providers,
+            "validators": 3,
+            "partition": partition,
+            "policy": policy,
+            "committee_filtering": cell.filtering,
+            "seed": grid.seed,
+        }
+    )
+
+
+def cells(grid: RobustnessGrid) -> Iterator[Cell]:
+    """Every cell: per (split, filtering, rule, f), the clean reference (no attacker, the
+    rule still declared for ``f``) then each attack."""
+    for split in grid.splits:
+        for filtering in grid.filtering:
+            for rule in grid.rules:
+                for f in grid.num_byzantine:
+                    yield Cell(rule, None, f, split, filtering)
+                    for attack in grid.attacks:
+                        yield Cell(rule, attack, f, split, filtering)
+
+
+def run_cell(grid: RobustnessGrid, cell: Cell, *, kind: str | None = None) -> CellResult:
+    """Run one cell; a rule beyond its breakdown point is recorded, not run."""
+    started = time.perf_counter()
+
+    def row(status: str, accuracy: float | None = None, byz: int = 0, rej: int = 0) -> CellResult:
+        return CellResult(
+            kind=kind or ("attack" if cell.attack else "clean"),
+            dataset=grid.dataset,
+            split=cell.split,
+            rule=cell.rule,
+            attack=cell.attack or "clean",
+            num_byzantine=cell.num_byzantine,
+            filtering=cell.filtering,
+            accuracy=accuracy,
+            byzantine_accepted=byz,
+            honest_rejected=rej,
+            seconds=time.perf_counter() - started,
+            status=status,
+        )
+
+    try:
+        f = declared_f(cell.rule, cell.num_byzantine)
+        get(cell.rule, num_byzantine=f).check_num_updates(grid.providers)
+    except BreakdownPointError as exc:
+        return row(f"breakdown: {exc}")
+    try:
+        result = simulate(run_config(grid, cell))
+    except LedgerlearnError as exc:
+        log.warning("cell %s failed: %s", cell, exc)
+        return row(f"failed: {exc}")
+    byzantine = [u for u in result.updates if u.behaviour != "honest"]
+    honest = [u for u in result.updates if u.behaviour == "honest"]
+    return row(
+        "ok",
+        result.final_metric,
+        sum(u.status == "accepted" for u in byzantine),
+        sum(u.status == "rejected" for u in honest),
+    )
+
+
+class CanaryError(LedgerlearnError):
+    """The plain mean survived the canary attacks: the attack code is wrong."""
+
+
+def canary(grid: RobustnessGrid, split: Split = "iid") -> list[CellResult]:
+    """Plain mean, no filtering, one attacker, under each canary attack."""
+    rows = [
+        run_cell(grid, Cell("mean", attack, 1, split, False), kind="canary")
+        for attack in CANARY_ATTACKS
+    ]
+    if not any(r.accuracy is not None and r.accuracy <= CANARY_CEILING for r in rows):
+        got = ", ".join(f"{r.attack}: {r.accuracy}" for r in rows)
+        raise CanaryError(
+            f"CANARY FAILED: the plain mean kept {got} (must fall to <= {CANARY_CEILING:.0%} "
+            "under one of them): the attack code is wrong and no other figure can be trusted"
+        )
+    return rows
+
+
+def run_grid(
+    grid: RobustnessGrid, on_cell: Callable[[CellResult, int, int], None] | None = None
+) -> list[CellResult]:
+    """The canary, then every cell; ``on_cell(result, done, total)`` after each."""
+    grid.check()
+    todo = list(cells(grid))
+    results = canary(grid)
+    total = len(todo) + len(results)
+    for i, row in enumerate(results):
+        if on_cell is not None:
+            on_cell(row, i + 1, total)
+    for cell in todo:
+        results.append(run_cell(grid, cell))
+        if on_cell is not None:
+            on_cell(results[-1], len(results), total)
+    return results
+
+
+# --- outputs ------------------------------------------------------------------------------
+
+
+def write_csv(rows: list[CellResult], path: Path) -> None:
+    """One line per cell."""
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(asdict(rows[0])))
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(asdict(row))
+
+
+def _groups(rows: list[CellResult]) -> dict[tuple[str, int, bool], list[CellResult]]:
+    groups: dict[tuple[str, int, bool], list[CellResult]] = {}
+    for row in rows:
+        if row.kind == "attack" and row.status == "ok":
+            groups.setdefault((row.split, row.num_byzantine, row.filtering), []).append(row)
+    return groups
+
+
+def _clean(rows: list[CellResult], split: str, rule: str, f: int, filtering: bool) -> float | None:
+    for row in rows:
+        key = (row.kind, row.split, row.rule, row.num_byzantine, row.filtering)
+        if key == ("clean", split, rule, f, filtering):
+            return row.accuracy
+    return None
+
+
+def worst_cases(rows: list[CellResult]) -> list[dict[str, object]]:
+    """Per (split, f, filtering, rule): the clean accuracy, the worst attack and its accuracy."""
+    table = []
+    for (split, f, filtering), group in sorted(_groups(rows).items()):
+        for rule in dict.fromkeys(r.rule for r in group):
+            mine = [r for r in group if r.rule == rule and r.accuracy is not None]
+            worst = min(mine, key=lambda r: r.accuracy or 0.0)
+            clean = _clean(rows, split, rule, f, filtering)
+            table.append(
+                {
+                    "split": split,
+                    "f": f,
+                    "filtering": filtering,
+                    "rule": rule,
+                    "clean": clean,
+                    "worst_attack": worst.attack,
+                    "worst": worst.accuracy,
+                    "gap": None if clean is None else (worst.accuracy or 0.0) - clean,
+                }
+            )
+    return table
+
+
+def _pct(value: object) -> str:
+    return "-" if value is None else f"{100 * float(value):.1f}%"  # type: ignore[arg-type]
+
+
+def write_markdown(grid: RobustnessGrid, rows: list[CellResult], path: Path) -> None:
+    """The canary, the worst case per rule, skipped cells."""
+    out = [f"# Robustness benchmark ({grid.dataset}, n = {grid.providers})", ""]
+    out += ["## Canary (plain mean, no filtering, f = 1)", ""]
+    for row in (r for r in rows if r.kind == "canary"):
+        out.append(f"- {row.attack}: {_pct(row.accuracy)} (must be <= {CANARY_CEILING:.0%})")
+    out += ["", "## Worst case per rule", ""]
+    out.append("| split | f | committee filtering | rule | clean | worst attack | worst | gap |")
+    out.append("|---|---|---|---|---|---|---|---|")
+    for w in worst_cases(rows):
+        gap = "-" if w["gap"] is None else f"{100 * float(w['gap']):+.1f} pts"  # type: ignore[arg-type]
+        out.append(
+            f"| {w['split']} | {w['f']} | {'on' if w['filtering'] else 'off'} | {w['rule']} | "
+            f"{_pct(w['clean'])} | {w['worst_attack']} | {_pct(w['worst'])} | {gap} |"
+        )
+    skipped = [r for r in rows if r.status != "ok"]
+    if skipped:
+        out += ["", "## Not run", ""]
+        seen = set()
+        for r in skipped:
+            key = (r.rule, r.num_byzantine, r.status)
+            if key not in seen:
+                seen.add(key)
+                out.append(f"- {r.rule}, f = {r.num_byzantine}: {r.status}")
+    out += ["", "Heatmaps: `heatmap-<split>-f<f>-<filtering>.png`; every cell: `results.csv`.", ""]
+    path.write_text("\n".join(out))
+
+
+def write_heatmaps(rows: list[CellResult], out_dir: Path) -> list[Path]:
+    """One PNG per (split, f, filtering): rules x attacks, final test accuracy."""
+    paths = []
+    for (split, f, filtering), group in sorted(_groups(rows).items()):
+        rules = list(dict.fromkeys(r.rule for r in group))
+        attacks = list(dict.fromkeys(r.attack for r in group))
+        grid = np.full((len(rules), len(attacks)), np.nan)
+        for r in group:
+            grid[rules.index(r.rule), attacks.index(r.attack)] = r.accuracy or 0.0
+        figure = Figure(figsize=(1.0 + 0.8 * len(attacks), 1.0 + 0.45 * len(rules)), dpi=110)
+        FigureCanvasAgg(figure)
+        ax = figure.add_subplot()
+        image = ax.imshow(grid, vmin=0.0, vmax=1.0, cmap="viridis", aspect="auto")
+        ax.set_xticks(range(len(attacks)), attacks, rotation=45, ha="right")
+        ax.set_yticks(range(len(rules)), rules)
+        for i in range(len(rules)):
+            for j in range(len(attacks)):
+                if not np.isnan(grid[i, j]):
+                    color = "white" if grid[i, j] < 0.5 else "black"
+                    ax.text(j, i, f"{100 * grid[i, j]:.0f}", ha="center", va="center",
+                            fontsize=7, color=color)  # fmt: skip
+        label = "filtering on" if filtering else "filtering off"
+        ax.set_title(f"{split}, f = {f}, {label}: test accuracy (%)")
+        figure.colorbar(image, ax=ax)
+        figure.tight_layout()
+        path = out_dir / f"heatmap-{split}-f{f}-{'on' if filtering else 'off'}.png"
+        figure.savefig(path)
+        paths.append(path)
+    return paths
+
+
+def write_outputs(grid: RobustnessGrid, rows: list[CellResult], out_dir: Path) -> Path:
+    """CSV, markdown and heatmaps; returns the markdown's path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_csv(rows, out_dir / "results.csv")
+    write_heatmaps(rows, out_dir)
+    path = out_dir / "robustness.md"
+    write_markdown(grid, rows, path)
+    return path
