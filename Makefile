@@ -12,9 +12,9 @@ NPM_STAMP := node_modules/.installed
 .PHONY: demo demo-quick simulate setup compile artifacts test test-contracts test-python analyze coverage gas bench devnet lint clean
 
 demo: setup  ## the main job: a full task (MNIST), every agent a process on a devnet, a report
-	$(VENV)/bin/ledgerlearn demo $(if $(OUT),--out $(OUT),)
+	$(VENV)/bin/ledgerlearn demo --baseline $(if $(OUT),--out $(OUT),)
 
-demo-quick: setup  ## the same on digits with 3 rounds (about 2.5 minutes)
+demo-quick: setup  ## the same on digits with 3 rounds (under 2 minutes)
 	$(VENV)/bin/ledgerlearn demo --quick $(if $(OUT),--out $(OUT),)
 
 simulate: setup  ## the demo's task in one process on the in-process EVM

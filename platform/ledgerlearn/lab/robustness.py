@@ -50,21 +50,7 @@ class RobustnessGrid(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dataset: Literal["digits", "mnist"] = "digits"
-    rules: list[str] = Field(
-        default_factory=lambda: [
-            "mean",
-            "median",
-            "trimmed_mean",
-            "geometric_median",
-            "krum",
-            "multi_krum",
-            "bulyan",
-            "centered_clipping",
-            "mda",
-            "meamed",
-            "monna",
-        ]
-    )
+    rules: list[str] = Field(default_factory=lambda: list(RULE_IDS))
     attacks: list[str] = Field(
         default_factory=lambda: [
             "sign_flip",
