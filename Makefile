@@ -9,7 +9,7 @@ PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
 
-.PHONY: demo demo-quick simulate setup compile artifacts test test-contracts test-python analyze coverage gas bench devnet lint clean
+.PHONY: demo demo-quick simulate setup compile artifacts test test-contracts test-python analyze coverage gas bench bench-aggregation devnet lint clean
 
 demo: setup  ## the main job: a full task (MNIST), every agent a process on a devnet, a report
 	$(VENV)/bin/ledgerlearn demo --baseline $(if $(OUT),--out $(OUT),)
@@ -72,6 +72,18 @@ gas: compile  ## gas per operation
 bench: setup  ## chain client and IPFS benchmarks
 	$(PY) scripts/bench_chain.py
 	$(PY) scripts/bench_ipfs.py
+
+BENCH_VENV := .venv-bench
+$(BENCH_VENV)/.stamp: $(PY_STAMP)
+	python3.11 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q flwr scipy
+	$(BENCH_VENV)/bin/pip install -q --no-deps byzfl  # its torchvision/seaborn are not needed
+	echo "$(CURDIR)/$(VENV)/lib/python3.11/site-packages" > $(BENCH_VENV)/lib/python3.11/site-packages/zz_ledgerlearn.pth
+	echo "$(CURDIR)/platform" >> $(BENCH_VENV)/lib/python3.11/site-packages/zz_ledgerlearn.pth
+	touch $@
+
+bench-aggregation: $(BENCH_VENV)/.stamp  ## aggregation rules vs one read, and vs Flower's and ByzFL's (own venv)
+	$(BENCH_VENV)/bin/python scripts/bench_aggregation.py
 
 devnet: $(PY_STAMP) $(NPM_STAMP)  ## run the local anvil devnet (state in ~/.ledgerlearn/devnet)
 	$(VENV)/bin/ledgerlearn devnet up

@@ -19,23 +19,16 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from eth_keys.datatypes import PrivateKey
 
 from ledgerlearn.agents.participant import Participant
-from ledgerlearn.agents.peering import Peering
 from ledgerlearn.agents.provider import Provider
 from ledgerlearn.agents.publisher import Publisher
-from ledgerlearn.agents.runner import run_agent
+from ledgerlearn.agents.session import open_session
 from ledgerlearn.agents.validator import Validator
-from ledgerlearn.chain.backend import connect
-from ledgerlearn.chain.client import LedgerClient
-from ledgerlearn.chain.deployment import Deployment
 from ledgerlearn.chain.keys import load_keystore
-from ledgerlearn.chain.outbox import Outbox
 from ledgerlearn.config import ChainSettings, StorageSettings
 from ledgerlearn.flows.federation import RoundKeeper
 from ledgerlearn.lab.simulate import RunConfig
-from ledgerlearn.storage import IpfsNode
 
 log = logging.getLogger("ledgerlearn.lab.agent")
 
@@ -48,16 +41,10 @@ def main(role: str, index: int, run_dir: Path) -> int:
     account = load_keystore(Path(run["keystores"][role][index]))
     name = f"{role}-{index}"
     state = run_dir / "agents" / name
-    chain = connect(ChainSettings(backend="rpc", rpc_url=run["rpc_url"]))
-    deployment = Deployment.load(Path(run["deployment"]))
-    deployment.check(chain)
-    client = LedgerClient(chain, deployment, account, outbox=Outbox(state / "outbox.jsonl"))
+    chain = ChainSettings(backend="rpc", rpc_url=run["rpc_url"])
     storage = StorageSettings(repo_dir=state / "ipfs")
-    with IpfsNode(storage, start_fetch_worker=True) as node:
-        participant = Participant(client, node, state)
-        participant.sync()
-        peering = Peering(participant, node)
-        peer_address = node.multiaddrs[0]
+    with open_session(account, chain, Path(run["deployment"]), state, storage) as session:
+        participant = session.participant
         if role == "validator":
             validator = Validator(
                 participant,
@@ -67,17 +54,14 @@ def main(role: str, index: int, run_dir: Path) -> int:
                 behaviour=config.validator_behaviour(index, run.get("byzantine", [])),
                 sanity=config.committee_filtering,
             )
-            validator.register(peer_address)
+            validator.register(session.peer_address)
             step: Callable[[], bool] = validator.step
             task_id: int | None = None
         else:
-            if client.member(client.address).peer_address != peer_address:
-                public = PrivateKey(account.key).public_key.to_compressed_bytes()
-                client.register_member(peer_address, public)
+            session.register_peer()
             step, task_id = _role(role, index, config, participant, run, run_dir)
 
-        def tick() -> bool:
-            peering.refresh()
+        def measured_step() -> bool:
             acted = step()
             participant.stopwatch.save(state / "timings.json")
             return acted
@@ -85,15 +69,15 @@ def main(role: str, index: int, run_dir: Path) -> int:
         def done() -> bool:
             tasks = participant.index.tasks
             if task_id is None:  # a validator serves until every task it sits on closes
-                mine = [t for t in tasks.values() if client.address in t.params.committee]
+                mine = [t for t in tasks.values() if session.address in t.params.committee]
                 return bool(mine) and all(t.closed for t in mine)
             return task_id in tasks and tasks[task_id].closed
 
-        run_agent(participant, tick, until=done, poll_s=1.0, timeout_s=run.get("timeout_s"))
+        session.run(measured_step, until=done, poll_s=1.0, timeout_s=run.get("timeout_s"))
         participant.stopwatch.save(state / "timings.json")
         log.info("%s: task closed; serving its content until stopped", name)
-        while True:  # SIGTERM ends this with SystemExit(0), closing the node
-            time.sleep(1.0)
+        session.serve_forever()  # SIGTERM ends this with SystemExit(0), closing the node
+    return 0
 
 
 def _role(
