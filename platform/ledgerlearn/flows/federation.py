@@ -140,6 +140,8 @@ class RoundKeeper:
             )
             return True
         if not record.accepted:
+            if record.base_model_hash in record.proposals:
+                return False  # another keeper proposed keeping the base model
             with p.stopwatch.measure("chain"):
                 client.propose_aggregate(
                     self.task_id, number, [], record.base_model_hash, record.base_model_cid
@@ -149,7 +151,7 @@ class RoundKeeper:
         if self._computed.get(number) in record.proposals:
             return False  # our aggregate is proposed (by us or another keeper): members attest
         with p.stopwatch.measure("aggregation"):
-            data = aggregate_round(p, task, record)
+            data = self.compute(task, record)
         with p.stopwatch.measure("ipfs"):
             cid, digest = p.store.put(data)
         self._computed[number] = digest
@@ -165,3 +167,7 @@ class RoundKeeper:
             cid,
         )
         return True
+
+    def compute(self, task: TaskRecord, record: RoundRecord) -> bytes:
+        """The aggregate to propose (safetensors bytes): the round's deterministic aggregate."""
+        return aggregate_round(self.participant, task, record)

@@ -38,6 +38,7 @@ class RoundRow:
     result_cid: str
     attesters: int
     gas_used: int = 0  # every transaction mined after the round started, up to its finalization
+    proposals: int = 1  # aggregates proposed for the round (a wrong one is never attested)
 
 
 @dataclass
@@ -119,6 +120,7 @@ def collect(
                 result_cid=task.cid_of(record.result_hash) or "",
                 attesters=len(proposal.attesters) if proposal else 0,
                 gas_used=gas,
+                proposals=len(record.proposals),
             )
         )
     return result

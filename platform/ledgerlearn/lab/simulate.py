@@ -27,6 +27,7 @@ from ledgerlearn.agents.publisher import Policy, Publisher
 from ledgerlearn.agents.validator import Validator
 from ledgerlearn.attacks import ProviderBehaviour, behaviour
 from ledgerlearn.attacks.lying_validator import ValidatorBehaviour, validator_behaviour
+from ledgerlearn.attacks.wrong_aggregate import WrongAggregateKeeper
 from ledgerlearn.chain.backend import Chain, connect
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.deployment import deploy
@@ -128,6 +129,11 @@ class RunConfig(BaseModel):
         description="Which part of the pool each provider trains on, when the pool is split "
         "into more parts than there are providers (a run without some of the providers "
         "keeps the others' data unchanged); default: part i for provider i.",
+    )
+    rogue_keeper: bool = Field(
+        False,
+        description="Provider 0 also runs a keeper proposing wrong aggregates, racing the "
+        "honest one (the committee must not attest them).",
     )
     seed: int = 0
 
@@ -304,7 +310,11 @@ def _run(
                 behaviour=config.provider_behaviour(i),
             )
         )
-    agents: list[tuple[Participant, Callable[[], bool]]] = [
+    agents: list[tuple[Participant, Callable[[], bool]]] = []
+    if config.rogue_keeper:  # goes first: its wrong proposal is on chain before the right one
+        rogue = WrongAggregateKeeper(providers[0].participant, task_id)
+        agents.append((providers[0].participant, rogue.step))
+    agents += [
         (publisher, keeper.step),
         *[(v.participant, v.step) for v in validators],
         *[(p.participant, p.step) for p in providers],
