@@ -61,6 +61,7 @@ class Provider:
         self.behaviour = behaviour or Honest()
         self.on_progress = on_progress
         self.submitted: list[tuple[int, bytes]] = []  # (round, update) sent by this process
+        self._duplicates: set[int] = set()  # rounds whose content was already on chain
 
     def check(self) -> None:
         """Fail early, with a clear message, when this provider cannot take part."""
@@ -89,6 +90,8 @@ class Provider:
         number = max(task.rounds)
         record = task.rounds[number]
         if record.result_hash is not None or number in task.submitted_rounds(client.address):
+            return False
+        if number in self._duplicates:
             return False
         closes = record.start_block + task.params.round_length
         if p.head + 1 >= closes:
@@ -119,6 +122,16 @@ class Provider:
             content = self.behaviour.encode(weights, spec)
         with p.stopwatch.measure("ipfs"):
             cid, digest = self.behaviour.publish(content, p.store)
+        if digest in task.updates:  # the ledger accepts a content hash once per task
+            self._duplicates.add(number)
+            log.warning(
+                "task %d round %d: this content was already submitted as update 0x%s; "
+                "the ledger refuses it again, nothing sent this round",
+                self.task_id,
+                number,
+                digest.hex(),
+            )
+            return False
         with p.stopwatch.measure("chain"):
             client.submit_update(self.task_id, number, digest, cid, len(self.data))
         self.submitted.append((number, digest))
