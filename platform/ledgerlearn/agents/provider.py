@@ -62,6 +62,7 @@ class Provider:
         self.on_progress = on_progress
         self.submitted: list[tuple[int, bytes]] = []  # (round, update) sent by this process
         self._duplicates: set[int] = set()  # rounds whose content was already on chain
+        self._pending: dict[int, str] = {}  # round -> intent of an update not yet seen mined
 
     def check(self) -> None:
         """Fail early, with a clear message, when this provider cannot take part."""
@@ -93,6 +94,11 @@ class Provider:
             return False
         if number in self._duplicates:
             return False
+        pending = self._pending.get(number)
+        if pending is not None:  # sent without waiting: the event shows it once mined
+            if client.intent_status(pending) in ("pending", "mined"):
+                return False
+            del self._pending[number]  # it reverted once mined: try again while the window is open
         closes = record.start_block + task.params.round_length
         if p.head + 1 >= closes:
             return False  # missed this round's window (the next block is the last chance)
@@ -133,7 +139,12 @@ class Provider:
             )
             return False
         with p.stopwatch.measure("chain"):
-            client.submit_update(self.task_id, number, digest, cid, len(self.data))
+            if client.has_outbox:  # no need to wait for the block: the events will tell
+                self._pending[number] = client.broadcast_update(
+                    self.task_id, number, digest, cid, len(self.data)
+                )
+            else:
+                client.submit_update(self.task_id, number, digest, cid, len(self.data))
         self.submitted.append((number, digest))
         log.info(
             "task %d round %d: submitted %s (%s)", self.task_id, number, cid, self.behaviour.name

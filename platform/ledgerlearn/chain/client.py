@@ -105,6 +105,11 @@ class LedgerClient:
         return self._tx.address
 
     @property
+    def has_outbox(self) -> bool:
+        """Whether sends go through an outbox (needed for :meth:`broadcast_update`)."""
+        return self._sender is not None and self._sender.outbox is not None
+
+    @property
     def _tx(self) -> Transactor:
         if self._sender is None:
             raise ChainError("this client is read-only: give it an account to send transactions")
@@ -262,6 +267,23 @@ class LedgerClient:
         """Submit a federation update (its content hash and CID) for ``round_``."""
         call = self.ledger.functions.submitUpdate(task_id, round_, update, cid, num_samples)
         return self._tx.send(call, key=f"update:{task_id}:{update.hex()}")
+
+    def broadcast_update(
+        self, task_id: int, round_: int, update: bytes, cid: str, num_samples: int
+    ) -> str:
+        """Like :meth:`submit_update` without waiting for the transaction to be mined;
+        returns the intent key for :meth:`intent_status`. Needs an outbox."""
+        if not self.has_outbox:
+            raise ChainError("broadcast_update needs an outbox to follow the transaction")
+        call = self.ledger.functions.submitUpdate(task_id, round_, update, cid, num_samples)
+        key = f"update:{task_id}:{update.hex()}"
+        self._tx.broadcast(call, key=key)
+        return key
+
+    def intent_status(self, key: str) -> str:
+        """``unknown``, ``pending``, ``mined`` or ``failed``: how the transaction sent for an
+        intent went (needs the outbox)."""
+        return self._tx.intent_status(key)
 
     def submit_dag_update(
         self, task_id: int, parents: Sequence[bytes], update: bytes, cid: str, num_samples: int

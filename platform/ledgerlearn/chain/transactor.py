@@ -63,7 +63,27 @@ class Transactor:
         key: str | None = None,
         headroom: int = 0,
     ) -> TxReceipt:
-        """Send ``call`` as a transaction and return its receipt.
+        """Send ``call`` as a transaction and return its receipt (see :meth:`_send`)."""
+        receipt = self._send(call, gas=gas, key=key, headroom=headroom, wait=True)
+        assert receipt is not None
+        return receipt
+
+    def broadcast(self, call: ContractFunction, *, key: str, headroom: int = 0) -> None:
+        """Sign and broadcast ``call`` for the intent ``key`` without waiting for it to be
+        mined; :meth:`intent_status` tells later how it went. A revert found when the gas is
+        estimated is still raised here."""
+        self._send(call, gas=None, key=key, headroom=headroom, wait=False)
+
+    def _send(
+        self,
+        call: ContractFunction | ContractConstructor,
+        *,
+        gas: int | None,
+        key: str | None,
+        headroom: int,
+        wait: bool,
+    ) -> TxReceipt | None:
+        """Send ``call`` as a transaction; its receipt, or ``None`` without ``wait``.
 
         With an outbox and an intent ``key``, the signed transaction is written to the outbox
         before it is broadcast, and a later ``send`` with the same key (e.g. after a restart)
@@ -86,7 +106,7 @@ class Transactor:
             if entry is not None:
                 receipt = self._receipt(entry)
                 if receipt is None or receipt["status"] == 1:
-                    return self._resume(call, entry)
+                    return self._resume(call, entry, wait=wait)
                 self.outbox.drop(key)  # it failed on chain: sign the intent anew below
         with self.chain.lock:
             if gas is None:
@@ -116,7 +136,18 @@ class Transactor:
             assert self._nonce is not None
             self._nonce += 1
         crash_point("transactor:after_broadcast")
-        return self._await(call, tx_hash)
+        return self._await(call, tx_hash) if wait else None
+
+    def intent_status(self, key: str) -> str:
+        """``"unknown"`` (no transaction for ``key`` in the outbox), ``"pending"`` (not mined
+        yet), ``"mined"`` or ``"failed"`` (reverted once mined)."""
+        entry = None if self.outbox is None else self.outbox.get(key)
+        if entry is None:
+            return "unknown"
+        receipt = self._receipt(entry)
+        if receipt is None:
+            return "pending"
+        return "mined" if receipt["status"] == 1 else "failed"
 
     def _await(self, call: ContractFunction | ContractConstructor, tx_hash: bytes) -> TxReceipt:
         try:
@@ -139,8 +170,8 @@ class Transactor:
                 raise ChainError(f"cannot re-broadcast {entry.key}: {exc}") from exc
 
     def _resume(
-        self, call: ContractFunction | ContractConstructor, entry: OutboxEntry
-    ) -> TxReceipt:
+        self, call: ContractFunction | ContractConstructor, entry: OutboxEntry, *, wait: bool
+    ) -> TxReceipt | None:
         """The outcome of the transaction already signed for ``entry.key``."""
         if self._receipt(entry) is None:
             if self._confirmed_nonce() > entry.nonce:
@@ -148,7 +179,7 @@ class Transactor:
                     f"the transaction for {entry.key} (nonce {entry.nonce}) was replaced"
                 )
             self._broadcast(entry)
-        return self._await(call, HexBytes(entry.tx_hash))
+        return self._await(call, HexBytes(entry.tx_hash)) if wait else None
 
     def _recover(self) -> None:
         """After a restart: re-broadcast outbox transactions not yet mined, in nonce order."""

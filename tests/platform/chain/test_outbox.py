@@ -9,6 +9,7 @@ import pytest
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.outbox import Outbox
 from ledgerlearn.chain.types import Status
+from ledgerlearn.errors import ChainError
 
 from .conftest import Consortium, sha
 
@@ -75,3 +76,23 @@ def test_a_torn_last_line_is_ignored(tmp_path: Path) -> None:
     path.write_text('{"key": "a", "nonce": 0, "tx_hash": "00", "raw": "00"}\n{"key": "b", "no')
     outbox = Outbox(path)
     assert outbox.get("a") is not None and outbox.get("b") is None
+
+
+def test_broadcast_without_waiting_then_follow_the_intent(
+    consortium: Consortium, tmp_path: Path
+) -> None:
+    c = consortium
+    task_id = c.client(c.publisher).publish_task(c.params(round_length=50))
+    provider = c.client().with_account(c.providers[0], Outbox(tmp_path / "outbox.jsonl"))
+    provider.join_task(task_id)
+    assert provider.intent_status(f"update:{task_id}:{sha('v').hex()}") == "unknown"
+    key = provider.broadcast_update(task_id, 1, sha("v"), "bafy-v", 3)
+    c.chain.mine(1)  # the devnet mines on its own; the in-process EVM already did
+    assert provider.intent_status(key) == "mined"
+    assert c.client().update(task_id, sha("v")).provider == provider.address
+    # a second broadcast of the same intent sends nothing new
+    sent = nonce(c, provider)
+    assert provider.broadcast_update(task_id, 1, sha("v"), "bafy-v", 3) == key
+    assert nonce(c, provider) == sent
+    with pytest.raises(ChainError, match="needs an outbox"):
+        c.client(c.providers[1]).broadcast_update(task_id, 1, sha("w"), "bafy-w", 1)
