@@ -176,24 +176,25 @@ class Validator:
     # -- scoring -------------------------------------------------------------------------
     def _score_round(self, task: TaskRecord, record: RoundRecord) -> bool:
         me = self.participant.address
-        due = [
-            u
-            for u in record.updates
-            if task.updates[u].status is Status.PENDING and me not in task.updates[u].scores
-        ]
-        if not due:
+        unscored = [u for u in record.updates if me not in task.updates[u].scores]
+        if not unscored:
             return False
         client = self.participant.client
         closes = record.start_block + task.params.round_length
         block = self.participant.head
         if block < closes or block + 1 >= closes + task.params.score_window:
             return False  # wait for every update of the round; too late after the deadline
+        # The events read so far make this member score the round (even when the others
+        # decided every update first, which a slow member sees).
+        crash_point("validator:after_events")
+        due = [u for u in unscored if task.updates[u].status is Status.PENDING]
+        if not due:
+            return False
         scores = self.score_updates(task, record)
         reported = self.behaviour.report(
             {u: scores[u].score for u in due}, {u: task.updates[u].provider for u in due}
         )
         todo = [(u, scores[u]) for u in due]
-        crash_point("validator:after_events")
         with self.participant.stopwatch.measure("chain"):
             client.submit_scores(task.task_id, due, [reported[u] for u in due])
         crash_point("validator:after_mined")
