@@ -5,13 +5,14 @@ from __future__ import annotations
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from ledgerlearn import cli_agents
+from ledgerlearn.cli_dag import dag_app
 from ledgerlearn.config import ChainSettings, Settings
 from ledgerlearn.errors import LedgerlearnError
 
@@ -30,6 +31,7 @@ app.add_typer(chain_app, name="chain")
 app.command("publish")(cli_agents.publish)
 app.add_typer(cli_agents.provider_app, name="provider")
 app.add_typer(cli_agents.validator_app, name="validator")
+app.add_typer(dag_app, name="dag")
 
 console = Console()
 err = Console(stderr=True)
@@ -203,6 +205,9 @@ def _report(
 ) -> None:
     from ledgerlearn.lab.report import decision_table, round_table, summary_lines, write_report
 
+    if getattr(result, "dag", None) is not None:
+        _dag_report(result, out, title, config, baseline)
+        return
     label = "without the Byzantine providers"
     console.print(round_table(result))  # type: ignore[arg-type]
     console.print(decision_table(result))  # type: ignore[arg-type]
@@ -219,12 +224,39 @@ def _report(
     console.print(f"report: [bold]{path}[/]")
 
 
-def _clean_baseline(quick: bool) -> object:
+def _dag_report(
+    result: object, out: Path, title: str, config: object, baseline: object | None = None
+) -> None:
+    from ledgerlearn.lab.dag_report import dag_summary_lines, tips_table, write_dag_report
+
+    console.print(tips_table(result))  # type: ignore[arg-type]
+    for line in dag_summary_lines(result, baseline):  # type: ignore[arg-type]
+        console.print(line)
+    path = write_dag_report(
+        result,  # type: ignore[arg-type]
+        out,
+        title=title,
+        config=config.model_dump(mode="json"),  # type: ignore[attr-defined]
+        baseline=baseline,  # type: ignore[arg-type]
+    )
+    console.print(f"report: [bold]{path}[/]")
+
+
+def _preset(flow: str, quick: bool, *, simulated: bool = False) -> object:
+    from ledgerlearn.lab.simulate import RunConfig
+
+    if flow == "dag":
+        return RunConfig.dag_preset(quick=quick, simulated=simulated)
+    return RunConfig.preset(quick=quick, simulated=simulated)
+
+
+def _clean_baseline(quick: bool, flow: str = "federation") -> object:
     """The same task without its Byzantine providers, simulated in this process."""
-    from ledgerlearn.lab.simulate import RunConfig, simulate
+    from ledgerlearn.lab.simulate import simulate
 
     with console.status("baseline: the same task without the Byzantine providers"):
-        return simulate(RunConfig.preset(quick=quick, simulated=True).without_byzantine())
+        config = _preset(flow, quick, simulated=True)
+        return simulate(config.without_byzantine())  # type: ignore[attr-defined]
 
 
 def _default_out(kind: str) -> Path:
@@ -247,28 +279,34 @@ BaselineOpt = Annotated[
 ]
 
 
+FlowOpt = Annotated[
+    Literal["federation", "dag"],
+    typer.Option(help="federation (synchronous rounds) or dag (asynchronous tangle)."),
+]
+
+
 @app.command("demo")
 def demo(
     quick: QuickOpt = False,
     out: OutOpt = None,
-    flow: Annotated[str, typer.Option(help="federation (dag: its own issue).")] = "federation",
+    flow: FlowOpt = "federation",
     baseline: BaselineOpt = False,
 ) -> None:
     """The main job: a full task on a devnet, every agent a separate process, then a report.
 
     5 validators, 10 providers of which 3 are Byzantine (sign flipping, label flipping, free
-    riding) on non-IID data; each agent with its own key and embedded IPFS node.
+    riding) on non-IID data; each agent with its own key and embedded IPFS node. With
+    ``--flow dag`` the providers build a DAG at their own pace (two of them three times
+    slower) and the report draws it.
     """
     import logging
 
     from ledgerlearn.lab.demo import run_demo
     from ledgerlearn.lab.simulate import RunConfig
 
-    if flow != "federation":
-        err.print("[bold red]error:[/] only --flow federation is available so far")
-        raise typer.Exit(code=2)
     logging.basicConfig(level=logging.WARNING)
-    config = RunConfig.preset(quick=quick)
+    config = _preset(flow, quick)
+    assert isinstance(config, RunConfig)
     out = out or _default_out("demo")
     try:
         with console.status("starting the devnet") as status:
@@ -280,13 +318,16 @@ def demo(
             result = run_demo(config, out, progress=progress)
     except LedgerlearnError as exc:
         raise _fail(exc) from exc
-    title = f"ledgerlearn demo ({'quick: digits' if quick else 'MNIST'}, federation)"
-    _report(result, out, title, config, _clean_baseline(quick) if baseline else None)
+    title = f"ledgerlearn demo ({'quick: digits' if quick else 'MNIST'}, {flow})"
+    _report(result, out, title, config, _clean_baseline(quick, flow) if baseline else None)
 
 
 @app.command("simulate")
 def simulate_command(
-    quick: QuickOpt = False, out: OutOpt = None, baseline: BaselineOpt = False
+    quick: QuickOpt = False,
+    out: OutOpt = None,
+    baseline: BaselineOpt = False,
+    flow: FlowOpt = "federation",
 ) -> None:
     """The demo's task with every agent in this process on the in-process EVM (fast)."""
     import logging
@@ -296,13 +337,14 @@ def simulate_command(
     from ledgerlearn.lab.simulate import RunConfig, simulate
 
     logging.basicConfig(level=logging.WARNING)
-    config = RunConfig.preset(quick=quick, simulated=True)
+    config = _preset(flow, quick, simulated=True)
+    assert isinstance(config, RunConfig)
     out = out or _default_out("simulate")
     with Progress(console=console) as progress:
         bar = progress.add_task("blocks", total=None)
         result = simulate(config, on_block=lambda block, _: progress.update(bar, completed=block))
-    clean = _clean_baseline(quick) if baseline else None
-    _report(result, out, f"ledgerlearn simulation ({config.dataset}, federation)", config, clean)
+    clean = _clean_baseline(quick, flow) if baseline else None
+    _report(result, out, f"ledgerlearn simulation ({config.dataset}, {flow})", config, clean)
 
 
 bench_app = typer.Typer(help="Benchmarks that write reports.", no_args_is_help=True)
@@ -378,6 +420,71 @@ def bench_robustness(
         except LedgerlearnError as exc:
             raise _fail(exc) from exc
     path = write_outputs(grid, rows, out)
+    console.print(path.read_text())
+    console.print(f"report: [bold]{path}[/]")
+
+
+@bench_app.command("flows")
+def bench_flows(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="A 70-s budget instead of 150 s (a few minutes).")
+    ] = False,
+    scenarios: Annotated[
+        str | None, typer.Option(help="Comma-separated: clean, byzantine, stragglers.")
+    ] = None,
+    budget: Annotated[
+        int | None, typer.Option(min=10, help="Wall-time budget in modelled seconds.")
+    ] = None,
+    out: OutOpt = None,
+) -> None:
+    """Centralized vs federation vs DAG on one task, data split and budget: accuracy over
+    (modelled) wall time, clean, with 3 of 10 Byzantine providers and with 5x-slower
+    stragglers. Writes CSV, a markdown table with the targets, and PNGs."""
+    import logging
+
+    from pydantic import ValidationError
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from ledgerlearn.lab.flows_bench import FlowsBench, run_bench, write_outputs
+
+    logging.basicConfig(level=logging.ERROR)
+    bench = FlowsBench.quick() if quick else FlowsBench()
+    updates: dict[str, object] = {}
+    if scenarios is not None:
+        updates["scenarios"] = _csv(scenarios)
+    if budget is not None:
+        updates["budget_ticks"] = budget
+    try:
+        bench = FlowsBench.model_validate({**bench.model_dump(), **updates})
+    except ValidationError as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(code=1) from exc
+    out = out or _default_out("flows")
+    columns = (
+        *Progress.get_default_columns()[:1],
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        runs_bar = progress.add_task("runs", total=None)
+        ticks_bar = progress.add_task("ticks", total=bench.budget_ticks)
+
+        def on_run(scenario: str, flow: str, done: int, total: int) -> None:
+            progress.update(
+                runs_bar, completed=done, total=total, description=f"{scenario}: {flow}"
+            )
+            progress.reset(ticks_bar, total=bench.budget_ticks)
+
+        def on_tick(tick: int) -> None:
+            progress.update(ticks_bar, completed=tick + 1)
+
+        try:
+            runs = run_bench(bench, on_run, on_tick)
+        except LedgerlearnError as exc:
+            raise _fail(exc) from exc
+        progress.update(runs_bar, completed=len(runs))
+    path = write_outputs(bench, runs, out)
     console.print(path.read_text())
     console.print(f"report: [bold]{path}[/]")
 

@@ -28,11 +28,12 @@ import numpy as np
 import numpy.typing as npt
 from eth_keys.datatypes import PrivateKey
 
+from ledgerlearn.agents.dag_scoring import DagScorer
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.agents.sanity import check_round
 from ledgerlearn.attacks.lying_validator import HonestValidator, ValidatorBehaviour
 from ledgerlearn.chain.index import RoundRecord, TaskRecord
-from ledgerlearn.chain.types import SCORE_INVALID, Status, ThresholdMode, to_fixed
+from ledgerlearn.chain.types import SCORE_INVALID, Flow, Status, ThresholdMode, to_fixed
 from ledgerlearn.data import Dataset
 from ledgerlearn.data.fragments import decrypt_fragment
 from ledgerlearn.errors import ContentUnavailableError, LedgerlearnError
@@ -110,6 +111,7 @@ class Validator:
         self._base_metric: dict[tuple[int, int], float] = {}
         self._aggregates: dict[tuple[int, int], bytes] = {}
         self.scored: list[ScoreRecord] = []
+        self._dag = DagScorer(self)  # dag tasks: agents/dag_scoring.py
 
     def register(self, peer_address: str) -> bool:
         """Register this member's IPFS address and encryption key on chain (once)."""
@@ -126,6 +128,9 @@ class Validator:
         me = self.participant.address
         sent = False
         for task in list(self.participant.index.tasks.values()):
+            if task.flow is Flow.DAG and not task.closed and me in task.params.committee:
+                sent = self._dag.step(task) or sent
+                continue
             if task.closed or me not in task.params.committee or not task.rounds:
                 continue
             number = max(task.rounds)

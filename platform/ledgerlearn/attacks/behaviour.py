@@ -42,6 +42,10 @@ class ProviderBehaviour(Protocol):
     train; and when."""
 
     name: str
+    follows_publish_if_better: bool
+    """Whether the provider's publish-if-better rule (dag flow) applies to what this
+    behaviour produces: honest providers publish only models that beat their parents on
+    their own held-out data; an attacker publishes what it made regardless."""
 
     def ready(self, view: RoundView) -> bool:
         """Whether to submit now (honest: at once; omniscient attacks wait for the others)."""
@@ -62,6 +66,8 @@ class ProviderBehaviour(Protocol):
 
 class PublishingBehaviour:
     """Base of behaviours that submit as soon as they can and put their content on IPFS."""
+
+    follows_publish_if_better = False
 
     def ready(self, view: RoundView) -> bool:
         """Submit at once."""
@@ -84,6 +90,7 @@ class Honest(SafetensorsBehaviour):
     """Trains on its own data and submits the result."""
 
     name = "honest"
+    follows_publish_if_better = True
 
     def produce(self, view: RoundView, data: Dataset, train: TrainFn) -> Weights:
         """Train and submit."""

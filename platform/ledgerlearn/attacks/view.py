@@ -4,6 +4,11 @@ The base (global) model, the task's public parameters (aggregation rule, its num
 the joined providers) and the updates already submitted in the round — fetched from IPFS on
 first use, as any member could. Omniscient attacks (ALIE, IPM, Mimic, copy) read the
 submitted updates; honest behaviour ignores them.
+
+A dag task has no rounds; the same view then holds the merge of the parents the provider
+chose as ``base``, the provider's update count as ``round`` (1 for its first), no window
+(``blocks_left`` 0: submit now), and the latest updates of the other providers that were not
+rejected as the ``submitted`` updates.
 """
 
 from __future__ import annotations

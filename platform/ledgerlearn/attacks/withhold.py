@@ -16,6 +16,7 @@ class WithholdContent(Honest):
     """Submits the hash and CID of an honest update whose bytes it never publishes."""
 
     name = "withhold"
+    follows_publish_if_better = False
 
     def publish(self, content: bytes, store: ContentPublisher) -> tuple[str, bytes]:
         """The CID and sha256 of ``content``, computed without storing it anywhere."""

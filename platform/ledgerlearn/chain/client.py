@@ -294,6 +294,20 @@ class LedgerClient:
         )
         return self._tx.send(call, key=f"update:{task_id}:{update.hex()}")
 
+    def broadcast_dag_update(
+        self, task_id: int, parents: Sequence[bytes], update: bytes, cid: str, num_samples: int
+    ) -> str:
+        """Like :meth:`submit_dag_update` without waiting for the transaction to be mined;
+        returns the intent key for :meth:`intent_status`. Needs an outbox."""
+        if not self.has_outbox:
+            raise ChainError("broadcast_dag_update needs an outbox to follow the transaction")
+        call = self.ledger.functions.submitDagUpdate(
+            task_id, list(parents), update, cid, num_samples
+        )
+        key = f"update:{task_id}:{update.hex()}"
+        self._tx.broadcast(call, key=key)
+        return key
+
     def submit_score(self, task_id: int, update: bytes, score: int) -> TxReceipt:
         """Score one update (fixed point, see :func:`ledgerlearn.chain.types.to_fixed`)."""
         call = self.ledger.functions.submitScore(task_id, update, score)

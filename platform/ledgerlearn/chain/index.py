@@ -6,6 +6,13 @@ on-chain order) into typed records agents, reports and the gateway read: the CID
 model, the updates of a round in submission and acceptance order, every score with its
 validator, the proposals and the finalized results. Applying the same events gives the same
 index in every process.
+
+In a dag task the index is the DAG: every update names its parents (``UpdateSubmitted``), the
+committee's decisions say which updates may be built on (``UpdateAccepted``), and
+:meth:`TaskRecord.tips` derives the **tips** — the accepted updates no accepted update built
+on yet; the task's initial model while nothing built on it — at the latest block or as of
+any earlier one (an update counts from the block it was decided in, so the DAG as it stood
+at block b is recomputable by anyone).
 """
 
 from __future__ import annotations
@@ -13,7 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from ledgerlearn.chain.events import LedgerEvent
+from ledgerlearn.chain.client import LedgerClient
+from ledgerlearn.chain.events import EventStream, LedgerEvent
 from ledgerlearn.chain.types import Flow, Status, TaskParams
 
 
@@ -32,6 +40,25 @@ class UpdateRecord:
     status: Status = Status.PENDING
     scores: dict[str, int] = field(default_factory=dict)  # validator -> score, arrival order
     decided_block: int | None = None
+
+    @property
+    def committee_score(self) -> int | None:
+        """The lower median of the scores received (fixed point), None without scores.
+
+        The contract settles a late update on the lower median of its scores, and an
+        accepted update's lower median clears the task's threshold, so this is the
+        committee's verdict as one number. No score arrives after the decision.
+        """
+        if not self.scores:
+            return None
+        ordered = sorted(self.scores.values())
+        return ordered[(len(ordered) - 1) // 2]
+
+    def accepted_by(self, block: int | None) -> bool:
+        """Whether the update was accepted by ``block`` (None: by now)."""
+        return self.status is Status.ACCEPTED and (
+            block is None or (self.decided_block is not None and self.decided_block <= block)
+        )
 
 
 @dataclass
@@ -71,9 +98,11 @@ class TaskRecord:
     params: TaskParams
     published_block: int
     providers: list[str] = field(default_factory=list)
-    updates: dict[bytes, UpdateRecord] = field(default_factory=dict)
+    updates: dict[bytes, UpdateRecord] = field(default_factory=dict)  # submission order
     rounds: dict[int, RoundRecord] = field(default_factory=dict)
+    accepted: list[bytes] = field(default_factory=list)  # acceptance order, every flow
     closed: bool = False
+    closed_block: int | None = None
     final_model_hash: bytes | None = None
 
     @property
@@ -95,6 +124,36 @@ class TaskRecord:
             if content_hash in r.proposals:
                 return r.proposals[content_hash].cid
         return None
+
+    # -- the dag -------------------------------------------------------------------------
+    @property
+    def root(self) -> bytes:
+        """The root of a dag task: its initial weights."""
+        return self.params.initial_weights_hash
+
+    def accepted_as_of(self, block: int | None = None) -> list[bytes]:
+        """Accepted updates in acceptance order, as of ``block`` (None: now)."""
+        return [u for u in self.accepted if self.updates[u].accepted_by(block)]
+
+    def children(self, block: int | None = None) -> dict[bytes, list[bytes]]:
+        """Each model (root included) -> the accepted updates built on it, in acceptance
+        order, as of ``block``."""
+        result: dict[bytes, list[bytes]] = {self.root: []}
+        for u in self.accepted_as_of(block):
+            result.setdefault(u, [])
+            for parent in self.updates[u].parents:
+                result.setdefault(parent, []).append(u)
+        return result
+
+    def tips(self, block: int | None = None) -> list[bytes]:
+        """The tips as of ``block`` (None: now), in acceptance order: accepted updates no
+        accepted update names as a parent; ``[root]`` while nothing was accepted.
+
+        Only accepted updates count as building on a model: a rejected (or pending) update
+        naming a tip does not take its place — otherwise any provider could bury good tips
+        under bad updates.
+        """
+        return [model for model, kids in self.children(block).items() if not kids]
 
 
 class LedgerIndex:
@@ -147,6 +206,7 @@ class LedgerIndex:
     def _task_closed(self, e: LedgerEvent) -> None:
         task = self.tasks[e.args["task_id"]]
         task.closed = True
+        task.closed_block = e.block_number
         task.final_model_hash = e.args["final_model_hash"]
 
     # -- updates -------------------------------------------------------------------------
@@ -178,8 +238,10 @@ class LedgerIndex:
         update = task.updates[e.args["update"]]
         update.status = status
         update.decided_block = e.block_number
-        if status is Status.ACCEPTED and task.flow is Flow.FEDERATION:
-            task.rounds[update.round].accepted.append(update.update)
+        if status is Status.ACCEPTED:
+            task.accepted.append(update.update)
+            if task.flow is Flow.FEDERATION:
+                task.rounds[update.round].accepted.append(update.update)
 
     def _update_accepted(self, e: LedgerEvent) -> None:
         self._decided(e, Status.ACCEPTED)
@@ -214,3 +276,19 @@ class LedgerIndex:
         cid = task.cid_of(result)
         if number < task.params.max_rounds:
             task.rounds[number + 1] = RoundRecord(number + 1, result, cid or "", e.block_number)
+
+
+def read_index(client: LedgerClient) -> LedgerIndex:
+    """Every event of the deployment up to the chain's head, folded into an index.
+
+    For one-off readers (reports, ``ledgerlearn dag consensus``); agents keep theirs up to
+    date with their own checkpointed stream.
+    """
+    index = LedgerIndex()
+    stream = EventStream(client)
+    while True:
+        batch = stream.poll()
+        index.apply_all(batch.events)
+        stream.commit(batch)
+        if batch.to_block >= client.block_number():
+            return index

@@ -27,8 +27,7 @@ from ledgerlearn.agents.session import open_session
 from ledgerlearn.agents.validator import Validator
 from ledgerlearn.chain.keys import load_keystore
 from ledgerlearn.config import ChainSettings, StorageSettings
-from ledgerlearn.flows.federation import RoundKeeper
-from ledgerlearn.lab.simulate import RunConfig
+from ledgerlearn.lab.simulate import RunConfig, keeper_for
 
 log = logging.getLogger("ledgerlearn.lab.agent")
 
@@ -103,7 +102,7 @@ def _role(
             task_id = publisher.publish(params).task_id
             task_file.write_text(json.dumps({"task_id": task_id}))
         participant.sync()
-        return RoundKeeper(participant, task_id).step, task_id
+        return keeper_for(config, participant, task_id).step, task_id
     task_file = run_dir / "task.json"
     while not task_file.exists():  # ready before the task: the publisher waits for providers
         time.sleep(0.2)
@@ -116,6 +115,8 @@ def _role(
         parts[index],
         training,
         behaviour=config.provider_behaviour(index),
+        dag=config.dag,
+        pace=config.pace(index),
     )
     provider.check()
     return provider.step, task_id

@@ -29,8 +29,12 @@ from ledgerlearn.chain.backend import connect
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.deployment import deploy
 from ledgerlearn.chain.devnet import Devnet
+from ledgerlearn.chain.events import EventStream
+from ledgerlearn.chain.index import LedgerIndex
+from ledgerlearn.chain.types import Flow
 from ledgerlearn.config import ChainSettings, DevnetSettings, StorageSettings
 from ledgerlearn.errors import LedgerlearnError
+from ledgerlearn.lab.dag_results import collect_dag
 from ledgerlearn.lab.results import RunResult, agent_seconds, collect
 from ledgerlearn.lab.simulate import ETHER, RunConfig, make_cast
 from ledgerlearn.stopwatch import Stopwatch
@@ -206,18 +210,31 @@ def run_demo(
             say(f"task {task_id} published")
             reader = LedgerClient(chain, deployment)
             last_round = 0
+            stream, index = EventStream(reader), LedgerIndex()
+            last_accepted = 0
 
             def finished() -> bool:
-                nonlocal last_round
+                nonlocal last_round, last_accepted
                 task = reader.task(task_id)
-                if task.current_round != last_round:
+                if task.flow is Flow.DAG:  # no rounds: say how the DAG grows
+                    batch = stream.poll(verify=False)
+                    index.apply_all(batch.events)
+                    stream.commit(batch)
+                    record = index.tasks[task_id]
+                    if len(record.accepted) >= last_accepted + 5 or task.closed:
+                        last_accepted = len(record.accepted)
+                        say(
+                            f"dag: {len(record.updates)} updates, {last_accepted} accepted, "
+                            f"{len(record.tips())} tips"
+                        )
+                elif task.current_round != last_round:
                     last_round = task.current_round
                     say(f"round {last_round} of {task.max_rounds}")
                 return task.closed
 
             _wait(finished, agents, timeout_s, "the task to finish", restart)
             say("task finished; reading the history back from the chain and IPFS")
-            result = _collect(chain, deployment, task_id, config, cast, out_dir)
+            result = _collect(chain, deployment, task_id, config, cast, out_dir, block_time_s)
         finally:
             _stop(agents)
     result.timings["wall_s"] = time.perf_counter() - started
@@ -274,7 +291,13 @@ def _stop(agents: list[Agent]) -> None:
 
 
 def _collect(
-    chain: object, deployment: object, task_id: int, config: RunConfig, cast: object, out_dir: Path
+    chain: object,
+    deployment: object,
+    task_id: int,
+    config: RunConfig,
+    cast: object,
+    out_dir: Path,
+    block_time_s: float = 1.0,
 ) -> RunResult:
     reader = LedgerClient(chain, deployment)  # type: ignore[arg-type]
     _, _, _, test = config.data()
@@ -287,7 +310,20 @@ def _collect(
                 node.connect(address)
             except Exception as exc:  # the agents were just stopped: their content was pinned
                 log.debug("cannot connect to %s: %s", address, exc)
-        result = collect(participant, task_id, test, cast.names, cast.behaviours)  # type: ignore[attr-defined]
+        names, behaviours = cast.names, cast.behaviours  # type: ignore[attr-defined]
+        if config.policy.flow == "dag":
+            result = collect_dag(
+                participant,
+                task_id,
+                test,
+                names,
+                behaviours,
+                top_k=config.consensus_top_k,
+                margin=config.consensus_margin,
+                block_time_s=block_time_s,
+            )
+        else:
+            result = collect(participant, task_id, test, names, behaviours)
     roles: dict[str, list[Stopwatch]] = {"publisher": [], "validators": [], "providers": []}
     for path in sorted((out_dir / "agents").glob("*/timings.json")):
         role = path.parent.name.rsplit("-", 1)[0]

@@ -4,12 +4,16 @@ simulation in one process and for the multi-process demo."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.chain.types import SCORE_INVALID, Status, from_fixed
 from ledgerlearn.data import Dataset
 from ledgerlearn.stopwatch import CATEGORIES, Stopwatch
 from ledgerlearn.training import METRICS_BY_ID, evaluate
+
+if TYPE_CHECKING:
+    from ledgerlearn.lab.dag_results import DagHistory
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class RoundRow:
     attesters: int
     gas_used: int = 0  # every transaction mined after the round started, up to its finalization
     proposals: int = 1  # aggregates proposed for the round (a wrong one is never attested)
+    finalized_block: int | None = None
 
 
 @dataclass
@@ -54,10 +59,16 @@ class RunResult:
     agent_seconds: dict[str, dict[str, float]] = field(default_factory=dict)
     """Per role (publisher, validators, providers): seconds per stopwatch category, summed
     over the role's agents."""
+    published_block: int = 0
+    dag: DagHistory | None = None
+    """A dag task's DAG, tips and consensus curve (None for a federation task)."""
 
     @property
     def final_metric(self) -> float:
-        """Test metric of the final global model."""
+        """Test metric of the final global model (dag: the final consensus model)."""
+        if self.dag is not None:
+            final = self.dag.final
+            return final.metric if final is not None else self.initial_metric
         return self.rounds[-1].test_metric if self.rounds else self.initial_metric
 
 
@@ -82,6 +93,7 @@ def collect(
     metric = METRICS_BY_ID[int(task.params.metric)]
     initial = participant.fetch_weights(task_id, task.params.initial_weights_hash)
     result = RunResult(task_id, metric.name, evaluate(spec, initial, test, metric))
+    result.published_block = task.published_block
     for number in sorted(task.rounds):
         record = task.rounds[number]
         for u in record.updates:
@@ -121,6 +133,7 @@ def collect(
                 attesters=len(proposal.attesters) if proposal else 0,
                 gas_used=gas,
                 proposals=len(record.proposals),
+                finalized_block=record.finalized_block,
             )
         )
     return result

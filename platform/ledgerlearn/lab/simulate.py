@@ -21,6 +21,7 @@ from eth_account.signers.local import LocalAccount
 from eth_keys.datatypes import PrivateKey
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ledgerlearn.agents.pace import BlockPace, Pace
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.agents.provider import Provider
 from ledgerlearn.agents.publisher import Policy, Publisher
@@ -34,7 +35,9 @@ from ledgerlearn.chain.deployment import deploy
 from ledgerlearn.chain.outbox import Outbox
 from ledgerlearn.config import ChainSettings, StorageSettings
 from ledgerlearn.data import Dataset, DirichletPartitioner, IidPartitioner, load_bundled
+from ledgerlearn.flows.dag import DEFAULT_MARGIN, DEFAULT_TOP_K, DagKeeper, DagSettings
 from ledgerlearn.flows.federation import RoundKeeper
+from ledgerlearn.lab.dag_results import collect_dag
 from ledgerlearn.lab.results import RunResult, agent_seconds, collect
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.presets import cnn_mnist, mlp_digits
@@ -136,6 +139,85 @@ class RunConfig(BaseModel):
         "honest one (the committee must not attest them).",
     )
     seed: int = 0
+    dag: DagSettings = Field(
+        default_factory=DagSettings,
+        description="Dag tasks (policy.flow = dag): how the providers select tips, merge and "
+        "decide to publish.",
+    )
+    duration_blocks: int = Field(
+        60, ge=1, description="Dag tasks: blocks after publication until the publisher closes it."
+    )
+    consensus_top_k: int = Field(
+        DEFAULT_TOP_K,
+        ge=1,
+        description="Dag tasks: tips the consensus model aggregates (report, curve).",
+    )
+    consensus_margin: float | None = Field(
+        DEFAULT_MARGIN,
+        ge=0,
+        description="Dag tasks: the consensus model leaves out tips whose quality is more "
+        "than this below the best one (None: none left out).",
+    )
+    speeds: list[float] | None = Field(
+        None,
+        description="Speed factor per provider (5.0: five times slower); needs "
+        "samples_per_block. Default: all 1.",
+    )
+    samples_per_block: float | None = Field(
+        None,
+        gt=0,
+        description="Modelled training throughput: sample-passes (samples x epochs) a provider "
+        "at speed 1 trains per block; a prepared update goes out once that time has passed. "
+        "None: at once.",
+    )
+    idle_blocks: int = Field(
+        IDLE_BLOCKS, ge=1, description="Simulation: blocks mined at once when no agent acted."
+    )
+    blocks_per_tick: int = Field(
+        1,
+        ge=1,
+        description="Simulation: the in-process EVM mines a block per transaction, so busy "
+        "blocks pass faster than idle ones. With K > 1 every step of the agents (a tick: one "
+        "block time of a real chain) advances the chain by exactly K blocks, and the policy's "
+        "windows, duration_blocks and samples_per_block count ticks: deadlines no longer "
+        "move with the number of transactions (wall-time comparisons). The demo ignores it.",
+    )
+
+    @classmethod
+    def dag_preset(cls, *, quick: bool, simulated: bool = False) -> RunConfig:
+        """The demo's cast on a dag task: the same 5 validators, 10 providers (3 Byzantine)
+        and data as :meth:`preset`. Updates are scored relative to the merge of their
+        parents (accepted unless 5 points worse: local training on non-IID data costs an
+        honest update a little on a balanced fragment, a poisoned one costs far more);
+        providers build on 3 parents; two honest providers are three times slower than the
+        others (asynchrony in the picture); the publisher closes the task after
+        ``duration_blocks``."""
+        base = cls.preset(quick=quick, simulated=simulated)
+        policy = base.policy.model_copy(
+            update={
+                "flow": "dag",
+                "threshold_mode": "relative",
+                "threshold": -0.05,
+                "max_parents": 3,
+                "score_window": 20 if simulated else 10,
+            }
+        )
+        speeds = [1.0] * len(base.providers)
+        speeds[5] = speeds[6] = 3.0
+        if simulated:  # a block per transaction: a longer task in blocks
+            duration = 150
+        else:  # the devnet mines a block per second
+            duration = 60 if quick else 180
+        return base.model_copy(
+            update={
+                "policy": policy,
+                "dag": DagSettings(parents=3),
+                "consensus_top_k": 5,
+                "duration_blocks": duration,
+                "speeds": speeds,
+                "samples_per_block": 100.0 if quick else 500.0,
+            }
+        )
 
     @model_validator(mode="after")
     def _check_parts(self) -> RunConfig:
@@ -151,6 +233,13 @@ class RunConfig(BaseModel):
             validator_behaviour(name)  # unknown names fail here, not mid-run
         for name in self.providers:
             behaviour(name)
+        if self.speeds is not None:
+            if len(self.speeds) != len(self.providers):
+                raise ValueError(f"speeds lists {len(self.speeds)}, not {len(self.providers)}")
+            if any(not 0 < s < 1e6 for s in self.speeds):
+                raise ValueError("speeds must be positive factors")
+            if self.samples_per_block is None:
+                raise ValueError("speeds need samples_per_block (the modelled throughput)")
         count = self.pool_parts or len(self.providers)
         if count < len(self.providers) or (parts is not None and max(parts) >= count):
             raise ValueError(
@@ -169,15 +258,35 @@ class RunConfig(BaseModel):
         names = self.validator_behaviours or ["honest"] * self.validators
         return validator_behaviour(names[index], byzantine)
 
+    def pace(self, index: int, blocks_per_tick: int = 1) -> Pace | None:
+        """Provider ``index``'s pace: its modelled training time, None when not modelled."""
+        if self.samples_per_block is None:
+            return None
+        speed = self.speeds[index] if self.speeds is not None else 1.0
+        return BlockPace(self.samples_per_block / blocks_per_tick, speed)
+
+    def chain_policy(self, blocks_per_tick: int = 1) -> Policy:
+        """The policy as published: windows in blocks (ticks times ``blocks_per_tick``)."""
+        if blocks_per_tick == 1:
+            return self.policy
+        return self.policy.model_copy(
+            update={
+                "round_length": self.policy.round_length * blocks_per_tick,
+                "score_window": self.policy.score_window * blocks_per_tick,
+            }
+        )
+
     def without_byzantine(self) -> RunConfig:
         """The same task with only the honest providers, each on the same data as here."""
         honest = [i for i, b in enumerate(self.providers) if b == "honest"]
         own = self.provider_parts or list(range(len(self.providers)))
+        speeds = None if self.speeds is None else [self.speeds[i] for i in honest]
         return self.model_copy(
             update={
                 "providers": ["honest"] * len(honest),
                 "provider_parts": [own[i] for i in honest],
                 "pool_parts": self.pool_parts or len(self.providers),
+                "speeds": speeds,
             }
         )
 
@@ -227,8 +336,13 @@ def simulate(
     workdir: Path | None = None,
     max_blocks: int = 2000,
     on_block: Callable[[int, RunResult | None], None] | None = None,
+    budget: bool = False,
 ) -> RunResult:
-    """Run ``config`` in this process and return what the chain recorded."""
+    """Run ``config`` in this process and return what the chain recorded.
+
+    ``max_blocks`` bounds the agents' steps (ticks when ``blocks_per_tick`` > 1); with
+    ``budget`` it is a deliberate time budget: the task's history up to then is the result.
+    """
     torch.set_num_threads(1)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
@@ -246,7 +360,7 @@ def simulate(
             admin.grant_role("PROVIDER", p.address)
         node = IpfsNode(StorageSettings(repo_dir=root / "ipfs"), handle_signals=False)
         with node:
-            result = _run(config, chain, deployment, cast, node, root, max_blocks, on_block)
+            result = _run(config, chain, deployment, cast, node, root, max_blocks, on_block, budget)
     result.timings["wall_s"] = time.perf_counter() - started
     return result
 
@@ -268,6 +382,7 @@ def _run(
     root: Path,
     max_blocks: int,
     on_block: Callable[[int, RunResult | None], None] | None,
+    budget: bool = False,
 ) -> RunResult:
     spec, parts, validation, test = config.data()
     validators = []
@@ -289,13 +404,13 @@ def _run(
         spec,
         validation,
         [v.address for v in cast.validators],
-        config.policy,
+        config.chain_policy(config.blocks_per_tick),
         seed=config.seed,
         expected_providers=len(cast.providers),
     )
     task_id = Publisher(publisher).publish(params).task_id
     publisher.sync()
-    keeper = RoundKeeper(publisher, task_id)
+    keeper = keeper_for(config, publisher, task_id)
     providers = []
     for i, (account, data) in enumerate(zip(cast.providers, parts, strict=True)):
         participant = _participant(chain, deployment, account, node, root)
@@ -308,6 +423,8 @@ def _run(
                 data,
                 training,
                 behaviour=config.provider_behaviour(i),
+                dag=config.dag,
+                pace=config.pace(i, config.blocks_per_tick),
             )
         )
     agents: list[tuple[Participant, Callable[[], bool]]] = []
@@ -319,6 +436,8 @@ def _run(
         *[(v.participant, v.step) for v in validators],
         *[(p.participant, p.step) for p in providers],
     ]
+    tick = config.blocks_per_tick
+    start = chain.w3.eth.block_number
     for block in range(max_blocks):
         acted = False
         for participant, step in agents:
@@ -327,13 +446,31 @@ def _run(
         publisher.sync()
         if publisher.task(task_id).closed:
             break
-        chain.mine(1 if acted else IDLE_BLOCKS)  # nothing to do: let deadlines come closer
+        if tick > 1:  # exactly one tick of blocks, whatever the transactions mined
+            boundary = start + (block + 1) * tick
+            chain.mine(max(1, boundary - chain.w3.eth.block_number))
+        else:
+            chain.mine(1 if acted else config.idle_blocks)  # nothing to do: deadlines come closer
         if on_block is not None:
             on_block(block, None)
     else:
-        log.warning("task %d did not finish within %d blocks", task_id, max_blocks)
+        if not budget:
+            log.warning("task %d did not finish within %d blocks", task_id, max_blocks)
     publisher.sync()
-    result = collect(publisher, task_id, test, cast.names, cast.behaviours)
+    if config.policy.flow == "dag":
+        result = collect_dag(
+            publisher,
+            task_id,
+            test,
+            cast.names,
+            cast.behaviours,
+            top_k=config.consensus_top_k,
+            margin=config.consensus_margin,
+            block_time_s=1.0 / tick,
+        )
+        result.dag.dropped = sum(len(p.dropped) for p in providers)  # type: ignore[union-attr]
+    else:
+        result = collect(publisher, task_id, test, cast.names, cast.behaviours)
     result.agent_seconds = agent_seconds(
         {
             "publisher": [publisher.stopwatch],
@@ -342,3 +479,15 @@ def _run(
         }
     )
     return result
+
+
+def keeper_for(
+    config: RunConfig, participant: Participant, task_id: int
+) -> RoundKeeper | DagKeeper:
+    """What the publisher's agent runs for the task: the rounds, or the dag's deadlines and
+    its closing ``duration_blocks`` after publication."""
+    if config.policy.flow == "dag":
+        published = participant.task(task_id).published_block
+        duration = config.duration_blocks * config.blocks_per_tick
+        return DagKeeper(participant, task_id, published + duration)
+    return RoundKeeper(participant, task_id)

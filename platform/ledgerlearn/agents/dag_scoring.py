@@ -1,0 +1,204 @@
+"""How a committee member scores the updates of a dag task.
+
+No rounds: each update has its own scoring deadline (its submission block plus the task's
+score window). Each step the member takes the pending updates it has not scored yet, tries
+once to fetch the new ones (short deadline, concurrently), and scores what it holds. An update
+whose content is still missing when half of its window has passed gets one last fetch under
+the member's full deadline and is then scored unavailable, so a withheld update is decided in
+time.
+
+Scoring an update: decode it against the task's spec (safetensors only, names, shapes,
+finiteness), fetch its parents (accepted updates or the initial weights, verified), merge
+them with the task's rule exactly as a provider does without dampening
+(:func:`~ledgerlearn.flows.dag.merge_models`), run the dag sanity checks
+(:class:`~ledgerlearn.agents.dag_sanity.DagSanity`) and evaluate on the member's fragment.
+The score is the metric (absolute mode) or the metric minus the merge's metric on the same
+fragment (relative and peer modes: in a dag task an update's peers are its parents, see
+``ITaskRegistry``). All the step's scores go out in one transaction; a lying member's
+behaviour decides what it reports, as in a federation round.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from ledgerlearn.agents.dag_sanity import DagSanity
+from ledgerlearn.aggregation import RULE_NAMES
+from ledgerlearn.chain.index import TaskRecord, UpdateRecord
+from ledgerlearn.chain.types import SCORE_INVALID, Status, ThresholdMode, to_fixed
+from ledgerlearn.errors import ContentUnavailableError, LedgerlearnError
+from ledgerlearn.flows.dag import merge_models
+from ledgerlearn.model.flatten import flatten
+from ledgerlearn.model.weights import decode, default_max_bytes
+from ledgerlearn.training import METRICS_BY_ID, evaluate
+
+if TYPE_CHECKING:
+    from ledgerlearn.agents.validator import ScoreRecord, Validator
+
+log = logging.getLogger(__name__)
+
+Weights = dict[str, npt.NDArray[np.float32]]
+
+CACHE = 64
+"""Parent models and merges kept decoded (parents are shared by many updates)."""
+
+
+class DagScorer:
+    """The dag part of a :class:`~ledgerlearn.agents.validator.Validator`."""
+
+    def __init__(self, validator: Validator) -> None:
+        self.validator = validator
+        self._content: dict[bytes, bytes | LedgerlearnError] = {}
+        self._tried: set[bytes] = set()
+        self._sent: set[bytes] = set()
+        self._models: OrderedDict[bytes, Weights] = OrderedDict()
+        self._merges: OrderedDict[tuple[bytes, ...], tuple[Weights, float]] = OrderedDict()
+        self._sanity: dict[int, DagSanity] = {}
+
+    def step(self, task: TaskRecord) -> bool:
+        """Score the task's updates that are due; True when scores were sent."""
+        v = self.validator
+        p = v.participant
+        me = p.address
+        window = task.params.score_window
+        next_block = p.head + 1
+        due = [
+            u
+            for u in task.updates.values()
+            if u.status is Status.PENDING
+            and me not in u.scores
+            and u.update not in self._sent
+            and next_block < u.round + window
+        ]
+        if not due:
+            return False
+        new = [u.update for u in due if u.update not in self._tried]
+        if new:
+            self._tried.update(new)
+            for h, outcome in v._fetch(task, new, v.prefetch_timeout_s).items():
+                if isinstance(outcome, bytes):
+                    self._content[h] = outcome
+        late = [
+            u.update
+            for u in due
+            if u.update not in self._content and p.head >= u.round + window // 2
+        ]
+        if late:
+            self._content.update(v._fetch(task, late, v.fetch_timeout_s))
+        ready = [u for u in due if u.update in self._content]
+        if not ready:
+            return False
+        scores = self.score(task, ready)
+        reported = v.behaviour.report(
+            {u.update: scores[u.update].score for u in ready},
+            {u.update: u.provider for u in ready},
+        )
+        hashes = [u.update for u in ready]
+        with p.stopwatch.measure("chain"):
+            p.client.submit_scores(task.task_id, hashes, [reported[h] for h in hashes])
+        self._sent.update(hashes)
+        v.scored.extend(scores[h] for h in hashes)
+        for h in hashes:
+            self._content.pop(h, None)
+        log.info(
+            "task %d: scored %d dag updates (%d invalid)",
+            task.task_id,
+            len(hashes),
+            sum(scores[h].score == SCORE_INVALID for h in hashes),
+        )
+        return True
+
+    def score(self, task: TaskRecord, updates: list[UpdateRecord]) -> dict[bytes, ScoreRecord]:
+        """Scores of ``updates`` (their content fetched) on this member's fragment."""
+        from ledgerlearn.agents.validator import ScoreRecord
+
+        v = self.validator
+        p = v.participant
+        spec = p.spec(task.task_id)
+        fragment = v._fragment(task)
+        metric = METRICS_BY_ID[int(task.params.metric)]
+        cap = default_max_bytes(spec)
+        results: dict[bytes, ScoreRecord] = {}
+        decoded: dict[bytes, Weights] = {}
+        with p.stopwatch.measure("validation"):
+            for u in updates:
+                data = self._content[u.update]
+                try:
+                    if isinstance(data, LedgerlearnError):
+                        raise data
+                    decoded[u.update] = dict(decode(data, spec, cap))
+                except ContentUnavailableError as exc:
+                    results[u.update] = ScoreRecord(
+                        task.task_id, u.update, SCORE_INVALID, f"unavailable: {exc}"
+                    )
+                except LedgerlearnError as exc:
+                    results[u.update] = ScoreRecord(
+                        task.task_id, u.update, SCORE_INVALID, f"invalid: {exc}"
+                    )
+        order = [u for u in updates if u.update in decoded]
+        merges = {u.update: self._merge(task, u) for u in order}
+        with p.stopwatch.measure("validation"):
+            if v.sanity:
+                sanity = self._sanity.setdefault(task.task_id, DagSanity())
+                verdicts = sanity.check(
+                    [flatten(merges[u.update][0], spec) for u in order],
+                    [flatten(decoded[u.update], spec) for u in order],
+                )
+            else:
+                verdicts = []
+            relative = task.params.threshold_mode is not ThresholdMode.ABSOLUTE
+            for i, u in enumerate(order):
+                if verdicts and not verdicts[i].ok:
+                    results[u.update] = ScoreRecord(
+                        task.task_id, u.update, SCORE_INVALID, verdicts[i].reason
+                    )
+                    continue
+                try:
+                    value = evaluate(spec, decoded[u.update], fragment, metric)
+                except LedgerlearnError as exc:
+                    results[u.update] = ScoreRecord(
+                        task.task_id, u.update, SCORE_INVALID, f"invalid: {exc}"
+                    )
+                    continue
+                reference = merges[u.update][1] if relative else 0.0
+                results[u.update] = ScoreRecord(
+                    task.task_id, u.update, to_fixed(value - reference), ""
+                )
+        return results
+
+    def _merge(self, task: TaskRecord, update: UpdateRecord) -> tuple[Weights, float]:
+        """The merge of the update's parents and its metric on this member's fragment."""
+        key = tuple(update.parents)
+        if key in self._merges:
+            self._merges.move_to_end(key)
+            return self._merges[key]
+        v = self.validator
+        p = v.participant
+        spec = p.spec(task.task_id)
+        models = [self._model(task, h) for h in update.parents]
+        with p.stopwatch.measure("aggregation"):
+            merge = merge_models(
+                spec, models, RULE_NAMES[task.params.aggregation_rule], task.params.num_byzantine
+            )
+        with p.stopwatch.measure("validation"):
+            metric = METRICS_BY_ID[int(task.params.metric)]
+            value = evaluate(spec, merge, v._fragment(task), metric)
+        self._merges[key] = (merge, value)
+        if len(self._merges) > CACHE:
+            self._merges.popitem(last=False)
+        return merge, value
+
+    def _model(self, task: TaskRecord, content_hash: bytes) -> Weights:
+        if content_hash in self._models:
+            self._models.move_to_end(content_hash)
+            return self._models[content_hash]
+        weights = self.validator.participant.fetch_weights(task.task_id, content_hash)
+        self._models[content_hash] = weights
+        if len(self._models) > CACHE:
+            self._models.popitem(last=False)
+        return weights

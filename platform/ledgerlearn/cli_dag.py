@@ -1,0 +1,225 @@
+"""``ledgerlearn dag ...``: read a dag task's tips and recompute its consensus model.
+
+Both commands only read: the chain's events (no key needed) and, for the consensus model, the
+tips' content from IPFS, through an embedded node of their own that dials the members'
+registered nodes. Anyone gets the same answer for the same block:
+
+- ``ledgerlearn dag tips --task N`` lists the tips (accepted updates nobody built on yet) with
+  their provider, quality and acceptance block;
+- ``ledgerlearn dag consensus --task N`` computes the robust aggregate of the top K tips,
+  prints its content hash and, with ``--out``, writes it as a safetensors file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ledgerlearn.cli_agents import DeploymentOpt, RpcOpt, _clear_errors, _setup_logging
+from ledgerlearn.config import Settings, StorageSettings
+from ledgerlearn.errors import ConfigError
+
+if TYPE_CHECKING:
+    from ledgerlearn.agents.participant import Participant
+    from ledgerlearn.chain.client import LedgerClient
+    from ledgerlearn.chain.index import LedgerIndex, TaskRecord
+
+__all__ = ["dag_app"]
+
+log = logging.getLogger(__name__)
+console = Console(soft_wrap=True)
+
+dag_app = typer.Typer(
+    help="Dag tasks: tips and the consensus model, from the chain and IPFS.",
+    no_args_is_help=True,
+)
+
+TaskOpt = Annotated[int, typer.Option(min=1, help="The dag task.")]
+AtBlockOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--at-block", min=0, help="Read the DAG as it stood at this block (default: now)."
+    ),
+]
+
+
+def _client(deployment: Path | None, rpc: str | None) -> LedgerClient:
+    """A read-only client of the deployment (checked against the chain)."""
+    from ledgerlearn.chain.backend import connect
+    from ledgerlearn.chain.client import LedgerClient
+    from ledgerlearn.chain.deployment import Deployment
+
+    settings = Settings()
+    chain_settings = settings.chain.model_copy(
+        update={"backend": "rpc", "rpc_url": rpc or settings.chain.rpc_url}
+    )
+    path = (deployment or settings.chain.deployment_file or Path("deployment.json")).expanduser()
+    chain = connect(chain_settings)
+    found = Deployment.load(path)
+    found.check(chain)
+    return LedgerClient(chain, found)
+
+
+@contextmanager
+def _reader(client: LedgerClient, ipfs_repo: Path | None) -> Iterator[Participant]:
+    """A read-only participant synced with the chain, with an IPFS node of its own that
+    dialled the members' registered nodes."""
+    import torch
+
+    from ledgerlearn.agents.participant import Participant
+    from ledgerlearn.storage import IpfsNode
+
+    torch.set_num_threads(1)
+    settings = Settings()
+    with tempfile.TemporaryDirectory(prefix="ledgerlearn-dag-") as tmp:
+        repo = ipfs_repo.expanduser() if ipfs_repo is not None else Path(tmp) / "ipfs"
+        storage: StorageSettings = settings.storage.model_copy(update={"repo_dir": repo})
+        with IpfsNode(storage, start_fetch_worker=True) as node:
+            state = Path(tmp) / "state"
+            participant = Participant(client, node, state, fetch_timeout_s=storage.get_timeout_s)
+            participant.sync()
+            for account, (address, _) in participant.index.members.items():
+                try:
+                    node.connect(address)
+                except Exception as exc:  # a member offline now: the others may serve it
+                    log.info("cannot reach %s at %s: %s", account, address, exc)
+            yield participant
+
+
+def _dag_task(index: LedgerIndex, task_id: int) -> TaskRecord:
+    from ledgerlearn.agents.participant import AgentError
+    from ledgerlearn.chain.types import Flow
+
+    task = index.tasks.get(task_id)
+    if task is None:
+        raise AgentError(f"task {task_id} is not published on this chain")
+    if task.flow is not Flow.DAG:
+        raise AgentError(f"task {task_id} is a {task.flow.name.lower()} task, not a dag task")
+    return task
+
+
+@dag_app.command("tips")
+def tips(
+    task: TaskOpt,
+    deployment: DeploymentOpt = None,
+    rpc: RpcOpt = None,
+    at_block: AtBlockOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The tips of a dag task (accepted updates nobody built on yet), best first."""
+    _setup_logging()
+    with _clear_errors():
+        from ledgerlearn.chain.index import read_index
+        from ledgerlearn.flows.dag_graph import DagGraph
+
+        record = _dag_task(read_index(_client(deployment, rpc)), task)
+        graph = DagGraph.from_task(record, at_block)
+        rows = []
+        for tip in graph.ranked_tips():
+            update = record.updates.get(tip)
+            rows.append(
+                {
+                    "tip": "0x" + tip.hex(),
+                    "provider": update.provider if update else None,
+                    "cid": record.cid_of(tip),
+                    "quality": graph.quality[tip],
+                    "depth": graph.depth[tip],
+                    "accepted_block": update.decided_block if update else None,
+                }
+            )
+        if as_json:
+            console.print_json(json.dumps({"task": task, "block": at_block, "tips": rows}))
+            return
+        table = Table(
+            "tip",
+            "provider",
+            "quality",
+            "depth",
+            "accepted at block",
+            "cid",
+            title=f"task {task}: {len(rows)} tip(s), best first",
+        )
+        for row in rows:
+            table.add_row(
+                str(row["tip"]),
+                str(row["provider"] or "(initial model)"),
+                f"{row['quality']:.4f}",
+                str(row["depth"]),
+                str(row["accepted_block"] or ""),
+                str(row["cid"]),
+            )
+        console.print(table)
+
+
+@dag_app.command("consensus")
+def consensus(
+    task: TaskOpt,
+    deployment: DeploymentOpt = None,
+    rpc: RpcOpt = None,
+    top: Annotated[int, typer.Option("--top", min=1, help="Tips to aggregate (K).")] = 5,
+    at_block: AtBlockOpt = None,
+    horizon: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Leave out tips accepted more than this many blocks before the DAG's last "
+            "acceptance (default: three score windows).",
+        ),
+    ] = None,
+    margin: Annotated[
+        float | None,
+        typer.Option(min=0, help="Leave out tips this much below the best one (metric units)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the model here (safetensors).")
+    ] = None,
+    ipfs_repo: Annotated[
+        Path | None, typer.Option(help="IPFS repository to use (default: a temporary one).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Recompute a dag task's consensus model: the robust aggregate of its top K tips."""
+    _setup_logging()
+    with _clear_errors(), _reader(_client(deployment, rpc), ipfs_repo) as participant:
+        from ledgerlearn.flows.dag import task_consensus
+
+        _dag_task(participant.index, task)
+        model = task_consensus(participant, task, top, at_block, horizon=horizon, margin=margin)
+        if out is not None:
+            try:
+                out.write_bytes(model.content)
+            except OSError as exc:
+                raise ConfigError(f"--out {out}: cannot write it ({exc.strerror or exc})") from None
+        record = participant.task(task)
+        summary = {
+            "task": task,
+            "block": at_block if at_block is not None else participant.head,
+            "top": top,
+            "content_hash": "0x" + model.content_hash.hex(),
+            "tips": ["0x" + t.hex() for t in model.tips],
+            "providers": [
+                record.updates[t].provider if t in record.updates else None for t in model.tips
+            ],
+            "out": str(out) if out is not None else None,
+        }
+        if as_json:
+            console.print_json(json.dumps(summary))
+            return
+        console.print(
+            f"task {task}: consensus model of {len(model.tips)} tip(s) as of block "
+            f"{summary['block']}"
+        )
+        for tip, provider in zip(summary["tips"], summary["providers"], strict=True):  # type: ignore[call-overload]
+            console.print(f"  {tip}  {provider or '(initial model)'}")
+        console.print(f"content hash {summary['content_hash']}")
+        if out is not None:
+            console.print(f"written to {out}")

@@ -1,0 +1,332 @@
+"""Dag flow (tangle gossip): asynchronous updates that name the updates they built on.
+
+There are no rounds. A provider, at its own pace, selects parents among the tips by a
+score-biased random walk (:mod:`~ledgerlearn.flows.tip_selection`), merges them with the
+task's robust aggregation rule (:func:`merge_models`, optionally dampening stale parents),
+trains from the merge, and publishes the result only if it beats the merge on the provider's
+own held-out data (:func:`beats`, publish-if-better). The committee scores every update
+against the merge of the parents it names; accepted updates become possible parents. Good
+branches get built on, poorly scored ones die out.
+
+The **consensus model** (:func:`consensus_model`) is the robust aggregate of the top K tips by
+quality (committee scores, :class:`~ledgerlearn.flows.dag_graph.DagGraph`), in a fixed order:
+anyone with the chain's events and the tips' content recomputes the same bytes and so the
+same content hash.
+
+The :class:`DagKeeper` (the publisher's agent runs it) settles updates still pending at their
+scoring deadline and closes the task when its planned duration is over.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledgerlearn.agents.participant import AgentError, Participant
+from ledgerlearn.aggregation import RULE_NAMES
+from ledgerlearn.chain.types import Flow, Status
+from ledgerlearn.data import Dataset
+from ledgerlearn.flows.dag_graph import DagGraph
+from ledgerlearn.flows.federation import aggregate_models
+from ledgerlearn.model import ModelSpec
+from ledgerlearn.model.flatten import flatten, unflatten
+from ledgerlearn.model.weights import encode
+from ledgerlearn.storage.content import sha256_digest
+from ledgerlearn.training import Metric, evaluate_all, get_metric
+
+__all__ = [
+    "ConsensusModel",
+    "DagKeeper",
+    "DagSettings",
+    "Verdict",
+    "beats",
+    "consensus_model",
+    "dampen",
+    "merge_models",
+    "task_consensus",
+]
+
+log = logging.getLogger(__name__)
+
+Weights = dict[str, npt.NDArray[np.float32]]
+
+DEFAULT_TOP_K = 5
+"""Tips the consensus model aggregates by default."""
+HORIZON_WINDOWS = 3
+"""The consensus model's default horizon, in score windows: a tip accepted longer ago than
+that before the DAG's last acceptance is stale and left out (unless no tip is recent)."""
+DEFAULT_MARGIN: float | None = None
+"""By default the consensus model keeps every recent tip among the top K: the robust rule
+deals with a poor one, and several tips aggregated beat the best one alone (each carries its
+provider's local skew). A margin (metric units) leaves out tips that much below the best."""
+
+
+class DagSettings(BaseModel):
+    """How a provider takes part in a dag task (its own choice, not the task's)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    parents: int = Field(2, ge=1, le=8, description="Parents per update (the task caps it).")
+    alpha: float = Field(
+        20.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Bias of the tip-selection walk toward well-scored children (0: uniform).",
+    )
+    publish_if_better: bool = Field(
+        True,
+        description="Publish only a model that beats the parents' merge on the provider's "
+        "own held-out split.",
+    )
+    held_out_fraction: float = Field(
+        0.2, gt=0, lt=1, description="Share of the local data kept out of training to decide."
+    )
+    min_improvement: float = Field(
+        0.0, ge=0, description="By how much the metric must beat the merge (ties: the loss)."
+    )
+    staleness_beta: float | None = Field(
+        None,
+        ge=0,
+        description="Kardam-style dampening of stale parents: a parent s DAG levels behind the "
+        "freshest one is pulled toward it by exp(-beta * s); None: off.",
+    )
+    patience_blocks: int = Field(
+        3,
+        ge=0,
+        description="After a model that did not beat its parents: wait for a new accepted "
+        "update or this many blocks before trying again.",
+    )
+
+
+# --- merging ------------------------------------------------------------------------------
+
+
+def dampen(
+    vectors: npt.NDArray[np.float32], staleness: Sequence[int], beta: float
+) -> npt.NDArray[np.float32]:
+    """Pull stale rows toward the freshest one: Kardam's exponential dampening on models.
+
+    Row ``i`` becomes ``fresh + exp(-beta * (s_i - s_fresh)) * (row_i - fresh)``, where
+    ``fresh`` is the first row with the least staleness ``s`` (Damaskinos et al.,
+    "Asynchronous Byzantine Machine Learning (the case of SGD)", ICML 2018: a gradient
+    computed ``s`` steps ago is weighted by ``Lambda(s) = exp(-beta * s)``).
+    """
+    if len(staleness) != len(vectors):
+        raise ValueError(f"{len(vectors)} models but {len(staleness)} staleness values")
+    if not math.isfinite(beta) or beta < 0:
+        raise ValueError(f"beta must be a finite number >= 0, got {beta}")
+    fresh = int(np.argmin(staleness))
+    reference = vectors[fresh].astype(np.float64)
+    out = np.empty_like(vectors)
+    for i, row in enumerate(vectors):
+        factor = math.exp(-beta * (staleness[i] - staleness[fresh]))
+        out[i] = (reference + factor * (row.astype(np.float64) - reference)).astype(np.float32)
+    return out
+
+
+def merge_models(
+    spec: ModelSpec,
+    models: Sequence[Mapping[str, npt.NDArray[np.float32]]],
+    rule: str,
+    num_byzantine: int,
+    *,
+    staleness: Sequence[int] | None = None,
+    beta: float | None = None,
+) -> Weights:
+    """The parents' merge: the task's robust rule over the parents, in the order named.
+
+    The rule tolerates as many Byzantine inputs as the number of parents allows (see
+    :func:`~ledgerlearn.flows.federation.round_aggregator`); one parent is its own merge.
+    With ``staleness`` and ``beta``, stale parents are dampened first (:func:`dampen`); the
+    committee always scores against the plain merge of the parents named on chain.
+    """
+    if not models:
+        raise ValueError("a merge needs at least one parent")
+    if len(models) == 1:
+        return {k: np.array(v, dtype=np.float32, copy=True) for k, v in models[0].items()}
+    if staleness is None or beta is None:
+        return aggregate_models(spec, models, rule, num_byzantine)
+    vectors = np.stack([flatten(m, spec) for m in models]).astype(np.float32, copy=False)
+    damped = dampen(vectors, staleness, beta)
+    return aggregate_models(spec, [unflatten(v, spec) for v in damped], rule, num_byzantine)
+
+
+# --- publish-if-better ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a trained model beats its parents' merge on held-out data, and the figures."""
+
+    better: bool
+    candidate: float
+    reference: float
+    candidate_loss: float
+    reference_loss: float
+
+
+def beats(
+    spec: ModelSpec,
+    candidate: Mapping[str, npt.NDArray[np.float32]],
+    reference: Mapping[str, npt.NDArray[np.float32]],
+    held_out: Dataset,
+    metric: str | int | Metric,
+    min_improvement: float = 0.0,
+) -> Verdict:
+    """Whether ``candidate`` beats ``reference`` on ``held_out`` by the task's metric.
+
+    Better means a metric higher by more than ``min_improvement``; with ``min_improvement``
+    0 and an equal metric (small held-out sets make ties common), a lower loss decides.
+    """
+    chosen = get_metric(metric)
+    names = [chosen.name, "negative_loss"]
+    mine = evaluate_all(spec, dict(candidate), held_out, names)
+    theirs = evaluate_all(spec, dict(reference), held_out, names)
+    gain = mine[chosen.name] - theirs[chosen.name]
+    if min_improvement > 0:
+        better = gain >= min_improvement
+    else:
+        better = gain > 0 or (gain == 0 and mine["negative_loss"] > theirs["negative_loss"])
+    return Verdict(
+        better,
+        mine[chosen.name],
+        theirs[chosen.name],
+        -mine["negative_loss"],
+        -theirs["negative_loss"],
+    )
+
+
+# --- consensus ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsensusModel:
+    """The consensus model of a dag task at some block."""
+
+    content: bytes
+    """safetensors bytes of the model."""
+    content_hash: bytes
+    """sha256 of ``content``."""
+    tips: list[bytes]
+    """The tips aggregated, best first (the root while nothing was accepted)."""
+    block: int | None
+    """The block the DAG was read at (None: the latest)."""
+    weights: Weights
+
+
+def consensus_model(
+    spec: ModelSpec,
+    graph: DagGraph,
+    load: Callable[[bytes], Mapping[str, npt.NDArray[np.float32]]],
+    rule: str,
+    num_byzantine: int,
+    top_k: int = DEFAULT_TOP_K,
+    *,
+    horizon: int | None = None,
+    margin: float | None = DEFAULT_MARGIN,
+    block: int | None = None,
+) -> ConsensusModel:
+    """The robust aggregate of the ``top_k`` best tips of ``graph``, deterministically.
+
+    Tips are ranked by quality, ties in acceptance order, the stale ones and those more
+    than ``margin`` below the best left out (:meth:`DagGraph.ranked_tips`), and aggregated
+    in that order with the task's rule at the largest ``num_byzantine`` the count allows;
+    the result is encoded canonically, so every process gets the same content hash.
+    """
+    if top_k < 1:
+        raise ValueError(f"top_k must be at least 1, got {top_k}")
+    tips = graph.ranked_tips(horizon, margin)[:top_k]
+    weights = merge_models(spec, [load(t) for t in tips], rule, num_byzantine)
+    content = encode(weights, spec=spec)
+    return ConsensusModel(content, sha256_digest(content), tips, block, weights)
+
+
+def task_consensus(
+    participant: Participant,
+    task_id: int,
+    top_k: int = DEFAULT_TOP_K,
+    block: int | None = None,
+    *,
+    horizon: int | None = None,
+    margin: float | None = DEFAULT_MARGIN,
+) -> ConsensusModel:
+    """The consensus model of a dag task from a participant's index and IPFS node, as the
+    DAG stood at ``block`` (None: now); ``horizon`` in blocks (default
+    :data:`HORIZON_WINDOWS` score windows), ``margin`` in metric units.
+
+    Raises
+    ------
+    AgentError
+        The task is unknown or not a dag task.
+    StorageError, WeightsError
+        A tip's content is unavailable or does not match the task's spec.
+    """
+    task = participant.task(task_id)
+    if task.flow is not Flow.DAG:
+        raise AgentError(f"task {task_id} is a {task.flow.name.lower()} task, not a dag task")
+    graph = DagGraph.from_task(task, block)
+    spec = participant.spec(task_id)
+    return consensus_model(
+        spec,
+        graph,
+        lambda h: participant.fetch_weights(task_id, h),
+        RULE_NAMES[task.params.aggregation_rule],
+        task.params.num_byzantine,
+        top_k,
+        horizon=HORIZON_WINDOWS * task.params.score_window if horizon is None else horizon,
+        margin=margin,
+        block=block,
+    )
+
+
+# --- the keeper -----------------------------------------------------------------------------
+
+
+class DagKeeper:
+    """Keeps a dag task going for its publisher: settles late updates, closes on time.
+
+    Parameters
+    ----------
+    participant
+        The publisher's agent (only the publisher may close the task).
+    task_id
+        The dag task.
+    close_at
+        Block from which the task is closed (None: the keeper never closes it).
+    """
+
+    def __init__(self, participant: Participant, task_id: int, close_at: int | None) -> None:
+        self.participant = participant
+        self.task_id = task_id
+        self.close_at = close_at
+
+    def step(self) -> bool:
+        """Settle what is due, close when due; True when a transaction was sent."""
+        p = self.participant
+        task = p.task(self.task_id)
+        if task.closed:
+            return False
+        next_block = p.head + 1
+        if self.close_at is not None and next_block >= self.close_at:
+            with p.stopwatch.measure("chain"):
+                p.client.close_task(self.task_id)
+            log.info("task %d: closed at block %d", self.task_id, next_block)
+            return True
+        window = task.params.score_window
+        due = [
+            u.update
+            for u in task.updates.values()
+            if u.status is Status.PENDING and next_block >= u.round + window
+        ]
+        if not due:
+            return False
+        with p.stopwatch.measure("chain"):
+            p.client.settle_updates(self.task_id, due)
+        log.info("task %d: settled %d late updates", self.task_id, len(due))
+        return True

@@ -1,0 +1,538 @@
+"""The report of a finished dag run: the DAG as a picture, its tips, the consensus model over
+time, the committee's decisions, where the time went.
+
+Reads a :class:`~ledgerlearn.lab.results.RunResult` whose ``dag`` is set (see
+:func:`~ledgerlearn.lab.dag_results.collect_dag`) and nothing else. Files written by
+:func:`write_dag_report` into its ``out_dir``:
+
+``report.md``
+    Outcome, configuration, the tips and the consensus model, decisions by behaviour and per
+    update (with parents and committee score), timings.
+``dag.png``
+    The DAG: one lane per provider (Byzantine ones in red), updates at their submission
+    time, coloured accepted / rejected / pending, an edge to each parent; the tips ringed,
+    the final consensus model's tips starred.
+``accuracy.png``
+    The consensus model's test metric over time (and a baseline run's, if given).
+``scores.png``
+    The committee score of every update over time, honest vs each Byzantine behaviour.
+``result.json``
+    The whole run result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Any
+
+from matplotlib.collections import LineCollection
+from matplotlib.lines import Line2D
+from rich.table import Table
+from rich.text import Text
+
+from ledgerlearn.lab.dag_results import DagHistory, DagNode
+from ledgerlearn.lab.report import (
+    ACCURACY_PNG,
+    HONEST_COLOUR,
+    REPORT_MD,
+    RESULT_JSON,
+    STATUS_COLOURS,
+    STATUS_ORDER,
+    _dump,
+    _figure,
+    _md,
+    _natural,
+    _short,
+    _styles,
+    _table,
+    decision_counts,
+    format_delta,
+    format_metric,
+    is_byzantine,
+    overhead_share,
+)
+from ledgerlearn.lab.results import RunResult
+from ledgerlearn.stopwatch import CATEGORIES, OVERHEAD, WORK
+
+__all__ = [
+    "DAG_PNG",
+    "SCORES_PNG",
+    "dag_summary_lines",
+    "plot_consensus",
+    "plot_dag",
+    "plot_dag_scores",
+    "tips_table",
+    "write_dag_report",
+]
+
+log = logging.getLogger(__name__)
+
+DAG_PNG = "dag.png"
+SCORES_PNG = "scores.png"
+COLOUR = dict(zip(STATUS_ORDER, STATUS_COLOURS, strict=True))
+
+
+def _dag(result: RunResult) -> DagHistory:
+    if result.dag is None:
+        raise ValueError(f"task {result.task_id} is not a dag run (no DAG in the result)")
+    return result.dag
+
+
+def _seconds(history: DagHistory, block: int) -> float:
+    return (block - history.published_block) * history.block_time_s
+
+
+def _lanes(history: DagHistory) -> list[tuple[str, str]]:
+    """``(provider, behaviour)``: honest providers first, then Byzantine ones, by name."""
+    seen: dict[str, str] = {}
+    for node in history.nodes:
+        seen.setdefault(node.provider, node.behaviour)
+    return sorted(seen.items(), key=lambda item: (is_byzantine(item[1]), _natural(item[0])))
+
+
+def _status(node: DagNode) -> str:
+    return node.status if node.status in ("accepted", "rejected") else "pending"
+
+
+# --- summary and rich tables --------------------------------------------------------------
+
+
+def dag_summary_lines(result: RunResult, baseline: RunResult | None = None) -> list[str]:
+    """A few plain-text lines summing up a dag run (CLI and report)."""
+    history = _dag(result)
+    metric = result.metric
+    counts = decision_counts(result)
+    accepted = sum(c["accepted"] for c in counts.values())
+    rejected = sum(c["rejected"] for c in counts.values())
+    end = history.closed_block if history.closed_block is not None else history.published_block
+    lines = [
+        f"task {result.task_id} (dag): {len(history.nodes)} update(s) in "
+        f"{_seconds(history, end):.0f} s: {accepted} accepted, {rejected} rejected; "
+        f"{len(history.tips)} tip(s) at the end",
+        f"consensus model (top {history.top_k} tips): {metric} initial "
+        f"{format_metric(metric, result.initial_metric)}, final "
+        f"{format_metric(metric, result.final_metric)} "
+        f"({format_delta(metric, result.final_metric - result.initial_metric)})",
+    ]
+    if baseline is not None:
+        lines.append(
+            f"without the Byzantine providers (task {baseline.task_id}): final "
+            f"{format_metric(metric, baseline.final_metric)}; this run vs that: "
+            f"{format_delta(metric, result.final_metric - baseline.final_metric)}"
+        )
+    honest = counts.get("honest")
+    if honest is not None:
+        lines.append(f"honest updates accepted: {honest['accepted']} of {honest['updates']}")
+    byzantine = [(b, c) for b, c in counts.items() if is_byzantine(b)]
+    if byzantine:
+        rejected_byz = sum(c["rejected"] for _, c in byzantine)
+        total_byz = sum(c["updates"] for _, c in byzantine)
+        detail = ", ".join(f"{b} {c['rejected']}/{c['updates']}" for b, c in byzantine)
+        lines.append(f"Byzantine updates rejected: {rejected_byz} of {total_byz} ({detail})")
+        built = _built_on_byzantine(history)
+        lines.append(
+            f"honest updates built on a Byzantine update: {built[0]} of {built[1]} "
+            "(natural selection: accepted poisoned updates are left to die out)"
+        )
+    if history.dropped is not None:
+        lines.append(
+            f"models trained but not published (did not beat their parents on the provider's "
+            f"own held-out data): {history.dropped}"
+        )
+    wall = result.timings.get("wall_s")
+    if wall is not None:
+        lines.append(f"wall time: {wall:.1f} s")
+    share = overhead_share(result)
+    if share is not None:
+        lines.append(f"ledger + IPFS: {100 * share:.1f}% of the agents' work")
+    return lines
+
+
+def _built_on_byzantine(history: DagHistory) -> tuple[int, int]:
+    """(honest updates naming a Byzantine parent, honest updates)."""
+    byzantine = {n.update for n in history.nodes if is_byzantine(n.behaviour)}
+    honest = [n for n in history.nodes if not is_byzantine(n.behaviour)]
+    return sum(any(p in byzantine for p in n.parents) for n in honest), len(honest)
+
+
+def tips_table(result: RunResult) -> Table:
+    """The tips when the task closed, best first, for a rich console."""
+    history = _dag(result)
+    nodes = {n.update: n for n in history.nodes}
+    final = set(history.final.tips) if history.final is not None else set()
+    table = Table(title=f"Task {result.task_id}: tips (best first)", title_justify="left")
+    for header in ("Tip", "Provider", "Behaviour", "Quality", "Accepted at (s)", "Consensus"):
+        table.add_column(header)
+    for tip in history.tips:
+        node = nodes.get(tip)
+        if node is None:
+            table.add_row(
+                _short(tip, 6), "(initial model)", "", "", "", "yes" if tip in final else ""
+            )
+            continue
+        decided = (
+            "" if node.decided_block is None else f"{_seconds(history, node.decided_block):.0f}"
+        )
+        table.add_row(
+            _short(tip, 6),
+            node.provider,
+            Text(node.behaviour, style="bold red" if is_byzantine(node.behaviour) else ""),
+            "" if node.quality is None else f"{node.quality:.3f}",
+            decided,
+            "yes" if tip in final else "",
+        )
+    return table
+
+
+# --- plots --------------------------------------------------------------------------------
+
+
+def plot_dag(result: RunResult, path: Path) -> Path:
+    """Draw the DAG to a PNG (see the module docstring)."""
+    history = _dag(result)
+    lanes = _lanes(history)
+    lane_of = {name: i for i, (name, _) in enumerate(lanes)}
+    width = min(18.0, max(8.0, 4.0 + 0.05 * len(history.nodes)))
+    figure = _figure(width, max(4.0, 1.6 + 0.45 * len(lanes)))
+    ax = figure.add_subplot()
+    ax.set_title(
+        f"Task {result.task_id}: the DAG ({len(history.nodes)} updates; edges to parents; "
+        "tips ringed, consensus tips starred)"
+    )
+    root_y = (len(lanes) - 1) / 2 if lanes else 0.0
+    where: dict[str, tuple[float, float]] = {history.root: (0.0, root_y)}
+    for node in history.nodes:
+        where[node.update] = (_seconds(history, node.submitted_block), lane_of[node.provider])
+    edges = [
+        [where[p], where[node.update]] for node in history.nodes for p in node.parents if p in where
+    ]
+    ax.add_collection(LineCollection(edges, colors="0.55", linewidths=0.6, alpha=0.5, zorder=1))
+    tips = set(history.tips)
+    final = set(history.final.tips) if history.final is not None else set()
+    for status in ("rejected", "pending", "accepted"):
+        chosen = [n for n in history.nodes if _status(n) == status]
+        ax.scatter(
+            [where[n.update][0] for n in chosen],
+            [where[n.update][1] for n in chosen],
+            s=[70 if n.update in tips else 36 for n in chosen],
+            c=COLOUR[status],
+            edgecolors=["black" if n.update in tips else "white" for n in chosen],
+            linewidths=[1.8 if n.update in tips else 0.5 for n in chosen],
+            zorder=3,
+        )
+    stars = [where[t] for t in final if t in where]
+    if stars:
+        ax.scatter(
+            [x for x, _ in stars],
+            [y for _, y in stars],
+            marker="*",
+            s=140,
+            c="gold",
+            edgecolors="black",
+            linewidths=0.8,
+            zorder=4,
+        )
+    ax.scatter([0.0], [root_y], marker="s", s=80, c="black", zorder=4)
+    ax.annotate(
+        "initial model", (0.0, root_y), textcoords="offset points", xytext=(6, 6), fontsize=8
+    )
+    labels = [f"{name} [{b}]" if is_byzantine(b) else name for name, b in lanes]
+    ax.set_yticks(range(len(lanes)), labels=labels)
+    for label, (_, behaviour) in zip(ax.get_yticklabels(), lanes, strict=True):
+        if is_byzantine(behaviour):
+            label.set_color("tab:red")
+            label.set_fontweight("bold")
+    ax.set_ylim(-0.7, max(len(lanes) - 0.3, 0.7))
+    ax.set_xlabel("submitted at (s since publication)")
+    ax.grid(True, axis="x", alpha=0.3)
+    handles = [
+        Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="",
+            markerfacecolor=COLOUR[s],
+            markeredgecolor="white",
+            markersize=7,
+            label=s,
+        )
+        for s in ("accepted", "rejected", "pending")
+    ]
+    handles.append(
+        Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="",
+            markerfacecolor="white",
+            markeredgecolor="black",
+            markeredgewidth=1.8,
+            markersize=8,
+            label="tip",
+        )
+    )
+    handles.append(
+        Line2D(
+            [],
+            [],
+            marker="*",
+            linestyle="",
+            markerfacecolor="gold",
+            markeredgecolor="black",
+            markersize=11,
+            label="in the consensus model",
+        )
+    )
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    figure.savefig(path)
+    return path
+
+
+def _curve(result: RunResult, scale: float) -> tuple[list[float], list[float]]:
+    history = _dag(result)
+    xs = [p.seconds for p in history.consensus]
+    ys = [scale * p.metric for p in history.consensus]
+    return xs, ys
+
+
+def plot_consensus(result: RunResult, path: Path, *, baseline: RunResult | None = None) -> Path:
+    """The consensus model's test metric over time (and a baseline dag run's) to a PNG."""
+    metric = result.metric
+    fraction = format_metric(metric, 0.5).endswith("%")
+    scale = 100.0 if fraction else 1.0
+    figure = _figure(7.0, 4.2)
+    ax = figure.add_subplot()
+    xs, ys = _curve(result, scale)
+    ax.step(
+        xs,
+        ys,
+        where="post",
+        color=HONEST_COLOUR,
+        marker=".",
+        label=f"this run (task {result.task_id}): {format_metric(metric, result.final_metric)}",
+    )
+    if baseline is not None and baseline.dag is not None:
+        bx, by = _curve(baseline, scale)
+        ax.step(
+            bx,
+            by,
+            where="post",
+            color="tab:gray",
+            linestyle="--",
+            label=f"without the Byzantine providers: "
+            f"{format_metric(metric, baseline.final_metric)}",
+        )
+    ax.set_xlabel("time since publication (s)")
+    ax.set_ylabel(f"test {metric}" + (" (%)" if fraction else ""))
+    ax.set_title(f"Task {result.task_id}: consensus model (top {_dag(result).top_k} tips)")
+    if fraction:
+        ax.set_ylim(0, 105)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower right")
+    figure.savefig(path)
+    return path
+
+
+def plot_dag_scores(result: RunResult, path: Path) -> Path:
+    """Committee score of every update over time, honest vs each Byzantine behaviour."""
+    history = _dag(result)
+    groups = list(
+        dict.fromkeys(sorted((n.behaviour for n in history.nodes), key=lambda b: is_byzantine(b)))
+    )
+    styles = _styles(groups)
+    figure = _figure(8.0, 4.2)
+    ax = figure.add_subplot()
+    ax.set_title(f"Task {result.task_id}: committee score per update ({result.metric})")
+    for group in groups:
+        colour, marker = styles[group]
+        chosen = [n for n in history.nodes if n.behaviour == group and n.score is not None]
+        invalid = sum(n.behaviour == group and n.score is None for n in history.nodes)
+        label = f"{group} (Byzantine)" if is_byzantine(group) else group
+        if invalid:
+            label += f"; {invalid} invalid"
+        ax.scatter(
+            [_seconds(history, n.submitted_block) for n in chosen],
+            [n.score or 0.0 for n in chosen],
+            color=colour,
+            marker=marker,
+            s=22,
+            alpha=0.75,
+            label=label,
+        )
+    ax.set_xlabel("submitted at (s since publication)")
+    ax.set_ylabel("committee score (lower median)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    figure.savefig(path)
+    return path
+
+
+# --- markdown -----------------------------------------------------------------------------
+
+
+def _markdown(
+    result: RunResult, *, title: str, config: dict[str, Any] | None, baseline: RunResult | None
+) -> str:
+    history = _dag(result)
+    metric = result.metric
+    nodes = {n.update: n for n in history.nodes}
+    out = [f"# {title}", ""]
+    out += ["## Outcome", ""]
+    out += [f"- {line}" for line in dag_summary_lines(result, baseline)]
+    if config is not None:
+        out += ["", "## Configuration", "", "```json", _dump(config).rstrip(), "```"]
+
+    out += ["", "## The DAG", "", f"![the DAG]({DAG_PNG})", ""]
+    out.append(
+        "Each dot is an update, on its provider's lane at its submission time; lines go to "
+        "the parents it names (the square is the initial model). Green: accepted, red: "
+        "rejected, yellow: pending when the task closed. Ringed: the tips when the task "
+        "closed; starred: the tips the final consensus model aggregates."
+    )
+    out += ["", "## Tips when the task closed", ""]
+    final = history.final
+    rows: list[list[object]] = []
+    for tip in history.tips:
+        node = nodes.get(tip)
+        used = "yes" if final is not None and tip in final.tips else ""
+        if node is None:
+            rows.append([f"`{_short(tip, 6)}`", "(initial model)", "", "", "", used])
+            continue
+        rows.append(
+            [
+                f"`{_short(tip, 6)}`",
+                f"**{node.provider}**" if is_byzantine(node.behaviour) else node.provider,
+                node.behaviour,
+                "" if node.quality is None else f"{node.quality:.3f}",
+                ""
+                if node.decided_block is None
+                else f"{_seconds(history, node.decided_block):.0f}",
+                used,
+            ]
+        )
+    out += _table(["Tip", "Provider", "Behaviour", "Quality", "Accepted at (s)", "Consensus"], rows)
+    if final is not None:
+        out += [
+            "",
+            f"Consensus model: the robust aggregate of the top {history.top_k} recent tips by "
+            f"quality, content hash `{final.content_hash}`, test {metric} "
+            f"{format_metric(metric, final.metric)}. Anyone recomputes it from the chain "
+            f"and IPFS: `ledgerlearn dag consensus --task {result.task_id} --at-block "
+            f"{final.block} --top {history.top_k}`.",
+        ]
+    out += ["", "## Consensus model over time", "", f"![consensus]({ACCURACY_PNG})", ""]
+    out += _table(
+        ["Time (s)", "Block", f"Test {metric}", "Tips", "Content hash"],
+        [
+            [
+                f"{p.seconds:.0f}",
+                p.block,
+                format_metric(metric, p.metric),
+                len(p.tips),
+                f"`{_short(p.content_hash, 6)}`",
+            ]
+            for p in history.consensus
+        ],
+    )
+
+    out += ["", "## Decisions by behaviour", ""]
+    out += _table(
+        ["Behaviour", "Updates", "Accepted", "Rejected", "Undecided"],
+        [
+            [
+                f"**{b} (Byzantine)**" if is_byzantine(b) else b,
+                c["updates"],
+                c["accepted"],
+                c["rejected"],
+                c["undecided"],
+            ]
+            for b, c in decision_counts(result).items()
+        ],
+    )
+    out += ["", f"![scores]({SCORES_PNG})", "", "## Decisions per update", ""]
+    out.append(
+        "In on-chain order. Score: the committee's lower median (relative modes: the metric "
+        "minus the parents' merge's). Parents: content hashes (`initial`: the initial model)."
+    )
+    out.append("")
+    update_rows: list[list[object]] = []
+    for node in history.nodes:
+        byzantine = is_byzantine(node.behaviour)
+        parents = ", ".join(
+            "initial" if p == history.root else f"`{_short(p, 4)}`" for p in node.parents
+        )
+        update_rows.append(
+            [
+                f"{_seconds(history, node.submitted_block):.0f}",
+                f"**{node.provider}**" if byzantine else node.provider,
+                f"**{node.behaviour}**" if byzantine else node.behaviour,
+                f"`{_short(node.update, 6)}`",
+                parents,
+                f"**{node.status}**" if byzantine else node.status,
+                "invalid" if node.score is None else f"{node.score:+.4f}",
+            ]
+        )
+    out += _table(
+        ["Submitted (s)", "Provider", "Behaviour", "Update", "Parents", "Status", "Score"],
+        update_rows,
+    )
+    if result.agent_seconds:
+        out += ["", "## Where the agents' time went", ""]
+        out.append(
+            "Seconds measured inside the agents, summed over each role's processes; *Ledger + "
+            "IPFS* is the share of the work spent on IPFS and transactions."
+        )
+        out.append("")
+        time_rows: list[list[object]] = []
+        for role, seconds in result.agent_seconds.items():
+            work = sum(seconds.get(c, 0.0) for c in WORK)
+            share = sum(seconds.get(c, 0.0) for c in OVERHEAD) / work if work > 0 else 0.0
+            cells = [f"{seconds.get(c, 0.0):.1f}" for c in CATEGORIES]
+            time_rows.append([_md(role), *cells, f"{work:.1f}", f"{100 * share:.1f}%"])
+        out += _table(["Role", *CATEGORIES, "work", "Ledger + IPFS"], time_rows)
+    out += [
+        "",
+        "## Files",
+        "",
+        f"- [{DAG_PNG}]({DAG_PNG}), [{ACCURACY_PNG}]({ACCURACY_PNG}), [{SCORES_PNG}]({SCORES_PNG})",
+        f"- [{RESULT_JSON}]({RESULT_JSON}): the whole run result",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def write_dag_report(
+    result: RunResult,
+    out_dir: Path,
+    *,
+    title: str,
+    config: dict[str, Any] | None = None,
+    baseline: RunResult | None = None,
+) -> Path:
+    """Write a dag run's report folder; returns the path of ``report.md``.
+
+    Raises
+    ------
+    ValueError
+        If ``result`` is not a dag run, or the baseline's metric differs.
+    """
+    _dag(result)
+    if baseline is not None and baseline.metric != result.metric:
+        raise ValueError(
+            f"baseline metric {baseline.metric!r} differs from the run's {result.metric!r}"
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plot_dag(result, out_dir / DAG_PNG)
+    plot_consensus(result, out_dir / ACCURACY_PNG, baseline=baseline)
+    plot_dag_scores(result, out_dir / SCORES_PNG)
+    raw = dataclasses.asdict(result)
+    raw["final_metric"] = result.final_metric
+    (out_dir / RESULT_JSON).write_text(_dump(raw), encoding="utf-8")
+    report = out_dir / REPORT_MD
+    report.write_text(
+        _markdown(result, title=title, config=config, baseline=baseline), encoding="utf-8"
+    )
+    log.info("report written to %s", report)
+    return report
