@@ -7,8 +7,8 @@ a JSON-RPC chain (the devnet or a permissioned network):
 - ``publish`` puts a task's content on IPFS (model spec, initial weights, one encrypted
   validation fragment per committee member), publishes the task, then keeps its rounds
   (:class:`~ledgerlearn.flows.federation.RoundKeeper`) and serves the content until it closes;
-- ``provider run`` trains on the member's data each round and submits its update until the
-  task closes;
+- ``provider run`` trains on the member's data each round (federation) or at its own pace on
+  tips it selects (dag: the task decides) and submits its updates until the task closes;
 - ``validator run`` registers the member's IPFS address and encryption key, then scores updates
   and attests aggregates of every task whose committee it sits on, until stopped.
 
@@ -239,7 +239,15 @@ def _short(digest: bytes) -> str:
 
 
 def _closed_line(participant: Participant, task_id: int) -> str:
+    from ledgerlearn.chain.types import Flow
+
     task = participant.task(task_id)
+    if task.flow is Flow.DAG:
+        return (
+            f"task {task_id} closed with {len(task.accepted)} accepted updates and "
+            f"{len(task.tips())} tips; its consensus model: "
+            f"`ledgerlearn dag consensus --task {task_id}`"
+        )
     final = task.final_model_hash
     cid = task.cid_of(final) if final is not None else None
     return f"task {task_id} closed; final model {cid or '(none)'}"
@@ -262,6 +270,8 @@ _POLICY_OPTIONS = {
     "rounds": "--rounds",
     "round_length": "--round-length",
     "score_window": "--score-window",
+    "flow": "--flow",
+    "max_parents": "--max-parents",
 }
 """Policy field -> the ``publish`` option that sets it."""
 
@@ -321,11 +331,30 @@ def publish(
     num_byzantine: Annotated[
         int, typer.Option(help="Byzantine updates the rule must tolerate.")
     ] = 0,
+    flow: Annotated[
+        Literal["federation", "dag"],
+        typer.Option(help="federation (rounds) or dag (asynchronous updates naming parents)."),
+    ] = "federation",
     rounds: Annotated[int, typer.Option(help="Federation rounds.")] = 3,
     round_length: Annotated[int, typer.Option(help="Blocks a round accepts updates.")] = 20,
     score_window: Annotated[
-        int, typer.Option(help="Blocks the committee has to score after submissions close.")
+        int,
+        typer.Option(
+            help="Blocks the committee has to score after submissions close (dag: after each "
+            "update's submission)."
+        ),
     ] = 20,
+    max_parents: Annotated[
+        int, typer.Option(min=1, max=8, help="Dag: most parents an update may name.")
+    ] = 2,
+    duration: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Dag: close the task this many blocks after publication (default: keep it "
+            "open until Ctrl-C).",
+        ),
+    ] = None,
     expected_providers: Annotated[
         int | None,
         typer.Option(
@@ -354,6 +383,7 @@ def publish(
     _one_of(validation, dataset, "--validation FILE and --dataset NAME")
     with _clear_errors("policy", _POLICY_OPTIONS):
         from ledgerlearn.agents.publisher import Policy, Publisher
+        from ledgerlearn.flows.dag import DagKeeper
         from ledgerlearn.flows.federation import RoundKeeper
 
         policy = Policy(
@@ -367,7 +397,11 @@ def publish(
             rounds=rounds,
             round_length=round_length,
             score_window=score_window,
+            flow=flow,
+            max_parents=max_parents,
         )
+        if duration is not None and flow != "dag":
+            raise ConfigError("--duration applies to dag tasks (federation tasks end by rounds)")
         members = _committee(committee)
         policy.check_committee(len(members), expected_providers)
         model = _spec(spec, preset)
@@ -393,11 +427,21 @@ def publish(
                 console.print(f"  initial weights  {params.initial_weights_cid}")
                 for member, cid in zip(members, params.fragment_cids, strict=True):
                     console.print(f"  fragment for {member}  {cid}")
+                if policy.flow == "dag":
+                    until = "until Ctrl-C" if duration is None else f"for {duration} blocks"
+                    shape = (
+                        f"  dag: up to {policy.max_parents} parents per update, "
+                        f"{policy.score_window} blocks to score each, open {until}"
+                    )
+                else:
+                    shape = (
+                        f"  {_count(policy.rounds, 'round')} of {policy.round_length} blocks "
+                        f"(+{policy.score_window} to score)"
+                    )
                 console.print(
-                    f"  {_count(policy.rounds, 'round')} of {policy.round_length} blocks "
-                    f"(+{policy.score_window} to score), quorum {policy.quorum}, "
-                    f"f {policy.max_faulty_validators}, rule {policy.aggregation_rule}, "
-                    f"{policy.metric} threshold {policy.threshold} ({policy.threshold_mode})"
+                    f"{shape}, quorum {policy.quorum}, f {policy.max_faulty_validators}, rule "
+                    f"{policy.aggregation_rule}, {policy.metric} threshold {policy.threshold} "
+                    f"({policy.threshold_mode})"
                 )
                 if not keep:
                     err.print(
@@ -407,13 +451,21 @@ def publish(
                     )
                     return
                 console.print(
-                    "keeping the rounds and serving the task's content until the task closes "
+                    "keeping the task and serving its content until it closes "
                     "(stopping earlier makes the content unreachable)"
                 )
                 participant = session.participant
                 participant.sync()
-                keeper = RoundKeeper(participant, task_id)
-                watch = _PublisherWatch(participant, task_id)
+                keeper: RoundKeeper | DagKeeper
+                watch: Callable[[], None]
+                if policy.flow == "dag":
+                    published = participant.task(task_id).published_block
+                    close_at = None if duration is None else published + duration
+                    keeper = DagKeeper(participant, task_id, close_at)
+                    watch = _DagWatch(participant, task_id)
+                else:
+                    keeper = RoundKeeper(participant, task_id)
+                    watch = _PublisherWatch(participant, task_id)
                 session.run(
                     keeper.step,
                     until=lambda: participant.task(task_id).closed,
@@ -534,6 +586,47 @@ class _PublisherWatch:
                 )
 
 
+class _DagWatch:
+    """Prints each decision of a dag task once, with the committee's score and the tips."""
+
+    def __init__(self, participant: Participant, task_id: int, only: str | None = None) -> None:
+        self.participant = participant
+        self.task_id = task_id
+        self.only = only
+        self.seen: set[tuple[bytes, str]] = set()
+
+    def __call__(self) -> None:
+        from ledgerlearn.chain.types import SCORE_INVALID, Status, from_fixed
+
+        task = self.participant.task(self.task_id)
+        for update in task.updates.values():
+            if self.only is not None and update.provider != self.only:
+                continue
+            who = "" if self.only is not None else f" from {update.provider}"
+            if (update.update, "submitted") not in self.seen:
+                self.seen.add((update.update, "submitted"))
+                if self.only is not None:
+                    console.print(
+                        f"submitted {_short(update.update)} on {len(update.parents)} parent(s) "
+                        f"({update.cid})"
+                    )
+            if update.status not in (Status.ACCEPTED, Status.REJECTED):
+                continue
+            if (update.update, "decided") in self.seen:
+                continue
+            self.seen.add((update.update, "decided"))
+            score = update.committee_score
+            shown = (
+                "invalid"
+                if score is None or score == SCORE_INVALID
+                else f"{from_fixed(score):+.4f}"
+            )
+            console.print(
+                f"update {_short(update.update)}{who} {update.status.name.lower()} "
+                f"(committee score {shown}); {len(task.tips())} tip(s)"
+            )
+
+
 # --- provider run -----------------------------------------------------------------------------
 
 PartitionName = Literal["iid", "dirichlet", "shard"]
@@ -584,9 +677,54 @@ def provider_run(
         typer.Option(help="After the task closes, keep serving your updates until Ctrl-C."),
     ] = False,
     fetch_timeout: FetchTimeoutOpt = None,
+    parents: Annotated[
+        int, typer.Option(min=1, max=8, help="Dag: parents per update (the task caps it).")
+    ] = 2,
+    walk_alpha: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Dag: bias of the tip-selection walk toward well-scored updates (0: uniform).",
+        ),
+    ] = 20.0,
+    publish_if_better: Annotated[
+        bool,
+        typer.Option(
+            help="Dag: publish only models that beat their parents' merge on a held-out "
+            "split of your data."
+        ),
+    ] = True,
+    held_out: Annotated[
+        float, typer.Option(help="Dag: share of your data held out for publish-if-better.")
+    ] = 0.2,
+    staleness_beta: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            help="Dag: dampen stale parents by exp(-beta * levels behind the freshest) "
+            "(Kardam-style; default off).",
+        ),
+    ] = None,
 ) -> None:
-    """Train on your data each round of a task and submit the updates, until it closes."""
+    """Train on your data and submit updates until the task closes: each round of a
+    federation task, or at your own pace on tips you select in a dag task."""
     _setup_logging()
+    dag_options = {
+        "alpha": "--walk-alpha",
+        "parents": "--parents",
+        "held_out_fraction": "--held-out",
+        "staleness_beta": "--staleness-beta",
+    }
+    with _clear_errors("dag options", dag_options):
+        from ledgerlearn.flows.dag import DagSettings
+
+        dag = DagSettings(
+            parents=parents,
+            alpha=walk_alpha,
+            publish_if_better=publish_if_better,
+            held_out_fraction=held_out,
+            staleness_beta=staleness_beta,
+        )
     with _clear_errors("partition", {"alpha": "--alpha"}):
         source = _provider_source(data, dataset, part, partition, alpha)
 
@@ -613,14 +751,24 @@ def provider_run(
                 spec = participant.spec(task)
                 local = source(spec, partition_seed)
                 display = _TrainingDisplay(participant, task)
-                provider = Provider(participant, task, local, training, on_progress=display)
+                provider = Provider(
+                    participant, task, local, training, on_progress=display, dag=dag
+                )
                 provider.check()
                 session.register_peer()
+                from ledgerlearn.chain.types import Flow
+
+                is_dag = record.flow is Flow.DAG
                 console.print(
                     f"provider {session.address} on task {task}: {len(local)} samples "
-                    f"({local.name}), {_count(training.epochs, 'epoch')} per round"
+                    f"({local.name}), {_count(training.epochs, 'epoch')} per "
+                    + ("update (dag)" if is_dag else "round")
                 )
-                watch = _ProviderWatch(participant, task)
+                watch: Callable[[], None]
+                if is_dag:
+                    watch = _DagWatch(participant, task, only=session.address)
+                else:
+                    watch = _ProviderWatch(participant, task)
                 with display:
                     session.run(
                         provider.step,
@@ -716,26 +864,26 @@ class _TrainingDisplay:
             self.progress.stop()
 
     def __call__(self, p: TrainingProgress) -> None:
-        rounds = self.participant.task(self.task_id).rounds
+        task = self.participant.task(self.task_id)
+        rounds = task.rounds
         number = max(rounds) if rounds else 0
+        what = f"round {number}" if rounds else "dag update"
         if not self.live:
             if p.end_of_epoch:
-                console.print(
-                    f"round {number}: epoch {p.epoch}/{p.epochs}, loss {p.epoch_loss:.4f}"
-                )
+                console.print(f"{what}: epoch {p.epoch}/{p.epochs}, loss {p.epoch_loss:.4f}")
             return
         total = p.epochs * p.batches
         done = (p.epoch - 1) * p.batches + p.batch
         if p.epoch == 1 and p.batch == 1:
             if self.bar is not None:
                 self.progress.remove_task(self.bar)
-            self.bar = self.progress.add_task(f"round {number}", total=total, loss=0.0)
+            self.bar = self.progress.add_task(what, total=total, loss=0.0)
         assert self.bar is not None
         self.progress.update(
             self.bar,
             completed=done,
             loss=p.epoch_loss,
-            description=f"round {number} epoch {p.epoch}/{p.epochs}",
+            description=f"{what} epoch {p.epoch}/{p.epochs}",
         )
         if done == total:
             self.progress.remove_task(self.bar)

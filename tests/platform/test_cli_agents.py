@@ -481,6 +481,7 @@ def test_usage_errors_name_the_options(tmp_path: Path) -> None:
 def test_option_defaults_are_the_librarys() -> None:
     """The commands show the Policy's and TrainingConfig's defaults: they must be the same."""
     from ledgerlearn.agents.publisher import Policy
+    from ledgerlearn.flows.dag import DagSettings
     from ledgerlearn.training import TrainingConfig
 
     publish = inspect.signature(cli_agents.publish).parameters
@@ -492,6 +493,15 @@ def test_option_defaults_are_the_librarys() -> None:
     training = TrainingConfig()
     for name in ("epochs", "batch_size", "lr"):
         assert provider[name].default == getattr(training, name), name
+    dag = DagSettings()
+    for option, field_name in (
+        ("parents", "parents"),
+        ("walk_alpha", "alpha"),
+        ("publish_if_better", "publish_if_better"),
+        ("held_out", "held_out_fraction"),
+        ("staleness_beta", "staleness_beta"),
+    ):
+        assert provider[option].default == getattr(dag, field_name), option
 
 
 def test_help_does_not_import_torch_or_web3() -> None:

@@ -191,7 +191,8 @@ class RunConfig(BaseModel):
         honest update a little on a balanced fragment, a poisoned one costs far more);
         providers build on 3 parents; two honest providers are three times slower than the
         others (asynchrony in the picture); the publisher closes the task after
-        ``duration_blocks``."""
+        ``duration_blocks``. Simulated, every step of the agents is a 1-s tick of 10 blocks
+        (see ``blocks_per_tick``), so the report's times are modelled seconds."""
         base = cls.preset(quick=quick, simulated=simulated)
         policy = base.policy.model_copy(
             update={
@@ -199,23 +200,23 @@ class RunConfig(BaseModel):
                 "threshold_mode": "relative",
                 "threshold": -0.05,
                 "max_parents": 3,
-                "score_window": 20 if simulated else 10,
+                "score_window": 4 if simulated else 10,
             }
         )
         speeds = [1.0] * len(base.providers)
         speeds[5] = speeds[6] = 3.0
-        if simulated:  # a block per transaction: a longer task in blocks
-            duration = 150
-        else:  # the devnet mines a block per second
-            duration = 60 if quick else 180
+        duration = 60 if quick else 180
         return base.model_copy(
             update={
                 "policy": policy,
                 "dag": DagSettings(parents=3),
                 "consensus_top_k": 5,
-                "duration_blocks": duration,
+                "duration_blocks": 120 if simulated else duration,
                 "speeds": speeds,
                 "samples_per_block": 100.0 if quick else 500.0,
+                # simulated: a tick of 10 blocks is one second, whatever the transactions
+                "blocks_per_tick": 10 if simulated else 1,
+                "idle_blocks": 1,
             }
         )
 
