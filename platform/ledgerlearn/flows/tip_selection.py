@@ -1,23 +1,29 @@
 """Tip selection: a score-biased random walk from the initial model toward the tips.
 
 A provider of a dag task chooses the models it builds on by walking the DAG of accepted
-updates: it starts at the root (the task's initial weights) and, as long as the current model
-has accepted children, moves to one of them with probability
+updates. It starts at the root (the task's initial weights); at a model :math:`x` its options
+are the accepted children of :math:`x` and, except at the root, :math:`x` itself (stopping
+there). It takes option :math:`y` with probability
 
 .. math::
 
-    P(x \\to y) \\propto
-    \\exp\\big(\\alpha \\, (q(y) - \\max_{z \\in \\text{children}(x)} q(z))\\big)
+    P(x \\to y) \\propto \\exp\\big(\\alpha \\, (q(y) - \\max_{z} q(z))\\big)
 
-where :math:`q` is the committee-score quality of :class:`~ledgerlearn.flows.dag_graph.DagGraph`
-(metric units, e.g. accuracy in [0, 1]). The walk stops at a tip. ``alpha = 0`` is the
-unbiased walk (uniform among children); a large ``alpha`` follows the best-scored child at
-every step, so branches grown on poorly scored updates are left to die out. This is the
-Markov-chain Monte Carlo tip selection of the IOTA tangle (Popov, "The Tangle", 2018), biased
-by the committee's scores instead of cumulative weights.
+over the options :math:`z`, where :math:`q` is the committee-score quality of
+:class:`~ledgerlearn.flows.dag_graph.DagGraph` (metric units, e.g. accuracy in [0, 1]), and
+moves on until it stops or reaches a tip. ``alpha = 0`` is the unbiased walk (uniform among
+the options); a large ``alpha`` follows the best-scored option at every step, so branches
+grown on poorly scored updates are left to die out. This is the Markov-chain Monte Carlo tip
+selection of the IOTA tangle (Popov, "The Tangle", 2018), biased by the committee's scores
+instead of cumulative weights.
 
-Each walk draws from a ``numpy.random.Generator``: given the seed and the DAG, the tips chosen
-are always the same.
+Why a walk may stop before a tip: a good model whose only accepted child is poisoned (the
+committee let it through) would otherwise lead every walk into the poisoned branch. With the
+option to stop, the walk builds next to the poisoned child instead, and the branch dies out.
+The contract accepts any accepted update as a parent, tip or not.
+
+Each walk draws from a ``numpy.random.Generator``: given the seed and the DAG, the parents
+chosen are always the same.
 """
 
 from __future__ import annotations
@@ -28,45 +34,60 @@ import numpy as np
 
 from ledgerlearn.flows.dag_graph import DagGraph
 
-__all__ = ["MAX_WALKS_PER_PARENT", "random_walk", "select_parents", "walk_probabilities"]
+__all__ = ["random_walk", "select_parents", "walk_options", "walk_probabilities"]
 
-MAX_WALKS_PER_PARENT = 4
-"""Walks :func:`select_parents` tries per parent wanted before it settles for fewer distinct
-tips (with a large alpha most walks end at the same, best tip)."""
+
+def walk_options(graph: DagGraph, model: bytes) -> list[bytes]:
+    """Where a walk at ``model`` may go: its children (acceptance order), then ``model``
+    itself (stop) unless it is the root; ``[]`` at a tip."""
+    kids = graph.children[model]
+    if not kids:
+        return []
+    return kids if model == graph.root else [*kids, model]
 
 
 def walk_probabilities(graph: DagGraph, model: bytes, alpha: float) -> list[float]:
-    """Probabilities of moving from ``model`` to each of its children (in acceptance order).
+    """Probabilities of each of :func:`walk_options` from ``model``.
 
     Raises
     ------
     ValueError
-        If ``alpha`` is negative or not finite, or ``model`` has no children.
+        If ``alpha`` is negative or not finite, or ``model`` is a tip (nowhere to go).
     """
     _check_alpha(alpha)
-    kids = graph.children[model]
-    if not kids:
+    options = walk_options(graph, model)
+    if not options:
         raise ValueError(f"model 0x{model.hex()} is a tip: it has no children to walk to")
     quality = graph.quality
-    best = max(quality[k] for k in kids)
-    weights = [math.exp(alpha * (quality[k] - best)) for k in kids]
+    best = max(quality[o] for o in options)
+    weights = [math.exp(alpha * (quality[o] - best)) for o in options]
     total = sum(weights)
     return [w / total for w in weights]
 
 
 def random_walk(graph: DagGraph, alpha: float, rng: np.random.Generator) -> bytes:
-    """One walk from the root to a tip; returns the tip."""
+    """One walk from the root; returns where it stopped (a tip, or a model it chose to stop
+    at rather than move to a worse child)."""
     _check_alpha(alpha)
     model = graph.root
-    while graph.children[model]:
+    while True:
+        options = walk_options(graph, model)
+        if not options:
+            return model
         probabilities = walk_probabilities(graph, model, alpha)
-        kids = graph.children[model]
-        model = kids[int(rng.choice(len(kids), p=probabilities))]
-    return model
+        chosen = options[int(rng.choice(len(options), p=probabilities))]
+        if chosen == model:
+            return model
+        model = chosen
 
 
 def select_parents(graph: DagGraph, count: int, alpha: float, seed: int) -> list[bytes]:
-    """Up to ``count`` distinct tips, each the end of a random walk, in the order found.
+    """The distinct ends of ``count`` random walks (tips, or models a walk stopped at), in
+    the order found.
+
+    Walks that end at a tip already chosen add nothing: drawing more walks until ``count``
+    distinct tips turn up would reach the unlikely ones — the poorly scored tips the bias is
+    there to avoid — far more often than one walk does.
 
     Parameters
     ----------
@@ -82,19 +103,17 @@ def select_parents(graph: DagGraph, count: int, alpha: float, seed: int) -> list
     Returns
     -------
     list of bytes
-        Between 1 and ``count`` distinct tips (fewer when the walks keep ending at the same
-        ones, e.g. while the DAG has fewer tips than ``count``).
+        Between 1 and ``count`` distinct tips (fewer when walks end at the same tip: with a
+        large alpha, often the best one).
     """
     if count < 1:
         raise ValueError(f"count must be at least 1, got {count}")
     rng = np.random.default_rng(seed)
     chosen: list[bytes] = []
-    for _ in range(MAX_WALKS_PER_PARENT * count):
+    for _ in range(count):
         tip = random_walk(graph, alpha, rng)
         if tip not in chosen:
             chosen.append(tip)
-        if len(chosen) == count or len(chosen) == len(graph.tips):
-            break
     return chosen
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ledgerlearn.chain.events import EventStream
-from ledgerlearn.chain.index import LedgerIndex
+from ledgerlearn.chain.index import LedgerIndex, read_index
 from ledgerlearn.chain.types import Flow, Status
 
 from .conftest import Consortium, sha
@@ -46,3 +46,60 @@ def test_index_follows_a_federation_round_and_a_dag_update(consortium: Consortiu
     dag_task = index.tasks[dag]
     assert dag_task.flow is Flow.DAG and not dag_task.rounds
     assert dag_task.updates[sha("d")].parents == [sha("weights-0")]
+
+
+def test_dag_tips_follow_the_committee_decisions(consortium: Consortium) -> None:
+    """Tips: accepted updates no accepted update built on; the initial model until then.
+    A rejected or pending update naming a tip does not take its place."""
+    c = consortium
+    root = sha("weights-0")
+    task_id = c.client(c.publisher).publish_task(c.params(flow=Flow.DAG, max_parents=2))
+    providers = [c.client(p) for p in c.providers]
+    for client in providers:
+        client.join_task(task_id)
+    validators = [c.client(v) for v in c.validators]
+
+    def index() -> LedgerIndex:
+        return read_index(c.client())
+
+    def decide(update: bytes, score: int) -> int:
+        for v in validators[:3]:  # 3 of 5 agreeing decide (majority of the committee)
+            v.submit_score(task_id, update, score)
+        return c.client().block_number()
+
+    assert index().tasks[task_id].tips() == [root]
+    a, b, r, d = sha("a"), sha("b"), sha("r"), sha("d")
+    providers[0].submit_dag_update(task_id, [root], a, "cid-a", 5)
+    assert index().tasks[task_id].tips() == [root]  # pending: nothing built on the root yet
+    accepted_a = decide(a, 900_000)
+    providers[1].submit_dag_update(task_id, [root], b, "cid-b", 5)
+    accepted_b = decide(b, 800_000)
+    assert index().tasks[task_id].tips() == [a, b]
+    providers[0].submit_dag_update(task_id, [a, b], r, "cid-r", 5)
+    decide(r, 100_000)  # below the 0.5 threshold: rejected
+    task = index().tasks[task_id]
+    assert task.updates[r].status is Status.REJECTED
+    assert task.tips() == [a, b]  # a rejected child does not bury its parents
+    providers[1].submit_dag_update(task_id, [a], d, "cid-d", 5)
+    decide(d, 700_000)
+    task = index().tasks[task_id]
+    assert task.tips() == [b, d]
+    assert task.accepted == [a, b, d]
+    assert task.children()[a] == [d] and task.children()[root] == [a, b]
+    # the DAG as it stood at earlier blocks
+    assert task.tips(accepted_a - 1) == [root]
+    assert task.tips(accepted_a) == [a]
+    assert task.tips(accepted_b) == [a, b]
+    assert task.updates[d].committee_score == 700_000
+    assert task.updates[r].parents == [a, b]
+
+
+def test_committee_score_is_the_lower_median() -> None:
+    from ledgerlearn.chain.index import UpdateRecord
+
+    record = UpdateRecord(1, b"u", "p", 1, 1, "cid", [], 1)
+    assert record.committee_score is None
+    record.scores = {"v1": 5, "v2": 1, "v3": 9, "v4": 7}
+    assert record.committee_score == 5  # sorted 1, 5, 7, 9: the lower of the two middle ones
+    record.scores["v5"] = 3
+    assert record.committee_score == 5
