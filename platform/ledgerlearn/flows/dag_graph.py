@@ -12,8 +12,10 @@ merge is better than an early one that gained 40 points on the initial model. Th
 
 - absolute mode: :math:`q(u) = s(u)`;
 - relative and peer modes: :math:`q(\\text{root}) = 0` and
-  :math:`q(u) = \\operatorname{mean}_{p \\in \\text{parents}(u)} q(p) + s(u)` — the estimated
-  metric of the update relative to the initial model, accumulated along the DAG.
+  :math:`q(u) = \\max_{p \\in \\text{parents}(u)} q(p) + s(u)` — the estimated metric of
+  the update relative to the initial model, accumulated along the DAG, taking the merge of
+  the parents to be as good as the best of them (merging models of one lineage rarely makes
+  them worse; the mean would mark down every update that also names an older parent).
 
 :math:`s(u)` is the committee score (the lower median of the scores received, see
 :attr:`~ledgerlearn.chain.index.UpdateRecord.committee_score`). A branch grown on a poisoned
@@ -112,8 +114,7 @@ class DagGraph:
         q: dict[bytes, float] = {self.root: 0.0}
         for u in self.order:
             if self.cumulative:
-                inherited = sum(q[p] for p in self.parents[u]) / len(self.parents[u])
-                q[u] = inherited + self.scores[u]
+                q[u] = max(q[p] for p in self.parents[u]) + self.scores[u]
             else:
                 q[u] = self.scores[u]
         return q

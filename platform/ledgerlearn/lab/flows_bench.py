@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 
 Scenario = Literal["clean", "byzantine", "stragglers"]
 SCENARIOS: tuple[Scenario, ...] = ("clean", "byzantine", "stragglers")
-FLOWS = ("centralized", "federation", "federation (fast rounds)", "dag")
+FLOWS = ("centralized", "federation", "federation (fast rounds)", "dag", "dag (always publish)")
 TARGET_POINTS = 0.02
 """The DAG's final accuracy must be within this of federation's (clean, byzantine)."""
 
@@ -74,12 +74,17 @@ class FlowsBench(BaseModel):
     stragglers: int = Field(3, ge=1, description="Slow providers in the stragglers scenario.")
     straggler_factor: float = Field(5.0, gt=1)
     score_window: int = Field(4, ge=1, description="Ticks the committee has to score.")
+    ablations: bool = Field(
+        True,
+        description="Also run the DAG without publish-if-better (clean and byzantine): what "
+        "the provider's own held-out split costs.",
+    )
     seed: int = 0
 
     @classmethod
     def quick(cls) -> FlowsBench:
-        """A shorter budget (a few minutes)."""
-        return cls(budget_ticks=70, blocks_per_tick=10)
+        """A shorter budget, no ablation (a few minutes)."""
+        return cls(budget_ticks=70, blocks_per_tick=10, ablations=False)
 
     def base(self) -> RunConfig:
         """The task every flow runs: the demo's digits task (Dirichlet(1) split, 10
@@ -133,13 +138,21 @@ class FlowsBench(BaseModel):
         )
         return config.model_copy(update={"policy": policy})
 
-    def dag(self, scenario: Scenario) -> RunConfig:
-        """The dag task (the dag demo's policy) closed by its publisher at the budget."""
+    def dag(self, scenario: Scenario, *, publish_if_better: bool = True) -> RunConfig:
+        """The dag task (the dag demo's policy and provider settings) closed by its
+        publisher at the budget."""
         config = self.cast(scenario)
-        policy = RunConfig.dag_preset(quick=True, simulated=True).policy.model_copy(
-            update={"score_window": self.score_window}
+        preset = RunConfig.dag_preset(quick=True, simulated=True)
+        policy = preset.policy.model_copy(update={"score_window": self.score_window})
+        dag = preset.dag.model_copy(update={"publish_if_better": publish_if_better})
+        return config.model_copy(
+            update={
+                "policy": policy,
+                "dag": dag,
+                "consensus_top_k": preset.consensus_top_k,
+                "duration_blocks": self.budget_ticks,
+            }
         )
-        return config.model_copy(update={"policy": policy, "duration_blocks": self.budget_ticks})
 
 
 @dataclass(frozen=True)
@@ -231,8 +244,8 @@ def run_flow(
     """One flow of one scenario through the real agents, for the budget."""
     if flow == "centralized":
         return run_centralized(bench, scenario)
-    if flow == "dag":
-        config = bench.dag(scenario)
+    if flow.startswith("dag"):
+        config = bench.dag(scenario, publish_if_better=flow == "dag")
     else:
         config = bench.federation(scenario, wait_for_stragglers=flow == "federation")
     started = time.perf_counter()
@@ -256,11 +269,15 @@ def run_flow(
     return _counts(run, result)
 
 
-def flows_for(scenario: Scenario) -> list[str]:
+def flows_for(bench: FlowsBench, scenario: Scenario) -> list[str]:
     """The flows a scenario runs."""
+    flows = ["centralized", "federation"]
     if scenario == "stragglers":
-        return list(FLOWS)
-    return [f for f in FLOWS if f != "federation (fast rounds)"]
+        flows.append("federation (fast rounds)")
+    flows.append("dag")
+    if bench.ablations and scenario != "stragglers":
+        flows.append("dag (always publish)")
+    return flows
 
 
 def run_bench(
@@ -269,7 +286,7 @@ def run_bench(
     on_tick: Callable[[int], None] | None = None,
 ) -> list[FlowRun]:
     """Every scenario and flow; ``on_run(scenario, flow, done, total)`` before each run."""
-    plan = [(s, f) for s in bench.scenarios for f in flows_for(s)]
+    plan = [(s, f) for s in bench.scenarios for f in flows_for(bench, s)]
     runs = []
     for done, (scenario, flow) in enumerate(plan):
         if on_run is not None:
@@ -373,6 +390,7 @@ COLOURS = {
     "federation": "tab:blue",
     "federation (fast rounds)": "tab:cyan",
     "dag": "tab:red",
+    "dag (always publish)": "tab:orange",
 }
 
 

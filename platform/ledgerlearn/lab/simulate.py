@@ -189,7 +189,7 @@ class RunConfig(BaseModel):
         and data as :meth:`preset`. Updates are scored relative to the merge of their
         parents (accepted unless 5 points worse: local training on non-IID data costs an
         honest update a little on a balanced fragment, a poisoned one costs far more);
-        providers build on 3 parents; two honest providers are three times slower than the
+        providers build on 2 parents; two honest providers are three times slower than the
         others (asynchrony in the picture); the publisher closes the task after
         ``duration_blocks``. Simulated, every step of the agents is a 1-s tick of 10 blocks
         (see ``blocks_per_tick``), so the report's times are modelled seconds."""
@@ -199,7 +199,7 @@ class RunConfig(BaseModel):
                 "flow": "dag",
                 "threshold_mode": "relative",
                 "threshold": -0.05,
-                "max_parents": 3,
+                "max_parents": 2,
                 "score_window": 4 if simulated else 10,
             }
         )
@@ -209,7 +209,7 @@ class RunConfig(BaseModel):
         return base.model_copy(
             update={
                 "policy": policy,
-                "dag": DagSettings(parents=3),
+                "dag": DagSettings(),
                 "consensus_top_k": 5,
                 "duration_blocks": 120 if simulated else duration,
                 "speeds": speeds,

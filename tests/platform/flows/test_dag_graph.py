@@ -30,7 +30,7 @@ def test_quality_accumulates_relative_scores_and_is_the_score_when_absolute() ->
     edges = {b"a": (ROOT,), b"b": (ROOT,), b"c": (b"a", b"b")}
     scores = {b"a": 0.4, b"b": 0.2, b"c": 0.05}
     relative = graph(edges, scores)
-    assert relative.quality[b"c"] == pytest.approx((0.4 + 0.2) / 2 + 0.05)
+    assert relative.quality[b"c"] == pytest.approx(max(0.4, 0.2) + 0.05)
     absolute = graph(edges, scores, cumulative=False)
     assert absolute.quality[b"c"] == 0.05 and absolute.quality[b"a"] == 0.4
 

@@ -68,6 +68,7 @@ def test_high_alpha_picks_the_best_branch_most_often() -> None:
     assert shares == sorted(shares, reverse=True)  # the order of the scores
     p = walk_probabilities(g, ROOT, 5.0)
     assert p[0] / p[1] == pytest.approx(np.exp(5.0 * 0.3))
+    assert len(p) == 4  # no option to stop at the root
 
 
 def test_the_walk_follows_the_good_branch_down_the_dag() -> None:
@@ -75,7 +76,7 @@ def test_the_walk_follows_the_good_branch_down_the_dag() -> None:
     counts = frequencies(g, 20.0)
     good = counts[b"g1"] + counts[b"g2"] + counts[b"g3"]
     assert good / WALKS > 0.99  # the poisoned branch is reached through p1 only
-    assert counts[b"g2"] > counts[b"g1"]  # better children: the walk moves on more than it stops
+    assert counts[b"g1"] < 0.1 * WALKS  # children about as good: the walk moves on
     uniform = frequencies(g, 0.0)
     poisoned = (uniform[b"p1"] + uniform[b"p2"] + uniform[b"p3"]) / WALKS
     assert 0.45 < poisoned < 0.55
@@ -92,6 +93,9 @@ def test_a_good_model_whose_only_child_is_poisoned_is_not_a_trap() -> None:
     assert biased[b"x"] / WALKS > 0.99 and biased[b"bad"] == 0
     uniform = frequencies(g, 0.0)  # half the walks go to x, half of those on to the child
     assert 0.2 < uniform[b"bad"] / WALKS < 0.3
+    # the option to stop counts a little below the model itself
+    p = walk_probabilities(g, b"x", 10.0, stop_penalty=0.1)
+    assert p[1] / p[0] == pytest.approx(np.exp(10.0 * (0.9 - 0.1 - 0.2)))
 
 
 def test_select_parents_is_deterministic_and_distinct() -> None:
