@@ -15,7 +15,9 @@ import {ILedgerAccess} from "./ILedgerAccess.sol";
 /// is that metric minus the median metric of the round's valid updates on the same fragment
 /// (with fewer than 3 valid updates: minus the global model's metric)
 /// (robust to non-IID data, where a good local model can be worse than the global one on a
-/// balanced fragment). In every mode a score clears the policy when `score >= threshold`.
+/// balanced fragment); a dag task has no rounds, and an update's peers are its parents: the
+/// peer mode scores it as the relative mode does, against the parents' merge. In every mode a
+/// score clears the policy when `score >= threshold`.
 ///
 /// Committee decision: with n members of which at most f lie, the policy must satisfy
 /// f < k <= n - f (k: quorum). An update is accepted as soon as a majority of the whole

@@ -21,6 +21,7 @@ const {
   federationTask,
   federationTaskWithDual,
   dagTask,
+  deployLedger,
   scoreAll,
   blockNumber,
   nextTxAt,
@@ -477,6 +478,58 @@ describe("UpdateLedger", function () {
       await expect(ledger.connect(p[2]).submitDagUpdate(taskId, [h("e1")], h("e4"), cid("e4"), 1))
         .to.be.revertedWithCustomError(ledger, "UpdateLedgerInvalidParent")
         .withArgs(taskId, h("e1"));
+    });
+
+    it("an update becomes a valid parent when it is accepted, early or at its deadline", async function () {
+      const ctx = await deployLedger();
+      const { ledger, publisher, p, v } = ctx;
+      // k = 2, f = 1 of 5: two approvals settle an update as accepted at its deadline
+      const params = dagParams(v.slice(0, 5), { quorum: 2, maxFaultyValidators: 1 });
+      const taskId = await publish(ledger, publisher, params);
+      for (const a of p.slice(0, 3)) await ledger.connect(a).joinTask(taskId);
+      const init = params.initialWeightsHash;
+      const tx = await (await ledger.connect(p[0]).submitDagUpdate(taskId, [init], h("e"), cid("e"), 1)).wait();
+      const child = () => ledger.connect(p[1]).submitDagUpdate(taskId, [h("e")], h("c"), cid("c"), 1);
+      await expect(child()).to.be.revertedWithCustomError(ledger, "UpdateLedgerInvalidParent").withArgs(taskId, h("e"));
+      await scoreAll(ledger, taskId, h("e"), v.slice(0, 2), [PASS, PASS]); // 2 of a majority of 3: pending
+      await expect(child()).to.be.revertedWithCustomError(ledger, "UpdateLedgerInvalidParent").withArgs(taskId, h("e"));
+      await mineUpTo(tx.blockNumber + SCORE_WINDOW - 1);
+      await expect(ledger.connect(p[2]).settleUpdates(taskId, [h("e")]))
+        .to.emit(ledger, "UpdateAccepted")
+        .withArgs(taskId, h("e"), tx.blockNumber, 2, 2);
+      await expect(child()).to.emit(ledger, "UpdateSubmitted");
+      // early path: a majority of the committee approving accepts at once
+      const g = ledger.connect(p[2]).submitDagUpdate(taskId, [h("e")], h("g"), cid("g"), 1);
+      await expect(g).to.emit(ledger, "UpdateSubmitted");
+      await scoreAll(ledger, taskId, h("g"), v.slice(0, 3), [PASS, PASS, PASS]);
+      await expect(ledger.connect(p[0]).submitDagUpdate(taskId, [h("g"), h("e")], h("k"), cid("k"), 1)).to.emit(
+        ledger,
+        "UpdateSubmitted",
+      );
+      expect((await ledger.getUpdate(taskId, h("k"))).status).to.equal(STATUS.Pending);
+    });
+
+    it("the tips are derivable from the events alone", async function () {
+      const { ledger, taskId, p, v, init, a, b, r, q } = await loadFixture(dagWithHistory);
+      await ledger.connect(p[0]).submitDagUpdate(taskId, [a], h("c"), cid("c"), 1);
+      await scoreAll(ledger, taskId, h("c"), v.slice(0, 3), [PASS, PASS, PASS]);
+      await ledger.connect(p[1]).submitDagUpdate(taskId, [a, b], h("x"), cid("x"), 1); // rejected
+      await scoreAll(ledger, taskId, h("x"), v.slice(0, 3), [FAIL, FAIL, FAIL]);
+      const submitted = await ledger.queryFilter(ledger.filters.UpdateSubmitted(taskId));
+      const accepted = await ledger.queryFilter(ledger.filters.UpdateAccepted(taskId));
+      const parents = new Map(submitted.map((e) => [e.args.update, e.args.parents]));
+      const acceptedSet = new Set(accepted.map((e) => e.args.update));
+      const builtOn = new Set();
+      for (const u of acceptedSet) for (const parent of parents.get(u)) builtOn.add(parent);
+      const tips = [...acceptedSet].filter((u) => !builtOn.has(u));
+      // b: accepted, built on only by the rejected x; c: accepted leaf; a: built on by c;
+      // r rejected, q pending, the initial weights built on
+      expect(tips).to.deep.equal([b, h("c")]);
+      expect(builtOn.has(init)).to.equal(true);
+      for (const u of [r, q, h("x")]) expect(acceptedSet.has(u)).to.equal(false);
+      // storage agrees with the events on every status
+      for (const u of [a, b, h("c")]) expect((await ledger.getUpdate(taskId, u)).status).to.equal(STATUS.Accepted);
+      expect((await ledger.getUpdate(taskId, h("x"))).status).to.equal(STATUS.Rejected);
     });
 
     it("dag decisions do not touch rounds", async function () {
