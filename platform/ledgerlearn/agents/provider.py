@@ -36,7 +36,7 @@ from ledgerlearn.chain.index import TaskRecord
 from ledgerlearn.chain.types import Flow, Status
 from ledgerlearn.data import Dataset
 from ledgerlearn.errors import LedgerlearnError
-from ledgerlearn.flows.dag import DagSettings, beats, merge_models
+from ledgerlearn.flows.dag import DagSettings, Verdict, beats, merge_models
 from ledgerlearn.flows.dag_graph import DagGraph
 from ledgerlearn.flows.tip_selection import select_parents
 from ledgerlearn.training import METRICS_BY_ID, ProgressCallback, TrainingConfig, train
@@ -57,6 +57,7 @@ class Prepared:
     parents: list[bytes] = field(default_factory=list)  # dag
     publish: bool = True  # dag: False when it did not beat its parents (dropped when ready)
     note: str = ""
+    verdict: Verdict | None = None  # dag: publish-if-better's comparison, when it ran
 
 
 class Provider:
@@ -346,7 +347,7 @@ class Provider:
                 f"{verdict.candidate:.4f} on the held-out split vs the merge's "
                 f"{verdict.reference:.4f}"
             )
-            self._prepared = Prepared(attempt, b"", "", ready, parents, False, note)
+            self._prepared = Prepared(attempt, b"", "", ready, parents, False, note, verdict)
             return self._prepared
         with p.stopwatch.measure("training"):
             content = self.behaviour.encode(weights, spec)
@@ -356,7 +357,7 @@ class Provider:
             note = f"attempt {attempt}: content 0x{digest.hex()[:12]} is already on chain"
             self._prepared = Prepared(attempt, digest, cid, ready, parents, False, note)
             return self._prepared
-        self._prepared = Prepared(attempt, digest, cid, ready, parents)
+        self._prepared = Prepared(attempt, digest, cid, ready, parents, verdict=verdict)
         return self._prepared
 
     def _send_dag(self, task: TaskRecord, prepared: Prepared) -> bool:

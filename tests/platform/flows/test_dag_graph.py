@@ -9,7 +9,9 @@ from ledgerlearn.flows.dag_graph import DagGraph
 ROOT = b"root"
 
 
-def graph(edges: dict[bytes, tuple[bytes, ...]], scores: dict[bytes, float], **kw: object) -> DagGraph:
+def graph(
+    edges: dict[bytes, tuple[bytes, ...]], scores: dict[bytes, float], **kw: object
+) -> DagGraph:
     return DagGraph(ROOT, edges, scores, tuple(edges), **kw)  # type: ignore[arg-type]
 
 

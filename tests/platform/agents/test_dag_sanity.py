@@ -1,0 +1,61 @@
+"""Sanity checks of dag updates: each change is measured from its own parents' merge, with
+the recent valid changes as context."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ledgerlearn.agents.dag_sanity import DagSanity
+
+
+def honest(rng: np.random.Generator, base: np.ndarray) -> np.ndarray:
+    direction = np.linspace(1.0, 2.0, base.size).astype(np.float32)  # the common descent
+    return base + 0.1 * direction + rng.normal(0, 0.05, base.size).astype(np.float32)
+
+
+def test_honest_updates_from_different_merges_pass_and_fill_the_context() -> None:
+    rng = np.random.default_rng(0)
+    sanity = DagSanity(history=5)
+    merges = [rng.normal(0, 1, 200).astype(np.float32) for _ in range(4)]
+    verdicts = sanity.check(merges, [honest(rng, m) for m in merges])
+    assert all(v.ok for v in verdicts), verdicts
+    assert len(sanity._history) == 4
+
+
+def test_free_riders_outliers_copies_and_reversed_changes_fail() -> None:
+    rng = np.random.default_rng(1)
+    sanity = DagSanity()
+    merges = [rng.normal(0, 1, 200).astype(np.float32) for _ in range(6)]
+    sanity.check(merges, [honest(rng, m) for m in merges])  # context: six honest changes
+    base = rng.normal(0, 1, 200).astype(np.float32)
+    copied = honest(rng, base)
+    other = rng.normal(0, 1, 200).astype(np.float32)
+    candidates = {
+        "replay": base.copy(),
+        "noise": base + rng.normal(0, 1e-5, 200).astype(np.float32),
+        "scaled": base + 50 * (honest(rng, base) - base),
+        "reversed": base - (honest(rng, base) - base),
+        "copy": other + (copied - base) + 1e-6,  # someone's change moved onto other parents
+        "original": copied,
+    }
+    names = ["original", "replay", "noise", "scaled", "reversed", "copy"]
+    merges_of = {n: (other if n == "copy" else base) for n in names}
+    verdicts = dict(
+        zip(
+            names,
+            sanity.check([merges_of[n] for n in names], [candidates[n] for n in names]),
+            strict=True,
+        )
+    )
+    assert verdicts["original"].ok
+    assert "free rider" in verdicts["replay"].reason
+    assert "free rider" in verdicts["noise"].reason
+    assert "outlier" in verdicts["scaled"].reason
+    assert "reversed" in verdicts["reversed"].reason
+    assert "near-duplicate" in verdicts["copy"].reason
+
+
+def test_a_lone_free_rider_is_caught_without_context() -> None:
+    base = np.ones(100, dtype=np.float32)
+    (verdict,) = DagSanity().check([base], [base + 1e-6])
+    assert not verdict.ok and "parents' merge" in verdict.reason
