@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.chain.types import SCORE_INVALID, Status, from_fixed
 from ledgerlearn.data import Dataset
+from ledgerlearn.lab.round_timing import RoundTiming
 from ledgerlearn.stopwatch import CATEGORIES, Stopwatch
 from ledgerlearn.training import METRICS_BY_ID, evaluate
 
@@ -54,6 +55,9 @@ class RunResult:
     agent_seconds: dict[str, dict[str, float]] = field(default_factory=dict)
     """Per role (publisher, validators, providers): seconds per stopwatch category, summed
     over the role's agents."""
+    round_timings: list[RoundTiming] = field(default_factory=list)
+    """Per finalized round, where its wall time went (multi-process runs only: a simulation's
+    blocks are not wall-clock time)."""
 
     @property
     def final_metric(self) -> float:
