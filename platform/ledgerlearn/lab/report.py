@@ -767,6 +767,14 @@ def _markdown(
         ],
         rows,
     )
+    backdoored = [r for r in result.rounds if r.backdoor_success is not None]
+    if backdoored:
+        out += [
+            "",
+            "Backdoor success (share of triggered test inputs of other classes the global "
+            "model puts in the attacker's target class), per round: "
+            + ", ".join(f"{r.round}: {100 * (r.backdoor_success or 0.0):.1f}%" for r in backdoored),
+        ]
     out += ["", f"![{metric} per round]({ACCURACY_PNG})"]
 
     validators = _validators(result)

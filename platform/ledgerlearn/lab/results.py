@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ledgerlearn.agents.participant import Participant
+from ledgerlearn.attacks.backdoor import Backdoor, backdoor_accuracy
 from ledgerlearn.chain.types import SCORE_INVALID, Status, from_fixed
 from ledgerlearn.data import Dataset
 from ledgerlearn.lab.round_timing import RoundTiming
@@ -40,6 +41,9 @@ class RoundRow:
     attesters: int
     gas_used: int = 0  # every transaction mined after the round started, up to its finalization
     proposals: int = 1  # aggregates proposed for the round (a wrong one is never attested)
+    backdoor_success: float | None = None
+    """With a backdoor attacker in the run: the share of triggered test inputs (of other
+    classes) the round's global model puts in the attacker's target class."""
 
 
 @dataclass
@@ -86,6 +90,7 @@ def collect(
     metric = METRICS_BY_ID[int(task.params.metric)]
     initial = participant.fetch_weights(task_id, task.params.initial_weights_hash)
     result = RunResult(task_id, metric.name, evaluate(spec, initial, test, metric))
+    backdoor = Backdoor.name in behaviours.values()
     for number in sorted(task.rounds):
         record = task.rounds[number]
         for u in record.updates:
@@ -125,6 +130,7 @@ def collect(
                 attesters=len(proposal.attesters) if proposal else 0,
                 gas_used=gas,
                 proposals=len(record.proposals),
+                backdoor_success=backdoor_accuracy(spec, model, test) if backdoor else None,
             )
         )
     return result
