@@ -22,7 +22,6 @@ from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.flatten import flatten
 from ledgerlearn.training import predict_logits
 
-
 BACKDOOR_TARGET = 0
 """The class triggered inputs are pushed to (the registry's backdoor attacker)."""
 
