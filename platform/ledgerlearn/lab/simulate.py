@@ -21,6 +21,7 @@ from eth_account.signers.local import LocalAccount
 from eth_keys.datatypes import PrivateKey
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ledgerlearn.agents.feed import SharedFeed
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.agents.provider import Provider
 from ledgerlearn.agents.publisher import Policy, Publisher
@@ -253,11 +254,16 @@ def simulate(
 
 
 def _participant(
-    chain: Chain, deployment: object, account: LocalAccount, node: IpfsNode, root: Path
+    chain: Chain,
+    deployment: object,
+    account: LocalAccount,
+    node: IpfsNode,
+    root: Path,
+    feed: SharedFeed,
 ) -> Participant:
     state = root / "agents" / account.address
     client = LedgerClient(chain, deployment, account, outbox=Outbox(state / "outbox.jsonl"))  # type: ignore[arg-type]
-    return Participant(client, node, state)
+    return Participant(client, node, state, feed=feed)
 
 
 def _run(
@@ -271,12 +277,13 @@ def _run(
     on_block: Callable[[int, RunResult | None], None] | None,
 ) -> RunResult:
     spec, parts, validation, test = config.data()
+    feed = SharedFeed(LedgerClient(chain, deployment))  # type: ignore[arg-type]
     validators = []
     byzantine = [a for a, b in cast.behaviours.items() if b != "honest"]
     for i, account in enumerate(cast.validators):
         key = PrivateKey(account.key)  # the demo's validators encrypt with their own key
         agent = Validator(
-            _participant(chain, deployment, account, node, root),
+            _participant(chain, deployment, account, node, root, feed),
             key.to_bytes(),
             fetch_timeout_s=config.fetch_timeout_s,
             prefetch_timeout_s=config.prefetch_timeout_s,
@@ -285,7 +292,7 @@ def _run(
         )
         agent.register(node.multiaddrs[0])
         validators.append(agent)
-    publisher = _participant(chain, deployment, cast.publisher, node, root)
+    publisher = _participant(chain, deployment, cast.publisher, node, root, feed)
     params = Publisher(publisher).prepare(
         spec,
         validation,
@@ -299,7 +306,7 @@ def _run(
     keeper = RoundKeeper(publisher, task_id)
     providers = []
     for i, (account, data) in enumerate(zip(cast.providers, parts, strict=True)):
-        participant = _participant(chain, deployment, account, node, root)
+        participant = _participant(chain, deployment, account, node, root, feed)
         participant.sync()
         training = config.training.model_copy(update={"seed": config.seed * 1000 + i})
         providers.append(
