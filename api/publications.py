@@ -106,8 +106,10 @@ def _policy(text: str) -> Policy:
         return Policy.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
         message = str(first["msg"]).removeprefix("Value error, ")
+        where = ".".join(str(p) for p in first["loc"]) or next(
+            (name for name in Policy.model_fields if message.startswith(name)), ""
+        )  # a check across fields names its field first in the message
         field = f"policy.{where}" if where else "policy"
         raise ApiError(422, f"{field}: {message}", field=field) from exc
 
