@@ -140,7 +140,9 @@ class Gateway:
             self._dial_members()
             self._register()
             if self.relayer is not None:
-                self.publications = Publications(self.db, self.reader, gw.prepare_ttl_s)
+                self.publications = Publications(
+                    self.db, self.reader, gw.prepare_ttl_s, gw.receipt_wait_s
+                )
             if gw.eval_dataset is not None:
                 self.evaluator = Evaluator(gw.eval_dataset, self.node, gw.fetch_timeout_s)
             self._start_threads(state)

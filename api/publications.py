@@ -46,9 +46,6 @@ from ledgerlearn.errors import ContractError, ModelSpecError, WeightsError
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.weights import decode
 
-RECEIPT_WAIT_S = 20.0
-"""How long a submit waits for the block before answering 202 (still on its way)."""
-
 DATA_SUFFIXES = (".npz", ".csv")
 
 
@@ -146,7 +143,10 @@ def _committee(text: str, client: LedgerClient) -> list[str]:
 class Publications:
     """Prepared publications, stored in the gateway's database."""
 
-    def __init__(self, db: Database, participant: Participant, prepare_ttl_s: int) -> None:
+    def __init__(
+        self, db: Database, participant: Participant, prepare_ttl_s: int, receipt_wait_s: float
+    ) -> None:
+        self.receipt_wait_s = receipt_wait_s
         self.db = db
         self.participant = participant
         self.client = participant.client
@@ -287,7 +287,7 @@ class Publications:
     # -- submit --------------------------------------------------------------------------
     def submit(self, publication_id: str, signer: str, signature_hex: str) -> Publication:
         """Relay a signed publication; returns it published, or submitted when its block has
-        not come within :data:`RECEIPT_WAIT_S`."""
+        not come within ``receipt_wait_s``."""
         publication = self.get(publication_id)
         if signer != publication.publisher:
             raise ApiError(
@@ -317,7 +317,7 @@ class Publications:
         except ContractError as exc:
             raise ApiError(409, f"the contract refuses the publication: {exc}") from exc
         publication = self._update(publication, status="submitted", tx_hash="0x" + tx_hash.removeprefix("0x"))
-        waited = time.monotonic() + RECEIPT_WAIT_S
+        waited = time.monotonic() + self.receipt_wait_s
         while publication.status == "submitted" and time.monotonic() < waited:
             time.sleep(0.2)
             publication = self._refresh(publication)

@@ -62,6 +62,10 @@ class GatewaySection(BaseModel):
         description="A held-out set the gateway evaluates each round's global model on (the "
         "accuracy curve); without it the curve shows the committee's scores.",
     )
+    receipt_wait_s: float = Field(
+        20.0, ge=0, description="How long a relayed publication waits for its block before "
+        "the answer is 202 (poll GET /publications/{id})."
+    )
     poll_interval_s: float = Field(0.5, gt=0, description="How often the chain is polled.")
     fetch_timeout_s: float = Field(10.0, gt=0, description="Deadline of one IPFS fetch.")
 

@@ -99,6 +99,9 @@ def make_world(root: Path, net: Devnet, *, validators: int = 3, providers: int =
     admin_client = LedgerClient(chain, deployment, admin)
     admin_client.grant_role("PUBLISHER", publisher.address)
     admin_client.grant_role("PUBLISHER", relayer.address)  # the gateway: a participant
+    relayer2 = Account.create()  # a second gateway's
+    chain.fund(relayer2.address, 100 * ETHER)
+    admin_client.grant_role("PUBLISHER", relayer2.address)
     for v in vals:
         admin_client.grant_role("VALIDATOR", v.address)
     for p in provs:
@@ -109,7 +112,8 @@ def make_world(root: Path, net: Devnet, *, validators: int = 3, providers: int =
         LedgerClient(chain, deployment, member).register_member(node.multiaddrs[0], public)
     world = World(root, net, chain, deployment, deployment_file, admin, publisher, outsider,
                   relayer, vals, provs, node)  # fmt: skip
-    for name, account in (("publisher", publisher), ("outsider", outsider), ("relayer", relayer)):
+    for name, account in (("publisher", publisher), ("outsider", outsider), ("relayer", relayer),
+                          ("relayer2", relayer2)):
         world.keystores[name] = write_keystore(root / "keys" / f"{name}.json", account)
     return world
 
@@ -118,7 +122,9 @@ class GatewayProcess:
     """``ledgerlearn gateway`` as a subprocess on 127.0.0.1 (stopped by the test)."""
 
     def __init__(self, world: World, state_dir: Path, *, port: int | None = None,
-                 extra: list[str] | None = None, env: dict[str, str] | None = None) -> None:  # fmt: skip
+                 extra: list[str] | None = None, env: dict[str, str] | None = None,
+                 relayer: str = "relayer") -> None:  # fmt: skip
+        self.relayer = relayer
         self.world = world
         self.state_dir = state_dir
         self.port = port or free_port()
@@ -143,7 +149,7 @@ class GatewayProcess:
         args = [
             *CLI, "gateway", "--host", "127.0.0.1", "--port", str(self.port),
             "--rpc", self.world.net.rpc_url, "--deployment", str(self.world.deployment_file),
-            "--keystore", str(self.world.keystores["relayer"]), "--state-dir", str(self.state_dir),
+            "--keystore", str(self.world.keystores[self.relayer]), "--state-dir", str(self.state_dir),
             *self.extra,
         ]  # fmt: skip
         self.state_dir.parent.mkdir(parents=True, exist_ok=True)
