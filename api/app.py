@@ -75,6 +75,7 @@ def create_app(settings: GatewaySettings, relayer: LocalAccount | None) -> FastA
         verifier=verifier,
         max_body=settings.gateway.max_upload_bytes,
         open_reads=settings.gateway.open_reads,
+        routes=lambda: app.router.routes,
     )
     for module in (tasks, publications, members, models, events, health):
         app.include_router(module.router)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,7 @@ import anyio
 from eth_utils.address import is_address, to_checksum_address
 from fastapi import Request
 from fastapi.security import APIKeyHeader
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import ApiError, error_response
@@ -124,7 +125,9 @@ class SignedRequestMiddleware:
         verifier: Callable[[], RequestVerifier | None],
         max_body: int,
         open_reads: bool,
+        routes: Callable[[], Sequence[BaseRoute]] = list,
     ) -> None:
+        self.routes = routes
         self.app = app
         self.verifier = verifier
         self.max_body = max_body
@@ -152,8 +155,9 @@ class SignedRequestMiddleware:
                 return
         method = scope["method"].upper()
         path = scope.get("path", "")
-        needs_signature = method not in SAFE_METHODS or not (
-            self.open_reads or path == "/" or path.startswith(ALWAYS_OPEN)
+        needs_signature = self._routed(scope) and (
+            method not in SAFE_METHODS
+            or not (self.open_reads or path == "/" or path.startswith(ALWAYS_OPEN))
         )
         state = scope.setdefault("state", {})
         if needs_signature:
@@ -184,6 +188,11 @@ class SignedRequestMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    def _routed(self, scope: Scope) -> bool:
+        """Whether a route answers this method and path (else the router's 404/405 goes out
+        unsigned: there is nothing to authorize)."""
+        return any(route.matches(scope)[0] is Match.FULL for route in self.routes())
 
     def _too_large(self, length: int | None) -> str:
         size = f"{length} bytes" if length is not None else "the request body"
