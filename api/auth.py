@@ -45,7 +45,9 @@ _TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
 
 # Documented in OpenAPI as one security requirement (all four headers together).
 address_scheme = APIKeyHeader(name=ADDRESS_HEADER, scheme_name="SignerAddress", auto_error=False)
-timestamp_scheme = APIKeyHeader(name=TIMESTAMP_HEADER, scheme_name="SignedTimestamp", auto_error=False)
+timestamp_scheme = APIKeyHeader(
+    name=TIMESTAMP_HEADER, scheme_name="SignedTimestamp", auto_error=False
+)
 nonce_scheme = APIKeyHeader(name=NONCE_HEADER, scheme_name="SignedNonce", auto_error=False)
 signature_scheme = APIKeyHeader(name=SIGNATURE_HEADER, scheme_name="Signature", auto_error=False)
 
@@ -67,8 +69,11 @@ class RequestVerifier:
         ApiError
             401 naming what is missing or wrong.
         """
-        missing = [h for h in (ADDRESS_HEADER, TIMESTAMP_HEADER, NONCE_HEADER, SIGNATURE_HEADER)
-                   if h.lower() not in headers]  # fmt: skip
+        missing = [
+            h
+            for h in (ADDRESS_HEADER, TIMESTAMP_HEADER, NONCE_HEADER, SIGNATURE_HEADER)
+            if h.lower() not in headers
+        ]
         if missing:
             raise ApiError(401, f"unsigned request: missing header(s) {', '.join(missing)}")
         address = headers[ADDRESS_HEADER.lower()]
@@ -80,10 +85,13 @@ class RequestVerifier:
         if not _TIMESTAMP.match(raw_ts):
             raise ApiError(401, f"{TIMESTAMP_HEADER} is not Unix seconds", field=TIMESTAMP_HEADER)
         if not _NONCE.match(nonce):
-            raise ApiError(401, f"{NONCE_HEADER} must be 0x and 32 bytes of hex", field=NONCE_HEADER)
+            raise ApiError(
+                401, f"{NONCE_HEADER} must be 0x and 32 bytes of hex", field=NONCE_HEADER
+            )
         if not _SIGNATURE.match(signature):
-            raise ApiError(401, f"{SIGNATURE_HEADER} must be 0x and 65 bytes of hex",
-                           field=SIGNATURE_HEADER)  # fmt: skip
+            raise ApiError(
+                401, f"{SIGNATURE_HEADER} must be 0x and 65 bytes of hex", field=SIGNATURE_HEADER
+            )
         timestamp = int(raw_ts)
         now = time.time()
         if abs(now - timestamp) > self.window_s:
@@ -94,9 +102,14 @@ class RequestVerifier:
                 field=TIMESTAMP_HEADER,
             )
         data = request_typed_data(
-            chain_id=self.chain_id, ledger=self.ledger, method=method, path=path, body=body,
-            timestamp=timestamp, nonce=bytes.fromhex(nonce[2:]),
-        )  # fmt: skip
+            chain_id=self.chain_id,
+            ledger=self.ledger,
+            method=method,
+            path=path,
+            body=body,
+            timestamp=timestamp,
+            nonce=bytes.fromhex(nonce[2:]),
+        )
         try:
             signer = recover_signer(data, bytes.fromhex(signature[2:]))
         except ValueError as exc:
@@ -110,8 +123,11 @@ class RequestVerifier:
                 field=SIGNATURE_HEADER,
             )
         if not self.nonces.use(signer, nonce, timestamp, now):
-            raise ApiError(401, f"replayed request: nonce {nonce} of {signer} was already used",
-                           field=NONCE_HEADER)  # fmt: skip
+            raise ApiError(
+                401,
+                f"replayed request: nonce {nonce} of {signer} was already used",
+                field=NONCE_HEADER,
+            )
         return signer
 
 

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ledgerlearn.cli_agents import _clear_errors, _POLICY_OPTIONS, _setup_logging
+from ledgerlearn.cli_agents import _POLICY_OPTIONS, _clear_errors, _setup_logging
 
 if TYPE_CHECKING:
     from api.client import GatewayClient
@@ -30,36 +30,46 @@ console = Console(soft_wrap=True)
 
 GatewayOpt = Annotated[
     str,
-    typer.Option("--gateway", "-g", envvar="LEDGERLEARN_GATEWAY_URL",
-                 help="The gateway's URL (or LEDGERLEARN_GATEWAY_URL)."),
-]  # fmt: skip
+    typer.Option(
+        "--gateway",
+        "-g",
+        envvar="LEDGERLEARN_GATEWAY_URL",
+        help="The gateway's URL (or LEDGERLEARN_GATEWAY_URL).",
+    ),
+]
 KeystoreOpt = Annotated[
     Path | None,
-    typer.Option(help="Your keystore (default: LEDGERLEARN_AGENT__KEYSTORE); password from "
-                 "LEDGERLEARN_AGENT__PASSWORD or a prompt."),
-]  # fmt: skip
+    typer.Option(
+        help="Your keystore (default: LEDGERLEARN_AGENT__KEYSTORE); password from "
+        "LEDGERLEARN_AGENT__PASSWORD or a prompt."
+    ),
+]
 
 
 def gateway(
     host: Annotated[str | None, typer.Option(help="Interface (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
     deployment: Annotated[
-        Path | None, typer.Option("--deployment", "-d", help="Deployment file (contract addresses).")
+        Path | None,
+        typer.Option("--deployment", "-d", help="Deployment file (contract addresses)."),
     ] = None,
     rpc: Annotated[str | None, typer.Option("--rpc", help="JSON-RPC URL of the chain.")] = None,
     keystore: Annotated[
         Path | None,
-        typer.Option(help="The gateway's own keystore (relayer; default: "
-                     "LEDGERLEARN_GATEWAY__RELAYER_KEYSTORE). Without one: read-only."),
-    ] = None,  # fmt: skip
+        typer.Option(
+            help="The gateway's own keystore (relayer; default: "
+            "LEDGERLEARN_GATEWAY__RELAYER_KEYSTORE). Without one: read-only."
+        ),
+    ] = None,
     state_dir: Annotated[
         Path | None, typer.Option(help="Nonces, publications, outbox, IPFS repo.")
     ] = None,
     orchestrate: Annotated[
         bool | None,
-        typer.Option("--orchestrate/--no-orchestrate",
-                     help="Keep the rounds of open tasks (default: on)."),
-    ] = None,  # fmt: skip
+        typer.Option(
+            "--orchestrate/--no-orchestrate", help="Keep the rounds of open tasks (default: on)."
+        ),
+    ] = None,
     eval_dataset: Annotated[
         Literal["digits", "mnist"] | None,
         typer.Option(help="Held-out set for the accuracy curve (a bundled test split)."),
@@ -89,9 +99,14 @@ def gateway(
         elif chain.deployment_file is None:
             chain = chain.model_copy(update={"deployment_file": Path("deployment.json")})
         updates: dict[str, Any] = {
-            "host": host, "port": port, "relayer_keystore": keystore, "state_dir": state_dir,
-            "orchestrate": orchestrate, "eval_dataset": eval_dataset, "open_reads": open_reads,
-        }  # fmt: skip
+            "host": host,
+            "port": port,
+            "relayer_keystore": keystore,
+            "state_dir": state_dir,
+            "orchestrate": orchestrate,
+            "eval_dataset": eval_dataset,
+            "open_reads": open_reads,
+        }
         section = settings.gateway.model_copy(
             update={k: v for k, v in updates.items() if v is not None}
         )
@@ -105,8 +120,9 @@ def gateway(
             + (f", relayer {relayer.address}" if relayer else ", read-only (no relayer key)")
         )
         level = os.environ.get("LEDGERLEARN_LOG", "warning").lower()
-        uvicorn.run(app, host=section.host, port=section.port, log_level=level,
-                    timeout_graceful_shutdown=5)  # fmt: skip
+        uvicorn.run(
+            app, host=section.host, port=section.port, log_level=level, timeout_graceful_shutdown=5
+        )
 
 
 def _client(url: str, keystore: Path | None, *, signer: bool) -> GatewayClient:
@@ -124,7 +140,9 @@ def _client(url: str, keystore: Path | None, *, signer: bool) -> GatewayClient:
     return GatewayClient(url, account)
 
 
-def _validation_upload(path: Path | None, dataset: str | None, spec_bytes: bytes) -> tuple[str, bytes]:
+def _validation_upload(
+    path: Path | None, dataset: str | None, spec_bytes: bytes
+) -> tuple[str, bytes]:
     from ledgerlearn.cli_agents import _bundled
     from ledgerlearn.errors import ConfigError
     from ledgerlearn.model import ModelSpec
@@ -151,7 +169,8 @@ def publish(
     keystore: KeystoreOpt = None,
     spec: Annotated[Path | None, typer.Option(help="Model spec JSON file (or --preset).")] = None,
     preset: Annotated[
-        Literal["mlp_digits", "logreg_digits", "cnn_mnist"] | None, typer.Option(help="A ready-made spec.")
+        Literal["mlp_digits", "logreg_digits", "cnn_mnist"] | None,
+        typer.Option(help="A ready-made spec."),
     ] = None,
     weights: Annotated[Path | None, typer.Option(help="Initial weights (.safetensors).")] = None,
     validation: Annotated[Path | None, typer.Option(help="Validation data .npz or .csv.")] = None,
@@ -159,7 +178,9 @@ def publish(
         Literal["digits", "mnist"] | None,
         typer.Option(help="Bundled dataset: its publisher's validation share is uploaded."),
     ] = None,
-    metric: Annotated[Literal["accuracy", "macro_f1", "negative_loss"], typer.Option()] = "accuracy",
+    metric: Annotated[
+        Literal["accuracy", "macro_f1", "negative_loss"], typer.Option()
+    ] = "accuracy",
     quorum: Annotated[int, typer.Option(help="k (f < k <= n - f).")] = 3,
     max_faulty_validators: Annotated[int, typer.Option(help="f.")] = 1,
     threshold: Annotated[float, typer.Option()] = -0.25,
@@ -182,20 +203,32 @@ def publish(
         from ledgerlearn.cli_agents import _committee, _spec
 
         policy = Policy(
-            flow=flow, metric=metric, quorum=quorum, max_faulty_validators=max_faulty_validators,
-            threshold=threshold, threshold_mode=threshold_mode, aggregation_rule=rule,
-            num_byzantine=num_byzantine, rounds=rounds, round_length=round_length,
+            flow=flow,
+            metric=metric,
+            quorum=quorum,
+            max_faulty_validators=max_faulty_validators,
+            threshold=threshold,
+            threshold_mode=threshold_mode,
+            aggregation_rule=rule,
+            num_byzantine=num_byzantine,
+            rounds=rounds,
+            round_length=round_length,
             score_window=score_window,
-        )  # fmt: skip
+        )
         if (spec is None) == (preset is None):
             raise typer.BadParameter("give exactly one of --spec FILE and --preset NAME")
         spec_bytes = spec.read_bytes() if spec is not None else _spec(None, preset).to_json()
         name, data = _validation_upload(validation, dataset, spec_bytes)
         request = PublicationRequest(
-            spec=spec_bytes, validation=data, validation_name=name, policy=policy,
-            committee=_committee(committee), weights=weights.read_bytes() if weights else None,
-            seed=seed, expected_providers=expected_providers,
-        )  # fmt: skip
+            spec=spec_bytes,
+            validation=data,
+            validation_name=name,
+            policy=policy,
+            committee=_committee(committee),
+            weights=weights.read_bytes() if weights else None,
+            seed=seed,
+            expected_providers=expected_providers,
+        )
         with _client(gateway_url, keystore, signer=True) as client:
             with console.status("preparing: uploading the task's content to the gateway"):
                 publication = client.prepare(request)
@@ -214,10 +247,14 @@ def publish(
         if result["status"] != "published":
             from ledgerlearn.errors import LedgerlearnError
 
-            raise LedgerlearnError(f"publication {result['id']} is {result['status']}: "
-                                   f"{result.get('error') or 'no block yet'}")  # fmt: skip
+            raise LedgerlearnError(
+                f"publication {result['id']} is {result['status']}: "
+                f"{result.get('error') or 'no block yet'}"
+            )
         params = result["params"]
-        console.print(f"task {result['task_id']} published by {client.account.address if client.account else '?'} (tx {result['tx_hash']})")
+        console.print(
+            f"task {result['task_id']} published by {result['publisher']} (tx {result['tx_hash']})"
+        )
         console.print(f"  model spec       {params['model_spec_cid']}")
         console.print(f"  initial weights  {params['initial_weights_cid']}")
         for member, cid in zip(params["committee"], params["fragment_cids"], strict=True):
@@ -231,33 +268,57 @@ def tasks(gateway_url: GatewayOpt, keystore: KeystoreOpt = None) -> None:
         page = client.get("/tasks", limit=500)
     table = Table("task", "flow", "publisher", "round", "updates", "accepted", "closed")
     for t in page["items"]:
-        table.add_row(str(t["task_id"]), t["flow"], t["publisher"], str(t["current_round"]),
-                      str(t["updates"]), str(t["accepted"]), str(t["closed"]))  # fmt: skip
+        table.add_row(
+            str(t["task_id"]),
+            t["flow"],
+            t["publisher"],
+            str(t["current_round"]),
+            str(t["updates"]),
+            str(t["accepted"]),
+            str(t["closed"]),
+        )
     console.print(table)
 
 
 @api_app.command("task")
-def task(gateway_url: GatewayOpt, task_id: Annotated[int, typer.Argument()],
-         keystore: KeystoreOpt = None) -> None:  # fmt: skip
+def task(
+    gateway_url: GatewayOpt, task_id: Annotated[int, typer.Argument()], keystore: KeystoreOpt = None
+) -> None:
     """One task and its rounds."""
     with _clear_errors(), _client(gateway_url, keystore, signer=False) as client:
         detail = client.get(f"/tasks/{task_id}")
-        rounds = client.get(f"/tasks/{task_id}/rounds", limit=500) if detail["flow"] == "federation" else None
-    console.print(f"task {task_id} ({detail['flow']}) by {detail['publisher']}: {detail['metric']}, "
-                  f"rule {detail['aggregation_rule']}, quorum {detail['quorum']} of "
-                  f"{len(detail['committee'])}, {'closed' if detail['closed'] else 'open'}")  # fmt: skip
+        rounds = (
+            client.get(f"/tasks/{task_id}/rounds", limit=500)
+            if detail["flow"] == "federation"
+            else None
+        )
+    console.print(
+        f"task {task_id} ({detail['flow']}) by {detail['publisher']}: {detail['metric']}, "
+        f"rule {detail['aggregation_rule']}, quorum {detail['quorum']} of "
+        f"{len(detail['committee'])}, {'closed' if detail['closed'] else 'open'}"
+    )
     if rounds is not None:
         table = Table("round", "status", "submitted", "accepted", "rejected", "result", "metric")
         for r in rounds["items"]:
-            table.add_row(str(r["round"]), r["status"], str(r["submitted"]), str(r["accepted"]),
-                          str(r["rejected"]), r["result_cid"] or "",
-                          "" if r["metric"] is None else f"{r['metric']:.4f}")  # fmt: skip
+            table.add_row(
+                str(r["round"]),
+                r["status"],
+                str(r["submitted"]),
+                str(r["accepted"]),
+                str(r["rejected"]),
+                r["result_cid"] or "",
+                "" if r["metric"] is None else f"{r['metric']:.4f}",
+            )
         console.print(table)
 
 
 @api_app.command("round")
-def round_(gateway_url: GatewayOpt, task_id: Annotated[int, typer.Argument()],
-           number: Annotated[int, typer.Argument()], keystore: KeystoreOpt = None) -> None:  # fmt: skip
+def round_(
+    gateway_url: GatewayOpt,
+    task_id: Annotated[int, typer.Argument()],
+    number: Annotated[int, typer.Argument()],
+    keystore: KeystoreOpt = None,
+) -> None:
     """A round's updates, each validator's score and the decision."""
     with _clear_errors(), _client(gateway_url, keystore, signer=False) as client:
         detail = client.get(f"/tasks/{task_id}/rounds/{number}")
@@ -282,8 +343,12 @@ def members(gateway_url: GatewayOpt, keystore: KeystoreOpt = None) -> None:
 
 
 @api_app.command("download")
-def download(gateway_url: GatewayOpt, cid: Annotated[str, typer.Argument()],
-             out: Annotated[Path, typer.Option("--out", "-o")], keystore: KeystoreOpt = None) -> None:  # fmt: skip
+def download(
+    gateway_url: GatewayOpt,
+    cid: Annotated[str, typer.Argument()],
+    out: Annotated[Path, typer.Option("--out", "-o")],
+    keystore: KeystoreOpt = None,
+) -> None:
     """Download a model's weights by CID (the gateway verifies them against the chain)."""
     import hashlib
 

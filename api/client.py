@@ -92,9 +92,13 @@ class GatewayClient:
             body = request.read()
             info = self.info
             headers = sign_request(
-                self.account, chain_id=int(info["chain_id"]), ledger=str(info["ledger"]),
-                method=method, path=request.url.raw_path.decode("ascii"), body=body,
-            )  # fmt: skip
+                self.account,
+                chain_id=int(info["chain_id"]),
+                ledger=str(info["ledger"]),
+                method=method,
+                path=request.url.raw_path.decode("ascii"),
+                body=body,
+            )
             request.headers.update(headers)
         try:
             return self.http.send(request)
@@ -174,22 +178,30 @@ class GatewayClient:
         for key in expected:
             if key not in found:
                 found[key] = params[key]
-        wrong = [f"{k}: asked {expected[k]!r}, got {found[k]!r}" for k in expected
-                 if str(found[k]).lower() != str(expected[k]).lower()]  # fmt: skip
+        wrong = [
+            f"{k}: asked {expected[k]!r}, got {found[k]!r}"
+            for k in expected
+            if str(found[k]).lower() != str(expected[k]).lower()
+        ]
         if len(params["fragmentCids"]) != len(request.committee):
             wrong.append("fragmentCids: not one per committee member")
         if wrong:
-            raise GatewayError("refusing to sign: the gateway prepared another publication (" +
-                               "; ".join(wrong) + ")")  # fmt: skip
+            raise GatewayError(
+                "refusing to sign: the gateway prepared another publication ("
+                + "; ".join(wrong)
+                + ")"
+            )
 
     def submit(self, publication_id: str, typed_data: dict[str, Any]) -> dict[str, Any]:
         """Step 3: sign the typed data locally and send the signature for relaying."""
         assert self.account is not None
         signature = LedgerClient.sign_typed_data(self.account, typed_data)
         result: dict[str, Any] = self.call(
-            "POST", f"/publications/{publication_id}/signature", signed=True,
+            "POST",
+            f"/publications/{publication_id}/signature",
+            signed=True,
             json={"signature": "0x" + signature.hex()},
-        )  # fmt: skip
+        )
         return result
 
     def publish(self, request: PublicationRequest, *, wait_s: float = 120.0) -> dict[str, Any]:

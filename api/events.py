@@ -47,7 +47,9 @@ class EventHub:
 
     def __init__(self, keep: int = 2000) -> None:
         self._recent: deque[dict[str, Any]] = deque(maxlen=keep)
-        self._subscribers: dict[asyncio.Queue[dict[str, Any] | None], asyncio.AbstractEventLoop] = {}
+        self._subscribers: dict[
+            asyncio.Queue[dict[str, Any] | None], asyncio.AbstractEventLoop
+        ] = {}
         self._lock = threading.Lock()
 
     def publish(self, events: Iterable[LedgerEvent]) -> None:

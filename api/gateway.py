@@ -49,7 +49,6 @@ from ledgerlearn.errors import (
     ChainResetError,
     ConfigError,
     ContractError,
-    LedgerlearnError,
     StorageError,
 )
 from ledgerlearn.storage import IpfsNode
@@ -286,7 +285,9 @@ class Gateway:
                 for task in list(self.keeper.index.tasks.values()):
                     if task.closed or task.flow is not Flow.FEDERATION:
                         continue
-                    keeper = keepers.setdefault(task.task_id, RoundKeeper(self.keeper, task.task_id))
+                    keeper = keepers.setdefault(
+                        task.task_id, RoundKeeper(self.keeper, task.task_id)
+                    )
                     try:
                         if keeper.step():
                             acted = True
@@ -333,8 +334,12 @@ class Gateway:
                     if cid:
                         jobs.append(
                             EvalJob(
-                                task.task_id, digest, cid, p.model_spec_cid, p.model_spec_hash,
+                                task.task_id,
+                                digest,
+                                cid,
+                                p.model_spec_cid,
+                                p.model_spec_hash,
                                 int(p.metric),
                             )
-                        )  # fmt: skip
+                        )
         return jobs

@@ -164,8 +164,9 @@ class Publications:
         try:
             policy.check_committee(len(committee), upload.expected_providers)
         except AggregationConfigError as exc:
-            raise ApiError(422, f"policy.aggregation_rule: {exc}",
-                           field="policy.aggregation_rule") from exc  # fmt: skip
+            raise ApiError(
+                422, f"policy.aggregation_rule: {exc}", field="policy.aggregation_rule"
+            ) from exc
         except AgentError as exc:
             raise ApiError(422, f"policy: {exc}", field="policy.quorum") from exc
         weights = None
@@ -177,9 +178,14 @@ class Publications:
         validation = self._validation(upload, spec)
         try:
             params = Publisher(self.participant).prepare(
-                spec, validation, committee, policy, initial_weights=weights,  # type: ignore[arg-type]
-                seed=upload.seed, expected_providers=upload.expected_providers,
-            )  # fmt: skip
+                spec,
+                validation,
+                committee,
+                policy,
+                initial_weights=weights,  # type: ignore[arg-type]
+                seed=upload.seed,
+                expected_providers=upload.expected_providers,
+            )
         except AgentError as exc:  # a member without a registered encryption key
             raise ApiError(422, f"committee: {exc}", field="committee") from exc
         except DataError as exc:
@@ -187,8 +193,9 @@ class Publications:
         try:
             self.client.check_publish(params, publisher)
         except ContractError as exc:
-            raise ApiError(422, f"the contract refuses these parameters: {exc}",
-                           field="policy") from exc  # fmt: skip
+            raise ApiError(
+                422, f"the contract refuses these parameters: {exc}", field="policy"
+            ) from exc
         nonce = self.client.publish_nonce(publisher)
         deadline = int(time.time()) + self.prepare_ttl_s
         typed = jsonable(self.client.publish_typed_data(params, publisher, nonce, deadline))
@@ -208,10 +215,15 @@ class Publications:
                 "INSERT INTO publications (id, publisher, created, deadline, params, typed_data,"
                 " status) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
-                    publication.id, publisher, time.time(), deadline,
-                    publication.params.model_dump_json(), json.dumps(typed), "prepared",
+                    publication.id,
+                    publisher,
+                    time.time(),
+                    deadline,
+                    publication.params.model_dump_json(),
+                    json.dumps(typed),
+                    "prepared",
                 ),
-            )  # fmt: skip
+            )
         return publication
 
     def _validation(self, upload: Upload, spec: ModelSpec) -> Any:
@@ -228,9 +240,11 @@ class Publications:
             path.write_bytes(upload.validation)
             try:
                 data = load_file(
-                    path, num_classes=spec.num_classes, input_shape=spec.input_shape,
+                    path,
+                    num_classes=spec.num_classes,
+                    input_shape=spec.input_shape,
                     name=Path(upload.validation_name).name,
-                )  # fmt: skip
+                )
                 data.check_matches(spec)
             except DataError as exc:
                 raise ApiError(422, f"validation: {exc}", field="validation") from exc
@@ -248,10 +262,16 @@ class Publications:
         if row is None:
             raise ApiError(404, f"no publication {publication_id}")
         publication = Publication(
-            id=row[0], publisher=row[1], deadline=row[2],
-            params=TaskParamsView.model_validate_json(row[3]), typed_data=json.loads(row[4]),
-            status=row[5], tx_hash=row[6], task_id=row[7], error=row[8],
-        )  # fmt: skip
+            id=row[0],
+            publisher=row[1],
+            deadline=row[2],
+            params=TaskParamsView.model_validate_json(row[3]),
+            typed_data=json.loads(row[4]),
+            status=row[5],
+            tx_hash=row[6],
+            task_id=row[7],
+            error=row[8],
+        )
         return self._refresh(publication)
 
     def _refresh(self, publication: Publication) -> Publication:
@@ -266,8 +286,9 @@ class Publications:
                 publication, status="published", task_id=self.client.task_id_from(receipt)
             )
         if status == "failed":
-            return self._update(publication, status="failed", error="the relayed transaction "
-                                "reverted")  # fmt: skip
+            return self._update(
+                publication, status="failed", error="the relayed transaction reverted"
+            )
         return publication
 
     def _update(self, publication: Publication, **changes: Any) -> Publication:
@@ -291,9 +312,9 @@ class Publications:
         publication = self.get(publication_id)
         if signer != publication.publisher:
             raise ApiError(
-                403, f"publication {publication_id} belongs to {publication.publisher}, "
-                f"not {signer}"
-            )  # fmt: skip
+                403,
+                f"publication {publication_id} belongs to {publication.publisher}, not {signer}",
+            )
         if publication.status in ("published", "failed", "expired"):
             raise ApiError(409, f"publication {publication_id} is already {publication.status}")
         signature = bytes.fromhex(signature_hex[2:])
@@ -311,12 +332,17 @@ class Publications:
         params = params_from_view(publication.params)
         try:
             tx_hash = self.client.broadcast_publish_task_for(
-                params, publication.publisher, publication.deadline, signature,
+                params,
+                publication.publisher,
+                publication.deadline,
+                signature,
                 key=self._key(publication.id),
-            )  # fmt: skip
+            )
         except ContractError as exc:
             raise ApiError(409, f"the contract refuses the publication: {exc}") from exc
-        publication = self._update(publication, status="submitted", tx_hash="0x" + tx_hash.removeprefix("0x"))
+        publication = self._update(
+            publication, status="submitted", tx_hash="0x" + tx_hash.removeprefix("0x")
+        )
         waited = time.monotonic() + self.receipt_wait_s
         while publication.status == "submitted" and time.monotonic() < waited:
             time.sleep(0.2)

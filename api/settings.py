@@ -31,7 +31,8 @@ class GatewaySection(BaseModel):
     )
     state_dir: Path = Field(
         DEFAULT_HOME / "gateway",
-        description="Request nonces (SQLite), prepared publications, outbox, checkpoint, IPFS repo.",
+        description="Request nonces (SQLite), prepared publications, outbox, checkpoint, "
+        "IPFS repository.",
     )
     open_reads: bool = Field(
         True, description="Reads without a signature; False: every request must be signed."
@@ -63,8 +64,10 @@ class GatewaySection(BaseModel):
         "accuracy curve); without it the curve shows the committee's scores.",
     )
     receipt_wait_s: float = Field(
-        20.0, ge=0, description="How long a relayed publication waits for its block before "
-        "the answer is 202 (poll GET /publications/{id})."
+        20.0,
+        ge=0,
+        description="How long a relayed publication waits for its block before "
+        "the answer is 202 (poll GET /publications/{id}).",
     )
     poll_interval_s: float = Field(0.5, gt=0, description="How often the chain is polled.")
     fetch_timeout_s: float = Field(10.0, gt=0, description="Deadline of one IPFS fetch.")
@@ -79,7 +82,7 @@ class GatewaySettings(BaseSettings):
 
     chain: ChainSettings = Field(default_factory=ChainSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
-    gateway: GatewaySection = Field(default_factory=GatewaySection)  # type: ignore[arg-type]
+    gateway: GatewaySection = Field(default_factory=GatewaySection)
 
     def ipfs(self) -> StorageSettings:
         """The IPFS settings, with the repository under the gateway's state unless set."""

@@ -90,9 +90,14 @@ def sign_request(
     ts = int(time.time()) if timestamp is None else timestamp
     nonce = secrets.token_bytes(32) if nonce is None else nonce
     data = request_typed_data(
-        chain_id=chain_id, ledger=ledger, method=method, path=path, body=body,
-        timestamp=ts, nonce=nonce,
-    )  # fmt: skip
+        chain_id=chain_id,
+        ledger=ledger,
+        method=method,
+        path=path,
+        body=body,
+        timestamp=ts,
+        nonce=nonce,
+    )
     signed = Account.sign_message(encode_typed_data(full_message=data), account.key)
     return {
         ADDRESS_HEADER: account.address,
@@ -105,6 +110,8 @@ def sign_request(
 def recover_signer(typed_data: dict[str, Any], signature: bytes) -> str:
     """The address that signed ``typed_data``; raises ``ValueError`` on a malformed signature."""
     try:
-        return str(Account.recover_message(encode_typed_data(full_message=typed_data), signature=signature))
+        return str(
+            Account.recover_message(encode_typed_data(full_message=typed_data), signature=signature)
+        )
     except Exception as exc:  # eth-keys raises several types for bad signatures
         raise ValueError(f"not a valid signature: {exc}") from exc

@@ -53,7 +53,7 @@ def task_summary(task: TaskRecord) -> TaskSummary:
         flow="federation" if p.flow is Flow.FEDERATION else "dag",
         metric=_metric_name(task),
         threshold=from_fixed(p.threshold),
-        threshold_mode=p.threshold_mode.name.lower(),  # type: ignore[arg-type]
+        threshold_mode=p.threshold_mode.name.lower(),
         quorum=p.quorum,
         max_faulty_validators=p.max_faulty_validators,
         committee=list(p.committee),
@@ -111,7 +111,7 @@ def update_view(task: TaskRecord, update: UpdateRecord) -> UpdateView:
         num_samples=update.num_samples,
         parents=[hexed(p) for p in update.parents],
         block_number=update.block_number,
-        status=_status(update.status),  # type: ignore[arg-type]
+        status=_status(update.status),
         decided_block=update.decided_block,
         scores=[
             ScoreView(
@@ -145,7 +145,7 @@ def round_view(
     return RoundView(
         task_id=task.task_id,
         round=record.round,
-        status=status,  # type: ignore[arg-type]
+        status=status,
         start_block=record.start_block,
         submissions_close_block=closes,
         scoring_close_block=scoring,
@@ -187,21 +187,29 @@ def dag_view(task: TaskRecord) -> DagView:
     root = task.params.initial_weights_hash
     nodes = [
         DagNode(
-            id=hexed(root), kind="root", provider=None, status="accepted",
-            block_number=task.published_block, cid=task.params.initial_weights_cid,
+            id=hexed(root),
+            kind="root",
+            provider=None,
+            status="accepted",
+            block_number=task.published_block,
+            cid=task.params.initial_weights_cid,
             median_score=None,
         )
-    ]  # fmt: skip
+    ]
     edges: list[DagEdge] = []
     approved: set[bytes] = set()
     for u in sorted(task.updates.values(), key=lambda r: r.block_number):
         nodes.append(
             DagNode(
-                id=hexed(u.update), kind="update", provider=u.provider,
-                status=_status(u.status),  # type: ignore[arg-type]
-                block_number=u.block_number, cid=u.cid, median_score=_median(u),
+                id=hexed(u.update),
+                kind="update",
+                provider=u.provider,
+                status=_status(u.status),
+                block_number=u.block_number,
+                cid=u.cid,
+                median_score=_median(u),
             )
-        )  # fmt: skip
+        )
         for parent in u.parents:
             edges.append(DagEdge(parent=hexed(parent), child=hexed(u.update)))
             if u.status is Status.ACCEPTED:

@@ -24,22 +24,26 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from api.client import GatewayClient  # noqa: E402
-from ledgerlearn.chain.devnet import Devnet  # noqa: E402
-from ledgerlearn.chain.types import to_fixed  # noqa: E402
-from ledgerlearn.config import DevnetSettings  # noqa: E402
-from ledgerlearn.model import build  # noqa: E402
-from ledgerlearn.model.flatten import state_dict_to_arrays  # noqa: E402
-from ledgerlearn.model.presets import logreg_digits  # noqa: E402
-from ledgerlearn.model.weights import encode  # noqa: E402
-from tests.api.conftest import GatewayProcess, free_port, make_world  # noqa: E402
-from tests.api.test_publish_and_read import request_for  # noqa: E402
+from api.client import GatewayClient
+from ledgerlearn.chain.devnet import Devnet
+from ledgerlearn.chain.types import to_fixed
+from ledgerlearn.config import DevnetSettings
+from ledgerlearn.model import build
+from ledgerlearn.model.flatten import state_dict_to_arrays
+from ledgerlearn.model.presets import logreg_digits
+from ledgerlearn.model.weights import encode
+from tests.api.conftest import GatewayProcess, free_port, make_world
+from tests.api.test_publish_and_read import request_for
 
 
 async def client_loop(
-    base: str, paths: list[str], count: int, offset: int, latencies: dict[str, list[float]],
+    base: str,
+    paths: list[str],
+    count: int,
+    offset: int,
+    latencies: dict[str, list[float]],
     errors: list[str],
-) -> None:  # fmt: skip
+) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         for i in range(count):
             path = paths[(offset + i) % len(paths)]
@@ -50,12 +54,15 @@ async def client_loop(
                 errors.append(f"{path}: {response.status_code}")
 
 
-async def load(base: str, paths: list[str], clients: int, per_client: int) -> tuple[float, dict[str, list[float]], list[str]]:
+async def load(
+    base: str, paths: list[str], clients: int, per_client: int
+) -> tuple[float, dict[str, list[float]], list[str]]:
     latencies: dict[str, list[float]] = {p: [] for p in paths}
     errors: list[str] = []
     started = time.perf_counter()
-    await asyncio.gather(*(client_loop(base, paths, per_client, c, latencies, errors)
-                           for c in range(clients)))  # fmt: skip
+    await asyncio.gather(
+        *(client_loop(base, paths, per_client, c, latencies, errors) for c in range(clients))
+    )
     return time.perf_counter() - started, latencies, errors
 
 
@@ -81,7 +88,9 @@ def main() -> None:
                 spec = logreg_digits()
                 updates = []
                 for i, provider in enumerate(world.providers):
-                    cid, digest = world.node.put(encode(dict(state_dict_to_arrays(build(spec, seed=i))), spec=spec))
+                    cid, digest = world.node.put(
+                        encode(dict(state_dict_to_arrays(build(spec, seed=i))), spec=spec)
+                    )
                     c = world.client(provider)
                     c.join_task(task_id)
                     c.submit_update(task_id, 1, digest, cid, 100)
@@ -90,11 +99,16 @@ def main() -> None:
                     world.client(v).submit_scores(task_id, updates, [to_fixed(0.5)] * len(updates))
                 time.sleep(2)
                 paths = [
-                    "/tasks", f"/tasks/{task_id}", f"/tasks/{task_id}/rounds",
-                    f"/tasks/{task_id}/rounds/1", f"/tasks/{task_id}/updates",
-                    f"/tasks/{task_id}/updates/0x{updates[0].hex()}", "/members",
-                    f"/tasks/{task_id}/model", f"/tasks/{task_id}/metrics",
-                ]  # fmt: skip
+                    "/tasks",
+                    f"/tasks/{task_id}",
+                    f"/tasks/{task_id}/rounds",
+                    f"/tasks/{task_id}/rounds/1",
+                    f"/tasks/{task_id}/updates",
+                    f"/tasks/{task_id}/updates/0x{updates[0].hex()}",
+                    "/members",
+                    f"/tasks/{task_id}/model",
+                    f"/tasks/{task_id}/metrics",
+                ]
                 asyncio.run(load(gateway.url, paths, 5, 10))  # warm-up
                 seconds, latencies, errors = asyncio.run(
                     load(gateway.url, paths, args.clients, args.requests_per_client)
@@ -106,15 +120,24 @@ def main() -> None:
             net.stop()
     every = [x for v in latencies.values() for x in v]
     total = len(every)
-    print(f"gateway reads, {args.clients} concurrent clients x {args.requests_per_client} "
-          f"requests, loopback, one uvicorn worker, 2 cores shared with the clients")
+    print(
+        f"gateway reads, {args.clients} concurrent clients x {args.requests_per_client} "
+        f"requests, loopback, one uvicorn worker, 2 cores shared with the clients"
+    )
     print(f"{'route':<58} {'n':>6} {'p50 ms':>8} {'p95 ms':>8}")
     for path, values in latencies.items():
-        print(f"{path[:58]:<58} {len(values):>6} {percentile(values, 50):>8.1f} {percentile(values, 95):>8.1f}")
-    print(f"{'all reads':<58} {total:>6} {percentile(every, 50):>8.1f} {percentile(every, 95):>8.1f}")
-    print(f"throughput: {total / seconds:.0f} requests/s ({total} in {seconds:.1f} s), "
-          f"p95 {percentile(every, 95):.1f} ms, p99 {percentile(every, 99):.1f} ms, "
-          f"mean {statistics.fmean(every) * 1000:.1f} ms, errors {len(errors)}")
+        print(
+            f"{path[:58]:<58} {len(values):>6} {percentile(values, 50):>8.1f} "
+            f"{percentile(values, 95):>8.1f}"
+        )
+    print(
+        f"{'all reads':<58} {total:>6} {percentile(every, 50):>8.1f} {percentile(every, 95):>8.1f}"
+    )
+    print(
+        f"throughput: {total / seconds:.0f} requests/s ({total} in {seconds:.1f} s), "
+        f"p95 {percentile(every, 95):.1f} ms, p99 {percentile(every, 99):.1f} ms, "
+        f"mean {statistics.fmean(every) * 1000:.1f} ms, errors {len(errors)}"
+    )
     if errors:
         print("first errors:", errors[:5])
         sys.exit(1)

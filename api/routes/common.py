@@ -36,8 +36,9 @@ def gateway_of(request: Request) -> Gateway:
 
 def page(items: Sequence[T], offset: int, limit: int) -> Page[T]:
     """One page of ``items``."""
-    return Page[T](items=list(items[offset : offset + limit]), total=len(items),
-                   offset=offset, limit=limit)  # fmt: skip
+    return Page[T](
+        items=list(items[offset : offset + limit]), total=len(items), offset=offset, limit=limit
+    )
 
 
 def task_or_404(gateway: Gateway, task_id: int) -> TaskRecord:

@@ -61,19 +61,19 @@ async def stream_events(
     async def frames() -> AsyncIterator[str]:
         try:
             yield ": ledgerlearn events\n\n"
-            for event in backlog:
-                if wanted(event):
-                    yield _frame(event)
+            for old in backlog:
+                if wanted(old):
+                    yield _frame(old)
             while True:
                 try:
-                    event = await asyncio.wait_for(queue.get(), HEARTBEAT_S)
+                    new: dict[str, Any] | None = await asyncio.wait_for(queue.get(), HEARTBEAT_S)
                 except TimeoutError:
                     yield ": heartbeat\n\n"
                     continue
-                if event is None:  # fell too far behind: the client reconnects
+                if new is None:  # fell too far behind: the client reconnects
                     return
-                if wanted(event):
-                    yield _frame(event)
+                if wanted(new):
+                    yield _frame(new)
         finally:
             hub.unsubscribe(queue)
 

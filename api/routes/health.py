@@ -87,7 +87,7 @@ def _check(gateway: Gateway) -> Health:
     )
     status = "ok" if chain.ok and ipfs.ok and index.ok else "degraded"
     return Health(
-        status=status,  # type: ignore[arg-type]
+        status=status,
         chain=chain,
         ipfs=ipfs,
         index=index,
@@ -107,7 +107,9 @@ async def health(request: Request) -> JSONResponse:
     down."""
     gateway = gateway_of(request)
     report = await anyio.to_thread.run_sync(_check, gateway)
-    return JSONResponse(report.model_dump(mode="json"), status_code=200 if report.status == "ok" else 503)
+    return JSONResponse(
+        report.model_dump(mode="json"), status_code=200 if report.status == "ok" else 503
+    )
 
 
 @router.get("/info", response_model=GatewayInfo)

@@ -20,7 +20,9 @@ router = APIRouter(prefix="/models", tags=["models"])
     response_class=Response,
     responses={
         200: {
-            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
             "description": "The safetensors bytes; X-Content-Sha256 is the on-chain hash.",
         },
         **error_responses(404, 422, 502, 504),
@@ -57,7 +59,9 @@ async def download_model(
             gateway.node.get, cid, digest, gateway.settings.storage.max_get_bytes, timeout
         )
     except ContentHashMismatchError as exc:
-        raise ApiError(502, f"the content of {cid} does not match its on-chain hash: {exc}") from exc
+        raise ApiError(
+            502, f"the content of {cid} does not match its on-chain hash: {exc}"
+        ) from exc
     except ContentTooLargeError as exc:
         raise ApiError(502, str(exc)) from exc
     except StorageError as exc:

@@ -24,7 +24,9 @@ def _publications(request: Request):  # type: ignore[no-untyped-def]
     return publications
 
 
-@router.get("/{publication_id}", response_model=Publication, responses=error_responses(404, 422, 503))
+@router.get(
+    "/{publication_id}", response_model=Publication, responses=error_responses(404, 422, 503)
+)
 def get_publication(request: Request, publication_id: PublicationId) -> Publication:
     """A prepared publication and how far it got (prepared, submitted, published, failed,
     expired)."""
@@ -37,9 +39,11 @@ def get_publication(request: Request, publication_id: PublicationId) -> Publicat
     response_model=Publication,
     status_code=201,
     dependencies=[
-        Depends(address_scheme), Depends(timestamp_scheme), Depends(nonce_scheme),
+        Depends(address_scheme),
+        Depends(timestamp_scheme),
+        Depends(nonce_scheme),
         Depends(signature_scheme),
-    ],  # fmt: skip
+    ],
     responses={
         202: {"model": Publication, "description": "relayed, its block not there yet"},
         **error_responses(401, 403, 404, 409, 413, 422, 503),

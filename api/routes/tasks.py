@@ -16,6 +16,7 @@ from api.auth import (
     timestamp_scheme,
 )
 from api.errors import ApiError, error_responses
+from api.gateway import Gateway
 from api.models import (
     DagView,
     GlobalModel,
@@ -49,13 +50,16 @@ from api.views import (
     task_summary,
     update_view,
 )
+from ledgerlearn.chain.index import TaskRecord
 from ledgerlearn.chain.types import Flow, Status
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 SIGNED = [
-    Depends(address_scheme), Depends(timestamp_scheme), Depends(nonce_scheme),
+    Depends(address_scheme),
+    Depends(timestamp_scheme),
+    Depends(nonce_scheme),
     Depends(signature_scheme),
-]  # fmt: skip
+]
 
 
 async def _publisher(request: Request) -> str:
@@ -98,8 +102,8 @@ async def prepare_publication(
     policy: Annotated[
         str,
         Form(
-            description="The policy as JSON, e.g. {\"quorum\": 3, \"max_faulty_validators\": 1, "
-            "\"rounds\": 3, \"aggregation_rule\": \"median\"}."
+            description='The policy as JSON, e.g. {"quorum": 3, "max_faulty_validators": 1, '
+            '"rounds": 3, "aggregation_rule": "median"}.'
         ),
     ],
     committee: Annotated[
@@ -142,14 +146,14 @@ def get_task(request: Request, task_id: TaskId) -> TaskDetail:
         return task_detail(task_or_404(gateway, task_id))
 
 
-def _federation(gateway, task_id: int):  # type: ignore[no-untyped-def]
+def _federation(gateway: Gateway, task_id: int) -> TaskRecord:
     task = task_or_404(gateway, task_id)
     if task.flow is not Flow.FEDERATION:
         raise ApiError(409, f"task {task_id} is a dag task: it has no rounds (see its /dag)")
     return task
 
 
-def _result_metric(gateway, task, digest):  # type: ignore[no-untyped-def]
+def _result_metric(gateway: Gateway, task: TaskRecord, digest: bytes | None) -> float | None:
     if gateway.evaluator is None or digest is None:
         return None
     return gateway.evaluator.results.get((task.task_id, digest))
@@ -260,14 +264,17 @@ def get_global_model(request: Request, task_id: TaskId) -> GlobalModel:
             source = "initial weights"
         cid = task.cid_of(digest) or ""
         return GlobalModel(
-            task_id=task_id, flow=flow, round=number, content_hash=hexed(digest), cid=cid,  # type: ignore[arg-type]
-            source=source, download=f"/models/{cid}",
-        )  # fmt: skip
+            task_id=task_id,
+            flow=flow,
+            round=number,
+            content_hash=hexed(digest),
+            cid=cid,
+            source=source,
+            download=f"/models/{cid}",
+        )
 
 
-@router.get(
-    "/{task_id}/metrics", response_model=MetricCurve, responses=error_responses(404, 422)
-)
+@router.get("/{task_id}/metrics", response_model=MetricCurve, responses=error_responses(404, 422))
 def get_metric_curve(request: Request, task_id: TaskId) -> MetricCurve:
     """The metric of the task's global model per round (the accuracy curve), saying where the
     values come from: the gateway's held-out set, or the committee's scores."""

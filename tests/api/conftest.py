@@ -110,10 +110,26 @@ def make_world(root: Path, net: Devnet, *, validators: int = 3, providers: int =
     for member in [*vals, *provs]:
         public = PrivateKey(member.key).public_key.to_compressed_bytes()
         LedgerClient(chain, deployment, member).register_member(node.multiaddrs[0], public)
-    world = World(root, net, chain, deployment, deployment_file, admin, publisher, outsider,
-                  relayer, vals, provs, node)  # fmt: skip
-    for name, account in (("publisher", publisher), ("outsider", outsider), ("relayer", relayer),
-                          ("relayer2", relayer2)):
+    world = World(
+        root,
+        net,
+        chain,
+        deployment,
+        deployment_file,
+        admin,
+        publisher,
+        outsider,
+        relayer,
+        vals,
+        provs,
+        node,
+    )
+    for name, account in (
+        ("publisher", publisher),
+        ("outsider", outsider),
+        ("relayer", relayer),
+        ("relayer2", relayer2),
+    ):
         world.keystores[name] = write_keystore(root / "keys" / f"{name}.json", account)
     return world
 
@@ -121,9 +137,16 @@ def make_world(root: Path, net: Devnet, *, validators: int = 3, providers: int =
 class GatewayProcess:
     """``ledgerlearn gateway`` as a subprocess on 127.0.0.1 (stopped by the test)."""
 
-    def __init__(self, world: World, state_dir: Path, *, port: int | None = None,
-                 extra: list[str] | None = None, env: dict[str, str] | None = None,
-                 relayer: str = "relayer") -> None:  # fmt: skip
+    def __init__(
+        self,
+        world: World,
+        state_dir: Path,
+        *,
+        port: int | None = None,
+        extra: list[str] | None = None,
+        env: dict[str, str] | None = None,
+        relayer: str = "relayer",
+    ) -> None:
         self.relayer = relayer
         self.world = world
         self.state_dir = state_dir
@@ -147,15 +170,27 @@ class GatewayProcess:
             **self.env,
         }
         args = [
-            *CLI, "gateway", "--host", "127.0.0.1", "--port", str(self.port),
-            "--rpc", self.world.net.rpc_url, "--deployment", str(self.world.deployment_file),
-            "--keystore", str(self.world.keystores[self.relayer]), "--state-dir", str(self.state_dir),
+            *CLI,
+            "gateway",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--rpc",
+            self.world.net.rpc_url,
+            "--deployment",
+            str(self.world.deployment_file),
+            "--keystore",
+            str(self.world.keystores[self.relayer]),
+            "--state-dir",
+            str(self.state_dir),
             *self.extra,
-        ]  # fmt: skip
+        ]
         self.state_dir.parent.mkdir(parents=True, exist_ok=True)
         handle = self.log.open("ab")
-        self.process = subprocess.Popen(args, stdout=handle, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, env=env)  # fmt: skip
+        self.process = subprocess.Popen(
+            args, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
+        )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -212,8 +247,15 @@ def gateway(world: World) -> Iterator[GatewayProcess]:
 
 def publication_form(world: World, **policy: Any) -> tuple[dict[str, Any], dict[str, str]]:
     """(files, data) of a small digits task for ``POST /tasks``."""
-    fields = {"quorum": 2, "max_faulty_validators": 0, "rounds": 2, "round_length": 6,
-              "score_window": 6, "threshold": 0.0, "threshold_mode": "absolute"}  # fmt: skip
+    fields = {
+        "quorum": 2,
+        "max_faulty_validators": 0,
+        "rounds": 2,
+        "round_length": 6,
+        "score_window": 6,
+        "threshold": 0.0,
+        "threshold_mode": "absolute",
+    }
     fields.update(policy)
     files = {
         "spec": ("spec.json", logreg_digits().to_json(), "application/json"),

@@ -12,27 +12,45 @@ import httpx
 import pytest
 
 from api.client import GatewayClient
+from api.models import TaskParamsView
+from api.publications import params_from_view
 from api.signing import sign_request
 from ledgerlearn.chain.client import LedgerClient
-from ledgerlearn.chain.contract_errors import TaskRegistryExpiredSignature, TaskRegistryInvalidSigner
+from ledgerlearn.chain.contract_errors import (
+    TaskRegistryExpiredSignature,
+    TaskRegistryInvalidSigner,
+)
 from ledgerlearn.chain.types import TaskParams
-from api.publications import params_from_view
-from api.models import TaskParamsView
 from tests.api.conftest import GatewayProcess, World, publication_form
 
 
-def signed(world: World, gateway_url: str, account: Any, method: str, path: str,
-           *, files: Any = None, data: Any = None, json_body: Any = None,
-           chain_id: int | None = None, timestamp: int | None = None) -> httpx.Request:  # fmt: skip
+def signed(
+    world: World,
+    gateway_url: str,
+    account: Any,
+    method: str,
+    path: str,
+    *,
+    files: Any = None,
+    data: Any = None,
+    json_body: Any = None,
+    chain_id: int | None = None,
+    timestamp: int | None = None,
+) -> httpx.Request:
     """A request signed by ``account``, ready to send (and to send again)."""
     request = httpx.Client(base_url=gateway_url).build_request(
         method, path, files=files, data=data, json=json_body
     )
     body = request.read()
     headers = sign_request(
-        account, chain_id=chain_id or world.chain.chain_id, ledger=world.deployment.ledger,
-        method=method, path=request.url.raw_path.decode(), body=body, timestamp=timestamp,
-    )  # fmt: skip
+        account,
+        chain_id=chain_id or world.chain.chain_id,
+        ledger=world.deployment.ledger,
+        method=method,
+        path=request.url.raw_path.decode(),
+        body=body,
+        timestamp=timestamp,
+    )
     request.headers.update(headers)
     return request
 
@@ -43,16 +61,24 @@ def send(request: httpx.Request) -> httpx.Response:
 
 
 def copy_of(request: httpx.Request, *, content: bytes | None = None) -> httpx.Request:
-    return httpx.Request(request.method, request.url, headers=request.headers,
-                         content=request.content if content is None else content)  # fmt: skip
+    return httpx.Request(
+        request.method,
+        request.url,
+        headers=request.headers,
+        content=request.content if content is None else content,
+    )
 
 
 def prepare_request(world: World, gateway: GatewayProcess, **kwargs: Any) -> httpx.Request:
     files, data = publication_form(world)
-    return signed(world, gateway.url, world.publisher, "POST", "/tasks", files=files, data=data, **kwargs)
+    return signed(
+        world, gateway.url, world.publisher, "POST", "/tasks", files=files, data=data, **kwargs
+    )
 
 
-def test_f1_the_same_signed_request_twice_is_refused_the_second_time(world: World, gateway: GatewayProcess) -> None:
+def test_f1_the_same_signed_request_twice_is_refused_the_second_time(
+    world: World, gateway: GatewayProcess
+) -> None:
     request = prepare_request(world, gateway)
     first = send(request)
     assert first.status_code == 202, first.text
@@ -61,7 +87,9 @@ def test_f1_the_same_signed_request_twice_is_refused_the_second_time(world: Worl
     assert "replayed request" in again.json()["message"]
 
 
-def test_f3_a_body_changed_under_the_signature_is_refused(world: World, gateway: GatewayProcess) -> None:
+def test_f3_a_body_changed_under_the_signature_is_refused(
+    world: World, gateway: GatewayProcess
+) -> None:
     request = prepare_request(world, gateway)
     tampered = request.content.replace(b'"quorum": 2', b'"quorum": 1')
     assert tampered != request.content
@@ -69,7 +97,9 @@ def test_f3_a_body_changed_under_the_signature_is_refused(world: World, gateway:
     assert response.status_code == 401 and "bad signature" in response.json()["message"]
 
 
-def test_f4_a_timestamp_outside_the_window_is_refused(world: World, gateway: GatewayProcess) -> None:
+def test_f4_a_timestamp_outside_the_window_is_refused(
+    world: World, gateway: GatewayProcess
+) -> None:
     window = httpx.get(gateway.url + "/info").json()["signature_window_s"]
     for skew in (-window - 60, window + 60):
         response = send(prepare_request(world, gateway, timestamp=int(time.time()) + skew))
@@ -77,7 +107,9 @@ def test_f4_a_timestamp_outside_the_window_is_refused(world: World, gateway: Gat
         assert response.json()["field"] == "X-Ledgerlearn-Timestamp"
 
 
-def test_unsigned_badly_signed_and_other_chain_requests_are_401(world: World, gateway: GatewayProcess) -> None:
+def test_unsigned_badly_signed_and_other_chain_requests_are_401(
+    world: World, gateway: GatewayProcess
+) -> None:
     files, data = publication_form(world)
     unsigned = httpx.post(gateway.url + "/tasks", files=files, data=data, timeout=60)
     assert unsigned.status_code == 401 and "unsigned request" in unsigned.json()["message"]
@@ -98,15 +130,25 @@ def test_a_valid_signature_without_the_role_is_403(world: World, gateway: Gatewa
     assert response.status_code == 403
     assert "PUBLISHER_ROLE" in response.json()["message"]
     # a validator holds a role, but not the one publishing needs
-    request = signed(world, gateway.url, world.validators[0], "POST", "/tasks", files=files, data=data)
+    request = signed(
+        world, gateway.url, world.validators[0], "POST", "/tasks", files=files, data=data
+    )
     assert send(request).status_code == 403
 
 
-def test_only_the_publisher_may_submit_its_publication(world: World, gateway: GatewayProcess) -> None:
+def test_only_the_publisher_may_submit_its_publication(
+    world: World, gateway: GatewayProcess
+) -> None:
     prepared = send(prepare_request(world, gateway)).json()
     body = {"signature": "0x" + "11" * 65}
-    request = signed(world, gateway.url, world.admin, "POST",
-                     f"/publications/{prepared['id']}/signature", json_body=body)  # fmt: skip
+    request = signed(
+        world,
+        gateway.url,
+        world.admin,
+        "POST",
+        f"/publications/{prepared['id']}/signature",
+        json_body=body,
+    )
     response = send(request)
     assert response.status_code == 403 and world.publisher.address in response.json()["message"]
 
@@ -126,11 +168,19 @@ def test_f5_publication_signatures_are_bound_to_chain_contract_nonce_and_deadlin
     relayer = LedgerClient(world.chain, world.deployment, world.relayer)
     publisher = world.publisher.address
     # another chain id, another contract: the gateway refuses before relaying ...
-    for domain in ({"chainId": world.chain.chain_id + 1}, {"verifyingContract": world.deployment.consortium}):
+    for domain in (
+        {"chainId": world.chain.chain_id + 1},
+        {"verifyingContract": world.deployment.consortium},
+    ):
         signature = LedgerClient.sign_typed_data(world.publisher, _typed(prepared, **domain))
-        request = signed(world, gateway.url, world.publisher, "POST",
-                         f"/publications/{prepared['id']}/signature",
-                         json_body={"signature": "0x" + signature.hex()})  # fmt: skip
+        request = signed(
+            world,
+            gateway.url,
+            world.publisher,
+            "POST",
+            f"/publications/{prepared['id']}/signature",
+            json_body={"signature": "0x" + signature.hex()},
+        )
         response = send(request)
         assert response.status_code == 422 and response.json()["field"] == "signature"
         # ... and the contract itself recovers another signer

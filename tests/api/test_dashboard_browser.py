@@ -24,9 +24,15 @@ from tests.api.conftest import PASSWORD, free_port, write_keystore
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 REPORTS = Path(__file__).resolve().parents[2] / "reports"
 
 
@@ -35,7 +41,9 @@ def wait_until(condition, timeout_s: float, what: str, processes=()):  # type: i
     while time.monotonic() < deadline:
         for name, process, log in processes:
             if process.poll() is not None:
-                raise AssertionError(f"{name} exited {process.returncode}:\n{log.read_text()[-3000:]}")
+                raise AssertionError(
+                    f"{name} exited {process.returncode}:\n{log.read_text()[-3000:]}"
+                )
         value = condition()
         if value:
             return value
@@ -53,8 +61,11 @@ def test_dashboard_shows_a_running_demo(tmp_path: Path) -> None:
     demo_log = tmp_path / "demo.log"
     demo = subprocess.Popen(
         [sys.executable, "-m", "ledgerlearn.cli", "demo", "--quick", "--out", str(out)],
-        stdout=demo_log.open("wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-    )  # fmt: skip
+        stdout=demo_log.open("wb"),
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
     gateway = None
     gateway_log = tmp_path / "gateway.log"
     try:
@@ -67,13 +78,31 @@ def test_dashboard_shows_a_running_demo(tmp_path: Path) -> None:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         gateway = subprocess.Popen(
-            [sys.executable, "-m", "ledgerlearn.cli", "gateway", "--host", "127.0.0.1",
-             "--port", str(port), "--rpc", run["rpc_url"], "--deployment", run["deployment"],
-             "--keystore", str(keystore), "--state-dir", str(tmp_path / "gateway"),
-             "--eval-dataset", "digits"],
-            stdout=gateway_log.open("wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "ledgerlearn.cli",
+                "gateway",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--rpc",
+                run["rpc_url"],
+                "--deployment",
+                run["deployment"],
+                "--keystore",
+                str(keystore),
+                "--state-dir",
+                str(tmp_path / "gateway"),
+                "--eval-dataset",
+                "digits",
+            ],
+            stdout=gateway_log.open("wb"),
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             env={**env, "LEDGERLEARN_LOG": "INFO"},
-        )  # fmt: skip
+        )
         watched.append(("gateway", gateway, gateway_log))
 
         def answers() -> bool:
@@ -90,15 +119,21 @@ def test_dashboard_shows_a_running_demo(tmp_path: Path) -> None:
             page = browser.new_page(viewport={"width": 1500, "height": 1150})
             page.goto(url + "/")
             # the task appears when the demo's publisher publishes it (live, no reload)
-            wait_until(lambda: page.locator(".task-list a", has_text="Task 1").count() > 0,
-                       300, "the task in the list", watched)  # fmt: skip
+            wait_until(
+                lambda: page.locator(".task-list a", has_text="Task 1").count() > 0,
+                300,
+                "the task in the list",
+                watched,
+            )
             assert page.locator("#live.on").count() == 1  # the event stream is connected
             page.locator(".task-list a", has_text="Task 1").click()
             page.wait_for_selector("#timeline .round-card", timeout=60_000)
             wait_until(
                 lambda: page.locator('.round-card[data-round="1"] .badge.finalized').count() > 0,
-                300, "round 1 to be finalized", watched,
-            )  # fmt: skip
+                300,
+                "round 1 to be finalized",
+                watched,
+            )
             page.locator('.round-card[data-round="1"]').click()
             page.wait_for_selector("#round-title", timeout=60_000)
             assert "Round 1" in page.inner_text("#round-title")
@@ -106,13 +141,19 @@ def test_dashboard_shows_a_running_demo(tmp_path: Path) -> None:
             assert "accepted" in table and "rejected" in table  # the committee's decisions
             assert page.locator("#updates .score").count() >= 10  # every validator's scores
             # the accuracy curve: the initial model and round 1, on the gateway's held-out set
-            wait_until(lambda: page.locator("#curve-svg circle").count() >= 2, 120,
-                       "the accuracy curve", watched)  # fmt: skip
+            wait_until(
+                lambda: page.locator("#curve-svg circle").count() >= 2,
+                120,
+                "the accuracy curve",
+                watched,
+            )
             assert "held-out set" in page.inner_text("#curve")
             wait_until(
                 lambda: page.locator('.round-card[data-round="3"] .badge.finalized').count() > 0,
-                300, "the last round", watched,
-            )  # fmt: skip
+                300,
+                "the last round",
+                watched,
+            )
             page.wait_for_timeout(2500)  # let the curve pick up the last round
             REPORTS.mkdir(exist_ok=True)
             page.screenshot(path=str(REPORTS / "dashboard.png"), full_page=True)

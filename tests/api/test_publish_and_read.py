@@ -23,14 +23,23 @@ from tests.api.conftest import GatewayProcess, World, digits_validation, publica
 
 
 def request_for(world: World, **policy: Any) -> PublicationRequest:
-    fields: dict[str, Any] = {"quorum": 2, "max_faulty_validators": 0, "rounds": 2,
-                              "round_length": 6, "score_window": 6, "threshold": 0.0,
-                              "threshold_mode": "absolute"}  # fmt: skip
+    fields: dict[str, Any] = {
+        "quorum": 2,
+        "max_faulty_validators": 0,
+        "rounds": 2,
+        "round_length": 6,
+        "score_window": 6,
+        "threshold": 0.0,
+        "threshold_mode": "absolute",
+    }
     fields.update(policy)
     return PublicationRequest(
-        spec=logreg_digits().to_json(), validation=digits_validation(),
-        validation_name="validation.npz", policy=Policy(**fields), committee=world.committee,
-    )  # fmt: skip
+        spec=logreg_digits().to_json(),
+        validation=digits_validation(),
+        validation_name="validation.npz",
+        policy=Policy(**fields),
+        committee=world.committee,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +103,9 @@ def test_pagination(gateway: GatewayProcess, world: World) -> None:
     assert bad.status_code == 422 and bad.json()["field"] == "limit"
 
 
-def test_unknown_ids_are_404_with_the_error_body(gateway: GatewayProcess, published: dict[str, Any]) -> None:
+def test_unknown_ids_are_404_with_the_error_body(
+    gateway: GatewayProcess, published: dict[str, Any]
+) -> None:
     http = httpx.Client(base_url=gateway.url, timeout=30)
     task_id = published["task_id"]
     for path in (
@@ -128,8 +139,12 @@ def test_updates_scores_and_decisions_are_read_back(
         client.submit_update(task_id, 1, digest, cid, 100 + i)
         updates.append(digest)
     # validator 0 approves both, validator 1 rejects the second: first accepted (2 of 3 pass)
-    world.client(world.validators[0]).submit_scores(task_id, updates, [to_fixed(0.9), to_fixed(0.8)])
-    world.client(world.validators[1]).submit_scores(task_id, updates, [to_fixed(0.7), to_fixed(-1.0)])
+    world.client(world.validators[0]).submit_scores(
+        task_id, updates, [to_fixed(0.9), to_fixed(0.8)]
+    )
+    world.client(world.validators[1]).submit_scores(
+        task_id, updates, [to_fixed(0.7), to_fixed(-1.0)]
+    )
     http = httpx.Client(base_url=gateway.url, timeout=30)
     for _ in range(50):
         detail = http.get(f"/tasks/{task_id}/rounds/1").json()
@@ -175,26 +190,45 @@ def test_the_event_stream_sends_contract_events(world: World, gateway: GatewayPr
 
 def test_bad_inputs_are_422_naming_the_field(world: World, gateway: GatewayProcess) -> None:
     with GatewayClient(gateway.url, world.publisher) as client:
+
         def attempt(files: dict[str, Any], data: dict[str, str]) -> GatewayError:
             with pytest.raises(GatewayError) as caught:
                 client.call("POST", "/tasks", signed=True, files=files, data=data)
             return caught.value
 
         files, data = publication_form(world)
-        bad_spec = attempt({**files, "spec": ("spec.json", b'{"layers": 5}', "application/json")}, data)
+        bad_spec = attempt(
+            {**files, "spec": ("spec.json", b'{"layers": 5}', "application/json")}, data
+        )
         assert bad_spec.status == 422 and bad_spec.field == "spec"
-        unsafe = attempt(files, {**data, "policy": json.dumps({"quorum": 3, "max_faulty_validators": 1})})
+        unsafe = attempt(
+            files, {**data, "policy": json.dumps({"quorum": 3, "max_faulty_validators": 1})}
+        )
         assert unsafe.status == 422 and unsafe.field == "policy.quorum"
         assert "f < k <= n - f" in str(unsafe)
-        typo = attempt(files, {**data, "policy": json.dumps({"quorum": 2, "max_faulty_validators": 0, "rounds": 0})})
+        typo = attempt(
+            files,
+            {**data, "policy": json.dumps({"quorum": 2, "max_faulty_validators": 0, "rounds": 0})},
+        )
         assert typo.status == 422 and typo.field == "policy.rounds"
-        rule = attempt(files, {**data, "policy": json.dumps({"quorum": 2, "max_faulty_validators": 0, "aggregation_rule": "avg"})})
+        rule = attempt(
+            files,
+            {
+                **data,
+                "policy": json.dumps(
+                    {"quorum": 2, "max_faulty_validators": 0, "aggregation_rule": "avg"}
+                ),
+            },
+        )
         assert rule.status == 422 and rule.field == "policy.aggregation_rule"
         outsider = attempt(files, {**data, "committee": world.outsider.address})
         assert outsider.status == 422 and outsider.field == "committee"
         labels = attempt({**files, "validation": ("v.csv", b"1,2,3\n4,5,6\n", "text/csv")}, data)
         assert labels.status == 422 and labels.field == "validation"
-        pickle = attempt({**files, "weights": ("w.safetensors", b"\x80\x04K\x01.", "application/octet-stream")}, data)
+        pickle = attempt(
+            {**files, "weights": ("w.safetensors", b"\x80\x04K\x01.", "application/octet-stream")},
+            data,
+        )
         assert pickle.status == 422 and pickle.field == "weights"
 
 

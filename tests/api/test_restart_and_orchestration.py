@@ -10,7 +10,6 @@ from collections import Counter
 from typing import Any
 
 import httpx
-import numpy as np
 from eth_utils.address import to_checksum_address
 
 from api.client import GatewayClient
@@ -50,9 +49,13 @@ def test_g2_a_publication_acknowledged_before_a_crash_is_published_once_after_re
 ) -> None:
     swarm = f'["/ip4/127.0.0.1/tcp/{free_port()}"]'  # the same address after the restart
     gateway = GatewayProcess(
-        world, world.root / "g2-gateway",
-        env={"LEDGERLEARN_GATEWAY__RECEIPT_WAIT_S": "1", "LEDGERLEARN_STORAGE__SWARM_ADDRESSES": swarm},
-    ).start()  # fmt: skip
+        world,
+        world.root / "g2-gateway",
+        env={
+            "LEDGERLEARN_GATEWAY__RECEIPT_WAIT_S": "1",
+            "LEDGERLEARN_STORAGE__SWARM_ADDRESSES": swarm,
+        },
+    ).start()
     reader = world.client()
     try:
         with GatewayClient(gateway.url, world.publisher) as client:
@@ -70,16 +73,24 @@ def test_g2_a_publication_acknowledged_before_a_crash_is_published_once_after_re
         rpc(world, "evm_mine")
         rpc(world, "evm_setAutomine", True)
         published = wait_for(
-            lambda: (r := httpx.get(f"{gateway.url}/publications/{prepared['id']}").json())["status"]
-            == "published" and r,
-            30, "the publication",
-        )  # fmt: skip
+            lambda: (
+                (r := httpx.get(f"{gateway.url}/publications/{prepared['id']}").json())["status"]
+                == "published"
+                and r
+            ),
+            30,
+            "the publication",
+        )
         assert published["tx_hash"] == acknowledged["tx_hash"]  # the very same transaction
         assert reader.task_count() == before + 1
         assert reader.task(published["task_id"]).publisher == world.publisher.address
         with GatewayClient(gateway.url, world.publisher) as client:  # a client retrying
-            retry = client.request("POST", f"/publications/{prepared['id']}/signature", signed=True,
-                                   json={"signature": "0x" + "00" * 65})  # fmt: skip
+            retry = client.request(
+                "POST",
+                f"/publications/{prepared['id']}/signature",
+                signed=True,
+                json={"signature": "0x" + "00" * 65},
+            )
         assert retry.status_code == 409
         assert reader.task_count() == before + 1  # nothing twice
     finally:
@@ -95,7 +106,9 @@ def test_two_gateways_keeping_the_same_round_cause_no_double_effect(world: World
             orchestration = httpx.get(g.url + "/health").json()["orchestration"]["detail"]
             assert orchestration["enabled"] and orchestration["active"], orchestration
         with GatewayClient(first.url, world.publisher) as client:
-            task_id = client.publish(request_for(world, rounds=1, round_length=25, score_window=8))["task_id"]
+            task_id = client.publish(request_for(world, rounds=1, round_length=25, score_window=8))[
+                "task_id"
+            ]
         spec = logreg_digits()
         updates = []
         for i, provider in enumerate(world.providers):
@@ -111,15 +124,21 @@ def test_two_gateways_keeping_the_same_round_cause_no_double_effect(world: World
         v1.submit_scores(task_id, updates[:2], [to_fixed(0.8)] * 2)
         rpc(world, "anvil_mine", hex(40))  # past the submission and scoring deadlines
         proposed = wait_for(
-            lambda: [e for e in events(world)
-                     if e.name == "AggregateProposed" and e.args["task_id"] == task_id],
-            90, "an aggregate proposal",
-        )  # fmt: skip
+            lambda: [
+                e
+                for e in events(world)
+                if e.name == "AggregateProposed" and e.args["task_id"] == task_id
+            ],
+            90,
+            "an aggregate proposal",
+        )
         time.sleep(3)  # give the slower keeper every chance to propose or settle again
         proposal = proposed[0].args
         assert proposal["updates"] == updates[:2]  # the accepted ones, in acceptance order
         cids = _cids(world, task_id, updates[:2])
-        contents = [decode(world.node.get(c, d), spec) for c, d in zip(cids, updates[:2], strict=True)]
+        contents = [
+            decode(world.node.get(c, d), spec) for c, d in zip(cids, updates[:2], strict=True)
+        ]
         expected = encode(aggregate_models(spec, contents, "median", 0), spec=spec)
         assert proposal["result_hash"] == hashlib.sha256(expected).digest()
         # the committee recomputed it and attests; quorum 2 finalizes and closes the task
@@ -127,7 +146,9 @@ def test_two_gateways_keeping_the_same_round_cause_no_double_effect(world: World
         v1.attest_aggregate(task_id, 1, proposal["result_hash"])
         wait_for(lambda: httpx.get(f"{first.url}/tasks/{task_id}").json()["closed"], 30, "closing")
         log = [e for e in events(world) if e.args.get("task_id") == task_id]
-        decided = Counter(e.args["update"] for e in log if e.name in ("UpdateAccepted", "UpdateRejected"))
+        decided = Counter(
+            e.args["update"] for e in log if e.name in ("UpdateAccepted", "UpdateRejected")
+        )
         assert decided == Counter({u: 1 for u in updates})  # each update decided exactly once
         rejected = [e for e in log if e.name == "UpdateRejected"]
         assert [e.args["update"] for e in rejected] == [updates[2]]  # settled at the deadline
@@ -145,8 +166,11 @@ def test_two_gateways_keeping_the_same_round_cause_no_double_effect(world: World
 
 
 def _cids(world: World, task_id: int, updates: list[bytes]) -> list[str]:
-    found = {e.args["update"]: e.args["cid"] for e in events(world)
-             if e.name == "UpdateSubmitted" and e.args["task_id"] == task_id}  # fmt: skip
+    found = {
+        e.args["update"]: e.args["cid"]
+        for e in events(world)
+        if e.name == "UpdateSubmitted" and e.args["task_id"] == task_id
+    }
     return [found[u] for u in updates]
 
 

@@ -26,17 +26,30 @@ def test_openapi_fuzzed_with_all_checks_has_no_failure(
         client.publish(request_for(world))
     result = subprocess.run(
         [
-            str(SCHEMATHESIS), "run", f"{gateway.url}/openapi.json",
-            "--checks", "all",
-            "--exclude-path", "/events",
-            "--max-examples", "25",
-            "--seed", "20240601",
-            "--request-timeout", "60",
-            "--report", "junit", "--report-dir", str(tmp_path),
+            str(SCHEMATHESIS),
+            "run",
+            f"{gateway.url}/openapi.json",
+            "--checks",
+            "all",
+            "--exclude-path",
+            "/events",
+            "--max-examples",
+            "25",
+            "--seed",
+            "20240601",
+            "--request-timeout",
+            "60",
+            "--report",
+            "junit",
+            "--report-dir",
+            str(tmp_path),
         ],
-        capture_output=True, text=True, timeout=1500, check=False,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+        check=False,
         env={"NO_COLOR": "1", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
-    )  # fmt: skip
+    )
     summary = result.stdout[-6000:]
     print(summary)
     assert result.returncode == 0, summary + result.stderr[-2000:]
