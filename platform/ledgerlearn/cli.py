@@ -335,13 +335,14 @@ def bench_robustness(
     out: OutOpt = None,
 ) -> None:
     """Rules x attacks x Byzantine counts x splits through the real flow (in-process EVM):
-    a canary first, then CSV, a markdown table of worst cases and heatmaps."""
+    a canary first, then CSV, a markdown table of worst cases and heatmaps. Run again with
+    the same --out and settings to resume an interrupted grid."""
     import logging
 
     from pydantic import ValidationError
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from ledgerlearn.lab.robustness import RobustnessGrid, run_grid, write_outputs
+    from ledgerlearn.lab.robustness import Journal, RobustnessGrid, run_grid, write_outputs
 
     logging.basicConfig(level=logging.WARNING)
     grid = RobustnessGrid.quick() if quick else RobustnessGrid()
@@ -377,7 +378,7 @@ def bench_robustness(
             progress.update(bar, completed=done, total=total, description=label)
 
         try:
-            rows = run_grid(grid, on_cell)
+            rows = run_grid(grid, on_cell, Journal(out, grid))
         except LedgerlearnError as exc:
             raise _fail(exc) from exc
     path = write_outputs(grid, rows, out)

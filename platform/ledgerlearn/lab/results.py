@@ -6,8 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ledgerlearn.agents.participant import Participant
+from ledgerlearn.attacks.backdoor import Backdoor, backdoor_accuracy
 from ledgerlearn.chain.types import SCORE_INVALID, Status, from_fixed
 from ledgerlearn.data import Dataset
+from ledgerlearn.lab.round_timing import RoundTiming
 from ledgerlearn.stopwatch import CATEGORIES, Stopwatch
 from ledgerlearn.training import METRICS_BY_ID, evaluate
 
@@ -39,6 +41,9 @@ class RoundRow:
     attesters: int
     gas_used: int = 0  # every transaction mined after the round started, up to its finalization
     proposals: int = 1  # aggregates proposed for the round (a wrong one is never attested)
+    backdoor_success: float | None = None
+    """With a backdoor attacker in the run: the share of triggered test inputs (of other
+    classes) the round's global model puts in the attacker's target class."""
 
 
 @dataclass
@@ -54,6 +59,9 @@ class RunResult:
     agent_seconds: dict[str, dict[str, float]] = field(default_factory=dict)
     """Per role (publisher, validators, providers): seconds per stopwatch category, summed
     over the role's agents."""
+    round_timings: list[RoundTiming] = field(default_factory=list)
+    """Per finalized round, where its wall time went (multi-process runs only: a simulation's
+    blocks are not wall-clock time)."""
 
     @property
     def final_metric(self) -> float:
@@ -82,6 +90,7 @@ def collect(
     metric = METRICS_BY_ID[int(task.params.metric)]
     initial = participant.fetch_weights(task_id, task.params.initial_weights_hash)
     result = RunResult(task_id, metric.name, evaluate(spec, initial, test, metric))
+    backdoor = Backdoor.name in behaviours.values()
     for number in sorted(task.rounds):
         record = task.rounds[number]
         for u in record.updates:
@@ -121,6 +130,7 @@ def collect(
                 attesters=len(proposal.attesters) if proposal else 0,
                 gas_used=gas,
                 proposals=len(record.proposals),
+                backdoor_success=backdoor_accuracy(spec, model, test) if backdoor else None,
             )
         )
     return result

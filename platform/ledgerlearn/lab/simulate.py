@@ -57,11 +57,12 @@ class RunConfig(BaseModel):
         """The demo's cast: 5 validators (2 may lie), 10 providers of which 3 are Byzantine
         (sign flipping, label flipping, free riding), non-IID data (Dirichlet alpha = 1).
 
-        ``quick``: digits and 3 rounds; else MNIST (a 12,000-sample subset, small CNN) and 5
-        rounds. Round lengths are blocks: a second each on the devnet, one per transaction or
-        idle tick in a simulation.
+        ``quick``: digits and 3 rounds; else all of MNIST's 60,000 training images (30% kept
+        by the publisher for the committee's fragments, the rest split among the providers),
+        a small CNN and 5 rounds. Round lengths are blocks: a second each on the devnet, one
+        per transaction or idle tick in a simulation.
         """
-        rounds, length, window = (3, 15, 10) if quick else (5, 40, 20)
+        rounds, length, window = (3, 15, 10) if quick else (5, 20, 20)
         fetch = {"fetch_timeout_s": 5.0 if quick else 10.0, "prefetch_timeout_s": 2.0}
         if simulated:  # one shared IPFS node: only withheld content is ever missing
             length, window = 40, 30
@@ -77,7 +78,7 @@ class RunConfig(BaseModel):
         if quick:
             return cls(dataset="digits", policy=policy, **fetch)
         training = TrainingConfig(epochs=2, batch_size=32, lr=0.05, momentum=0.9)
-        return cls(dataset="mnist", policy=policy, training=training, train_samples=12_000, **fetch)
+        return cls(dataset="mnist", policy=policy, training=training, **fetch)
 
     dataset: Literal["digits", "mnist"] = "digits"
     providers: list[str] = Field(
