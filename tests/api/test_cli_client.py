@@ -59,7 +59,9 @@ def test_publish_in_one_command_and_read_back(world: World, gateway: GatewayProc
     assert detail.returncode == 0 and "federation" in detail.stdout and "round" in detail.stdout
 
 
-def test_a_publisher_without_the_role_gets_a_clear_error(world: World, gateway: GatewayProcess) -> None:
+def test_a_publisher_without_the_role_gets_a_clear_error(
+    world: World, gateway: GatewayProcess
+) -> None:
     result = run(
         "publish",
         "--gateway",
