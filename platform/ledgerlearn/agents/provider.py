@@ -18,9 +18,9 @@ from ledgerlearn.agents.participant import AgentError, Participant
 from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.attacks import Honest, ProviderBehaviour
 from ledgerlearn.attacks.view import RoundView
-from ledgerlearn.chain.types import Flow
+from ledgerlearn.chain.types import Flow, from_fixed
 from ledgerlearn.data import Dataset
-from ledgerlearn.training import ProgressCallback, TrainingConfig, train
+from ledgerlearn.training import METRICS_BY_ID, ProgressCallback, TrainingConfig, train
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,9 @@ class Provider:
             submitted=len(others),
             rule=RULE_NAMES[task.params.aggregation_rule],
             num_byzantine=task.params.num_byzantine,
+            metric=METRICS_BY_ID[int(task.params.metric)].name,
+            threshold=from_fixed(task.params.threshold),
+            threshold_mode=task.params.threshold_mode.name.lower(),
             load_updates=lambda: [p.fetch_weights(self.task_id, u) for u in others],
         )
         if not self.behaviour.ready(view):

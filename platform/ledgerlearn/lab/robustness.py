@@ -64,6 +64,8 @@ class RobustnessGrid(BaseModel):
             "alie_opt",
             "ipm",
             "ipm_opt",
+            "alie_adaptive",
+            "ipm_adaptive",
             "mimic",
             "label_flip",
             "backdoor",
@@ -75,7 +77,12 @@ class RobustnessGrid(BaseModel):
     splits: list[Split] = Field(default_factory=lambda: list(SPLITS))
     filtering: list[bool] = Field(default_factory=lambda: [True, False])
     providers: int = Field(10, ge=4)
-    rounds: int = Field(3, ge=1)
+    rounds: int = Field(
+        6,
+        ge=1,
+        description="Rounds per task: at 3 the clean digits model is still improving and a "
+        "task that rejects f of n providers' updates trails one that keeps all of them.",
+    )
     alpha: float = Field(0.5, gt=0, description="Dirichlet concentration of the non-IID split.")
     seed: int = 0
 
