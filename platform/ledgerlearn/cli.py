@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from api.cli import api_app, gateway
 from ledgerlearn import cli_agents
 from ledgerlearn.config import ChainSettings, Settings
 from ledgerlearn.errors import LedgerlearnError
@@ -30,6 +31,8 @@ app.add_typer(chain_app, name="chain")
 app.command("publish")(cli_agents.publish)
 app.add_typer(cli_agents.provider_app, name="provider")
 app.add_typer(cli_agents.validator_app, name="validator")
+app.command("gateway")(gateway)
+app.add_typer(api_app, name="api")
 
 console = Console()
 err = Console(stderr=True)
