@@ -54,7 +54,9 @@ test-python: $(PY_STAMP) chromium
 
 chromium:  ## Debian's chromium for the dashboard's browser test (never `playwright install`)
 	@test -x /usr/bin/chromium || { export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }; }
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get install -y -q chromium || \
+	  { $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }; }
 
 # Slither pins web3 7, the package needs web3 8: it gets a venv of its own.
 ANALYSIS_VENV := .venv-analysis
