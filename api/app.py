@@ -18,6 +18,7 @@ from api.auth import RequestVerifier, SignedRequestMiddleware
 from api.gateway import Gateway
 from api.routes import events, health, members, models, publications, tasks
 from api.settings import GatewaySettings
+from ledgerlearn.storage import shutdown_signals
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +50,17 @@ def create_app(settings: GatewaySettings, relayer: LocalAccount | None) -> FastA
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         gateway = Gateway(settings, relayer)
         await anyio.to_thread.run_sync(gateway.start)
+        # kubo took SIGTERM/SIGINT over when its node started: re-arm uvicorn's handlers
+        # (here, in the main thread; a no-op when the app runs in another thread)
+        signals = shutdown_signals.acquire()
         app.state.gateway = gateway
         log.info("gateway ready")
         try:
             yield
         finally:
             app.state.gateway = None
+            if signals:
+                shutdown_signals.release()
             await anyio.to_thread.run_sync(gateway.stop)
 
     app = FastAPI(

@@ -128,6 +128,7 @@ class Gateway:
         self.verifier = RequestVerifier(
             self.chain.chain_id, self.deployment.ledger, gw.signature_window_s, self.nonces
         )
+        # started in a worker thread: the app's lifespan gives the signals back (main thread)
         self.node = IpfsNode(self.settings.ipfs(), start_fetch_worker=True, handle_signals=False)
         self.node.start()
         try:

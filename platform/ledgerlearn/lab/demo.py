@@ -287,7 +287,7 @@ def _collect(
     reader = LedgerClient(chain, deployment)  # type: ignore[arg-type]
     _, _, _, test = config.data()
     storage = StorageSettings(repo_dir=out_dir / "agents" / "reporter" / "ipfs")
-    with IpfsNode(storage, handle_signals=False) as node:
+    with IpfsNode(storage) as node:  # Ctrl-C / SIGTERM still stop the demo
         participant = Participant(reader, node, out_dir / "agents" / "reporter")
         participant.sync()
         for _, (address, _) in participant.index.members.items():

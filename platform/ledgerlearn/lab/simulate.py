@@ -246,7 +246,7 @@ def simulate(
             admin.grant_role("VALIDATOR", v.address)
         for p in cast.providers:
             admin.grant_role("PROVIDER", p.address)
-        node = IpfsNode(StorageSettings(repo_dir=root / "ipfs"), handle_signals=False)
+        node = IpfsNode(StorageSettings(repo_dir=root / "ipfs"))  # Ctrl-C / SIGTERM still stop it
         with node:
             result = _run(config, chain, deployment, cast, node, root, max_blocks, on_block)
     result.timings["wall_s"] = time.perf_counter() - started
