@@ -9,7 +9,7 @@ PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
 
-.PHONY: demo demo-quick simulate setup compile artifacts test test-contracts test-python analyze coverage gas bench bench-aggregation devnet lint clean
+.PHONY: demo demo-quick simulate setup compile artifacts test test-contracts test-python chromium analyze coverage gas bench bench-gateway bench-aggregation devnet lint clean
 
 demo: setup  ## the main job: a full task (MNIST), every agent a process on a devnet, a report
 	$(VENV)/bin/ledgerlearn demo --baseline $(if $(OUT),--out $(OUT),)
@@ -49,8 +49,14 @@ test: setup test-contracts test-python analyze  ## every test suite and the stat
 test-contracts: compile
 	npx hardhat test --no-compile
 
-test-python: $(PY_STAMP)
+test-python: $(PY_STAMP) chromium
 	$(PY) -m pytest
+
+chromium:  ## Debian's chromium for the dashboard's browser test (never `playwright install`)
+	@test -x /usr/bin/chromium || { export DEBIAN_FRONTEND=noninteractive; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get install -y -q chromium || \
+	  { $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }; }
 
 # Slither pins web3 7, the package needs web3 8: it gets a venv of its own.
 ANALYSIS_VENV := .venv-analysis
@@ -73,6 +79,9 @@ bench: setup  ## chain client and IPFS benchmarks
 	$(PY) scripts/bench_chain.py
 	$(PY) scripts/bench_ipfs.py
 
+bench-gateway: setup  ## gateway reads: requests/s and p95 latency, 50 concurrent clients
+	$(PY) scripts/bench_gateway.py
+
 BENCH_VENV := .venv-bench
 $(BENCH_VENV)/.stamp: $(PY_STAMP)
 	python3.11 -m venv $(BENCH_VENV)
@@ -89,8 +98,8 @@ devnet: $(PY_STAMP) $(NPM_STAMP)  ## run the local anvil devnet (state in ~/.led
 	$(VENV)/bin/ledgerlearn devnet up
 
 lint: $(PY_STAMP)
-	$(VENV)/bin/ruff check platform tests scripts
-	$(VENV)/bin/mypy platform/ledgerlearn
+	$(VENV)/bin/ruff check platform api tests scripts
+	$(VENV)/bin/mypy platform/ledgerlearn api
 
 clean:
 	rm -rf build coverage coverage.json .pytest_cache

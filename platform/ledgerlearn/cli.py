@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from api.cli import api_app, gateway
 from ledgerlearn import cli_agents
 from ledgerlearn.cli_dag import dag_app
 from ledgerlearn.config import ChainSettings, Settings
@@ -32,6 +33,8 @@ app.command("publish")(cli_agents.publish)
 app.add_typer(cli_agents.provider_app, name="provider")
 app.add_typer(cli_agents.validator_app, name="validator")
 app.add_typer(dag_app, name="dag")
+app.command("gateway")(gateway)
+app.add_typer(api_app, name="api")
 
 console = Console()
 err = Console(stderr=True)
@@ -374,13 +377,14 @@ def bench_robustness(
     out: OutOpt = None,
 ) -> None:
     """Rules x attacks x Byzantine counts x splits through the real flow (in-process EVM):
-    a canary first, then CSV, a markdown table of worst cases and heatmaps."""
+    a canary first, then CSV, a markdown table of worst cases and heatmaps. Run again with
+    the same --out and settings to resume an interrupted grid."""
     import logging
 
     from pydantic import ValidationError
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from ledgerlearn.lab.robustness import RobustnessGrid, run_grid, write_outputs
+    from ledgerlearn.lab.robustness import Journal, RobustnessGrid, run_grid, write_outputs
 
     logging.basicConfig(level=logging.WARNING)
     grid = RobustnessGrid.quick() if quick else RobustnessGrid()
@@ -416,7 +420,7 @@ def bench_robustness(
             progress.update(bar, completed=done, total=total, description=label)
 
         try:
-            rows = run_grid(grid, on_cell)
+            rows = run_grid(grid, on_cell, Journal(out, grid))
         except LedgerlearnError as exc:
             raise _fail(exc) from exc
     path = write_outputs(grid, rows, out)

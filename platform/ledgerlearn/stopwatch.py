@@ -2,8 +2,10 @@
 
 Agents measure their work in a few fixed categories (:data:`CATEGORIES`) so a run can say how
 much of its time went to learning and how much to the ledger and IPFS. A stopwatch is
-cheap (two ``perf_counter`` calls per measured block) and can be saved as JSON and summed
-across processes.
+cheap (a few clock reads per measured block) and can be saved as JSON and summed across
+processes. It also keeps *when* the time was spent — exclusive wall-clock intervals per
+category — so a multi-process run can say, round by round, what lay on its critical path
+(:mod:`ledgerlearn.lab.round_timing`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,12 @@ WORK = ("training", "validation", "aggregation", "ipfs", "chain")
 OVERHEAD = ("ipfs", "chain")
 """The work that is the price of coordination (transactions and content), not of learning."""
 
+MAX_INTERVALS = 200_000
+"""Intervals kept per stopwatch; later ones are dropped (totals stay exact)."""
+
+Interval = tuple[str, float, float]
+"""(category, start, end): wall-clock seconds (``time.time()``), exclusive of nested blocks."""
+
 
 class Stopwatch:
     """Accumulated seconds and counts per category."""
@@ -33,17 +41,24 @@ class Stopwatch:
     def __init__(self) -> None:
         self.seconds: dict[str, float] = dict.fromkeys(CATEGORIES, 0.0)
         self.counts: dict[str, int] = dict.fromkeys(CATEGORIES, 0)
+        self.intervals: list[Interval] = []
         self._nested: list[float] = []  # seconds measured inside each open block
+        self._open: list[list[object]] = []  # [category, start of its current segment]
 
     @contextmanager
     def measure(self, category: str) -> Iterator[None]:
         """Add the wall time of the ``with`` block to ``category`` (also when it raises).
 
         Blocks nest: time measured by an inner block counts for the inner category only
-        (an aggregation that fetches its inputs is split into aggregation and IPFS).
+        (an aggregation that fetches its inputs is split into aggregation and IPFS), and the
+        recorded intervals are split the same way.
         """
         if category not in self.seconds:
             raise ValueError(f"unknown category {category!r}; expected one of {CATEGORIES}")
+        now = time.time()
+        if self._open:  # the enclosing block's segment ends here
+            self._record(self._open[-1], now)
+        self._open.append([category, now])
         started = time.perf_counter()
         self._nested.append(0.0)
         try:
@@ -55,25 +70,54 @@ class Stopwatch:
             self.counts[category] += 1
             if self._nested:
                 self._nested[-1] += elapsed
+            now = time.time()
+            self._record(self._open.pop(), now)
+            if self._open:  # the enclosing block resumes
+                self._open[-1][1] = now
+
+    def _record(self, segment: list[object], end: float) -> None:
+        category, start = segment
+        assert isinstance(category, str) and isinstance(start, float)
+        if end > start and len(self.intervals) < MAX_INTERVALS:
+            self.intervals.append((category, start, end))
 
     def save(self, path: Path) -> None:
-        """Write the totals as JSON (atomically: a reader never sees half a file)."""
+        """Write the totals and intervals as JSON (atomically: a reader never sees half a
+        file)."""
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"seconds": self.seconds, "counts": self.counts}))
+        tmp.write_text(
+            json.dumps(
+                {"seconds": self.seconds, "counts": self.counts, "intervals": self.intervals}
+            )
+        )
         tmp.replace(path)
 
     @classmethod
     def load(cls, path: Path) -> Stopwatch:
-        """Read totals written by :meth:`save`."""
+        """Read totals and intervals written by :meth:`save`."""
         raw = json.loads(path.read_text())
         watch = cls()
         for name in CATEGORIES:
             watch.seconds[name] = float(raw["seconds"].get(name, 0.0))
             watch.counts[name] = int(raw["counts"].get(name, 0))
+        watch.intervals = [
+            (str(c), float(a), float(b))
+            for c, a, b in raw.get("intervals", [])
+            if c in watch.seconds
+        ]
         return watch
 
+    def seconds_between(self, start: float, end: float) -> dict[str, float]:
+        """Seconds per category spent within the wall-clock window ``[start, end]``."""
+        out = dict.fromkeys(CATEGORIES, 0.0)
+        for category, a, b in self.intervals:
+            overlap = min(b, end) - max(a, start)
+            if overlap > 0:
+                out[category] += overlap
+        return out
+
     def add(self, other: Stopwatch) -> None:
-        """Add another stopwatch's totals to this one."""
+        """Add another stopwatch's totals to this one (not its intervals)."""
         for name in CATEGORIES:
             self.seconds[name] += other.seconds[name]
             self.counts[name] += other.counts[name]

@@ -44,3 +44,26 @@ def test_overhead_share_excludes_event_polling(tmp_path: Path) -> None:
     assert loaded.seconds == watch.seconds
     total = combine({"a": watch, "b": loaded})
     assert total.seconds["training"] == 12.0 and total.busy_s == pytest.approx(216.0)
+
+
+def test_intervals_are_exclusive_and_survive_a_save(tmp_path: Path) -> None:
+    watch = Stopwatch()
+    before = time.time()
+    with watch.measure("validation"):
+        time.sleep(0.02)
+        with watch.measure("ipfs"):
+            time.sleep(0.03)
+        time.sleep(0.02)
+    after = time.time()
+    assert [c for c, _, _ in watch.intervals] == ["validation", "ipfs", "validation"]
+    for (_, _, end), (_, start, _) in zip(watch.intervals, watch.intervals[1:], strict=False):
+        assert start >= end  # no overlap: nested time is not counted twice
+    window = watch.seconds_between(before, after)
+    assert window["ipfs"] == pytest.approx(watch.seconds["ipfs"], abs=1e-3)
+    assert window["validation"] == pytest.approx(watch.seconds["validation"], abs=1e-3)
+    # a window covering only the end of the block sees only that part
+    middle = watch.intervals[1][2]
+    assert watch.seconds_between(middle, after)["ipfs"] == 0.0
+    assert watch.seconds_between(middle, after)["validation"] >= 0.02
+    watch.save(tmp_path / "t.json")
+    assert Stopwatch.load(tmp_path / "t.json").intervals == watch.intervals

@@ -19,6 +19,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from ledgerlearn.agents.feed import SharedFeed
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.events import EventStream, LedgerEvent
 from ledgerlearn.chain.index import LedgerIndex, TaskRecord
@@ -87,6 +88,9 @@ class Participant:
     _polls: int = 0
     head: int = -1
     """The latest block seen by :meth:`sync`."""
+    feed: SharedFeed | None = None
+    """In a single-process run: the feed whose index this participant reads (one poll per
+    block for every agent) instead of its own event stream and checkpoint."""
 
     @property
     def address(self) -> str:
@@ -99,6 +103,11 @@ class Participant:
         The first call checks the persisted checkpoint (reset / rollback detection) and then
         replays every event since the deployment.
         """
+        if self.feed is not None:
+            with self.stopwatch.measure("events"):
+                events = self.feed.sync()
+            self.index, self.head = self.feed.index, self.feed.head
+            return events
         if self._stream is None:
             self._guard = EventStream(self.client, self.state_dir / "checkpoint.json")
             self._guard.verify()

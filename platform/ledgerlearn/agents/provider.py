@@ -33,7 +33,7 @@ from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.attacks import Honest, ProviderBehaviour
 from ledgerlearn.attacks.view import RoundView
 from ledgerlearn.chain.index import TaskRecord
-from ledgerlearn.chain.types import Flow, Status
+from ledgerlearn.chain.types import Flow, Status, from_fixed
 from ledgerlearn.data import Dataset
 from ledgerlearn.errors import LedgerlearnError
 from ledgerlearn.flows.dag import DagSettings, Verdict, beats, merge_models
@@ -224,6 +224,9 @@ class Provider:
             submitted=len(others),
             rule=RULE_NAMES[task.params.aggregation_rule],
             num_byzantine=task.params.num_byzantine,
+            metric=METRICS_BY_ID[int(task.params.metric)].name,
+            threshold=from_fixed(task.params.threshold),
+            threshold_mode=task.params.threshold_mode.name.lower(),
             load_updates=lambda: [p.fetch_weights(self.task_id, u) for u in others],
         )
         if not self.behaviour.ready(view):
@@ -321,6 +324,9 @@ class Provider:
             submitted=len(others),
             rule=rule,
             num_byzantine=task.params.num_byzantine,
+            metric=METRICS_BY_ID[int(task.params.metric)].name,
+            threshold=from_fixed(task.params.threshold),
+            threshold_mode=task.params.threshold_mode.name.lower(),
             load_updates=lambda: self._load(others),
         )
         if not self.behaviour.ready(view):

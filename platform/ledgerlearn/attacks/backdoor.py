@@ -22,6 +22,9 @@ from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.flatten import flatten
 from ledgerlearn.training import predict_logits
 
+BACKDOOR_TARGET = 0
+"""The class triggered inputs are pushed to (the registry's backdoor attacker)."""
+
 
 def add_trigger(x: npt.NDArray[np.float32], patch: int = 2) -> npt.NDArray[np.float32]:
     """A copy of ``x`` (``(n, *shape)``) with a ``patch x patch`` square at the data's maximum
@@ -53,7 +56,9 @@ def poison(data: Dataset, target: int, fraction: float, *, seed: int) -> Dataset
     return Dataset(x, y, data.num_classes, name=f"{data.name}/backdoored")
 
 
-def backdoor_accuracy(spec: ModelSpec, weights: Weights, test: Dataset, target: int = 0) -> float:
+def backdoor_accuracy(
+    spec: ModelSpec, weights: Weights, test: Dataset, target: int = BACKDOOR_TARGET
+) -> float:
     """Share of triggered test samples of other classes classified as ``target``."""
     others = test.y != target
     if not others.any():
@@ -68,7 +73,12 @@ class Backdoor(SafetensorsBehaviour):
     name = "backdoor"
 
     def __init__(
-        self, *, target: int = 0, fraction: float = 0.5, boost: float = 5.0, seed: int = 0
+        self,
+        *,
+        target: int = BACKDOOR_TARGET,
+        fraction: float = 0.5,
+        boost: float = 5.0,
+        seed: int = 0,
     ) -> None:
         if not 0 < fraction <= 1:
             raise ValueError(f"fraction must be in (0, 1], got {fraction}")

@@ -82,10 +82,11 @@ class Omniscient(SafetensorsBehaviour):
         raise NotImplementedError
 
 
-def line_search(
+def scale_gaps(
     honest: Matrix, view: RoundView, num_attackers: int, vector_at: Callable[[float], Vector]
-) -> tuple[float, Vector]:
-    """The scale whose vector moves the task's aggregate farthest from the honest mean.
+) -> list[tuple[float, float]]:
+    """Every scale of :data:`SCALE_GRID` with how far its vector moves the task's aggregate
+    from the honest mean, the most damaging first (ties: the smaller scale first).
 
     The aggregate is computed as the task would: the honest deltas plus ``num_attackers``
     copies of ``vector_at(scale)``, with the task's rule and num_byzantine (a rule that
@@ -97,12 +98,19 @@ def line_search(
         rule.check_num_updates(len(honest) + num_attackers)
     except Exception:  # the attacker's estimate of the round differs from the task's
         rule = get("mean")
-    best_scale, best_gap, best = SCALE_GRID[0], -1.0, vector_at(SCALE_GRID[0])
+    gaps = []
     for scale in SCALE_GRID:
         vector = vector_at(scale)
         stacked = np.vstack([honest, np.repeat(vector[None, :], num_attackers, axis=0)])
-        gap = float(np.linalg.norm(np.asarray(rule(stacked)) - mean))
-        if gap > best_gap:
-            best_scale, best_gap, best = scale, gap, vector
-    log.info("line search picked scale %.3g (aggregate moved by %.3g)", best_scale, best_gap)
-    return best_scale, best
+        gaps.append((scale, float(np.linalg.norm(np.asarray(rule(stacked)) - mean))))
+    return sorted(gaps, key=lambda sg: (-sg[1], sg[0]))
+
+
+def line_search(
+    honest: Matrix, view: RoundView, num_attackers: int, vector_at: Callable[[float], Vector]
+) -> tuple[float, Vector]:
+    """The scale whose vector moves the task's aggregate farthest from the honest mean (see
+    :func:`scale_gaps`), and that vector."""
+    scale, gap = scale_gaps(honest, view, num_attackers, vector_at)[0]
+    log.info("line search picked scale %.3g (aggregate moved by %.3g)", scale, gap)
+    return scale, vector_at(scale)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ledgerlearn.attacks.adaptive import AdaptiveAlie, AdaptiveIpm
 from ledgerlearn.attacks.alie import Alie, OptimisedAlie
 from ledgerlearn.attacks.backdoor import Backdoor
 from ledgerlearn.attacks.behaviour import Honest, ProviderBehaviour
@@ -28,6 +29,8 @@ BEHAVIOURS: dict[str, Factory] = {
     "alie_opt": lambda seed, f: OptimisedAlie(num_attackers=f, seed=seed),
     "ipm": lambda seed, f: Ipm(num_attackers=f, seed=seed),
     "ipm_opt": lambda seed, f: OptimisedIpm(num_attackers=f, seed=seed),
+    "alie_adaptive": lambda seed, f: AdaptiveAlie(num_attackers=f, seed=seed),
+    "ipm_adaptive": lambda seed, f: AdaptiveIpm(num_attackers=f, seed=seed),
     "mimic": lambda seed, f: Mimic(num_attackers=f, seed=seed),
     "label_flip": lambda seed, f: LabelFlip(),
     "backdoor": lambda seed, f: Backdoor(seed=seed),

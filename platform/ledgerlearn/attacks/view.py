@@ -43,6 +43,10 @@ class RoundView:
         The task's aggregation rule and its parameter (public on chain).
     load_updates
         Fetches the submitted updates' weights (verified), in submission order.
+    metric, threshold, threshold_mode
+        The committee's acceptance policy (public on chain): the metric's name, the score
+        threshold, and what a score is measured against (``absolute``, ``relative`` to the
+        base model, or ``peer``: the median of the round's valid updates).
     """
 
     spec: ModelSpec
@@ -54,6 +58,9 @@ class RoundView:
     rule: str
     num_byzantine: int
     load_updates: Callable[[], list[Weights]] = field(repr=False, default=list)
+    metric: str = "accuracy"
+    threshold: float = 0.0
+    threshold_mode: str = "absolute"
     _updates: list[Weights] | None = field(default=None, repr=False)
 
     def updates(self) -> list[Weights]:

@@ -211,6 +211,35 @@ class LedgerClient:
         )
         return self._task_id_from(self._tx.send(call))
 
+    def broadcast_publish_task_for(
+        self, params: TaskParams, publisher: str, deadline: int, signature: bytes, *, key: str
+    ) -> str:
+        """Like :meth:`publish_task_for` without waiting for the block: the signed transaction
+        is kept in the outbox under the intent ``key`` (a second call with the same key
+        resumes it, never a second transaction); returns its hash. Needs an outbox."""
+        if not self.has_outbox:
+            raise ChainError("broadcast_publish_task_for needs an outbox")
+        call = self.ledger.functions.publishTaskFor(
+            params.as_tuple(), publisher, deadline, signature
+        )
+        self._tx.broadcast(call, key=key)
+        entry = self._tx.outbox.get(key) if self._tx.outbox is not None else None
+        assert entry is not None
+        return entry.tx_hash
+
+    def check_publish(self, params: TaskParams, publisher: str) -> None:
+        """Run ``publishTask(params)`` as a call from ``publisher``: raises the contract's typed
+        error (missing role, unsafe policy, bad parameter) without sending anything."""
+        self._read(self.ledger.functions.publishTask(params.as_tuple()), sender=publisher)
+
+    def recover_outbox(self) -> None:
+        """Re-broadcast this participant's outbox transactions not yet mined (at a restart)."""
+        self._tx.recover()
+
+    def task_id_from(self, receipt: TxReceipt) -> int:
+        """The id of the task a publication receipt created."""
+        return self._task_id_from(receipt)
+
     def close_task(self, task_id: int) -> TxReceipt:
         """Stop a task from accepting updates (its publisher)."""
         return self._tx.send(self.ledger.functions.closeTask(task_id))
@@ -366,10 +395,11 @@ class LedgerClient:
 
     # -- helpers -------------------------------------------------------------------------
     @staticmethod
-    def _read(call: ContractFunction) -> Any:
-        """Run a view call; a revert raises the contract's typed error."""
+    def _read(call: ContractFunction, *, sender: str | None = None) -> Any:
+        """Run a view call (from ``sender`` if given); a revert raises the contract's typed
+        error."""
         try:
-            return call.call()
+            return call.call({"from": sender}) if sender is not None else call.call()
         except Exception as exc:
             data = revert_data(exc)
             if data is None:

@@ -120,6 +120,7 @@ class EventStream:
                     topic = event_abi_to_log_topic(item)
                     self._decoders[topic] = (contract_name, contract, item["name"])
         self._checkpoint = self._load()
+        self._genesis: str | None = None  # the chain's genesis hash, as last verified
 
     @property
     def checkpoint(self) -> Checkpoint | None:
@@ -143,10 +144,11 @@ class EventStream:
                 f"no contract code at {deployment.ledger}: the chain was reset; "
                 "refusing to process an empty chain"
             )
+        genesis = "0x" + chain.genesis_hash().hex()
+        self._genesis = genesis
         cp = self._checkpoint
         if cp is None:
             return
-        genesis = "0x" + chain.genesis_hash().hex()
         if cp.chain_id != chain.chain_id or cp.genesis_hash != genesis:
             raise ChainResetError(
                 f"checkpoint is for chain {cp.chain_id} with genesis {cp.genesis_hash}, "
@@ -194,9 +196,11 @@ class EventStream:
     def commit(self, batch: EventBatch) -> None:
         """Record that every event of ``batch`` was processed."""
         chain = self.client.chain
+        if self._genesis is None:
+            self._genesis = "0x" + chain.genesis_hash().hex()
         self._checkpoint = Checkpoint(
             chain_id=chain.chain_id,
-            genesis_hash="0x" + chain.genesis_hash().hex(),
+            genesis_hash=self._genesis,  # as last verified: a reset is caught by verify()
             ledger=self.client.deployment.ledger,
             block_number=batch.to_block,
             block_hash=batch.to_hash,

@@ -138,6 +138,12 @@ class Transactor:
         crash_point("transactor:after_broadcast")
         return self._await(call, tx_hash) if wait else None
 
+    def recover(self) -> None:
+        """Re-broadcast the outbox's transactions not yet mined (e.g. at a restart, before
+        anything else is sent); a no-op without an outbox or once done."""
+        if self.outbox is not None and not self._recovered:
+            self._recover()
+
     def intent_status(self, key: str) -> str:
         """``"unknown"`` (no transaction for ``key`` in the outbox), ``"pending"`` (not mined
         yet), ``"mined"`` or ``"failed"`` (reverted once mined)."""

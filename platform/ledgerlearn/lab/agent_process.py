@@ -72,7 +72,7 @@ def main(role: str, index: int, run_dir: Path) -> int:
                 return bool(mine) and all(t.closed for t in mine)
             return task_id in tasks and tasks[task_id].closed
 
-        session.run(measured_step, until=done, poll_s=1.0, timeout_s=run.get("timeout_s"))
+        session.run(measured_step, until=done, poll_s=0.5, timeout_s=run.get("timeout_s"))
         participant.stopwatch.save(state / "timings.json")
         log.info("%s: task closed; serving its content until stopped", name)
         session.serve_forever()  # SIGTERM ends this with SystemExit(0), closing the node

@@ -36,6 +36,7 @@ from ledgerlearn.config import ChainSettings, DevnetSettings, StorageSettings
 from ledgerlearn.errors import LedgerlearnError
 from ledgerlearn.lab.dag_results import collect_dag
 from ledgerlearn.lab.results import RunResult, agent_seconds, collect
+from ledgerlearn.lab.round_timing import BlockClock, round_timings
 from ledgerlearn.lab.simulate import ETHER, RunConfig, make_cast
 from ledgerlearn.stopwatch import Stopwatch
 from ledgerlearn.storage import IpfsNode
@@ -184,6 +185,7 @@ def run_demo(
         def spawn(role: str, i: int) -> Agent:
             return _spawn(role, i, out_dir, {**env, **extra.get(f"{role}-{i}", {})})
 
+        clock: BlockClock | None = None
         try:
             say(f"starting {len(cast.validators)} validators and {len(cast.providers)} providers")
             agents += [spawn("validator", i) for i in range(len(cast.validators))]
@@ -198,6 +200,8 @@ def run_demo(
                 restart,
             )
             say("every agent is up; starting the publisher")
+            ticker = connect(ChainSettings(backend="rpc", rpc_url=net.rpc_url))  # own connection
+            clock = BlockClock(lambda: int(ticker.w3.eth.block_number)).start()
             agents.append(spawn("publisher", 0))
             _wait(
                 lambda: (out_dir / "task.json").exists(),
@@ -233,9 +237,13 @@ def run_demo(
                 return task.closed
 
             _wait(finished, agents, timeout_s, "the task to finish", restart)
+            clock.stop()
+            clock.save(out_dir / "blocks.json")
             say("task finished; reading the history back from the chain and IPFS")
             result = _collect(chain, deployment, task_id, config, cast, out_dir, block_time_s)
         finally:
+            if clock is not None:
+                clock.stop()
             _stop(agents)
     result.timings["wall_s"] = time.perf_counter() - started
     return result
@@ -302,7 +310,7 @@ def _collect(
     reader = LedgerClient(chain, deployment)  # type: ignore[arg-type]
     _, _, _, test = config.data()
     storage = StorageSettings(repo_dir=out_dir / "agents" / "reporter" / "ipfs")
-    with IpfsNode(storage, handle_signals=False) as node:
+    with IpfsNode(storage) as node:  # Ctrl-C / SIGTERM still stop the demo
         participant = Participant(reader, node, out_dir / "agents" / "reporter")
         participant.sync()
         for _, (address, _) in participant.index.members.items():
@@ -324,9 +332,13 @@ def _collect(
             )
         else:
             result = collect(participant, task_id, test, names, behaviours)
+        task = participant.task(task_id)
     roles: dict[str, list[Stopwatch]] = {"publisher": [], "validators": [], "providers": []}
     for path in sorted((out_dir / "agents").glob("*/timings.json")):
         role = path.parent.name.rsplit("-", 1)[0]
         roles["publisher" if role == "publisher" else role + "s"].append(Stopwatch.load(path))
     result.agent_seconds = agent_seconds(roles)
+    blocks = out_dir / "blocks.json"
+    if blocks.exists():
+        result.round_timings = round_timings(task, BlockClock.load(blocks), roles)
     return result

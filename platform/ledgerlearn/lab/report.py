@@ -17,6 +17,9 @@ Files written by :func:`write_report` into its ``out_dir``:
 ``scores.png``
     Validators' scores per round, honest vs each Byzantine behaviour; invalid scores counted
     in a separate strip.
+``round_time.png``
+    Multi-process runs: each round's wall time by phase (training, ledger + IPFS, scoring and
+    aggregation, waiting for the deadline).
 ``receipts.json``
     Per finalized round: result hash and CID, the accepted updates in on-chain order, attesters.
 ``result.json``
@@ -55,6 +58,7 @@ __all__ = [
     "RECEIPTS_JSON",
     "REPORT_MD",
     "RESULT_JSON",
+    "ROUND_TIME_PNG",
     "SCORES_PNG",
     "decision_counts",
     "decision_table",
@@ -63,6 +67,7 @@ __all__ = [
     "is_byzantine",
     "plot_accuracy",
     "plot_decisions",
+    "plot_round_time",
     "plot_scores",
     "receipts",
     "round_table",
@@ -76,6 +81,7 @@ REPORT_MD = "report.md"
 ACCURACY_PNG = "accuracy.png"
 DECISIONS_PNG = "decisions.png"
 SCORES_PNG = "scores.png"
+ROUND_TIME_PNG = "round_time.png"
 RECEIPTS_JSON = "receipts.json"
 RESULT_JSON = "result.json"
 
@@ -314,6 +320,16 @@ def summary_lines(
             f"ledger + IPFS: {100 * share:.1f}% of the agents' work (transactions and content "
             f"vs training, validation, aggregation); event polling {polling:.1f} s in the "
             "background"
+        )
+    timed = result.round_timings
+    if timed:
+        wall_s = sum(t.wall_s for t in timed)
+        overhead_s = sum(t.ledger_ipfs_s for t in timed)
+        busy_s = wall_s - sum(t.waiting_s for t in timed)
+        lines.append(
+            f"ledger + IPFS on the rounds' critical path: {overhead_s / len(timed):.1f} s of "
+            f"{wall_s / len(timed):.1f} s per round ({100 * overhead_s / wall_s:.1f}% of round "
+            f"wall time; {100 * overhead_s / busy_s:.1f}% without the wait for the deadline)"
         )
     gas = [r.gas_used for r in result.rounds if r.gas_used]
     if gas:
@@ -636,6 +652,44 @@ def plot_scores(result: RunResult, path: Path) -> Path:
     return path
 
 
+def plot_round_time(result: RunResult, path: Path) -> Path:
+    """Plot each round's wall time by phase (stacked bars) to a PNG.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    timed = result.round_timings
+    figure = _figure(min(14.0, max(7.0, 3.0 + 0.8 * len(timed))), 4.2)
+    ax = figure.add_subplot()
+    ax.set_title(f"Task {result.task_id}: where each round's wall time went")
+    if not timed:
+        _no_data(ax, "no per-round timings (simulated run)")
+        figure.savefig(path)
+        return path
+    rounds = [t.round for t in timed]
+    parts = [
+        ("training (slowest provider)", [t.training_s for t in timed], "tab:blue"),
+        ("scoring + aggregation", [t.scoring_s + t.aggregating_s for t in timed], "tab:green"),
+        ("ledger + IPFS", [t.ledger_ipfs_s for t in timed], "tab:red"),
+        ("waiting for the deadline", [t.waiting_s for t in timed], "#cccccc"),
+    ]
+    bottom = np.zeros(len(timed))
+    for label, values, colour in parts:
+        ax.bar(rounds, values, bottom=bottom, color=colour, label=label, width=0.6)
+        bottom += np.asarray(values)
+    for r, t in zip(rounds, timed, strict=True):
+        ax.text(r, t.wall_s, f"{100 * t.share:.0f}%", ha="center", va="bottom", fontsize=8)
+    ax.set_xlabel("round (label: ledger + IPFS share of the round's wall time)")
+    ax.set_ylabel("seconds")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    figure.savefig(path)
+    return path
+
+
 # --- markdown -----------------------------------------------------------------------------
 
 
@@ -713,6 +767,14 @@ def _markdown(
         ],
         rows,
     )
+    backdoored = [r for r in result.rounds if r.backdoor_success is not None]
+    if backdoored:
+        out += [
+            "",
+            "Backdoor success (share of triggered test inputs of other classes the global "
+            "model puts in the attacker's target class), per round: "
+            + ", ".join(f"{r.round}: {100 * (r.backdoor_success or 0.0):.1f}%" for r in backdoored),
+        ]
     out += ["", f"![{metric} per round]({ACCURACY_PNG})"]
 
     validators = _validators(result)
@@ -776,6 +838,53 @@ def _markdown(
                 for key, seconds in result.timings.items()
             ],
         )
+
+    if result.round_timings:
+        out += ["", "## Where each round's wall time went", ""]
+        out.append(
+            "From the round's start block to its finalization: *submitting* until the last "
+            "update is mined, *waiting* until the deadline closes submissions, *closing* until "
+            "the aggregate is finalized. *Training* is the slowest provider's, *scoring* the "
+            "slowest validator's, *aggregating* the keeper's plus the slowest validator's "
+            "recomputation; the rest of the submitting and closing phases (transactions until "
+            "mined, IPFS, noticing events, waiting for a CPU) is *ledger + IPFS*, an upper "
+            "bound. Block times are when the run first saw each block (within 0.1 s)."
+        )
+        out.append("")
+        timing_rows: list[list[object]] = []
+        for t in result.round_timings:
+            timing_rows.append(
+                [
+                    t.round,
+                    f"{t.wall_s:.1f}",
+                    f"{t.submitting_s:.1f}",
+                    f"{t.waiting_s:.1f}",
+                    f"{t.closing_s:.1f}",
+                    f"{t.training_s:.1f}",
+                    f"{t.scoring_s:.1f}",
+                    f"{t.aggregating_s:.1f}",
+                    f"{t.ledger_ipfs_s:.1f}",
+                    f"{100 * t.share:.1f}%",
+                    f"{100 * t.busy_share:.1f}%",
+                ]
+            )
+        out += _table(
+            [
+                "Round",
+                "Wall s",
+                "Submitting",
+                "Waiting",
+                "Closing",
+                "Training",
+                "Scoring",
+                "Aggregating",
+                "Ledger + IPFS",
+                "Share of wall",
+                "Share without waiting",
+            ],
+            timing_rows,
+        )
+        out += ["", f"![round time]({ROUND_TIME_PNG})"]
 
     if result.agent_seconds:
         out += ["", "## Where the agents' time went", ""]
@@ -858,6 +967,8 @@ def write_report(
     )
     plot_decisions(result, out_dir / DECISIONS_PNG)
     plot_scores(result, out_dir / SCORES_PNG)
+    if result.round_timings:
+        plot_round_time(result, out_dir / ROUND_TIME_PNG)
     (out_dir / RECEIPTS_JSON).write_text(
         _dump({"task_id": result.task_id, "rounds": receipts(result)}), encoding="utf-8"
     )

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ledgerlearn.agents.participant import Participant
+from ledgerlearn.attacks.backdoor import Backdoor, backdoor_accuracy
 from ledgerlearn.chain.types import SCORE_INVALID, Status, from_fixed
 from ledgerlearn.data import Dataset
+from ledgerlearn.lab.round_timing import RoundTiming
 from ledgerlearn.stopwatch import CATEGORIES, Stopwatch
 from ledgerlearn.training import METRICS_BY_ID, evaluate
 
@@ -44,6 +46,9 @@ class RoundRow:
     gas_used: int = 0  # every transaction mined after the round started, up to its finalization
     proposals: int = 1  # aggregates proposed for the round (a wrong one is never attested)
     finalized_block: int | None = None
+    backdoor_success: float | None = None
+    """With a backdoor attacker in the run: the share of triggered test inputs (of other
+    classes) the round's global model puts in the attacker's target class."""
 
 
 @dataclass
@@ -62,6 +67,9 @@ class RunResult:
     published_block: int = 0
     dag: DagHistory | None = None
     """A dag task's DAG, tips and consensus curve (None for a federation task)."""
+    round_timings: list[RoundTiming] = field(default_factory=list)
+    """Per finalized round, where its wall time went (multi-process runs only: a simulation's
+    blocks are not wall-clock time)."""
 
     @property
     def final_metric(self) -> float:
@@ -94,6 +102,7 @@ def collect(
     initial = participant.fetch_weights(task_id, task.params.initial_weights_hash)
     result = RunResult(task_id, metric.name, evaluate(spec, initial, test, metric))
     result.published_block = task.published_block
+    backdoor = Backdoor.name in behaviours.values()
     for number in sorted(task.rounds):
         record = task.rounds[number]
         for u in record.updates:
@@ -134,6 +143,7 @@ def collect(
                 gas_used=gas,
                 proposals=len(record.proposals),
                 finalized_block=record.finalized_block,
+                backdoor_success=backdoor_accuracy(spec, model, test) if backdoor else None,
             )
         )
     return result

@@ -10,6 +10,10 @@ filtering) also runs clean, with no attacker, as the reference.
 A canary runs first: the plain mean without filtering, one attacker, under optimised ALIE
 and under x10 scaling. If neither collapses the mean (test accuracy <= 15%), the attack code
 is wrong and every other figure would prove nothing: the run says so and fails.
+
+A full grid runs for an hour or more, so every finished cell is appended to a journal
+(:class:`Journal`, ``results.csv`` in the output folder, next to the grid's settings in
+``grid.json``); run again into the same folder, the grid skips the cells already done.
 """
 
 from __future__ import annotations
@@ -60,6 +64,8 @@ class RobustnessGrid(BaseModel):
             "alie_opt",
             "ipm",
             "ipm_opt",
+            "alie_adaptive",
+            "ipm_adaptive",
             "mimic",
             "label_flip",
             "backdoor",
@@ -71,7 +77,12 @@ class RobustnessGrid(BaseModel):
     splits: list[Split] = Field(default_factory=lambda: list(SPLITS))
     filtering: list[bool] = Field(default_factory=lambda: [True, False])
     providers: int = Field(10, ge=4)
-    rounds: int = Field(3, ge=1)
+    rounds: int = Field(
+        6,
+        ge=1,
+        description="Rounds per task: at 3 the clean digits model is still improving and a "
+        "task that rejects f of n providers' updates trails one that keeps all of them.",
+    )
     alpha: float = Field(0.5, gt=0, description="Dirichlet concentration of the non-IID split.")
     seed: int = 0
 
@@ -238,21 +249,86 @@ def canary(grid: RobustnessGrid, split: Split = "iid") -> list[CellResult]:
     return rows
 
 
+def _key(row: CellResult) -> tuple[object, ...]:
+    return (row.kind, row.split, row.filtering, row.rule, row.num_byzantine, row.attack)
+
+
+def _cell_key(cell: Cell) -> tuple[object, ...]:
+    kind = "attack" if cell.attack else "clean"
+    return (kind, cell.split, cell.filtering, cell.rule, cell.num_byzantine, cell.attack or "clean")
+
+
+class Journal:
+    """The cells finished so far, on disk: ``results.csv`` and the grid in ``grid.json``.
+
+    Parameters
+    ----------
+    out_dir
+        The benchmark's output folder.
+    grid
+        The grid being run; a folder holding another grid's journal is refused.
+    """
+
+    def __init__(self, out_dir: Path, grid: RobustnessGrid) -> None:
+        self.csv = out_dir / "results.csv"
+        settings = out_dir / "grid.json"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if settings.exists():
+            if RobustnessGrid.model_validate_json(settings.read_text()) != grid:
+                raise LedgerlearnError(
+                    f"{out_dir} holds the journal of another grid (grid.json): run with the "
+                    "same settings to resume it, or choose another output folder"
+                )
+        else:
+            settings.write_text(grid.model_dump_json(indent=1))
+        self.rows: list[CellResult] = read_csv(self.csv) if self.csv.exists() else []
+
+    def done(self) -> dict[tuple[object, ...], CellResult]:
+        """Finished cells by key."""
+        return {_key(r): r for r in self.rows}
+
+    def add(self, row: CellResult) -> None:
+        """Append one finished cell (flushed: a killed run keeps it)."""
+        new = not self.csv.exists()
+        with self.csv.open("a", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(asdict(row)))
+            if new:
+                writer.writeheader()
+            writer.writerow(asdict(row))
+        self.rows.append(row)
+
+
 def run_grid(
-    grid: RobustnessGrid, on_cell: Callable[[CellResult, int, int], None] | None = None
+    grid: RobustnessGrid,
+    on_cell: Callable[[CellResult, int, int], None] | None = None,
+    journal: Journal | None = None,
 ) -> list[CellResult]:
-    """The canary, then every cell; ``on_cell(result, done, total)`` after each."""
+    """The canary, then every cell; ``on_cell(result, done, total)`` after each.
+
+    With a ``journal``, cells it already holds are not run again and every new one is added
+    to it as soon as it finishes.
+    """
     grid.check()
     todo = list(cells(grid))
-    results = canary(grid)
+    done = journal.done() if journal is not None else {}
+    canaries = [r for r in done.values() if r.kind == "canary"]
+    if not canaries:
+        canaries = canary(grid)
+        for row in canaries:
+            if journal is not None:
+                journal.add(row)
+    results = list(canaries)
     total = len(todo) + len(results)
     for i, row in enumerate(results):
         if on_cell is not None:
             on_cell(row, i + 1, total)
     for cell in todo:
-        results.append(run_cell(grid, cell))
+        row = done.get(_cell_key(cell)) or run_cell(grid, cell)
+        if journal is not None and _key(row) not in done:
+            journal.add(row)
+        results.append(row)
         if on_cell is not None:
-            on_cell(results[-1], len(results), total)
+            on_cell(row, len(results), total)
     return results
 
 
@@ -266,6 +342,33 @@ def write_csv(rows: list[CellResult], path: Path) -> None:
         writer.writeheader()
         for row in rows:
             writer.writerow(asdict(row))
+
+
+def read_csv(path: Path) -> list[CellResult]:
+    """Cells written by :func:`write_csv` or a :class:`Journal`."""
+    rows = []
+    with path.open(newline="") as handle:
+        for raw in csv.DictReader(handle):
+            try:
+                rows.append(
+                    CellResult(
+                        kind=raw["kind"],
+                        dataset=raw["dataset"],
+                        split=raw["split"],
+                        rule=raw["rule"],
+                        attack=raw["attack"],
+                        num_byzantine=int(raw["num_byzantine"]),
+                        filtering=raw["filtering"] == "True",
+                        accuracy=float(raw["accuracy"]) if raw["accuracy"] else None,
+                        byzantine_accepted=int(raw["byzantine_accepted"]),
+                        honest_rejected=int(raw["honest_rejected"]),
+                        seconds=float(raw["seconds"]),
+                        status=raw["status"],
+                    )
+                )
+            except (KeyError, TypeError, ValueError) as exc:  # a torn last line is dropped
+                log.warning("%s: skipping an unreadable line (%s)", path, exc)
+    return rows
 
 
 def _groups(rows: list[CellResult]) -> dict[tuple[str, int, bool], list[CellResult]]:

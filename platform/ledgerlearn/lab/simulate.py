@@ -22,6 +22,7 @@ from eth_keys.datatypes import PrivateKey
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ledgerlearn.agents.pace import BlockPace, Pace
+from ledgerlearn.agents.feed import SharedFeed
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.agents.provider import Provider
 from ledgerlearn.agents.publisher import Policy, Publisher
@@ -60,11 +61,12 @@ class RunConfig(BaseModel):
         """The demo's cast: 5 validators (2 may lie), 10 providers of which 3 are Byzantine
         (sign flipping, label flipping, free riding), non-IID data (Dirichlet alpha = 1).
 
-        ``quick``: digits and 3 rounds; else MNIST (a 12,000-sample subset, small CNN) and 5
-        rounds. Round lengths are blocks: a second each on the devnet, one per transaction or
-        idle tick in a simulation.
+        ``quick``: digits and 3 rounds; else all of MNIST's 60,000 training images (30% kept
+        by the publisher for the committee's fragments, the rest split among the providers),
+        a small CNN and 5 rounds. Round lengths are blocks: a second each on the devnet, one
+        per transaction or idle tick in a simulation.
         """
-        rounds, length, window = (3, 15, 10) if quick else (5, 40, 20)
+        rounds, length, window = (3, 15, 10) if quick else (5, 20, 20)
         fetch = {"fetch_timeout_s": 5.0 if quick else 10.0, "prefetch_timeout_s": 2.0}
         if simulated:  # one shared IPFS node: only withheld content is ever missing
             length, window = 40, 30
@@ -80,7 +82,7 @@ class RunConfig(BaseModel):
         if quick:
             return cls(dataset="digits", policy=policy, **fetch)
         training = TrainingConfig(epochs=2, batch_size=32, lr=0.05, momentum=0.9)
-        return cls(dataset="mnist", policy=policy, training=training, train_samples=12_000, **fetch)
+        return cls(dataset="mnist", policy=policy, training=training, **fetch)
 
     dataset: Literal["digits", "mnist"] = "digits"
     providers: list[str] = Field(
@@ -359,7 +361,7 @@ def simulate(
             admin.grant_role("VALIDATOR", v.address)
         for p in cast.providers:
             admin.grant_role("PROVIDER", p.address)
-        node = IpfsNode(StorageSettings(repo_dir=root / "ipfs"), handle_signals=False)
+        node = IpfsNode(StorageSettings(repo_dir=root / "ipfs"))  # Ctrl-C / SIGTERM still stop it
         with node:
             result = _run(config, chain, deployment, cast, node, root, max_blocks, on_block, budget)
     result.timings["wall_s"] = time.perf_counter() - started
@@ -367,11 +369,16 @@ def simulate(
 
 
 def _participant(
-    chain: Chain, deployment: object, account: LocalAccount, node: IpfsNode, root: Path
+    chain: Chain,
+    deployment: object,
+    account: LocalAccount,
+    node: IpfsNode,
+    root: Path,
+    feed: SharedFeed,
 ) -> Participant:
     state = root / "agents" / account.address
     client = LedgerClient(chain, deployment, account, outbox=Outbox(state / "outbox.jsonl"))  # type: ignore[arg-type]
-    return Participant(client, node, state)
+    return Participant(client, node, state, feed=feed)
 
 
 def _run(
@@ -386,12 +393,13 @@ def _run(
     budget: bool = False,
 ) -> RunResult:
     spec, parts, validation, test = config.data()
+    feed = SharedFeed(LedgerClient(chain, deployment))  # type: ignore[arg-type]
     validators = []
     byzantine = [a for a, b in cast.behaviours.items() if b != "honest"]
     for i, account in enumerate(cast.validators):
         key = PrivateKey(account.key)  # the demo's validators encrypt with their own key
         agent = Validator(
-            _participant(chain, deployment, account, node, root),
+            _participant(chain, deployment, account, node, root, feed),
             key.to_bytes(),
             fetch_timeout_s=config.fetch_timeout_s,
             prefetch_timeout_s=config.prefetch_timeout_s,
@@ -400,7 +408,7 @@ def _run(
         )
         agent.register(node.multiaddrs[0])
         validators.append(agent)
-    publisher = _participant(chain, deployment, cast.publisher, node, root)
+    publisher = _participant(chain, deployment, cast.publisher, node, root, feed)
     params = Publisher(publisher).prepare(
         spec,
         validation,
@@ -414,7 +422,7 @@ def _run(
     keeper = keeper_for(config, publisher, task_id)
     providers = []
     for i, (account, data) in enumerate(zip(cast.providers, parts, strict=True)):
-        participant = _participant(chain, deployment, account, node, root)
+        participant = _participant(chain, deployment, account, node, root, feed)
         participant.sync()
         training = config.training.model_copy(update={"seed": config.seed * 1000 + i})
         providers.append(

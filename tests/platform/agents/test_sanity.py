@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ledgerlearn.agents.sanity import check_round
+from ledgerlearn.agents.sanity import check_round, leave_one_out_medians
 
 
 def honest_round(
@@ -42,3 +42,26 @@ def test_free_rider_duplicate_outlier_and_reversed_fail() -> None:
 
 def test_empty_round() -> None:
     assert check_round(np.zeros(3, dtype=np.float32), []) == []
+
+
+def test_leave_one_out_medians_match_the_naive_computation() -> None:
+    rng = np.random.default_rng(2)
+    for n in (2, 3, 4, 5, 10, 11):
+        # rounded values: plenty of ties between rows
+        deltas = np.round(rng.normal(size=(n, 300)), 1)
+        expected = np.stack([np.median(np.delete(deltas, i, axis=0), axis=0) for i in range(n)])
+        np.testing.assert_array_equal(leave_one_out_medians(deltas), expected)
+
+
+def test_a_flipped_update_is_caught_when_the_round_is_noisy() -> None:
+    # Late in training: honest changes share only a small common direction; the flipped copy
+    # of one of them drags the all-update median toward itself, not the others' median.
+    rng = np.random.default_rng(3)
+    d = 2000
+    base = rng.normal(size=d).astype(np.float32)
+    common = rng.normal(size=d)
+    updates = [(base + 0.3 * common + rng.normal(size=d)).astype(np.float32) for _ in range(9)]
+    flipped = (base - (updates[0] - base)).astype(np.float32)
+    verdicts = check_round(base, [*updates, flipped])
+    assert all(v.ok for v in verdicts[:9]), [v.reason for v in verdicts[:9]]
+    assert verdicts[9].reason.startswith("reversed"), verdicts[9]

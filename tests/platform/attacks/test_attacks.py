@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from ledgerlearn.agents.sanity import check_round
 from ledgerlearn.aggregation import get
 from ledgerlearn.attacks import behaviour
 from ledgerlearn.attacks.alie import alie_z
@@ -171,3 +172,54 @@ def test_lying_validators_report_what_their_behaviour_says() -> None:
 def test_unknown_attack_names_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown behaviour 'alie2'"):
         behaviour("alie2")
+
+
+def _adaptive_view(world, threshold: float, mode: str = "peer"):  # type: ignore[no-untyped-def]
+    spec, base, honest = world[0], world[1], world[2]
+    return RoundView(spec, base, 2, 10, HONEST + ATTACKERS, HONEST, "median", ATTACKERS,
+                     lambda: honest, "accuracy", threshold, mode)  # fmt: skip
+
+
+# ALIE finds a strength the committee lets through; every strength of IPM (-eps * mean) is
+# either reversed or a free rider for the sanity checks, so it submits honest work instead.
+@pytest.mark.parametrize(("name", "attacks"), [("alie_adaptive", True), ("ipm_adaptive", False)])
+def test_adaptive_attacks_pass_the_committee_checks_the_optimised_ones_fail(
+    world,  # type: ignore[no-untyped-def]
+    name: str,
+    attacks: bool,
+) -> None:
+    spec, base, honest, parts, _test, _view, trainer = world
+    view = _adaptive_view(world, threshold=-0.25)
+    vectors = [flatten(w, spec) for w in honest]
+
+    def colluders(attack: str) -> list[np.ndarray]:
+        return [
+            flatten(
+                behaviour(attack, seed=i, num_attackers=ATTACKERS).produce(
+                    view, parts[HONEST + i], trainer
+                ),
+                spec,
+            )
+            for i in range(ATTACKERS)
+        ]
+
+    adaptive = colluders(name)
+    verdicts = check_round(flatten(base, spec), [*vectors, *adaptive])
+    assert all(v.ok for v in verdicts), [v.reason for v in verdicts]
+    own = flatten(trainer(parts[HONEST]), spec)
+    assert (np.linalg.norm(adaptive[0] - own) > 1e-3) == attacks  # an attack, or honest work
+    # the rule-only optimised attack is caught: its colluders are near-duplicates
+    naive = colluders(name.replace("adaptive", "opt"))
+    caught = check_round(flatten(base, spec), [*vectors, *naive])[HONEST:]
+    assert not all(v.ok for v in caught), [v.reason for v in caught]
+
+
+def test_an_adaptive_attacker_that_cannot_pass_submits_its_honest_update(world) -> None:  # type: ignore[no-untyped-def]
+    _spec, _base, _honest, parts, _test, _view, trainer = world
+    view = _adaptive_view(world, threshold=2.0, mode="absolute")  # accuracy can never clear it
+    produced = behaviour("alie_adaptive", num_attackers=ATTACKERS).produce(
+        view, parts[HONEST], trainer
+    )
+    own = trainer(parts[HONEST])
+    for key in own:
+        np.testing.assert_array_equal(produced[key], own[key])

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from ledgerlearn.errors import LedgerlearnError
+from ledgerlearn.lab import robustness
 from ledgerlearn.lab.robustness import (
     Cell,
+    Journal,
     RobustnessGrid,
     run_config,
     run_grid,
@@ -64,3 +67,44 @@ def test_cells_declare_the_rule_for_f_and_turn_filtering_off() -> None:
     clean = run_config(grid, Cell("mean", None, 3, "iid", True))
     assert clean.providers == ["honest"] * 10 and clean.policy.num_byzantine == 0
     assert clean.policy.threshold_mode == "peer" and clean.committee_filtering
+
+
+def test_an_interrupted_grid_resumes_from_its_journal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    grid = RobustnessGrid(
+        rules=["median"],
+        attacks=["sign_flip", "gaussian"],
+        num_byzantine=[1],
+        splits=["iid"],
+        filtering=[False],
+        rounds=1,
+    )
+    real = robustness.run_cell
+    ran: list[str] = []
+
+    def interrupted(grid: RobustnessGrid, cell: Cell, **kw: object) -> object:
+        if cell.attack == "gaussian":
+            raise KeyboardInterrupt  # the run is stopped before its last cell
+        ran.append(cell.attack or "clean")
+        return real(grid, cell, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(robustness, "run_cell", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_grid(grid, journal=Journal(tmp_path, grid))
+    assert ran == ["alie_opt", "scaling", "clean", "sign_flip"]  # the canary first
+    first = {(r.kind, r.attack): r.accuracy for r in Journal(tmp_path, grid).rows}
+    assert len(first) == 4
+
+    ran.clear()
+
+    def counted(grid: RobustnessGrid, cell: Cell, **kw: object) -> object:
+        ran.append(cell.attack or "clean")
+        return real(grid, cell, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(robustness, "run_cell", counted)
+    rows = run_grid(grid, journal=Journal(tmp_path, grid))
+    assert ran == ["gaussian"]  # only what the journal did not hold
+    assert len(rows) == 5 and {(r.kind, r.attack): r.accuracy for r in rows[:4]} == first
+    with pytest.raises(LedgerlearnError, match="another grid"):
+        Journal(tmp_path, grid.model_copy(update={"rounds": 2}))

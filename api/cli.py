@@ -1,0 +1,367 @@
+"""``ledgerlearn gateway`` (serve the REST gateway) and ``ledgerlearn api ...`` (its client).
+
+The client signs every write with the caller's keystore; ``ledgerlearn api publish`` runs the
+prepare -> sign -> submit exchange in one command. Errors end the command with a one-line
+``error:`` and exit code 1, as the other commands do.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from ledgerlearn.cli_agents import _POLICY_OPTIONS, _clear_errors, _setup_logging
+
+if TYPE_CHECKING:
+    from api.client import GatewayClient
+
+api_app = typer.Typer(
+    help="Talk to a ledgerlearn gateway over REST (writes signed with your key).",
+    no_args_is_help=True,
+)
+console = Console(soft_wrap=True)
+
+GatewayOpt = Annotated[
+    str,
+    typer.Option(
+        "--gateway",
+        "-g",
+        envvar="LEDGERLEARN_GATEWAY_URL",
+        help="The gateway's URL (or LEDGERLEARN_GATEWAY_URL).",
+    ),
+]
+KeystoreOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="Your keystore (default: LEDGERLEARN_AGENT__KEYSTORE); password from "
+        "LEDGERLEARN_AGENT__PASSWORD or a prompt."
+    ),
+]
+
+
+def gateway(
+    host: Annotated[str | None, typer.Option(help="Interface (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    deployment: Annotated[
+        Path | None,
+        typer.Option("--deployment", "-d", help="Deployment file (contract addresses)."),
+    ] = None,
+    rpc: Annotated[str | None, typer.Option("--rpc", help="JSON-RPC URL of the chain.")] = None,
+    keystore: Annotated[
+        Path | None,
+        typer.Option(
+            help="The gateway's own keystore (relayer; default: "
+            "LEDGERLEARN_GATEWAY__RELAYER_KEYSTORE). Without one: read-only."
+        ),
+    ] = None,
+    state_dir: Annotated[
+        Path | None, typer.Option(help="Nonces, publications, outbox, IPFS repo.")
+    ] = None,
+    orchestrate: Annotated[
+        bool | None,
+        typer.Option(
+            "--orchestrate/--no-orchestrate", help="Keep the rounds of open tasks (default: on)."
+        ),
+    ] = None,
+    eval_dataset: Annotated[
+        Literal["digits", "mnist"] | None,
+        typer.Option(help="Held-out set for the accuracy curve (a bundled test split)."),
+    ] = None,
+    open_reads: Annotated[
+        bool | None,
+        typer.Option("--open-reads/--signed-reads", help="Reads without a signature (default)."),
+    ] = None,
+) -> None:
+    """Serve the REST gateway and the dashboard (Ctrl-C stops it)."""
+    _setup_logging()
+    with _clear_errors():
+        import uvicorn
+
+        from api.app import create_app
+        from api.settings import GatewaySettings
+        from ledgerlearn.chain.keys import load_keystore
+
+        settings = GatewaySettings()
+        chain = settings.chain
+        if rpc is not None:
+            chain = chain.model_copy(update={"backend": "rpc", "rpc_url": rpc})
+        elif chain.backend == "embedded":
+            chain = chain.model_copy(update={"backend": "rpc"})
+        if deployment is not None:
+            chain = chain.model_copy(update={"deployment_file": deployment})
+        elif chain.deployment_file is None:
+            chain = chain.model_copy(update={"deployment_file": Path("deployment.json")})
+        updates: dict[str, Any] = {
+            "host": host,
+            "port": port,
+            "relayer_keystore": keystore,
+            "state_dir": state_dir,
+            "orchestrate": orchestrate,
+            "eval_dataset": eval_dataset,
+            "open_reads": open_reads,
+        }
+        section = settings.gateway.model_copy(
+            update={k: v for k, v in updates.items() if v is not None}
+        )
+        settings = settings.model_copy(update={"chain": chain, "gateway": section})
+        relayer = None
+        if section.relayer_keystore is not None:
+            relayer = load_keystore(section.relayer_keystore.expanduser(), section.relayer_password)
+        app = create_app(settings, relayer)
+        console.print(
+            f"gateway on http://{section.host}:{section.port} (dashboard at /, API docs at /docs)"
+            + (f", relayer {relayer.address}" if relayer else ", read-only (no relayer key)")
+        )
+        level = os.environ.get("LEDGERLEARN_LOG", "warning").lower()
+        uvicorn.run(
+            app, host=section.host, port=section.port, log_level=level, timeout_graceful_shutdown=5
+        )
+
+
+def _client(url: str, keystore: Path | None, *, signer: bool) -> GatewayClient:
+    from api.client import GatewayClient
+    from ledgerlearn.chain.keys import load_keystore
+    from ledgerlearn.config import Settings
+    from ledgerlearn.errors import ConfigError
+
+    account = None
+    if signer:
+        path = keystore or Settings().agent.keystore
+        if path is None:
+            raise ConfigError("no keystore: give --keystore (or set LEDGERLEARN_AGENT__KEYSTORE)")
+        account = load_keystore(path.expanduser())
+    return GatewayClient(url, account)
+
+
+def _validation_upload(
+    path: Path | None, dataset: str | None, spec_bytes: bytes
+) -> tuple[str, bytes]:
+    from ledgerlearn.cli_agents import _bundled
+    from ledgerlearn.errors import ConfigError
+    from ledgerlearn.model import ModelSpec
+
+    if (path is None) == (dataset is None):
+        raise typer.BadParameter("give exactly one of --validation FILE and --dataset NAME")
+    if path is not None:
+        try:
+            return path.name, path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"--validation {path}: cannot read it ({exc.strerror})") from None
+    import numpy as np
+
+    _, validation = _bundled(str(dataset), ModelSpec.from_json(spec_bytes))
+    buffer = io.BytesIO()
+    np.savez(buffer, x=validation.x, y=validation.y)
+    return f"{dataset}-validation.npz", buffer.getvalue()
+
+
+@api_app.command("publish")
+def publish(
+    gateway_url: GatewayOpt,
+    committee: Annotated[str, typer.Option(help="Validators' addresses, comma separated.")],
+    keystore: KeystoreOpt = None,
+    spec: Annotated[Path | None, typer.Option(help="Model spec JSON file (or --preset).")] = None,
+    preset: Annotated[
+        Literal["mlp_digits", "logreg_digits", "cnn_mnist"] | None,
+        typer.Option(help="A ready-made spec."),
+    ] = None,
+    weights: Annotated[Path | None, typer.Option(help="Initial weights (.safetensors).")] = None,
+    validation: Annotated[Path | None, typer.Option(help="Validation data .npz or .csv.")] = None,
+    dataset: Annotated[
+        Literal["digits", "mnist"] | None,
+        typer.Option(help="Bundled dataset: its publisher's validation share is uploaded."),
+    ] = None,
+    metric: Annotated[
+        Literal["accuracy", "macro_f1", "negative_loss"], typer.Option()
+    ] = "accuracy",
+    quorum: Annotated[int, typer.Option(help="k (f < k <= n - f).")] = 3,
+    max_faulty_validators: Annotated[int, typer.Option(help="f.")] = 1,
+    threshold: Annotated[float, typer.Option()] = -0.25,
+    threshold_mode: Annotated[Literal["absolute", "relative", "peer"], typer.Option()] = "peer",
+    rule: Annotated[str, typer.Option(help="Aggregation rule.")] = "median",
+    num_byzantine: Annotated[int, typer.Option()] = 0,
+    flow: Annotated[Literal["federation", "dag"], typer.Option()] = "federation",
+    rounds: Annotated[int, typer.Option()] = 3,
+    round_length: Annotated[int, typer.Option(help="Blocks a round accepts updates.")] = 20,
+    score_window: Annotated[int, typer.Option(help="Blocks to score after.")] = 20,
+    seed: Annotated[int, typer.Option()] = 0,
+    expected_providers: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Publish a task through the gateway: it prepares the content, you sign the EIP-712 typed
+    data locally (after checking it is what you asked for), it relays the publication."""
+    _setup_logging()
+    with _clear_errors("policy", _POLICY_OPTIONS):
+        from api.client import PublicationRequest
+        from ledgerlearn.agents.publisher import Policy
+        from ledgerlearn.cli_agents import _committee, _spec
+
+        policy = Policy(
+            flow=flow,
+            metric=metric,
+            quorum=quorum,
+            max_faulty_validators=max_faulty_validators,
+            threshold=threshold,
+            threshold_mode=threshold_mode,
+            aggregation_rule=rule,
+            num_byzantine=num_byzantine,
+            rounds=rounds,
+            round_length=round_length,
+            score_window=score_window,
+        )
+        if (spec is None) == (preset is None):
+            raise typer.BadParameter("give exactly one of --spec FILE and --preset NAME")
+        spec_bytes = spec.read_bytes() if spec is not None else _spec(None, preset).to_json()
+        name, data = _validation_upload(validation, dataset, spec_bytes)
+        request = PublicationRequest(
+            spec=spec_bytes,
+            validation=data,
+            validation_name=name,
+            policy=policy,
+            committee=_committee(committee),
+            weights=weights.read_bytes() if weights else None,
+            seed=seed,
+            expected_providers=expected_providers,
+        )
+        with _client(gateway_url, keystore, signer=True) as client:
+            with console.status("preparing: uploading the task's content to the gateway"):
+                publication = client.prepare(request)
+            client.check_typed_data(request, publication)
+            console.print(f"prepared {publication['id']}; typed data checked, signing locally")
+            with console.status("relaying the signed publication"):
+                result = client.submit(publication["id"], publication["typed_data"])
+                if result["status"] != "published":
+                    import time
+
+                    for _ in range(120):
+                        time.sleep(1)
+                        result = client.get(f"/publications/{publication['id']}")
+                        if result["status"] != "submitted":
+                            break
+        if result["status"] != "published":
+            from ledgerlearn.errors import LedgerlearnError
+
+            raise LedgerlearnError(
+                f"publication {result['id']} is {result['status']}: "
+                f"{result.get('error') or 'no block yet'}"
+            )
+        params = result["params"]
+        console.print(
+            f"task {result['task_id']} published by {result['publisher']} (tx {result['tx_hash']})"
+        )
+        console.print(f"  model spec       {params['model_spec_cid']}")
+        console.print(f"  initial weights  {params['initial_weights_cid']}")
+        for member, cid in zip(params["committee"], params["fragment_cids"], strict=True):
+            console.print(f"  fragment for {member}  {cid}")
+
+
+@api_app.command("tasks")
+def tasks(gateway_url: GatewayOpt, keystore: KeystoreOpt = None) -> None:
+    """List the tasks."""
+    with _clear_errors(), _client(gateway_url, keystore, signer=False) as client:
+        page = client.get("/tasks", limit=500)
+    table = Table("task", "flow", "publisher", "round", "updates", "accepted", "closed")
+    for t in page["items"]:
+        table.add_row(
+            str(t["task_id"]),
+            t["flow"],
+            t["publisher"],
+            str(t["current_round"]),
+            str(t["updates"]),
+            str(t["accepted"]),
+            str(t["closed"]),
+        )
+    console.print(table)
+
+
+@api_app.command("task")
+def task(
+    gateway_url: GatewayOpt, task_id: Annotated[int, typer.Argument()], keystore: KeystoreOpt = None
+) -> None:
+    """One task and its rounds."""
+    with _clear_errors(), _client(gateway_url, keystore, signer=False) as client:
+        detail = client.get(f"/tasks/{task_id}")
+        rounds = (
+            client.get(f"/tasks/{task_id}/rounds", limit=500)
+            if detail["flow"] == "federation"
+            else None
+        )
+    console.print(
+        f"task {task_id} ({detail['flow']}) by {detail['publisher']}: {detail['metric']}, "
+        f"rule {detail['aggregation_rule']}, quorum {detail['quorum']} of "
+        f"{len(detail['committee'])}, {'closed' if detail['closed'] else 'open'}"
+    )
+    if rounds is not None:
+        table = Table("round", "status", "submitted", "accepted", "rejected", "result", "metric")
+        for r in rounds["items"]:
+            table.add_row(
+                str(r["round"]),
+                r["status"],
+                str(r["submitted"]),
+                str(r["accepted"]),
+                str(r["rejected"]),
+                r["result_cid"] or "",
+                "" if r["metric"] is None else f"{r['metric']:.4f}",
+            )
+        console.print(table)
+
+
+@api_app.command("round")
+def round_(
+    gateway_url: GatewayOpt,
+    task_id: Annotated[int, typer.Argument()],
+    number: Annotated[int, typer.Argument()],
+    keystore: KeystoreOpt = None,
+) -> None:
+    """A round's updates, each validator's score and the decision."""
+    with _clear_errors(), _client(gateway_url, keystore, signer=False) as client:
+        detail = client.get(f"/tasks/{task_id}/rounds/{number}")
+    table = Table("update", "provider", "decision", "median", "scores")
+    for u in detail["updates"]:
+        scores = ", ".join("invalid" if s["invalid"] else f"{s['score']:+.3f}" for s in u["scores"])
+        median = "" if u["median_score"] is None else f"{u['median_score']:+.3f}"
+        table.add_row(u["update"][:14], u["provider"], u["status"], median, escape(scores))
+    console.print(f"task {task_id} round {number}: {detail['status']}")
+    console.print(table)
+
+
+@api_app.command("members")
+def members(gateway_url: GatewayOpt, keystore: KeystoreOpt = None) -> None:
+    """Members and their roles."""
+    with _clear_errors(), _client(gateway_url, keystore, signer=False) as client:
+        page = client.get("/members", limit=500)
+    table = Table("account", "roles", "IPFS peer")
+    for m in page["items"]:
+        table.add_row(m["account"], ", ".join(m["roles"]) or "(none)", m["peer_address"] or "")
+    console.print(table)
+
+
+@api_app.command("download")
+def download(
+    gateway_url: GatewayOpt,
+    cid: Annotated[str, typer.Argument()],
+    out: Annotated[Path, typer.Option("--out", "-o")],
+    keystore: KeystoreOpt = None,
+) -> None:
+    """Download a model's weights by CID (the gateway verifies them against the chain)."""
+    import hashlib
+
+    with _clear_errors(), _client(gateway_url, keystore, signer=False) as client:
+        response = client.request("GET", f"/models/{cid}")
+        if response.status_code >= 400:
+            from api.client import _error
+
+            raise _error(response)
+        expected = response.headers.get("X-Content-Sha256", "")
+        if "0x" + hashlib.sha256(response.content).hexdigest() != expected:
+            from ledgerlearn.errors import ContentHashMismatchError
+
+            raise ContentHashMismatchError(f"{cid}: the bytes do not match {expected}")
+        out.write_bytes(response.content)
+    console.print(f"{out}: {len(response.content)} bytes, sha256 {expected}")

@@ -1,0 +1,346 @@
+"""The gateway's running parts: chain, deployment, relayer key, IPFS node, index, threads.
+
+One :class:`Gateway` per server. At start it connects to the chain, checks the deployment,
+re-broadcasts what its outbox holds (a restart loses no acknowledged publication), starts its
+embedded IPFS node, replays the chain's events into a
+:class:`~ledgerlearn.chain.index.LedgerIndex` and, when its account holds a participant role,
+registers its IPFS address (validators fetch the fragments of tasks published through it).
+Background threads then
+
+- follow the chain (``sync``): new events go to the index (under :attr:`lock`, which the
+  read routes take too), to the server-sent-events hub and to the role book; the members'
+  IPFS nodes are dialled as they register;
+- keep the rounds (``keeper``, on by default): a :class:`~ledgerlearn.flows.federation.RoundKeeper`
+  per open federation task, on an index of its own, as any participant may; the contract
+  refuses a second identical proposal or settlement, so several gateways or agents keeping
+  the same rounds cause no double effect;
+- score each round's global model on a held-out set when one is configured (``evaluator``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_keys.datatypes import PrivateKey
+
+from api.auth import RequestVerifier
+from api.database import Database
+from api.evaluation import EvalJob, Evaluator
+from api.events import EventHub
+from api.nonces import NonceStore
+from api.publications import Publications
+from api.settings import GatewaySettings
+from ledgerlearn.agents.participant import Participant
+from ledgerlearn.chain.backend import Chain, connect
+from ledgerlearn.chain.client import ROLES, LedgerClient, role_id
+from ledgerlearn.chain.deployment import Deployment
+from ledgerlearn.chain.events import LedgerEvent
+from ledgerlearn.chain.index import LedgerIndex
+from ledgerlearn.chain.outbox import Outbox
+from ledgerlearn.chain.types import Flow
+from ledgerlearn.errors import (
+    ChainError,
+    ChainReorgError,
+    ChainResetError,
+    ConfigError,
+    ContractError,
+    StorageError,
+)
+from ledgerlearn.storage import IpfsNode
+
+log = logging.getLogger(__name__)
+
+ROLE_NAMES: dict[bytes, str] = {role_id(r): r for r in ROLES} | {bytes(32): "ADMIN"}
+
+
+@dataclass
+class ThreadState:
+    """What a background thread last did, for the health endpoint."""
+
+    last_ok: float | None = None
+    error: str | None = None
+    actions: int = 0
+
+
+@dataclass
+class Orchestration:
+    """Whether and why the gateway keeps rounds."""
+
+    enabled: bool
+    active: bool
+    reason: str
+    state: ThreadState = field(default_factory=ThreadState)
+
+
+class Gateway:
+    """The parts of one running gateway; :meth:`start` and :meth:`stop` them.
+
+    Parameters
+    ----------
+    settings
+        Chain, IPFS and gateway settings.
+    relayer
+        The gateway's own key (pays relayed publications, keeps rounds); None: read-only.
+    """
+
+    def __init__(self, settings: GatewaySettings, relayer: LocalAccount | None) -> None:
+        self.settings = settings
+        self.relayer = relayer
+        self.lock = threading.RLock()
+        """Held while the index changes and while a route reads it."""
+        self.hub = EventHub()
+        self.roles: dict[str, set[str]] = {}
+        self.sync_state = ThreadState()
+        self.evaluator: Evaluator | None = None
+        self.orchestration = Orchestration(False, False, "not started")
+        self.started = time.time()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._dialled: set[str] = set()
+        self.verifier: RequestVerifier | None = None
+        self.publications: Publications | None = None
+
+    # -- life cycle ----------------------------------------------------------------------
+    def start(self) -> None:
+        """Connect, check, recover, start IPFS, sync, register; then the background threads."""
+        gw = self.settings.gateway
+        state = gw.state_dir.expanduser()
+        state.mkdir(parents=True, exist_ok=True)
+        deployment_file = self.settings.chain.deployment_file
+        if deployment_file is None:
+            raise ConfigError(
+                "no deployment file: give --deployment (or LEDGERLEARN_CHAIN__DEPLOYMENT_FILE)"
+            )
+        self.chain: Chain = connect(self.settings.chain)
+        self.deployment = Deployment.load(deployment_file.expanduser())
+        self.deployment.check(self.chain)
+        outbox = Outbox(state / "outbox.jsonl") if self.relayer is not None else None
+        self.client = LedgerClient(self.chain, self.deployment, self.relayer, outbox=outbox)
+        if self.relayer is not None:
+            self.client.recover_outbox()  # acknowledged publications still in flight
+        self.db = Database(state / "gateway.sqlite")
+        self.nonces = NonceStore(self.db, gw.signature_window_s)
+        self.verifier = RequestVerifier(
+            self.chain.chain_id, self.deployment.ledger, gw.signature_window_s, self.nonces
+        )
+        # started in a worker thread: the app's lifespan gives the signals back (main thread)
+        self.node = IpfsNode(self.settings.ipfs(), start_fetch_worker=True, handle_signals=False)
+        self.node.start()
+        try:
+            self.reader = Participant(
+                self.client, self.node, state / "reader", fetch_timeout_s=gw.fetch_timeout_s
+            )
+            with self.lock:
+                self._fold(self.reader.sync())
+            self._dial_members()
+            self._register()
+            if self.relayer is not None:
+                self.publications = Publications(
+                    self.db, self.reader, gw.prepare_ttl_s, gw.receipt_wait_s
+                )
+            if gw.eval_dataset is not None:
+                self.evaluator = Evaluator(gw.eval_dataset, self.node, gw.fetch_timeout_s)
+            self._start_threads(state)
+        except BaseException:
+            self.node.stop()
+            raise
+
+    def stop(self) -> None:
+        """Stop the threads, then the IPFS node and the database."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+        if hasattr(self, "node"):
+            self.node.stop()
+        if hasattr(self, "db"):
+            self.db.close()
+
+    # -- what routes use -----------------------------------------------------------------
+    @property
+    def index(self) -> LedgerIndex:
+        """The index of the chain's events (read it under :attr:`lock`)."""
+        return self.reader.index
+
+    @property
+    def head(self) -> int:
+        """The latest block the index has seen."""
+        return self.reader.head
+
+    @property
+    def relayer_address(self) -> str | None:
+        """The gateway's own account, if it has a key."""
+        return None if self.relayer is None else str(self.relayer.address)
+
+    def has_role(self, role: str, account: str) -> bool:
+        """Whether ``account`` holds ``role``, asked of the Consortium contract."""
+        return self.client.has_role(role, account)
+
+    def is_participant(self, account: str) -> bool:
+        """Whether ``account`` holds any participant role (on chain)."""
+        return any(self.client.has_role(r, account) for r in ROLES)
+
+    # -- internals -----------------------------------------------------------------------
+    def _register(self) -> None:
+        """Register the node's address when the relayer is a participant (validators and
+        providers then dial it for the content of tasks published here)."""
+        address = self.relayer_address
+        if address is None or not self.is_participant(address):
+            return
+        own = self.node.multiaddrs[0]
+        if self.client.member(address).peer_address == own:
+            return
+        assert self.relayer is not None
+        public = PrivateKey(self.relayer.key).public_key.to_compressed_bytes()
+        self.client.register_member(own, public)
+        log.info("registered the gateway's IPFS node %s", own)
+
+    def _start_threads(self, state: Any) -> None:
+        gw = self.settings.gateway
+        self._threads.append(threading.Thread(target=self._sync_loop, name="sync", daemon=True))
+        address = self.relayer_address
+        if not gw.orchestrate:
+            self.orchestration = Orchestration(False, False, "turned off in the settings")
+        elif address is None:
+            self.orchestration = Orchestration(True, False, "the gateway has no relayer key")
+        elif not self.is_participant(address):
+            self.orchestration = Orchestration(
+                True, False, f"{address} holds no participant role (the admin grants one)"
+            )
+        else:
+            self.orchestration = Orchestration(True, True, "keeping the rounds of open tasks")
+            self.keeper = Participant(
+                self.client, self.node, state / "keeper", fetch_timeout_s=gw.fetch_timeout_s
+            )
+            self._threads.append(
+                threading.Thread(target=self._keeper_loop, name="keeper", daemon=True)
+            )
+        if self.evaluator is not None:
+            self._threads.append(
+                threading.Thread(target=self._evaluator_loop, name="evaluator", daemon=True)
+            )
+        for thread in self._threads:
+            thread.start()
+
+    def _fold(self, events: list[LedgerEvent]) -> None:
+        """Keep the role book in step with RoleGranted / RoleRevoked."""
+        for event in events:
+            if event.name not in ("RoleGranted", "RoleRevoked"):
+                continue
+            name = ROLE_NAMES.get(bytes(event.args["role"]))
+            if name is None:
+                continue
+            held = self.roles.setdefault(event.args["account"], set())
+            if event.name == "RoleGranted":
+                held.add(name)
+            else:
+                held.discard(name)
+
+    def _dial_members(self) -> None:
+        own = set(self.node.multiaddrs)
+        with self.lock:
+            addresses = [a for a, _ in self.index.members.values()]
+        for address in addresses:
+            if address in self._dialled or address in own:
+                continue
+            self._dialled.add(address)
+            try:
+                self.node.connect(address)
+            except Exception as exc:  # a member that is down now is dialled again by fetches
+                log.info("cannot reach %s yet: %s", address, exc)
+
+    def _sync_loop(self) -> None:
+        interval = self.settings.gateway.poll_interval_s
+        while not self._stop.is_set():
+            try:
+                with self.lock:
+                    events = self.reader.sync()
+                    self._fold(events)
+                self.hub.publish(events)
+                self._dial_members()
+                self.sync_state.last_ok = time.time()
+                self.sync_state.error = None
+                self.sync_state.actions += len(events)
+            except (ChainResetError, ChainReorgError) as exc:
+                self.sync_state.error = f"{type(exc).__name__}: {exc}"
+                log.error("the chain changed under the gateway: %s", exc)
+            except Exception as exc:  # a node that is briefly unreachable: retry
+                self.sync_state.error = f"{type(exc).__name__}: {exc}"
+                log.warning("sync failed: %s", exc)
+            self._stop.wait(interval)
+
+    def _keeper_loop(self) -> None:
+        from ledgerlearn.flows.federation import RoundKeeper
+
+        keepers: dict[int, RoundKeeper] = {}
+        state = self.orchestration.state
+        interval = self.settings.gateway.poll_interval_s
+        while not self._stop.is_set():
+            acted = False
+            try:
+                self.keeper.sync()
+                for task in list(self.keeper.index.tasks.values()):
+                    if task.closed or task.flow is not Flow.FEDERATION:
+                        continue
+                    keeper = keepers.setdefault(
+                        task.task_id, RoundKeeper(self.keeper, task.task_id)
+                    )
+                    try:
+                        if keeper.step():
+                            acted = True
+                            state.actions += 1
+                    except ContractError as exc:  # another keeper was first: nothing to do
+                        log.info("task %d: %s", task.task_id, exc)
+                    except (ChainError, StorageError) as exc:
+                        state.error = f"task {task.task_id}: {exc}"
+                        log.warning("keeping task %d: %s", task.task_id, exc)
+                state.last_ok = time.time()
+            except (ChainResetError, ChainReorgError) as exc:
+                state.error = f"{type(exc).__name__}: {exc}"
+                log.error("keeper stopped: %s", exc)
+                return
+            except Exception as exc:
+                state.error = f"{type(exc).__name__}: {exc}"
+                log.exception("keeper step failed")
+            if not acted:
+                self._stop.wait(interval)
+
+    def _evaluator_loop(self) -> None:
+        assert self.evaluator is not None
+        while not self._stop.is_set():
+            for job in self.eval_jobs():
+                if self._stop.is_set():
+                    return
+                if self.evaluator.wanted(job):
+                    self.evaluator.run(job)
+            self._stop.wait(1.0)
+
+    def eval_jobs(self) -> list[EvalJob]:
+        """The models of the accuracy curve: initial weights and finalized round results."""
+        jobs = []
+        with self.lock:
+            for task in self.index.tasks.values():
+                if task.flow is not Flow.FEDERATION:
+                    continue
+                p = task.params
+                hashes = [p.initial_weights_hash] + [
+                    r.result_hash for _, r in sorted(task.rounds.items()) if r.result_hash
+                ]
+                for digest in hashes:
+                    cid = task.cid_of(digest)
+                    if cid:
+                        jobs.append(
+                            EvalJob(
+                                task.task_id,
+                                digest,
+                                cid,
+                                p.model_spec_cid,
+                                p.model_spec_hash,
+                                int(p.metric),
+                            )
+                        )
+        return jobs

@@ -1,0 +1,292 @@
+"""Response models of the gateway (pydantic): what each route returns, as OpenAPI documents it.
+
+Content hashes are 0x-prefixed hex (32 bytes); scores are floats (the on-chain fixed point
+divided by 10^6) with ``invalid`` marking the score a validator gives an update it could not
+fetch, decode or accept as sane.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, Field
+
+T = TypeVar("T")
+
+Hash = str
+Address = str
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list."""
+
+    items: list[T]
+    total: int = Field(description="Items in the whole list.")
+    offset: int
+    limit: int
+
+
+class TaskSummary(BaseModel):
+    """A task as published, and where it stands."""
+
+    task_id: int
+    publisher: Address
+    flow: Literal["federation", "dag"]
+    metric: str
+    threshold: float
+    threshold_mode: Literal["absolute", "relative", "peer"]
+    quorum: int
+    max_faulty_validators: int
+    committee: list[Address]
+    aggregation_rule: str
+    num_byzantine: int
+    max_rounds: int
+    round_length: int = Field(description="Blocks a round accepts updates.")
+    score_window: int = Field(description="Blocks the committee has to score after that.")
+    max_parents: int
+    published_block: int
+    closed: bool
+    current_round: int | None = Field(description="Federation: the latest round; dag: null.")
+    providers: int
+    updates: int
+    accepted: int
+    model_spec_cid: str
+    initial_weights_cid: str
+    initial_weights_hash: Hash
+
+
+class TaskDetail(TaskSummary):
+    """A task with its content addresses and participants."""
+
+    model_spec_hash: Hash
+    fragment_cids: list[str]
+    provider_accounts: list[Address]
+    final_model_hash: Hash | None
+
+
+class ScoreView(BaseModel):
+    """One validator's score of one update."""
+
+    validator: Address
+    score: float | None = Field(description="None when the validator scored it invalid.")
+    invalid: bool
+    passed: bool = Field(description="Whether the score clears the task's threshold.")
+
+
+class UpdateView(BaseModel):
+    """An update, its scores and the committee's decision."""
+
+    task_id: int
+    update: Hash = Field(description="Content hash (sha256 of the safetensors bytes).")
+    provider: Address
+    round: int = Field(description="Federation: the round; dag: the block it was submitted in.")
+    cid: str
+    num_samples: int
+    parents: list[Hash]
+    block_number: int
+    status: Literal["pending", "accepted", "rejected"]
+    decided_block: int | None
+    scores: list[ScoreView]
+    median_score: float | None
+
+
+class ProposalView(BaseModel):
+    """An aggregate proposed for a round."""
+
+    result_hash: Hash
+    cid: str
+    proposer: Address
+    updates: int
+    attesters: list[Address]
+
+
+class RoundView(BaseModel):
+    """A federation round."""
+
+    task_id: int
+    round: int
+    status: Literal["open", "scoring", "aggregating", "finalized"]
+    start_block: int
+    submissions_close_block: int
+    scoring_close_block: int
+    base_model_hash: Hash
+    base_model_cid: str
+    submitted: int
+    accepted: int
+    rejected: int
+    pending: int
+    proposals: list[ProposalView]
+    result_hash: Hash | None
+    result_cid: str | None
+    finalized_block: int | None
+    metric: float | None = Field(
+        description="The result's metric on the gateway's held-out set, when it has one."
+    )
+
+
+class RoundDetail(RoundView):
+    """A round with its updates."""
+
+    updates: list[UpdateView]
+
+
+class DagNode(BaseModel):
+    """A model in a dag task: the initial weights (root) or an update."""
+
+    id: Hash
+    kind: Literal["root", "update"]
+    provider: Address | None
+    status: Literal["pending", "accepted", "rejected"]
+    block_number: int
+    cid: str
+    median_score: float | None
+
+
+class DagEdge(BaseModel):
+    """``child`` names ``parent`` (it was built on it)."""
+
+    parent: Hash
+    child: Hash
+
+
+class DagView(BaseModel):
+    """The graph of a dag task: nodes, edges and tips."""
+
+    task_id: int
+    nodes: list[DagNode]
+    edges: list[DagEdge]
+    tips: list[Hash] = Field(
+        description="Accepted models (or the root) that no accepted update names as a parent."
+    )
+
+
+class MemberView(BaseModel):
+    """A consortium member: its roles and what it registered."""
+
+    account: Address
+    roles: list[str]
+    peer_address: str | None
+    encryption_key: str | None
+    registered: bool
+
+
+class GlobalModel(BaseModel):
+    """The current global model of a task."""
+
+    task_id: int
+    flow: Literal["federation", "dag"]
+    round: int | None
+    content_hash: Hash
+    cid: str
+    source: str = Field(description="Which model this is, in words.")
+    download: str = Field(description="Path to download its weights (verified).")
+
+
+class MetricPoint(BaseModel):
+    """One point of a task's curve."""
+
+    round: int = Field(description="0: the initial weights.")
+    value: float
+    content_hash: Hash | None
+
+
+class MetricCurve(BaseModel):
+    """The metric of a task's global model per round."""
+
+    task_id: int
+    metric: str
+    source: Literal["gateway", "committee", "none"]
+    description: str = Field(description="What the values are, in words.")
+    points: list[MetricPoint]
+
+
+class ComponentHealth(BaseModel):
+    """One dependency of the gateway."""
+
+    ok: bool
+    detail: dict[str, Any]
+    error: str | None = None
+
+
+class Health(BaseModel):
+    """What the gateway depends on, and how it is."""
+
+    status: Literal["ok", "degraded"]
+    chain: ComponentHealth
+    ipfs: ComponentHealth
+    index: ComponentHealth
+    relayer: ComponentHealth
+    orchestration: ComponentHealth
+
+
+class TaskParamsView(BaseModel):
+    """The parameters a publisher signs (``ITaskRegistry.TaskParams``)."""
+
+    model_spec_hash: Hash
+    model_spec_cid: str
+    initial_weights_hash: Hash
+    initial_weights_cid: str
+    committee: list[Address]
+    fragment_hashes: list[Hash]
+    fragment_cids: list[str]
+    quorum: int
+    max_faulty_validators: int
+    threshold: int = Field(description="Fixed point, 6 decimals.")
+    flow: int
+    metric: int
+    threshold_mode: int
+    aggregation_rule: int
+    num_byzantine: int
+    round_length: int
+    score_window: int
+    max_rounds: int
+    max_parents: int
+
+
+class Publication(BaseModel):
+    """A publication prepared by the gateway and its way onto the chain."""
+
+    id: str
+    publisher: Address
+    status: Literal["prepared", "submitted", "published", "failed", "expired"]
+    params: TaskParamsView
+    typed_data: dict[str, Any] = Field(
+        description="The EIP-712 typed data the publisher signs (eth_signTypedData_v4), bytes "
+        "as 0x-hex."
+    )
+    deadline: int = Field(description="Unix time after which the signature is refused.")
+    tx_hash: str | None
+    task_id: int | None
+    error: str | None
+
+
+class SignatureIn(BaseModel):
+    """The publisher's EIP-712 signature of a prepared publication."""
+
+    signature: str = Field(
+        pattern=r"^0x[0-9a-fA-F]{130}$", description="65 bytes, 0x-hex (r, s, v)."
+    )
+
+
+class ChainEvent(BaseModel):
+    """A contract event as the stream sends it (``data`` of each server-sent event)."""
+
+    id: str
+    name: str
+    contract: str
+    block_number: int
+    log_index: int
+    tx_hash: str
+    args: dict[str, Any]
+
+
+class GatewayInfo(BaseModel):
+    """The EIP-712 domain of signed requests and the gateway's limits."""
+
+    chain_id: int
+    ledger: Address = Field(description="The LearningLedger (verifyingContract).")
+    consortium: Address
+    relayer: Address | None = Field(description="The gateway's own account (pays relays).")
+    signature_window_s: int
+    max_upload_bytes: int
+    open_reads: bool

@@ -1,0 +1,84 @@
+"""Contract events as server-sent events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import StreamingResponse
+
+from api.errors import error_responses
+from api.models import ChainEvent
+from api.routes.common import gateway_of
+
+router = APIRouter(tags=["events"])
+HEARTBEAT_S = 15.0
+
+
+def _position(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    block, _, log_index = text.partition("-")
+    return (int(block), int(log_index or 0)) if block.isdigit() and log_index.isdigit() else None
+
+
+def _frame(event: dict[str, Any]) -> str:
+    return f"id: {event['id']}\nevent: {event['name']}\ndata: {json.dumps(event)}\n\n"
+
+
+@router.get(
+    "/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "text/event-stream: one event per contract event (`event:` its "
+            "name, `id:` block-logIndex, `data:` a ChainEvent as JSON).",
+            "content": {"text/event-stream": {"schema": ChainEvent.model_json_schema()}},
+        },
+        **error_responses(422),
+    },
+)
+async def stream_events(
+    request: Request,
+    since: Annotated[
+        str | None,
+        Query(pattern=r"^[0-9]{1,12}-[0-9]{1,6}$", description="Replay kept events after this id."),
+    ] = None,
+    task_id: Annotated[int | None, Query(ge=1, description="Only this task's events.")] = None,
+    last_event_id: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> StreamingResponse:
+    """The consortium's contract events as they are mined (server-sent events). A client
+    that reconnects with ``Last-Event-ID`` (or ``since``) gets the kept events it missed."""
+    hub = gateway_of(request).hub
+    queue, backlog = hub.subscribe(_position(since or last_event_id))
+
+    def wanted(event: dict[str, Any]) -> bool:
+        return task_id is None or event["args"].get("task_id") == task_id
+
+    async def frames() -> AsyncIterator[str]:
+        try:
+            yield ": ledgerlearn events\n\n"
+            for old in backlog:
+                if wanted(old):
+                    yield _frame(old)
+            while True:
+                try:
+                    new: dict[str, Any] | None = await asyncio.wait_for(queue.get(), HEARTBEAT_S)
+                except TimeoutError:
+                    yield ": heartbeat\n\n"
+                    continue
+                if new is None:  # fell too far behind: the client reconnects
+                    return
+                if wanted(new):
+                    yield _frame(new)
+        finally:
+            hub.unsubscribe(queue)
+
+    return StreamingResponse(
+        frames(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

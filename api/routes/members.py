@@ -1,0 +1,53 @@
+"""Consortium members and their roles."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+
+from api.errors import ApiError, error_responses
+from api.gateway import Gateway
+from api.models import MemberView, Page
+from api.routes.common import Limit, Offset, gateway_of, page
+
+router = APIRouter(prefix="/members", tags=["members"])
+
+
+def _members(gateway: Gateway) -> list[MemberView]:
+    accounts = list(dict.fromkeys([*gateway.roles, *gateway.index.members]))
+    views = []
+    for account in accounts:
+        registered = gateway.index.members.get(account)
+        views.append(
+            MemberView(
+                account=account,
+                roles=sorted(gateway.roles.get(account, set())),
+                peer_address=registered[0] if registered else None,
+                encryption_key="0x" + registered[1].hex() if registered else None,
+                registered=registered is not None,
+            )
+        )
+    return views
+
+
+@router.get("", response_model=Page[MemberView], responses=error_responses(422))
+def list_members(request: Request, offset: Offset = 0, limit: Limit = 50) -> Page[MemberView]:
+    """Every account that holds or held a role, with its current roles and registration."""
+    gateway = gateway_of(request)
+    with gateway.lock:
+        return page(_members(gateway), offset, limit)
+
+
+@router.get("/{account}", response_model=MemberView, responses=error_responses(404, 422))
+def get_member(
+    request: Request,
+    account: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{40}$", description="An address.")],
+) -> MemberView:
+    """One member."""
+    gateway = gateway_of(request)
+    with gateway.lock:
+        for view in _members(gateway):
+            if view.account.lower() == account.lower():
+                return view
+    raise ApiError(404, f"{account} never held a role in this consortium")

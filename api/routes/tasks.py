@@ -1,0 +1,290 @@
+"""Tasks, their rounds, updates, dag, global model and metric curve; publishing (prepare)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import anyio
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import JSONResponse
+
+from api.auth import (
+    address_scheme,
+    nonce_scheme,
+    require_role,
+    signature_scheme,
+    timestamp_scheme,
+)
+from api.errors import ApiError, error_responses
+from api.gateway import Gateway
+from api.models import (
+    DagView,
+    GlobalModel,
+    MetricCurve,
+    Page,
+    Publication,
+    RoundDetail,
+    RoundView,
+    TaskDetail,
+    TaskSummary,
+    UpdateView,
+)
+from api.publications import Upload
+from api.routes.common import (
+    Limit,
+    Offset,
+    RoundNumber,
+    TaskId,
+    UpdateHash,
+    gateway_of,
+    page,
+    task_or_404,
+)
+from api.views import (
+    dag_view,
+    hexed,
+    metric_curve,
+    round_detail,
+    round_view,
+    task_detail,
+    task_summary,
+    update_view,
+)
+from ledgerlearn.chain.index import TaskRecord
+from ledgerlearn.chain.types import Flow, Status
+
+router = APIRouter(prefix="/tasks", tags=["tasks"])
+SIGNED = [
+    Depends(address_scheme),
+    Depends(timestamp_scheme),
+    Depends(nonce_scheme),
+    Depends(signature_scheme),
+]
+
+
+async def _publisher(request: Request) -> str:
+    return await require_role("PUBLISHER", lambda: gateway_of(request).has_role)(request)
+
+
+@router.get("", response_model=Page[TaskSummary], responses=error_responses(422))
+def list_tasks(
+    request: Request,
+    offset: Offset = 0,
+    limit: Limit = 50,
+    flow: Annotated[Literal["federation", "dag"] | None, Query()] = None,
+    closed: Annotated[bool | None, Query()] = None,
+) -> Page[TaskSummary]:
+    """Every task published on the chain, newest first."""
+    gateway = gateway_of(request)
+    with gateway.lock:
+        tasks = sorted(gateway.index.tasks.values(), key=lambda t: -t.task_id)
+        if flow is not None:
+            tasks = [t for t in tasks if (t.flow is Flow.FEDERATION) == (flow == "federation")]
+        if closed is not None:
+            tasks = [t for t in tasks if t.closed == closed]
+        return page([task_summary(t) for t in tasks], offset, limit)
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=Publication,
+    dependencies=SIGNED,
+    responses=error_responses(401, 403, 413, 422, 503),
+)
+async def prepare_publication(
+    request: Request,
+    publisher: Annotated[str, Depends(_publisher)],
+    spec: Annotated[UploadFile, File(description="The model spec (JSON).")],
+    validation: Annotated[
+        UploadFile, File(description="Validation data: .npz (arrays x, y) or .csv (label last).")
+    ],
+    policy: Annotated[
+        str,
+        Form(
+            description='The policy as JSON, e.g. {"quorum": 3, "max_faulty_validators": 1, '
+            '"rounds": 3, "aggregation_rule": "median"}.'
+        ),
+    ],
+    committee: Annotated[
+        str, Form(description="The validators' addresses, comma separated (or a JSON list).")
+    ],
+    weights: Annotated[
+        UploadFile | None, File(description="Initial weights (.safetensors); default: seeded.")
+    ] = None,
+    seed: Annotated[int, Form(ge=0, le=2**31 - 1)] = 0,
+    expected_providers: Annotated[int | None, Form(ge=1, le=10_000)] = None,
+) -> JSONResponse:
+    """Prepare a publication (step 1 of 3): put the task's content on IPFS and return the
+    EIP-712 typed data the publisher signs. Signed by the publisher (PUBLISHER_ROLE)."""
+    gateway = gateway_of(request)
+    if gateway.publications is None:
+        raise ApiError(503, "this gateway has no relayer key: it cannot relay publications")
+    upload = Upload(
+        spec=await spec.read(),
+        validation=await validation.read(),
+        validation_name=validation.filename or "validation",
+        policy=policy,
+        committee=committee,
+        weights=await weights.read() if weights is not None else None,
+        seed=seed,
+        expected_providers=expected_providers,
+    )
+    publication = await anyio.to_thread.run_sync(gateway.publications.prepare, publisher, upload)
+    return JSONResponse(
+        publication.model_dump(mode="json"),
+        status_code=202,
+        headers={"Location": f"/publications/{publication.id}"},
+    )
+
+
+@router.get("/{task_id}", response_model=TaskDetail, responses=error_responses(404, 422))
+def get_task(request: Request, task_id: TaskId) -> TaskDetail:
+    """One task."""
+    gateway = gateway_of(request)
+    with gateway.lock:
+        return task_detail(task_or_404(gateway, task_id))
+
+
+def _federation(gateway: Gateway, task_id: int) -> TaskRecord:
+    task = task_or_404(gateway, task_id)
+    if task.flow is not Flow.FEDERATION:
+        raise ApiError(409, f"task {task_id} is a dag task: it has no rounds (see its /dag)")
+    return task
+
+
+def _result_metric(gateway: Gateway, task: TaskRecord, digest: bytes | None) -> float | None:
+    if gateway.evaluator is None or digest is None:
+        return None
+    return gateway.evaluator.results.get((task.task_id, digest))
+
+
+@router.get(
+    "/{task_id}/rounds", response_model=Page[RoundView], responses=error_responses(404, 409, 422)
+)
+def list_rounds(
+    request: Request, task_id: TaskId, offset: Offset = 0, limit: Limit = 50
+) -> Page[RoundView]:
+    """The rounds of a federation task, in order."""
+    gateway = gateway_of(request)
+    with gateway.lock:
+        task = _federation(gateway, task_id)
+        views = [
+            round_view(task, r, gateway.head, _result_metric(gateway, task, r.result_hash))
+            for _, r in sorted(task.rounds.items())
+        ]
+        return page(views, offset, limit)
+
+
+@router.get(
+    "/{task_id}/rounds/{round_number}",
+    response_model=RoundDetail,
+    responses=error_responses(404, 409, 422),
+)
+def get_round(request: Request, task_id: TaskId, round_number: RoundNumber) -> RoundDetail:
+    """A round with every update, every validator's score and the decision."""
+    gateway = gateway_of(request)
+    with gateway.lock:
+        task = _federation(gateway, task_id)
+        record = task.rounds.get(round_number)
+        if record is None:
+            raise ApiError(404, f"task {task_id} has no round {round_number} (yet)")
+        metric = _result_metric(gateway, task, record.result_hash)
+        return round_detail(task, record, gateway.head, metric)
+
+
+@router.get(
+    "/{task_id}/updates", response_model=Page[UpdateView], responses=error_responses(404, 422)
+)
+def list_updates(
+    request: Request,
+    task_id: TaskId,
+    offset: Offset = 0,
+    limit: Limit = 50,
+    status: Annotated[Literal["pending", "accepted", "rejected"] | None, Query()] = None,
+    round: Annotated[int | None, Query(ge=1, le=2**32 - 1)] = None,
+    provider: Annotated[str | None, Query(pattern=r"^0x[0-9a-fA-F]{40}$")] = None,
+) -> Page[UpdateView]:
+    """The updates of a task in submission order, with their scores and decisions."""
+    gateway = gateway_of(request)
+    with gateway.lock:
+        task = task_or_404(gateway, task_id)
+        records = sorted(task.updates.values(), key=lambda u: u.block_number)
+        if status is not None:
+            wanted = Status[status.upper()]
+            records = [u for u in records if u.status is wanted]
+        if round is not None:
+            records = [u for u in records if u.round == round]
+        if provider is not None:
+            records = [u for u in records if u.provider.lower() == provider.lower()]
+        return page([update_view(task, u) for u in records], offset, limit)
+
+
+@router.get(
+    "/{task_id}/updates/{update}", response_model=UpdateView, responses=error_responses(404, 422)
+)
+def get_update(request: Request, task_id: TaskId, update: UpdateHash) -> UpdateView:
+    """One update."""
+    gateway = gateway_of(request)
+    with gateway.lock:
+        task = task_or_404(gateway, task_id)
+        record = task.updates.get(bytes.fromhex(update[2:]))
+        if record is None:
+            raise ApiError(404, f"task {task_id} has no update {update}")
+        return update_view(task, record)
+
+
+@router.get("/{task_id}/dag", response_model=DagView, responses=error_responses(404, 409, 422))
+def get_dag(request: Request, task_id: TaskId) -> DagView:
+    """The graph of a dag task: the initial weights, every update and whom it built on."""
+    gateway = gateway_of(request)
+    with gateway.lock:
+        task = task_or_404(gateway, task_id)
+        if task.flow is not Flow.DAG:
+            raise ApiError(409, f"task {task_id} is a federation task: see its /rounds")
+        return dag_view(task)
+
+
+@router.get("/{task_id}/model", response_model=GlobalModel, responses=error_responses(404, 422))
+def get_global_model(request: Request, task_id: TaskId) -> GlobalModel:
+    """The task's current global model: the last finalized round's result (federation) or,
+    before that, the initial weights; dag tasks: the initial weights (their consensus model is
+    computed off chain from the tips, see /dag)."""
+    gateway = gateway_of(request)
+    with gateway.lock:
+        task = task_or_404(gateway, task_id)
+        flow = "federation" if task.flow is Flow.FEDERATION else "dag"
+        finalized = [r for _, r in sorted(task.rounds.items()) if r.result_hash is not None]
+        if finalized:
+            last = finalized[-1]
+            assert last.result_hash is not None
+            digest, number, source = last.result_hash, last.round, f"result of round {last.round}"
+        else:
+            digest, number = task.params.initial_weights_hash, None
+            source = "initial weights"
+        cid = task.cid_of(digest) or ""
+        return GlobalModel(
+            task_id=task_id,
+            flow=flow,
+            round=number,
+            content_hash=hexed(digest),
+            cid=cid,
+            source=source,
+            download=f"/models/{cid}",
+        )
+
+
+@router.get("/{task_id}/metrics", response_model=MetricCurve, responses=error_responses(404, 422))
+def get_metric_curve(request: Request, task_id: TaskId) -> MetricCurve:
+    """The metric of the task's global model per round (the accuracy curve), saying where the
+    values come from: the gateway's held-out set, or the committee's scores."""
+    gateway = gateway_of(request)
+    with gateway.lock:
+        task = task_or_404(gateway, task_id)
+        ev = gateway.evaluator
+        return metric_curve(
+            task,
+            ev.results if ev else {},
+            ev.description if ev else None,
+            ev.unfit.get(task_id) if ev else None,
+        )

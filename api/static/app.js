@@ -1,0 +1,231 @@
+// ledgerlearn dashboard: plain JavaScript over the gateway's REST API and its event stream.
+// Nothing is loaded from outside the gateway.
+"use strict";
+
+const $ = (sel) => document.querySelector(sel);
+const short = (h) => (h ? h.slice(0, 10) + "…" : "");
+const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+const fmt = (x, d = 3) => (x === null || x === undefined ? "–" : Number(x).toFixed(d));
+
+async function api(path) {
+  const response = await fetch(path, { headers: { Accept: "application/json" } });
+  const body = await response.json();
+  if (!response.ok) throw new Error(body.message || response.statusText);
+  return body;
+}
+
+const state = { taskId: null, round: null, names: {} };
+
+function name(address) {
+  return state.names[address] || short(address);
+}
+
+// ---- health, members, tasks -------------------------------------------------------------
+async function loadHealth() {
+  try {
+    const response = await fetch("/health");
+    const h = await response.json();
+    const c = h.chain.detail, i = h.ipfs.detail;
+    $("#health").textContent =
+      `chain ${c.chain_id ?? "?"} · block ${c.block ?? "?"} · IPFS ${i.connected_peers ?? 0} peers · ` +
+      `index at ${h.index.detail.last_block} · keeper ${h.orchestration.detail.active ? "on" : "off"}` +
+      (h.status === "ok" ? "" : " · DEGRADED");
+  } catch (e) {
+    $("#health").textContent = "gateway unreachable";
+  }
+}
+
+async function loadMembers() {
+  const page = await api("/members?limit=500");
+  const rows = page.items.map((m) => {
+    const role = m.roles.filter((r) => r !== "ADMIN")[0] || (m.roles[0] || "");
+    return { ...m, role };
+  });
+  const counters = {};
+  for (const m of rows) {
+    const r = m.role.toLowerCase() || "member";
+    counters[r] = (counters[r] || 0);
+    state.names[m.account] = `${r}-${counters[r]++}`;
+  }
+  $("#members").innerHTML =
+    "<tr><th>member</th><th>roles</th></tr>" +
+    rows.map((m) => `<tr><td class="mono" title="${esc(m.account)}">${esc(name(m.account))}<br>${esc(short(m.account))}</td>` +
+      `<td>${esc(m.roles.join(", ") || "(revoked)")}${m.registered ? "" : " <span class=muted>(unregistered)</span>"}</td></tr>`).join("");
+}
+
+async function loadTasks() {
+  const page = await api("/tasks?limit=200");
+  const list = $("#task-list");
+  if (!page.items.length) {
+    list.innerHTML = '<li class="muted">no task published yet</li>';
+    return;
+  }
+  list.innerHTML = page.items.map((t) =>
+    `<li><a href="#/tasks/${t.task_id}" data-task="${t.task_id}" class="${t.task_id === state.taskId ? "active" : ""}">` +
+    `Task ${t.task_id} <span class="badge ${t.closed ? "finalized" : "open"}">${t.closed ? "closed" : "open"}</span>` +
+    `<small>${esc(t.flow)} · ${esc(t.metric)} · ${t.flow === "federation" ? `round ${t.current_round}/${t.max_rounds}` : `${t.updates} updates`} · ${t.accepted}/${t.updates} accepted</small></a></li>`).join("");
+}
+
+// ---- one task ---------------------------------------------------------------------------
+async function showTask(taskId, round) {
+  state.taskId = taskId;
+  state.round = round;
+  const t = await api(`/tasks/${taskId}`);
+  let html = `<h2>Task ${t.task_id} — ${esc(t.flow)}</h2>
+    <div class="summary">
+      <div><b>publisher</b><span class="mono">${esc(short(t.publisher))}</span></div>
+      <div><b>metric</b>${esc(t.metric)}</div>
+      <div><b>policy</b>${esc(t.threshold_mode)} ≥ ${fmt(t.threshold)}</div>
+      <div><b>committee</b>k=${t.quorum} of ${t.committee.length}, f=${t.max_faulty_validators}</div>
+      <div><b>aggregation</b>${esc(t.aggregation_rule)} (f=${t.num_byzantine})</div>
+      <div><b>rounds</b>${t.flow === "federation" ? `${t.current_round}/${t.max_rounds}` : "–"}</div>
+      <div><b>providers</b>${t.providers}</div>
+      <div><b>updates</b>${t.accepted} accepted of ${t.updates}</div>
+      <div><b>state</b>${t.closed ? "closed" : "open"}</div>
+    </div>`;
+  if (t.flow === "federation") {
+    const rounds = await api(`/tasks/${taskId}/rounds?limit=500`);
+    html += `<h3>Rounds</h3><div class="timeline" id="timeline">` + rounds.items.map((r) => {
+      const n = Math.max(r.submitted, 1);
+      return `<a class="round-card ${r.round === round ? "active" : ""}" href="#/tasks/${taskId}/rounds/${r.round}" data-round="${r.round}">
+        <b>Round ${r.round}</b> <span class="badge ${r.status}">${r.status}</span>
+        <div class="bar"><span class="a" style="width:${100 * r.accepted / n}%"></span><span class="r" style="width:${100 * r.rejected / n}%"></span><span class="p" style="width:${100 * r.pending / n}%"></span></div>
+        <small>${r.accepted} accepted · ${r.rejected} rejected · ${r.pending} pending${r.metric !== null ? `<br>${esc(t.metric)} ${fmt(r.metric)}` : ""}</small></a>`;
+    }).join("") + `</div>`;
+    html += `<div id="round-detail"></div>`;
+  } else {
+    html += `<h3>DAG</h3><div id="dag"></div>`;
+  }
+  html += `<h3>Learning curve</h3><div id="curve"></div>`;
+  html += `<h3>Committee</h3><table>${t.committee.map((v) => `<tr><td class="mono">${esc(name(v))}</td><td class="mono">${esc(v)}</td></tr>`).join("")}</table>`;
+  $("#content").innerHTML = html;
+  for (const a of document.querySelectorAll(".task-list a")) a.classList.toggle("active", Number(a.dataset.task) === taskId);
+  if (t.flow === "federation" && round) await showRound(taskId, round, t);
+  if (t.flow === "dag") drawDag(await api(`/tasks/${taskId}/dag`));
+  drawCurve(await api(`/tasks/${taskId}/metrics`));
+}
+
+async function showRound(taskId, round, task) {
+  const r = await api(`/tasks/${taskId}/rounds/${round}`);
+  const validators = task.committee;
+  const rows = r.updates.map((u) => {
+    const byValidator = Object.fromEntries(u.scores.map((s) => [s.validator, s]));
+    const cells = validators.map((v) => {
+      const s = byValidator[v];
+      if (!s) return `<td class="muted">–</td>`;
+      const cls = s.invalid ? "invalid" : s.passed ? "pass" : "fail";
+      return `<td><span class="score ${cls}">${s.invalid ? "invalid" : fmt(s.score)}</span></td>`;
+    }).join("");
+    return `<tr><td class="mono" title="${esc(u.update)}">${esc(short(u.update))}</td><td class="mono">${esc(name(u.provider))}</td>
+      <td><span class="badge ${u.status}">${u.status}</span></td><td>${fmt(u.median_score)}</td>${cells}</tr>`;
+  }).join("");
+  const proposals = r.proposals.map((p) => `<li class="mono">${esc(short(p.result_hash))} by ${esc(name(p.proposer))}: ${p.attesters.length} attestations${p.result_hash === r.result_hash ? " ✔ final" : ""}</li>`).join("");
+  $("#round-detail").innerHTML = `<h3 id="round-title">Round ${r.round} <span class="badge ${r.status}">${r.status}</span></h3>
+    <p class="muted">blocks ${r.start_block}–${r.submissions_close_block} (submissions), scoring until ${r.scoring_close_block}${r.finalized_block ? `, finalized at ${r.finalized_block}` : ""}</p>
+    <table id="updates"><tr><th>update</th><th>provider</th><th>decision</th><th>median</th>${validators.map((v) => `<th class="mono">${esc(name(v))}</th>`).join("")}</tr>${rows || `<tr><td colspan="9" class="muted">no update yet</td></tr>`}</table>
+    <p><b>Aggregates proposed</b></p><ul>${proposals || "<li class=muted>none yet</li>"}</ul>`;
+}
+
+// ---- charts (SVG, drawn here) -----------------------------------------------------------
+function drawCurve(curve) {
+  const el = $("#curve");
+  if (!curve.points.length) {
+    el.innerHTML = `<p class="muted">${esc(curve.description)} — no point yet.</p>`;
+    return;
+  }
+  const W = 560, H = 220, L = 48, B = 30, T = 12, R = 12;
+  const xs = curve.points.map((p) => p.round), ys = curve.points.map((p) => p.value);
+  const xmin = Math.min(...xs), xmax = Math.max(...xs, xmin + 1);
+  let ymin = Math.min(...ys), ymax = Math.max(...ys);
+  if (curve.source === "gateway" && curve.metric === "accuracy") { ymin = 0; ymax = 1; }
+  if (ymax - ymin < 1e-9) { ymin -= 0.5; ymax += 0.5; }
+  const X = (x) => L + (W - L - R) * (x - xmin) / (xmax - xmin);
+  const Y = (y) => T + (H - T - B) * (1 - (y - ymin) / (ymax - ymin));
+  const path = curve.points.map((p, i) => `${i ? "L" : "M"}${X(p.round).toFixed(1)},${Y(p.value).toFixed(1)}`).join("");
+  let grid = "";
+  for (let k = 0; k <= 4; k++) {
+    const v = ymin + (ymax - ymin) * k / 4;
+    grid += `<line x1="${L}" x2="${W - R}" y1="${Y(v)}" y2="${Y(v)}" stroke="#eee"/><text x="4" y="${Y(v) + 4}">${v.toFixed(2)}</text>`;
+  }
+  const ticks = xs.map((x) => `<text x="${X(x) - 4}" y="${H - 10}">${x}</text>`).join("");
+  const dots = curve.points.map((p) => `<circle cx="${X(p.round)}" cy="${Y(p.value)}" r="4" fill="#2d5be3"><title>round ${p.round}: ${p.value.toFixed(4)}</title></circle>`).join("");
+  el.innerHTML = `<svg id="curve-svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">${grid}${ticks}<path d="${path}" fill="none" stroke="#2d5be3" stroke-width="2"/>${dots}
+    <text x="${W / 2 - 20}" y="${H}">round</text></svg><p class="muted">${esc(curve.description)}</p>`;
+}
+
+function drawDag(dag) {
+  const el = $("#dag");
+  const byId = Object.fromEntries(dag.nodes.map((n) => [n.id, n]));
+  const depth = {};
+  const parents = {};
+  for (const e of dag.edges) (parents[e.child] = parents[e.child] || []).push(e.parent);
+  const level = (id) => depth[id] ?? (depth[id] = (parents[id] || []).reduce((d, p) => Math.max(d, level(p) + 1), 0));
+  dag.nodes.forEach((n) => level(n.id));
+  const columns = {};
+  for (const n of dag.nodes) (columns[depth[n.id]] = columns[depth[n.id]] || []).push(n.id);
+  const pos = {};
+  const W = 120, Hs = 46;
+  let height = 60;
+  for (const [d, ids] of Object.entries(columns)) ids.forEach((id, i) => { pos[id] = [30 + d * W, 30 + i * Hs]; height = Math.max(height, 60 + i * Hs); });
+  const width = 60 + Object.keys(columns).length * W;
+  const tips = new Set(dag.tips);
+  const colour = { accepted: "#1f8a4c", rejected: "#c0392b", pending: "#b7791f" };
+  const edges = dag.edges.map((e) => `<line x1="${pos[e.parent][0]}" y1="${pos[e.parent][1]}" x2="${pos[e.child][0]}" y2="${pos[e.child][1]}" stroke="#bbb"/>`).join("");
+  const nodes = dag.nodes.map((n) => `<g><circle cx="${pos[n.id][0]}" cy="${pos[n.id][1]}" r="${tips.has(n.id) ? 10 : 7}" fill="${n.kind === "root" ? "#444" : colour[n.status]}" stroke="${tips.has(n.id) ? "#2d5be3" : "none"}" stroke-width="3"><title>${esc(n.id)} ${n.kind} ${n.status}${n.provider ? " by " + esc(name(n.provider)) : ""}</title></circle><text x="${pos[n.id][0] - 14}" y="${pos[n.id][1] + 22}">${esc(n.kind === "root" ? "root" : short(n.id).slice(2, 8))}</text></g>`).join("");
+  el.innerHTML = `<svg id="dag-svg" width="${width}" height="${height}">${edges}${nodes}</svg>
+    <p class="muted">${dag.nodes.length - 1} updates · tips (ringed): ${dag.tips.map(short).join(", ")}</p>`;
+  void byId;
+}
+
+// ---- routing and live updates -----------------------------------------------------------
+async function route() {
+  const m = location.hash.match(/^#\/tasks\/(\d+)(?:\/rounds\/(\d+))?/);
+  try {
+    if (m) await showTask(Number(m[1]), m[2] ? Number(m[2]) : null);
+  } catch (e) {
+    $("#content").innerHTML = `<p class="error">${esc(e.message)}</p>`;
+  }
+}
+
+let refreshTimer = null;
+function refreshSoon() {
+  if (refreshTimer) return;
+  refreshTimer = setTimeout(async () => {
+    refreshTimer = null;
+    await Promise.all([loadTasks(), loadHealth()]);
+    if (state.taskId !== null) await route();
+  }, 700);
+}
+
+function listen() {
+  const source = new EventSource("/events");
+  source.onopen = () => { $("#live").className = "live on"; };
+  source.onerror = () => { $("#live").className = "live off"; };
+  source.onmessage = null;
+  const names = ["TaskPublished", "TaskClosed", "ProviderJoined", "UpdateSubmitted", "ScoreSubmitted", "UpdateAccepted",
+    "UpdateRejected", "AggregateProposed", "AggregateAttested", "RoundFinalized", "MemberRegistered", "RoleGranted", "RoleRevoked"];
+  for (const n of names) {
+    source.addEventListener(n, (message) => {
+      const e = JSON.parse(message.data);
+      const li = document.createElement("li");
+      const task = e.args.task_id !== undefined ? ` task ${e.args.task_id}` : "";
+      const round = e.args.round !== undefined ? ` r${e.args.round}` : "";
+      li.innerHTML = `<b>${esc(e.name)}</b>${task}${round} <span class="muted">#${e.block_number}</span>`;
+      const feed = $("#feed");
+      feed.prepend(li);
+      while (feed.children.length > 200) feed.lastChild.remove();
+      if (n === "MemberRegistered" || n.startsWith("Role")) loadMembers();
+      refreshSoon();
+    });
+  }
+}
+
+window.addEventListener("hashchange", route);
+(async () => {
+  await loadHealth();
+  await loadMembers().catch(() => {});
+  await loadTasks().catch((e) => { $("#task-list").innerHTML = `<li class="error">${esc(e.message)}</li>`; });
+  await route();
+  listen();
+  setInterval(loadHealth, 5000);
+})();

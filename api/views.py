@@ -1,0 +1,296 @@
+"""Response models built from the index (call under the gateway's lock).
+
+Pure functions of a :class:`~ledgerlearn.chain.index.TaskRecord` and the chain head: the same
+events give the same views in every gateway.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+from api.models import (
+    DagEdge,
+    DagNode,
+    DagView,
+    MetricCurve,
+    MetricPoint,
+    ProposalView,
+    RoundDetail,
+    RoundView,
+    ScoreView,
+    TaskDetail,
+    TaskParamsView,
+    TaskSummary,
+    UpdateView,
+)
+from ledgerlearn.aggregation import RULE_NAMES
+from ledgerlearn.chain.index import RoundRecord, TaskRecord, UpdateRecord
+from ledgerlearn.chain.types import SCORE_INVALID, Flow, Status, TaskParams, from_fixed
+from ledgerlearn.training import METRICS_BY_ID
+
+
+def hexed(digest: bytes) -> str:
+    """A content hash as 0x-hex."""
+    return "0x" + digest.hex()
+
+
+def _status(status: Status) -> str:
+    return "pending" if status in (Status.PENDING, Status.NONE) else status.name.lower()
+
+
+def _metric_name(task: TaskRecord) -> str:
+    metric = METRICS_BY_ID.get(int(task.params.metric))
+    return metric.name if metric is not None else f"metric {int(task.params.metric)}"
+
+
+def task_summary(task: TaskRecord) -> TaskSummary:
+    """What a task list shows."""
+    p = task.params
+    accepted = sum(u.status is Status.ACCEPTED for u in task.updates.values())
+    return TaskSummary(
+        task_id=task.task_id,
+        publisher=task.publisher,
+        flow="federation" if p.flow is Flow.FEDERATION else "dag",
+        metric=_metric_name(task),
+        threshold=from_fixed(p.threshold),
+        threshold_mode=p.threshold_mode.name.lower(),
+        quorum=p.quorum,
+        max_faulty_validators=p.max_faulty_validators,
+        committee=list(p.committee),
+        aggregation_rule=RULE_NAMES.get(p.aggregation_rule, str(p.aggregation_rule)),
+        num_byzantine=p.num_byzantine,
+        max_rounds=p.max_rounds,
+        round_length=p.round_length,
+        score_window=p.score_window,
+        max_parents=p.max_parents,
+        published_block=task.published_block,
+        closed=task.closed,
+        current_round=max(task.rounds) if task.rounds else None,
+        providers=len(task.providers),
+        updates=len(task.updates),
+        accepted=accepted,
+        model_spec_cid=p.model_spec_cid,
+        initial_weights_cid=p.initial_weights_cid,
+        initial_weights_hash=hexed(p.initial_weights_hash),
+    )
+
+
+def task_detail(task: TaskRecord) -> TaskDetail:
+    """One task with its content addresses and participants."""
+    p = task.params
+    return TaskDetail(
+        **task_summary(task).model_dump(),
+        model_spec_hash=hexed(p.model_spec_hash),
+        fragment_cids=list(p.fragment_cids),
+        provider_accounts=list(task.providers),
+        final_model_hash=hexed(task.final_model_hash) if task.final_model_hash else None,
+    )
+
+
+def _median(update: UpdateRecord) -> float | None:
+    """The lower median of an update's scores (an invalid score counts as the lowest); None
+    without scores or when that median is an invalid score."""
+    values = sorted(
+        float("-inf") if s == SCORE_INVALID else from_fixed(s) for s in update.scores.values()
+    )
+    if not values:
+        return None
+    low = values[(len(values) - 1) // 2]
+    return None if low == float("-inf") else low
+
+
+def update_view(task: TaskRecord, update: UpdateRecord) -> UpdateView:
+    """An update with every validator's score and the decision."""
+    threshold = task.params.threshold
+    return UpdateView(
+        task_id=task.task_id,
+        update=hexed(update.update),
+        provider=update.provider,
+        round=update.round,
+        cid=update.cid,
+        num_samples=update.num_samples,
+        parents=[hexed(p) for p in update.parents],
+        block_number=update.block_number,
+        status=_status(update.status),
+        decided_block=update.decided_block,
+        scores=[
+            ScoreView(
+                validator=v,
+                score=None if s == SCORE_INVALID else from_fixed(s),
+                invalid=s == SCORE_INVALID,
+                passed=s != SCORE_INVALID and s >= threshold,
+            )
+            for v, s in update.scores.items()
+        ],
+        median_score=_median(update),
+    )
+
+
+def round_view(
+    task: TaskRecord, record: RoundRecord, head: int, metric: float | None = None
+) -> RoundView:
+    """A federation round and where it stands at block ``head``."""
+    p = task.params
+    closes = record.start_block + p.round_length
+    scoring = closes + p.score_window
+    statuses = [task.updates[u].status for u in record.updates]
+    if record.result_hash is not None:
+        status = "finalized"
+    elif head < closes:
+        status = "open"
+    elif Status.PENDING in statuses and head < scoring:
+        status = "scoring"
+    else:
+        status = "aggregating"
+    return RoundView(
+        task_id=task.task_id,
+        round=record.round,
+        status=status,
+        start_block=record.start_block,
+        submissions_close_block=closes,
+        scoring_close_block=scoring,
+        base_model_hash=hexed(record.base_model_hash),
+        base_model_cid=record.base_model_cid,
+        submitted=len(record.updates),
+        accepted=statuses.count(Status.ACCEPTED),
+        rejected=statuses.count(Status.REJECTED),
+        pending=statuses.count(Status.PENDING),
+        proposals=[
+            ProposalView(
+                result_hash=hexed(pr.result_hash),
+                cid=pr.cid,
+                proposer=pr.proposer,
+                updates=len(pr.updates),
+                attesters=list(pr.attesters),
+            )
+            for pr in record.proposals.values()
+        ],
+        result_hash=hexed(record.result_hash) if record.result_hash else None,
+        result_cid=task.cid_of(record.result_hash) if record.result_hash else None,
+        finalized_block=record.finalized_block,
+        metric=metric,
+    )
+
+
+def round_detail(
+    task: TaskRecord, record: RoundRecord, head: int, metric: float | None = None
+) -> RoundDetail:
+    """A round with its updates in submission order."""
+    return RoundDetail(
+        **round_view(task, record, head, metric).model_dump(),
+        updates=[update_view(task, task.updates[u]) for u in record.updates],
+    )
+
+
+def dag_view(task: TaskRecord) -> DagView:
+    """Nodes (root and updates), edges (parent -> child) and tips of a dag task."""
+    root = task.params.initial_weights_hash
+    nodes = [
+        DagNode(
+            id=hexed(root),
+            kind="root",
+            provider=None,
+            status="accepted",
+            block_number=task.published_block,
+            cid=task.params.initial_weights_cid,
+            median_score=None,
+        )
+    ]
+    edges: list[DagEdge] = []
+    approved: set[bytes] = set()
+    for u in sorted(task.updates.values(), key=lambda r: r.block_number):
+        nodes.append(
+            DagNode(
+                id=hexed(u.update),
+                kind="update",
+                provider=u.provider,
+                status=_status(u.status),
+                block_number=u.block_number,
+                cid=u.cid,
+                median_score=_median(u),
+            )
+        )
+        for parent in u.parents:
+            edges.append(DagEdge(parent=hexed(parent), child=hexed(u.update)))
+            if u.status is Status.ACCEPTED:
+                approved.add(parent)
+    accepted = [root] + [
+        u.update
+        for u in sorted(task.updates.values(), key=lambda r: r.block_number)
+        if u.status is Status.ACCEPTED
+    ]
+    tips = [hexed(h) for h in accepted if h not in approved]
+    return DagView(task_id=task.task_id, nodes=nodes, edges=edges, tips=tips)
+
+
+def params_view(params: TaskParams) -> TaskParamsView:
+    """Task parameters as JSON."""
+    return TaskParamsView(
+        model_spec_hash=hexed(params.model_spec_hash),
+        model_spec_cid=params.model_spec_cid,
+        initial_weights_hash=hexed(params.initial_weights_hash),
+        initial_weights_cid=params.initial_weights_cid,
+        committee=list(params.committee),
+        fragment_hashes=[hexed(h) for h in params.fragment_hashes],
+        fragment_cids=list(params.fragment_cids),
+        quorum=params.quorum,
+        max_faulty_validators=params.max_faulty_validators,
+        threshold=params.threshold,
+        flow=int(params.flow),
+        metric=int(params.metric),
+        threshold_mode=int(params.threshold_mode),
+        aggregation_rule=params.aggregation_rule,
+        num_byzantine=params.num_byzantine,
+        round_length=params.round_length,
+        score_window=params.score_window,
+        max_rounds=params.max_rounds,
+        max_parents=params.max_parents,
+    )
+
+
+def metric_curve(
+    task: TaskRecord,
+    evaluated: dict[tuple[int, bytes], float],
+    held_out: str | None,
+    unfit: str | None,
+) -> MetricCurve:
+    """The curve of a task: the gateway's own evaluation of each round's global model when it
+    has a held-out set that fits, else the committee's median score of the accepted updates."""
+    metric = _metric_name(task)
+    if task.flow is Flow.FEDERATION and held_out is not None and unfit is None:
+        points = []
+        models = [(0, task.params.initial_weights_hash)] + [
+            (n, r.result_hash) for n, r in sorted(task.rounds.items()) if r.result_hash
+        ]
+        for number, digest in models:
+            value = evaluated.get((task.task_id, digest))
+            if value is not None:
+                points.append(MetricPoint(round=number, value=value, content_hash=hexed(digest)))
+        return MetricCurve(
+            task_id=task.task_id,
+            metric=metric,
+            source="gateway",
+            description=f"{metric} of each round's global model on {held_out}",
+            points=points,
+        )
+    mode = task.params.threshold_mode.name.lower()
+    meaning = {
+        "absolute": f"{metric} of the accepted updates on the committee's validation fragments",
+        "relative": f"{metric} gain of the accepted updates over the round's global model",
+        "peer": f"{metric} of the accepted updates relative to the median of their round",
+    }[mode]
+    points = []
+    for number, record in sorted(task.rounds.items()):
+        medians = [m for u in record.accepted if (m := _median(task.updates[u])) is not None]
+        if medians:
+            points.append(
+                MetricPoint(round=number, value=statistics.median(medians), content_hash=None)
+            )
+    why = f" ({unfit})" if unfit else " (the gateway has no held-out set)"
+    return MetricCurve(
+        task_id=task.task_id,
+        metric=metric,
+        source="committee" if points else "none",
+        description=f"committee scores: median over accepted updates of the {meaning}{why}",
+        points=points,
+    )

@@ -1,0 +1,171 @@
+"""The dashboard in a real browser (Debian's chromium driven by Playwright) while a quick demo
+runs: every agent a process on a devnet, the gateway a process reading the same chain. The
+browser sees the task appear, opens a round with every update's decision and each
+validator's score, sees the accuracy curve, and saves a screenshot (reports/dashboard.png)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from eth_account import Account
+
+from ledgerlearn.chain.backend import connect
+from ledgerlearn.config import ChainSettings
+from tests.api.conftest import PASSWORD, free_port, write_keystore
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+REPORTS = Path(__file__).resolve().parents[2] / "reports"
+
+
+def wait_until(condition, timeout_s: float, what: str, processes=()):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for name, process, log in processes:
+            if process.poll() is not None:
+                raise AssertionError(
+                    f"{name} exited {process.returncode}:\n{log.read_text()[-3000:]}"
+                )
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+def test_dashboard_shows_a_running_demo(tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "LEDGERLEARN_AGENT__PASSWORD": PASSWORD}
+    out = tmp_path / "demo"
+    demo_log = tmp_path / "demo.log"
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "ledgerlearn.cli", "demo", "--quick", "--out", str(out)],
+        stdout=demo_log.open("wb"),
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
+    gateway = None
+    gateway_log = tmp_path / "gateway.log"
+    try:
+        watched = [("demo", demo, demo_log)]
+        wait_until(lambda: (out / "run.json").exists(), 300, "the demo's devnet", watched)
+        run = json.loads((out / "run.json").read_text())
+        relayer = Account.create()
+        connect(ChainSettings(backend="rpc", rpc_url=run["rpc_url"])).fund(relayer.address, 10**20)
+        keystore = write_keystore(tmp_path / "relayer.json", relayer)
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        gateway = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ledgerlearn.cli",
+                "gateway",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--rpc",
+                run["rpc_url"],
+                "--deployment",
+                run["deployment"],
+                "--keystore",
+                str(keystore),
+                "--state-dir",
+                str(tmp_path / "gateway"),
+                "--eval-dataset",
+                "digits",
+            ],
+            stdout=gateway_log.open("wb"),
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**env, "LEDGERLEARN_LOG": "INFO"},
+        )
+        watched.append(("gateway", gateway, gateway_log))
+
+        def answers() -> bool:
+            try:
+                return httpx.get(url + "/info", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(answers, 120, "the gateway", watched)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            )
+            page = browser.new_page(viewport={"width": 1500, "height": 1150})
+            page.goto(url + "/")
+            # the task appears when the demo's publisher publishes it (live, no reload)
+            wait_until(
+                lambda: page.locator(".task-list a", has_text="Task 1").count() > 0,
+                300,
+                "the task in the list",
+                watched,
+            )
+            assert page.locator("#live.on").count() == 1  # the event stream is connected
+            page.locator(".task-list a", has_text="Task 1").click()
+            page.wait_for_selector("#timeline .round-card", timeout=60_000)
+            wait_until(
+                lambda: page.locator('.round-card[data-round="1"] .badge.finalized').count() > 0,
+                300,
+                "round 1 to be finalized",
+                watched,
+            )
+            page.locator('.round-card[data-round="1"]').click()
+            page.wait_for_selector("#round-title", timeout=60_000)
+            assert "Round 1" in page.inner_text("#round-title")
+            table = page.inner_text("#updates")
+            assert "accepted" in table and "rejected" in table  # the committee's decisions
+            assert page.locator("#updates .score").count() >= 10  # every validator's scores
+            # the accuracy curve: the initial model and round 1, on the gateway's held-out set
+            wait_until(
+                lambda: page.locator("#curve-svg circle").count() >= 2,
+                120,
+                "the accuracy curve",
+                watched,
+            )
+            assert "held-out set" in page.inner_text("#curve")
+            wait_until(
+                lambda: page.locator('.round-card[data-round="3"] .badge.finalized').count() > 0,
+                300,
+                "the last round",
+                watched,
+            )
+            page.wait_for_timeout(2500)  # let the curve pick up the last round
+            REPORTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(REPORTS / "dashboard.png"), full_page=True)
+            shutil.copy(REPORTS / "dashboard.png", tmp_path / "dashboard.png")
+            browser.close()
+    finally:
+        for process in (gateway, demo):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGINT)
+                try:
+                    process.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+    assert (REPORTS / "dashboard.png").stat().st_size > 10_000

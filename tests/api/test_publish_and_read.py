@@ -1,0 +1,242 @@
+"""Publishing through the gateway (prepare -> sign -> submit) and reading what the chain says,
+against a real gateway process, a real devnet and real IPFS nodes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+
+from api.client import GatewayClient, GatewayError, PublicationRequest
+from ledgerlearn.agents.publisher import Policy
+from ledgerlearn.chain.types import Status, to_fixed
+from ledgerlearn.model import build
+from ledgerlearn.model.flatten import state_dict_to_arrays
+from ledgerlearn.model.presets import logreg_digits
+from ledgerlearn.model.weights import encode
+from tests.api.conftest import GatewayProcess, World, digits_validation, publication_form
+
+
+def request_for(world: World, **policy: Any) -> PublicationRequest:
+    fields: dict[str, Any] = {
+        "quorum": 2,
+        "max_faulty_validators": 0,
+        "rounds": 2,
+        "round_length": 6,
+        "score_window": 6,
+        "threshold": 0.0,
+        "threshold_mode": "absolute",
+    }
+    fields.update(policy)
+    return PublicationRequest(
+        spec=logreg_digits().to_json(),
+        validation=digits_validation(),
+        validation_name="validation.npz",
+        policy=Policy(**fields),
+        committee=world.committee,
+    )
+
+
+@pytest.fixture(scope="module")
+def published(world: World, gateway: GatewayProcess) -> dict[str, Any]:
+    with GatewayClient(gateway.url, world.publisher) as client:
+        return client.publish(request_for(world))
+
+
+def test_a_publication_is_relayed_with_the_publishers_signature(
+    world: World, published: dict[str, Any]
+) -> None:
+    task_id = published["task_id"]
+    reader = world.client()
+    task = reader.task(task_id)
+    assert task.publisher == world.publisher.address  # the publisher, not the relayer
+    assert task.quorum == 2 and task.threshold == to_fixed(0.0)
+    # the relayer paid for it: the transaction came from the gateway's account
+    tx = world.chain.w3.eth.get_transaction(published["tx_hash"])
+    assert tx["from"] == world.relayer.address
+    assert reader.publish_nonce(world.publisher.address) == 1
+    # the spec the gateway put on IPFS is the one uploaded (hash on chain = sha256 of it)
+    assert task.model_spec_hash == hashlib.sha256(logreg_digits().to_json()).digest()
+
+
+def test_reads_show_the_task_its_rounds_members_and_model(
+    world: World, gateway: GatewayProcess, published: dict[str, Any]
+) -> None:
+    task_id = published["task_id"]
+    http = httpx.Client(base_url=gateway.url, timeout=30)
+    page = http.get("/tasks").json()
+    assert task_id in [t["task_id"] for t in page["items"]]
+    detail = http.get(f"/tasks/{task_id}").json()
+    assert detail["publisher"] == world.publisher.address
+    assert detail["committee"] == world.committee and detail["flow"] == "federation"
+    rounds = http.get(f"/tasks/{task_id}/rounds").json()
+    assert [r["round"] for r in rounds["items"]] == [1]
+    members = {m["account"]: m for m in http.get("/members", params={"limit": 500}).json()["items"]}
+    assert members[world.publisher.address]["roles"] == ["PUBLISHER"]
+    assert members[world.validators[0].address]["roles"] == ["VALIDATOR"]
+    assert members[world.admin.address]["roles"] == ["ADMIN"]
+    assert members[world.validators[0].address]["registered"]
+    model = http.get(f"/tasks/{task_id}/model").json()
+    assert model["source"] == "initial weights"
+    assert model["content_hash"] == published["params"]["initial_weights_hash"]
+    weights = http.get(model["download"])
+    assert weights.status_code == 200
+    assert "0x" + hashlib.sha256(weights.content).hexdigest() == model["content_hash"]
+    health = http.get("/health").json()
+    assert health["status"] == "ok" and health["chain"]["ok"] and health["ipfs"]["ok"]
+    assert health["relayer"]["detail"]["address"] == world.relayer.address
+
+
+def test_pagination(gateway: GatewayProcess, world: World) -> None:
+    http = httpx.Client(base_url=gateway.url, timeout=30)
+    everything = http.get("/members", params={"limit": 500}).json()
+    assert everything["total"] >= 8
+    page = http.get("/members", params={"offset": 2, "limit": 3}).json()
+    assert page["items"] == everything["items"][2:5]
+    assert page["total"] == everything["total"] and page["offset"] == 2 and page["limit"] == 3
+    bad = http.get("/members", params={"limit": 0})
+    assert bad.status_code == 422 and bad.json()["field"] == "limit"
+
+
+def test_unknown_ids_are_404_with_the_error_body(
+    gateway: GatewayProcess, published: dict[str, Any]
+) -> None:
+    http = httpx.Client(base_url=gateway.url, timeout=30)
+    task_id = published["task_id"]
+    for path in (
+        "/tasks/999999",
+        f"/tasks/{task_id}/rounds/77",
+        f"/tasks/{task_id}/updates/0x" + "ab" * 32,
+        "/models/bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy",
+        "/publications/" + "0" * 32,
+        "/members/0x" + "12" * 20,
+    ):
+        response = http.get(path)
+        assert response.status_code == 404, path
+        body = response.json()
+        assert body["status"] == 404 and body["error"] == "not_found" and body["message"]
+
+
+def test_updates_scores_and_decisions_are_read_back(
+    world: World, gateway: GatewayProcess, published: dict[str, Any]
+) -> None:
+    task_id = published["task_id"]
+    spec = logreg_digits()
+    rng = np.random.default_rng(0)
+    updates = []
+    for i, provider in enumerate(world.providers[:2]):
+        base = state_dict_to_arrays(build(spec, seed=i))
+        weights = {k: (v + rng.normal(size=v.shape)).astype(np.float32) for k, v in base.items()}
+        data = encode(weights, spec=spec)
+        cid, digest = world.node.put(data)
+        client = world.client(provider)
+        client.join_task(task_id)
+        client.submit_update(task_id, 1, digest, cid, 100 + i)
+        updates.append(digest)
+    # validator 0 approves both, validator 1 rejects the second: first accepted (2 of 3 pass)
+    world.client(world.validators[0]).submit_scores(
+        task_id, updates, [to_fixed(0.9), to_fixed(0.8)]
+    )
+    world.client(world.validators[1]).submit_scores(
+        task_id, updates, [to_fixed(0.7), to_fixed(-1.0)]
+    )
+    http = httpx.Client(base_url=gateway.url, timeout=30)
+    for _ in range(50):
+        detail = http.get(f"/tasks/{task_id}/rounds/1").json()
+        if len(detail["updates"]) == 2 and len(detail["updates"][1]["scores"]) == 2:
+            break
+        threading.Event().wait(0.2)
+    first, second = detail["updates"]
+    assert first["status"] == "accepted" and second["status"] == "pending"
+    assert [s["score"] for s in first["scores"]] == [0.9, 0.7]
+    assert [s["passed"] for s in second["scores"]] == [True, False]
+    assert first["provider"] == world.providers[0].address and first["num_samples"] == 100
+    accepted = http.get(f"/tasks/{task_id}/updates", params={"status": "accepted"}).json()
+    assert [u["update"] for u in accepted["items"]] == ["0x" + updates[0].hex()]
+    one = http.get(f"/tasks/{task_id}/updates/0x{updates[1].hex()}").json()
+    assert one["status"] == "pending" and one["median_score"] == -1.0
+    assert world.client().update(task_id, updates[0]).status is Status.ACCEPTED
+
+
+def test_the_event_stream_sends_contract_events(world: World, gateway: GatewayProcess) -> None:
+    received: list[dict[str, Any]] = []
+    ready = threading.Event()
+
+    def listen() -> None:
+        with httpx.stream("GET", gateway.url + "/events", timeout=60) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            ready.set()
+            for line in response.iter_lines():
+                if line.startswith("data: "):
+                    received.append(json.loads(line[6:]))
+                    if received[-1]["name"] == "TaskPublished":
+                        return
+
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+    assert ready.wait(30)
+    with GatewayClient(gateway.url, world.publisher) as client:
+        task_id = client.publish(request_for(world, rounds=1))["task_id"]
+    thread.join(60)
+    published = [e for e in received if e["name"] == "TaskPublished"]
+    assert published and published[0]["args"]["task_id"] == task_id
+    assert published[0]["args"]["publisher"] == world.publisher.address
+
+
+def test_bad_inputs_are_422_naming_the_field(world: World, gateway: GatewayProcess) -> None:
+    with GatewayClient(gateway.url, world.publisher) as client:
+
+        def attempt(files: dict[str, Any], data: dict[str, str]) -> GatewayError:
+            with pytest.raises(GatewayError) as caught:
+                client.call("POST", "/tasks", signed=True, files=files, data=data)
+            return caught.value
+
+        files, data = publication_form(world)
+        bad_spec = attempt(
+            {**files, "spec": ("spec.json", b'{"layers": 5}', "application/json")}, data
+        )
+        assert bad_spec.status == 422 and bad_spec.field == "spec"
+        unsafe = attempt(
+            files, {**data, "policy": json.dumps({"quorum": 3, "max_faulty_validators": 1})}
+        )
+        assert unsafe.status == 422 and unsafe.field == "policy.quorum"
+        assert "f < k <= n - f" in str(unsafe)
+        typo = attempt(
+            files,
+            {**data, "policy": json.dumps({"quorum": 2, "max_faulty_validators": 0, "rounds": 0})},
+        )
+        assert typo.status == 422 and typo.field == "policy.rounds"
+        rule = attempt(
+            files,
+            {
+                **data,
+                "policy": json.dumps(
+                    {"quorum": 2, "max_faulty_validators": 0, "aggregation_rule": "avg"}
+                ),
+            },
+        )
+        assert rule.status == 422 and rule.field == "policy.aggregation_rule"
+        outsider = attempt(files, {**data, "committee": world.outsider.address})
+        assert outsider.status == 422 and outsider.field == "committee"
+        labels = attempt({**files, "validation": ("v.csv", b"1,2,3\n4,5,6\n", "text/csv")}, data)
+        assert labels.status == 422 and labels.field == "validation"
+        pickle = attempt(
+            {**files, "weights": ("w.safetensors", b"\x80\x04K\x01.", "application/octet-stream")},
+            data,
+        )
+        assert pickle.status == 422 and pickle.field == "weights"
+
+
+def test_an_upload_over_the_limit_is_413(world: World, gateway: GatewayProcess) -> None:
+    limit = httpx.get(gateway.url + "/info").json()["max_upload_bytes"]
+    with GatewayClient(gateway.url, world.publisher) as client:
+        files, data = publication_form(world)
+        files["weights"] = ("w.safetensors", b"\0" * (limit + 1), "application/octet-stream")
+        with pytest.raises(GatewayError) as caught:
+            client.call("POST", "/tasks", signed=True, files=files, data=data)
+    assert caught.value.status == 413
