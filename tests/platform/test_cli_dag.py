@@ -162,7 +162,7 @@ def test_two_processes_compute_the_same_consensus_model(world: DagWorld, tmp_pat
             stdin=subprocess.DEVNULL,
             text=True,
             env=env(tmp_path / f"home-{i}"),
-        )  # fmt: skip
+        )
         for i, out in enumerate(outs)
     ]
     answers = []

@@ -21,8 +21,8 @@ from eth_account.signers.local import LocalAccount
 from eth_keys.datatypes import PrivateKey
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ledgerlearn.agents.pace import BlockPace, Pace
 from ledgerlearn.agents.feed import SharedFeed
+from ledgerlearn.agents.pace import BlockPace, Pace
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.agents.provider import Provider
 from ledgerlearn.agents.publisher import Policy, Publisher

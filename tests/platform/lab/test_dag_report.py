@@ -22,10 +22,26 @@ from ledgerlearn.lab.results import RunResult, UpdateRow
 ROOT = "0x" + "00" * 32
 
 
-def node(name: str, provider: str, behaviour: str, status: str, parents: list[str],
-         block: int, score: float | None) -> DagNode:  # fmt: skip
-    return DagNode(name, provider, behaviour, status, parents, block, block + 2, score,
-                   score if status == "accepted" else None)  # fmt: skip
+def node(
+    name: str,
+    provider: str,
+    behaviour: str,
+    status: str,
+    parents: list[str],
+    block: int,
+    score: float | None,
+) -> DagNode:
+    return DagNode(
+        name,
+        provider,
+        behaviour,
+        status,
+        parents,
+        block,
+        block + 2,
+        score,
+        score if status == "accepted" else None,
+    )
 
 
 def dag_result() -> RunResult:
@@ -39,14 +55,20 @@ def dag_result() -> RunResult:
         node("0xa3", "provider-0", "honest", "pending", ["0xa2"], 120, None),
     ]
     history = DagHistory(
-        root=ROOT, published_block=100, closed_block=121, block_time_s=1.0, top_k=2,
-        nodes=nodes, tips=["0xa2", "0xf1"], dropped=3,
+        root=ROOT,
+        published_block=100,
+        closed_block=121,
+        block_time_s=1.0,
+        top_k=2,
+        nodes=nodes,
+        tips=["0xa2", "0xf1"],
+        dropped=3,
         consensus=[
             CurvePoint(100, 0.0, 0.08, "0x01", [ROOT]),
             CurvePoint(107, 7.0, 0.55, "0x02", ["0xa1", "0xb1"]),
             CurvePoint(121, 21.0, 0.81, "0x03", ["0xa2"]),
         ],
-    )  # fmt: skip
+    )
     result = RunResult(task_id=4, metric="accuracy", initial_metric=0.08, dag=history)
     for n in nodes:
         scores = {"validator-0": n.score, "validator-1": n.score}

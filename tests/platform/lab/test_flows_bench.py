@@ -54,8 +54,11 @@ def test_centralized_training_pays_the_same_throughput_for_the_pooled_data() -> 
     bench = FlowsBench(budget_ticks=30)
     run = run_centralized(bench, "byzantine")
     _, parts, _, _ = bench.cast("byzantine").data()
-    pooled = sum(len(p) for p, b in zip(parts, bench.cast("byzantine").providers, strict=True)
-                 if b == "honest")  # fmt: skip
+    pooled = sum(
+        len(p)
+        for p, b in zip(parts, bench.cast("byzantine").providers, strict=True)
+        if b == "honest"
+    )
     epoch = pooled / bench.samples_per_tick
     assert [round(p.seconds, 6) for p in run.curve] == [
         round(i * epoch, 6) for i in range(len(run.curve))
