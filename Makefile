@@ -9,13 +9,19 @@ PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
 
-.PHONY: demo demo-quick simulate setup compile artifacts test test-contracts test-python chromium analyze coverage gas bench bench-gateway bench-aggregation devnet lint clean
+.PHONY: demo demo-quick demo-dag bench-flows simulate setup compile artifacts test test-contracts test-python chromium analyze coverage gas bench bench-gateway bench-aggregation devnet lint clean
 
 demo: setup  ## the main job: a full task (MNIST), every agent a process on a devnet, a report
 	$(VENV)/bin/ledgerlearn demo --baseline $(if $(OUT),--out $(OUT),)
 
 demo-quick: setup  ## the same on digits with 3 rounds (under 2 minutes)
 	$(VENV)/bin/ledgerlearn demo --quick $(if $(OUT),--out $(OUT),)
+
+demo-dag: setup  ## the quick demo's cast on a dag task (about 90 s), the DAG drawn in the report
+	$(VENV)/bin/ledgerlearn demo --quick --flow dag $(if $(OUT),--out $(OUT),)
+
+bench-flows: setup  ## centralized vs federation vs DAG: accuracy over wall time, 3 scenarios
+	$(VENV)/bin/ledgerlearn bench flows $(if $(OUT),--out $(OUT),)
 
 simulate: setup  ## the demo's task in one process on the in-process EVM
 	$(VENV)/bin/ledgerlearn simulate --quick
