@@ -3,9 +3,12 @@
 A dag update has no round of peers; its change is measured from the merge of the parents it
 names. The checks of :func:`~ledgerlearn.agents.sanity.check_round` (free rider, norm
 outlier, reversed change, near-duplicate) run on those changes, with the changes of the last
-valid updates this validator saw as the context ("typical" change norm, median direction,
-earlier changes a copy would duplicate). Plus the lone free-rider floor: a change smaller
-than :data:`~ledgerlearn.agents.sanity.MIN_RELATIVE_CHANGE` times the merge's norm.
+updates this validator decoded as the context ("typical" change norm, median direction,
+earlier changes a copy would duplicate) — all of them, as a federation round's checks use
+all of the round's decodable updates: keeping only the ones that passed froze the context
+on the large changes of early training, and every later (smaller) honest change then looked
+like a free rider's. Plus the lone free-rider floor: a change smaller than
+:data:`~ledgerlearn.agents.sanity.MIN_RELATIVE_CHANGE` times the merge's norm.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from ledgerlearn.agents.sanity import MIN_RELATIVE_CHANGE, SanityVerdict, check_
 __all__ = ["HISTORY", "DagSanity"]
 
 HISTORY = 10
-"""Changes of earlier valid updates kept as context."""
+"""Changes of earlier updates kept as context."""
 
 Vector = npt.NDArray[np.float32]
 
@@ -33,8 +36,8 @@ class DagSanity:
         self._history: deque[Vector] = deque(maxlen=history)
 
     def check(self, merges: Sequence[Vector], updates: Sequence[Vector]) -> list[SanityVerdict]:
-        """Verdicts for ``updates`` (flat), each against its parents' merge (flat); the
-        changes of the updates that pass join the context."""
+        """Verdicts for ``updates`` (flat), each against its parents' merge (flat); their
+        changes then join the context."""
         if len(merges) != len(updates):
             raise ValueError(f"{len(updates)} updates but {len(merges)} merges")
         if not updates:
@@ -55,7 +58,6 @@ class DagSanity:
                     False, f"free rider: change norm {norm:.3g} < {MIN_RELATIVE_CHANGE} x "
                     "the parents' merge norm"
                 )  # fmt: skip
-            if verdict.ok:
-                self._history.append(change)
             out.append(verdict)
+        self._history.extend(changes)
         return out

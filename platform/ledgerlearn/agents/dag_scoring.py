@@ -2,10 +2,13 @@
 
 No rounds: each update has its own scoring deadline (its submission block plus the task's
 score window). Each step the member takes the pending updates it has not scored yet, tries
-once to fetch the new ones (short deadline, concurrently), and scores what it holds. An update
+once to fetch the new ones (short deadline, concurrently), and scores what it holds, the
+earliest deadlines first and at most :data:`MAX_BATCH` per step (scoring a CNN on a large
+fragment takes seconds: a long batch would see deadlines pass while it is computed). An update
 whose content is still missing when half of its window has passed gets one last fetch under
 the member's full deadline and is then scored unavailable, so a withheld update is decided in
-time.
+time. Scores are kept until sent; before sending, the batch drops the updates whose deadline
+passed meanwhile (one of them would revert the whole batch; the keeper settles them).
 
 Scoring an update: decode it against the task's spec (safetensors only, names, shapes,
 finiteness), fetch its parents (accepted updates or the initial weights, verified), merge
@@ -46,6 +49,8 @@ Weights = dict[str, npt.NDArray[np.float32]]
 
 CACHE = 64
 """Parent models and merges kept decoded (parents are shared by many updates)."""
+MAX_BATCH = 8
+"""Most updates scored in one step (earliest deadlines first)."""
 
 
 class DagScorer:
@@ -59,6 +64,7 @@ class DagScorer:
         self._models: OrderedDict[bytes, Weights] = OrderedDict()
         self._merges: OrderedDict[tuple[bytes, ...], tuple[Weights, float]] = OrderedDict()
         self._sanity: dict[int, DagSanity] = {}
+        self._scores: dict[bytes, ScoreRecord] = {}  # computed, not sent yet
 
     def step(self, task: TaskRecord) -> bool:
         """Score the task's updates that are due; True when scores were sent."""
@@ -75,6 +81,10 @@ class DagScorer:
             and u.update not in self._sent
             and next_block < u.round + window
         ]
+        due_set = {u.update for u in due}
+        for cache in (self._content, self._scores):  # decided or past their deadline
+            for h in [h for h in cache if h in task.updates and h not in due_set]:
+                del cache[h]
         if not due:
             return False
         new = [u.update for u in due if u.update not in self._tried]
@@ -90,10 +100,19 @@ class DagScorer:
         ]
         if late:
             self._content.update(v._fetch(task, late, v.fetch_timeout_s))
-        ready = [u for u in due if u.update in self._content]
+        ready = [u for u in due if u.update in self._content or u.update in self._scores]
+        ready.sort(key=lambda u: u.round)  # earliest deadline first
+        ready = ready[:MAX_BATCH]
         if not ready:
             return False
-        scores = self.score(task, ready)
+        todo = [u for u in ready if u.update not in self._scores]
+        if todo:
+            self._scores.update(self.score(task, todo))
+        block = p.client.block_number()  # scoring took time: drop what can no longer count
+        ready = [u for u in ready if block + 1 < u.round + window]
+        if not ready:
+            return False
+        scores = {u.update: self._scores[u.update] for u in ready}
         reported = v.behaviour.report(
             {u.update: scores[u.update].score for u in ready},
             {u.update: u.provider for u in ready},
@@ -105,6 +124,7 @@ class DagScorer:
         v.scored.extend(scores[h] for h in hashes)
         for h in hashes:
             self._content.pop(h, None)
+            self._scores.pop(h, None)
         log.info(
             "task %d: scored %d dag updates (%d invalid)",
             task.task_id,

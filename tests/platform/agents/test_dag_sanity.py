@@ -59,3 +59,22 @@ def test_a_lone_free_rider_is_caught_without_context() -> None:
     base = np.ones(100, dtype=np.float32)
     (verdict,) = DagSanity().check([base], [base + 1e-6])
     assert not verdict.ok and "parents' merge" in verdict.reason
+
+
+def test_changes_that_shrink_as_training_converges_are_not_taken_for_free_riders() -> None:
+    """Early changes are large, converged ones far smaller. Right after the drop the small
+    ones look like free riders next to the context; the context then follows them (it holds
+    every decoded change, not only those that passed) and they pass again."""
+    rng = np.random.default_rng(2)
+    sanity = DagSanity(history=6)
+
+    def batch(scale: float) -> list[bool]:
+        merges = [rng.normal(0, 1, 200).astype(np.float32) for _ in range(2)]
+        updates = [m + scale * (honest(rng, m) - m) for m in merges]
+        return [v.ok for v in sanity.check(merges, updates)]
+
+    assert all(ok for _ in range(3) for ok in batch(1.0))
+    first = batch(0.05)
+    assert not any(first)  # 20 times smaller than the whole context
+    later = [batch(0.05) for _ in range(4)]
+    assert all(later[-1]) and all(later[-2]), later
