@@ -51,6 +51,9 @@ CACHE = 64
 """Parent models and merges kept decoded (parents are shared by many updates)."""
 MAX_BATCH = 8
 """Most updates scored in one step (earliest deadlines first)."""
+SEND_MARGIN = 2
+"""Blocks a score must have before its update's deadline when the batch is sent (the
+transaction is estimated, signed and mined a block or two later)."""
 
 
 class DagScorer:
@@ -109,7 +112,7 @@ class DagScorer:
         if todo:
             self._scores.update(self.score(task, todo))
         block = p.client.block_number()  # scoring took time: drop what can no longer count
-        ready = [u for u in ready if block + 1 < u.round + window]
+        ready = [u for u in ready if block + SEND_MARGIN < u.round + window]
         if not ready:
             return False
         scores = {u.update: self._scores[u.update] for u in ready}
