@@ -14,7 +14,12 @@ Background threads then
   per open federation task, on an index of its own, as any participant may; the contract
   refuses a second identical proposal or settlement, so several gateways or agents keeping
   the same rounds cause no double effect;
-- score each round's global model on a held-out set when one is configured (``evaluator``).
+- keep dag tasks (with ``keeper``): settle updates whose scoring window passed unscored
+  (:class:`~ledgerlearn.flows.dag.DagKeeper`; the publisher's keeper closes the task);
+- compute each dag task's consensus model whenever its DAG changes (``consensus``, on with
+  orchestration, no key needed: :class:`~api.consensus.ConsensusModels`);
+- score each round's global model (federation) and each consensus model (dag) on a held-out
+  set when one is configured (``evaluator``).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from eth_account.signers.local import LocalAccount
 from eth_keys.datatypes import PrivateKey
 
 from api.auth import RequestVerifier
+from api.consensus import ConsensusModels
 from api.database import Database
 from api.evaluation import EvalJob, Evaluator
 from api.events import EventHub
@@ -97,6 +103,8 @@ class Gateway:
         self.roles: dict[str, set[str]] = {}
         self.sync_state = ThreadState()
         self.evaluator: Evaluator | None = None
+        self.consensus: ConsensusModels | None = None
+        self.consensus_state = ThreadState()
         self.orchestration = Orchestration(False, False, "not started")
         self.started = time.time()
         self._stop = threading.Event()
@@ -203,6 +211,19 @@ class Gateway:
         gw = self.settings.gateway
         self._threads.append(threading.Thread(target=self._sync_loop, name="sync", daemon=True))
         address = self.relayer_address
+        if gw.orchestrate:  # reads only: runs with or without a key
+            self.consensus = ConsensusModels(
+                Participant(
+                    LedgerClient(self.chain, self.deployment),
+                    self.node,
+                    state / "consensus",
+                    fetch_timeout_s=gw.fetch_timeout_s,
+                ),
+                self.node,
+            )
+            self._threads.append(
+                threading.Thread(target=self._consensus_loop, name="consensus", daemon=True)
+            )
         if not gw.orchestrate:
             self.orchestration = Orchestration(False, False, "turned off in the settings")
         elif address is None:
@@ -212,7 +233,9 @@ class Gateway:
                 True, False, f"{address} holds no participant role (the admin grants one)"
             )
         else:
-            self.orchestration = Orchestration(True, True, "keeping the rounds of open tasks")
+            self.orchestration = Orchestration(
+                True, True, "keeping the rounds and dag updates of open tasks"
+            )
             self.keeper = Participant(
                 self.client, self.node, state / "keeper", fetch_timeout_s=gw.fetch_timeout_s
             )
@@ -274,9 +297,10 @@ class Gateway:
             self._stop.wait(interval)
 
     def _keeper_loop(self) -> None:
+        from ledgerlearn.flows.dag import DagKeeper
         from ledgerlearn.flows.federation import RoundKeeper
 
-        keepers: dict[int, RoundKeeper] = {}
+        keepers: dict[int, RoundKeeper | DagKeeper] = {}
         state = self.orchestration.state
         interval = self.settings.gateway.poll_interval_s
         while not self._stop.is_set():
@@ -284,11 +308,15 @@ class Gateway:
             try:
                 self.keeper.sync()
                 for task in list(self.keeper.index.tasks.values()):
-                    if task.closed or task.flow is not Flow.FEDERATION:
+                    if task.closed:
                         continue
-                    keeper = keepers.setdefault(
-                        task.task_id, RoundKeeper(self.keeper, task.task_id)
-                    )
+                    keeper = keepers.get(task.task_id)
+                    if keeper is None:
+                        keeper = keepers[task.task_id] = (
+                            RoundKeeper(self.keeper, task.task_id)
+                            if task.flow is Flow.FEDERATION
+                            else DagKeeper(self.keeper, task.task_id, close_at=None)
+                        )
                     try:
                         if keeper.step():
                             acted = True
@@ -309,6 +337,24 @@ class Gateway:
             if not acted:
                 self._stop.wait(interval)
 
+    def _consensus_loop(self) -> None:
+        assert self.consensus is not None
+        state = self.consensus_state
+        interval = self.settings.gateway.poll_interval_s
+        while not self._stop.is_set():
+            try:
+                state.actions += self.consensus.refresh()
+                state.last_ok = time.time()
+                state.error = None
+            except (ChainResetError, ChainReorgError) as exc:
+                state.error = f"{type(exc).__name__}: {exc}"
+                log.error("consensus stopped: %s", exc)
+                return
+            except Exception as exc:  # a tip not fetchable yet: tried again next time
+                state.error = f"{type(exc).__name__}: {exc}"
+                log.warning("consensus model: %s", exc)
+            self._stop.wait(interval)
+
     def _evaluator_loop(self) -> None:
         assert self.evaluator is not None
         while not self._stop.is_set():
@@ -320,18 +366,22 @@ class Gateway:
             self._stop.wait(1.0)
 
     def eval_jobs(self) -> list[EvalJob]:
-        """The models of the accuracy curve: initial weights and finalized round results."""
+        """The models of the accuracy curves: initial weights, then finalized round results
+        (federation) or the consensus models the gateway computed (dag)."""
         jobs = []
         with self.lock:
             for task in self.index.tasks.values():
-                if task.flow is not Flow.FEDERATION:
-                    continue
                 p = task.params
-                hashes = [p.initial_weights_hash] + [
-                    r.result_hash for _, r in sorted(task.rounds.items()) if r.result_hash
-                ]
-                for digest in hashes:
-                    cid = task.cid_of(digest)
+                models = [(p.initial_weights_hash, p.initial_weights_cid)]
+                if task.flow is Flow.FEDERATION:
+                    for _, r in sorted(task.rounds.items()):
+                        if r.result_hash:
+                            models.append((r.result_hash, task.cid_of(r.result_hash) or ""))
+                elif self.consensus is not None:
+                    models += [
+                        (v.content_hash, v.cid) for v in self.consensus.history(task.task_id)
+                    ]
+                for digest, cid in models:
                     if cid:
                         jobs.append(
                             EvalJob(

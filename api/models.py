@@ -171,21 +171,31 @@ class MemberView(BaseModel):
 
 
 class GlobalModel(BaseModel):
-    """The current global model of a task."""
+    """The current global model of a task: the last finalized round's result (federation) or
+    the consensus model (dag)."""
 
     task_id: int
     flow: Literal["federation", "dag"]
-    round: int | None
+    round: int | None = Field(description="Federation: the round it is the result of.")
+    block: int | None = Field(
+        None, description="Dag: the block the consensus model was computed at."
+    )
     content_hash: Hash
     cid: str
     source: str = Field(description="Which model this is, in words.")
+    tips: list[Hash] | None = Field(
+        None, description="Dag: the tips the consensus model aggregates, best first."
+    )
     download: str = Field(description="Path to download its weights (verified).")
 
 
 class MetricPoint(BaseModel):
     """One point of a task's curve."""
 
-    round: int = Field(description="0: the initial weights.")
+    round: int = Field(
+        description="Federation: the round (0: the initial weights); dag: the block the "
+        "consensus model was computed at (0: the initial weights)."
+    )
     value: float
     content_hash: Hash | None
 
@@ -196,6 +206,7 @@ class MetricCurve(BaseModel):
     task_id: int
     metric: str
     source: Literal["gateway", "committee", "none"]
+    axis: Literal["round", "block"] = Field(description="What the points' ``round`` counts.")
     description: str = Field(description="What the values are, in words.")
     points: list[MetricPoint]
 

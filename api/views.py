@@ -7,7 +7,9 @@ events give the same views in every gateway.
 from __future__ import annotations
 
 import statistics
+from typing import Literal
 
+from api.consensus import ConsensusVersion
 from api.models import (
     DagEdge,
     DagNode,
@@ -253,15 +255,27 @@ def metric_curve(
     evaluated: dict[tuple[int, bytes], float],
     held_out: str | None,
     unfit: str | None,
+    consensus: list[ConsensusVersion] | None = None,
 ) -> MetricCurve:
-    """The curve of a task: the gateway's own evaluation of each round's global model when it
-    has a held-out set that fits, else the committee's median score of the accepted updates."""
+    """The curve of a task: the gateway's own evaluation of each round's global model
+    (federation) or of each consensus model it computed (dag, by block) when it has a held-out
+    set that fits; else the committee's scores."""
     metric = _metric_name(task)
-    if task.flow is Flow.FEDERATION and held_out is not None and unfit is None:
+    dag = task.flow is Flow.DAG
+    versions = consensus or []
+    axis: Literal["round", "block"] = "block" if dag else "round"
+    if held_out is not None and unfit is None:
+        if dag:
+            models = [(0, task.params.initial_weights_hash)] + [
+                (v.block, v.content_hash) for v in versions
+            ]
+            what = "each consensus model (by the block it was computed at)"
+        else:
+            models = [(0, task.params.initial_weights_hash)] + [
+                (n, r.result_hash) for n, r in sorted(task.rounds.items()) if r.result_hash
+            ]
+            what = "each round's global model"
         points = []
-        models = [(0, task.params.initial_weights_hash)] + [
-            (n, r.result_hash) for n, r in sorted(task.rounds.items()) if r.result_hash
-        ]
         for number, digest in models:
             value = evaluated.get((task.task_id, digest))
             if value is not None:
@@ -270,27 +284,44 @@ def metric_curve(
             task_id=task.task_id,
             metric=metric,
             source="gateway",
-            description=f"{metric} of each round's global model on {held_out}",
+            axis=axis,
+            description=f"{metric} of {what} on {held_out}",
             points=points,
         )
+    why = f" ({unfit})" if unfit else " (the gateway has no held-out set)"
     mode = task.params.threshold_mode.name.lower()
+    points = []
+    if dag:
+        for v in versions:
+            points.append(
+                MetricPoint(round=v.block, value=v.quality, content_hash=hexed(v.content_hash))
+            )
+        level = "" if mode == "absolute" else " gained over the initial model"
+        return MetricCurve(
+            task_id=task.task_id,
+            metric=metric,
+            source="committee" if points else "none",
+            axis=axis,
+            description=f"committee scores: estimated {metric}{level} of the tips each "
+            f"consensus model aggregates, by block{why}",
+            points=points,
+        )
     meaning = {
         "absolute": f"{metric} of the accepted updates on the committee's validation fragments",
         "relative": f"{metric} gain of the accepted updates over the round's global model",
         "peer": f"{metric} of the accepted updates relative to the median of their round",
     }[mode]
-    points = []
     for number, record in sorted(task.rounds.items()):
         medians = [m for u in record.accepted if (m := _median(task.updates[u])) is not None]
         if medians:
             points.append(
                 MetricPoint(round=number, value=statistics.median(medians), content_hash=None)
             )
-    why = f" ({unfit})" if unfit else " (the gateway has no held-out set)"
     return MetricCurve(
         task_id=task.task_id,
         metric=metric,
         source="committee" if points else "none",
+        axis=axis,
         description=f"committee scores: median over accepted updates of the {meaning}{why}",
         points=points,
     )

@@ -82,8 +82,10 @@ def _check(gateway: Gateway) -> Health:
             "reason": o.reason,
             "transactions": o.state.actions,
             "last_step": o.state.last_ok,
+            "consensus_models": gateway.consensus_state.actions,
+            "consensus_last_step": gateway.consensus_state.last_ok,
         },
-        error=o.state.error,
+        error=o.state.error or gateway.consensus_state.error,
     )
     status = "ok" if chain.ok and ipfs.ok and index.ok else "degraded"
     return Health(

@@ -1,4 +1,5 @@
-"""Model weights by CID, verified against the content hash the chain records for it."""
+"""Model weights by CID, verified against the content hash the chain records for it (or, for a
+dag task's consensus model, the hash of the gateway's own recomputation)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ router = APIRouter(prefix="/models", tags=["models"])
             "content": {
                 "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
             },
-            "description": "The safetensors bytes; X-Content-Sha256 is the on-chain hash.",
+            "description": "The safetensors bytes; X-Content-Sha256 is the on-chain hash "
+            "(consensus models: the recomputed one; X-Model-Source says which).",
         },
         **error_responses(404, 422, 502, 504),
     },
@@ -32,10 +34,12 @@ async def download_model(
     request: Request,
     cid: Annotated[str, Path(pattern=CID_PATTERN, description="The model's CID.")],
 ) -> Response:
-    """Download a model the ledger names (initial weights, update or proposed aggregate) by
-    CID; its bytes are checked against the sha256 recorded on chain before they are sent."""
+    """Download a model the ledger names (initial weights, update or proposed aggregate) or a
+    dag task's consensus model by CID; its bytes are checked against the sha256 recorded on
+    chain (consensus models: the sha256 of the gateway's recomputation) before they are sent."""
     gateway = gateway_of(request)
     found: tuple[int, bytes] | None = None
+    source = "ledger"
     with gateway.lock:
         for task in gateway.index.tasks.values():
             p = task.params
@@ -50,6 +54,10 @@ async def download_model(
                         found = (task.task_id, proposal.result_hash)
             if found is not None:
                 break
+    if found is None and gateway.consensus is not None:
+        version = gateway.consensus.by_cid(cid)
+        if version is not None:
+            found, source = (version.task_id, version.content_hash), "consensus"
     if found is None:
         raise ApiError(404, f"no model with CID {cid} is recorded on this chain")
     task_id, digest = found
@@ -72,6 +80,7 @@ async def download_model(
         headers={
             "X-Content-Sha256": "0x" + digest.hex(),
             "X-Task-Id": str(task_id),
+            "X-Model-Source": source,
             "Content-Disposition": f'attachment; filename="{cid}.safetensors"',
         },
     )

@@ -50,6 +50,7 @@ from api.views import (
     task_summary,
     update_view,
 )
+from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.chain.index import TaskRecord
 from ledgerlearn.chain.types import Flow, Status
 
@@ -247,13 +248,15 @@ def get_dag(request: Request, task_id: TaskId) -> DagView:
 
 @router.get("/{task_id}/model", response_model=GlobalModel, responses=error_responses(404, 422))
 def get_global_model(request: Request, task_id: TaskId) -> GlobalModel:
-    """The task's current global model: the last finalized round's result (federation) or,
-    before that, the initial weights; dag tasks: the initial weights (their consensus model is
-    computed off chain from the tips, see /dag)."""
+    """The task's current global model. Federation: the last finalized round's result or,
+    before that, the initial weights. Dag: the consensus model (the robust aggregate of the
+    best recent tips) the gateway last computed, recomputable by anyone with `ledgerlearn dag
+    consensus`; the initial weights while the gateway has computed none."""
     gateway = gateway_of(request)
     with gateway.lock:
         task = task_or_404(gateway, task_id)
-        flow = "federation" if task.flow is Flow.FEDERATION else "dag"
+        if task.flow is Flow.DAG:
+            return _consensus_model(gateway, task)
         finalized = [r for _, r in sorted(task.rounds.items()) if r.result_hash is not None]
         if finalized:
             last = finalized[-1]
@@ -265,7 +268,7 @@ def get_global_model(request: Request, task_id: TaskId) -> GlobalModel:
         cid = task.cid_of(digest) or ""
         return GlobalModel(
             task_id=task_id,
-            flow=flow,
+            flow="federation",
             round=number,
             content_hash=hexed(digest),
             cid=cid,
@@ -274,10 +277,46 @@ def get_global_model(request: Request, task_id: TaskId) -> GlobalModel:
         )
 
 
+def _consensus_model(gateway: Gateway, task: TaskRecord) -> GlobalModel:
+    version = gateway.consensus.latest(task.task_id) if gateway.consensus else None
+    if version is None:
+        why = (
+            "the gateway has not computed it yet"
+            if gateway.consensus is not None
+            else "orchestration is off: this gateway computes no consensus model"
+        )
+        cid = task.params.initial_weights_cid
+        return GlobalModel(
+            task_id=task.task_id,
+            flow="dag",
+            round=None,
+            content_hash=hexed(task.params.initial_weights_hash),
+            cid=cid,
+            source=f"initial weights ({why}; `ledgerlearn dag consensus` computes it)",
+            download=f"/models/{cid}",
+        )
+    return GlobalModel(
+        task_id=task.task_id,
+        flow="dag",
+        round=None,
+        block=version.block,
+        content_hash=hexed(version.content_hash),
+        cid=version.cid,
+        source=(
+            f"consensus model: {RULE_NAMES.get(task.params.aggregation_rule, '?')} of the best "
+            f"{len(version.tips)} tip(s) of {version.accepted} accepted updates, "
+            f"as of block {version.block}"
+        ),
+        tips=[hexed(t) for t in version.tips],
+        download=f"/models/{version.cid}",
+    )
+
+
 @router.get("/{task_id}/metrics", response_model=MetricCurve, responses=error_responses(404, 422))
 def get_metric_curve(request: Request, task_id: TaskId) -> MetricCurve:
-    """The metric of the task's global model per round (the accuracy curve), saying where the
-    values come from: the gateway's held-out set, or the committee's scores."""
+    """The metric of the task's global model over time (the accuracy curve): per round
+    (federation) or per consensus model, by block (dag), saying where the values come from:
+    the gateway's held-out set, or the committee's scores."""
     gateway = gateway_of(request)
     with gateway.lock:
         task = task_or_404(gateway, task_id)
@@ -287,4 +326,5 @@ def get_metric_curve(request: Request, task_id: TaskId) -> MetricCurve:
             ev.results if ev else {},
             ev.description if ev else None,
             ev.unfit.get(task_id) if ev else None,
+            gateway.consensus.history(task_id) if gateway.consensus else None,
         )

@@ -94,14 +94,17 @@ async function showTask(taskId, round) {
     }).join("") + `</div>`;
     html += `<div id="round-detail"></div>`;
   } else {
-    html += `<h3>DAG</h3><div id="dag"></div>`;
+    html += `<h3>DAG</h3><div id="dag"></div><div id="consensus"></div>`;
   }
   html += `<h3>Learning curve</h3><div id="curve"></div>`;
   html += `<h3>Committee</h3><table>${t.committee.map((v) => `<tr><td class="mono">${esc(name(v))}</td><td class="mono">${esc(v)}</td></tr>`).join("")}</table>`;
   $("#content").innerHTML = html;
   for (const a of document.querySelectorAll(".task-list a")) a.classList.toggle("active", Number(a.dataset.task) === taskId);
   if (t.flow === "federation" && round) await showRound(taskId, round, t);
-  if (t.flow === "dag") drawDag(await api(`/tasks/${taskId}/dag`));
+  if (t.flow === "dag") {
+    drawDag(await api(`/tasks/${taskId}/dag`));
+    showConsensus(await api(`/tasks/${taskId}/model`));
+  }
   drawCurve(await api(`/tasks/${taskId}/metrics`));
 }
 
@@ -147,10 +150,17 @@ function drawCurve(curve) {
     const v = ymin + (ymax - ymin) * k / 4;
     grid += `<line x1="${L}" x2="${W - R}" y1="${Y(v)}" y2="${Y(v)}" stroke="#eee"/><text x="4" y="${Y(v) + 4}">${v.toFixed(2)}</text>`;
   }
-  const ticks = xs.map((x) => `<text x="${X(x) - 4}" y="${H - 10}">${x}</text>`).join("");
-  const dots = curve.points.map((p) => `<circle cx="${X(p.round)}" cy="${Y(p.value)}" r="4" fill="#2d5be3"><title>round ${p.round}: ${p.value.toFixed(4)}</title></circle>`).join("");
+  const tickXs = xs.length <= 12 ? xs : [...new Set(Array.from({ length: 6 }, (_, k) => xs[Math.round(k * (xs.length - 1) / 5)]))];
+  const ticks = tickXs.map((x) => `<text x="${X(x) - 4}" y="${H - 10}">${x}</text>`).join("");
+  const dots = curve.points.map((p) => `<circle cx="${X(p.round)}" cy="${Y(p.value)}" r="4" fill="#2d5be3"><title>${curve.axis} ${p.round}: ${p.value.toFixed(4)}</title></circle>`).join("");
   el.innerHTML = `<svg id="curve-svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">${grid}${ticks}<path d="${path}" fill="none" stroke="#2d5be3" stroke-width="2"/>${dots}
-    <text x="${W / 2 - 20}" y="${H}">round</text></svg><p class="muted">${esc(curve.description)}</p>`;
+    <text x="${W / 2 - 20}" y="${H}">${curve.axis}</text></svg><p class="muted">${esc(curve.description)}</p>`;
+}
+
+function showConsensus(m) {
+  const tips = (m.tips || []).map((h) => `<span class="mono" title="${esc(h)}">${esc(short(h))}</span>`).join(", ");
+  $("#consensus").innerHTML = `<p id="consensus-model"><b>Consensus model</b> <span class="mono" title="${esc(m.content_hash)}">${esc(short(m.content_hash))}</span>
+    — ${esc(m.source)}${tips ? `; tips ${tips}` : ""} · <a href="${esc(m.download)}">download</a></p>`;
 }
 
 function drawDag(dag) {
@@ -228,4 +238,6 @@ window.addEventListener("hashchange", route);
   await route();
   listen();
   setInterval(loadHealth, 5000);
+  // evaluations and consensus models change without a contract event: refresh now and then
+  setInterval(() => { if (state.taskId !== null) refreshSoon(); }, 10000);
 })();

@@ -12,7 +12,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -51,16 +54,15 @@ def wait_until(condition, timeout_s: float, what: str, processes=()):  # type: i
     raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
-def test_dashboard_shows_a_running_demo(tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
+@contextmanager
+def demo_and_gateway(tmp_path: Path, *demo_args: str) -> Iterator[tuple[str, list[Any]]]:
+    """A quick demo (every agent a process on a devnet) and a gateway process reading the
+    same chain with a held-out set; yields the gateway's URL and the processes to watch."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "LEDGERLEARN_AGENT__PASSWORD": PASSWORD}
     out = tmp_path / "demo"
     demo_log = tmp_path / "demo.log"
     demo = subprocess.Popen(
-        [sys.executable, "-m", "ledgerlearn.cli", "demo", "--quick", "--out", str(out)],
+        [sys.executable, "-m", "ledgerlearn.cli", "demo", "--quick", *demo_args, "--out", str(out)],
         stdout=demo_log.open("wb"),
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
@@ -69,7 +71,7 @@ def test_dashboard_shows_a_running_demo(tmp_path: Path) -> None:
     gateway = None
     gateway_log = tmp_path / "gateway.log"
     try:
-        watched = [("demo", demo, demo_log)]
+        watched: list[Any] = [("demo", demo, demo_log)]
         wait_until(lambda: (out / "run.json").exists(), 300, "the demo's devnet", watched)
         run = json.loads((out / "run.json").read_text())
         relayer = Account.create()
@@ -112,53 +114,7 @@ def test_dashboard_shows_a_running_demo(tmp_path: Path) -> None:
                 return False
 
         wait_until(answers, 120, "the gateway", watched)
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-            )
-            page = browser.new_page(viewport={"width": 1500, "height": 1150})
-            page.goto(url + "/")
-            # the task appears when the demo's publisher publishes it (live, no reload)
-            wait_until(
-                lambda: page.locator(".task-list a", has_text="Task 1").count() > 0,
-                300,
-                "the task in the list",
-                watched,
-            )
-            assert page.locator("#live.on").count() == 1  # the event stream is connected
-            page.locator(".task-list a", has_text="Task 1").click()
-            page.wait_for_selector("#timeline .round-card", timeout=60_000)
-            wait_until(
-                lambda: page.locator('.round-card[data-round="1"] .badge.finalized').count() > 0,
-                300,
-                "round 1 to be finalized",
-                watched,
-            )
-            page.locator('.round-card[data-round="1"]').click()
-            page.wait_for_selector("#round-title", timeout=60_000)
-            assert "Round 1" in page.inner_text("#round-title")
-            table = page.inner_text("#updates")
-            assert "accepted" in table and "rejected" in table  # the committee's decisions
-            assert page.locator("#updates .score").count() >= 10  # every validator's scores
-            # the accuracy curve: the initial model and round 1, on the gateway's held-out set
-            wait_until(
-                lambda: page.locator("#curve-svg circle").count() >= 2,
-                120,
-                "the accuracy curve",
-                watched,
-            )
-            assert "held-out set" in page.inner_text("#curve")
-            wait_until(
-                lambda: page.locator('.round-card[data-round="3"] .badge.finalized').count() > 0,
-                300,
-                "the last round",
-                watched,
-            )
-            page.wait_for_timeout(2500)  # let the curve pick up the last round
-            REPORTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(REPORTS / "dashboard.png"), full_page=True)
-            shutil.copy(REPORTS / "dashboard.png", tmp_path / "dashboard.png")
-            browser.close()
+        yield url, watched
     finally:
         for process in (gateway, demo):
             if process is not None and process.poll() is None:
@@ -168,4 +124,125 @@ def test_dashboard_shows_a_running_demo(tmp_path: Path) -> None:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
-    assert (REPORTS / "dashboard.png").stat().st_size > 10_000
+
+
+@contextmanager
+def browser_page(url: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1150})
+            page.goto(url + "/")
+            yield page
+        finally:
+            browser.close()
+
+
+def save_screenshot(page: Any, name: str, tmp_path: Path) -> None:
+    REPORTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(REPORTS / name), full_page=True)
+    shutil.copy(REPORTS / name, tmp_path / name)
+    assert (REPORTS / name).stat().st_size > 10_000
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+def test_dashboard_shows_a_running_demo(tmp_path: Path) -> None:
+    with demo_and_gateway(tmp_path) as (url, watched), browser_page(url) as page:
+        # the task appears when the demo's publisher publishes it (live, no reload)
+        wait_until(
+            lambda: page.locator(".task-list a", has_text="Task 1").count() > 0,
+            300,
+            "the task in the list",
+            watched,
+        )
+        assert page.locator("#live.on").count() == 1  # the event stream is connected
+        page.locator(".task-list a", has_text="Task 1").click()
+        page.wait_for_selector("#timeline .round-card", timeout=60_000)
+        wait_until(
+            lambda: page.locator('.round-card[data-round="1"] .badge.finalized').count() > 0,
+            300,
+            "round 1 to be finalized",
+            watched,
+        )
+        page.locator('.round-card[data-round="1"]').click()
+        page.wait_for_selector("#round-title", timeout=60_000)
+        assert "Round 1" in page.inner_text("#round-title")
+        table = page.inner_text("#updates")
+        assert "accepted" in table and "rejected" in table  # the committee's decisions
+        assert page.locator("#updates .score").count() >= 10  # every validator's scores
+        # the accuracy curve: the initial model and round 1, on the gateway's held-out set
+        wait_until(
+            lambda: page.locator("#curve-svg circle").count() >= 2,
+            120,
+            "the accuracy curve",
+            watched,
+        )
+        assert "held-out set" in page.inner_text("#curve")
+        wait_until(
+            lambda: page.locator('.round-card[data-round="3"] .badge.finalized').count() > 0,
+            300,
+            "the last round",
+            watched,
+        )
+        page.wait_for_timeout(2500)  # let the curve pick up the last round
+        save_screenshot(page, "dashboard.png", tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+def test_dashboard_shows_a_running_dag_demo(tmp_path: Path) -> None:
+    with demo_and_gateway(tmp_path, "--flow", "dag") as (url, watched), browser_page(url) as page:
+        wait_until(
+            lambda: page.locator(".task-list a", has_text="Task 1").count() > 0,
+            300,
+            "the dag task in the list",
+            watched,
+        )
+        page.locator(".task-list a", has_text="Task 1").click()
+        page.wait_for_selector("#dag", timeout=60_000)
+        assert "— dag" in page.inner_text("#content h2").lower()
+        # the DAG grows live: the root and at least eight updates
+        wait_until(
+            lambda: (
+                page.locator("#dag-svg circle").count() >= 9
+                and page.locator('#dag-svg circle[fill="#2d5be3"], #dag-svg title').count() > 0
+            ),
+            300,
+            "the DAG to grow",
+            watched,
+        )
+        # the consensus model the gateway computes, and its curve over blocks
+        wait_until(
+            lambda: "consensus model:" in page.inner_text("#consensus"),
+            120,
+            "the consensus model",
+            watched,
+        )
+        wait_until(
+            lambda: page.locator("#curve-svg circle").count() >= 3,
+            120,
+            "the consensus models' accuracy curve",
+            watched,
+        )
+        curve = page.inner_text("#curve")
+        assert "each consensus model" in curve and "held-out set" in curve
+        assert page.locator("#curve-svg text", has_text="block").count() == 1
+        # the Byzantine providers' updates show rejected, the honest ones accepted
+        wait_until(
+            lambda: {"accepted", "rejected"}
+            <= {
+                word
+                for t in page.locator("#dag-svg title").all_text_contents()
+                for word in t.split()
+            },
+            300,
+            "accepted and rejected updates in the DAG",
+            watched,
+        )
+        page.wait_for_timeout(20_000)  # a fuller DAG for the picture
+        save_screenshot(page, "dashboard-dag.png", tmp_path)

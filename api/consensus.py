@@ -1,0 +1,122 @@
+"""The consensus model of each dag task, kept by the gateway as an ordinary participant.
+
+A dag task has no round results on chain: its global model is the *consensus model*, the
+robust aggregate of its best recent tips (:func:`ledgerlearn.flows.dag.task_consensus`),
+which anyone recomputes from the chain and IPFS and gets the same content hash. The gateway
+recomputes it whenever a task's set of accepted updates changes, puts the bytes on its IPFS
+node (so ``/models/{cid}`` serves them and anyone can fetch them) and keeps every version
+with the block it was computed at: the dag task's learning curve is the metric of these
+models over time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from ledgerlearn.agents.participant import Participant
+from ledgerlearn.chain.types import Flow
+from ledgerlearn.flows.dag import DEFAULT_TOP_K, task_consensus
+from ledgerlearn.flows.dag_graph import DagGraph
+from ledgerlearn.storage import IpfsNode
+
+log = logging.getLogger(__name__)
+
+MAX_VERSIONS = 1000
+"""Versions kept per task (the oldest are dropped; the curve thins out, nothing else)."""
+
+
+@dataclass(frozen=True)
+class ConsensusVersion:
+    """The consensus model of a dag task as the DAG stood at ``block``."""
+
+    task_id: int
+    block: int
+    content_hash: bytes
+    cid: str
+    tips: tuple[bytes, ...]
+    """The tips aggregated, best first (the initial weights while nothing is accepted)."""
+    accepted: int
+    """Accepted updates the DAG held."""
+    quality: float
+    """Mean committee-estimated quality of the aggregated tips (metric units, see
+    :class:`~ledgerlearn.flows.dag_graph.DagGraph`)."""
+
+
+class ConsensusModels:
+    """Recomputes the consensus model of each open dag task when its DAG changes.
+
+    Parameters
+    ----------
+    participant
+        A participant of its own (its own index; no key needed: only reads).
+    node
+        The gateway's IPFS node; the consensus bytes are put there.
+    top_k
+        Tips aggregated (K).
+    """
+
+    def __init__(self, participant: Participant, node: IpfsNode, top_k: int = DEFAULT_TOP_K):
+        self.participant = participant
+        self.node = node
+        self.top_k = top_k
+        self._versions: dict[int, list[ConsensusVersion]] = {}
+        self._seen: dict[int, tuple[bytes, ...]] = {}
+        self._lock = threading.Lock()
+
+    def refresh(self) -> int:
+        """Sync, then recompute the consensus of every dag task whose accepted updates changed
+        since the last time; returns how many were recomputed. A task whose tips cannot be
+        fetched now raises (StorageError / WeightsError) and is tried again next time."""
+        p = self.participant
+        p.sync()
+        computed = 0
+        for task in list(p.index.tasks.values()):
+            if task.flow is not Flow.DAG:
+                continue
+            accepted = tuple(task.accepted_as_of(None))
+            if self._seen.get(task.task_id) == accepted:
+                continue
+            model = task_consensus(p, task.task_id, self.top_k)
+            cid, digest = self.node.put(model.content)
+            assert digest == model.content_hash
+            graph = DagGraph.from_task(task)
+            quality = sum(graph.quality[t] for t in model.tips) / len(model.tips)
+            version = ConsensusVersion(
+                task.task_id, p.head, digest, cid, tuple(model.tips), len(accepted), quality
+            )
+            with self._lock:
+                versions = self._versions.setdefault(task.task_id, [])
+                versions.append(version)
+                del versions[:-MAX_VERSIONS]
+            self._seen[task.task_id] = accepted
+            computed += 1
+            log.info(
+                "task %d: consensus of %d tip(s) at block %d: 0x%s",
+                task.task_id,
+                len(model.tips),
+                p.head,
+                digest.hex(),
+            )
+        return computed
+
+    def latest(self, task_id: int) -> ConsensusVersion | None:
+        """The most recent consensus model of ``task_id`` (None: not computed yet)."""
+        with self._lock:
+            versions = self._versions.get(task_id)
+            return versions[-1] if versions else None
+
+    def history(self, task_id: int) -> list[ConsensusVersion]:
+        """Every kept version of ``task_id``'s consensus model, oldest first."""
+        with self._lock:
+            return list(self._versions.get(task_id, []))
+
+    def by_cid(self, cid: str) -> ConsensusVersion | None:
+        """The consensus version with that CID, if the gateway computed one."""
+        with self._lock:
+            for versions in self._versions.values():
+                for version in versions:
+                    if version.cid == cid:
+                        return version
+        return None

@@ -1,0 +1,148 @@
+"""A dag task through the gateway: its global model is the consensus model the gateway computes
+as an ordinary participant (the same content hash this process recomputes), served by CID and
+scored over time; the gateway's keeper settles a dag update nobody scored in its window."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+
+from api.client import GatewayClient
+from ledgerlearn.agents.participant import Participant
+from ledgerlearn.chain.types import to_fixed
+from ledgerlearn.flows.dag import task_consensus
+from ledgerlearn.model import build
+from ledgerlearn.model.flatten import flatten, state_dict_to_arrays, unflatten
+from ledgerlearn.model.presets import logreg_digits
+from ledgerlearn.model.weights import encode
+from tests.api.conftest import GatewayProcess, World
+from tests.api.test_publish_and_read import request_for
+from tests.api.test_restart_and_orchestration import events, rpc, wait_for
+
+SPEC = logreg_digits()
+WINDOW = 6
+
+
+@pytest.fixture(scope="module")
+def dag_gateway(world: World) -> Iterator[GatewayProcess]:
+    gateway = GatewayProcess(
+        world, world.root / "dag-gateway", env={"LEDGERLEARN_GATEWAY__EVAL_DATASET": "digits"}
+    ).start()
+    yield gateway
+    gateway.stop()
+
+
+@pytest.fixture(scope="module")
+def dag_task(world: World, dag_gateway: GatewayProcess) -> dict[str, Any]:
+    """A dag task published through the gateway: a, b on the initial model; c on a and b;
+    e on b (tips c and e, e scored higher); d on a, never scored."""
+    with GatewayClient(dag_gateway.url, world.publisher) as client:
+        task_id = client.publish(
+            request_for(world, flow="dag", score_window=WINDOW, threshold=0.0, max_parents=2)
+        )["task_id"]
+    root = world.client().task(task_id).initial_weights_hash
+    base = flatten(dict(state_dict_to_arrays(build(SPEC, seed=0))), SPEC)
+    rng = np.random.default_rng(7)
+    scorers = [world.client(v) for v in world.validators[:2]]  # quorum 2
+    providers = [world.client(p) for p in world.providers]
+    for p in providers:
+        p.join_task(task_id)
+
+    def submit(who: int, parents: list[bytes], score: float | None) -> bytes:
+        vector = base + rng.normal(0, 0.05, base.size).astype(np.float32)
+        cid, digest = world.node.put(encode(unflatten(vector, SPEC), spec=SPEC))
+        providers[who].submit_dag_update(task_id, parents, digest, cid, 20)
+        if score is not None:
+            for scorer in scorers:
+                scorer.submit_score(task_id, digest, to_fixed(score))
+        return digest
+
+    a = submit(0, [root], 0.6)
+    b = submit(1, [root], 0.7)
+    c = submit(2, [a, b], 0.8)
+    e = submit(0, [b], 0.9)
+    d = submit(1, [a], None)
+    return {"task_id": task_id, "a": a, "b": b, "c": c, "d": d, "e": e}
+
+
+def test_the_dag_tasks_model_is_the_consensus_anyone_recomputes(
+    world: World, dag_gateway: GatewayProcess, dag_task: dict[str, Any]
+) -> None:
+    task_id = dag_task["task_id"]
+    url = f"{dag_gateway.url}/tasks/{task_id}/model"
+    tips = ["0x" + dag_task["e"].hex(), "0x" + dag_task["c"].hex()]  # best first
+    model = wait_for(
+        lambda: (m := httpx.get(url).json()).get("tips") == tips and m, 60, "the consensus"
+    )
+    assert model["flow"] == "dag" and model["round"] is None and model["block"] > 0
+    assert "consensus model: median of the best 2 tip(s) of 4 accepted updates" in model["source"]
+    # anyone recomputes it from the chain and IPFS: this process gets the same content hash
+    reader = Participant(world.client(), world.node, world.root / "dag-reader")
+    reader.sync()
+    expected = task_consensus(reader, task_id)
+    assert model["content_hash"] == "0x" + expected.content_hash.hex()
+    assert ["0x" + t.hex() for t in expected.tips] == tips
+    # its bytes are served by CID, checked against that hash
+    download = httpx.get(dag_gateway.url + model["download"], timeout=30)
+    assert download.status_code == 200, download.text
+    assert hashlib.sha256(download.content).hexdigest() == model["content_hash"][2:]
+    assert download.content == expected.content
+    assert download.headers["X-Model-Source"] == "consensus"
+
+
+def test_the_dag_tasks_curve_scores_each_consensus_model_by_block(
+    dag_gateway: GatewayProcess, dag_task: dict[str, Any]
+) -> None:
+    task_id = dag_task["task_id"]
+    latest = wait_for(
+        lambda: (
+            (m := httpx.get(f"{dag_gateway.url}/tasks/{task_id}/model").json()).get("tips") and m
+        ),
+        60,
+        "a consensus model",
+    )
+    curve = wait_for(
+        lambda: (
+            (c := httpx.get(f"{dag_gateway.url}/tasks/{task_id}/metrics").json())["points"]
+            and c["points"][-1]["content_hash"] == latest["content_hash"]
+            and c
+        ),
+        60,
+        "the evaluation of the latest consensus model",
+    )
+    assert curve["source"] == "gateway" and curve["axis"] == "block"
+    assert "each consensus model" in curve["description"]
+    points = curve["points"]
+    assert points[0]["round"] == 0  # the initial weights
+    assert [p["round"] for p in points] == sorted(p["round"] for p in points)
+    assert all(0.0 <= p["value"] <= 1.0 for p in points)
+
+
+def test_the_gateway_settles_a_dag_update_nobody_scored(
+    world: World, dag_gateway: GatewayProcess, dag_task: dict[str, Any]
+) -> None:
+    task_id, d = dag_task["task_id"], dag_task["d"]
+    rpc(world, "anvil_mine", hex(WINDOW + 2))  # past d's scoring window
+    update = wait_for(
+        lambda: (
+            (u := httpx.get(f"{dag_gateway.url}/tasks/{task_id}/updates/0x{d.hex()}").json())[
+                "status"
+            ]
+            == "rejected"
+            and u
+        ),
+        60,
+        "the gateway to settle the unscored update",
+    )
+    assert update["scores"] == []
+    rejected = [
+        e for e in events(world) if e.name == "UpdateRejected" and e.args["task_id"] == task_id
+    ]
+    assert [e.args["update"] for e in rejected] == [d]  # nobody else settles in this test
+    settled_by = world.chain.w3.eth.get_transaction(rejected[0].tx_hash)["from"]
+    assert settled_by == world.relayer.address
