@@ -697,6 +697,13 @@ def provider_run(
     held_out: Annotated[
         float, typer.Option(help="Dag: share of your data held out for publish-if-better.")
     ] = 0.2,
+    rotate_held_out: Annotated[
+        bool,
+        typer.Option(
+            help="Dag: a fresh held-out split per attempt, so every sample gets trained on "
+            "(--no-rotate-held-out: one fixed split, never trained on)."
+        ),
+    ] = True,
     staleness_beta: Annotated[
         float | None,
         typer.Option(
@@ -723,6 +730,7 @@ def provider_run(
             alpha=walk_alpha,
             publish_if_better=publish_if_better,
             held_out_fraction=held_out,
+            rotate_held_out=rotate_held_out,
             staleness_beta=staleness_beta,
         )
     with _clear_errors("partition", {"alpha": "--alpha"}):

@@ -499,6 +499,7 @@ def test_option_defaults_are_the_librarys() -> None:
         ("walk_alpha", "alpha"),
         ("publish_if_better", "publish_if_better"),
         ("held_out", "held_out_fraction"),
+        ("rotate_held_out", "rotate_held_out"),
         ("staleness_beta", "staleness_beta"),
     ):
         assert provider[option].default == getattr(dag, field_name), option

@@ -108,7 +108,7 @@ class Provider:
         self._duplicates: set[int] = set()  # rounds whose content was already on chain
         self._pending: dict[int, str] = {}  # round/attempt -> intent of an update not yet mined
         self._prepared: Prepared | None = None
-        self._split: tuple[Dataset, Dataset] | None = None
+        self._split: tuple[int, tuple[Dataset, Dataset]] | None = None
         self._attempt: int | None = None  # dag: attempts so far (seeds the walk and training)
         self._waiting: tuple[int, int] | None = None  # dag: (block, accepted) of a drop
 
@@ -124,17 +124,21 @@ class Provider:
         if task.flow is Flow.DAG and self.dag.publish_if_better:
             self.split()
 
-    def split(self) -> tuple[Dataset, Dataset]:
-        """(training split, held-out split) of the local data for publish-if-better."""
-        if self._split is None:
+    def split(self, attempt: int = 0) -> tuple[Dataset, Dataset]:
+        """(training split, held-out split) of the local data for publish-if-better: a fresh
+        one per attempt when the held-out split rotates, else always the same."""
+        seed = self.training.seed
+        if self.dag.rotate_held_out:
+            seed = seed * 1_000_003 + attempt
+        if self._split is None or self._split[0] != seed:
             try:
-                self._split = self.data.split(self.dag.held_out_fraction, seed=self.training.seed)
+                self._split = (seed, self.data.split(self.dag.held_out_fraction, seed=seed))
             except LedgerlearnError as exc:
                 raise AgentError(
                     f"publish-if-better needs a held-out split of the local data "
                     f"({len(self.data)} samples): {exc}"
                 ) from exc
-        return self._split
+        return self._split[1]
 
     def step(self) -> bool:
         """Join, or do this flow's next piece of work; True when a transaction was sent."""
@@ -333,7 +337,7 @@ class Provider:
             return None
         self._attempt = attempt
         gate = self.dag.publish_if_better and self.behaviour.follows_publish_if_better
-        local, held_out = self.split() if gate else (self.data, self.data)
+        local, held_out = self.split(attempt) if gate else (self.data, self.data)
         config = self.training.model_copy(update={"seed": self.training.seed + attempt})
 
         def train_fn(data: Dataset) -> Weights:

@@ -87,6 +87,11 @@ class DagSettings(BaseModel):
     held_out_fraction: float = Field(
         0.2, gt=0, lt=1, description="Share of the local data kept out of training to decide."
     )
+    rotate_held_out: bool = Field(
+        True,
+        description="Draw a fresh held-out split for every attempt, so that over its attempts a "
+        "provider trains on all its data (False: one fixed split, never trained on).",
+    )
     min_improvement: float = Field(
         0.0, ge=0, description="By how much the metric must beat the merge (ties: the loss)."
     )

@@ -121,10 +121,10 @@ def steps(provider: Provider, count: int) -> int:
 
 
 def test_a_model_that_does_not_beat_its_parents_is_not_published(world: World) -> None:
-    """An overshooting learning rate damages the well-trained initial model: the trained
-    model loses to it on the provider's held-out split and is dropped; with
-    publish-if-better off, the same provider submits it."""
-    wild = TrainingConfig(epochs=5, batch_size=4, lr=3.0, seed=1)
+    """Far too strong a weight decay collapses the well-trained initial model toward zero:
+    the trained model loses to it on the provider's held-out split (whichever split the
+    attempt draws) and is dropped; with publish-if-better off, the same provider submits it."""
+    wild = TrainingConfig(epochs=5, batch_size=4, lr=0.1, weight_decay=9.0, seed=1)
     careful = Provider(world.participant(world.providers[0]), world.good_task, local_data(), wild)
     careful.check()
     steps(careful, 3)
@@ -195,3 +195,36 @@ def test_the_keeper_settles_late_updates_and_closes_the_task(world: World) -> No
     world.publisher.sync()
     assert task.closed and task.closed_block is not None
     assert not closing.step()
+
+
+def _rows(data: Dataset) -> set[bytes]:
+    return {row.tobytes() for row in data.x}
+
+
+def test_the_held_out_split_rotates_so_every_sample_is_trained_on(world: World) -> None:
+    """Each attempt draws its own held-out split, disjoint from what that attempt trains on;
+    over a few attempts every local sample is trained on. A fixed split never trains on its
+    held-out samples."""
+    data = local_data()
+    everything = _rows(data)
+    rotating = Provider(world.participant(world.providers[0]), world.good_task, data)
+    trained: set[bytes] = set()
+    held_outs = []
+    for attempt in range(1, 9):
+        local, held_out = rotating.split(attempt)
+        assert not _rows(local) & _rows(held_out)
+        assert _rows(local) | _rows(held_out) == everything
+        trained |= _rows(local)
+        held_outs.append(frozenset(_rows(held_out)))
+    assert len(set(held_outs)) == len(held_outs)  # a fresh split every attempt
+    assert trained == everything
+    fixed = Provider(
+        world.participant(world.providers[1]),
+        world.good_task,
+        data,
+        dag=DagSettings(rotate_held_out=False),
+    )
+    splits = [fixed.split(attempt) for attempt in range(1, 9)]
+    never_trained = _rows(splits[0][1])
+    assert all(_rows(h) == never_trained for _, h in splits)
+    assert not never_trained & set().union(*(_rows(local) for local, _ in splits))
