@@ -234,12 +234,14 @@ def test_dashboard_shows_a_running_dag_demo(tmp_path: Path) -> None:
         assert page.locator("#curve-svg text", has_text="block").count() == 1
         # the Byzantine providers' updates show rejected, the honest ones accepted
         wait_until(
-            lambda: {"accepted", "rejected"}
-            <= {
-                word
-                for t in page.locator("#dag-svg title").all_text_contents()
-                for word in t.split()
-            },
+            lambda: (
+                {"accepted", "rejected"}
+                <= {
+                    word
+                    for t in page.locator("#dag-svg title").all_text_contents()
+                    for word in t.split()
+                }
+            ),
             300,
             "accepted and rejected updates in the DAG",
             watched,
