@@ -410,6 +410,44 @@ def worst_cases(rows: list[CellResult]) -> list[dict[str, object]]:
     return table
 
 
+def target_verdicts(rows: list[CellResult]) -> list[str]:
+    """The issue's targets at f = 3, each judged on the best pipeline (rule and filtering):
+    IID, the worst case within 2 points of that pipeline's clean run (best: the smallest
+    gap); Dirichlet, the worst case at least 80% (best: the highest worst case)."""
+
+    def num(value: object) -> float:
+        return float(value)  # type: ignore[arg-type]
+
+    out = []
+    table = [w for w in worst_cases(rows) if w["f"] == 3 and w["worst"] is not None]
+    iid = [w for w in table if w["split"] == "iid" and w["gap"] is not None]
+    if iid:
+        best = max(iid, key=lambda w: num(w["gap"]))
+        met = num(best["gap"]) >= -0.02
+        out.append(
+            f"**{'met' if met else 'MISSED'}** (iid) best pipeline's worst case within 2 "
+            f"points of its clean run: {best['rule']}, filtering "
+            f"{'on' if best['filtering'] else 'off'}: {_pct(best['worst'])} under "
+            f"{best['worst_attack']} vs {_pct(best['clean'])} clean "
+            f"({100 * num(best['gap']):+.1f} pts)"
+        )
+    dirichlet = [w for w in table if w["split"] == "dirichlet"]
+    if dirichlet:
+        best = max(dirichlet, key=lambda w: num(w["worst"]))
+        met = num(best["worst"]) >= 0.80
+        line = (
+            f"**{'met' if met else 'MISSED'}** (dirichlet) best pipeline's worst case >= 80%: "
+            f"{best['rule']}, filtering {'on' if best['filtering'] else 'off'}: "
+            f"{_pct(best['worst'])} under {best['worst_attack']}"
+        )
+        alone = [w for w in dirichlet if not w["filtering"]]
+        if alone:
+            top = max(alone, key=lambda w: num(w["worst"]))
+            line += f"; statistics alone (filtering off) reach {_pct(top['worst'])} ({top['rule']})"
+        out.append(line)
+    return out
+
+
 def _pct(value: object) -> str:
     return "-" if value is None else f"{100 * float(value):.1f}%"  # type: ignore[arg-type]
 
@@ -418,8 +456,18 @@ def write_markdown(grid: RobustnessGrid, rows: list[CellResult], path: Path) -> 
     """The canary, the worst case per rule, skipped cells."""
     out = [f"# Robustness benchmark ({grid.dataset}, n = {grid.providers})", ""]
     out += ["## Canary (plain mean, no filtering, f = 1)", ""]
+    out += [
+        f"Passes when the plain mean falls to <= {CANARY_CEILING:.0%} under at least one of "
+        "these attacks (otherwise the run stops: the attack code is wrong).",
+        "",
+    ]
     for row in (r for r in rows if r.kind == "canary"):
-        out.append(f"- {row.attack}: {_pct(row.accuracy)} (must be <= {CANARY_CEILING:.0%})")
+        fell = row.accuracy is not None and row.accuracy <= CANARY_CEILING
+        out.append(f"- {row.attack}: {_pct(row.accuracy)} ({'collapsed' if fell else 'held'})")
+    verdicts = target_verdicts(rows)
+    if verdicts:
+        out += ["", "## Targets (3 of 10 Byzantine)", ""]
+        out += [f"- {v}" for v in verdicts]
     out += ["", "## Worst case per rule", ""]
     out.append("| split | f | committee filtering | rule | clean | worst attack | worst | gap |")
     out.append("|---|---|---|---|---|---|---|---|")

@@ -12,10 +12,12 @@ from ledgerlearn.errors import LedgerlearnError
 from ledgerlearn.lab import robustness
 from ledgerlearn.lab.robustness import (
     Cell,
+    CellResult,
     Journal,
     RobustnessGrid,
     run_config,
     run_grid,
+    target_verdicts,
     worst_cases,
     write_outputs,
 )
@@ -108,3 +110,27 @@ def test_an_interrupted_grid_resumes_from_its_journal(
     assert len(rows) == 5 and {(r.kind, r.attack): r.accuracy for r in rows[:4]} == first
     with pytest.raises(LedgerlearnError, match="another grid"):
         Journal(tmp_path, grid.model_copy(update={"rounds": 2}))
+
+
+def _cell(kind: str, split: str, rule: str, attack: str, filtering: bool, acc: float) -> CellResult:
+    return CellResult(kind, "digits", split, rule, attack, 3, filtering, acc, 0, 0, 1.0, "ok")
+
+
+def test_targets_are_judged_on_the_best_pipeline() -> None:
+    rows = [
+        _cell("clean", "iid", "median", "none", True, 0.94),
+        _cell("attack", "iid", "median", "alie", True, 0.93),
+        _cell("attack", "iid", "median", "ipm", True, 0.925),  # worst: -1.5 pts
+        _cell("clean", "iid", "mean", "none", False, 0.95),
+        _cell("attack", "iid", "mean", "alie", False, 0.10),
+        _cell("clean", "dirichlet", "median", "none", True, 0.90),
+        _cell("attack", "dirichlet", "median", "ipm", True, 0.79),
+        _cell("clean", "dirichlet", "median", "none", False, 0.90),
+        _cell("attack", "dirichlet", "median", "ipm", False, 0.70),
+    ]
+    iid, dirichlet = target_verdicts(rows)
+    assert iid.startswith("**met** (iid)") and "median, filtering on" in iid and "-1.5 pts" in iid
+    assert dirichlet.startswith("**MISSED** (dirichlet)") and "79.0%" in dirichlet
+    assert "statistics alone (filtering off) reach 70.0%" in dirichlet
+    rows[2] = _cell("attack", "iid", "median", "ipm", True, 0.915)  # -2.5 pts
+    assert target_verdicts(rows)[0].startswith("**MISSED** (iid)")
