@@ -341,9 +341,19 @@ class Gateway:
         assert self.consensus is not None
         state = self.consensus_state
         interval = self.settings.gateway.poll_interval_s
+        seen: dict[int, int] | None = None
         while not self._stop.is_set():
             try:
-                state.actions += self.consensus.refresh()
+                # the main index says when a dag task's DAG grew: only then sync and recompute
+                with self.lock:
+                    dags = {
+                        t.task_id: len(t.accepted)
+                        for t in self.index.tasks.values()
+                        if t.flow is Flow.DAG
+                    }
+                if dags != seen:
+                    state.actions += self.consensus.refresh()
+                    seen = dags
                 state.last_ok = time.time()
                 state.error = None
             except (ChainResetError, ChainReorgError) as exc:

@@ -157,9 +157,19 @@ def test_two_gateways_keeping_the_same_round_cause_no_double_effect(world: World
         keepers = {world.relayer.address, _address(world, "relayer2")}
         actors = {e.args.get("proposer") for e in log if e.name == "AggregateProposed"}
         assert actors <= keepers
-        for g in (first, second):
-            rounds = httpx.get(f"{g.url}/tasks/{task_id}/rounds").json()["items"]
-            assert rounds[0]["status"] == "finalized" and rounds[0]["accepted"] == 2
+        for g in (first, second):  # each gateway's index catches up on its own poll
+            rounds = wait_for(
+                lambda g=g: (
+                    (items := httpx.get(f"{g.url}/tasks/{task_id}/rounds").json()["items"])[0][
+                        "status"
+                    ]
+                    == "finalized"
+                    and items
+                ),
+                30,
+                f"{g.url} to see round 1 finalized",
+            )
+            assert rounds[0]["accepted"] == 2
     finally:
         first.stop()
         second.stop()
