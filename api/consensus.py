@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.chain.types import Flow
+from ledgerlearn.errors import LedgerlearnError
 from ledgerlearn.flows.dag import DEFAULT_TOP_K, task_consensus
 from ledgerlearn.flows.dag_graph import DagGraph
 from ledgerlearn.storage import IpfsNode
@@ -63,12 +64,15 @@ class ConsensusModels:
         self.top_k = top_k
         self._versions: dict[int, list[ConsensusVersion]] = {}
         self._seen: dict[int, tuple[bytes, ...]] = {}
+        self.failed: dict[int, str] = {}
+        """Dag tasks whose consensus model could not be computed last time, and why."""
         self._lock = threading.Lock()
 
     def refresh(self) -> int:
         """Sync, then recompute the consensus of every dag task whose accepted updates changed
         since the last time; returns how many were recomputed. A task whose tips cannot be
-        fetched now raises (StorageError / WeightsError) and is tried again next time."""
+        fetched or decoded now is left in :attr:`failed` (with why) and tried again on the
+        next call; the other tasks go on."""
         p = self.participant
         p.sync()
         computed = 0
@@ -78,9 +82,14 @@ class ConsensusModels:
             accepted = tuple(task.accepted_as_of(None))
             if self._seen.get(task.task_id) == accepted:
                 continue
-            model = task_consensus(p, task.task_id, self.top_k)
-            cid, digest = self.node.put(model.content)
-            assert digest == model.content_hash
+            try:
+                model = task_consensus(p, task.task_id, self.top_k)
+                cid, digest = self.node.put(model.content)
+            except LedgerlearnError as exc:
+                self.failed[task.task_id] = f"task {task.task_id}: {exc}"
+                log.warning("task %d: no consensus model now: %s", task.task_id, exc)
+                continue
+            self.failed.pop(task.task_id, None)
             graph = DagGraph.from_task(task)
             quality = sum(graph.quality[t] for t in model.tips) / len(model.tips)
             version = ConsensusVersion(

@@ -353,16 +353,17 @@ class Gateway:
                     }
                 if dags != seen:
                     state.actions += self.consensus.refresh()
-                    seen = dags
+                    failed = self.consensus.failed
+                    seen = None if failed else dags  # a failed task is tried again
+                    state.error = "; ".join(failed.values()) or None
                 state.last_ok = time.time()
-                state.error = None
             except (ChainResetError, ChainReorgError) as exc:
                 state.error = f"{type(exc).__name__}: {exc}"
                 log.error("consensus stopped: %s", exc)
                 return
-            except Exception as exc:  # a tip not fetchable yet: tried again next time
+            except Exception as exc:  # a node briefly unreachable: tried again next time
                 state.error = f"{type(exc).__name__}: {exc}"
-                log.warning("consensus model: %s", exc)
+                log.warning("consensus models: %s", exc)
             self._stop.wait(interval)
 
     def _evaluator_loop(self) -> None:

@@ -280,11 +280,12 @@ def get_global_model(request: Request, task_id: TaskId) -> GlobalModel:
 def _consensus_model(gateway: Gateway, task: TaskRecord) -> GlobalModel:
     version = gateway.consensus.latest(task.task_id) if gateway.consensus else None
     if version is None:
-        why = (
-            "the gateway has not computed it yet"
-            if gateway.consensus is not None
-            else "orchestration is off: this gateway computes no consensus model"
-        )
+        if gateway.consensus is None:
+            why = "orchestration is off: this gateway computes no consensus model"
+        elif task.task_id in gateway.consensus.failed:
+            why = f"the gateway could not compute it: {gateway.consensus.failed[task.task_id]}"
+        else:
+            why = "the gateway has not computed it yet"
         cid = task.params.initial_weights_cid
         return GlobalModel(
             task_id=task.task_id,
@@ -295,6 +296,8 @@ def _consensus_model(gateway: Gateway, task: TaskRecord) -> GlobalModel:
             source=f"initial weights ({why}; `ledgerlearn dag consensus` computes it)",
             download=f"/models/{cid}",
         )
+    failure = gateway.consensus.failed.get(task.task_id) if gateway.consensus else None
+    stale = f" (stale: the gateway could not compute a newer one: {failure})" if failure else ""
     return GlobalModel(
         task_id=task.task_id,
         flow="dag",
@@ -305,7 +308,7 @@ def _consensus_model(gateway: Gateway, task: TaskRecord) -> GlobalModel:
         source=(
             f"consensus model: {RULE_NAMES.get(task.params.aggregation_rule, '?')} of the best "
             f"{len(version.tips)} tip(s) of {version.accepted} accepted updates, "
-            f"as of block {version.block}"
+            f"as of block {version.block}{stale}"
         ),
         tips=[hexed(t) for t in version.tips],
         download=f"/models/{version.cid}",

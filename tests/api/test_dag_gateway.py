@@ -31,7 +31,12 @@ WINDOW = 6
 @pytest.fixture(scope="module")
 def dag_gateway(world: World) -> Iterator[GatewayProcess]:
     gateway = GatewayProcess(
-        world, world.root / "dag-gateway", env={"LEDGERLEARN_GATEWAY__EVAL_DATASET": "digits"}
+        world,
+        world.root / "dag-gateway",
+        env={
+            "LEDGERLEARN_GATEWAY__EVAL_DATASET": "digits",
+            "LEDGERLEARN_GATEWAY__FETCH_TIMEOUT_S": "3",
+        },
     ).start()
     yield gateway
     gateway.stop()
@@ -146,3 +151,40 @@ def test_the_gateway_settles_a_dag_update_nobody_scored(
     assert [e.args["update"] for e in rejected] == [d]  # nobody else settles in this test
     settled_by = world.chain.w3.eth.get_transaction(rejected[0].tx_hash)["from"]
     assert settled_by == world.relayer.address
+
+
+def test_a_dag_task_whose_tip_is_withheld_gets_no_consensus_and_stops_no_other(
+    world: World, dag_gateway: GatewayProcess, dag_task: dict[str, Any]
+) -> None:
+    """An accepted update whose content nobody has (the scorers here do not fetch): the
+    gateway cannot compute that task's consensus, says why, and keeps serving the others."""
+    with GatewayClient(dag_gateway.url, world.publisher) as client:
+        task_id = client.publish(request_for(world, flow="dag", score_window=WINDOW))["task_id"]
+    root = world.client().task(task_id).initial_weights_hash
+    content = encode(dict(state_dict_to_arrays(build(SPEC, seed=99))), spec=SPEC)
+    withheld_cid = world.node.compute_cid(content)  # never put on any node
+    provider = world.client(world.providers[0])
+    provider.join_task(task_id)
+    provider.submit_dag_update(task_id, [root], hashlib.sha256(content).digest(), withheld_cid, 20)
+    for v in world.validators[:2]:
+        world.client(v).submit_score(task_id, hashlib.sha256(content).digest(), to_fixed(0.9))
+    model = wait_for(
+        lambda: (
+            "could not compute"
+            in (m := httpx.get(f"{dag_gateway.url}/tasks/{task_id}/model").json())["source"]
+            and m
+        ),
+        60,
+        "the gateway to give up on the withheld tip",
+    )
+    # the last model it could compute stays served, marked stale: the initial weights' own
+    assert model["tips"] == ["0x" + root.hex()] and model["content_hash"] == "0x" + root.hex()
+    assert "stale" in model["source"] and withheld_cid in model["source"]
+    health = httpx.get(dag_gateway.url + "/health").json()
+    assert f"task {task_id}" in (health["orchestration"]["error"] or "")
+    # the other dag task keeps its consensus model, served by CID
+    other = httpx.get(f"{dag_gateway.url}/tasks/{dag_task['task_id']}/model").json()
+    assert (
+        other["tips"]
+        and httpx.get(dag_gateway.url + other["download"], timeout=30).status_code == 200
+    )
