@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ledgerlearn.cli_agents import _POLICY_OPTIONS, _clear_errors, _setup_logging
+from ledgerlearn.cli_agents import _POLICY_OPTIONS, _clear_errors, _one_of, _setup_logging
 
 if TYPE_CHECKING:
     from api.client import GatewayClient
@@ -147,8 +147,7 @@ def _validation_upload(
     from ledgerlearn.errors import ConfigError
     from ledgerlearn.model import ModelSpec
 
-    if (path is None) == (dataset is None):
-        raise typer.BadParameter("give exactly one of --validation FILE and --dataset NAME")
+    _one_of(path, dataset, "--validation FILE and --dataset NAME")
     if path is not None:
         try:
             return path.name, path.read_bytes()
@@ -191,6 +190,9 @@ def publish(
     rounds: Annotated[int, typer.Option()] = 3,
     round_length: Annotated[int, typer.Option(help="Blocks a round accepts updates.")] = 20,
     score_window: Annotated[int, typer.Option(help="Blocks to score after.")] = 20,
+    max_parents: Annotated[
+        int, typer.Option(min=1, max=8, help="Dag: most parents an update may name.")
+    ] = 2,
     seed: Annotated[int, typer.Option()] = 0,
     expected_providers: Annotated[int | None, typer.Option()] = None,
 ) -> None:
@@ -214,9 +216,9 @@ def publish(
             rounds=rounds,
             round_length=round_length,
             score_window=score_window,
+            max_parents=max_parents,
         )
-        if (spec is None) == (preset is None):
-            raise typer.BadParameter("give exactly one of --spec FILE and --preset NAME")
+        _one_of(spec, preset, "--spec FILE and --preset NAME")
         spec_bytes = spec.read_bytes() if spec is not None else _spec(None, preset).to_json()
         name, data = _validation_upload(validation, dataset, spec_bytes)
         request = PublicationRequest(

@@ -19,7 +19,6 @@ from ledgerlearn.agents.participant import Participant
 from ledgerlearn.chain.types import Flow
 from ledgerlearn.errors import LedgerlearnError
 from ledgerlearn.flows.dag import DEFAULT_TOP_K, task_consensus
-from ledgerlearn.flows.dag_graph import DagGraph
 from ledgerlearn.storage import IpfsNode
 
 log = logging.getLogger(__name__)
@@ -42,7 +41,7 @@ class ConsensusVersion:
     """Accepted updates the DAG held."""
     quality: float
     """Mean committee-estimated quality of the aggregated tips (metric units, see
-    :class:`~ledgerlearn.flows.dag_graph.DagGraph`)."""
+    :class:`~ledgerlearn.flows.dag_graph.DagGraph`); the curve without a held-out set."""
 
 
 class ConsensusModels:
@@ -90,10 +89,8 @@ class ConsensusModels:
                 log.warning("task %d: no consensus model now: %s", task.task_id, exc)
                 continue
             self.failed.pop(task.task_id, None)
-            graph = DagGraph.from_task(task)
-            quality = sum(graph.quality[t] for t in model.tips) / len(model.tips)
             version = ConsensusVersion(
-                task.task_id, p.head, digest, cid, tuple(model.tips), len(accepted), quality
+                task.task_id, p.head, digest, cid, tuple(model.tips), len(accepted), model.quality
             )
             with self._lock:
                 versions = self._versions.setdefault(task.task_id, [])

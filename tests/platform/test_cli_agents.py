@@ -484,11 +484,15 @@ def test_option_defaults_are_the_librarys() -> None:
     from ledgerlearn.flows.dag import DagSettings
     from ledgerlearn.training import TrainingConfig
 
-    publish = inspect.signature(cli_agents.publish).parameters
+    from api import cli as api_cli
+
     policy = Policy()
-    for field_name, option in cli_agents._POLICY_OPTIONS.items():
-        parameter = option.removeprefix("--").replace("-", "_")
-        assert publish[parameter].default == getattr(policy, field_name), option
+    for command in (cli_agents.publish, api_cli.publish):  # directly, and through the gateway
+        publish = inspect.signature(command).parameters
+        for field_name, option in cli_agents._POLICY_OPTIONS.items():
+            parameter = option.removeprefix("--").replace("-", "_")
+            assert parameter in publish, f"{command.__module__}: no {option}"
+            assert publish[parameter].default == getattr(policy, field_name), option
     provider = inspect.signature(cli_agents.provider_run).parameters
     training = TrainingConfig()
     for name in ("epochs", "batch_size", "lr"):

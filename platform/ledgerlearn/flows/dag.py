@@ -223,6 +223,9 @@ class ConsensusModel:
     block: int | None
     """The block the DAG was read at (None: the latest)."""
     weights: Weights
+    quality: float
+    """Mean quality of the aggregated tips (metric units, see
+    :class:`~ledgerlearn.flows.dag_graph.DagGraph`)."""
 
 
 def consensus_model(
@@ -249,7 +252,8 @@ def consensus_model(
     tips = graph.ranked_tips(horizon, margin)[:top_k]
     weights = merge_models(spec, [load(t) for t in tips], rule, num_byzantine)
     content = encode(weights, spec=spec)
-    return ConsensusModel(content, sha256_digest(content), tips, block, weights)
+    quality = sum(graph.quality[t] for t in tips) / len(tips)
+    return ConsensusModel(content, sha256_digest(content), tips, block, weights, quality)
 
 
 def task_consensus(
