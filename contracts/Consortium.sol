@@ -3,6 +3,8 @@ pragma solidity ^0.8.28;
 
 import {AccessControlDefaultAdminRules} from
     "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {IConsortium} from "./interfaces/IConsortium.sol";
 
 /// @title Consortium — membership and roles of a ledgerlearn consortium
@@ -28,15 +30,23 @@ contract Consortium is AccessControlDefaultAdminRules, IConsortium {
     {}
 
     /// @inheritdoc IConsortium
-    function registerMember(string calldata peerAddress, bytes calldata encryptionKey) external {
+    function registerMember(string calldata peerAddress, bytes calldata encryptionKey, bytes calldata keyProof)
+        external
+    {
         if (!isParticipant(msg.sender)) revert ConsortiumNotAParticipant(msg.sender);
         uint256 peerLength = bytes(peerAddress).length;
         if (peerLength == 0 || peerLength > MAX_PEER_ADDRESS_LENGTH) {
             revert ConsortiumInvalidPeerAddress(msg.sender, peerLength);
         }
-        if (!_isSecp256k1PublicKey(encryptionKey)) {
+        if (encryptionKey.length != 65 || encryptionKey[0] != 0x04) {
             revert ConsortiumInvalidEncryptionKey(msg.sender, encryptionKey.length);
         }
+        address keyAddress = address(uint160(uint256(keccak256(encryptionKey[1:]))));
+        bytes32 digest = MessageHashUtils.toEthSignedMessageHash(keyProofMessage(msg.sender));
+        // Any recovery failure is reported as a wrong signer.
+        // slither-disable-next-line unused-return
+        (address signer,,) = ECDSA.tryRecover(digest, keyProof);
+        if (signer != keyAddress) revert ConsortiumInvalidKeyProof(msg.sender, keyAddress, signer);
         Member storage member = _members[msg.sender];
         if (member.registeredBlock == 0) _registered.push(msg.sender);
         member.peerAddress = peerAddress;
@@ -61,9 +71,8 @@ contract Consortium is AccessControlDefaultAdminRules, IConsortium {
             || hasRole(VALIDATOR_ROLE, account);
     }
 
-    function _isSecp256k1PublicKey(bytes calldata key) private pure returns (bool) {
-        if (key.length == 33) return key[0] == 0x02 || key[0] == 0x03;
-        if (key.length == 65) return key[0] == 0x04;
-        return false;
+    /// @inheritdoc IConsortium
+    function keyProofMessage(address account) public view returns (bytes32) {
+        return keccak256(abi.encode(keccak256("ledgerlearn member key"), block.chainid, address(this), account));
     }
 }

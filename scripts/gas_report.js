@@ -15,6 +15,8 @@ const {
   FAIL,
   ROUND_LENGTH,
   SCORE_WINDOW,
+  submitUpdate,
+  submitDagUpdate,
 } = require("../tests/contracts/helpers/fixtures");
 
 const TARGETS = { "submit update (first in round)": 75_000, "submit update (later in round)": 75_000, "score (non-deciding)": 50_000 };
@@ -57,7 +59,7 @@ async function main() {
   const updates = fed.map((_, i) => h(`fed-update-${i}`));
   const submits = [];
   for (let i = 0; i < fed.length; ++i) {
-    submits.push(await gasOf(ledger.connect(fed[i]).submitUpdate(taskId, 1, updates[i], cid(`fed-update-${i}`), 600)));
+    submits.push(await gasOf(submitUpdate(ledger, fed[i], taskId, 1, updates[i], cid(`fed-update-${i}`), 600)));
   }
   record("submit update (first in round)", submits[0]);
   record("submit update (later in round)", submits[1], `max over ${fed.length - 1} later: ${Math.max(...submits.slice(1).map(Number))}`);
@@ -95,9 +97,9 @@ async function main() {
     `propose aggregate (${accepted.length} updates)`,
     await gasOf(ledger.connect(publisher).proposeAggregate(taskId, 1, accepted, h("aggregate-1"), cid("aggregate-1")))
   );
-  record("attest (non-final)", await gasOf(ledger.connect(v[0]).attestAggregate(taskId, 1, h("aggregate-1"))), "1st of k = 3");
-  await ledger.connect(v[1]).attestAggregate(taskId, 1, h("aggregate-1"));
-  record("attest (finalizing)", await gasOf(ledger.connect(v[2]).attestAggregate(taskId, 1, h("aggregate-1"))), "opens round 2");
+  record("attest (non-final)", await gasOf(ledger.connect(v[0]).attestAggregate(taskId, 1, h("aggregate-1"), "")), "1st of k = 3");
+  await ledger.connect(v[1]).attestAggregate(taskId, 1, h("aggregate-1"), "");
+  record("attest (finalizing)", await gasOf(ledger.connect(v[2]).attestAggregate(taskId, 1, h("aggregate-1"), "")), "opens round 2");
 
   // --- dag: submit with 2 parents ---------------------------------------------------------------
   const dparams = dagParams(committee, { scoreWindow: SCORE_WINDOW, roundLength: ROUND_LENGTH });
@@ -106,13 +108,13 @@ async function main() {
   const d = [h("dag-a"), h("dag-b"), h("dag-c")];
   record(
     "submit dag update (1 parent: initial weights)",
-    await gasOf(ledger.connect(fed[0]).submitDagUpdate(dagId, [dparams.initialWeightsHash], d[0], cid("dag-a"), 500))
+    await gasOf(submitDagUpdate(ledger, fed[0], dagId, [dparams.initialWeightsHash], d[0], cid("dag-a"), 500))
   );
-  await ledger.connect(fed[1]).submitDagUpdate(dagId, [dparams.initialWeightsHash], d[1], cid("dag-b"), 500);
+  await submitDagUpdate(ledger, fed[1], dagId, [dparams.initialWeightsHash], d[1], cid("dag-b"), 500);
   for (const u of [d[0], d[1]]) for (const s of v.slice(0, 3)) await ledger.connect(s).submitScore(dagId, u, PASS);
   record(
     "submit dag update (2 parents)",
-    await gasOf(ledger.connect(fed[2]).submitDagUpdate(dagId, [d[0], d[1]], d[2], cid("dag-c"), 500))
+    await gasOf(submitDagUpdate(ledger, fed[2], dagId, [d[0], d[1]], d[2], cid("dag-c"), 500))
   );
   record("score (dag, non-deciding)", await gasOf(ledger.connect(v[0]).submitScore(dagId, d[2], PASS)));
 

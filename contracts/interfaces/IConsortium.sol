@@ -21,8 +21,11 @@ interface IConsortium is IAccessControl {
 
     /// @notice `account` holds none of the participant roles.
     error ConsortiumNotAParticipant(address account);
-    /// @notice The encryption key is not a secp256k1 public key (33 bytes compressed, 65 uncompressed).
+    /// @notice The encryption key is not an uncompressed secp256k1 public key (65 bytes, 0x04 first).
     error ConsortiumInvalidEncryptionKey(address account, uint256 length);
+    /// @notice The proof of possession was not signed by the encryption key (whose address is
+    /// `keyAddress`; the proof recovers `signer`).
+    error ConsortiumInvalidKeyProof(address account, address keyAddress, address signer);
     /// @notice The IPFS peer address is empty or longer than the allowed maximum.
     error ConsortiumInvalidPeerAddress(address account, uint256 length);
 
@@ -33,9 +36,20 @@ interface IConsortium is IAccessControl {
     /// @notice Role of accounts that may sit on a task's committee.
     function VALIDATOR_ROLE() external view returns (bytes32);
 
-    /// @notice Registers the caller's IPFS peer address and encryption public key.
+    /// @notice Registers the caller's IPFS peer address and encryption public key, proving it holds
+    /// the key: `keyProof` is an EIP-191 signature by the encryption key of
+    /// `keyProofMessage(msg.sender)` (so nobody registers a key it cannot decrypt with, e.g. another
+    /// member's, to have fragments meant for it readable by that member).
     /// @dev Only accounts holding at least one participant role; may be called again to update.
-    function registerMember(string calldata peerAddress, bytes calldata encryptionKey) external;
+    /// The peer address cannot be proven on chain (libp2p keys are not secp256k1): libp2p's secure
+    /// channel authenticates the peer id when a member dials it, so a copied address only fails to
+    /// connect to the copier.
+    function registerMember(string calldata peerAddress, bytes calldata encryptionKey, bytes calldata keyProof)
+        external;
+
+    /// @notice The 32-byte message an encryption key signs (EIP-191) to be registered by `account`:
+    /// bound to this contract, the chain and the account.
+    function keyProofMessage(address account) external view returns (bytes32);
 
     /// @notice What `account` registered (empty fields when it never did).
     function memberOf(address account) external view returns (Member memory);

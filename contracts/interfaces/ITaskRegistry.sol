@@ -17,17 +17,21 @@ import {ILedgerAccess} from "./ILedgerAccess.sol";
 /// (robust to non-IID data, where a good local model can be worse than the global one on a
 /// balanced fragment); a dag task has no rounds, and an update's peers are its parents: the
 /// peer mode scores it as the relative mode does, against the parents' merge. In every mode a
-/// score clears the policy when `score >= threshold`.
+/// score clears the policy when `score >= threshold`; |threshold| is at most MAX_ABS_THRESHOLD.
 ///
 /// Committee decision: with n members of which at most f lie, the policy must satisfy
 /// f < k <= n - f (k: quorum). An update is accepted as soon as a majority of the whole
 /// committee has cleared the threshold (the committee median then clears it whatever the others
 /// say), rejected as soon as that can no longer happen. At the scoring deadline a pending update
 /// is accepted iff at least k scores arrived, their lower median clears the threshold and more
-/// than f of them clear it (so at least one honest member approved); otherwise rejected. The
+/// than f of them clear it (so at least one honest member approved), and its provider still holds
+/// PROVIDER_ROLE (so on the early path too); otherwise rejected. The
 /// early path is safe and live while honest members score (c < n/2 liars can neither accept a
 /// bad update nor block a good one); the deadline path stays safe with members offline and
-/// keeps rounds closing, at the price of liveness.
+/// keeps rounds closing, at the price of liveness. An update that got fewer than k scores by
+/// its deadline is not rejected: its scoring stays open up to scoreExtension more blocks while
+/// it lacks a quorum, and it expires (no credit, no blame) if the quorum never comes.
+/// A score equal to the invalid score (type(int64).min) never clears the threshold.
 interface ITaskRegistry is ILedgerAccess {
     /// @notice Everything a publisher declares about a task. Signed as EIP-712 `TaskParams`.
     struct TaskParams {
@@ -47,6 +51,11 @@ interface ITaskRegistry is ILedgerAccess {
         uint32 scoreWindow; // blocks the committee has to score after submissions close
         uint32 maxRounds; // federation rounds before the task completes (dag: unused, >= 1)
         uint8 maxParents; // dag: most parents an update may name (federation: unused)
+        uint16 minUpdates; // federation: a round's submissions stay open until this many arrived (0: no wait)
+        uint32 roundExtension; // federation: most blocks the submission window extends to reach minUpdates
+        uint32 scoreExtension; // most blocks scoring stays open for an update with fewer than quorum scores
+        uint32 attestWindow; // federation: blocks to attest after scoring closed; then closeRound falls back
+        uint16 maxPending; // dag: most undecided updates one provider may have at once (federation: unused)
         address[] committee; // validators, at most 32
         bytes32[] fragmentHashes; // sha256 of each member's encrypted validation fragment
         string[] fragmentCids;
@@ -65,6 +74,11 @@ interface ITaskRegistry is ILedgerAccess {
         uint8 maxParents;
         uint16 numByzantine;
         bool closed;
+        uint16 minUpdates;
+        uint32 roundExtension;
+        uint32 scoreExtension;
+        uint32 attestWindow;
+        uint16 maxPending;
         int64 threshold;
         uint32 roundLength;
         uint32 scoreWindow;
@@ -79,9 +93,14 @@ interface ITaskRegistry is ILedgerAccess {
     /// @notice A task was published (by the publisher itself or relayed with its signature).
     event TaskPublished(uint256 indexed taskId, address indexed publisher, address relayer, TaskParams params);
     /// @notice A task stopped accepting updates (closed by its publisher, or its last round finalized).
+    /// A closed task never changes state again.
     event TaskClosed(uint256 indexed taskId, address indexed by, bytes32 finalModelHash);
+    /// @notice The publisher invalidated its relayed-publication nonce `nonce`: a signature over it
+    /// can no longer be relayed.
+    event PublishNonceCancelled(address indexed publisher, uint256 nonce);
 
-    /// @notice No honest quorum can both decide safely and stay live: f < k <= n - f is violated.
+    /// @notice No honest quorum can both decide safely and stay live: f < k <= n - f is violated,
+    /// or k = 1 with more than two members (one member would decide alone).
     error TaskRegistryUnsafePolicy(uint256 committeeSize, uint256 quorum, uint256 maxFaultyValidators);
     /// @notice The committee is empty or larger than `max`.
     error TaskRegistryCommitteeSize(uint256 size, uint256 max);
@@ -96,9 +115,11 @@ interface ITaskRegistry is ILedgerAccess {
     /// @notice The relayed publication was not signed by `publisher` (wrong chain, contract,
     /// nonce — e.g. a replay — or parameters).
     error TaskRegistryInvalidSigner(address signer, address publisher);
-    /// @notice Only the task's publisher may do this.
+    /// @notice Only the task's publisher may do this (or, once the publisher lost its role, a
+    /// member of the task's committee).
     error TaskRegistryNotPublisher(uint256 taskId, address account);
-    /// @notice The task is closed.
+    /// @notice The task is closed: it no longer changes (no join, update, score, settlement,
+    /// proposal or attestation).
     error TaskRegistryTaskClosed(uint256 taskId);
 
     /// @notice Publishes a task; the caller is its publisher and needs PUBLISHER_ROLE.
@@ -114,8 +135,22 @@ interface ITaskRegistry is ILedgerAccess {
         bytes calldata signature
     ) external returns (uint256 taskId);
 
-    /// @notice Stops a task from accepting updates. Only its publisher.
+    /// @notice Stops a task from accepting updates. Its publisher, while it holds PUBLISHER_ROLE;
+    /// once the publisher lost the role, any member of the task's committee (holding
+    /// VALIDATOR_ROLE), so that no task stays open for want of a publisher.
     function closeTask(uint256 taskId) external;
+
+    /// @notice Invalidates the caller's current relayed-publication nonce: a PublishTask signature
+    /// over it (handed to a relayer and not yet relayed) can no longer be used. Returns the
+    /// cancelled nonce.
+    function cancelPublishNonce() external returns (uint256);
+
+    /// @notice Highest aggregation rule id (ids run from 0).
+    function MAX_AGGREGATION_RULE() external view returns (uint8);
+    /// @notice Highest numByzantine a task may declare.
+    function MAX_NUM_BYZANTINE() external view returns (uint16);
+    /// @notice Largest |threshold| (fixed point, 6 decimals) a task may declare.
+    function MAX_ABS_THRESHOLD() external view returns (int64);
 
     /// @notice Number of tasks published; ids run from 1 to taskCount().
     function taskCount() external view returns (uint256);

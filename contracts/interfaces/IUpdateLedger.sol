@@ -7,22 +7,35 @@ import {ILedgerAccess} from "./ILedgerAccess.sol";
 /// @notice An update is identified within its task by the sha256 of its safetensors bytes (its
 /// content hash); the CID is only in the event. A federation update names its round; a dag
 /// update names 1..maxParents parents, each an accepted update of the same task or the task's
-/// initial weights. Providers join a task once, then submit at most one update per round.
-/// Committee members score each update once before its scoring deadline; they cannot provide
-/// updates to a task they are on the committee of, so they never score their own.
+/// initial weights. Providers join a task once, then submit at most one update per round (dag:
+/// at most maxPending undecided updates at once).
+///
+/// Credit goes to the author: an update is committed first (`commitUpdate`, a hash of the task,
+/// the provider, the content hash and a secret salt) and revealed (`submitUpdate` /
+/// `submitDagUpdate` with the salt) in a later block. A copier who sees the reveal in the
+/// mempool cannot have committed to that content in an earlier block, so it cannot reveal it
+/// first, whatever fee it pays. Content is used once in the whole ledger: an update equal to any
+/// task's initial weights, to any finalized aggregate (so to a round's base model) or to an update
+/// of any task is refused.
+///
+/// Committee members score each update once before its scoring deadline; an update with fewer
+/// than quorum scores at its deadline can still be scored for scoreExtension more blocks. They
+/// cannot provide updates to a task they are on the committee of, so they never score their own.
+/// A closed task refuses scores and settlements: it never changes again.
 interface IUpdateLedger is ILedgerAccess {
     /// @notice Status of an update.
     enum Status {
         None,
         Pending,
         Accepted,
-        Rejected
+        Rejected,
+        Expired // fewer than quorum scores by the end of the scoring extension: no credit, no blame
     }
 
     /// @notice The stored state of an update.
     struct UpdateInfo {
         address provider;
-        uint32 round; // federation: the round; dag: the block it was submitted in
+        uint64 round; // federation: the round; dag: the block it was submitted in
         Status status;
         uint8 passCount; // scores that cleared the threshold
         uint8 scoreCount; // scores received
@@ -31,12 +44,14 @@ interface IUpdateLedger is ILedgerAccess {
 
     /// @notice A provider joined a task.
     event ProviderJoined(uint256 indexed taskId, address indexed provider);
-    /// @notice An update was submitted. `parents` is empty in a federation task.
+    /// @notice A provider committed to an update it will reveal in a later block.
+    event UpdateCommitted(uint256 indexed taskId, address indexed provider, bytes32 commitment);
+    /// @notice An update was submitted (revealed). `parents` is empty in a federation task.
     event UpdateSubmitted(
         uint256 indexed taskId,
         bytes32 indexed update,
         address indexed provider,
-        uint32 round,
+        uint64 round,
         uint32 numSamples,
         string cid,
         bytes32[] parents
@@ -44,9 +59,12 @@ interface IUpdateLedger is ILedgerAccess {
     /// @notice A committee member scored an update (fixed point, 6 decimals).
     event ScoreSubmitted(uint256 indexed taskId, bytes32 indexed update, address indexed validator, int64 score);
     /// @notice The committee accepted an update.
-    event UpdateAccepted(uint256 indexed taskId, bytes32 indexed update, uint32 round, uint8 passCount, uint8 scoreCount);
-    /// @notice The committee rejected an update (also: too few scores by its deadline).
-    event UpdateRejected(uint256 indexed taskId, bytes32 indexed update, uint32 round, uint8 passCount, uint8 scoreCount);
+    event UpdateAccepted(uint256 indexed taskId, bytes32 indexed update, uint64 round, uint8 passCount, uint8 scoreCount);
+    /// @notice The committee rejected an update (or its provider lost PROVIDER_ROLE before it was accepted).
+    event UpdateRejected(uint256 indexed taskId, bytes32 indexed update, uint64 round, uint8 passCount, uint8 scoreCount);
+    /// @notice The committee could not judge an update: fewer than quorum scores by the end of its
+    /// scoring extension. It is neither accepted nor rejected.
+    event UpdateExpired(uint256 indexed taskId, bytes32 indexed update, uint64 round, uint8 scoreCount);
 
     /// @notice The function is for the other flow (0 federation, 1 dag).
     error UpdateLedgerWrongFlow(uint256 taskId, uint8 flow);
@@ -63,11 +81,21 @@ interface IUpdateLedger is ILedgerAccess {
     error UpdateLedgerSubmissionClosed(uint256 taskId, uint256 round, uint256 deadlineBlock);
     /// @notice The provider already submitted an update in this round.
     error UpdateLedgerAlreadySubmitted(uint256 taskId, uint256 round, address provider);
-    /// @notice An update with these exact bytes already exists in the task (in a dag task: or they
-    /// are the task's initial weights, the root of the dag): a copied update gets no credit.
+    /// @notice An update with these exact bytes already exists in the task: a copied update gets no credit.
     error UpdateLedgerDuplicateContent(uint256 taskId, bytes32 update);
+    /// @notice These bytes are a model the ledger already knows: a task's initial weights, a finalized
+    /// aggregate (a round's base model) or an update of another task. Replaying a model earns nothing.
+    error UpdateLedgerReplayedModel(uint256 taskId, bytes32 update);
     /// @notice The content hash is zero or the sample count is zero.
     error UpdateLedgerInvalidUpdate(uint256 taskId, bytes32 update, uint256 numSamples);
+    /// @notice The commitment is zero or was already made.
+    error UpdateLedgerInvalidCommitment(uint256 taskId, bytes32 commitment);
+    /// @notice No commitment by the caller to this update and salt.
+    error UpdateLedgerNotCommitted(uint256 taskId, address provider, bytes32 commitment);
+    /// @notice The commitment was made in this block: it can be revealed from the next one.
+    error UpdateLedgerCommitTooRecent(uint256 taskId, bytes32 commitment, uint256 committedBlock);
+    /// @notice The provider already has `pending` undecided updates in this dag task (the policy's maxPending).
+    error UpdateLedgerTooManyPending(uint256 taskId, address provider, uint256 pending, uint256 maxPending);
     /// @notice A dag update must name between 1 and maxParents parents.
     error UpdateLedgerParentCount(uint256 taskId, uint256 count, uint256 maxParents);
     /// @notice A parent is neither an accepted update of the task nor its initial weights, or repeats.
@@ -76,9 +104,10 @@ interface IUpdateLedger is ILedgerAccess {
     error UpdateLedgerUnknownUpdate(uint256 taskId, bytes32 update);
     /// @notice The committee member already scored this update.
     error UpdateLedgerAlreadyScored(uint256 taskId, bytes32 update, address validator);
-    /// @notice The update's scoring deadline has passed.
+    /// @notice The update can no longer be scored (its deadline, or the end of its extension, is `deadlineBlock`).
     error UpdateLedgerScoringClosed(uint256 taskId, bytes32 update, uint256 deadlineBlock);
-    /// @notice The update's scoring deadline has not passed yet: it cannot be settled.
+    /// @notice The update cannot be settled before block `deadlineBlock` (its scoring deadline; or,
+    /// while it has fewer than quorum scores, the end of its scoring extension).
     error UpdateLedgerScoringOpen(uint256 taskId, bytes32 update, uint256 deadlineBlock);
     /// @notice The update is already decided.
     error UpdateLedgerAlreadyDecided(uint256 taskId, bytes32 update, Status status);
@@ -88,17 +117,30 @@ interface IUpdateLedger is ILedgerAccess {
     /// @notice Joins a task as a data provider (PROVIDER_ROLE; not a member of its committee).
     function joinTask(uint256 taskId) external;
 
-    /// @notice Submits a federation update for `round` (the current round, before its deadline).
-    function submitUpdate(uint256 taskId, uint32 round, bytes32 update, string calldata cid, uint32 numSamples)
-        external;
+    /// @notice Commits to an update before revealing it: `commitment` is
+    /// `updateCommitment(taskId, msg.sender, update, salt)`. The caller must have joined the task.
+    function commitUpdate(uint256 taskId, bytes32 commitment) external;
 
-    /// @notice Submits a dag update built on `parents`.
+    /// @notice Submits (reveals) a federation update for `round` (the current round, before its
+    /// submission deadline), committed by the caller in an earlier block with `salt`.
+    function submitUpdate(
+        uint256 taskId,
+        uint32 round,
+        bytes32 update,
+        string calldata cid,
+        uint32 numSamples,
+        bytes32 salt
+    ) external;
+
+    /// @notice Submits (reveals) a dag update built on `parents`, committed by the caller in an
+    /// earlier block with `salt`.
     function submitDagUpdate(
         uint256 taskId,
         bytes32[] calldata parents,
         bytes32 update,
         string calldata cid,
-        uint32 numSamples
+        uint32 numSamples,
+        bytes32 salt
     ) external;
 
     /// @notice Scores one update (committee member with VALIDATOR_ROLE).
@@ -109,15 +151,32 @@ interface IUpdateLedger is ILedgerAccess {
     /// every other check (membership, double score, deadline, unknown update) still reverts.
     function submitScores(uint256 taskId, bytes32[] calldata updates, int64[] calldata scores) external;
 
-    /// @notice Decides pending updates whose scoring deadline has passed (any participant).
+    /// @notice Decides pending updates whose scoring deadline has passed (any participant): with at
+    /// least quorum scores by the decision rule, with fewer only once the scoring extension ended
+    /// (then Expired). Entries already decided are skipped.
     function settleUpdates(uint256 taskId, bytes32[] calldata updates) external;
+
+    /// @notice The commitment a provider makes before revealing `update` with `salt`.
+    function updateCommitment(uint256 taskId, address provider, bytes32 update, bytes32 salt)
+        external
+        pure
+        returns (bytes32);
+
+    /// @notice Block in which `commitment` was made (0: never, or already revealed).
+    function commitmentBlock(bytes32 commitment) external view returns (uint256);
 
     /// @notice The stored state of an update (status None when unknown).
     function getUpdate(uint256 taskId, bytes32 update) external view returns (UpdateInfo memory);
 
-    /// @notice Block from which the update can no longer be scored.
+    /// @notice Block from which the update can no longer be scored once it has quorum scores
+    /// (federation: the round's, which moves while the round's submission window extends).
     function scoreDeadline(uint256 taskId, bytes32 update) external view returns (uint256);
 
-    /// @notice Whether `provider` joined the task, and the last federation round it submitted in.
+    /// @notice Whether `provider` joined the task, and the last federation round it submitted in
+    /// (dag: its number of undecided updates).
     function participation(uint256 taskId, address provider) external view returns (bool joined, uint32 lastRound);
+
+    /// @notice Whether these bytes were already used in the ledger (initial weights, a finalized
+    /// aggregate, or an update of any task).
+    function contentUsed(bytes32 contentHash) external view returns (bool);
 }

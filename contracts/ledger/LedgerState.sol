@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {IConsortium} from "../interfaces/IConsortium.sol";
 import {ILedgerAccess} from "../interfaces/ILedgerAccess.sol";
+import {ITaskRegistry} from "../interfaces/ITaskRegistry.sol";
 
 /// @title LedgerState — storage and access checks shared by the parts of the learning ledger
 /// @dev Storage is packed for the hot paths: an update is one slot (keyed by its content hash),
@@ -15,7 +16,10 @@ abstract contract LedgerState is ILedgerAccess {
     uint8 internal constant STATUS_PENDING = 1;
     uint8 internal constant STATUS_ACCEPTED = 2;
     uint8 internal constant STATUS_REJECTED = 3;
+    uint8 internal constant STATUS_EXPIRED = 4;
     uint256 internal constant MAX_COMMITTEE = 32;
+    /// @dev The score a validator gives an invalid (unavailable, malformed) update: never passes.
+    int64 internal constant SCORE_INVALID = type(int64).min;
 
     bytes32 internal constant PUBLISHER_ROLE = keccak256("PUBLISHER_ROLE");
     bytes32 internal constant PROVIDER_ROLE = keccak256("PROVIDER_ROLE");
@@ -41,14 +45,20 @@ abstract contract LedgerState is ILedgerAccess {
         uint32 maxRounds;
         uint32 currentRound;
         uint64 publishedBlock;
-        // slots 2, 3
+        // slot 2
+        uint16 minUpdates;
+        uint32 roundExtension;
+        uint32 scoreExtension;
+        uint32 attestWindow;
+        uint16 maxPending;
+        // slots 3, 4
         bytes32 modelSpecHash;
         bytes32 initialWeightsHash;
     }
 
     struct Update {
         address provider;
-        uint32 round; // federation: round; dag: submission block
+        uint40 round; // federation: round; dag: submission block
         uint8 status;
         uint8 passCount;
         uint8 scoreCount;
@@ -56,11 +66,16 @@ abstract contract LedgerState is ILedgerAccess {
     }
 
     struct Round {
-        uint64 startBlock;
+        // slot 0
+        uint40 startBlock;
+        uint40 fullBlock; // block of the minUpdates-th submission (0 until then)
+        uint32 submittedCount;
         uint32 pendingCount;
         uint32 acceptedCount;
         uint32 attestedMask;
+        uint8 leadingAttestations;
         bool finalized;
+        // slots 1-3
         bytes32 baseModelHash;
         bytes32 acceptedDigest;
         bytes32 resultHash;
@@ -82,6 +97,10 @@ abstract contract LedgerState is ILedgerAccess {
     mapping(uint256 taskId => mapping(address provider => uint32)) internal _participation; // last round + 1
     mapping(uint256 taskId => mapping(uint32 round => Round)) internal _rounds;
     mapping(uint256 taskId => mapping(uint32 round => mapping(bytes32 result => Proposal))) internal _proposals;
+    mapping(uint256 taskId => mapping(uint32 round => mapping(address account => bool))) internal _proposedBy;
+    mapping(bytes32 commitment => uint256 blockNumber) internal _commitments;
+    /// @dev Content the ledger has seen as a model: initial weights, updates, finalized aggregates.
+    mapping(bytes32 contentHash => bool) internal _usedContent;
 
     constructor(IConsortium consortium_) {
         _consortium = consortium_;
@@ -103,6 +122,39 @@ abstract contract LedgerState is ILedgerAccess {
     function _task(uint256 taskId) internal view returns (Task storage) {
         if (taskId == 0 || taskId > _taskCount) revert LedgerUnknownTask(taskId);
         return _tasks[taskId];
+    }
+
+    /// @dev The task, which must not be closed: a closed task never changes.
+    function _liveTask(uint256 taskId) internal view returns (Task storage t) {
+        t = _task(taskId);
+        if (t.closed) revert ITaskRegistry.TaskRegistryTaskClosed(taskId);
+    }
+
+    /// @dev Federation round deadlines: submissions close at `submissions` (roundLength blocks after
+    /// the start; while fewer than minUpdates arrived, up to roundExtension blocks later: the block
+    /// after the minUpdates-th submission), scoring at `scoring` (scoreWindow later), scoring of an
+    /// update short of a quorum at `extended` (scoreExtension later), attestations at `attestation`
+    /// (attestWindow later).
+    function _roundDeadlines(Task storage t, Round storage r)
+        internal
+        view
+        returns (uint256 submissions, uint256 scoring, uint256 extended, uint256 attestation)
+    {
+        uint256 base = uint256(r.startBlock) + t.roundLength;
+        submissions = base;
+        uint256 minimum = t.minUpdates;
+        if (minimum > 0) {
+            uint256 latest = base + t.roundExtension;
+            if (r.submittedCount < minimum) {
+                submissions = latest;
+            } else if (uint256(r.fullBlock) + 1 > base) {
+                uint256 full = uint256(r.fullBlock) + 1;
+                submissions = full < latest ? full : latest;
+            }
+        }
+        scoring = submissions + t.scoreWindow;
+        extended = scoring + t.scoreExtension;
+        attestation = extended + t.attestWindow;
     }
 
     /// @dev Checks the caller is a validator on the task's committee and returns its index.

@@ -10,19 +10,27 @@ import {LedgerState} from "./LedgerState.sol";
 /// @title TaskRegistry — publication of learning tasks, directly or relayed (EIP-712)
 abstract contract TaskRegistry is LedgerState, EIP712, Nonces, ITaskRegistry {
     uint8 private constant MAX_PARENTS = 8;
+    /// @inheritdoc ITaskRegistry
+    uint8 public constant MAX_AGGREGATION_RULE = 10;
+    /// @inheritdoc ITaskRegistry
+    uint16 public constant MAX_NUM_BYZANTINE = 1000;
+    /// @inheritdoc ITaskRegistry
+    int64 public constant MAX_ABS_THRESHOLD = 1_000 * 1_000_000;
 
     bytes32 private constant TASK_PARAMS_TYPE = keccak256(
         "TaskParams(bytes32 modelSpecHash,string modelSpecCid,bytes32 initialWeightsHash,string initialWeightsCid,"
         "uint8 flow,uint8 metric,uint8 thresholdMode,int64 threshold,uint8 quorum,uint8 maxFaultyValidators,"
         "uint8 aggregationRule,uint16 numByzantine,uint32 roundLength,uint32 scoreWindow,uint32 maxRounds,"
-        "uint8 maxParents,address[] committee,bytes32[] fragmentHashes,string[] fragmentCids)"
+        "uint8 maxParents,uint16 minUpdates,uint32 roundExtension,uint32 scoreExtension,uint32 attestWindow,"
+        "uint16 maxPending,address[] committee,bytes32[] fragmentHashes,string[] fragmentCids)"
     );
     bytes32 private constant PUBLISH_TASK_TYPE = keccak256(
         "PublishTask(address publisher,TaskParams params,uint256 nonce,uint256 deadline)"
         "TaskParams(bytes32 modelSpecHash,string modelSpecCid,bytes32 initialWeightsHash,string initialWeightsCid,"
         "uint8 flow,uint8 metric,uint8 thresholdMode,int64 threshold,uint8 quorum,uint8 maxFaultyValidators,"
         "uint8 aggregationRule,uint16 numByzantine,uint32 roundLength,uint32 scoreWindow,uint32 maxRounds,"
-        "uint8 maxParents,address[] committee,bytes32[] fragmentHashes,string[] fragmentCids)"
+        "uint8 maxParents,uint16 minUpdates,uint32 roundExtension,uint32 scoreExtension,uint32 attestWindow,"
+        "uint16 maxPending,address[] committee,bytes32[] fragmentHashes,string[] fragmentCids)"
     );
 
     /// @inheritdoc ITaskRegistry
@@ -49,12 +57,23 @@ abstract contract TaskRegistry is LedgerState, EIP712, Nonces, ITaskRegistry {
 
     /// @inheritdoc ITaskRegistry
     function closeTask(uint256 taskId) external {
-        Task storage t = _task(taskId);
-        if (msg.sender != t.publisher) revert TaskRegistryNotPublisher(taskId, msg.sender);
-        _requireRole(PUBLISHER_ROLE, msg.sender);
-        if (t.closed) revert TaskRegistryTaskClosed(taskId);
+        Task storage t = _liveTask(taskId);
+        address publisher = t.publisher;
+        if (msg.sender == publisher) {
+            _requireRole(PUBLISHER_ROLE, msg.sender);
+        } else if (_consortium.hasRole(PUBLISHER_ROLE, publisher) || _committeeSlot[taskId][msg.sender] == 0) {
+            revert TaskRegistryNotPublisher(taskId, msg.sender);
+        } else {
+            _requireRole(VALIDATOR_ROLE, msg.sender); // a committee member, once the publisher lost its role
+        }
         t.closed = true;
         emit TaskClosed(taskId, msg.sender, _globalModel(taskId, t));
+    }
+
+    /// @inheritdoc ITaskRegistry
+    function cancelPublishNonce() external returns (uint256 cancelled) {
+        cancelled = _useNonce(msg.sender);
+        emit PublishNonceCancelled(msg.sender, cancelled);
     }
 
     /// @inheritdoc ITaskRegistry
@@ -76,6 +95,11 @@ abstract contract TaskRegistry is LedgerState, EIP712, Nonces, ITaskRegistry {
         info.maxParents = t.maxParents;
         info.numByzantine = t.numByzantine;
         info.closed = t.closed;
+        info.minUpdates = t.minUpdates;
+        info.roundExtension = t.roundExtension;
+        info.scoreExtension = t.scoreExtension;
+        info.attestWindow = t.attestWindow;
+        info.maxPending = t.maxPending;
         info.threshold = t.threshold;
         info.roundLength = t.roundLength;
         info.scoreWindow = t.scoreWindow;
@@ -135,8 +159,14 @@ abstract contract TaskRegistry is LedgerState, EIP712, Nonces, ITaskRegistry {
         t.scoreWindow = p.scoreWindow;
         t.maxRounds = p.maxRounds;
         t.publishedBlock = uint64(block.number);
+        t.minUpdates = p.minUpdates;
+        t.roundExtension = p.roundExtension;
+        t.scoreExtension = p.scoreExtension;
+        t.attestWindow = p.attestWindow;
+        t.maxPending = p.maxPending;
         t.modelSpecHash = p.modelSpecHash;
         t.initialWeightsHash = p.initialWeightsHash;
+        _usedContent[p.initialWeightsHash] = true; // no update of any task may replay it
         _committees[taskId] = p.committee;
         _fragmentHashes[taskId] = p.fragmentHashes;
         mapping(address => uint256) storage slots = _committeeSlot[taskId];
@@ -149,7 +179,7 @@ abstract contract TaskRegistry is LedgerState, EIP712, Nonces, ITaskRegistry {
         if (p.flow == FLOW_FEDERATION) {
             t.currentRound = 1;
             Round storage first = _rounds[taskId][1];
-            first.startBlock = uint64(block.number);
+            first.startBlock = uint40(block.number);
             first.baseModelHash = p.initialWeightsHash;
         }
         emit TaskPublished(taskId, publisher, msg.sender, p);
@@ -163,7 +193,17 @@ abstract contract TaskRegistry is LedgerState, EIP712, Nonces, ITaskRegistry {
         }
         uint256 k = p.quorum;
         uint256 f = p.maxFaultyValidators;
-        if (f >= k || k + f > n) revert TaskRegistryUnsafePolicy(n, k, f);
+        // k = 1 with three or more members: one member would decide alone at the deadline.
+        if (f >= k || k + f > n || (k == 1 && n > 2)) revert TaskRegistryUnsafePolicy(n, k, f);
+        if (p.threshold > MAX_ABS_THRESHOLD || p.threshold < -MAX_ABS_THRESHOLD) {
+            revert TaskRegistryInvalidParameter("threshold", p.threshold);
+        }
+        if (p.aggregationRule > MAX_AGGREGATION_RULE) {
+            revert TaskRegistryInvalidParameter("aggregationRule", int256(uint256(p.aggregationRule)));
+        }
+        if (p.numByzantine > MAX_NUM_BYZANTINE) {
+            revert TaskRegistryInvalidParameter("numByzantine", int256(uint256(p.numByzantine)));
+        }
         if (p.modelSpecHash == bytes32(0)) revert TaskRegistryInvalidParameter("modelSpecHash", 0);
         if (p.initialWeightsHash == bytes32(0)) revert TaskRegistryInvalidParameter("initialWeightsHash", 0);
         if (p.flow > FLOW_DAG) revert TaskRegistryInvalidParameter("flow", int256(uint256(p.flow)));
@@ -177,6 +217,8 @@ abstract contract TaskRegistry is LedgerState, EIP712, Nonces, ITaskRegistry {
         if (p.flow == FLOW_DAG && (p.maxParents == 0 || p.maxParents > MAX_PARENTS)) {
             revert TaskRegistryInvalidParameter("maxParents", int256(uint256(p.maxParents)));
         }
+        if (p.flow == FLOW_DAG && p.maxPending == 0) revert TaskRegistryInvalidParameter("maxPending", 0);
+        if (p.flow == FLOW_FEDERATION && p.attestWindow == 0) revert TaskRegistryInvalidParameter("attestWindow", 0);
         for (uint256 i = 0; i < n; ++i) {
             if (p.fragmentHashes[i] == bytes32(0)) {
                 revert TaskRegistryInvalidParameter("fragmentHashes", int256(i));
@@ -209,7 +251,7 @@ abstract contract TaskRegistry is LedgerState, EIP712, Nonces, ITaskRegistry {
             p.threshold,
             p.quorum
         );
-        bytes memory tail = abi.encode(
+        bytes memory middle = abi.encode(
             p.maxFaultyValidators,
             p.aggregationRule,
             p.numByzantine,
@@ -217,10 +259,17 @@ abstract contract TaskRegistry is LedgerState, EIP712, Nonces, ITaskRegistry {
             p.scoreWindow,
             p.maxRounds,
             p.maxParents,
+            p.minUpdates,
+            p.roundExtension,
+            p.scoreExtension
+        );
+        bytes memory tail = abi.encode(
+            p.attestWindow,
+            p.maxPending,
             keccak256(abi.encodePacked(p.committee)),
             keccak256(abi.encodePacked(p.fragmentHashes)),
             keccak256(abi.encodePacked(cidHashes))
         );
-        return keccak256(bytes.concat(head, tail));
+        return keccak256(bytes.concat(head, middle, tail));
     }
 }

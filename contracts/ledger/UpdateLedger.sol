@@ -1,17 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
-import {ITaskRegistry} from "../interfaces/ITaskRegistry.sol";
 import {IUpdateLedger} from "../interfaces/IUpdateLedger.sol";
 import {LedgerState} from "./LedgerState.sol";
 
-/// @title UpdateLedger — updates, scores and the committee's decision
+/// @title UpdateLedger — updates (committed, then revealed), scores and the committee's decision
 abstract contract UpdateLedger is LedgerState, IUpdateLedger {
     /// @inheritdoc IUpdateLedger
     function joinTask(uint256 taskId) external {
         _requireRole(PROVIDER_ROLE, msg.sender);
-        Task storage t = _task(taskId);
-        if (t.closed) revert ITaskRegistry.TaskRegistryTaskClosed(taskId);
+        _liveTask(taskId);
         if (_participation[taskId][msg.sender] != 0) revert UpdateLedgerAlreadyJoined(taskId, msg.sender);
         if (_committeeSlot[taskId][msg.sender] != 0) revert UpdateLedgerCommitteeMember(taskId, msg.sender);
         _participation[taskId][msg.sender] = 1;
@@ -19,26 +17,42 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
     }
 
     /// @inheritdoc IUpdateLedger
-    function submitUpdate(uint256 taskId, uint32 round, bytes32 update, string calldata cid, uint32 numSamples)
-        external
-    {
-        // The hot path of the ledger (gas target 75k): every slot is read once, the new
-        // update is written with one SSTORE. A replay of the round's base model is left to the
-        // committee (it scores no better than the base model), saving a cold read.
+    function commitUpdate(uint256 taskId, bytes32 commitment) external {
+        _requireRole(PROVIDER_ROLE, msg.sender);
+        _liveTask(taskId);
+        if (_participation[taskId][msg.sender] == 0) revert UpdateLedgerNotJoined(taskId, msg.sender);
+        if (commitment == bytes32(0) || _commitments[commitment] != 0) {
+            revert UpdateLedgerInvalidCommitment(taskId, commitment);
+        }
+        _commitments[commitment] = block.number;
+        emit UpdateCommitted(taskId, msg.sender, commitment);
+    }
+
+    /// @inheritdoc IUpdateLedger
+    function submitUpdate(
+        uint256 taskId,
+        uint32 round,
+        bytes32 update,
+        string calldata cid,
+        uint32 numSamples,
+        bytes32 salt
+    ) external {
         _requireRole(PROVIDER_ROLE, msg.sender);
         Task storage t = _openTask(taskId, FLOW_FEDERATION);
         uint32 current = t.currentRound;
-        uint256 roundLength = t.roundLength;
         if (round != current) revert UpdateLedgerWrongRound(taskId, round, current);
         Round storage r = _rounds[taskId][round];
-        uint256 closesAt = r.startBlock + roundLength;
+        (uint256 closesAt,,,) = _roundDeadlines(t, r);
         if (block.number >= closesAt) revert UpdateLedgerSubmissionClosed(taskId, round, closesAt);
         mapping(address => uint32) storage joinedRound = _participation[taskId];
         uint32 joined = joinedRound[msg.sender];
         if (joined == 0) revert UpdateLedgerNotJoined(taskId, msg.sender);
         if (joined > round) revert UpdateLedgerAlreadySubmitted(taskId, round, msg.sender);
-        Update storage u = _checkNew(taskId, update, numSamples);
+        Update storage u = _reveal(taskId, update, numSamples, salt);
         joinedRound[msg.sender] = round + 1;
+        uint32 submitted = r.submittedCount + 1;
+        r.submittedCount = submitted;
+        if (submitted == t.minUpdates) r.fullBlock = uint40(block.number);
         r.pendingCount += 1;
         _storeNew(u, round);
         emit UpdateSubmitted(taskId, update, msg.sender, round, numSamples, cid, new bytes32[](0));
@@ -50,11 +64,16 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
         bytes32[] calldata parents,
         bytes32 update,
         string calldata cid,
-        uint32 numSamples
+        uint32 numSamples,
+        bytes32 salt
     ) external {
         _requireRole(PROVIDER_ROLE, msg.sender);
         Task storage t = _openTask(taskId, FLOW_DAG);
-        if (_participation[taskId][msg.sender] == 0) revert UpdateLedgerNotJoined(taskId, msg.sender);
+        uint32 joined = _participation[taskId][msg.sender]; // 1 + the provider's undecided updates
+        if (joined == 0) revert UpdateLedgerNotJoined(taskId, msg.sender);
+        if (joined - 1 >= t.maxPending) {
+            revert UpdateLedgerTooManyPending(taskId, msg.sender, joined - 1, t.maxPending);
+        }
         if (parents.length == 0 || parents.length > t.maxParents) {
             revert UpdateLedgerParentCount(taskId, parents.length, t.maxParents);
         }
@@ -67,16 +86,16 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
             }
             if (!valid) revert UpdateLedgerInvalidParent(taskId, parent);
         }
-        if (update == initial) revert UpdateLedgerDuplicateContent(taskId, update);
-        Update storage u = _checkNew(taskId, update, numSamples);
-        uint32 submittedAt = uint32(block.number);
+        Update storage u = _reveal(taskId, update, numSamples, salt);
+        _participation[taskId][msg.sender] = joined + 1;
+        uint40 submittedAt = uint40(block.number);
         _storeNew(u, submittedAt);
         emit UpdateSubmitted(taskId, update, msg.sender, submittedAt, numSamples, cid, parents);
     }
 
     /// @inheritdoc IUpdateLedger
     function submitScore(uint256 taskId, bytes32 update, int64 score) external {
-        Task storage t = _task(taskId);
+        Task storage t = _liveTask(taskId);
         uint256 member = _committeeMember(taskId, msg.sender);
         _score(taskId, t, member, update, score);
     }
@@ -84,12 +103,12 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
     /// @inheritdoc IUpdateLedger
     function submitScores(uint256 taskId, bytes32[] calldata updates, int64[] calldata scores) external {
         if (updates.length != scores.length) revert UpdateLedgerLengthMismatch(updates.length, scores.length);
-        Task storage t = _task(taskId);
+        Task storage t = _liveTask(taskId);
         uint256 member = _committeeMember(taskId, msg.sender);
         for (uint256 i = 0; i < updates.length; ++i) {
             uint8 status = _updates[taskId][updates[i]].status;
             // Decided by the other members since the batch was prepared: nothing left to score.
-            if (status == STATUS_ACCEPTED || status == STATUS_REJECTED) continue;
+            if (status > STATUS_PENDING) continue;
             _score(taskId, t, member, updates[i], scores[i]);
         }
     }
@@ -97,20 +116,44 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
     /// @inheritdoc IUpdateLedger
     function settleUpdates(uint256 taskId, bytes32[] calldata updates) external {
         _requireParticipant(msg.sender);
-        Task storage t = _task(taskId);
+        Task storage t = _liveTask(taskId);
         for (uint256 i = 0; i < updates.length; ++i) {
             bytes32 update = updates[i];
-            Update memory u = _pendingUpdate(taskId, update);
+            Update memory u = _updates[taskId][update];
+            if (u.status == STATUS_NONE) revert UpdateLedgerUnknownUpdate(taskId, update);
+            if (u.status != STATUS_PENDING) continue; // settled since the batch was prepared
             uint256 deadline = _scoreDeadline(taskId, t, u);
             if (block.number < deadline) revert UpdateLedgerScoringOpen(taskId, update, deadline);
-            // Lower median of the received scores clears the threshold iff more than half of them
-            // do; more than f of them must clear it, so that at least one honest member approved.
-            bool accepted = u.scoreCount >= t.quorum && u.passCount >= u.scoreCount / 2 + 1
-                && u.passCount > t.maxFaultyValidators;
-            u.status = accepted ? STATUS_ACCEPTED : STATUS_REJECTED;
+            if (u.scoreCount < t.quorum) {
+                // Too few scores: the committee could not judge it. Scoring stays open for the
+                // extension; after it, the update expires (no credit, no blame).
+                uint256 extended = deadline + t.scoreExtension;
+                if (block.number < extended) revert UpdateLedgerScoringOpen(taskId, update, extended);
+                u.status = STATUS_EXPIRED;
+            } else {
+                // Lower median of the received scores clears the threshold iff more than half of
+                // them do; more than f of them must clear it, so that at least one honest member
+                // approved.
+                bool accepted = u.passCount >= u.scoreCount / 2 + 1 && u.passCount > t.maxFaultyValidators;
+                u.status = accepted ? _acceptable(u.provider) : STATUS_REJECTED;
+            }
             _updates[taskId][update] = u;
             _onDecided(taskId, t, update, u);
         }
+    }
+
+    /// @inheritdoc IUpdateLedger
+    function updateCommitment(uint256 taskId, address provider, bytes32 update, bytes32 salt)
+        public
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(taskId, provider, update, salt));
+    }
+
+    /// @inheritdoc IUpdateLedger
+    function commitmentBlock(bytes32 commitment) external view returns (uint256) {
+        return _commitments[commitment];
     }
 
     /// @inheritdoc IUpdateLedger
@@ -133,23 +176,40 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
         return (value != 0, value == 0 ? 0 : value - 1);
     }
 
-    function _openTask(uint256 taskId, uint8 flow) private view returns (Task storage t) {
-        t = _task(taskId);
-        if (t.flow != flow) revert UpdateLedgerWrongFlow(taskId, t.flow);
-        if (t.closed) revert ITaskRegistry.TaskRegistryTaskClosed(taskId);
+    /// @inheritdoc IUpdateLedger
+    function contentUsed(bytes32 contentHash) external view returns (bool) {
+        return _usedContent[contentHash];
     }
 
-    function _checkNew(uint256 taskId, bytes32 update, uint32 numSamples) private view returns (Update storage u) {
+    function _openTask(uint256 taskId, uint8 flow) private view returns (Task storage t) {
+        t = _liveTask(taskId);
+        if (t.flow != flow) revert UpdateLedgerWrongFlow(taskId, t.flow);
+    }
+
+    /// @dev Checks a reveal: the caller committed to (task, caller, update, salt) in an earlier
+    /// block, and the content is new to the whole ledger. Consumes the commitment and marks the
+    /// content used. Returns the update's (empty) slot.
+    function _reveal(uint256 taskId, bytes32 update, uint32 numSamples, bytes32 salt)
+        private
+        returns (Update storage u)
+    {
         if (update == bytes32(0) || numSamples == 0) revert UpdateLedgerInvalidUpdate(taskId, update, numSamples);
+        bytes32 commitment = updateCommitment(taskId, msg.sender, update, salt);
+        uint256 committedAt = _commitments[commitment];
+        if (committedAt == 0) revert UpdateLedgerNotCommitted(taskId, msg.sender, commitment);
+        if (committedAt >= block.number) revert UpdateLedgerCommitTooRecent(taskId, commitment, committedAt);
         u = _updates[taskId][update];
         if (u.status != STATUS_NONE) revert UpdateLedgerDuplicateContent(taskId, update);
+        if (_usedContent[update]) revert UpdateLedgerReplayedModel(taskId, update);
+        delete _commitments[commitment];
+        _usedContent[update] = true;
     }
 
     /// @dev Writes a new pending update of the caller in one SSTORE. Layout of `Update`
-    /// (low to high bits): provider (160), round (32), status (8), passCount, scoreCount (8
+    /// (low to high bits): provider (160), round (40), status (8), passCount, scoreCount (8
     /// each), scoredMask (32); a new update has zero counts and mask.
-    function _storeNew(Update storage u, uint32 round) private {
-        uint256 packed = uint256(uint160(msg.sender)) | (uint256(round) << 160) | (uint256(STATUS_PENDING) << 192);
+    function _storeNew(Update storage u, uint40 round) private {
+        uint256 packed = uint256(uint160(msg.sender)) | (uint256(round) << 160) | (uint256(STATUS_PENDING) << 200);
         assembly ("memory-safe") {
             sstore(u.slot, packed)
         }
@@ -166,15 +226,21 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
         uint32 bit = uint32(1 << member);
         if (u.scoredMask & bit != 0) revert UpdateLedgerAlreadyScored(taskId, update, msg.sender);
         uint256 deadline = _scoreDeadline(taskId, t, u);
-        if (block.number >= deadline) revert UpdateLedgerScoringClosed(taskId, update, deadline);
+        if (block.number >= deadline) {
+            // Late: only while the update still lacks a quorum, until the end of the extension.
+            uint256 extended = deadline + t.scoreExtension;
+            if (u.scoreCount >= t.quorum || block.number >= extended) {
+                revert UpdateLedgerScoringClosed(taskId, update, u.scoreCount >= t.quorum ? deadline : extended);
+            }
+        }
         u.scoredMask |= bit;
         u.scoreCount += 1;
-        if (score >= t.threshold) u.passCount += 1;
+        if (score != SCORE_INVALID && score >= t.threshold) u.passCount += 1;
         emit ScoreSubmitted(taskId, update, msg.sender, score);
         // Decided once the median over the whole committee is settled whatever the rest score.
         uint256 majority = uint256(t.committeeSize) / 2 + 1;
         if (u.passCount >= majority) {
-            u.status = STATUS_ACCEPTED;
+            u.status = _acceptable(u.provider);
         } else if (u.scoreCount - u.passCount > t.committeeSize - majority) {
             u.status = STATUS_REJECTED;
         }
@@ -182,22 +248,33 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
         if (u.status != STATUS_PENDING) _onDecided(taskId, t, update, u);
     }
 
+    /// @dev Accepted, unless the provider lost PROVIDER_ROLE since it submitted (revocation is
+    /// immediate: a revoked provider's pending update gets no credit).
+    function _acceptable(address provider) private view returns (uint8) {
+        return _consortium.hasRole(PROVIDER_ROLE, provider) ? STATUS_ACCEPTED : STATUS_REJECTED;
+    }
+
     function _scoreDeadline(uint256 taskId, Task storage t, Update memory u) private view returns (uint256) {
         if (t.flow == FLOW_DAG) return uint256(u.round) + t.scoreWindow;
-        return uint256(_rounds[taskId][u.round].startBlock) + t.roundLength + t.scoreWindow;
+        // The round an update was submitted in is the current one until every update is decided.
+        (, uint256 scoring,,) = _roundDeadlines(t, _rounds[taskId][uint32(u.round)]);
+        return scoring;
     }
 
     function _onDecided(uint256 taskId, Task storage t, bytes32 update, Update memory u) private {
-        bool accepted = u.status == STATUS_ACCEPTED;
+        uint8 status = u.status;
         if (t.flow == FLOW_FEDERATION) {
-            Round storage r = _rounds[taskId][u.round];
+            Round storage r = _rounds[taskId][uint32(u.round)];
             r.pendingCount -= 1;
-            if (accepted) {
+            if (status == STATUS_ACCEPTED) {
                 r.acceptedCount += 1;
                 r.acceptedDigest = keccak256(abi.encode(r.acceptedDigest, update));
             }
+        } else {
+            _participation[taskId][u.provider] -= 1; // one undecided update fewer
         }
-        if (accepted) emit UpdateAccepted(taskId, update, u.round, u.passCount, u.scoreCount);
-        else emit UpdateRejected(taskId, update, u.round, u.passCount, u.scoreCount);
+        if (status == STATUS_ACCEPTED) emit UpdateAccepted(taskId, update, u.round, u.passCount, u.scoreCount);
+        else if (status == STATUS_REJECTED) emit UpdateRejected(taskId, update, u.round, u.passCount, u.scoreCount);
+        else emit UpdateExpired(taskId, update, u.round, u.scoreCount);
     }
 }

@@ -2,11 +2,21 @@
 const { expect } = require("chai");
 const { ethers } = require("hardhat");
 const { loadFixture, time } = require("@nomicfoundation/hardhat-network-helpers");
-const { ADMIN_DELAY, ROLE, deployLedger, federationTask, h, cid } = require("./helpers/fixtures");
+const {
+  ADMIN_DELAY,
+  ROLE,
+  deployLedger,
+  federationTask,
+  h,
+  cid,
+  submitUpdate,
+  memberKey,
+  registerMember,
+  commitFor,
+  SALT,
+} = require("./helpers/fixtures");
 
-const KEY33 = "0x02" + "11".repeat(32);
-const KEY33_ODD = "0x03" + "22".repeat(32);
-const KEY65 = "0x04" + "33".repeat(64);
+const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
 const PEER = "/ip4/10.0.0.1/tcp/4001/p2p/12D3KooWQkB1Fc4s2Bm8aP3mCzWxN5nKx3tZ6vfe3FQK2CKYr9fN";
 
 describe("Consortium", function () {
@@ -69,33 +79,63 @@ describe("Consortium", function () {
   describe("registerMember", function () {
     it("records peer address, key and block, and emits MemberRegistered", async function () {
       const { consortium, v } = await loadFixture(deployLedger);
-      const tx = consortium.connect(v[0]).registerMember(PEER, KEY33);
-      await expect(tx).to.emit(consortium, "MemberRegistered").withArgs(v[0].address, PEER, KEY33);
+      const { key, proof } = await memberKey(consortium, v[0]);
+      const tx = consortium.connect(v[0]).registerMember(PEER, key, proof);
+      await expect(tx).to.emit(consortium, "MemberRegistered").withArgs(v[0].address, PEER, key);
       const block = (await (await tx).wait()).blockNumber;
       const m = await consortium.memberOf(v[0].address);
       expect(m.peerAddress).to.equal(PEER);
-      expect(m.encryptionKey).to.equal(KEY33);
+      expect(m.encryptionKey).to.equal(key);
       expect(m.registeredBlock).to.equal(block);
       expect(await consortium.registeredMembers()).to.deep.equal([v[0].address]);
     });
 
-    it("accepts compressed (02/03) and uncompressed (04) secp256k1 keys", async function () {
-      const { consortium, publisher, p, v } = await loadFixture(deployLedger);
-      await consortium.connect(publisher).registerMember(PEER, KEY33);
-      await consortium.connect(p[0]).registerMember(PEER, KEY33_ODD);
-      await consortium.connect(v[0]).registerMember(PEER, KEY65);
-      expect(await consortium.registeredMembers()).to.deep.equal([publisher.address, p[0].address, v[0].address]);
+    it("accepts the account's own key or a separate encryption key, each with its proof", async function () {
+      const { consortium, publisher, p } = await loadFixture(deployLedger);
+      const own = await memberKey(consortium, p[0], ethers.HDNodeWallet.fromPhrase(HARDHAT_MNEMONIC, undefined, "m/44'/60'/0'/0/3"));
+      expect(ethers.computeAddress(own.key)).to.equal(p[0].address); // signer 3 is p[0]
+      await consortium.connect(p[0]).registerMember(PEER, own.key, own.proof);
+      await registerMember(consortium, publisher, PEER); // a fresh key, not the account's
+      expect(await consortium.registeredMembers()).to.deep.equal([p[0].address, publisher.address]);
+    });
+
+    it("refuses another member's key: the proof must be signed by the key, for this account", async function () {
+      const { consortium, p } = await loadFixture(deployLedger);
+      const victim = await memberKey(consortium, p[0]);
+      await consortium.connect(p[0]).registerMember(PEER, victim.key, victim.proof);
+      const keyAddress = ethers.computeAddress(victim.key);
+      // p[1] replays p[0]'s proof: it binds p[0]'s account, so it recovers another signer.
+      const replayed = consortium.connect(p[1]).registerMember(PEER, victim.key, victim.proof);
+      await expect(replayed).to.be.revertedWithCustomError(consortium, "ConsortiumInvalidKeyProof");
+      // p[1] signs with its own key over its own account: not the key it names.
+      const mine = await memberKey(consortium, p[1]);
+      await expect(consortium.connect(p[1]).registerMember(PEER, victim.key, mine.proof))
+        .to.be.revertedWithCustomError(consortium, "ConsortiumInvalidKeyProof")
+        .withArgs(p[1].address, keyAddress, ethers.computeAddress(mine.key));
+      // A proof made for another consortium (another contract address) is refused too.
+      const Consortium = await ethers.getContractFactory("Consortium");
+      const other = await Consortium.deploy(ADMIN_DELAY, p[1].address);
+      const foreign = await memberKey(other, p[1], mine.wallet);
+      await expect(consortium.connect(p[1]).registerMember(PEER, mine.key, foreign.proof)).to.be.revertedWithCustomError(
+        consortium,
+        "ConsortiumInvalidKeyProof"
+      );
+      await expect(consortium.connect(p[1]).registerMember(PEER, mine.key, "0x1234")).to.be.revertedWithCustomError(
+        consortium,
+        "ConsortiumInvalidKeyProof"
+      );
     });
 
     it("an update replaces the record without listing the member twice", async function () {
       const { consortium, p } = await loadFixture(deployLedger);
-      await consortium.connect(p[0]).registerMember(PEER, KEY33);
-      await consortium.connect(p[1]).registerMember(PEER, KEY33);
-      await consortium.connect(p[0]).registerMember("/dns4/p0.example/tcp/4001", KEY65);
+      await registerMember(consortium, p[0], PEER);
+      await registerMember(consortium, p[1], PEER);
+      const second = await memberKey(consortium, p[0]);
+      await consortium.connect(p[0]).registerMember("/dns4/p0.example/tcp/4001", second.key, second.proof);
       expect(await consortium.registeredMembers()).to.deep.equal([p[0].address, p[1].address]);
       const m = await consortium.memberOf(p[0].address);
       expect(m.peerAddress).to.equal("/dns4/p0.example/tcp/4001");
-      expect(m.encryptionKey).to.equal(KEY65);
+      expect(m.encryptionKey).to.equal(second.key);
     });
 
     it("memberOf is empty for an account that never registered", async function () {
@@ -109,43 +149,40 @@ describe("Consortium", function () {
     it("reverts for accounts without a participant role (admin, outsider, revoked)", async function () {
       const { consortium, admin, outsider, p } = await loadFixture(deployLedger);
       for (const a of [admin, outsider]) {
-        await expect(consortium.connect(a).registerMember(PEER, KEY33))
+        await expect(registerMember(consortium, a, PEER))
           .to.be.revertedWithCustomError(consortium, "ConsortiumNotAParticipant")
           .withArgs(a.address);
       }
       await consortium.connect(admin).revokeRole(ROLE.PROVIDER, p[0].address);
-      await expect(consortium.connect(p[0]).registerMember(PEER, KEY33))
+      await expect(registerMember(consortium, p[0], PEER))
         .to.be.revertedWithCustomError(consortium, "ConsortiumNotAParticipant")
         .withArgs(p[0].address);
     });
 
     it("reverts on an empty or over-long peer address", async function () {
       const { consortium, p } = await loadFixture(deployLedger);
-      await expect(consortium.connect(p[0]).registerMember("", KEY33))
+      await expect(registerMember(consortium, p[0], ""))
         .to.be.revertedWithCustomError(consortium, "ConsortiumInvalidPeerAddress")
         .withArgs(p[0].address, 0);
-      await expect(consortium.connect(p[0]).registerMember("x".repeat(513), KEY33))
+      await expect(registerMember(consortium, p[0], "x".repeat(513)))
         .to.be.revertedWithCustomError(consortium, "ConsortiumInvalidPeerAddress")
         .withArgs(p[0].address, 513);
-      await expect(consortium.connect(p[0]).registerMember("x".repeat(512), KEY33)).to.emit(
-        consortium,
-        "MemberRegistered"
-      );
+      await expect(registerMember(consortium, p[0], "x".repeat(512))).to.emit(consortium, "MemberRegistered");
     });
 
-    it("reverts on a key that is not a secp256k1 public key", async function () {
+    it("reverts on a key that is not an uncompressed secp256k1 public key", async function () {
       const { consortium, p } = await loadFixture(deployLedger);
+      const { proof, wallet } = await memberKey(consortium, p[0]);
       const bad = [
         "0x",
-        "0x02" + "11".repeat(31), // 32 bytes
+        wallet.signingKey.compressedPublicKey, // 33 bytes: the address cannot be derived on chain
         "0x04" + "11".repeat(32), // 33 bytes with the uncompressed prefix
-        "0x05" + "11".repeat(32), // 33 bytes, unknown prefix
         "0x02" + "11".repeat(64), // 65 bytes with a compressed prefix
         "0x04" + "11".repeat(63), // 64 bytes
         "0x04" + "11".repeat(65), // 66 bytes
       ];
       for (const key of bad) {
-        await expect(consortium.connect(p[0]).registerMember(PEER, key))
+        await expect(consortium.connect(p[0]).registerMember(PEER, key, proof))
           .to.be.revertedWithCustomError(consortium, "ConsortiumInvalidEncryptionKey")
           .withArgs(p[0].address, ethers.dataLength(key));
       }
@@ -178,11 +215,12 @@ describe("Consortium", function () {
 
     it("E3: a revocation binds in the very next block (provider, validator, publisher)", async function () {
       const { consortium, ledger, admin, publisher, p, v, taskId, params } = await loadFixture(federationTask);
-      await ledger.connect(p[1]).submitUpdate(taskId, 1, h("u1"), cid("u1"), 10);
+      await submitUpdate(ledger, p[1], taskId, 1, h("u1"), cid("u1"), 10);
 
       const revoke = async (role, who) => (await consortium.connect(admin).revokeRole(role, who.address)).wait();
+      await commitFor(ledger, p[0], taskId, h("u0")); // committed while it held the role
       const r1 = await revoke(ROLE.PROVIDER, p[0]);
-      const tx1 = ledger.connect(p[0]).submitUpdate(taskId, 1, h("u0"), cid("u0"), 10);
+      const tx1 = submitUpdate(ledger, p[0], taskId, 1, h("u0"), cid("u0"), 10);
       await expect(tx1).to.be.revertedWithCustomError(ledger, "LedgerUnauthorizedAccount").withArgs(p[0].address, ROLE.PROVIDER);
       expect(await ethers.provider.getBlockNumber()).to.equal(r1.blockNumber + 1);
 
@@ -200,17 +238,18 @@ describe("Consortium", function () {
 
       // ... and re-granting restores it just as fast
       await consortium.connect(admin).grantRole(ROLE.PROVIDER, p[0].address);
-      await expect(ledger.connect(p[0]).submitUpdate(taskId, 1, h("u0"), cid("u0"), 10)).to.emit(ledger, "UpdateSubmitted");
+      await expect(submitUpdate(ledger, p[0], taskId, 1, h("u0"), cid("u0"), 10)).to.emit(ledger, "UpdateSubmitted");
     });
 
     it("E3: a revocation mined in the same block before the submission binds it too", async function () {
       const { consortium, ledger, admin, p, taskId } = await loadFixture(federationTask);
+      await commitFor(ledger, p[0], taskId, h("u0"));
       await ethers.provider.send("evm_setAutomine", [false]);
       try {
         const revoke = await consortium.connect(admin).revokeRole(ROLE.PROVIDER, p[0].address, { gasLimit: 200_000 });
         const submit = await ledger
           .connect(p[0])
-          .submitUpdate(taskId, 1, h("u0"), cid("u0"), 10, { gasLimit: 300_000, maxPriorityFeePerGas: 1n });
+          .submitUpdate(taskId, 1, h("u0"), cid("u0"), 10, SALT, { gasLimit: 300_000, maxPriorityFeePerGas: 1n });
         await ethers.provider.send("evm_mine", []);
         const [rr, sr] = [await ethers.provider.getTransactionReceipt(revoke.hash), await ethers.provider.getTransactionReceipt(submit.hash)];
         expect(rr.status).to.equal(1);
@@ -218,7 +257,7 @@ describe("Consortium", function () {
         expect(sr.index).to.be.greaterThan(rr.index);
         expect(sr.status).to.equal(0);
         // the reason, replayed on the state the failed submission saw
-        await expect(ledger.connect(p[0]).submitUpdate.staticCall(taskId, 1, h("u0"), cid("u0"), 10))
+        await expect(ledger.connect(p[0]).submitUpdate.staticCall(taskId, 1, h("u0"), cid("u0"), 10, SALT))
           .to.be.revertedWithCustomError(ledger, "LedgerUnauthorizedAccount")
           .withArgs(p[0].address, ROLE.PROVIDER);
       } finally {

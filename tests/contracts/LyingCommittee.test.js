@@ -20,6 +20,7 @@ const {
   deployLedger,
   scoreAll,
   prng,
+  submitUpdate,
 } = require("./helpers/fixtures");
 
 const N = 5; // committee
@@ -79,7 +80,7 @@ async function campaignFixture(threshold, thresholdMode, rounds) {
     thresholdMode,
     quorum: 3,
     maxFaultyValidators: 2,
-    roundLength: 2 * PROVIDERS + 10, // round 1 also holds the joins
+    roundLength: 3 * PROVIDERS + 10, // a commit and a reveal per provider; round 1 also holds the joins
     scoreWindow: 60,
     maxRounds: rounds,
   });
@@ -104,7 +105,7 @@ async function runCampaign(ctx, { seed, threshold, rounds }) {
     const kinds = rng.shuffle([...Array(PROVIDERS / 2).fill("good"), ...Array(PROVIDERS / 2).fill("poisoned")]);
     const updates = kinds.map((kind, i) => ({ u: h(`s${seed}-r${round}-p${i}-${kind}`), kind, provider: providers[i] }));
     for (const { u, provider } of updates) {
-      await ledger.connect(provider).submitUpdate(taskId, round, u, cid(u), 100 + rng.int(900));
+      await submitUpdate(ledger, provider, taskId, round, u, cid(u), 100 + rng.int(900));
       model.add(u);
     }
 
@@ -185,7 +186,7 @@ async function runCampaign(ctx, { seed, threshold, rounds }) {
     for (let i = 0; i < attesters.length; ++i) {
       const m = attesters[i];
       const target = liars.has(m) ? wrong : right;
-      const tx = ledger.connect(committee[m]).attestAggregate(taskId, round, target);
+      const tx = ledger.connect(committee[m]).attestAggregate(taskId, round, target, "");
       if (i < attesters.length - 1) await expect(tx).to.not.emit(ledger, "RoundFinalized");
       else await expect(tx).to.emit(ledger, "RoundFinalized").withArgs(taskId, round, right, PROVIDERS / 2);
     }
@@ -253,7 +254,7 @@ describe("Lying committee (B1-B3): m = 5, c = 2, k = 3", function () {
             const [a, b, ls] = slice[j];
             const u = h(`b3-${kind}-${a}-${b}-${ls}`);
             await ledger.connect(p[j]).joinTask(id);
-            await ledger.connect(p[j]).submitUpdate(id, 1, u, cid(u), 1);
+            await submitUpdate(ledger, p[j], id, 1, u, cid(u), 1);
             const scores = [0, 1, 2, 3, 4].map((k) => (k === a || k === b ? ls : honest));
             let decidedAt = -1;
             for (let k = 0; k < 5 && decidedAt < 0; ++k) {
@@ -280,7 +281,7 @@ describe("Lying committee (B1-B3): m = 5, c = 2, k = 3", function () {
       const params = taskParams(ctx.v.slice(0, 5));
       const taskId = await publish(ctx.ledger, ctx.publisher, params);
       await ctx.ledger.connect(ctx.p[0]).joinTask(taskId);
-      await ctx.ledger.connect(ctx.p[0]).submitUpdate(taskId, 1, h("x"), cid("x"), 1);
+      await submitUpdate(ctx.ledger, ctx.p[0], taskId, 1, h("x"), cid("x"), 1);
       await scoreAll(ctx.ledger, taskId, h("x"), ctx.v.slice(0, scores.length), scores);
       const r = await ctx.ledger.getRound(taskId, 1);
       await mineUpTo(Number(r.startBlock) + params.roundLength + params.scoreWindow);

@@ -13,10 +13,13 @@ const {
   signPublish,
   deployLedger,
   publish,
+  submitUpdate,
+  submitDagUpdate,
+  registerMember,
+  ATTEST_WINDOW,
 } = require("./helpers/fixtures");
 
 const PEER = "/ip4/127.0.0.1/tcp/4001";
-const KEY = "0x02" + "ab".repeat(32);
 
 /** Task A (federation, p[0] and p[1] joined, h("pending") by p[1]), task B (dag, p[0] joined),
  * task C (federation, nobody joined). */
@@ -32,7 +35,7 @@ async function base() {
   await ledger.connect(p[0]).joinTask(A);
   await ledger.connect(p[1]).joinTask(A);
   await ledger.connect(p[0]).joinTask(B);
-  await ledger.connect(p[1]).submitUpdate(A, 1, h("pending"), cid("pending"), 10);
+  await submitUpdate(ledger, p[1], A, 1, h("pending"), cid("pending"), 10);
   const r = await ledger.getRound(A, 1);
   const close = Number(r.startBlock) + paramsA.roundLength;
   return { ...ctx, A, B, C, paramsA, paramsB, close, scoringClose: close + paramsA.scoreWindow };
@@ -54,6 +57,13 @@ async function proposable() {
 async function attestable() {
   const ctx = await proposable();
   await ctx.ledger.connect(ctx.p[1]).proposeAggregate(ctx.A, 1, [h("pending")], h("agg"), cid("agg"));
+  return ctx;
+}
+
+async function closable() {
+  const ctx = await attestable();
+  const [, , , attestationClose] = await ctx.ledger.roundDeadlines(ctx.A, 1);
+  await mineUpTo(attestationClose);
   return ctx;
 }
 
@@ -82,7 +92,7 @@ const ROWS = [
   {
     fn: "registerMember",
     fixture: base,
-    call: (c, a) => c.consortium.connect(a).registerMember(PEER, KEY),
+    call: (c, a) => registerMember(c.consortium, a, PEER),
     event: (c) => [c.consortium, "MemberRegistered"],
     allowed: ["publisher", "provider", "validator"],
     denied: (c, a) => [c.consortium, "ConsortiumNotAParticipant", [a.address]],
@@ -170,9 +180,33 @@ const ROWS = [
     denied: unauthorizedLedger(ROLE.PROVIDER),
   },
   {
+    fn: "commitUpdate",
+    fixture: base,
+    call: (c, a) => c.ledger.connect(a).commitUpdate(c.A, h(`commitment-${a.address}`)),
+    event: (c) => [c.ledger, "UpdateCommitted"],
+    allowed: ["provider"],
+    denied: unauthorizedLedger(ROLE.PROVIDER),
+  },
+  {
+    fn: "cancelPublishNonce",
+    fixture: base,
+    call: (c, a) => c.ledger.connect(a).cancelPublishNonce(),
+    event: (c) => [c.ledger, "PublishNonceCancelled"],
+    allowed: ["admin", "publisher", "provider", "validator", "outsider"], // only ever one's own nonce
+    denied: null,
+  },
+  {
+    fn: "closeRound",
+    fixture: closable,
+    call: (c, a) => c.ledger.connect(a).closeRound(c.A, 1, h("agg")),
+    event: (c) => [c.ledger, "RoundClosedAtDeadline"],
+    allowed: ["publisher", "provider", "validator"],
+    denied: unauthorizedLedger(ROLE.NONE),
+  },
+  {
     fn: "submitUpdate",
     fixture: base,
-    call: (c, a) => c.ledger.connect(a).submitUpdate(c.A, 1, h("new"), cid("new"), 10),
+    call: (c, a) => submitUpdate(c.ledger, a, c.A, 1, h("new"), cid("new"), 10),
     event: (c) => [c.ledger, "UpdateSubmitted"],
     allowed: ["provider"],
     denied: unauthorizedLedger(ROLE.PROVIDER),
@@ -180,7 +214,7 @@ const ROWS = [
   {
     fn: "submitDagUpdate",
     fixture: base,
-    call: (c, a) => c.ledger.connect(a).submitDagUpdate(c.B, [c.paramsB.initialWeightsHash], h("new"), cid("new"), 10),
+    call: (c, a) => submitDagUpdate(c.ledger, a, c.B, [c.paramsB.initialWeightsHash], h("new"), cid("new"), 10),
     event: (c) => [c.ledger, "UpdateSubmitted"],
     allowed: ["provider"],
     denied: unauthorizedLedger(ROLE.PROVIDER),
@@ -207,7 +241,7 @@ const ROWS = [
     fn: "settleUpdates",
     fixture: settleable,
     call: (c, a) => c.ledger.connect(a).settleUpdates(c.A, [h("pending")]),
-    event: (c) => [c.ledger, "UpdateRejected"],
+    event: (c) => [c.ledger, "UpdateExpired"], // no score at all: nobody judged it
     allowed: ["publisher", "provider", "validator"],
     denied: unauthorizedLedger(ROLE.NONE),
   },
@@ -222,7 +256,7 @@ const ROWS = [
   {
     fn: "attestAggregate",
     fixture: attestable,
-    call: (c, a) => c.ledger.connect(a).attestAggregate(c.A, 1, h("agg")),
+    call: (c, a) => c.ledger.connect(a).attestAggregate(c.A, 1, h("agg"), ""),
     event: (c) => [c.ledger, "AggregateAttested"],
     allowed: ["validator"],
     denied: unauthorizedLedger(ROLE.VALIDATOR),

@@ -21,6 +21,7 @@ const {
   blockNumber,
   nextTxAt,
   deployLedger,
+  submitUpdate,
 } = require("./helpers/fixtures");
 
 /** Round 1 with u0, u2 accepted (in the order u2, u0) and u1 rejected; submissions closed. */
@@ -28,9 +29,9 @@ async function decidedRound() {
   const ctx = await federationTask();
   const { ledger, taskId, p, v } = ctx;
   const [u0, u1, u2] = ["u0", "u1", "u2"].map(h);
-  await ledger.connect(p[0]).submitUpdate(taskId, 1, u0, cid("u0"), 10);
-  await ledger.connect(p[1]).submitUpdate(taskId, 1, u1, cid("u1"), 10);
-  await ledger.connect(p[2]).submitUpdate(taskId, 1, u2, cid("u2"), 10);
+  await submitUpdate(ledger, p[0], taskId, 1, u0, cid("u0"), 10);
+  await submitUpdate(ledger, p[1], taskId, 1, u1, cid("u1"), 10);
+  await submitUpdate(ledger, p[2], taskId, 1, u2, cid("u2"), 10);
   await scoreAll(ledger, taskId, u2, [v[4], v[3], v[2]], [PASS, PASS, PASS]);
   await scoreAll(ledger, taskId, u1, [v[0], v[1], v[2]], [FAIL, FAIL, FAIL]);
   await scoreAll(ledger, taskId, u0, [v[0], v[1], v[2]], [PASS, PASS, PASS]);
@@ -64,16 +65,16 @@ async function twoRoundTask() {
 async function runRound(ctx, round, label) {
   const { ledger, taskId, p, v, publisher } = ctx;
   const u = h(`${label}-update`);
-  await ledger.connect(p[0]).submitUpdate(taskId, round, u, cid(u), 10);
+  await submitUpdate(ledger, p[0], taskId, round, u, cid(u), 10);
   await scoreAll(ledger, taskId, u, v.slice(0, 3), [PASS, PASS, PASS]);
   const r = await ledger.getRound(taskId, round);
   const t = await ledger.getTask(taskId);
   await mineUpTo(Number(r.startBlock) + Number(t.roundLength));
   const result = h(`${label}-result`);
   await ledger.connect(publisher).proposeAggregate(taskId, round, [u], result, cid(result));
-  await ledger.connect(v[0]).attestAggregate(taskId, round, result);
-  await ledger.connect(v[1]).attestAggregate(taskId, round, result);
-  const tx = ledger.connect(v[2]).attestAggregate(taskId, round, result);
+  await ledger.connect(v[0]).attestAggregate(taskId, round, result, "");
+  await ledger.connect(v[1]).attestAggregate(taskId, round, result, "");
+  const tx = ledger.connect(v[2]).attestAggregate(taskId, round, result, "");
   return { u, result, tx };
 }
 
@@ -96,7 +97,7 @@ describe("RoundLedger", function () {
       const ctx = await loadFixture(decidedRound);
       const { ledger, taskId, p, v, publisher, submissionsClose, scoringCloses, u0, u2 } = ctx;
       const u3 = h("u3");
-      await ledger.connect(p[3]).submitUpdate(taskId, 1, u3, cid("u3"), 10);
+      await submitUpdate(ledger, p[3], taskId, 1, u3, cid("u3"), 10);
       await scoreAll(ledger, taskId, u3, [v[0], v[1], v[2]], [PASS, PASS, FAIL]); // 2 pass, 1 fail: pending
       await mineUpTo(submissionsClose);
       await expect(ledger.connect(publisher).proposeAggregate(taskId, 1, [u2, u0], h("r"), cid("r")))
@@ -122,7 +123,7 @@ describe("RoundLedger", function () {
     it("the last pending update decided by a score opens proposals before the scoring deadline", async function () {
       const ctx = await loadFixture(decidedRound);
       const { ledger, taskId, p, v, publisher, submissionsClose, scoringCloses, u0, u2 } = ctx;
-      await ledger.connect(p[3]).submitUpdate(taskId, 1, h("u3"), cid("u3"), 10);
+      await submitUpdate(ledger, p[3], taskId, 1, h("u3"), cid("u3"), 10);
       await mineUpTo(submissionsClose);
       await scoreAll(ledger, taskId, h("u3"), [v[0], v[1], v[2]], [FAIL, FAIL, FAIL]);
       expect(await blockNumber()).to.be.lessThan(scoringCloses);
@@ -155,12 +156,19 @@ describe("RoundLedger", function () {
       }
     });
 
-    it("duplicate proposal; zero result", async function () {
+    it("the same result again adds a CID; one proposal per account and round; zero result", async function () {
       const { ledger, taskId, publisher, p, accepted, result } = await loadFixture(proposedRound);
       await expect(ledger.connect(p[3]).proposeAggregate(taskId, 1, accepted, result, cid("other cid")))
-        .to.be.revertedWithCustomError(ledger, "RoundLedgerDuplicateProposal")
-        .withArgs(taskId, 1, result);
-      await expect(ledger.connect(publisher).proposeAggregate(taskId, 1, accepted, ethers.ZeroHash, cid("r")))
+        .to.emit(ledger, "AggregateCidAdded")
+        .withArgs(taskId, 1, result, p[3].address, cid("other cid"))
+        .and.not.to.emit(ledger, "AggregateProposed");
+      expect(await ledger.getProposal(taskId, 1, result)).to.deep.equal([publisher.address, 0n]);
+      for (const [who, hash] of [[publisher, h("another")], [p[3], result]]) {
+        await expect(ledger.connect(who).proposeAggregate(taskId, 1, accepted, hash, cid("again")))
+          .to.be.revertedWithCustomError(ledger, "RoundLedgerAlreadyProposed")
+          .withArgs(taskId, 1, who.address);
+      }
+      await expect(ledger.connect(p[0]).proposeAggregate(taskId, 1, accepted, ethers.ZeroHash, cid("r")))
         .to.be.revertedWithCustomError(ledger, "RoundLedgerInvalidProposal")
         .withArgs(taskId, 1, ethers.ZeroHash);
     });
@@ -184,7 +192,7 @@ describe("RoundLedger", function () {
       await expect(dag.ledger.connect(dag.publisher).proposeAggregate(dag.taskId, 0, [], result, cid("r")))
         .to.be.revertedWithCustomError(dag.ledger, "UpdateLedgerWrongFlow")
         .withArgs(dag.taskId, FLOW.DAG);
-      await expect(dag.ledger.connect(dag.v[0]).attestAggregate(dag.taskId, 0, result))
+      await expect(dag.ledger.connect(dag.v[0]).attestAggregate(dag.taskId, 0, result, ""))
         .to.be.revertedWithCustomError(dag.ledger, "UpdateLedgerWrongFlow")
         .withArgs(dag.taskId, FLOW.DAG);
     });
@@ -195,7 +203,7 @@ describe("RoundLedger", function () {
       await expect(ledger.connect(publisher).proposeAggregate(taskId, 1, accepted, h("other"), cid("r")))
         .to.be.revertedWithCustomError(ledger, "TaskRegistryTaskClosed")
         .withArgs(taskId);
-      await expect(ledger.connect(v[0]).attestAggregate(taskId, 1, result))
+      await expect(ledger.connect(v[0]).attestAggregate(taskId, 1, result, ""))
         .to.be.revertedWithCustomError(ledger, "TaskRegistryTaskClosed")
         .withArgs(taskId);
     });
@@ -204,21 +212,21 @@ describe("RoundLedger", function () {
   describe("attestAggregate", function () {
     it("attest unknown proposal", async function () {
       const { ledger, taskId, v } = await loadFixture(proposedRound);
-      await expect(ledger.connect(v[0]).attestAggregate(taskId, 1, h("unknown")))
+      await expect(ledger.connect(v[0]).attestAggregate(taskId, 1, h("unknown"), ""))
         .to.be.revertedWithCustomError(ledger, "RoundLedgerUnknownProposal")
         .withArgs(taskId, 1, h("unknown"));
     });
 
     it("double attest, on the same proposal or another one", async function () {
       const { ledger, taskId, v, p, publisher, accepted, result } = await loadFixture(proposedRound);
-      await expect(ledger.connect(v[0]).attestAggregate(taskId, 1, result))
+      await expect(ledger.connect(v[0]).attestAggregate(taskId, 1, result, cid("v0 copy")))
         .to.emit(ledger, "AggregateAttested")
-        .withArgs(taskId, 1, result, v[0].address);
-      await expect(ledger.connect(v[0]).attestAggregate(taskId, 1, result))
+        .withArgs(taskId, 1, result, v[0].address, cid("v0 copy"));
+      await expect(ledger.connect(v[0]).attestAggregate(taskId, 1, result, ""))
         .to.be.revertedWithCustomError(ledger, "RoundLedgerAlreadyAttested")
         .withArgs(taskId, 1, v[0].address);
       await ledger.connect(p[0]).proposeAggregate(taskId, 1, accepted, h("other"), cid("other"));
-      await expect(ledger.connect(v[0]).attestAggregate(taskId, 1, h("other")))
+      await expect(ledger.connect(v[0]).attestAggregate(taskId, 1, h("other"), ""))
         .to.be.revertedWithCustomError(ledger, "RoundLedgerAlreadyAttested")
         .withArgs(taskId, 1, v[0].address);
       expect(await ledger.getProposal(taskId, 1, result)).to.deep.equal([publisher.address, 1n]);
@@ -228,15 +236,15 @@ describe("RoundLedger", function () {
 
     it("only committee validators attest", async function () {
       const { ledger, taskId, v, p, admin, outsider, publisher, result } = await loadFixture(proposedRound);
-      await expect(ledger.connect(v[5]).attestAggregate(taskId, 1, result))
+      await expect(ledger.connect(v[5]).attestAggregate(taskId, 1, result, ""))
         .to.be.revertedWithCustomError(ledger, "LedgerNotCommitteeMember")
         .withArgs(taskId, v[5].address);
       for (const a of [p[0], admin, outsider, publisher]) {
-        await expect(ledger.connect(a).attestAggregate(taskId, 1, result))
+        await expect(ledger.connect(a).attestAggregate(taskId, 1, result, ""))
           .to.be.revertedWithCustomError(ledger, "LedgerUnauthorizedAccount")
           .withArgs(a.address, ROLE.VALIDATOR);
       }
-      await expect(ledger.connect(v[0]).attestAggregate(taskId, 2, result))
+      await expect(ledger.connect(v[0]).attestAggregate(taskId, 2, result, ""))
         .to.be.revertedWithCustomError(ledger, "RoundLedgerNotCurrentRound")
         .withArgs(taskId, 2, 1);
     });
@@ -246,15 +254,15 @@ describe("RoundLedger", function () {
       const wrong = h("poisoned aggregate");
       const [liar1, liar2] = [v[3], v[4]];
       await ledger.connect(p[1]).proposeAggregate(taskId, 1, accepted, wrong, cid("wrong"));
-      await ledger.connect(liar1).attestAggregate(taskId, 1, wrong);
-      await expect(ledger.connect(liar2).attestAggregate(taskId, 1, wrong)).to.not.emit(ledger, "RoundFinalized");
+      await ledger.connect(liar1).attestAggregate(taskId, 1, wrong, "");
+      await expect(ledger.connect(liar2).attestAggregate(taskId, 1, wrong, "")).to.not.emit(ledger, "RoundFinalized");
       expect(await ledger.getProposal(taskId, 1, wrong)).to.deep.equal([p[1].address, 2n]);
       expect((await ledger.getRound(taskId, 1)).finalized).to.equal(false);
       expect((await ledger.getTask(taskId)).currentRound).to.equal(1);
 
-      await ledger.connect(v[0]).attestAggregate(taskId, 1, result);
-      await expect(ledger.connect(v[1]).attestAggregate(taskId, 1, result)).to.not.emit(ledger, "RoundFinalized");
-      const tx = ledger.connect(v[2]).attestAggregate(taskId, 1, result);
+      await ledger.connect(v[0]).attestAggregate(taskId, 1, result, "");
+      await expect(ledger.connect(v[1]).attestAggregate(taskId, 1, result, "")).to.not.emit(ledger, "RoundFinalized");
+      const tx = ledger.connect(v[2]).attestAggregate(taskId, 1, result, "");
       await expect(tx).to.emit(ledger, "RoundFinalized").withArgs(taskId, 1, result, 2);
       await expect(tx).to.not.emit(ledger, "TaskClosed");
       const finalizedAt = (await (await tx).wait()).blockNumber;
@@ -283,10 +291,10 @@ describe("RoundLedger", function () {
         ethers.ZeroHash,
       ]);
       // the superseded proposal is dead: its round is over
-      await expect(ledger.connect(v[5]).attestAggregate(taskId, 1, wrong))
+      await expect(ledger.connect(v[5]).attestAggregate(taskId, 1, wrong, ""))
         .to.be.revertedWithCustomError(ledger, "LedgerNotCommitteeMember")
         .withArgs(taskId, v[5].address);
-      await expect(ledger.connect(v[0]).attestAggregate(taskId, 1, wrong))
+      await expect(ledger.connect(v[0]).attestAggregate(taskId, 1, wrong, ""))
         .to.be.revertedWithCustomError(ledger, "RoundLedgerNotCurrentRound")
         .withArgs(taskId, 1, 2);
     });
@@ -316,7 +324,7 @@ describe("RoundLedger", function () {
 
     it("finalize at once with the base model when every update was rejected", async function () {
       const { ledger, taskId, p, v, params, submissionsClose } = await loadFixture(federationTask);
-      await ledger.connect(p[0]).submitUpdate(taskId, 1, h("bad"), cid("bad"), 10);
+      await submitUpdate(ledger, p[0], taskId, 1, h("bad"), cid("bad"), 10);
       await scoreAll(ledger, taskId, h("bad"), v.slice(0, 3), [FAIL, INT64_MIN, 0]);
       await mineUpTo(submissionsClose);
       await expect(ledger.connect(v[4]).proposeAggregate(taskId, 1, [], params.initialWeightsHash, cid("initial")))
@@ -334,16 +342,16 @@ describe("RoundLedger", function () {
       expect((await ledger.getTask(taskId)).globalModelHash).to.equal(result);
       expect((await ledger.getRound(taskId, 2)).baseModelHash).to.equal(result);
       // same provider may submit again in round 2, but not the old bytes nor for round 1
-      await expect(ledger.connect(p[0]).submitUpdate(taskId, 2, u, cid("again"), 10))
+      await expect(submitUpdate(ledger, p[0], taskId, 2, u, cid("again"), 10))
         .to.be.revertedWithCustomError(ledger, "UpdateLedgerDuplicateContent")
         .withArgs(taskId, u);
-      await expect(ledger.connect(p[0]).submitUpdate(taskId, 1, h("new"), cid("new"), 10))
+      await expect(submitUpdate(ledger, p[0], taskId, 1, h("new"), cid("new"), 10))
         .to.be.revertedWithCustomError(ledger, "UpdateLedgerWrongRound")
         .withArgs(taskId, 1, 2);
       await expect(ledger.connect(publisher).proposeAggregate(taskId, 1, [u], h("late"), cid("late")))
         .to.be.revertedWithCustomError(ledger, "RoundLedgerNotCurrentRound")
         .withArgs(taskId, 1, 2);
-      await ledger.connect(p[0]).submitUpdate(taskId, 2, h("new"), cid("new"), 10);
+      await submitUpdate(ledger, p[0], taskId, 2, h("new"), cid("new"), 10);
       expect(await ledger.participation(taskId, p[0].address)).to.deep.equal([true, 2n]);
       // the validators may attest again in the new round
       expect((await ledger.getRound(taskId, 2)).attestedMask).to.equal(0);
@@ -363,16 +371,16 @@ describe("RoundLedger", function () {
       expect(t.currentRound).to.equal(2);
       expect(t.globalModelHash).to.equal(result);
       expect((await ledger.getRound(taskId, 3)).startBlock).to.equal(0);
-      await expect(ledger.connect(p[1]).submitUpdate(taskId, 2, h("after"), cid("after"), 10))
+      await expect(submitUpdate(ledger, p[1], taskId, 2, h("after"), cid("after"), 10))
         .to.be.revertedWithCustomError(ledger, "TaskRegistryTaskClosed")
         .withArgs(taskId);
-      await expect(ledger.connect(p[1]).submitUpdate(taskId, 3, h("after"), cid("after"), 10))
+      await expect(submitUpdate(ledger, p[1], taskId, 3, h("after"), cid("after"), 10))
         .to.be.revertedWithCustomError(ledger, "TaskRegistryTaskClosed")
         .withArgs(taskId);
       await expect(ledger.connect(publisher).proposeAggregate(taskId, 2, [], h("x"), cid("x")))
         .to.be.revertedWithCustomError(ledger, "TaskRegistryTaskClosed")
         .withArgs(taskId);
-      await expect(ledger.connect(v[3]).attestAggregate(taskId, 2, result))
+      await expect(ledger.connect(v[3]).attestAggregate(taskId, 2, result, ""))
         .to.be.revertedWithCustomError(ledger, "TaskRegistryTaskClosed")
         .withArgs(taskId);
       await expect(ledger.connect(publisher).closeTask(taskId))

@@ -16,6 +16,7 @@ const {
   signPublish,
   deployLedger,
   publish,
+  submitDagUpdate,
 } = require("./helpers/fixtures");
 
 /** The TaskParams tuple as the contract returns it inside an event, for deep comparison. */
@@ -36,6 +37,11 @@ const paramsTuple = (p) => [
   BigInt(p.scoreWindow),
   BigInt(p.maxRounds),
   BigInt(p.maxParents),
+  BigInt(p.minUpdates),
+  BigInt(p.roundExtension),
+  BigInt(p.scoreExtension),
+  BigInt(p.attestWindow),
+  BigInt(p.maxPending),
   p.committee,
   p.fragmentHashes,
   p.fragmentCids,
@@ -165,7 +171,7 @@ describe("TaskRegistry", function () {
       const { ledger, publisher, v } = await loadFixture(deployLedger);
       const c = v.slice(0, 5);
       for (const [k, f] of [
-        [1, 0],
+        [2, 0],
         [5, 0],
         [2, 1],
         [4, 1],
@@ -175,6 +181,20 @@ describe("TaskRegistry", function () {
           ledger,
           "TaskPublished"
         );
+      }
+    });
+
+    it("k = 1 only with one or two members: never one member deciding for three or more", async function () {
+      const { ledger, publisher, v } = await loadFixture(deployLedger);
+      for (const n of [3, 5]) {
+        await expect(ledger.connect(publisher).publishTask(taskParams(v.slice(0, n), { quorum: 1, maxFaultyValidators: 0 })))
+          .to.be.revertedWithCustomError(ledger, "TaskRegistryUnsafePolicy")
+          .withArgs(n, 1, 0);
+      }
+      for (const n of [1, 2]) {
+        await expect(
+          ledger.connect(publisher).publishTask(taskParams(v.slice(0, n), { quorum: 1, maxFaultyValidators: 0 }))
+        ).to.emit(ledger, "TaskPublished");
       }
     });
 
@@ -235,17 +255,32 @@ describe("TaskRegistry", function () {
         [{ flow: FLOW.DAG, maxParents: 0 }, "maxParents", 0],
         [{ flow: FLOW.DAG, maxParents: 9 }, "maxParents", 9],
         [{ fragmentHashes: [h("a"), h("b"), ethers.ZeroHash, h("d"), h("e")] }, "fragmentHashes", 2],
+        // THREATS I: a NaN threshold once became int64 min; thresholds are bounded on chain
+        [{ threshold: -(2n ** 63n) }, "threshold", -(2n ** 63n)],
+        [{ threshold: 2n ** 63n - 1n }, "threshold", 2n ** 63n - 1n],
+        [{ threshold: 1_000_000_001n * 1000n }, "threshold", 1_000_000_001n * 1000n],
+        [{ aggregationRule: 11 }, "aggregationRule", 11],
+        [{ aggregationRule: 255 }, "aggregationRule", 255],
+        [{ numByzantine: 1001 }, "numByzantine", 1001],
+        [{ attestWindow: 0 }, "attestWindow", 0],
+        [{ flow: FLOW.DAG, maxParents: 2, maxPending: 0 }, "maxPending", 0],
       ];
       for (const [overrides, name, value] of cases) {
         await expect(ledger.connect(publisher).publishTask(taskParams(c, overrides)))
           .to.be.revertedWithCustomError(ledger, "TaskRegistryInvalidParameter")
           .withArgs(name, value);
       }
-      // federation ignores maxParents; the extreme thresholds are legal
-      await expect(ledger.connect(publisher).publishTask(taskParams(c, { maxParents: 200, threshold: -(2n ** 63n) }))).to.emit(
-        ledger,
-        "TaskPublished"
-      );
+      // federation ignores maxParents and maxPending; the bounds themselves are legal
+      expect(await ledger.MAX_ABS_THRESHOLD()).to.equal(1_000_000_000n);
+      expect(await ledger.MAX_AGGREGATION_RULE()).to.equal(10);
+      expect(await ledger.MAX_NUM_BYZANTINE()).to.equal(1000);
+      for (const threshold of [-1_000_000_000n, 1_000_000_000n]) {
+        await expect(
+          ledger
+            .connect(publisher)
+            .publishTask(taskParams(c, { maxParents: 200, maxPending: 0, threshold, aggregationRule: 10, numByzantine: 1000 }))
+        ).to.emit(ledger, "TaskPublished");
+      }
     });
   });
 
@@ -462,7 +497,7 @@ describe("TaskRegistry", function () {
       await expect(ledger.connect(publisher).closeTask(id))
         .to.emit(ledger, "TaskClosed")
         .withArgs(id, publisher.address, params.initialWeightsHash);
-      await expect(ledger.connect(p[0]).submitDagUpdate(id, [params.initialWeightsHash], h("d"), cid("d"), 1))
+      await expect(submitDagUpdate(ledger, p[0], id, [params.initialWeightsHash], h("d"), cid("d"), 1))
         .to.be.revertedWithCustomError(ledger, "TaskRegistryTaskClosed")
         .withArgs(id);
     });

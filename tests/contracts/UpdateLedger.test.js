@@ -25,12 +25,15 @@ const {
   scoreAll,
   blockNumber,
   nextTxAt,
+  submitUpdate,
+  submitDagUpdate,
+  commitFor,
 } = require("./helpers/fixtures");
 
 /** Federation task with one pending update h("u") by p[0]. */
 async function pendingUpdate() {
   const ctx = await federationTask();
-  const tx = await ctx.ledger.connect(ctx.p[0]).submitUpdate(ctx.taskId, 1, h("u"), cid("u"), 100);
+  const tx = await submitUpdate(ctx.ledger, ctx.p[0], ctx.taskId, 1, h("u"), cid("u"), 100);
   return { ...ctx, u: h("u"), submittedBlock: (await tx.wait()).blockNumber };
 }
 
@@ -40,10 +43,10 @@ async function dagWithHistory() {
   const { ledger, taskId, p, v, params } = ctx;
   const init = params.initialWeightsHash;
   const [a, b, r, q] = ["a", "b", "r", "q"].map(h);
-  await ledger.connect(p[0]).submitDagUpdate(taskId, [init], a, cid("a"), 10);
-  await ledger.connect(p[1]).submitDagUpdate(taskId, [init], b, cid("b"), 10);
-  await ledger.connect(p[2]).submitDagUpdate(taskId, [init], r, cid("r"), 10);
-  await ledger.connect(p[3]).submitDagUpdate(taskId, [init], q, cid("q"), 10);
+  await submitDagUpdate(ledger, p[0], taskId, [init], a, cid("a"), 10);
+  await submitDagUpdate(ledger, p[1], taskId, [init], b, cid("b"), 10);
+  await submitDagUpdate(ledger, p[2], taskId, [init], r, cid("r"), 10);
+  await submitDagUpdate(ledger, p[3], taskId, [init], q, cid("q"), 10);
   for (const u of [a, b]) await scoreAll(ledger, taskId, u, v.slice(0, 3), [PASS, PASS, PASS]);
   await scoreAll(ledger, taskId, r, v.slice(0, 3), [FAIL, FAIL, FAIL]);
   return { ...ctx, init, a, b, r, q };
@@ -76,7 +79,7 @@ describe("UpdateLedger", function () {
   describe("submitUpdate (federation)", function () {
     it("stores a pending update, emits UpdateSubmitted and counts it in the round", async function () {
       const { ledger, p, taskId } = await loadFixture(federationTask);
-      await expect(ledger.connect(p[0]).submitUpdate(taskId, 1, h("u"), cid("u"), 1234))
+      await expect(submitUpdate(ledger, p[0], taskId, 1, h("u"), cid("u"), 1234))
         .to.emit(ledger, "UpdateSubmitted")
         .withArgs(taskId, h("u"), p[0].address, 1, 1234, cid("u"), []);
       const u = await ledger.getUpdate(taskId, h("u"));
@@ -90,8 +93,8 @@ describe("UpdateLedger", function () {
 
     it("duplicate submission: the same provider twice in a round", async function () {
       const { ledger, p, taskId } = await loadFixture(federationTask);
-      await ledger.connect(p[0]).submitUpdate(taskId, 1, h("u"), cid("u"), 10);
-      await expect(ledger.connect(p[0]).submitUpdate(taskId, 1, h("u2"), cid("u2"), 10))
+      await submitUpdate(ledger, p[0], taskId, 1, h("u"), cid("u"), 10);
+      await expect(submitUpdate(ledger, p[0], taskId, 1, h("u2"), cid("u2"), 10))
         .to.be.revertedWithCustomError(ledger, "UpdateLedgerAlreadySubmitted")
         .withArgs(taskId, 1, p[0].address);
     });
@@ -100,18 +103,18 @@ describe("UpdateLedger", function () {
       // A replay of the round's base model is left to the committee (C1): it scores no better
       // than the base model; checking it on chain would cost the hot path a cold read.
       const { ledger, p, taskId } = await loadFixture(federationTask);
-      await ledger.connect(p[0]).submitUpdate(taskId, 1, h("u"), cid("u"), 10);
-      await expect(ledger.connect(p[1]).submitUpdate(taskId, 1, h("u"), cid("copy"), 10))
+      await submitUpdate(ledger, p[0], taskId, 1, h("u"), cid("u"), 10);
+      await expect(submitUpdate(ledger, p[1], taskId, 1, h("u"), cid("copy"), 10))
         .to.be.revertedWithCustomError(ledger, "UpdateLedgerDuplicateContent")
         .withArgs(taskId, h("u"));
     });
 
     it("zero content hash or zero samples", async function () {
       const { ledger, p, taskId } = await loadFixture(federationTask);
-      await expect(ledger.connect(p[0]).submitUpdate(taskId, 1, ethers.ZeroHash, cid("z"), 10))
+      await expect(submitUpdate(ledger, p[0], taskId, 1, ethers.ZeroHash, cid("z"), 10))
         .to.be.revertedWithCustomError(ledger, "UpdateLedgerInvalidUpdate")
         .withArgs(taskId, ethers.ZeroHash, 10);
-      await expect(ledger.connect(p[0]).submitUpdate(taskId, 1, h("u"), cid("u"), 0))
+      await expect(submitUpdate(ledger, p[0], taskId, 1, h("u"), cid("u"), 0))
         .to.be.revertedWithCustomError(ledger, "UpdateLedgerInvalidUpdate")
         .withArgs(taskId, h("u"), 0);
     });
@@ -120,30 +123,31 @@ describe("UpdateLedger", function () {
       const { ledger, publisher, consortium, admin, p, v, taskId, signers } = await loadFixture(federationTask);
       const fresh = signers[16];
       await consortium.connect(admin).grantRole(ROLE.PROVIDER, fresh.address);
-      await expect(ledger.connect(fresh).submitUpdate(taskId, 1, h("u"), cid("u"), 10))
+      await expect(submitUpdate(ledger, fresh, taskId, 1, h("u"), cid("u"), 10))
         .to.be.revertedWithCustomError(ledger, "UpdateLedgerNotJoined")
         .withArgs(taskId, fresh.address);
       for (const round of [0, 2]) {
-        await expect(ledger.connect(p[0]).submitUpdate(taskId, round, h("u"), cid("u"), 10))
+        await expect(submitUpdate(ledger, p[0], taskId, round, h("u"), cid("u"), 10))
           .to.be.revertedWithCustomError(ledger, "UpdateLedgerWrongRound")
           .withArgs(taskId, round, 1);
       }
-      await expect(ledger.connect(p[0]).submitUpdate(7, 1, h("u"), cid("u"), 10))
+      await expect(submitUpdate(ledger, p[0], 7, 1, h("u"), cid("u"), 10))
         .to.be.revertedWithCustomError(ledger, "LedgerUnknownTask")
         .withArgs(7);
       const dagId = await publish(ledger, publisher, dagParams(v.slice(0, 5)));
       await ledger.connect(p[0]).joinTask(dagId);
-      await expect(ledger.connect(p[0]).submitUpdate(dagId, 0, h("u"), cid("u"), 10))
+      await expect(submitUpdate(ledger, p[0], dagId, 0, h("u"), cid("u"), 10))
         .to.be.revertedWithCustomError(ledger, "UpdateLedgerWrongFlow")
         .withArgs(dagId, FLOW.DAG);
     });
 
     it("submission window: open through startBlock + roundLength - 1, closed from startBlock + roundLength", async function () {
       const { ledger, p, taskId, submissionsClose } = await loadFixture(federationTask);
+      for (const [who, u] of [[p[0], "last"], [p[1], "late"]]) await commitFor(ledger, who, taskId, h(u));
       await nextTxAt(submissionsClose - 1);
-      await ledger.connect(p[0]).submitUpdate(taskId, 1, h("last"), cid("last"), 10);
+      await submitUpdate(ledger, p[0], taskId, 1, h("last"), cid("last"), 10);
       expect(await blockNumber()).to.equal(submissionsClose - 1);
-      await expect(ledger.connect(p[1]).submitUpdate(taskId, 1, h("late"), cid("late"), 10))
+      await expect(submitUpdate(ledger, p[1], taskId, 1, h("late"), cid("late"), 10))
         .to.be.revertedWithCustomError(ledger, "UpdateLedgerSubmissionClosed")
         .withArgs(taskId, 1, submissionsClose);
     });
@@ -202,13 +206,13 @@ describe("UpdateLedger", function () {
       await expect(ledger.connect(dual).joinTask(taskId))
         .to.be.revertedWithCustomError(ledger, "UpdateLedgerCommitteeMember")
         .withArgs(taskId, dual.address);
-      await expect(ledger.connect(dual).submitUpdate(taskId, 1, h("mine"), cid("mine"), 10))
+      await expect(submitUpdate(ledger, dual, taskId, 1, h("mine"), cid("mine"), 10))
         .to.be.revertedWithCustomError(ledger, "UpdateLedgerNotJoined")
         .withArgs(taskId, dual.address);
       expect((await ledger.participation(taskId, dual.address))[0]).to.equal(false);
       // it still scores the others' updates
       const { p } = await loadFixture(federationTaskWithDual);
-      await ledger.connect(p[0]).submitUpdate(taskId, 1, h("theirs"), cid("theirs"), 10);
+      await submitUpdate(ledger, p[0], taskId, 1, h("theirs"), cid("theirs"), 10);
       await ledger.connect(dual).submitScore(taskId, h("theirs"), PASS);
       expect((await ledger.getUpdate(taskId, h("theirs"))).scoreCount).to.equal(1);
       void v;
@@ -264,7 +268,7 @@ describe("UpdateLedger", function () {
 
     it("a batch skips updates decided meanwhile instead of failing on the race", async function () {
       const { ledger, taskId, u, v, p } = await loadFixture(pendingUpdate);
-      await ledger.connect(p[1]).submitUpdate(taskId, 1, h("other"), cid("other"), 10);
+      await submitUpdate(ledger, p[1], taskId, 1, h("other"), cid("other"), 10);
       await scoreAll(ledger, taskId, u, v.slice(0, 3), [PASS, PASS, PASS]); // u decided
       await expect(ledger.connect(v[3]).submitScores(taskId, [u, h("other")], [PASS, PASS]))
         .to.emit(ledger, "ScoreSubmitted")
@@ -276,7 +280,7 @@ describe("UpdateLedger", function () {
     it("submitScores scores a batch atomically and checks lengths", async function () {
       const { ledger, taskId, p, v } = await loadFixture(federationTask);
       const us = [0, 1, 2].map((i) => h(`b${i}`));
-      for (let i = 0; i < 3; ++i) await ledger.connect(p[i]).submitUpdate(taskId, 1, us[i], cid(`b${i}`), 5);
+      for (let i = 0; i < 3; ++i) await submitUpdate(ledger, p[i], taskId, 1, us[i], cid(`b${i}`), 5);
       await expect(ledger.connect(v[0]).submitScores(taskId, us, [PASS, PASS]))
         .to.be.revertedWithCustomError(ledger, "UpdateLedgerLengthMismatch")
         .withArgs(3, 2);
@@ -307,7 +311,7 @@ describe("UpdateLedger", function () {
     async function pendingWithScores(scores, overrides = {}) {
       const ctx = await federationTask(overrides);
       const { ledger, taskId, p, v } = ctx;
-      await ledger.connect(p[0]).submitUpdate(taskId, 1, h("s"), cid("s"), 10);
+      await submitUpdate(ledger, p[0], taskId, 1, h("s"), cid("s"), 10);
       await scoreAll(ledger, taskId, h("s"), v.slice(0, scores.length), scores);
       await mineUpTo(ctx.scoringCloses);
       return ctx;
@@ -318,8 +322,6 @@ describe("UpdateLedger", function () {
       [[PASS, PASS, FAIL], false, "3 of 5 = quorum, lower median passes, but only 2 = f pass"],
       [[PASS, FAIL, FAIL, PASS], false, "4 scores, 2 pass: lower median is a failing score"],
       [[PASS, INT64_MIN, FAIL, PASS].slice(0, 3), false, "3 scores, 1 pass"],
-      [[PASS, PASS], false, "2 scores < quorum 3: rejected although both pass"],
-      [[], false, "no score at all"],
       [[THRESHOLD, THRESHOLD, INT64_MIN, INT64_MIN].slice(0, 4), false, "4 scores, 2 exactly at the threshold"],
     ];
     for (const [scores, accepted, why] of cases) {
@@ -333,6 +335,19 @@ describe("UpdateLedger", function () {
         const r = await ledger.getRound(taskId, 1);
         expect(r.pendingCount).to.equal(0);
         expect(r.acceptedCount).to.equal(accepted ? 1 : 0);
+      });
+    }
+
+    for (const scores of [[PASS, PASS], []]) {
+      it(`fewer scores than the quorum (${scores.length}): expired, not rejected (no extension)`, async function () {
+        const { ledger, taskId, publisher } = await pendingWithScores(scores);
+        await expect(ledger.connect(publisher).settleUpdates(taskId, [h("s")]))
+          .to.emit(ledger, "UpdateExpired")
+          .withArgs(taskId, h("s"), 1, scores.length)
+          .and.not.to.emit(ledger, "UpdateRejected");
+        expect((await ledger.getUpdate(taskId, h("s"))).status).to.equal(STATUS.Expired);
+        const r = await ledger.getRound(taskId, 1);
+        expect([r.pendingCount, r.acceptedCount]).to.deep.equal([0n, 0n]);
       });
     }
 
@@ -364,25 +379,25 @@ describe("UpdateLedger", function () {
         .to.be.revertedWithCustomError(ledger, "LedgerUnknownTask")
         .withArgs(99);
       await ledger.connect(v[0]).settleUpdates(taskId, [u]); // validator: any participant may settle
-      await expect(ledger.connect(p[1]).settleUpdates(taskId, [u]))
-        .to.be.revertedWithCustomError(ledger, "UpdateLedgerAlreadyDecided")
-        .withArgs(taskId, u, STATUS.Rejected);
+      // settled first by someone else: skipped, not a revert (two keepers race on every deadline)
+      await expect(ledger.connect(p[1]).settleUpdates(taskId, [u])).not.to.emit(ledger, "UpdateExpired");
     });
 
-    it("the same update twice in one batch reverts the batch", async function () {
+    it("the same update twice in one batch: decided once, the repeat skipped", async function () {
       const { ledger, taskId, u, p, scoringCloses } = await loadFixture(pendingUpdate);
       await mineUpTo(scoringCloses);
-      await expect(ledger.connect(p[0]).settleUpdates(taskId, [u, u]))
-        .to.be.revertedWithCustomError(ledger, "UpdateLedgerAlreadyDecided")
-        .withArgs(taskId, u, STATUS.Rejected);
-      expect((await ledger.getUpdate(taskId, u)).status).to.equal(STATUS.Pending);
+      const receipt = await (await ledger.connect(p[0]).settleUpdates(taskId, [u, u])).wait();
+      const decided = receipt.logs.map((l) => ledger.interface.parseLog(l)).filter((e) => e && e.name === "UpdateExpired");
+      expect(decided.length).to.equal(1);
+      expect((await ledger.getUpdate(taskId, u)).status).to.equal(STATUS.Expired);
     });
   });
 
   describe("dag", function () {
     it("parents may be the initial weights or accepted updates; event lists them; round = block", async function () {
       const { ledger, taskId, p, init, a, b } = await loadFixture(dagWithHistory);
-      const tx = ledger.connect(p[0]).submitDagUpdate(taskId, [a, init, b], h("c"), cid("c"), 77);
+      await commitFor(ledger, p[0], taskId, h("c"));
+      const tx = submitDagUpdate(ledger, p[0], taskId, [a, init, b], h("c"), cid("c"), 77);
       const block = (await blockNumber()) + 1;
       await expect(tx)
         .to.emit(ledger, "UpdateSubmitted")
@@ -390,9 +405,9 @@ describe("UpdateLedger", function () {
       const info = await ledger.getUpdate(taskId, h("c"));
       expect(info.round).to.equal(block);
       expect(info.status).to.equal(STATUS.Pending);
-      // a provider may submit many dag updates
-      await ledger.connect(p[0]).submitDagUpdate(taskId, [a], h("c2"), cid("c2"), 77);
-      expect(await ledger.participation(taskId, p[0].address)).to.deep.equal([true, 0n]);
+      // a provider may submit several dag updates (participation counts its undecided ones)
+      await submitDagUpdate(ledger, p[0], taskId, [a], h("c2"), cid("c2"), 77);
+      expect(await ledger.participation(taskId, p[0].address)).to.deep.equal([true, 2n]);
     });
 
     it("bad parents: unknown, pending, rejected, duplicated, zero hash", async function () {
@@ -406,7 +421,7 @@ describe("UpdateLedger", function () {
         [[ethers.ZeroHash], ethers.ZeroHash],
       ];
       for (const [parents, bad] of cases) {
-        await expect(ledger.connect(p[0]).submitDagUpdate(taskId, parents, h("c"), cid("c"), 1))
+        await expect(submitDagUpdate(ledger, p[0], taskId, parents, h("c"), cid("c"), 1))
           .to.be.revertedWithCustomError(ledger, "UpdateLedgerInvalidParent")
           .withArgs(taskId, bad);
       }
@@ -414,43 +429,44 @@ describe("UpdateLedger", function () {
 
     it("bad parents: none, or more than maxParents", async function () {
       const { ledger, taskId, p, init, a, b } = await loadFixture(dagWithHistory);
-      await expect(ledger.connect(p[0]).submitDagUpdate(taskId, [], h("c"), cid("c"), 1))
+      await expect(submitDagUpdate(ledger, p[0], taskId, [], h("c"), cid("c"), 1))
         .to.be.revertedWithCustomError(ledger, "UpdateLedgerParentCount")
         .withArgs(taskId, 0, 3);
-      await expect(ledger.connect(p[0]).submitDagUpdate(taskId, [init, a, b, h("x")], h("c"), cid("c"), 1))
+      await expect(submitDagUpdate(ledger, p[0], taskId, [init, a, b, h("x")], h("c"), cid("c"), 1))
         .to.be.revertedWithCustomError(ledger, "UpdateLedgerParentCount")
         .withArgs(taskId, 4, 3);
     });
 
     it("duplicate content (an existing update or the initial weights), invalid, not joined, wrong flow", async function () {
       const { ledger, taskId, p, init, a, consortium, admin, signers } = await loadFixture(dagWithHistory);
-      for (const dup of [a, init]) {
-        await expect(ledger.connect(p[0]).submitDagUpdate(taskId, [a], dup, cid("dup"), 1))
-          .to.be.revertedWithCustomError(ledger, "UpdateLedgerDuplicateContent")
-          .withArgs(taskId, dup);
-      }
-      await expect(ledger.connect(p[0]).submitDagUpdate(taskId, [a], ethers.ZeroHash, cid("z"), 1))
+      await expect(submitDagUpdate(ledger, p[0], taskId, [a], a, cid("dup"), 1))
+        .to.be.revertedWithCustomError(ledger, "UpdateLedgerDuplicateContent")
+        .withArgs(taskId, a);
+      await expect(submitDagUpdate(ledger, p[0], taskId, [a], init, cid("dup"), 1))
+        .to.be.revertedWithCustomError(ledger, "UpdateLedgerReplayedModel")
+        .withArgs(taskId, init);
+      await expect(submitDagUpdate(ledger, p[0], taskId, [a], ethers.ZeroHash, cid("z"), 1))
         .to.be.revertedWithCustomError(ledger, "UpdateLedgerInvalidUpdate")
         .withArgs(taskId, ethers.ZeroHash, 1);
-      await expect(ledger.connect(p[0]).submitDagUpdate(taskId, [a], h("c"), cid("c"), 0))
+      await expect(submitDagUpdate(ledger, p[0], taskId, [a], h("c"), cid("c"), 0))
         .to.be.revertedWithCustomError(ledger, "UpdateLedgerInvalidUpdate")
         .withArgs(taskId, h("c"), 0);
       const fresh = signers[16];
       await consortium.connect(admin).grantRole(ROLE.PROVIDER, fresh.address);
-      await expect(ledger.connect(fresh).submitDagUpdate(taskId, [a], h("c"), cid("c"), 1))
+      await expect(submitDagUpdate(ledger, fresh, taskId, [a], h("c"), cid("c"), 1))
         .to.be.revertedWithCustomError(ledger, "UpdateLedgerNotJoined")
         .withArgs(taskId, fresh.address);
       const fed = await federationTask();
-      await expect(fed.ledger.connect(fed.p[0]).submitDagUpdate(fed.taskId, [fed.params.initialWeightsHash], h("c"), cid("c"), 1))
+      await expect(submitDagUpdate(fed.ledger, fed.p[0], fed.taskId, [fed.params.initialWeightsHash], h("c"), cid("c"), 1))
         .to.be.revertedWithCustomError(fed.ledger, "UpdateLedgerWrongFlow")
         .withArgs(fed.taskId, FLOW.FEDERATION);
     });
 
     it("each update has its own scoring deadline: submission block + scoreWindow", async function () {
       const { ledger, taskId, p, v, publisher, init } = await loadFixture(dagWithHistory);
-      const t1 = await (await ledger.connect(p[0]).submitDagUpdate(taskId, [init], h("e1"), cid("e1"), 1)).wait();
+      const t1 = await (await submitDagUpdate(ledger, p[0], taskId, [init], h("e1"), cid("e1"), 1)).wait();
       await mine(10);
-      const t2 = await (await ledger.connect(p[1]).submitDagUpdate(taskId, [init], h("e2"), cid("e2"), 1)).wait();
+      const t2 = await (await submitDagUpdate(ledger, p[1], taskId, [init], h("e2"), cid("e2"), 1)).wait();
       const d1 = t1.blockNumber + SCORE_WINDOW;
       const d2 = t2.blockNumber + SCORE_WINDOW;
       expect(await ledger.scoreDeadline(taskId, h("e1"))).to.equal(d1);
@@ -475,7 +491,7 @@ describe("UpdateLedger", function () {
         .to.emit(ledger, "UpdateRejected")
         .withArgs(taskId, h("e2"), t2.blockNumber, 2, 4);
       // a settled-rejected update is not a valid parent
-      await expect(ledger.connect(p[2]).submitDagUpdate(taskId, [h("e1")], h("e4"), cid("e4"), 1))
+      await expect(submitDagUpdate(ledger, p[2], taskId, [h("e1")], h("e4"), cid("e4"), 1))
         .to.be.revertedWithCustomError(ledger, "UpdateLedgerInvalidParent")
         .withArgs(taskId, h("e1"));
     });
@@ -488,8 +504,8 @@ describe("UpdateLedger", function () {
       const taskId = await publish(ledger, publisher, params);
       for (const a of p.slice(0, 3)) await ledger.connect(a).joinTask(taskId);
       const init = params.initialWeightsHash;
-      const tx = await (await ledger.connect(p[0]).submitDagUpdate(taskId, [init], h("e"), cid("e"), 1)).wait();
-      const child = () => ledger.connect(p[1]).submitDagUpdate(taskId, [h("e")], h("c"), cid("c"), 1);
+      const tx = await (await submitDagUpdate(ledger, p[0], taskId, [init], h("e"), cid("e"), 1)).wait();
+      const child = () => submitDagUpdate(ledger, p[1], taskId, [h("e")], h("c"), cid("c"), 1);
       await expect(child()).to.be.revertedWithCustomError(ledger, "UpdateLedgerInvalidParent").withArgs(taskId, h("e"));
       await scoreAll(ledger, taskId, h("e"), v.slice(0, 2), [PASS, PASS]); // 2 of a majority of 3: pending
       await expect(child()).to.be.revertedWithCustomError(ledger, "UpdateLedgerInvalidParent").withArgs(taskId, h("e"));
@@ -499,10 +515,10 @@ describe("UpdateLedger", function () {
         .withArgs(taskId, h("e"), tx.blockNumber, 2, 2);
       await expect(child()).to.emit(ledger, "UpdateSubmitted");
       // early path: a majority of the committee approving accepts at once
-      const g = ledger.connect(p[2]).submitDagUpdate(taskId, [h("e")], h("g"), cid("g"), 1);
+      const g = submitDagUpdate(ledger, p[2], taskId, [h("e")], h("g"), cid("g"), 1);
       await expect(g).to.emit(ledger, "UpdateSubmitted");
       await scoreAll(ledger, taskId, h("g"), v.slice(0, 3), [PASS, PASS, PASS]);
-      await expect(ledger.connect(p[0]).submitDagUpdate(taskId, [h("g"), h("e")], h("k"), cid("k"), 1)).to.emit(
+      await expect(submitDagUpdate(ledger, p[0], taskId, [h("g"), h("e")], h("k"), cid("k"), 1)).to.emit(
         ledger,
         "UpdateSubmitted",
       );
@@ -511,9 +527,9 @@ describe("UpdateLedger", function () {
 
     it("the tips are derivable from the events alone", async function () {
       const { ledger, taskId, p, v, init, a, b, r, q } = await loadFixture(dagWithHistory);
-      await ledger.connect(p[0]).submitDagUpdate(taskId, [a], h("c"), cid("c"), 1);
+      await submitDagUpdate(ledger, p[0], taskId, [a], h("c"), cid("c"), 1);
       await scoreAll(ledger, taskId, h("c"), v.slice(0, 3), [PASS, PASS, PASS]);
-      await ledger.connect(p[1]).submitDagUpdate(taskId, [a, b], h("x"), cid("x"), 1); // rejected
+      await submitDagUpdate(ledger, p[1], taskId, [a, b], h("x"), cid("x"), 1); // rejected
       await scoreAll(ledger, taskId, h("x"), v.slice(0, 3), [FAIL, FAIL, FAIL]);
       const submitted = await ledger.queryFilter(ledger.filters.UpdateSubmitted(taskId));
       const accepted = await ledger.queryFilter(ledger.filters.UpdateAccepted(taskId));

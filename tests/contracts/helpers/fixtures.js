@@ -14,7 +14,7 @@ const ROLE = {
 };
 
 const FLOW = { FEDERATION: 0, DAG: 1 };
-const STATUS = { None: 0n, Pending: 1n, Accepted: 2n, Rejected: 3n };
+const STATUS = { None: 0n, Pending: 1n, Accepted: 2n, Rejected: 3n, Expired: 4n };
 const INT64_MAX = 2n ** 63n - 1n;
 const INT64_MIN = -(2n ** 63n);
 const THRESHOLD = 900_000n; // 0.9, fixed point with 6 decimals
@@ -22,6 +22,9 @@ const PASS = THRESHOLD + 12_345n;
 const FAIL = THRESHOLD - 12_345n;
 const ROUND_LENGTH = 30;
 const SCORE_WINDOW = 30;
+const ATTEST_WINDOW = 30;
+/** The salt test providers commit with (the commitment also binds task, provider and content). */
+const SALT = ethers.id("ledgerlearn test salt");
 
 /** Content hash of a named blob (stands in for the sha256 of safetensors bytes). */
 const h = (label) => ethers.sha256(ethers.toUtf8Bytes(String(label)));
@@ -63,6 +66,11 @@ function taskParams(committee, overrides = {}) {
     scoreWindow: SCORE_WINDOW,
     maxRounds: 3,
     maxParents: 0,
+    minUpdates: 0,
+    roundExtension: 0,
+    scoreExtension: 0,
+    attestWindow: ATTEST_WINDOW,
+    maxPending: 0,
     committee: committee.map((c) => (typeof c === "string" ? c : c.address)),
     fragmentHashes: Array.from({ length: n }, (_, i) => h(`fragment-${i}`)),
     fragmentCids: Array.from({ length: n }, (_, i) => cid(`fragment-${i}`)),
@@ -72,7 +80,7 @@ function taskParams(committee, overrides = {}) {
 }
 
 const dagParams = (committee, overrides = {}) =>
-  taskParams(committee, { flow: FLOW.DAG, maxParents: 3, maxRounds: 1, ...overrides });
+  taskParams(committee, { flow: FLOW.DAG, maxParents: 3, maxRounds: 1, maxPending: 8, ...overrides });
 
 const TASK_PARAMS_FIELDS = [
   { name: "modelSpecHash", type: "bytes32" },
@@ -91,6 +99,11 @@ const TASK_PARAMS_FIELDS = [
   { name: "scoreWindow", type: "uint32" },
   { name: "maxRounds", type: "uint32" },
   { name: "maxParents", type: "uint8" },
+  { name: "minUpdates", type: "uint16" },
+  { name: "roundExtension", type: "uint32" },
+  { name: "scoreExtension", type: "uint32" },
+  { name: "attestWindow", type: "uint32" },
+  { name: "maxPending", type: "uint16" },
   { name: "committee", type: "address[]" },
   { name: "fragmentHashes", type: "bytes32[]" },
   { name: "fragmentCids", type: "string[]" },
@@ -203,6 +216,49 @@ async function dagTask() {
   return { ...ctx, committee, params, taskId };
 }
 
+/** Commits `signer` to `update` in task `taskId` (once; a commit that reverts is left for the
+ * reveal to report: role, task, membership). */
+async function commitFor(ledger, signer, taskId, update, salt = SALT) {
+  const commitment = await ledger.updateCommitment(taskId, signer.address, update, salt);
+  if ((await ledger.commitmentBlock(commitment)) !== 0n) return;
+  try {
+    await (await ledger.connect(signer).commitUpdate(taskId, commitment)).wait();
+  } catch (e) {
+    // the reveal reverts with the reason
+  }
+}
+
+/** Commits (one block earlier) then reveals a federation update; resolves to the reveal's tx. */
+async function submitUpdate(ledger, signer, taskId, round, update, cidStr, numSamples, overrides) {
+  await commitFor(ledger, signer, taskId, update);
+  const l = ledger.connect(signer);
+  return overrides
+    ? l.submitUpdate(taskId, round, update, cidStr, numSamples, SALT, overrides)
+    : l.submitUpdate(taskId, round, update, cidStr, numSamples, SALT);
+}
+
+/** Commits (one block earlier) then reveals a dag update; resolves to the reveal's tx. */
+async function submitDagUpdate(ledger, signer, taskId, parents, update, cidStr, numSamples, overrides) {
+  await commitFor(ledger, signer, taskId, update);
+  const l = ledger.connect(signer);
+  return overrides
+    ? l.submitDagUpdate(taskId, parents, update, cidStr, numSamples, SALT, overrides)
+    : l.submitDagUpdate(taskId, parents, update, cidStr, numSamples, SALT);
+}
+
+/** A fresh encryption key with its proof of possession for `account` on `consortium`. */
+async function memberKey(consortium, account, wallet = ethers.Wallet.createRandom()) {
+  const message = await consortium.keyProofMessage(typeof account === "string" ? account : account.address);
+  const proof = await wallet.signMessage(ethers.getBytes(message));
+  return { key: wallet.signingKey.publicKey, proof, wallet };
+}
+
+/** Registers `signer` with `peer` and a fresh key (proven). */
+async function registerMember(consortium, signer, peer) {
+  const { key, proof } = await memberKey(consortium, signer);
+  return consortium.connect(signer).registerMember(peer, key, proof);
+}
+
 /** Each of `scorers` scores `update` with the matching entry of `scores`. */
 async function scoreAll(ledger, taskId, update, scorers, scores) {
   for (let i = 0; i < scorers.length; ++i) {
@@ -254,6 +310,8 @@ module.exports = {
   FAIL,
   ROUND_LENGTH,
   SCORE_WINDOW,
+  ATTEST_WINDOW,
+  SALT,
   PUBLISH_TYPES,
   h,
   cid,
@@ -268,6 +326,11 @@ module.exports = {
   federationTaskWithDual,
   dagTask,
   scoreAll,
+  commitFor,
+  submitUpdate,
+  submitDagUpdate,
+  memberKey,
+  registerMember,
   blockNumber,
   nextTxAt,
   mine,
