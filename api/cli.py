@@ -193,6 +193,35 @@ def publish(
     max_parents: Annotated[
         int, typer.Option(min=1, max=8, help="Dag: most parents an update may name.")
     ] = 2,
+    min_updates: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Federation: a round waits (up to --round-extension blocks) until this many "
+            "updates arrived, so slow honest providers make it (0: no wait).",
+        ),
+    ] = 0,
+    round_extension: Annotated[
+        int, typer.Option(min=0, help="Federation: most blocks a round waits for --min-updates.")
+    ] = 0,
+    score_extension: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Blocks an update short of a quorum can still be scored; then it expires "
+            "(not rejected).",
+        ),
+    ] = 20,
+    attest_window: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Federation: blocks to attest the aggregate; then the round closes anyway.",
+        ),
+    ] = 20,
+    max_pending: Annotated[
+        int, typer.Option(min=1, help="Dag: most undecided updates per provider.")
+    ] = 4,
     seed: Annotated[int, typer.Option()] = 0,
     expected_providers: Annotated[int | None, typer.Option()] = None,
 ) -> None:
@@ -217,6 +246,11 @@ def publish(
             round_length=round_length,
             score_window=score_window,
             max_parents=max_parents,
+            min_updates=min_updates,
+            round_extension=round_extension,
+            score_extension=score_extension,
+            attest_window=attest_window,
+            max_pending=max_pending,
         )
         _one_of(spec, preset, "--spec FILE and --preset NAME")
         spec_bytes = spec.read_bytes() if spec is not None else _spec(None, preset).to_json()

@@ -21,13 +21,10 @@ from eth_utils.address import to_checksum_address
 
 from api.signing import sign_request
 from ledgerlearn.agents.publisher import Policy
-from ledgerlearn.aggregation import RULE_IDS
 from ledgerlearn.chain.client import LedgerClient
-from ledgerlearn.chain.types import Metric, ThresholdMode, to_fixed
 from ledgerlearn.errors import LedgerlearnError
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.weights import decode, encode
-from ledgerlearn.training import get_metric
 
 
 class GatewayError(LedgerlearnError):
@@ -152,18 +149,7 @@ class GatewayClient:
             "primaryType": "PublishTask",
             "committee": [to_checksum_address(m) for m in request.committee],
             "modelSpecHash": "0x" + hashlib.sha256(spec.to_json()).hexdigest(),
-            "quorum": policy.quorum,
-            "maxFaultyValidators": policy.max_faulty_validators,
-            "threshold": to_fixed(policy.threshold),
-            "thresholdMode": int(ThresholdMode[policy.threshold_mode.upper()]),
-            "metric": int(Metric(get_metric(policy.metric).metric_id)),
-            "flow": 0 if policy.flow == "federation" else 1,
-            "aggregationRule": RULE_IDS[policy.aggregation_rule],
-            "numByzantine": policy.num_byzantine,
-            "roundLength": policy.round_length,
-            "scoreWindow": policy.score_window,
-            "maxRounds": policy.rounds,
-            "maxParents": policy.max_parents,
+            **policy.typed_data_fields(),
         }
         if request.weights is not None:
             canonical = encode(dict(decode(request.weights, spec)), spec=spec)

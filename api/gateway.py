@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from eth_keys.datatypes import PrivateKey
 
 from api.auth import RequestVerifier
 from api.consensus import ConsensusModels
@@ -203,8 +202,7 @@ class Gateway:
         if self.client.member(address).peer_address == own:
             return
         assert self.relayer is not None
-        public = PrivateKey(self.relayer.key).public_key.to_compressed_bytes()
-        self.client.register_member(own, public)
+        self.client.register_member(own)  # the relayer's own key, with its proof
         log.info("registered the gateway's IPFS node %s", own)
 
     def _start_threads(self, state: Any) -> None:

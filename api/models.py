@@ -44,6 +44,17 @@ class TaskSummary(BaseModel):
     round_length: int = Field(description="Blocks a round accepts updates.")
     score_window: int = Field(description="Blocks the committee has to score after that.")
     max_parents: int
+    min_updates: int = Field(
+        description="Federation: updates a round waits for (up to round_extension blocks)."
+    )
+    round_extension: int = Field(description="Federation: most blocks a round waits.")
+    score_extension: int = Field(
+        description="Blocks an update short of a quorum can still be scored, then it expires."
+    )
+    attest_window: int = Field(
+        description="Federation: blocks to attest the aggregate before the round closes anyway."
+    )
+    max_pending: int = Field(description="Dag: most undecided updates per provider.")
     published_block: int
     closed: bool
     current_round: int | None = Field(description="Federation: the latest round; dag: null.")
@@ -84,7 +95,10 @@ class UpdateView(BaseModel):
     num_samples: int
     parents: list[Hash]
     block_number: int
-    status: Literal["pending", "accepted", "rejected"]
+    status: Literal["pending", "accepted", "rejected", "expired"] = Field(
+        description="expired: fewer than quorum scores by the end of the scoring extension "
+        "(the committee could not judge it; no credit, no blame)."
+    )
     decided_block: int | None
     scores: list[ScoreView]
     median_score: float | None
@@ -94,7 +108,11 @@ class ProposalView(BaseModel):
     """An aggregate proposed for a round."""
 
     result_hash: Hash
-    cid: str
+    cid: str = Field(description="The first proposer's CID (it may point to nothing).")
+    cids: list[str] = Field(
+        description="Every CID named for the result: the attesters' own first, then those "
+        "other participants added, then the first proposer's."
+    )
     proposer: Address
     updates: int
     attesters: list[Address]
@@ -105,20 +123,37 @@ class RoundView(BaseModel):
 
     task_id: int
     round: int
-    status: Literal["open", "scoring", "aggregating", "finalized"]
+    status: Literal["open", "waiting", "scoring", "aggregating", "finalized"] = Field(
+        description="waiting: the submission window is held open for min_updates."
+    )
     start_block: int
-    submissions_close_block: int
+    submissions_close_block: int = Field(
+        description="While the round waits for min_updates: the latest it can close."
+    )
     scoring_close_block: int
+    extended_scoring_close_block: int = Field(
+        description="Updates short of a quorum can be scored until this block."
+    )
+    attestation_close_block: int = Field(
+        description="After this block the round is closed without a quorum of attestations."
+    )
     base_model_hash: Hash
     base_model_cid: str
     submitted: int
     accepted: int
     rejected: int
+    expired: int
     pending: int
     proposals: list[ProposalView]
     result_hash: Hash | None
     result_cid: str | None
     finalized_block: int | None
+    closed_at_deadline: bool = Field(
+        description="Finalized by closeRound after the attestation deadline, without a quorum."
+    )
+    kept_base_model: bool = Field(
+        description="... and no proposal had more than f attestations: the base model was kept."
+    )
     metric: float | None = Field(
         description="The result's metric on the gateway's held-out set, when it has one."
     )
@@ -252,6 +287,11 @@ class TaskParamsView(BaseModel):
     score_window: int
     max_rounds: int
     max_parents: int
+    min_updates: int
+    round_extension: int
+    score_extension: int
+    attest_window: int
+    max_pending: int
 
 
 class Publication(BaseModel):

@@ -40,7 +40,7 @@ from ledgerlearn.agents.participant import AgentError, Participant
 from ledgerlearn.agents.publisher import Policy, Publisher
 from ledgerlearn.aggregation import AggregationConfigError
 from ledgerlearn.chain.client import LedgerClient
-from ledgerlearn.chain.types import Flow, Metric, TaskParams, ThresholdMode
+from ledgerlearn.chain.types import TaskParams
 from ledgerlearn.data import DataError, load_file
 from ledgerlearn.errors import ContractError, ModelSpecError, WeightsError
 from ledgerlearn.model import ModelSpec
@@ -64,32 +64,12 @@ class Upload:
 
 
 def params_from_view(view: TaskParamsView) -> TaskParams:
-    """The stored JSON parameters back as :class:`TaskParams`."""
-
-    def raw(h: str) -> bytes:
-        return bytes.fromhex(h[2:])
-
-    return TaskParams(
-        model_spec_hash=raw(view.model_spec_hash),
-        model_spec_cid=view.model_spec_cid,
-        initial_weights_hash=raw(view.initial_weights_hash),
-        initial_weights_cid=view.initial_weights_cid,
-        committee=tuple(view.committee),
-        fragment_hashes=tuple(raw(h) for h in view.fragment_hashes),
-        fragment_cids=tuple(view.fragment_cids),
-        quorum=view.quorum,
-        max_faulty_validators=view.max_faulty_validators,
-        threshold=view.threshold,
-        flow=Flow(view.flow),
-        metric=Metric(view.metric),
-        threshold_mode=ThresholdMode(view.threshold_mode),
-        aggregation_rule=view.aggregation_rule,
-        num_byzantine=view.num_byzantine,
-        round_length=view.round_length,
-        score_window=view.score_window,
-        max_rounds=view.max_rounds,
-        max_parents=view.max_parents,
-    )
+    """The stored JSON parameters back as :class:`TaskParams` (inverse of ``params_view``)."""
+    values = view.model_dump()
+    for name in ("model_spec_hash", "initial_weights_hash"):
+        values[name] = bytes.fromhex(values[name][2:])
+    values["fragment_hashes"] = [bytes.fromhex(h[2:]) for h in values["fragment_hashes"]]
+    return TaskParams.from_event(values)
 
 
 def _policy(text: str) -> Policy:

@@ -7,6 +7,8 @@ events give the same views in every gateway.
 from __future__ import annotations
 
 import statistics
+from dataclasses import fields
+from enum import IntEnum
 from typing import Literal
 
 from api.consensus import ConsensusVersion
@@ -65,6 +67,11 @@ def task_summary(task: TaskRecord) -> TaskSummary:
         round_length=p.round_length,
         score_window=p.score_window,
         max_parents=p.max_parents,
+        min_updates=p.min_updates,
+        round_extension=p.round_extension,
+        score_extension=p.score_extension,
+        attest_window=p.attest_window,
+        max_pending=p.max_pending,
         published_block=task.published_block,
         closed=task.closed,
         current_round=max(task.rounds) if task.rounds else None,
@@ -132,15 +139,15 @@ def round_view(
     task: TaskRecord, record: RoundRecord, head: int, metric: float | None = None
 ) -> RoundView:
     """A federation round and where it stands at block ``head``."""
-    p = task.params
-    closes = record.start_block + p.round_length
-    scoring = closes + p.score_window
+    deadlines = task.round_deadlines(record.round)
     statuses = [task.updates[u].status for u in record.updates]
+    status: Literal["open", "waiting", "scoring", "aggregating", "finalized"]
     if record.result_hash is not None:
         status = "finalized"
-    elif head < closes:
-        status = "open"
-    elif Status.PENDING in statuses and head < scoring:
+    elif head < deadlines.submissions_close:
+        base_close = record.start_block + task.params.round_length
+        status = "waiting" if deadlines.waiting and head >= base_close else "open"
+    elif Status.PENDING in statuses and head < deadlines.extended_close:
         status = "scoring"
     else:
         status = "aggregating"
@@ -149,18 +156,22 @@ def round_view(
         round=record.round,
         status=status,
         start_block=record.start_block,
-        submissions_close_block=closes,
-        scoring_close_block=scoring,
+        submissions_close_block=deadlines.submissions_close,
+        scoring_close_block=deadlines.scoring_close,
+        extended_scoring_close_block=deadlines.extended_close,
+        attestation_close_block=deadlines.attestation_close,
         base_model_hash=hexed(record.base_model_hash),
         base_model_cid=record.base_model_cid,
         submitted=len(record.updates),
         accepted=statuses.count(Status.ACCEPTED),
         rejected=statuses.count(Status.REJECTED),
+        expired=statuses.count(Status.EXPIRED),
         pending=statuses.count(Status.PENDING),
         proposals=[
             ProposalView(
                 result_hash=hexed(pr.result_hash),
                 cid=pr.cid,
+                cids=pr.cids,
                 proposer=pr.proposer,
                 updates=len(pr.updates),
                 attesters=list(pr.attesters),
@@ -170,6 +181,8 @@ def round_view(
         result_hash=hexed(record.result_hash) if record.result_hash else None,
         result_cid=task.cid_of(record.result_hash) if record.result_hash else None,
         finalized_block=record.finalized_block,
+        closed_at_deadline=record.closed_at_deadline,
+        kept_base_model=record.kept_base_model,
         metric=metric,
     )
 
@@ -226,28 +239,18 @@ def dag_view(task: TaskRecord) -> DagView:
 
 
 def params_view(params: TaskParams) -> TaskParamsView:
-    """Task parameters as JSON."""
-    return TaskParamsView(
-        model_spec_hash=hexed(params.model_spec_hash),
-        model_spec_cid=params.model_spec_cid,
-        initial_weights_hash=hexed(params.initial_weights_hash),
-        initial_weights_cid=params.initial_weights_cid,
-        committee=list(params.committee),
-        fragment_hashes=[hexed(h) for h in params.fragment_hashes],
-        fragment_cids=list(params.fragment_cids),
-        quorum=params.quorum,
-        max_faulty_validators=params.max_faulty_validators,
-        threshold=params.threshold,
-        flow=int(params.flow),
-        metric=int(params.metric),
-        threshold_mode=int(params.threshold_mode),
-        aggregation_rule=params.aggregation_rule,
-        num_byzantine=params.num_byzantine,
-        round_length=params.round_length,
-        score_window=params.score_window,
-        max_rounds=params.max_rounds,
-        max_parents=params.max_parents,
-    )
+    """Task parameters as JSON: hashes as 0x-hex, enums as their numbers, every field."""
+    values: dict[str, object] = {}
+    for f in fields(params):
+        value = getattr(params, f.name)
+        if isinstance(value, bytes):
+            value = hexed(value)
+        elif isinstance(value, tuple):
+            value = [hexed(v) if isinstance(v, bytes) else v for v in value]
+        elif isinstance(value, IntEnum):
+            value = int(value)
+        values[f.name] = value
+    return TaskParamsView(**values)
 
 
 def metric_curve(

@@ -272,6 +272,11 @@ _POLICY_OPTIONS = {
     "score_window": "--score-window",
     "flow": "--flow",
     "max_parents": "--max-parents",
+    "min_updates": "--min-updates",
+    "round_extension": "--round-extension",
+    "score_extension": "--score-extension",
+    "attest_window": "--attest-window",
+    "max_pending": "--max-pending",
 }
 """Policy field -> the ``publish`` option that sets it."""
 
@@ -347,6 +352,35 @@ def publish(
     max_parents: Annotated[
         int, typer.Option(min=1, max=8, help="Dag: most parents an update may name.")
     ] = 2,
+    min_updates: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Federation: a round waits (up to --round-extension blocks) until this many "
+            "updates arrived, so slow honest providers make it (0: no wait).",
+        ),
+    ] = 0,
+    round_extension: Annotated[
+        int, typer.Option(min=0, help="Federation: most blocks a round waits for --min-updates.")
+    ] = 0,
+    score_extension: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Blocks an update short of a quorum can still be scored; then it expires "
+            "(not rejected).",
+        ),
+    ] = 20,
+    attest_window: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Federation: blocks to attest the aggregate; then the round closes anyway.",
+        ),
+    ] = 20,
+    max_pending: Annotated[
+        int, typer.Option(min=1, help="Dag: most undecided updates per provider.")
+    ] = 4,
     duration: Annotated[
         int | None,
         typer.Option(
@@ -399,6 +433,11 @@ def publish(
             score_window=score_window,
             flow=flow,
             max_parents=max_parents,
+            min_updates=min_updates,
+            round_extension=round_extension,
+            score_extension=score_extension,
+            attest_window=attest_window,
+            max_pending=max_pending,
         )
         if duration is not None and flow != "dag":
             raise ConfigError("--duration applies to dag tasks (federation tasks end by rounds)")

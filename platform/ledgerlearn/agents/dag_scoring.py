@@ -51,6 +51,9 @@ CACHE = 64
 """Parent models and merges kept decoded (parents are shared by many updates)."""
 MAX_BATCH = 8
 """Most updates scored in one step (earliest deadlines first)."""
+MAX_FETCHES = 16
+"""Most new updates tried, and most late updates fetched under the full deadline, per step
+(a provider flooding the task cannot make one step fetch without bound)."""
 SEND_MARGIN = 2
 """Blocks a score must have before its update's deadline when the batch is sent (the
 transaction is estimated, signed and mined a block or two later)."""
@@ -75,6 +78,7 @@ class DagScorer:
         p = v.participant
         me = p.address
         window = task.params.score_window
+        quorum = task.params.quorum
         next_block = p.head + 1
         due = [
             u
@@ -82,15 +86,18 @@ class DagScorer:
             if u.status is Status.PENDING
             and me not in u.scores
             and u.update not in self._sent
-            and next_block < u.round + window
+            and task.scoring_deadlines(u.update).scoring_open(next_block, len(u.scores), quorum)
         ]
         due_set = {u.update for u in due}
+        pending = {u.update for u in task.updates.values() if u.status is Status.PENDING}
         for cache in (self._content, self._scores):  # decided or past their deadline
             for h in [h for h in cache if h in task.updates and h not in due_set]:
                 del cache[h]
+        for marks in (self._tried, self._sent):  # only pending updates need remembering
+            marks.intersection_update(pending | (marks - set(task.updates)))
         if not due:
             return False
-        new = [u.update for u in due if u.update not in self._tried]
+        new = [u.update for u in due if u.update not in self._tried][:MAX_FETCHES]
         if new:
             self._tried.update(new)
             for h, outcome in v._fetch(task, new, v.prefetch_timeout_s).items():
@@ -100,7 +107,7 @@ class DagScorer:
             u.update
             for u in due
             if u.update not in self._content and p.head >= u.round + window // 2
-        ]
+        ][:MAX_FETCHES]
         if late:
             self._content.update(v._fetch(task, late, v.fetch_timeout_s))
         ready = [u for u in due if u.update in self._content or u.update in self._scores]
@@ -112,7 +119,13 @@ class DagScorer:
         if todo:
             self._scores.update(self.score(task, todo))
         block = p.client.block_number()  # scoring took time: drop what can no longer count
-        ready = [u for u in ready if block + SEND_MARGIN < u.round + window]
+        ready = [
+            u
+            for u in ready
+            if task.scoring_deadlines(u.update).scoring_open(
+                block + SEND_MARGIN, len(u.scores), quorum
+            )
+        ]
         if not ready:
             return False
         scores = {u.update: self._scores[u.update] for u in ready}

@@ -48,8 +48,10 @@ class ContentStore(Protocol):
         expected_sha256: bytes,
         max_bytes: int | None = None,
         timeout_s: float | None = None,
+        *,
+        pin: bool = False,
     ) -> bytes:
-        """Fetch verified content before a deadline."""
+        """Fetch verified content before a deadline (``pin``: also keep and serve it)."""
         ...
 
     def get_many(
@@ -156,10 +158,20 @@ class Participant:
             Not a safetensors file matching the task's model spec, or non-finite values.
         """
         task = self.task(task_id)
-        cid = cid or task.cid_of(content_hash)
-        if cid is None:
+        # An aggregate may have several CIDs (a proposer may name one that points to nothing):
+        # the given one first, then the members' own, then the rest.
+        candidates = list(dict.fromkeys([*([cid] if cid else []), *task.cids_of(content_hash)]))
+        if not candidates:
             raise AgentError(f"no CID known for model 0x{content_hash.hex()} of task {task_id}")
         spec = self.spec(task_id)
-        with self.stopwatch.measure("ipfs"):
-            data = self.store.get(cid, content_hash, None, self.fetch_timeout_s)
-        return dict(decode(data, spec))
+        failure: StorageError | None = None
+        for candidate in candidates:
+            try:
+                with self.stopwatch.measure("ipfs"):
+                    data = self.store.get(candidate, content_hash, None, self.fetch_timeout_s)
+            except StorageError as exc:
+                failure = exc
+                continue
+            return dict(decode(data, spec))
+        assert failure is not None
+        raise failure

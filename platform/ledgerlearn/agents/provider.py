@@ -14,6 +14,12 @@ The task decides the flow. Each step the provider looks at the task on chain and
   parents. A model that does not beat its parents is dropped; the next attempt waits for the
   DAG to move (see :class:`~ledgerlearn.flows.dag.DagSettings`).
 
+Every update is committed first and revealed in a later block (``commitUpdate``, then
+``submitUpdate`` / ``submitDagUpdate`` with the salt): a copier who sees the reveal cannot
+have committed to the same content earlier, so the credit stays with the author. Content the
+ledger already knows (another task's update, a global model) is not sent: the contract
+refuses it.
+
 A :class:`~ledgerlearn.agents.pace.Pace` (the lab harness's speed factor) holds a prepared
 submission until the provider's training would have finished; a federation update whose
 round closed meanwhile is lost, as a straggler's is.
@@ -111,6 +117,9 @@ class Provider:
         self._split: tuple[int, tuple[Dataset, Dataset]] | None = None
         self._attempt: int | None = None  # dag: attempts so far (seeds the walk and training)
         self._waiting: tuple[int, int] | None = None  # dag: (block, accepted) of a drop
+        self._commits: dict[
+            bytes, str | None
+        ] = {}  # update -> commit intent (None: mined, no outbox)
 
     def check(self) -> None:
         """Fail early, with a clear message, when this provider cannot take part."""
@@ -173,7 +182,7 @@ class Provider:
             if client.intent_status(pending) in ("pending", "mined"):
                 return False
             del self._pending[number]  # it reverted once mined: try again while the window is open
-        closes = record.start_block + task.params.round_length
+        closes = task.round_deadlines(number).submissions_close
         if p.head + 1 >= closes:
             if self._prepared is not None and self._prepared.round == number:
                 log.warning(
@@ -191,9 +200,16 @@ class Provider:
             prepared = self._prepare_round(task, number)
             if prepared is None:
                 return False
-        if p.head + 1 < prepared.ready_at:
-            return False  # still training, as far as the pace goes
+        # The commitment goes out as soon as the content exists (it reveals nothing); the
+        # reveal waits for the pace and for a block after the commitment.
+        gate, sent = self._commit(prepared.digest)
+        if gate == "failed":
+            self._prepared = None
+            return False
+        if gate != "revealable" or p.head + 1 < prepared.ready_at:
+            return sent
         self._prepared = None
+        self._commits.pop(prepared.digest, None)
         with p.stopwatch.measure("chain"):
             if client.has_outbox:  # no need to wait for the block: the events will tell
                 self._pending[number] = client.broadcast_update(
@@ -223,7 +239,7 @@ class Provider:
             spec=spec,
             base=base,
             round=number,
-            blocks_left=record.start_block + task.params.round_length - p.head,
+            blocks_left=task.round_deadlines(number).submissions_close - p.head,
             providers=len(task.providers),
             submitted=len(others),
             rule=RULE_NAMES[task.params.aggregation_rule],
@@ -246,11 +262,12 @@ class Provider:
             content = self.behaviour.encode(weights, spec)
         with p.stopwatch.measure("ipfs"):
             cid, digest = self.behaviour.publish(content, p.store)
-        if digest in task.updates:  # the ledger accepts a content hash once per task
+        if digest in task.updates or p.client.content_used(digest):
+            # the ledger takes content once: an update of any task, initial weights, a result
             self._duplicates.add(number)
             log.warning(
-                "task %d round %d: this content was already submitted as update 0x%s; "
-                "the ledger refuses it again, nothing sent this round",
+                "task %d round %d: the ledger already knows this content (0x%s) as a model; "
+                "it refuses it again, nothing sent this round",
                 self.task_id,
                 number,
                 digest.hex(),
@@ -278,8 +295,16 @@ class Provider:
             del self._pending[attempt]  # mined (the events show it) or reverted (try anew)
         prepared = self._prepared
         if prepared is not None:
+            sent = False
+            if prepared.publish:  # commit at once, reveal after the pace and a block later
+                gate, sent = self._commit(prepared.digest)
+                if gate == "failed":
+                    self._prepared = None
+                    return False
+                if gate != "revealable":
+                    return sent
             if p.head + 1 < prepared.ready_at:
-                return False  # still training
+                return sent  # still training
             self._prepared = None
             if not prepared.publish:
                 self.dropped.append(prepared)
@@ -293,9 +318,9 @@ class Provider:
                 return False  # nothing new to build on yet
             self._waiting = None
         prepared = self._prepare_dag(task)
-        if prepared is None or p.head + 1 < prepared.ready_at:
+        if prepared is None:
             return False
-        return self._dag_step(task)
+        return self._dag_step(task)  # commit now, reveal when ready
 
     def _prepare_dag(self, task: TaskRecord) -> Prepared | None:
         p = self.participant
@@ -363,7 +388,7 @@ class Provider:
             content = self.behaviour.encode(weights, spec)
         with p.stopwatch.measure("ipfs"):
             cid, digest = self.behaviour.publish(content, p.store)
-        if digest in task.updates or digest == task.root:
+        if digest in task.updates or p.client.content_used(digest):
             note = f"attempt {attempt}: content 0x{digest.hex()[:12]} is already on chain"
             self._prepared = Prepared(attempt, digest, cid, ready, parents, False, note)
             return self._prepared
@@ -374,6 +399,7 @@ class Provider:
         p = self.participant
         client = p.client
         samples = len(self.data)
+        self._commits.pop(prepared.digest, None)
         with p.stopwatch.measure("chain"):
             if client.has_outbox:
                 self._pending[prepared.round] = client.broadcast_dag_update(
@@ -392,6 +418,52 @@ class Provider:
             self.behaviour.name,
         )
         return True
+
+    def _commit(self, update: bytes) -> tuple[str, bool]:
+        """Where this provider's commitment to ``update`` stands, and whether a commitment was
+        sent just now: ``waiting`` (not mined yet), ``revealable`` (mined in a block before the
+        next one) or ``failed`` (it reverted: the task closed, the role was lost).
+
+        The commitment's salt is derived from the provider's key, so a restarted provider
+        finds its earlier commitment on chain instead of sending a second one. Without an
+        outbox the commitment is sent and awaited at once: a reveal sent afterwards lands in a
+        later block.
+        """
+        p = self.participant
+        client = p.client
+        if update in self._commits:
+            intent = self._commits[update]
+            if intent is None:
+                return "revealable", False  # committed synchronously
+            status = client.intent_status(intent)
+            if status == "mined":  # in a block already: a reveal sent now lands in a later one
+                return "revealable", False
+            if status == "pending":
+                return "waiting", False
+            if status == "failed":
+                del self._commits[update]
+                log.warning(
+                    "task %d: the commitment to update 0x%s reverted; not submitted",
+                    self.task_id,
+                    update.hex()[:12],
+                )
+                return "failed", False
+        with p.stopwatch.measure("chain"):
+            committed = client.committed(self.task_id, update)
+        if committed:
+            # the reveal lands in block head + 1 at the earliest: it must come after the commitment
+            return ("revealable" if committed <= p.head else "waiting"), False
+        with p.stopwatch.measure("chain"):
+            if client.has_outbox:
+                intent = client.broadcast_commit(self.task_id, update)
+                self._commits[update] = intent
+                mined = client.intent_status(intent) == "mined"  # an automining chain
+            else:
+                client.commit_update(self.task_id, update)
+                self._commits[update] = None
+                mined = True
+        log.info("task %d: committed to update 0x%s", self.task_id, update.hex()[:12])
+        return ("revealable" if mined else "waiting"), True
 
     def _recent_others(self, task: TaskRecord) -> list[bytes]:
         """The latest updates of other providers that were not rejected (at most one per

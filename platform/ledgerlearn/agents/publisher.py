@@ -50,6 +50,31 @@ class Policy(BaseModel):
     round_length: int = Field(20, ge=1, description="Blocks a round accepts updates.")
     score_window: int = Field(20, ge=1, description="Blocks the committee has to score after.")
     max_parents: int = Field(2, ge=1, le=8)
+    min_updates: int = Field(
+        0,
+        ge=0,
+        description="Federation: a round's submissions stay open (up to round_extension more "
+        "blocks) until this many updates arrived, rejected ones included (0: no wait). Slow "
+        "honest providers then still make the round.",
+    )
+    round_extension: int = Field(
+        0, ge=0, description="Federation: most blocks a round waits for min_updates."
+    )
+    score_extension: int = Field(
+        20,
+        ge=0,
+        description="Blocks an update short of a quorum can still be scored after the scoring "
+        "window; after them it expires (no credit, no blame), it is not rejected.",
+    )
+    attest_window: int = Field(
+        20,
+        ge=1,
+        description="Federation: blocks the committee has to attest the round's aggregate "
+        "after scoring; then any participant closes the round without a quorum.",
+    )
+    max_pending: int = Field(
+        4, ge=1, description="Dag: most undecided updates one provider may have at once."
+    )
 
     @model_validator(mode="after")
     def _known_rule(self) -> Policy:
@@ -58,7 +83,38 @@ class Policy(BaseModel):
                 f"aggregation_rule {self.aggregation_rule!r} is unknown; "
                 f"expected one of {', '.join(sorted(RULE_IDS))}"
             )
+        if self.min_updates > 0 and self.round_extension == 0:
+            raise ValueError(
+                f"min_updates={self.min_updates} needs round_extension > 0: the most blocks "
+                "a round waits for them"
+            )
         return self
+
+    def params_fields(self) -> dict[str, object]:
+        """The :class:`~ledgerlearn.chain.types.TaskParams` fields this policy sets."""
+        return {
+            "quorum": self.quorum,
+            "max_faulty_validators": self.max_faulty_validators,
+            "threshold": to_fixed(self.threshold),
+            "flow": Flow.FEDERATION if self.flow == "federation" else Flow.DAG,
+            "metric": Metric(get_metric(self.metric).metric_id),
+            "threshold_mode": ThresholdMode[self.threshold_mode.upper()],
+            "aggregation_rule": RULE_IDS[self.aggregation_rule],
+            "num_byzantine": self.num_byzantine,
+            "round_length": self.round_length,
+            "score_window": self.score_window,
+            "max_rounds": self.rounds,
+            "max_parents": self.max_parents,
+            "min_updates": self.min_updates,
+            "round_extension": self.round_extension,
+            "score_extension": self.score_extension,
+            "attest_window": self.attest_window,
+            "max_pending": self.max_pending,
+        }
+
+    def typed_data_fields(self) -> dict[str, int]:
+        """The same fields as they appear in the EIP-712 ``TaskParams`` message (camelCase)."""
+        return {_camel(name): int(value) for name, value in self.params_fields().items()}  # type: ignore[call-overload]
 
     def check_committee(self, size: int, providers: int | None = None) -> None:
         """Refuse a policy that cannot be safe and live with ``size`` members (f < k <= n - f),
@@ -128,18 +184,7 @@ class Publisher:
             committee=tuple(committee),
             fragment_hashes=tuple(hashes),
             fragment_cids=tuple(cids),
-            quorum=policy.quorum,
-            max_faulty_validators=policy.max_faulty_validators,
-            threshold=to_fixed(policy.threshold),
-            flow=Flow.FEDERATION if policy.flow == "federation" else Flow.DAG,
-            metric=Metric(get_metric(policy.metric).metric_id),
-            threshold_mode=ThresholdMode[policy.threshold_mode.upper()],
-            aggregation_rule=RULE_IDS[policy.aggregation_rule],
-            num_byzantine=policy.num_byzantine,
-            round_length=policy.round_length,
-            score_window=policy.score_window,
-            max_rounds=policy.rounds,
-            max_parents=policy.max_parents,
+            **policy.params_fields(),  # type: ignore[arg-type]
         )
 
     def publish(self, params: TaskParams) -> PublishedTask:
@@ -147,3 +192,8 @@ class Publisher:
         task_id = self.participant.client.publish_task(params)
         log.info("published task %d", task_id)
         return PublishedTask(task_id, params)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)

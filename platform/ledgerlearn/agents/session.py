@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
-from eth_keys.datatypes import PrivateKey
 
 from ledgerlearn.agents.participant import AgentError, Participant
 from ledgerlearn.agents.peering import Peering
@@ -82,8 +81,7 @@ class AgentSession:
         """
         if self.client.member(self.address).peer_address == self.peer_address:
             return False
-        public = PrivateKey(self.account.key).public_key.to_compressed_bytes()
-        self.client.register_member(self.peer_address, public)
+        self.client.register_member(self.peer_address)  # the account's key, with its proof
         return True
 
     def run(

@@ -11,8 +11,20 @@ sanity checks (free riders, near-duplicates, norm outliers), scores the rest on 
 and submits all its scores in one batch. Updates whose content is unavailable at the
 deadline (withheld) or invalid get :data:`~ledgerlearn.chain.types.SCORE_INVALID`, so the
 round closes without them.
-When an aggregate is proposed it recomputes it from the accepted updates and attests when the
-proposal matches.
+An update still short of a quorum when scoring closes can be scored during the task's
+scoring extension (a member that was slow, or restarted, still judges it).
+
+When the round's proposals open it recomputes the aggregate from the accepted updates. A
+proposal whose content hash equals its own recomputation is attested at once, without a fetch;
+another is fetched from any of the CIDs named for it (the attesters' first: a proposer may name
+a CID that points to nothing) and attested when it matches within the tolerance. When no
+proposal matches, the member proposes its own recomputation, so rounds close without any
+keeper. Every attestation names the CID this member serves the result from. After the
+attestation deadline it closes the round
+(:func:`~ledgerlearn.flows.federation.close_overdue_round`).
+
+Before any update arrives it prepares each task it judges: fetches and decrypts its fragment
+and evaluates the round's base model, so the first round's scores are not late.
 
 Restart safety: what to do is derived from the chain (scores already on chain are not
 redone), and sends go through the outbox (a send interrupted by a crash is completed with
@@ -32,13 +44,19 @@ from ledgerlearn.agents.dag_scoring import DagScorer
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.agents.sanity import check_round
 from ledgerlearn.attacks.lying_validator import HonestValidator, ValidatorBehaviour
-from ledgerlearn.chain.index import RoundRecord, TaskRecord
+from ledgerlearn.chain.index import ProposalRecord, RoundRecord, TaskRecord
 from ledgerlearn.chain.types import SCORE_INVALID, Flow, Status, ThresholdMode, to_fixed
 from ledgerlearn.data import Dataset
 from ledgerlearn.data.fragments import decrypt_fragment
-from ledgerlearn.errors import ContentUnavailableError, LedgerlearnError
+from ledgerlearn.errors import ContentTooLargeError, ContentUnavailableError, LedgerlearnError
 from ledgerlearn.faults import crash_point
-from ledgerlearn.flows.federation import aggregate_round, matches
+from ledgerlearn.flows.federation import (
+    SELF_PROPOSE_AFTER,
+    aggregate_round,
+    close_overdue_round,
+    matches,
+    proposals_open_since,
+)
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.flatten import flatten
 from ledgerlearn.model.weights import decode, default_max_bytes
@@ -49,6 +67,9 @@ log = logging.getLogger(__name__)
 MIN_PEERS = 3
 """Peer mode compares with the median of at least this many valid updates; with fewer, the
 score is taken relative to the global model."""
+MAX_PROPOSAL_FETCHES = 2
+"""Proposals whose content this member fetches in one step (a flood of proposals costs each
+member a bounded amount of work per step; the unavailable ones are not tried again)."""
 
 
 @dataclass(frozen=True)
@@ -105,22 +126,27 @@ class Validator:
         self.prefetch_timeout_s = prefetch_timeout_s
         """Deadline of the one early attempt to fetch each update as it is submitted."""
         self._content: dict[bytes, bytes] = {}  # update hash -> verified content, until scored
+        self._content_task: dict[bytes, int] = {}  # update hash -> its task (for releasing)
         self._prefetched: set[bytes] = set()
-        self.public_key = PrivateKey(encryption_key).public_key.to_compressed_bytes()
+        self.public_key = b"\x04" + PrivateKey(encryption_key).public_key.to_bytes()
+        """The uncompressed public key registered on chain (its address is derivable, so the
+        contract checks the proof of possession)."""
         self._fragments: dict[int, Dataset] = {}
         self._base_metric: dict[tuple[int, int], float] = {}
         self._aggregates: dict[tuple[int, int], bytes] = {}
+        self._bad_proposals: dict[tuple[int, int], set[bytes]] = {}  # unavailable or no match
         self.scored: list[ScoreRecord] = []
         self._dag = DagScorer(self)  # dag tasks: agents/dag_scoring.py
 
     def register(self, peer_address: str) -> bool:
-        """Register this member's IPFS address and encryption key on chain (once)."""
+        """Register this member's IPFS address and encryption key on chain (once), with the
+        proof that it holds the key."""
         client = self.participant.client
         member = client.member(client.address)
         if member.encryption_key == self.public_key and member.peer_address == peer_address:
             return False
         with self.participant.stopwatch.measure("chain"):
-            client.register_member(peer_address, self.public_key)
+            client.register_member(peer_address, self.encryption_key)
         return True
 
     def step(self) -> bool:
@@ -135,15 +161,61 @@ class Validator:
                 continue
             number = max(task.rounds)
             record = task.rounds[number]
+            self._release(task, record)
+            self._prepare(task, record)
             self._prefetch(task, record)
             sent = self._score_round(task, record) or sent
             sent = self._attest(task, record) or sent
+            sent = self._close_overdue(task, record) or sent
         return sent
+
+    def _release(self, task: TaskRecord, record: RoundRecord) -> None:
+        """Forget what no longer helps: content and prefetch marks of updates this member
+        will not score (decided, scored, or of an earlier round), per-round caches of earlier
+        rounds of the task."""
+        me = self.participant.address
+        keep = {
+            u
+            for u in record.updates
+            if task.updates[u].status is Status.PENDING and me not in task.updates[u].scores
+        }
+        for u in [u for u in self._content if task.task_id == self._content_task.get(u)]:
+            if u not in keep:
+                del self._content[u]
+                self._content_task.pop(u, None)
+        current = set(record.updates)
+        self._prefetched = {u for u in self._prefetched if u in current or u not in task.updates}
+        for cache in (self._base_metric, self._aggregates, self._bad_proposals):
+            for key in [k for k in cache if k[0] == task.task_id and k[1] < record.round]:
+                del cache[key]
+
+    def _prepare(self, task: TaskRecord, record: RoundRecord) -> None:
+        """Be ready before the round's updates are due: the fragment decrypted, the base
+        model evaluated (the first round's start-up once made every score late)."""
+        key = (task.task_id, record.round)
+        if key in self._base_metric:
+            return
+        p = self.participant
+        try:
+            spec = p.spec(task.task_id)
+            fragment = self._fragment(task)
+            base = p.fetch_weights(task.task_id, record.base_model_hash, record.base_model_cid)
+        except LedgerlearnError as exc:
+            log.info(
+                "task %d round %d: not ready to score yet (%s); trying again",
+                task.task_id,
+                record.round,
+                exc,
+            )
+            return
+        metric = METRICS_BY_ID[int(task.params.metric)]
+        with p.stopwatch.measure("validation"):
+            self._base_metric[key] = evaluate(spec, base, fragment, metric)
 
     # -- fetching ------------------------------------------------------------------------
     def _prefetch(self, task: TaskRecord, record: RoundRecord) -> None:
         """One short attempt at the round's new updates while submissions are open."""
-        if self.participant.head >= record.start_block + task.params.round_length:
+        if self.participant.head >= task.round_deadlines(record.round).submissions_close:
             return
         new = [u for u in record.updates if u not in self._prefetched]
         if not new:
@@ -152,6 +224,7 @@ class Validator:
         for u, outcome in self._fetch(task, new, self.prefetch_timeout_s).items():
             if isinstance(outcome, bytes):
                 self._content[u] = outcome
+                self._content_task[u] = task.task_id
 
     def _fetch(
         self, task: TaskRecord, updates: list[bytes], timeout_s: float
@@ -159,7 +232,9 @@ class Validator:
         """Fetch updates concurrently under one deadline; each verified against its hash.
 
         Two updates may name the same CID (only one can match it): each pass fetches one
-        update per CID, so a CID copied from another update fails only the copy.
+        update per CID, so a CID copied from another update fails only the copy. A CID that
+        is unavailable or too large fails every update naming it at once: m updates naming a
+        withheld CID cost one deadline, not m.
         """
         p = self.participant
         cap = default_max_bytes(p.spec(task.task_id))
@@ -175,6 +250,12 @@ class Validator:
                 )
             for cid, u in batch.items():
                 outcomes[u] = fetched[cid]
+            for u in todo:
+                outcome = fetched.get(task.updates[u].cid)
+                if u not in outcomes and isinstance(
+                    outcome, ContentUnavailableError | ContentTooLargeError
+                ):
+                    outcomes[u] = outcome
             todo = [u for u in todo if u not in outcomes]
         return outcomes
 
@@ -185,14 +266,23 @@ class Validator:
         if not unscored:
             return False
         client = self.participant.client
-        closes = record.start_block + task.params.round_length
         block = self.participant.head
-        if block < closes or block + 1 >= closes + task.params.score_window:
-            return False  # wait for every update of the round; too late after the deadline
+        if block < task.round_deadlines(record.round).submissions_close:
+            return False  # wait for every update of the round
         # The events read so far make this member score the round (even when the others
         # decided every update first, which a slow member sees).
         crash_point("validator:after_events")
-        due = [u for u in unscored if task.updates[u].status is Status.PENDING]
+        quorum = task.params.quorum
+        due = [
+            u
+            for u in unscored
+            if task.updates[u].status is Status.PENDING
+            # the batch lands in block + 1 at the earliest; late scores only for updates
+            # still short of a quorum, within the scoring extension
+            and task.scoring_deadlines(u).scoring_open(
+                block + 1, len(task.updates[u].scores), quorum
+            )
+        ]
         if not due:
             return False
         scores = self.score_updates(task, record)
@@ -206,6 +296,7 @@ class Validator:
         self.scored.extend(scores[u] for u, _ in todo)
         for u in record.updates:  # fetched again (locally) by the attestation if accepted
             self._content.pop(u, None)
+            self._content_task.pop(u, None)
         log.info(
             "task %d round %d: scored %d updates (%d invalid)",
             task.task_id,
@@ -302,40 +393,109 @@ class Validator:
 
     # -- attestation ---------------------------------------------------------------------
     def _attest(self, task: TaskRecord, record: RoundRecord) -> bool:
+        """Attest the proposal matching this member's recomputation, or propose it.
+
+        A proposal with the same content hash as the recomputation is attested without a
+        fetch. Others are fetched (at most :data:`MAX_PROPOSAL_FETCHES` per step, from any of
+        their CIDs, the attesters' first) and compared within the tolerance; an unavailable or
+        different one is not tried again. When nothing matches, this member proposes its own
+        recomputation (once per round) after :data:`SELF_PROPOSE_AFTER` blocks.
+        """
         me = self.participant.address
-        if record.result_hash is not None or not record.proposals or not record.accepted:
+        if record.result_hash is not None or not record.accepted:
             return False
-        if any(me in proposal.attesters for proposal in record.proposals.values()):
+        if me in record.attesters:
             return False  # one attestation per member and round
+        since = proposals_open_since(task, record)
+        if since is None:
+            return False  # updates still pending: the accepted set is not final
         p = self.participant
-        spec = p.spec(task.task_id)
         key = (task.task_id, record.round)
         if key not in self._aggregates:
             with p.stopwatch.measure("aggregation"):
                 self._aggregates[key] = aggregate_round(p, task, record)
         mine = self._aggregates[key]
-        for proposal in record.proposals.values():
-            if proposal.updates != record.accepted:
+        with p.stopwatch.measure("ipfs"):
+            cid, digest = p.store.put(mine)  # served from here, whatever was proposed
+        proposal = record.proposals.get(digest)
+        if proposal is not None:
+            return self._send_attestation(task, record, digest, cid)
+        bad = self._bad_proposals.setdefault(key, set())
+        spec = p.spec(task.task_id)
+        candidates = sorted(
+            (q for q in record.proposals.values() if q.result_hash not in bad),
+            key=lambda q: -len(q.attesters),
+        )
+        for candidate in candidates[:MAX_PROPOSAL_FETCHES]:
+            if candidate.updates != record.accepted:
+                bad.add(candidate.result_hash)
                 continue
-            if len(proposal.attesters) >= task.params.quorum:
-                return False  # finalized by the others' attestations (our index lags a block)
-            try:
-                with p.stopwatch.measure("ipfs"):
-                    proposed = p.store.get(
-                        proposal.cid, proposal.result_hash, None, p.fetch_timeout_s
-                    )
-            except LedgerlearnError as exc:
-                log.warning("proposal %s unavailable: %s", proposal.cid, exc)
+            proposed, served = self._fetch_proposal(candidate)
+            if proposed is None:
+                bad.add(candidate.result_hash)
+                log.info(
+                    "task %d round %d: proposal 0x%s is unavailable from its %d CIDs",
+                    task.task_id,
+                    record.round,
+                    candidate.result_hash.hex()[:12],
+                    len(candidate.cids),
+                )
                 continue
             if matches(spec, proposed, mine):
-                with p.stopwatch.measure("chain"):
-                    p.client.attest_aggregate(task.task_id, record.round, proposal.result_hash)
-                log.info("task %d round %d: attested %s", task.task_id, record.round, proposal.cid)
-                return True
+                return self._send_attestation(task, record, candidate.result_hash, served)
+            bad.add(candidate.result_hash)
             log.warning(
-                "task %d round %d: proposal %s does not match",
+                "task %d round %d: proposal 0x%s by %s does not match this member's recomputation",
                 task.task_id,
                 record.round,
-                proposal.cid,
+                candidate.result_hash.hex()[:12],
+                candidate.proposer,
             )
-        return False
+        if me in record.proposers:
+            return False
+        if p.head < since + SELF_PROPOSE_AFTER:
+            return False  # give the keeper its chance first
+        if len(candidates) > MAX_PROPOSAL_FETCHES:
+            return False  # more proposals to look at next step
+        with p.stopwatch.measure("chain"):
+            p.client.propose_aggregate(task.task_id, record.round, record.accepted, digest, cid)
+        log.info(
+            "task %d round %d: no proposal matched; proposed this member's aggregate %s",
+            task.task_id,
+            record.round,
+            cid,
+        )
+        return True
+
+    def _fetch_proposal(self, proposal: ProposalRecord) -> tuple[bytes | None, str]:
+        """The proposal's content from the first of its CIDs that serves it (verified), kept
+        on this node so this member serves it too; (None, "") when none does."""
+        p = self.participant
+        for cid in proposal.cids:
+            try:
+                with p.stopwatch.measure("ipfs"):
+                    data = p.store.get(
+                        cid, proposal.result_hash, None, self.prefetch_timeout_s, pin=True
+                    )
+            except LedgerlearnError:
+                continue
+            return data, cid
+        return None, ""
+
+    def _send_attestation(
+        self, task: TaskRecord, record: RoundRecord, result_hash: bytes, cid: str
+    ) -> bool:
+        proposal = record.proposals[result_hash]
+        if len(proposal.attesters) >= task.params.quorum:
+            return False  # finalized by the others' attestations (our index lags a block)
+        p = self.participant
+        with p.stopwatch.measure("chain"):
+            p.client.attest_aggregate(task.task_id, record.round, result_hash, cid)
+        log.info("task %d round %d: attested %s", task.task_id, record.round, cid)
+        return True
+
+    def _close_overdue(self, task: TaskRecord, record: RoundRecord) -> bool:
+        """Close the round once its attestation deadline passed without a quorum."""
+        p = self.participant
+        with p.stopwatch.measure("chain"):
+            return close_overdue_round(p, task, record)

@@ -34,9 +34,10 @@ Matrix = npt.NDArray[np.float64]
 SCALE_GRID = tuple(float(x) for x in np.geomspace(0.05, 100.0, 24))
 """Scales the optimised attacks try (a geometric grid)."""
 
-LATE_BLOCKS = 4
+LATE_BLOCKS = 6
 """An omniscient attacker waiting for the others submits at the latest this many blocks
-before the window closes."""
+before the window closes: a commitment and its reveal take two blocks, and an agent that
+steps every few blocks (the simulation's idle steps are 4) must not step over the moment."""
 
 
 class Omniscient(SafetensorsBehaviour):

@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from eth_abi.abi import encode as abi_encode
 from eth_account import Account
-from eth_account.messages import encode_typed_data
+from eth_account.messages import encode_defunct, encode_typed_data
 from eth_account.signers.local import LocalAccount
+from eth_keys.datatypes import PrivateKey
 from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.contract import Contract
@@ -136,10 +138,28 @@ class LedgerClient:
         """Whether ``account`` holds ``role``."""
         return bool(self._read(self.consortium.functions.hasRole(role_id(role), account)))
 
-    def register_member(self, peer_address: str, encryption_key: bytes) -> TxReceipt:
-        """Register this participant's IPFS peer address and encryption public key."""
-        call = self.consortium.functions.registerMember(peer_address, encryption_key)
+    def register_member(
+        self, peer_address: str, encryption_private_key: bytes | None = None
+    ) -> TxReceipt:
+        """Register this participant's IPFS peer address and encryption public key, with the
+        proof that it holds the key (an EIP-191 signature by the encryption key over
+        ``keyProofMessage(account)``). The encryption key is the account's own unless another
+        32-byte secp256k1 private key is given."""
+        key = (
+            bytes(self._tx.account.key)
+            if encryption_private_key is None
+            else encryption_private_key
+        )
+        public = b"\x04" + PrivateKey(key).public_key.to_bytes()
+        message = bytes(self._read(self.consortium.functions.keyProofMessage(self.address)))
+        proof = Account.sign_message(encode_defunct(primitive=message), key).signature
+        call = self.consortium.functions.registerMember(peer_address, public, bytes(proof))
         return self._tx.send(call)
+
+    def cancel_publish_nonce(self) -> TxReceipt:
+        """Invalidate this publisher's current relayed-publication nonce: a PublishTask it
+        signed and handed to a relayer can no longer be relayed."""
+        return self._tx.send(self.ledger.functions.cancelPublishNonce())
 
     def member(self, account: str) -> Member:
         """What ``account`` registered, with its current roles."""
@@ -251,28 +271,35 @@ class LedgerClient:
     def task(self, task_id: int) -> TaskInfo:
         """The stored state of a task."""
         v = self._read(self.ledger.functions.getTask(task_id))
+        names = [c["name"] for c in self._outputs("getTask")]
+        f = dict(zip(names, v, strict=True))
         return TaskInfo(
             task_id=task_id,
-            publisher=v[0],
-            flow=Flow(v[1]),
-            metric=Metric(v[2]),
-            threshold_mode=ThresholdMode(v[3]),
-            quorum=v[4],
-            max_faulty_validators=v[5],
-            committee_size=v[6],
-            aggregation_rule=v[7],
-            max_parents=v[8],
-            num_byzantine=v[9],
-            closed=v[10],
-            threshold=v[11],
-            round_length=v[12],
-            score_window=v[13],
-            max_rounds=v[14],
-            current_round=v[15],
-            published_block=v[16],
-            model_spec_hash=bytes(v[17]),
-            initial_weights_hash=bytes(v[18]),
-            global_model_hash=bytes(v[19]),
+            publisher=f["publisher"],
+            flow=Flow(f["flow"]),
+            metric=Metric(f["metric"]),
+            threshold_mode=ThresholdMode(f["thresholdMode"]),
+            quorum=f["quorum"],
+            max_faulty_validators=f["maxFaultyValidators"],
+            committee_size=f["committeeSize"],
+            aggregation_rule=f["aggregationRule"],
+            max_parents=f["maxParents"],
+            num_byzantine=f["numByzantine"],
+            closed=f["closed"],
+            threshold=f["threshold"],
+            round_length=f["roundLength"],
+            score_window=f["scoreWindow"],
+            max_rounds=f["maxRounds"],
+            current_round=f["currentRound"],
+            published_block=f["publishedBlock"],
+            model_spec_hash=bytes(f["modelSpecHash"]),
+            initial_weights_hash=bytes(f["initialWeightsHash"]),
+            global_model_hash=bytes(f["globalModelHash"]),
+            min_updates=f["minUpdates"],
+            round_extension=f["roundExtension"],
+            score_extension=f["scoreExtension"],
+            attest_window=f["attestWindow"],
+            max_pending=f["maxPending"],
         )
 
     def committee(self, task_id: int) -> list[tuple[str, bytes]]:
@@ -290,11 +317,63 @@ class LedgerClient:
         joined, last = self._read(self.ledger.functions.participation(task_id, provider))
         return bool(joined), int(last)
 
+    def update_salt(self, task_id: int, update: bytes) -> bytes:
+        """The salt this participant commits ``update`` with: derived from its own key, the
+        ledger, the task and the content, so a restarted agent reveals with the same salt and
+        nobody else can compute it (the commitment hides the content until the reveal)."""
+        secret = keccak(b"ledgerlearn update salt" + bytes(self._tx.account.key))
+        return keccak(
+            secret + bytes.fromhex(self.deployment.ledger[2:]) + task_id.to_bytes(32) + update
+        )
+
+    def update_commitment(self, task_id: int, provider: str, update: bytes, salt: bytes) -> bytes:
+        """The commitment ``provider`` makes before revealing ``update`` with ``salt`` (the
+        contract's ``updateCommitment``, computed locally)."""
+        encoded = abi_encode(
+            ["uint256", "address", "bytes32", "bytes32"], [task_id, provider, update, salt]
+        )
+        return keccak(encoded)
+
+    def commitment_block(self, commitment: bytes) -> int:
+        """Block the commitment was made in (0: never made, or already revealed)."""
+        return int(self._read(self.ledger.functions.commitmentBlock(commitment)))
+
+    def commit_update(self, task_id: int, update: bytes) -> TxReceipt:
+        """Commit to ``update`` (its content hash) before revealing it in a later block."""
+        commitment = self.update_commitment(
+            task_id, self.address, update, self.update_salt(task_id, update)
+        )
+        call = self.ledger.functions.commitUpdate(task_id, commitment)
+        return self._tx.send(call, key=f"commit:{task_id}:{update.hex()}")
+
+    def broadcast_commit(self, task_id: int, update: bytes) -> str:
+        """Like :meth:`commit_update` without waiting for the block; returns the intent key
+        for :meth:`intent_status`. Needs an outbox."""
+        if not self.has_outbox:
+            raise ChainError("broadcast_commit needs an outbox to follow the transaction")
+        commitment = self.update_commitment(
+            task_id, self.address, update, self.update_salt(task_id, update)
+        )
+        key = f"commit:{task_id}:{update.hex()}"
+        self._tx.broadcast(self.ledger.functions.commitUpdate(task_id, commitment), key=key)
+        return key
+
+    def committed(self, task_id: int, update: bytes) -> int:
+        """Block in which this participant's commitment to ``update`` was mined (0: none)."""
+        commitment = self.update_commitment(
+            task_id, self.address, update, self.update_salt(task_id, update)
+        )
+        return self.commitment_block(commitment)
+
     def submit_update(
         self, task_id: int, round_: int, update: bytes, cid: str, num_samples: int
     ) -> TxReceipt:
-        """Submit a federation update (its content hash and CID) for ``round_``."""
-        call = self.ledger.functions.submitUpdate(task_id, round_, update, cid, num_samples)
+        """Commit to a federation update (unless already done) and reveal it (its content
+        hash and CID) for ``round_`` in a later block; waits for both."""
+        if not self.committed(task_id, update):
+            self.commit_update(task_id, update)
+        salt = self.update_salt(task_id, update)
+        call = self.ledger.functions.submitUpdate(task_id, round_, update, cid, num_samples, salt)
         return self._tx.send(call, key=f"update:{task_id}:{update.hex()}")
 
     def broadcast_update(
@@ -304,7 +383,8 @@ class LedgerClient:
         returns the intent key for :meth:`intent_status`. Needs an outbox."""
         if not self.has_outbox:
             raise ChainError("broadcast_update needs an outbox to follow the transaction")
-        call = self.ledger.functions.submitUpdate(task_id, round_, update, cid, num_samples)
+        salt = self.update_salt(task_id, update)
+        call = self.ledger.functions.submitUpdate(task_id, round_, update, cid, num_samples, salt)
         key = f"update:{task_id}:{update.hex()}"
         self._tx.broadcast(call, key=key)
         return key
@@ -317,9 +397,13 @@ class LedgerClient:
     def submit_dag_update(
         self, task_id: int, parents: Sequence[bytes], update: bytes, cid: str, num_samples: int
     ) -> TxReceipt:
-        """Submit a dag update built on ``parents``."""
+        """Commit to a dag update built on ``parents`` (unless already done) and reveal it
+        in a later block; waits for both."""
+        if not self.committed(task_id, update):
+            self.commit_update(task_id, update)
+        salt = self.update_salt(task_id, update)
         call = self.ledger.functions.submitDagUpdate(
-            task_id, list(parents), update, cid, num_samples
+            task_id, list(parents), update, cid, num_samples, salt
         )
         return self._tx.send(call, key=f"update:{task_id}:{update.hex()}")
 
@@ -330,8 +414,9 @@ class LedgerClient:
         returns the intent key for :meth:`intent_status`. Needs an outbox."""
         if not self.has_outbox:
             raise ChainError("broadcast_dag_update needs an outbox to follow the transaction")
+        salt = self.update_salt(task_id, update)
         call = self.ledger.functions.submitDagUpdate(
-            task_id, list(parents), update, cid, num_samples
+            task_id, list(parents), update, cid, num_samples, salt
         )
         key = f"update:{task_id}:{update.hex()}"
         self._tx.broadcast(call, key=key)
@@ -355,6 +440,11 @@ class LedgerClient:
         """Decide pending updates whose scoring deadline passed."""
         return self._tx.send(self.ledger.functions.settleUpdates(task_id, list(updates)))
 
+    def content_used(self, content_hash: bytes) -> bool:
+        """Whether the ledger already knows these bytes as a model (initial weights, an update
+        of any task, a finalized aggregate): such content cannot be submitted."""
+        return bool(self._read(self.ledger.functions.contentUsed(content_hash)))
+
     def update(self, task_id: int, update: bytes) -> UpdateInfo:
         """The stored state of an update (status NONE when unknown)."""
         v = self._read(self.ledger.functions.getUpdate(task_id, update))
@@ -374,17 +464,43 @@ class LedgerClient:
         )
         return self._tx.send(call, key=f"propose:{task_id}:{round_}:{result_hash.hex()}")
 
-    def attest_aggregate(self, task_id: int, round_: int, result_hash: bytes) -> TxReceipt:
-        """Attest a proposed aggregate after recomputing it (committee member)."""
-        call = self.ledger.functions.attestAggregate(task_id, round_, result_hash)
+    def attest_aggregate(
+        self, task_id: int, round_: int, result_hash: bytes, cid: str = ""
+    ) -> TxReceipt:
+        """Attest a proposed aggregate after recomputing it (committee member); ``cid`` names
+        where this member serves it."""
+        call = self.ledger.functions.attestAggregate(task_id, round_, result_hash, cid)
         return self._tx.send(call, key=f"attest:{task_id}:{round_}", headroom=FINALIZING_GAS)
+
+    def close_round(self, task_id: int, round_: int, result_hash: bytes) -> TxReceipt:
+        """After the attestation deadline, finalize ``round_`` without a quorum: with
+        ``result_hash`` when it leads with more than f attestations, else the base model."""
+        call = self.ledger.functions.closeRound(task_id, round_, result_hash)
+        return self._tx.send(call, key=f"close-round:{task_id}:{round_}", headroom=FINALIZING_GAS)
 
     def round(self, task_id: int, round_: int) -> RoundInfo:
         """The stored state of a federation round."""
         v = self._read(self.ledger.functions.getRound(task_id, round_))
         return RoundInfo(
-            task_id, round_, v[0], v[1], v[2], v[3], v[4], bytes(v[5]), bytes(v[6]), bytes(v[7])
+            task_id,
+            round_,
+            v[0],
+            v[1],
+            v[2],
+            v[3],
+            v[4],
+            bytes(v[5]),
+            bytes(v[6]),
+            bytes(v[7]),
+            v[8],
+            v[9],
         )
+
+    def round_deadlines(self, task_id: int, round_: int) -> tuple[int, int, int, int]:
+        """(submissions close, scoring close, extended scoring close, attestation close) of a
+        round as the contract computes them now."""
+        values = self._read(self.ledger.functions.roundDeadlines(task_id, round_))
+        return (int(values[0]), int(values[1]), int(values[2]), int(values[3]))
 
     def proposal(self, task_id: int, round_: int, result_hash: bytes) -> tuple[str, int]:
         """(proposer, attestations) of a proposed result; zero address when never proposed."""
@@ -394,6 +510,14 @@ class LedgerClient:
         return str(proposer), int(attestations)
 
     # -- helpers -------------------------------------------------------------------------
+    def _outputs(self, function: str) -> list[dict[str, Any]]:
+        """The components of a ledger function's (single, tuple) output, from the ABI."""
+        for entry in self.ledger.abi:
+            if entry.get("type") == "function" and entry.get("name") == function:
+                outputs: Any = entry["outputs"][0]["components"]  # type: ignore[typeddict-item]
+                return [dict(c) for c in outputs]
+        raise ChainError(f"the ledger ABI has no function {function}")
+
     @staticmethod
     def _read(call: ContractFunction, *, sender: str | None = None) -> Any:
         """Run a view call (from ``sender`` if given); a revert raises the contract's typed

@@ -67,6 +67,18 @@ class ConsortiumInvalidEncryptionKey(ContractCustomError):
     length: int
 
 
+class ConsortiumInvalidKeyProof(ContractCustomError):
+    """ConsortiumInvalidKeyProof"""
+
+    signature = "ConsortiumInvalidKeyProof(address,address,address)"
+    selector = bytes.fromhex("ec57d2c2")
+    abi_types = ('address', 'address', 'address')
+    fields = ('account', 'key_address', 'signer')
+    account: str
+    key_address: str
+    signer: str
+
+
 class ConsortiumInvalidPeerAddress(ContractCustomError):
     """The IPFS peer address is empty or longer than the allowed maximum."""
 
@@ -152,16 +164,28 @@ class RoundLedgerAlreadyAttested(ContractCustomError):
     validator: str
 
 
-class RoundLedgerDuplicateProposal(ContractCustomError):
-    """This result was already proposed for the round."""
+class RoundLedgerAlreadyProposed(ContractCustomError):
+    """RoundLedgerAlreadyProposed"""
 
-    signature = "RoundLedgerDuplicateProposal(uint256,uint256,bytes32)"
-    selector = bytes.fromhex("b4581d66")
-    abi_types = ('uint256', 'uint256', 'bytes32')
-    fields = ('task_id', 'round', 'result_hash')
+    signature = "RoundLedgerAlreadyProposed(uint256,uint256,address)"
+    selector = bytes.fromhex("e17ccc00")
+    abi_types = ('uint256', 'uint256', 'address')
+    fields = ('task_id', 'round', 'account')
     task_id: int
     round: int
-    result_hash: bytes
+    account: str
+
+
+class RoundLedgerAttestationOpen(ContractCustomError):
+    """RoundLedgerAttestationOpen"""
+
+    signature = "RoundLedgerAttestationOpen(uint256,uint256,uint256)"
+    selector = bytes.fromhex("79b7d6a4")
+    abi_types = ('uint256', 'uint256', 'uint256')
+    fields = ('task_id', 'round', 'deadline_block')
+    task_id: int
+    round: int
+    deadline_block: int
 
 
 class RoundLedgerIncludedMismatch(ContractCustomError):
@@ -199,6 +223,20 @@ class RoundLedgerNotCurrentRound(ContractCustomError):
     task_id: int
     round: int
     current_round: int
+
+
+class RoundLedgerNotLeading(ContractCustomError):
+    """RoundLedgerNotLeading"""
+
+    signature = "RoundLedgerNotLeading(uint256,uint256,bytes32,uint256,uint256)"
+    selector = bytes.fromhex("fa36ca0c")
+    abi_types = ('uint256', 'uint256', 'bytes32', 'uint256', 'uint256')
+    fields = ('task_id', 'round', 'result_hash', 'attestations', 'leading')
+    task_id: int
+    round: int
+    result_hash: bytes
+    attestations: int
+    leading: int
 
 
 class RoundLedgerPendingUpdates(ContractCustomError):
@@ -409,6 +447,18 @@ class UpdateLedgerAlreadySubmitted(ContractCustomError):
     provider: str
 
 
+class UpdateLedgerCommitTooRecent(ContractCustomError):
+    """UpdateLedgerCommitTooRecent"""
+
+    signature = "UpdateLedgerCommitTooRecent(uint256,bytes32,uint256)"
+    selector = bytes.fromhex("54c01b9f")
+    abi_types = ('uint256', 'bytes32', 'uint256')
+    fields = ('task_id', 'commitment', 'committed_block')
+    task_id: int
+    commitment: bytes
+    committed_block: int
+
+
 class UpdateLedgerCommitteeMember(ContractCustomError):
     """A member of the task's committee cannot also provide updates to it (it could not score
     its own update, and liars could then block it).
@@ -433,6 +483,17 @@ class UpdateLedgerDuplicateContent(ContractCustomError):
     fields = ('task_id', 'update')
     task_id: int
     update: bytes
+
+
+class UpdateLedgerInvalidCommitment(ContractCustomError):
+    """UpdateLedgerInvalidCommitment"""
+
+    signature = "UpdateLedgerInvalidCommitment(uint256,bytes32)"
+    selector = bytes.fromhex("c13d86c6")
+    abi_types = ('uint256', 'bytes32')
+    fields = ('task_id', 'commitment')
+    task_id: int
+    commitment: bytes
 
 
 class UpdateLedgerInvalidParent(ContractCustomError):
@@ -469,6 +530,18 @@ class UpdateLedgerLengthMismatch(ContractCustomError):
     scores: int
 
 
+class UpdateLedgerNotCommitted(ContractCustomError):
+    """UpdateLedgerNotCommitted"""
+
+    signature = "UpdateLedgerNotCommitted(uint256,address,bytes32)"
+    selector = bytes.fromhex("ae64ca77")
+    abi_types = ('uint256', 'address', 'bytes32')
+    fields = ('task_id', 'provider', 'commitment')
+    task_id: int
+    provider: str
+    commitment: bytes
+
+
 class UpdateLedgerNotJoined(ContractCustomError):
     """The provider has not joined the task."""
 
@@ -490,6 +563,17 @@ class UpdateLedgerParentCount(ContractCustomError):
     task_id: int
     count: int
     max_parents: int
+
+
+class UpdateLedgerReplayedModel(ContractCustomError):
+    """UpdateLedgerReplayedModel"""
+
+    signature = "UpdateLedgerReplayedModel(uint256,bytes32)"
+    selector = bytes.fromhex("d82e342a")
+    abi_types = ('uint256', 'bytes32')
+    fields = ('task_id', 'update')
+    task_id: int
+    update: bytes
 
 
 class UpdateLedgerScoringClosed(ContractCustomError):
@@ -526,6 +610,19 @@ class UpdateLedgerSubmissionClosed(ContractCustomError):
     task_id: int
     round: int
     deadline_block: int
+
+
+class UpdateLedgerTooManyPending(ContractCustomError):
+    """UpdateLedgerTooManyPending"""
+
+    signature = "UpdateLedgerTooManyPending(uint256,address,uint256,uint256)"
+    selector = bytes.fromhex("870ce98e")
+    abi_types = ('uint256', 'address', 'uint256', 'uint256')
+    fields = ('task_id', 'provider', 'pending', 'max_pending')
+    task_id: int
+    provider: str
+    pending: int
+    max_pending: int
 
 
 class UpdateLedgerUnknownUpdate(ContractCustomError):
@@ -569,6 +666,7 @@ ERRORS_BY_SELECTOR: dict[bytes, type[ContractCustomError]] = {
     AccessControlInvalidDefaultAdmin.selector: AccessControlInvalidDefaultAdmin,
     AccessControlUnauthorizedAccount.selector: AccessControlUnauthorizedAccount,
     ConsortiumInvalidEncryptionKey.selector: ConsortiumInvalidEncryptionKey,
+    ConsortiumInvalidKeyProof.selector: ConsortiumInvalidKeyProof,
     ConsortiumInvalidPeerAddress.selector: ConsortiumInvalidPeerAddress,
     ConsortiumNotAParticipant.selector: ConsortiumNotAParticipant,
     InvalidAccountNonce.selector: InvalidAccountNonce,
@@ -577,10 +675,12 @@ ERRORS_BY_SELECTOR: dict[bytes, type[ContractCustomError]] = {
     LedgerUnauthorizedAccount.selector: LedgerUnauthorizedAccount,
     LedgerUnknownTask.selector: LedgerUnknownTask,
     RoundLedgerAlreadyAttested.selector: RoundLedgerAlreadyAttested,
-    RoundLedgerDuplicateProposal.selector: RoundLedgerDuplicateProposal,
+    RoundLedgerAlreadyProposed.selector: RoundLedgerAlreadyProposed,
+    RoundLedgerAttestationOpen.selector: RoundLedgerAttestationOpen,
     RoundLedgerIncludedMismatch.selector: RoundLedgerIncludedMismatch,
     RoundLedgerInvalidProposal.selector: RoundLedgerInvalidProposal,
     RoundLedgerNotCurrentRound.selector: RoundLedgerNotCurrentRound,
+    RoundLedgerNotLeading.selector: RoundLedgerNotLeading,
     RoundLedgerPendingUpdates.selector: RoundLedgerPendingUpdates,
     RoundLedgerRoundOpen.selector: RoundLedgerRoundOpen,
     RoundLedgerUnknownProposal.selector: RoundLedgerUnknownProposal,
@@ -599,16 +699,21 @@ ERRORS_BY_SELECTOR: dict[bytes, type[ContractCustomError]] = {
     UpdateLedgerAlreadyJoined.selector: UpdateLedgerAlreadyJoined,
     UpdateLedgerAlreadyScored.selector: UpdateLedgerAlreadyScored,
     UpdateLedgerAlreadySubmitted.selector: UpdateLedgerAlreadySubmitted,
+    UpdateLedgerCommitTooRecent.selector: UpdateLedgerCommitTooRecent,
     UpdateLedgerCommitteeMember.selector: UpdateLedgerCommitteeMember,
     UpdateLedgerDuplicateContent.selector: UpdateLedgerDuplicateContent,
+    UpdateLedgerInvalidCommitment.selector: UpdateLedgerInvalidCommitment,
     UpdateLedgerInvalidParent.selector: UpdateLedgerInvalidParent,
     UpdateLedgerInvalidUpdate.selector: UpdateLedgerInvalidUpdate,
     UpdateLedgerLengthMismatch.selector: UpdateLedgerLengthMismatch,
+    UpdateLedgerNotCommitted.selector: UpdateLedgerNotCommitted,
     UpdateLedgerNotJoined.selector: UpdateLedgerNotJoined,
     UpdateLedgerParentCount.selector: UpdateLedgerParentCount,
+    UpdateLedgerReplayedModel.selector: UpdateLedgerReplayedModel,
     UpdateLedgerScoringClosed.selector: UpdateLedgerScoringClosed,
     UpdateLedgerScoringOpen.selector: UpdateLedgerScoringOpen,
     UpdateLedgerSubmissionClosed.selector: UpdateLedgerSubmissionClosed,
+    UpdateLedgerTooManyPending.selector: UpdateLedgerTooManyPending,
     UpdateLedgerUnknownUpdate.selector: UpdateLedgerUnknownUpdate,
     UpdateLedgerWrongFlow.selector: UpdateLedgerWrongFlow,
     UpdateLedgerWrongRound.selector: UpdateLedgerWrongRound,

@@ -21,6 +21,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ledgerlearn.chain.client import LedgerClient
+from ledgerlearn.chain.deadlines import (
+    RoundDeadlines,
+    ScoringDeadlines,
+    dag_scoring_deadlines,
+    round_deadlines,
+)
 from ledgerlearn.chain.events import EventStream, LedgerEvent
 from ledgerlearn.chain.types import Flow, Status, TaskParams
 
@@ -63,7 +69,12 @@ class UpdateRecord:
 
 @dataclass
 class ProposalRecord:
-    """An aggregate proposed for a round."""
+    """An aggregate proposed for a round.
+
+    The result is keyed by its content hash; ``cid`` is the first proposer's CID, which may
+    point to nothing: ``cids`` lists every CID named for it (proposer, added by others,
+    attesters' own), the attesters' first — members who recomputed it serve it.
+    """
 
     result_hash: bytes
     cid: str
@@ -72,6 +83,20 @@ class ProposalRecord:
     aggregation_rule: int
     num_byzantine: int
     attesters: list[str] = field(default_factory=list)
+    added_cids: list[tuple[str, str]] = field(default_factory=list)  # (account, cid)
+    attester_cids: list[tuple[str, str]] = field(default_factory=list)  # (validator, cid)
+
+    @property
+    def cids(self) -> list[str]:
+        """Every distinct CID named for this result: attesters' first, then added, then the
+        first proposer's."""
+        named = [c for _, c in self.attester_cids] + [c for _, c in self.added_cids] + [self.cid]
+        return list(dict.fromkeys(c for c in named if c))
+
+    @property
+    def contributors(self) -> set[str]:
+        """Accounts that proposed this result or added a CID to it."""
+        return {self.proposer, *(a for a, _ in self.added_cids)}
 
 
 @dataclass
@@ -85,8 +110,16 @@ class RoundRecord:
     updates: list[bytes] = field(default_factory=list)  # submission order
     accepted: list[bytes] = field(default_factory=list)  # acceptance order (the on-chain digest)
     proposals: dict[bytes, ProposalRecord] = field(default_factory=dict)
+    proposers: set[str] = field(default_factory=set)  # accounts that proposed or added a CID
     result_hash: bytes | None = None
     finalized_block: int | None = None
+    closed_at_deadline: bool = False  # finalized by closeRound, without a quorum
+    kept_base_model: bool = False  # ... and no proposal had more than f attestations
+
+    @property
+    def attesters(self) -> set[str]:
+        """Members that attested any proposal of the round (each attests once)."""
+        return {a for proposal in self.proposals.values() for a in proposal.attesters}
 
 
 @dataclass
@@ -115,15 +148,37 @@ class TaskRecord:
         return {u.round for u in self.updates.values() if u.provider == provider}
 
     def cid_of(self, content_hash: bytes) -> str | None:
-        """The CID of any model of the task (initial weights, update or aggregate)."""
+        """A CID of any model of the task (initial weights, update or aggregate); for an
+        aggregate, the first of :meth:`cids_of`."""
+        cids = self.cids_of(content_hash)
+        return cids[0] if cids else None
+
+    def cids_of(self, content_hash: bytes) -> list[str]:
+        """Every CID named for a model of the task, the most trustworthy first (for an
+        aggregate: its attesters' own, then those added, then the first proposer's)."""
         if content_hash == self.params.initial_weights_hash:
-            return self.params.initial_weights_cid
+            return [self.params.initial_weights_cid]
         if content_hash in self.updates:
-            return self.updates[content_hash].cid
+            return [self.updates[content_hash].cid]
         for r in self.rounds.values():
             if content_hash in r.proposals:
-                return r.proposals[content_hash].cid
-        return None
+                return r.proposals[content_hash].cids
+        return []
+
+    # -- deadlines -----------------------------------------------------------------------
+    def round_deadlines(self, number: int) -> RoundDeadlines:
+        """The deadlines of federation round ``number`` as the events stand now."""
+        record = self.rounds[number]
+        blocks = [self.updates[u].block_number for u in record.updates]
+        return round_deadlines(self.params, record.start_block, blocks)
+
+    def scoring_deadlines(self, update: bytes) -> ScoringDeadlines:
+        """When ``update`` can no longer be scored (federation: its round's deadlines)."""
+        record = self.updates[update]
+        if self.flow is Flow.DAG:
+            return dag_scoring_deadlines(self.params, record.block_number)
+        d = self.round_deadlines(record.round)
+        return ScoringDeadlines(close=d.scoring_close, extended_close=d.extended_close)
 
     # -- the dag -------------------------------------------------------------------------
     @property
@@ -172,8 +227,11 @@ class LedgerIndex:
             "ScoreSubmitted": self._score_submitted,
             "UpdateAccepted": self._update_accepted,
             "UpdateRejected": self._update_rejected,
+            "UpdateExpired": self._update_expired,
             "AggregateProposed": self._aggregate_proposed,
+            "AggregateCidAdded": self._aggregate_cid_added,
             "AggregateAttested": self._aggregate_attested,
+            "RoundClosedAtDeadline": self._round_closed_at_deadline,
             "RoundFinalized": self._round_finalized,
         }
 
@@ -249,10 +307,15 @@ class LedgerIndex:
     def _update_rejected(self, e: LedgerEvent) -> None:
         self._decided(e, Status.REJECTED)
 
+    def _update_expired(self, e: LedgerEvent) -> None:
+        self._decided(e, Status.EXPIRED)
+
     # -- rounds --------------------------------------------------------------------------
     def _aggregate_proposed(self, e: LedgerEvent) -> None:
         task = self.tasks[e.args["task_id"]]
-        task.rounds[e.args["round"]].proposals[e.args["result_hash"]] = ProposalRecord(
+        record = task.rounds[e.args["round"]]
+        record.proposers.add(e.args["proposer"])
+        record.proposals[e.args["result_hash"]] = ProposalRecord(
             result_hash=e.args["result_hash"],
             cid=e.args["cid"],
             proposer=e.args["proposer"],
@@ -261,10 +324,25 @@ class LedgerIndex:
             num_byzantine=e.args["num_byzantine"],
         )
 
+    def _aggregate_cid_added(self, e: LedgerEvent) -> None:
+        task = self.tasks[e.args["task_id"]]
+        record = task.rounds[e.args["round"]]
+        record.proposers.add(e.args["account"])
+        record.proposals[e.args["result_hash"]].added_cids.append(
+            (e.args["account"], e.args["cid"])
+        )
+
     def _aggregate_attested(self, e: LedgerEvent) -> None:
         task = self.tasks[e.args["task_id"]]
         proposal = task.rounds[e.args["round"]].proposals[e.args["result_hash"]]
         proposal.attesters.append(e.args["validator"])
+        if e.args["cid"]:
+            proposal.attester_cids.append((e.args["validator"], e.args["cid"]))
+
+    def _round_closed_at_deadline(self, e: LedgerEvent) -> None:
+        record = self.tasks[e.args["task_id"]].rounds[e.args["round"]]
+        record.closed_at_deadline = True
+        record.kept_base_model = bool(e.args["kept_base_model"])
 
     def _round_finalized(self, e: LedgerEvent) -> None:
         task = self.tasks[e.args["task_id"]]
@@ -273,7 +351,7 @@ class LedgerIndex:
         current = task.rounds[number]
         current.result_hash = result
         current.finalized_block = e.block_number
-        cid = task.cid_of(result)
+        cid = current.base_model_cid if result == current.base_model_hash else task.cid_of(result)
         if number < task.params.max_rounds:
             task.rounds[number + 1] = RoundRecord(number + 1, result, cid or "", e.block_number)
 

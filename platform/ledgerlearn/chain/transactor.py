@@ -209,10 +209,16 @@ class Transactor:
     def _gas_for(self, call: ContractFunction | ContractConstructor) -> int:
         """Gas limit for ``call``; raises the typed error when the call would revert."""
         try:
-            if self.chain.tester is not None and isinstance(call, ContractFunction):
-                call.call({"from": self.address})
-                return EMBEDDED_GAS_LIMIT
-            return int(call.estimate_gas({"from": self.address}) * GAS_MARGIN)
+            # Checked against the pending block, where the transaction will be mined (a reveal
+            # must come a block after its commitment; on "latest" it would look too early).
+            if self.chain.tester is not None:
+                if isinstance(call, ContractFunction):
+                    call.call({"from": self.address}, block_identifier="pending")
+                    return EMBEDDED_GAS_LIMIT
+                return int(call.estimate_gas({"from": self.address}) * GAS_MARGIN)
+            return int(
+                call.estimate_gas({"from": self.address}, block_identifier="pending") * GAS_MARGIN
+            )
         except Exception as exc:
             raise self._as_error(exc) from exc
 

@@ -60,6 +60,12 @@ class Status(IntEnum):
     PENDING = 1
     ACCEPTED = 2
     REJECTED = 3
+    EXPIRED = 4  # fewer than quorum scores by the end of the scoring extension: no credit, no blame
+
+    @property
+    def decided(self) -> bool:
+        """Whether the update left the pending state (accepted, rejected or expired)."""
+        return self not in (Status.NONE, Status.PENDING)
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,11 @@ class TaskParams:
     score_window: int = 20
     max_rounds: int = 1
     max_parents: int = 2
+    min_updates: int = 0
+    round_extension: int = 0
+    score_extension: int = 0
+    attest_window: int = 20
+    max_pending: int = 4
 
     @classmethod
     def from_event(cls, params: dict[str, Any]) -> TaskParams:
@@ -109,6 +120,11 @@ class TaskParams:
             score_window=params["score_window"],
             max_rounds=params["max_rounds"],
             max_parents=params["max_parents"],
+            min_updates=params["min_updates"],
+            round_extension=params["round_extension"],
+            score_extension=params["score_extension"],
+            attest_window=params["attest_window"],
+            max_pending=params["max_pending"],
         )
 
     def as_tuple(self) -> tuple[object, ...]:
@@ -130,6 +146,11 @@ class TaskParams:
             self.score_window,
             self.max_rounds,
             self.max_parents,
+            self.min_updates,
+            self.round_extension,
+            self.score_extension,
+            self.attest_window,
+            self.max_pending,
             list(self.committee),
             list(self.fragment_hashes),
             list(self.fragment_cids),
@@ -154,6 +175,11 @@ class TaskParams:
             "scoreWindow": self.score_window,
             "maxRounds": self.max_rounds,
             "maxParents": self.max_parents,
+            "minUpdates": self.min_updates,
+            "roundExtension": self.round_extension,
+            "scoreExtension": self.score_extension,
+            "attestWindow": self.attest_window,
+            "maxPending": self.max_pending,
             "committee": list(self.committee),
             "fragmentHashes": list(self.fragment_hashes),
             "fragmentCids": list(self.fragment_cids),
@@ -177,6 +203,11 @@ TASK_PARAMS_EIP712_FIELDS = [
     {"name": "scoreWindow", "type": "uint32"},
     {"name": "maxRounds", "type": "uint32"},
     {"name": "maxParents", "type": "uint8"},
+    {"name": "minUpdates", "type": "uint16"},
+    {"name": "roundExtension", "type": "uint32"},
+    {"name": "scoreExtension", "type": "uint32"},
+    {"name": "attestWindow", "type": "uint32"},
+    {"name": "maxPending", "type": "uint16"},
     {"name": "committee", "type": "address[]"},
     {"name": "fragmentHashes", "type": "bytes32[]"},
     {"name": "fragmentCids", "type": "string[]"},
@@ -208,6 +239,11 @@ class TaskInfo:
     model_spec_hash: bytes
     initial_weights_hash: bytes
     global_model_hash: bytes
+    min_updates: int = 0
+    round_extension: int = 0
+    score_extension: int = 0
+    attest_window: int = 0
+    max_pending: int = 0
 
 
 @dataclass(frozen=True)
@@ -238,6 +274,8 @@ class RoundInfo:
     base_model_hash: bytes
     accepted_digest: bytes
     result_hash: bytes
+    submitted_count: int = 0
+    leading_attestations: int = 0
 
 
 @dataclass(frozen=True)

@@ -327,11 +327,12 @@ class DagKeeper:
                 p.client.close_task(self.task_id)
             log.info("task %d: closed at block %d", self.task_id, next_block)
             return True
-        window = task.params.score_window
+        quorum = task.params.quorum
         due = [
             u.update
             for u in task.updates.values()
-            if u.status is Status.PENDING and next_block >= u.round + window
+            if u.status is Status.PENDING
+            and task.scoring_deadlines(u.update).settleable(next_block, len(u.scores), quorum)
         ]
         if not due:
             return False

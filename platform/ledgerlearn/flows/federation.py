@@ -1,12 +1,16 @@
 """Federation flow: synchronous rounds, aggregated deterministically and verified by the committee.
 
 Round r starts from the global model of the task. Providers submit updates until the
-submission window closes; the committee scores them; then any participant (the
-:class:`RoundKeeper`) settles updates still pending at the scoring deadline, computes the
-aggregate of the accepted updates *in on-chain acceptance order* with the task's rule, puts
-it on IPFS and proposes it. Committee members recompute the same aggregate from the same
-inputs (:func:`aggregate_round`) and attest when their result matches within
-:data:`ATTEST_TOLERANCE`; k attestations finalize the round.
+submission window closes (held open, up to the policy's extension, until ``min_updates``
+arrived); the committee scores them; then any participant (the :class:`RoundKeeper`) settles
+updates still pending at the scoring deadline (those short of a quorum only once the scoring
+extension ended: they expire), computes the aggregate of the accepted updates *in on-chain
+acceptance order* with the task's rule, puts it on IPFS and proposes it. Committee members
+recompute the same aggregate from the same inputs (:func:`aggregate_round`) and attest when
+their result matches within :data:`ATTEST_TOLERANCE`; k attestations finalize the round. After
+the attestation deadline any participant closes the round without a quorum
+(:func:`close_overdue_round`): with a proposal more than f members attested, else keeping the
+base model.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import numpy.typing as npt
 
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.aggregation import RULE_NAMES, Aggregator, BreakdownPointError, get
+from ledgerlearn.chain.custom_error import ContractCustomError
 from ledgerlearn.chain.index import RoundRecord, TaskRecord
 from ledgerlearn.chain.types import Status
 from ledgerlearn.model import ModelSpec
@@ -30,6 +35,9 @@ log = logging.getLogger(__name__)
 ATTEST_TOLERANCE = 1e-6
 """Largest difference (relative to the largest magnitude) between a proposed aggregate and a
 member's recomputation that the member still attests."""
+SELF_PROPOSE_AFTER = 2
+"""Blocks a committee member waits, once proposals are open, before it proposes its own
+recomputation when no proposal matches it (the keeper usually proposes first)."""
 
 Float32Array = npt.NDArray[np.float32]
 
@@ -90,6 +98,48 @@ def aggregate_round(participant: Participant, task: TaskRecord, record: RoundRec
     return encode(result, spec=spec)
 
 
+def proposals_open_since(task: TaskRecord, record: RoundRecord) -> int | None:
+    """The block from which the round's aggregate can be proposed (submissions closed and no
+    update pending), None while it cannot (as the index stands)."""
+    if any(task.updates[u].status is Status.PENDING for u in record.updates):
+        return None
+    closes = task.round_deadlines(record.round).submissions_close
+    decided = [task.updates[u].decided_block or 0 for u in record.updates]
+    return max([closes, *decided])
+
+
+def close_overdue_round(participant: Participant, task: TaskRecord, record: RoundRecord) -> bool:
+    """Close a round whose attestation deadline passed without a quorum; True when sent.
+
+    With a proposal more than ``f`` members attested (one with the most attestations: at least
+    one honest member recomputed it); else the contract keeps the base model. Updates still
+    pending must be settled first (the keeper does). Several participants closing the same
+    round cause no double effect: the contract finalizes it once, the later call reverts.
+    """
+    if record.result_hash is not None or task.closed:
+        return False
+    deadlines = task.round_deadlines(record.round)
+    if participant.head + 1 < deadlines.attestation_close:
+        return False
+    if any(task.updates[u].status is Status.PENDING for u in record.updates):
+        return False
+    leading = max(record.proposals.values(), key=lambda q: len(q.attesters), default=None)
+    result = leading.result_hash if leading is not None else record.base_model_hash
+    try:
+        participant.client.close_round(task.task_id, record.round, result)
+    except ContractCustomError as exc:  # another participant closed it first
+        log.info("task %d round %d: not closed here (%s)", task.task_id, record.round, exc)
+        return False
+    log.info(
+        "task %d round %d: attestation deadline passed without a quorum; round closed "
+        "(leading proposal: %d attestations)",
+        task.task_id,
+        record.round,
+        len(leading.attesters) if leading is not None else 0,
+    )
+    return True
+
+
 def matches(spec: ModelSpec, proposed: bytes, recomputed: bytes) -> bool:
     """Whether a proposed aggregate equals a recomputation within :data:`ATTEST_TOLERANCE`."""
     if proposed == recomputed:
@@ -111,7 +161,7 @@ class RoundKeeper:
     def __init__(self, participant: Participant, task_id: int) -> None:
         self.participant = participant
         self.task_id = task_id
-        self._computed: dict[int, bytes] = {}  # round -> our aggregate's content hash
+        self._computed: dict[int, tuple[bytes, str]] = {}  # round -> our aggregate (hash, CID)
 
     def step(self) -> bool:
         """Do what the current round needs now; True when something was sent."""
@@ -125,19 +175,25 @@ class RoundKeeper:
             return False
         client = p.client
         block = p.head
-        closes = record.start_block + task.params.round_length
-        scoring_closes = closes + task.params.score_window
-        if block < closes:
+        if block < task.round_deadlines(number).submissions_close:
             return False
+        quorum = task.params.quorum
         pending = [u for u in record.updates if task.updates[u].status is Status.PENDING]
         if pending:
-            if block < scoring_closes:
+            due = [
+                u
+                for u in pending
+                if task.scoring_deadlines(u).settleable(
+                    block + 1, len(task.updates[u].scores), quorum
+                )
+            ]
+            if not due:
                 return False
             with p.stopwatch.measure("chain"):
-                client.settle_updates(self.task_id, pending)
-            log.info(
-                "task %d round %d: settled %d pending updates", self.task_id, number, len(pending)
-            )
+                client.settle_updates(self.task_id, due)
+            log.info("task %d round %d: settled %d pending updates", self.task_id, number, len(due))
+            return True
+        if close_overdue_round(p, task, record):
             return True
         if not record.accepted:
             if record.base_model_hash in record.proposals:
@@ -148,21 +204,25 @@ class RoundKeeper:
                 )
             log.info("task %d round %d: no accepted update, base model kept", self.task_id, number)
             return True
-        if self._computed.get(number) in record.proposals:
-            return False  # our aggregate is proposed (by us or another keeper): members attest
-        with p.stopwatch.measure("aggregation"):
-            data = self.compute(task, record)
-        with p.stopwatch.measure("ipfs"):
-            cid, digest = p.store.put(data)
-        self._computed[number] = digest
-        if digest in record.proposals:
-            return False
+        if p.address in record.proposers:
+            return False  # proposed (or named a CID) this round: members attest
+        if number not in self._computed:
+            with p.stopwatch.measure("aggregation"):
+                data = self.compute(task, record)
+            with p.stopwatch.measure("ipfs"):
+                cid, digest = p.store.put(data)
+            self._computed[number] = (digest, cid)
+        digest, cid = self._computed[number]
+        proposal = record.proposals.get(digest)
+        if proposal is not None and cid in proposal.cids:
+            return False  # proposed by another participant with this very CID: nothing to add
         with p.stopwatch.measure("chain"):
             client.propose_aggregate(self.task_id, number, record.accepted, digest, cid)
         log.info(
-            "task %d round %d: proposed aggregate of %d updates (%s)",
+            "task %d round %d: %s aggregate of %d updates (%s)",
             self.task_id,
             number,
+            "named another CID for the proposed" if proposal is not None else "proposed",
             len(record.accepted),
             cid,
         )

@@ -153,8 +153,8 @@ def run_config(grid: RobustnessGrid, cell: Cell) -> RunConfig:
     partition = IidPartitioner() if cell.split == "iid" else DirichletPartitioner(alpha=grid.alpha)
     if cell.filtering:
         threshold: dict[str, object] = {}
-    else:  # every decodable update clears an absolute threshold of -1e6
-        threshold = {"threshold": -1e6, "threshold_mode": "absolute"}
+    else:  # every decodable update clears an absolute threshold of -1000 (the lowest allowed)
+        threshold = {"threshold": -1000.0, "threshold_mode": "absolute"}
     policy = Policy(
         quorum=2,
         max_faulty_validators=1,

@@ -219,8 +219,10 @@ class RunConfig(BaseModel):
                 # MNIST: a CNN on 3,360 samples x 2 epochs is about 45 blocks, so the
                 # committee (a CNN on a 3,600-sample fragment per score) keeps up on 2 cores
                 "samples_per_block": 100.0 if quick else 150.0,
-                # simulated: a tick of 10 blocks is one second, whatever the transactions
-                "blocks_per_tick": 10 if simulated else 1,
+                # simulated: a tick of 20 blocks is one second, whatever the transactions (the
+                # in-process EVM mines one per transaction; a busy tick holds commitments,
+                # reveals and scores, and a tick overflowing its blocks shifts the clock)
+                "blocks_per_tick": 20 if simulated else 1,
                 "idle_blocks": 1,
             }
         )
@@ -277,8 +279,14 @@ class RunConfig(BaseModel):
             return self.policy
         return self.policy.model_copy(
             update={
-                "round_length": self.policy.round_length * blocks_per_tick,
-                "score_window": self.policy.score_window * blocks_per_tick,
+                name: getattr(self.policy, name) * blocks_per_tick
+                for name in (
+                    "round_length",
+                    "score_window",
+                    "round_extension",
+                    "score_extension",
+                    "attest_window",
+                )
             }
         )
 

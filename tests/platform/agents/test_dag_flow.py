@@ -3,6 +3,8 @@ same provider and validator agents as the federation flow, on a dag task."""
 
 from __future__ import annotations
 
+import statistics
+
 import pytest
 
 from ledgerlearn.lab.report import decision_counts
@@ -68,12 +70,14 @@ def test_providers_work_at_their_own_pace(dag_run: RunResult) -> None:
     for node in dag.nodes:
         submitted.setdefault(node.provider, []).append(node.submitted_block)
 
-    def mean_gap(names: list[str]) -> float:
+    def median_gap(names: list[str]) -> float:
+        # the median: a gap also holds the wait after a dropped attempt (publish-if-better),
+        # which depends on the DAG, not on the provider's speed
         gaps = [b - a for n in names for a, b in zip(submitted[n], submitted[n][1:], strict=False)]
-        return sum(gaps) / len(gaps)
+        return float(statistics.median(gaps))
 
-    slow = mean_gap(["provider-5", "provider-6"])  # three times slower
-    fast = mean_gap([f"provider-{i}" for i in (0, 1, 2, 3, 4)])
+    slow = median_gap(["provider-5", "provider-6"])  # three times slower
+    fast = median_gap([f"provider-{i}" for i in (0, 1, 2, 3, 4)])
     assert slow > 2 * fast, (slow, fast)
     first = {name: blocks[0] for name, blocks in submitted.items()}
     assert min(first["provider-5"], first["provider-6"]) > max(
@@ -89,7 +93,7 @@ def test_a_poisoned_branch_is_not_built_on_by_honest_providers() -> None:
     providers off them. With the walk biased by the committee's scores, honest providers
     (almost) never build on them; with the unbiased walk they do."""
     base = RunConfig.dag_preset(quick=True, simulated=True)
-    policy = base.policy.model_copy(update={"threshold_mode": "absolute", "threshold": -1e6})
+    policy = base.policy.model_copy(update={"threshold_mode": "absolute", "threshold": -1000.0})
     config = base.model_copy(
         update={
             "providers": ["honest"] * 7 + ["sign_flip"] * 3,

@@ -184,9 +184,14 @@ def test_the_keeper_settles_late_updates_and_closes_the_task(world: World) -> No
     assert not keeper.step()  # its scoring window is still open
     world.chain.mine(task.params.score_window)
     world.publisher.sync()
+    assert task.params.score_extension > 0
+    assert not keeper.step()  # no score yet: members may still score it in the extension
+    world.chain.mine(task.params.score_extension)
+    world.publisher.sync()
     assert keeper.step()
     world.publisher.sync()
-    assert task.updates[pending.update].status is Status.REJECTED  # no score arrived
+    # nobody judged it: expired, not rejected (no blame for its provider)
+    assert task.updates[pending.update].status is Status.EXPIRED
     closing = DagKeeper(world.publisher, world.good_task, close_at=world.publisher.head + 3)
     assert not closing.step()
     world.chain.mine(2)

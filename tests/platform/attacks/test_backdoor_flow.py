@@ -45,7 +45,7 @@ def test_without_the_defences_the_same_attacker_plants_its_backdoor() -> None:
                 round_length=40,
                 score_window=30,
                 aggregation_rule="mean",
-                threshold=-1e6,
+                threshold=-1000.0,
                 threshold_mode="absolute",
             ),
         }

@@ -6,6 +6,8 @@ import time
 
 import pytest
 from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_keys.datatypes import PrivateKey
 
 from ledgerlearn.chain import contract_errors as ce
 from ledgerlearn.chain.client import LedgerClient
@@ -105,11 +107,21 @@ def test_federation_round_end_to_end(consortium: Consortium) -> None:
     c.chain.mine(20)
     with pytest.raises(ce.RoundLedgerIncludedMismatch):
         c.client(c.publisher).propose_aggregate(task_id, 1, updates, sha("agg"), "bafy-agg")
-    c.client(c.publisher).propose_aggregate(task_id, 1, [updates[0]], sha("wrong"), "bafy-w")
+    c.client(c.validators[0]).propose_aggregate(task_id, 1, [updates[0]], sha("wrong"), "bafy-w")
     c.client(c.publisher).propose_aggregate(task_id, 1, [updates[0]], sha("agg"), "bafy-agg")
+    with pytest.raises(ce.RoundLedgerAlreadyProposed):  # one proposal per account and round
+        c.client(c.publisher).propose_aggregate(task_id, 1, [updates[0]], sha("x"), "bafy-x")
+    # another CID for the same result: recorded, not a revert
+    c.client(c.providers[1]).propose_aggregate(task_id, 1, [updates[0]], sha("agg"), "bafy-2")
+    start, scoring, extended, attestation = c.client().round_deadlines(task_id, 1)
+    assert (scoring - start, extended - scoring, attestation - extended) == (
+        c.params().score_window,
+        c.params().score_extension,
+        c.params().attest_window,
+    )
     c.client(c.validators[0]).attest_aggregate(task_id, 1, sha("wrong"))  # a liar
     for validator in c.validators[1:4]:
-        c.client(validator).attest_aggregate(task_id, 1, sha("agg"))
+        c.client(validator).attest_aggregate(task_id, 1, sha("agg"), "bafy-served")
     receipt = c.client().round(task_id, 1)
     assert receipt.finalized and receipt.result_hash == sha("agg")
     assert receipt.accepted_count == 1
@@ -149,20 +161,42 @@ def test_revocation_takes_effect_in_the_next_block(consortium: Consortium) -> No
 
 def test_members_register_peer_address_and_key(consortium: Consortium) -> None:
     c = consortium
-    key = bytes([2]) + bytes(range(32))
-    c.client(c.validators[0]).register_member("/ip4/127.0.0.1/tcp/4001/p2p/12D3Koo", key)
-    member = c.client().member(c.validators[0].address)
+    validator = c.validators[0]
+    c.client(validator).register_member("/ip4/127.0.0.1/tcp/4001/p2p/12D3Koo")
+    member = c.client().member(validator.address)
     assert member.peer_address.endswith("12D3Koo")
-    assert member.encryption_key == key
+    # the account's own public key, uncompressed: its address is the account's
+    assert member.encryption_key == b"\x04" + PrivateKey(validator.key).public_key.to_bytes()
     assert member.roles == frozenset({"VALIDATOR"})
-    assert [m.account for m in c.client().members()] == [c.validators[0].address]
-    with pytest.raises(ce.ConsortiumInvalidEncryptionKey) as bad_key:
-        c.client(c.validators[1]).register_member("/ip4/127.0.0.1/tcp/1", b"\x05" * 33)
-    assert bad_key.value.length == 33
+    assert [m.account for m in c.client().members()] == [validator.address]
+    # a separate encryption key works too, with its own proof of possession
+    other = bytes(range(1, 33))
+    c.client(c.validators[1]).register_member("/ip4/127.0.0.1/tcp/1", other)
+    expected = b"\x04" + PrivateKey(other).public_key.to_bytes()
+    assert c.client().member(c.validators[1].address).encryption_key == expected
     stranger = Account.create()
     c.chain.fund(stranger.address, 10**18)
     with pytest.raises(ce.ConsortiumNotAParticipant):
-        c.client(stranger).register_member("/ip4/127.0.0.1/tcp/1", key)
+        c.client(stranger).register_member("/ip4/127.0.0.1/tcp/1")
+
+
+def test_a_member_cannot_register_another_members_key(consortium: Consortium) -> None:
+    """Audit finding: without a proof of possession, a member could register another member's
+    key, so that the fragment meant for it is readable by that member."""
+    c = consortium
+    victim = c.validators[0]
+    c.client(victim).register_member("/ip4/127.0.0.1/tcp/4001")
+    victim_key = c.client().member(victim.address).encryption_key
+    thief = c.client(c.validators[1])
+    message = bytes(thief.consortium.functions.keyProofMessage(thief.address).call())
+    own_proof = Account.sign_message(encode_defunct(primitive=message), c.validators[1].key)
+    call = thief.consortium.functions.registerMember(
+        "/ip4/127.0.0.1/tcp/1", victim_key, bytes(own_proof.signature)
+    )
+    with pytest.raises(ce.ConsortiumInvalidKeyProof) as refused:
+        thief._tx.send(call)
+    assert refused.value.account == c.validators[1].address
+    assert refused.value.key_address == victim.address
 
 
 def test_read_only_client_refuses_to_send(consortium: Consortium) -> None:

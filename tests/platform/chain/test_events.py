@@ -93,13 +93,15 @@ def test_decided_updates_appear_as_events(consortium: Consortium) -> None:
     events = stream.poll().events
     assert [e.name for e in events] == [
         "ProviderJoined",
+        "UpdateCommitted",
         "UpdateSubmitted",
         "ScoreSubmitted",
         "ScoreSubmitted",
         "ScoreSubmitted",
         "UpdateAccepted",
     ]
-    submitted = events[1].args
+    assert events[1].args["provider"] == c.providers[0].address
+    submitted = events[2].args
     assert (submitted["update"], submitted["cid"], submitted["num_samples"]) == (
         sha("u"),
         "bafy-u",

@@ -86,8 +86,12 @@ def test_broadcast_without_waiting_then_follow_the_intent(
     provider = c.client().with_account(c.providers[0], Outbox(tmp_path / "outbox.jsonl"))
     provider.join_task(task_id)
     assert provider.intent_status(f"update:{task_id}:{sha('v').hex()}") == "unknown"
-    key = provider.broadcast_update(task_id, 1, sha("v"), "bafy-v", 3)
+    commit = provider.broadcast_commit(task_id, sha("v"))
     c.chain.mine(1)  # the devnet mines on its own; the in-process EVM already did
+    assert provider.intent_status(commit) == "mined"
+    assert provider.committed(task_id, sha("v")) > 0
+    key = provider.broadcast_update(task_id, 1, sha("v"), "bafy-v", 3)
+    c.chain.mine(1)
     assert provider.intent_status(key) == "mined"
     assert c.client().update(task_id, sha("v")).provider == provider.address
     # a second broadcast of the same intent sends nothing new

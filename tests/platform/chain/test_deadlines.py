@@ -1,0 +1,117 @@
+"""The deadline arithmetic of ``chain/deadlines.py`` equals the contract's, as the events show it."""
+
+from __future__ import annotations
+
+import pytest
+
+from ledgerlearn.chain.deadlines import ScoringDeadlines, dag_scoring_deadlines, round_deadlines
+from ledgerlearn.chain.index import read_index
+from ledgerlearn.chain.types import Flow
+
+from .conftest import Consortium, sha
+
+
+def test_round_deadlines_follow_min_updates_and_extensions(consortium: Consortium) -> None:
+    """A round waiting for min_updates: the index's deadlines equal ``roundDeadlines`` after
+    every submission, while the window is held open and once it shrinks."""
+    c = consortium
+    params = c.params(
+        round_length=4, score_window=5, min_updates=2, round_extension=12, score_extension=3
+    )
+    task_id = c.client(c.publisher).publish_task(params)
+    providers = [c.client(p) for p in c.providers]
+    for p in providers:
+        p.join_task(task_id)
+
+    def check() -> None:
+        index = read_index(c.client())
+        mine = index.tasks[task_id].round_deadlines(1)
+        theirs = c.client().round_deadlines(task_id, 1)
+        assert (
+            mine.submissions_close,
+            mine.scoring_close,
+            mine.extended_close,
+            mine.attestation_close,
+        ) == theirs
+
+    check()
+    providers[0].submit_update(task_id, 1, sha("first"), "bafy-first", 1)
+    check()
+    start = c.client().round(task_id, 1).start_block
+    c.chain.mine(max(0, start + 6 - c.client().block_number()))  # past round_length: waiting
+    index = read_index(c.client())
+    assert index.tasks[task_id].round_deadlines(1).waiting
+    check()
+    providers[1].submit_update(task_id, 1, sha("second"), "bafy-second", 1)  # the 2nd: closes
+    check()
+    d = read_index(c.client()).tasks[task_id].round_deadlines(1)
+    assert not d.waiting
+    assert start + 4 < d.submissions_close < start + 4 + 12
+
+
+def test_dag_scoring_deadline_matches_the_contract(consortium: Consortium) -> None:
+    c = consortium
+    task_id = c.client(c.publisher).publish_task(
+        c.params(flow=Flow.DAG, max_parents=2, score_window=7, score_extension=4)
+    )
+    provider = c.client(c.providers[0])
+    provider.join_task(task_id)
+    root = c.params().initial_weights_hash
+    provider.submit_dag_update(task_id, [root], sha("d"), "bafy-d", 1)
+    index = read_index(c.client())
+    deadlines = index.tasks[task_id].scoring_deadlines(sha("d"))
+    assert deadlines.close == c.client().score_deadline(task_id, sha("d"))
+    assert deadlines.extended_close == deadlines.close + 4
+
+
+@pytest.mark.parametrize(
+    ("block", "scores", "open_", "settleable"),
+    [
+        (9, 0, True, False),  # before the deadline: open whatever the scores
+        (10, 3, False, True),  # at the deadline with a quorum: closed, settleable
+        (10, 2, True, False),  # short of a quorum: still open, not settleable
+        (13, 2, True, False),
+        (14, 2, False, True),  # the extension ended: expires when settled
+    ],
+)
+def test_scoring_deadline_rules(block: int, scores: int, open_: bool, settleable: bool) -> None:
+    d = ScoringDeadlines(close=10, extended_close=14)
+    assert d.scoring_open(block, scores, quorum=3) is open_
+    assert d.settleable(block, scores, quorum=3) is settleable
+
+
+def test_round_deadlines_pure_cases() -> None:
+    from ledgerlearn.chain.types import TaskParams
+
+    params = TaskParams(
+        model_spec_hash=b"",
+        model_spec_cid="",
+        initial_weights_hash=b"",
+        initial_weights_cid="",
+        committee=(),
+        fragment_hashes=(),
+        fragment_cids=(),
+        quorum=3,
+        max_faulty_validators=1,
+        threshold=0,
+        round_length=10,
+        score_window=5,
+        min_updates=3,
+        round_extension=20,
+        score_extension=2,
+        attest_window=4,
+    )
+    # reached early: closes at round_length
+    assert round_deadlines(params, 100, [101, 102, 103]).submissions_close == 110
+    # reached in the extension at block 115: closes the block after
+    d = round_deadlines(params, 100, [101, 102, 115, 116])
+    assert (d.submissions_close, d.scoring_close, d.extended_close, d.attestation_close) == (
+        116,
+        121,
+        123,
+        127,
+    )
+    # never reached: the whole extension
+    assert round_deadlines(params, 100, [101]).submissions_close == 130
+    assert round_deadlines(params, 100, [101]).waiting
+    assert dag_scoring_deadlines(params, 50) == ScoringDeadlines(close=55, extended_close=57)
