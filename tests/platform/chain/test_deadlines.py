@@ -1,4 +1,4 @@
-"""The deadline arithmetic of ``chain/deadlines.py`` equals the contract's, as the events show it."""
+"""The deadline arithmetic of ``chain/deadlines.py`` equals the contract's, as events show it."""
 
 from __future__ import annotations
 
