@@ -90,7 +90,7 @@ async function showTask(taskId, round) {
       return `<a class="round-card ${r.round === round ? "active" : ""}" href="#/tasks/${taskId}/rounds/${r.round}" data-round="${r.round}">
         <b>Round ${r.round}</b> <span class="badge ${r.status}">${r.status}</span>
         <div class="bar"><span class="a" style="width:${100 * r.accepted / n}%"></span><span class="r" style="width:${100 * r.rejected / n}%"></span><span class="p" style="width:${100 * r.pending / n}%"></span></div>
-        <small>${r.accepted} accepted · ${r.rejected} rejected · ${r.pending} pending${r.metric !== null ? `<br>${esc(t.metric)} ${fmt(r.metric)}` : ""}</small></a>`;
+        <small>${r.accepted} accepted · ${r.rejected} rejected${r.expired ? ` · ${r.expired} expired` : ""} · ${r.pending} pending${r.metric !== null ? `<br>${esc(t.metric)} ${fmt(r.metric)}` : ""}</small></a>`;
     }).join("") + `</div>`;
     html += `<div id="round-detail"></div>`;
   } else {
@@ -122,9 +122,10 @@ async function showRound(taskId, round, task) {
     return `<tr><td class="mono" title="${esc(u.update)}">${esc(short(u.update))}</td><td class="mono">${esc(name(u.provider))}</td>
       <td><span class="badge ${u.status}">${u.status}</span></td><td>${fmt(u.median_score)}</td>${cells}</tr>`;
   }).join("");
-  const proposals = r.proposals.map((p) => `<li class="mono">${esc(short(p.result_hash))} by ${esc(name(p.proposer))}: ${p.attesters.length} attestations${p.result_hash === r.result_hash ? " ✔ final" : ""}</li>`).join("");
+  const proposals = r.proposals.map((p) => `<li class="mono">${esc(short(p.result_hash))} by ${esc(name(p.proposer))}: ${p.attesters.length} attestations, ${p.cids.length} CID${p.cids.length === 1 ? "" : "s"}${p.result_hash === r.result_hash ? " ✔ final" : ""}</li>`).join("");
+  const closed = r.closed_at_deadline ? (r.kept_base_model ? " — closed at the attestation deadline without a quorum: the base model was kept" : " — closed at the attestation deadline with its leading proposal") : "";
   $("#round-detail").innerHTML = `<h3 id="round-title">Round ${r.round} <span class="badge ${r.status}">${r.status}</span></h3>
-    <p class="muted">blocks ${r.start_block}–${r.submissions_close_block} (submissions), scoring until ${r.scoring_close_block}${r.finalized_block ? `, finalized at ${r.finalized_block}` : ""}</p>
+    <p class="muted">blocks ${r.start_block}–${r.submissions_close_block} (submissions${r.status === "waiting" ? ", held open for more updates" : ""}), scoring until ${r.scoring_close_block} (updates short of a quorum: ${r.extended_scoring_close_block}), attestations until ${r.attestation_close_block}${r.finalized_block ? `, finalized at ${r.finalized_block}` : ""}${closed}</p>
     <table id="updates"><tr><th>update</th><th>provider</th><th>decision</th><th>median</th>${validators.map((v) => `<th class="mono">${esc(name(v))}</th>`).join("")}</tr>${rows || `<tr><td colspan="9" class="muted">no update yet</td></tr>`}</table>
     <p><b>Aggregates proposed</b></p><ul>${proposals || "<li class=muted>none yet</li>"}</ul>`;
 }
@@ -179,7 +180,7 @@ function drawDag(dag) {
   for (const [d, ids] of Object.entries(columns)) ids.forEach((id, i) => { pos[id] = [30 + d * W, 30 + i * Hs]; height = Math.max(height, 60 + i * Hs); });
   const width = 60 + Object.keys(columns).length * W;
   const tips = new Set(dag.tips);
-  const colour = { accepted: "#1f8a4c", rejected: "#c0392b", pending: "#b7791f" };
+  const colour = { accepted: "#1f8a4c", rejected: "#c0392b", expired: "#7d5ba6", pending: "#b7791f" };
   const edges = dag.edges.map((e) => `<line x1="${pos[e.parent][0]}" y1="${pos[e.parent][1]}" x2="${pos[e.child][0]}" y2="${pos[e.child][1]}" stroke="#bbb"/>`).join("");
   const nodes = dag.nodes.map((n) => `<g><circle cx="${pos[n.id][0]}" cy="${pos[n.id][1]}" r="${tips.has(n.id) ? 10 : 7}" fill="${n.kind === "root" ? "#444" : colour[n.status]}" stroke="${tips.has(n.id) ? "#2d5be3" : "none"}" stroke-width="3"><title>${esc(n.id)} ${n.kind} ${n.status}${n.provider ? " by " + esc(name(n.provider)) : ""}</title></circle><text x="${pos[n.id][0] - 14}" y="${pos[n.id][1] + 22}">${esc(n.kind === "root" ? "root" : short(n.id).slice(2, 8))}</text></g>`).join("");
   el.innerHTML = `<svg id="dag-svg" width="${width}" height="${height}">${edges}${nodes}</svg>

@@ -294,6 +294,14 @@ def demo(
     out: OutOpt = None,
     flow: FlowOpt = "federation",
     baseline: BaselineOpt = False,
+    background_load: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Keep this many cores busy with a CPU hog (stress-ng when installed, else "
+            "Python busy loops) while the agents run: the demo on a loaded machine.",
+        ),
+    ] = 0,
 ) -> None:
     """The main job: a full task on a devnet, every agent a separate process, then a report.
 
@@ -318,7 +326,7 @@ def demo(
                 status.update(message)
                 console.log(message)
 
-            result = run_demo(config, out, progress=progress)
+            result = run_demo(config, out, progress=progress, background_load=background_load)
     except LedgerlearnError as exc:
         raise _fail(exc) from exc
     title = f"ledgerlearn demo ({'quick: digits' if quick else 'MNIST'}, {flow})"

@@ -45,7 +45,14 @@ from ledgerlearn.agents.participant import Participant
 from ledgerlearn.agents.sanity import check_round
 from ledgerlearn.attacks.lying_validator import HonestValidator, ValidatorBehaviour
 from ledgerlearn.chain.index import ProposalRecord, RoundRecord, TaskRecord
-from ledgerlearn.chain.types import SCORE_INVALID, Flow, Status, ThresholdMode, to_fixed
+from ledgerlearn.chain.types import (
+    SCORE_INVALID,
+    Flow,
+    Status,
+    ThresholdMode,
+    from_fixed,
+    to_fixed,
+)
 from ledgerlearn.data import Dataset
 from ledgerlearn.data.fragments import decrypt_fragment
 from ledgerlearn.errors import ContentTooLargeError, ContentUnavailableError, LedgerlearnError
@@ -67,6 +74,13 @@ log = logging.getLogger(__name__)
 MIN_PEERS = 3
 """Peer mode compares with the median of at least this many valid updates; with fewer, the
 score is taken relative to the global model."""
+LONE_MIN_GAIN = 1e-3
+"""In peer mode with fewer than :data:`MIN_PEERS` valid updates, an update must beat the global
+model's metric by this much (a free rider alone in its round is no better than the model it
+copies)."""
+HISTORY = 10
+"""Changes of the previous round kept as the sanity checks' context for a round with fewer than
+:data:`MIN_PEERS` decodable updates."""
 MAX_PROPOSAL_FETCHES = 2
 """Proposals whose content this member fetches in one step (a flood of proposals costs each
 member a bounded amount of work per step; the unavailable ones are not tried again)."""
@@ -133,8 +147,10 @@ class Validator:
         contract checks the proof of possession)."""
         self._fragments: dict[int, Dataset] = {}
         self._base_metric: dict[tuple[int, int], float] = {}
-        self._aggregates: dict[tuple[int, int], bytes] = {}
+        self._aggregates: dict[tuple[int, int], tuple[bytes, str, bytes]] = {}  # data, CID, hash
         self._bad_proposals: dict[tuple[int, int], set[bytes]] = {}  # unavailable or no match
+        # task -> (round, its decodable updates' changes): context for a round with few updates
+        self._history: dict[int, tuple[int, list[npt.NDArray[np.float32]]]] = {}
         self.scored: list[ScoreRecord] = []
         self._dag = DagScorer(self)  # dag tasks: agents/dag_scoring.py
 
@@ -347,7 +363,22 @@ class Validator:
                 results[u] = ScoreRecord(task.task_id, u, SCORE_INVALID, f"invalid: {exc}")
         order = [u for u in record.updates if u in decoded]
         vectors = [flatten(decoded[u], spec) for u in order]
-        verdicts = check_round(flatten(base, spec), vectors) if self.sanity else None
+        flat_base = flatten(base, spec)
+        verdicts = None
+        if self.sanity:
+            # Too few updates to tell what a typical change is: the previous round's changes
+            # are the context (a lone free rider is then tiny next to them).
+            earlier = self._history.get(task.task_id)
+            context = []
+            if earlier is not None and earlier[0] < record.round and len(vectors) < MIN_PEERS:
+                context = earlier[1]
+            shown = [flat_base + change for change in context]
+            verdicts = check_round(flat_base, [*shown, *vectors])[len(shown) :]
+            if vectors and (earlier is None or earlier[0] <= record.round):
+                self._history[task.task_id] = (
+                    record.round,
+                    [v - flat_base for v in vectors][-HISTORY:],
+                )
         values: dict[bytes, float] = {}
         for i, u in enumerate(order):
             if verdicts is not None and not verdicts[i].ok:
@@ -362,8 +393,12 @@ class Validator:
             reference = self._base_metric[key]
         elif mode is ThresholdMode.PEER and len(values) >= MIN_PEERS:
             reference = float(np.median(list(values.values())))
-        elif mode is ThresholdMode.PEER:  # too few peers to compare with: the global model
-            reference = self._base_metric[key]
+        elif mode is ThresholdMode.PEER:
+            # Too few peers to compare with. With one or two accepted updates the aggregate is
+            # essentially them, so each must beat the global model it would replace: the
+            # tolerance a negative threshold grants below the peers' median does not apply.
+            tolerance = max(0.0, -from_fixed(task.params.threshold))
+            reference = self._base_metric[key] + tolerance + LONE_MIN_GAIN
         else:
             reference = 0.0
         for u, value in values.items():
@@ -413,10 +448,11 @@ class Validator:
         key = (task.task_id, record.round)
         if key not in self._aggregates:
             with p.stopwatch.measure("aggregation"):
-                self._aggregates[key] = aggregate_round(p, task, record)
-        mine = self._aggregates[key]
-        with p.stopwatch.measure("ipfs"):
-            cid, digest = p.store.put(mine)  # served from here, whatever was proposed
+                data = aggregate_round(p, task, record)
+            with p.stopwatch.measure("ipfs"):
+                cid, digest = p.store.put(data)  # served from here, whatever was proposed
+            self._aggregates[key] = (data, cid, digest)
+        mine, cid, digest = self._aggregates[key]
         proposal = record.proposals.get(digest)
         if proposal is not None:
             return self._send_attestation(task, record, digest, cid)

@@ -96,7 +96,7 @@ def _role(
             committee = list(run["committee"])
             publisher = Publisher(participant)
             params = publisher.prepare(
-                spec, validation, committee, config.policy, seed=config.seed,
+                spec, validation, committee, config.chain_policy(), seed=config.seed,
                 expected_providers=len(config.providers),
             )  # fmt: skip
             task_id = publisher.publish(params).task_id

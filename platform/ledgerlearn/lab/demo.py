@@ -34,6 +34,7 @@ from ledgerlearn.chain.index import LedgerIndex
 from ledgerlearn.chain.types import Flow
 from ledgerlearn.config import ChainSettings, DevnetSettings, StorageSettings
 from ledgerlearn.errors import LedgerlearnError
+from ledgerlearn.lab.background_load import BackgroundLoad
 from ledgerlearn.lab.dag_results import collect_dag
 from ledgerlearn.lab.results import RunResult, agent_seconds, collect
 from ledgerlearn.lab.round_timing import BlockClock, round_timings
@@ -122,12 +123,15 @@ def run_demo(
     progress: Callable[[str], None] | None = None,
     agent_env: dict[str, dict[str, str]] | None = None,
     restart_killed: bool = False,
+    background_load: int = 0,
 ) -> RunResult:
     """Run ``config`` as separate processes on a fresh devnet; returns the recorded result.
 
     ``agent_env`` adds environment variables per agent name (``validator-0``, ...), e.g. a
     crash point (:mod:`ledgerlearn.faults`); with ``restart_killed`` an agent killed by
     SIGKILL is started again on its own state (keys, outbox, IPFS repo), as an operator would.
+    ``background_load`` keeps that many cores busy with a CPU hog from the agents' start to
+    the task's end (:class:`~ledgerlearn.lab.background_load.BackgroundLoad`).
     """
     say = progress or (lambda message: log.info("%s", message))
     if (out_dir / "run.json").exists() or (out_dir / "task.json").exists():
@@ -186,7 +190,11 @@ def run_demo(
             return _spawn(role, i, out_dir, {**env, **extra.get(f"{role}-{i}", {})})
 
         clock: BlockClock | None = None
+        load = BackgroundLoad(background_load)
         try:
+            if background_load:
+                load.start()
+                say(f"background load: {background_load} busy cores ({load.tool})")
             say(f"starting {len(cast.validators)} validators and {len(cast.providers)} providers")
             agents += [spawn("validator", i) for i in range(len(cast.validators))]
             agents += [spawn("provider", i) for i in range(len(cast.providers))]
@@ -237,15 +245,19 @@ def run_demo(
                 return task.closed
 
             _wait(finished, agents, timeout_s, "the task to finish", restart)
+            load.stop()
             clock.stop()
             clock.save(out_dir / "blocks.json")
             say("task finished; reading the history back from the chain and IPFS")
             result = _collect(chain, deployment, task_id, config, cast, out_dir, block_time_s)
         finally:
+            load.stop()
             if clock is not None:
                 clock.stop()
             _stop(agents)
     result.timings["wall_s"] = time.perf_counter() - started
+    if load.report is not None:
+        result.background_load = load.report.describe()
     return result
 
 

@@ -91,9 +91,9 @@ UNKNOWN = "?"
 """The behaviour :func:`~ledgerlearn.lab.results.collect` records for an unknown account."""
 
 DPI = 120
-STATUS_ORDER = ("accepted", "rejected", "pending", "not submitted")
-STATUS_COLOURS = ("#2ca02c", "#d62728", "#ffbf00", "#e6e6e6")
-STATUS_LETTERS = ("A", "R", "P", "")
+STATUS_ORDER = ("accepted", "rejected", "expired", "pending", "not submitted")
+STATUS_COLOURS = ("#2ca02c", "#d62728", "#9467bd", "#ffbf00", "#e6e6e6")
+STATUS_LETTERS = ("A", "R", "E", "P", "")
 HONEST_COLOUR = "tab:blue"
 BYZANTINE_COLOURS = ("tab:red", "tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:olive")
 BYZANTINE_MARKERS = ("X", "^", "s", "D", "v", "P")
@@ -192,16 +192,19 @@ def decision_counts(result: RunResult) -> dict[str, dict[str, int]]:
     Returns
     -------
     dict
-        ``behaviour -> {"updates", "accepted", "rejected", "undecided"}``; honest first.
+        ``behaviour -> {"updates", "accepted", "rejected", "expired", "undecided"}``; honest
+        first. ``expired``: the committee could not judge them in time (no credit, no blame);
         ``undecided`` counts updates still pending (or never decided) when the run was read.
     """
     counts = {
-        b: {"updates": 0, "accepted": 0, "rejected": 0, "undecided": 0} for b in _behaviours(result)
+        b: {"updates": 0, "accepted": 0, "rejected": 0, "expired": 0, "undecided": 0}
+        for b in _behaviours(result)
     }
     for row in result.updates:
         entry = counts[row.behaviour]
         entry["updates"] += 1
-        entry[row.status if row.status in ("accepted", "rejected") else "undecided"] += 1
+        decided = row.status in ("accepted", "rejected", "expired")
+        entry[row.status if decided else "undecided"] += 1
     return counts
 
 
@@ -285,10 +288,14 @@ def summary_lines(
     counts = decision_counts(result)
     accepted = sum(c["accepted"] for c in counts.values())
     rejected = sum(c["rejected"] for c in counts.values())
+    expired = sum(c["expired"] for c in counts.values())
     lines = [
         f"task {result.task_id}: {len(result.rounds)} finalized round(s), "
-        f"{len(result.updates)} update(s): {accepted} accepted, {rejected} rejected",
+        f"{len(result.updates)} update(s): {accepted} accepted, {rejected} rejected"
+        + (f", {expired} expired (not judged in time)" if expired else ""),
     ]
+    if result.background_load is not None:
+        lines.append(f"background load: {result.background_load}")
     final = result.final_metric
     lines.append(
         f"{metric}: initial {format_metric(metric, result.initial_metric)}, "
@@ -387,7 +394,7 @@ def decision_table(result: RunResult) -> Table:
     table.add_column("Status")
     for name in validators:
         table.add_column(name, justify="right")
-    status_styles = {"accepted": "green", "rejected": "red"}
+    status_styles = {"accepted": "green", "rejected": "red", "expired": "magenta"}
     for row in result.updates:
         byzantine = is_byzantine(row.behaviour)
         cells: list[str | Text] = [
@@ -493,9 +500,9 @@ def _no_data(ax: Axes, message: str) -> None:
 def plot_decisions(result: RunResult, path: Path) -> Path:
     """Plot the committee's decisions as a providers x rounds grid to a PNG.
 
-    Cells are accepted, rejected, pending or not submitted (colour and letter). Honest providers
-    come first, then Byzantine ones, whose labels are red and bold, with their behaviour. If a
-    provider submitted several updates in one round, the cell shows the last.
+    Cells are accepted, rejected, expired, pending or not submitted (colour and letter). Honest
+    providers come first, then Byzantine ones, whose labels are red and bold, with their
+    behaviour. If a provider submitted several updates in one round, the cell shows the last.
 
     Returns
     -------
@@ -518,7 +525,7 @@ def plot_decisions(result: RunResult, path: Path) -> Path:
     row_of = {name: i for i, (name, _) in enumerate(providers)}
     column_of = {number: j for j, number in enumerate(rounds)}
     for row in result.updates:
-        status = row.status if row.status in ("accepted", "rejected") else "pending"
+        status = row.status if row.status in ("accepted", "rejected", "expired") else "pending"
         grid[row_of[row.provider], column_of[row.round]] = STATUS_ORDER.index(status)
     ax.imshow(
         grid,
@@ -810,13 +817,14 @@ def _markdown(
     out += ["", "## Decisions by behaviour", ""]
     counts = decision_counts(result)
     out += _table(
-        ["Behaviour", "Updates", "Accepted", "Rejected", "Undecided"],
+        ["Behaviour", "Updates", "Accepted", "Rejected", "Expired", "Undecided"],
         [
             [
                 f"**{b} (Byzantine)**" if is_byzantine(b) else b,
                 c["updates"],
                 c["accepted"],
                 c["rejected"],
+                c["expired"],
                 c["undecided"],
             ]
             for b, c in counts.items()

@@ -70,6 +70,8 @@ class RunResult:
     round_timings: list[RoundTiming] = field(default_factory=list)
     """Per finalized round, where its wall time went (multi-process runs only: a simulation's
     blocks are not wall-clock time)."""
+    background_load: str | None = None
+    """How loaded the machine was by a CPU hog run next to the agents (None: no hog)."""
 
     @property
     def final_metric(self) -> float:

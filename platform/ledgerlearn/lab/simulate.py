@@ -78,6 +78,13 @@ class RunConfig(BaseModel):
             round_length=length,
             score_window=window,
             aggregation_rule="median",
+            # a round waits for all 10 providers (slow honest ones on a loaded machine make
+            # it), at most two more round lengths; an update short of a quorum can still be
+            # scored for another window
+            min_updates=10,
+            round_extension=2 * length,
+            score_extension=window,
+            attest_window=window,
         )
         if quick:
             return cls(dataset="digits", policy=policy, **fetch)
@@ -274,21 +281,19 @@ class RunConfig(BaseModel):
         return BlockPace(self.samples_per_block / blocks_per_tick, speed)
 
     def chain_policy(self, blocks_per_tick: int = 1) -> Policy:
-        """The policy as published: windows in blocks (ticks times ``blocks_per_tick``)."""
-        if blocks_per_tick == 1:
-            return self.policy
-        return self.policy.model_copy(
-            update={
-                name: getattr(self.policy, name) * blocks_per_tick
-                for name in (
-                    "round_length",
-                    "score_window",
-                    "round_extension",
-                    "score_extension",
-                    "attest_window",
-                )
-            }
-        )
+        """The policy as published: windows in blocks (ticks times ``blocks_per_tick``), and a
+        round waits for at most every provider of the cast."""
+        update: dict[str, int] = {"min_updates": min(self.policy.min_updates, len(self.providers))}
+        if blocks_per_tick > 1:
+            for name in (
+                "round_length",
+                "score_window",
+                "round_extension",
+                "score_extension",
+                "attest_window",
+            ):
+                update[name] = getattr(self.policy, name) * blocks_per_tick
+        return self.policy.model_copy(update=update)
 
     def without_byzantine(self) -> RunConfig:
         """The same task with only the honest providers, each on the same data as here."""

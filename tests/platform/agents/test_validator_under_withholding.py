@@ -1,0 +1,149 @@
+"""A validator under withheld content (issue 11, section 4), on a real IPFS node and the real
+contracts (py-evm).
+
+One Byzantine provider could stall the single-threaded scorer: a withheld CID named by m
+updates cost m sequential fetch deadlines. Now an unavailable outcome applies to every update
+naming that CID (one deadline), while a CID copied from an available update still fails only
+the copy (its bytes do not match the copy's hash).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+import torch
+from eth_account import Account
+
+from ledgerlearn.agents.participant import Participant
+from ledgerlearn.agents.validator import Validator
+from ledgerlearn.chain.backend import connect
+from ledgerlearn.chain.client import LedgerClient
+from ledgerlearn.chain.deployment import deploy
+from ledgerlearn.chain.index import TaskRecord, UpdateRecord
+from ledgerlearn.chain.types import TaskParams
+from ledgerlearn.config import ChainSettings, StorageSettings
+from ledgerlearn.errors import ContentHashMismatchError, ContentUnavailableError, StorageError
+from ledgerlearn.model import build
+from ledgerlearn.model.flatten import state_dict_to_arrays
+from ledgerlearn.model.presets import logreg_digits
+from ledgerlearn.model.weights import encode
+from ledgerlearn.storage import IpfsNode
+
+torch.set_num_threads(1)
+SPEC = logreg_digits()
+
+
+class CountingStore:
+    """The real node, with a count of the fetch passes the validator makes (not a fake: every
+    call goes to the node)."""
+
+    def __init__(self, node: IpfsNode) -> None:
+        self.node = node
+        self.passes: list[list[str]] = []
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.node, name)
+
+    def get_many(
+        self,
+        items: Sequence[tuple[str, bytes]],
+        *,
+        max_bytes: int | None = None,
+        timeout_s: float | None = None,
+    ) -> dict[str, bytes | StorageError]:
+        self.passes.append([cid for cid, _ in items])
+        return self.node.get_many(items, max_bytes=max_bytes, timeout_s=timeout_s)
+
+
+@pytest.fixture
+def validator(tmp_path: Path) -> Iterator[tuple[Validator, CountingStore]]:
+    chain = connect(ChainSettings())
+    admin = Account.create()
+    chain.fund(admin.address, 10**18)
+    deployment = deploy(chain, admin, admin_delay_s=0)
+    member = Account.create()
+    with IpfsNode(StorageSettings(repo_dir=tmp_path / "ipfs")) as node:
+        store = CountingStore(node)
+        participant = Participant(LedgerClient(chain, deployment, member), store, tmp_path)  # type: ignore[arg-type]
+        participant._specs[1] = SPEC  # the task's spec, as if fetched and checked
+        yield Validator(participant, bytes(member.key)), store
+
+
+def _task(updates: list[tuple[bytes, str]]) -> TaskRecord:
+    params = TaskParams(
+        model_spec_hash=b"\x01" * 32,
+        model_spec_cid="spec",
+        initial_weights_hash=b"\x02" * 32,
+        initial_weights_cid="weights",
+        committee=(),
+        fragment_hashes=(),
+        fragment_cids=(),
+        quorum=1,
+        max_faulty_validators=0,
+        threshold=0,
+    )
+    task = TaskRecord(1, "publisher", params, 0)
+    for i, (digest, cid) in enumerate(updates):
+        task.updates[digest] = UpdateRecord(1, digest, f"provider-{i}", 1, 10, cid, [], 5)
+    return task
+
+
+def test_a_withheld_cid_named_by_many_updates_costs_one_deadline(
+    validator: tuple[Validator, CountingStore],
+) -> None:
+    member, store = validator
+    withheld = store.node.compute_cid(b"never put on any node")  # a real CID nobody holds
+    hashes = [hashlib.sha256(f"update {i}".encode()).digest() for i in range(6)]
+    task = _task([(h, withheld) for h in hashes])
+    outcomes = member._fetch(task, hashes, timeout_s=1.0)
+    assert len(store.passes) == 1  # not six sequential deadlines
+    assert all(isinstance(outcomes[h], ContentUnavailableError) for h in hashes)
+
+
+def test_a_copied_available_cid_fails_only_the_copy(
+    validator: tuple[Validator, CountingStore],
+) -> None:
+    member, store = validator
+    content = encode(dict(state_dict_to_arrays(build(SPEC, seed=0))), spec=SPEC)
+    cid, digest = store.node.put(content)
+    copy = hashlib.sha256(b"the copier's own bytes").digest()
+    task = _task([(digest, cid), (copy, cid)])
+    outcomes = member._fetch(task, [digest, copy], timeout_s=5.0)
+    assert outcomes[digest] == content
+    assert isinstance(outcomes[copy], ContentHashMismatchError)
+    assert len(store.passes) == 2  # one update per CID and pass
+
+
+def test_prefetched_content_is_released_on_every_path(
+    validator: tuple[Validator, CountingStore],
+) -> None:
+    """Content fetched early is dropped once it cannot be needed: the update was decided by
+    the others, this member scored it, or its round is over; per-round caches of earlier
+    rounds go too (they once grew for the agent's whole life)."""
+    from ledgerlearn.chain.index import RoundRecord
+    from ledgerlearn.chain.types import Status
+
+    member, _ = validator
+    me = member.participant.address
+    hashes = [hashlib.sha256(f"round update {i}".encode()).digest() for i in range(4)]
+    task = _task([(h, f"cid-{i}") for i, h in enumerate(hashes)])
+    old = hashlib.sha256(b"an update of round 1").digest()
+    task.updates[old] = UpdateRecord(1, old, "provider-9", 1, 10, "cid-old", [], 2)
+    task.rounds[1] = RoundRecord(1, b"\x02" * 32, "weights", 0, updates=[old])
+    task.rounds[2] = RoundRecord(2, b"\x03" * 32, "base", 10, updates=list(hashes))
+    task.updates[hashes[0]].status = Status.ACCEPTED  # decided by the others
+    task.updates[hashes[1]].scores[me] = 1  # scored by this member
+    for h in [*hashes, old]:
+        member._content[h] = b"bytes"
+        member._content_task[h] = 1
+    member._prefetched.update([*hashes, old])
+    member._base_metric[(1, 1)] = 0.5
+    member._aggregates[(1, 1)] = (b"", "", b"")
+    member._bad_proposals[(1, 1)] = set()
+    member._release(task, task.rounds[2])
+    assert set(member._content) == {hashes[2], hashes[3]}  # still to be scored by this member
+    assert old not in member._prefetched
+    assert not member._base_metric and not member._aggregates and not member._bad_proposals
