@@ -17,9 +17,17 @@ const {
   SCORE_WINDOW,
   submitUpdate,
   submitDagUpdate,
+  SALT,
 } = require("../tests/contracts/helpers/fixtures");
 
-const TARGETS = { "submit update (first in round)": 75_000, "submit update (later in round)": 75_000, "score (non-deciding)": 50_000 };
+// An update is committed, then revealed (issue 11): the reveal also marks the content used
+// ledger-wide (one more cold write than the old single submission's 75k target).
+const TARGETS = {
+  "commit update": 60_000,
+  "reveal update (first in round)": 105_000,
+  "reveal update (later in round)": 105_000,
+  "score (non-deciding)": 50_000,
+};
 
 async function gasOf(txPromise) {
   const receipt = await (await txPromise).wait();
@@ -58,11 +66,15 @@ async function main() {
   // --- submit updates: first in the round, later ones -------------------------------------------
   const updates = fed.map((_, i) => h(`fed-update-${i}`));
   const submits = [];
+  const commits = [];
   for (let i = 0; i < fed.length; ++i) {
+    const commitment = await ledger.updateCommitment(taskId, fed[i].address, updates[i], SALT);
+    commits.push(await gasOf(ledger.connect(fed[i]).commitUpdate(taskId, commitment)));
     submits.push(await gasOf(submitUpdate(ledger, fed[i], taskId, 1, updates[i], cid(`fed-update-${i}`), 600)));
   }
-  record("submit update (first in round)", submits[0]);
-  record("submit update (later in round)", submits[1], `max over ${fed.length - 1} later: ${Math.max(...submits.slice(1).map(Number))}`);
+  record("commit update", commits[0]);
+  record("reveal update (first in round)", submits[0]);
+  record("reveal update (later in round)", submits[1], `max over ${fed.length - 1} later: ${Math.max(...submits.slice(1).map(Number))}`);
 
   // --- scores on updates[0]: first, non-deciding, deciding (3rd pass of 5 accepts) ---------------
   record("score (first)", await gasOf(ledger.connect(v[0]).submitScore(taskId, updates[0], PASS)));
@@ -89,7 +101,7 @@ async function main() {
   const round = await ledger.getRound(taskId, 1);
   await mineUpTo(Number(round.startBlock) + 200 + 200);
   record("settle (1 update)", await gasOf(ledger.connect(publisher).settleUpdates(taskId, [updates[12]])), "3 scores, 2 pass: rejected (needs > f passes)");
-  record("settle (1 update, no quorum)", await gasOf(ledger.connect(publisher).settleUpdates(taskId, [updates[13]])), "0 scores: rejected");
+  record("settle (1 update, no quorum)", await gasOf(ledger.connect(publisher).settleUpdates(taskId, [updates[13]])), "0 scores: expired");
 
   // --- propose, attest ---------------------------------------------------------------------------
   const accepted = [updates[0], ...batch];
@@ -97,9 +109,23 @@ async function main() {
     `propose aggregate (${accepted.length} updates)`,
     await gasOf(ledger.connect(publisher).proposeAggregate(taskId, 1, accepted, h("aggregate-1"), cid("aggregate-1")))
   );
-  record("attest (non-final)", await gasOf(ledger.connect(v[0]).attestAggregate(taskId, 1, h("aggregate-1"), "")), "1st of k = 3");
-  await ledger.connect(v[1]).attestAggregate(taskId, 1, h("aggregate-1"), "");
-  record("attest (finalizing)", await gasOf(ledger.connect(v[2]).attestAggregate(taskId, 1, h("aggregate-1"), "")), "opens round 2");
+  record(
+    "add a CID to a proposed result",
+    await gasOf(ledger.connect(fed[0]).proposeAggregate(taskId, 1, accepted, h("aggregate-1"), cid("aggregate-1 copy")))
+  );
+  const served = cid("aggregate-1 served");
+  record("attest (non-final)", await gasOf(ledger.connect(v[0]).attestAggregate(taskId, 1, h("aggregate-1"), served)), "1st of k = 3, names its CID");
+  await ledger.connect(v[1]).attestAggregate(taskId, 1, h("aggregate-1"), served);
+  record("attest (finalizing)", await gasOf(ledger.connect(v[2]).attestAggregate(taskId, 1, h("aggregate-1"), served)), "opens round 2");
+
+  // --- round 2 closed at its attestation deadline (one attestation: base model kept) -------------
+  const u2 = h("round-2 update");
+  await submitUpdate(ledger, fed[0], taskId, 2, u2, cid("round-2 update"), 600);
+  for (const s of v.slice(0, 3)) await ledger.connect(s).submitScore(taskId, u2, PASS);
+  const [, , , attestationClose] = await ledger.roundDeadlines(taskId, 2);
+  await mineUpTo(attestationClose);
+  await ledger.connect(publisher).proposeAggregate(taskId, 2, [u2], h("aggregate-2"), cid("aggregate-2"));
+  record("close round at the attestation deadline", await gasOf(ledger.connect(publisher).closeRound(taskId, 2, h("aggregate-2"))), "no attestation: base model kept, task closes");
 
   // --- dag: submit with 2 parents ---------------------------------------------------------------
   const dparams = dagParams(committee, { scoreWindow: SCORE_WINDOW, roundLength: ROUND_LENGTH });

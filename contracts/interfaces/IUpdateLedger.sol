@@ -162,8 +162,9 @@ interface IUpdateLedger is ILedgerAccess {
         pure
         returns (bytes32);
 
-    /// @notice Block in which `commitment` was made (0: never, or already revealed).
-    function commitmentBlock(bytes32 commitment) external view returns (uint256);
+    /// @notice Block in which `provider` made `commitment` (0: never, or already revealed).
+    /// Commitments are kept per provider: nobody can pre-empt or reset another's.
+    function commitmentBlock(address provider, bytes32 commitment) external view returns (uint256);
 
     /// @notice The stored state of an update (status None when unknown).
     function getUpdate(uint256 taskId, bytes32 update) external view returns (UpdateInfo memory);

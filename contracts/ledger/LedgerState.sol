@@ -44,9 +44,9 @@ abstract contract LedgerState is ILedgerAccess {
         uint32 scoreWindow;
         uint32 maxRounds;
         uint32 currentRound;
-        uint64 publishedBlock;
+        uint40 publishedBlock;
+        uint16 minUpdates; // read with the round length on every submission and score
         // slot 2
-        uint16 minUpdates;
         uint32 roundExtension;
         uint32 scoreExtension;
         uint32 attestWindow;
@@ -98,7 +98,7 @@ abstract contract LedgerState is ILedgerAccess {
     mapping(uint256 taskId => mapping(uint32 round => Round)) internal _rounds;
     mapping(uint256 taskId => mapping(uint32 round => mapping(bytes32 result => Proposal))) internal _proposals;
     mapping(uint256 taskId => mapping(uint32 round => mapping(address account => bool))) internal _proposedBy;
-    mapping(bytes32 commitment => uint256 blockNumber) internal _commitments;
+    mapping(address provider => mapping(bytes32 commitment => uint256 blockNumber)) internal _commitments;
     /// @dev Content the ledger has seen as a model: initial weights, updates, finalized aggregates.
     mapping(bytes32 contentHash => bool) internal _usedContent;
 
@@ -130,28 +130,29 @@ abstract contract LedgerState is ILedgerAccess {
         if (t.closed) revert ITaskRegistry.TaskRegistryTaskClosed(taskId);
     }
 
-    /// @dev Federation round deadlines: submissions close at `submissions` (roundLength blocks after
-    /// the start; while fewer than minUpdates arrived, up to roundExtension blocks later: the block
-    /// after the minUpdates-th submission), scoring at `scoring` (scoreWindow later), scoring of an
-    /// update short of a quorum at `extended` (scoreExtension later), attestations at `attestation`
-    /// (attestWindow later).
+    /// @dev Federation: the first block that refuses submissions. roundLength blocks after the
+    /// round's start; while fewer than minUpdates arrived, up to roundExtension blocks later: the
+    /// block after the minUpdates-th submission. Reads the extension only when minUpdates is set.
+    function _submissionsClose(Task storage t, Round storage r) internal view returns (uint256) {
+        uint256 base = uint256(r.startBlock) + t.roundLength;
+        uint256 minimum = t.minUpdates;
+        if (minimum == 0) return base;
+        uint256 latest = base + t.roundExtension;
+        if (r.submittedCount < minimum) return latest;
+        uint256 full = uint256(r.fullBlock) + 1;
+        if (full <= base) return base;
+        return full < latest ? full : latest;
+    }
+
+    /// @dev Federation round deadlines: submissions close, scoring closes (scoreWindow later),
+    /// scoring of an update short of a quorum closes (scoreExtension later), attestations are
+    /// due (attestWindow later).
     function _roundDeadlines(Task storage t, Round storage r)
         internal
         view
         returns (uint256 submissions, uint256 scoring, uint256 extended, uint256 attestation)
     {
-        uint256 base = uint256(r.startBlock) + t.roundLength;
-        submissions = base;
-        uint256 minimum = t.minUpdates;
-        if (minimum > 0) {
-            uint256 latest = base + t.roundExtension;
-            if (r.submittedCount < minimum) {
-                submissions = latest;
-            } else if (uint256(r.fullBlock) + 1 > base) {
-                uint256 full = uint256(r.fullBlock) + 1;
-                submissions = full < latest ? full : latest;
-            }
-        }
+        submissions = _submissionsClose(t, r);
         scoring = submissions + t.scoreWindow;
         extended = scoring + t.scoreExtension;
         attestation = extended + t.attestWindow;

@@ -18,7 +18,8 @@ abstract contract RoundLedger is LedgerState, IRoundLedger {
     ) external {
         _requireParticipant(msg.sender);
         (Task storage t, Round storage r) = _currentRound(taskId, round);
-        (uint256 submissionsClose, uint256 scoringCloses,,) = _roundDeadlines(t, r);
+        uint256 submissionsClose = _submissionsClose(t, r);
+        uint256 scoringCloses = submissionsClose + t.scoreWindow;
         if (block.number < submissionsClose || (r.pendingCount > 0 && block.number < scoringCloses)) {
             uint256 openUntil = block.number < submissionsClose ? submissionsClose : scoringCloses;
             revert RoundLedgerRoundOpen(taskId, round, openUntil, r.pendingCount);

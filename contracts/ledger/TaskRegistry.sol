@@ -158,7 +158,7 @@ abstract contract TaskRegistry is LedgerState, EIP712, Nonces, ITaskRegistry {
         t.roundLength = p.roundLength;
         t.scoreWindow = p.scoreWindow;
         t.maxRounds = p.maxRounds;
-        t.publishedBlock = uint64(block.number);
+        t.publishedBlock = uint40(block.number);
         t.minUpdates = p.minUpdates;
         t.roundExtension = p.roundExtension;
         t.scoreExtension = p.scoreExtension;

@@ -21,10 +21,9 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
         _requireRole(PROVIDER_ROLE, msg.sender);
         _liveTask(taskId);
         if (_participation[taskId][msg.sender] == 0) revert UpdateLedgerNotJoined(taskId, msg.sender);
-        if (commitment == bytes32(0) || _commitments[commitment] != 0) {
-            revert UpdateLedgerInvalidCommitment(taskId, commitment);
-        }
-        _commitments[commitment] = block.number;
+        mapping(bytes32 => uint256) storage mine = _commitments[msg.sender];
+        if (commitment == bytes32(0) || mine[commitment] != 0) revert UpdateLedgerInvalidCommitment(taskId, commitment);
+        mine[commitment] = block.number;
         emit UpdateCommitted(taskId, msg.sender, commitment);
     }
 
@@ -42,7 +41,7 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
         uint32 current = t.currentRound;
         if (round != current) revert UpdateLedgerWrongRound(taskId, round, current);
         Round storage r = _rounds[taskId][round];
-        (uint256 closesAt,,,) = _roundDeadlines(t, r);
+        uint256 closesAt = _submissionsClose(t, r);
         if (block.number >= closesAt) revert UpdateLedgerSubmissionClosed(taskId, round, closesAt);
         mapping(address => uint32) storage joinedRound = _participation[taskId];
         uint32 joined = joinedRound[msg.sender];
@@ -152,8 +151,8 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
     }
 
     /// @inheritdoc IUpdateLedger
-    function commitmentBlock(bytes32 commitment) external view returns (uint256) {
-        return _commitments[commitment];
+    function commitmentBlock(address provider, bytes32 commitment) external view returns (uint256) {
+        return _commitments[provider][commitment];
     }
 
     /// @inheritdoc IUpdateLedger
@@ -195,13 +194,14 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
     {
         if (update == bytes32(0) || numSamples == 0) revert UpdateLedgerInvalidUpdate(taskId, update, numSamples);
         bytes32 commitment = updateCommitment(taskId, msg.sender, update, salt);
-        uint256 committedAt = _commitments[commitment];
+        mapping(bytes32 => uint256) storage mine = _commitments[msg.sender];
+        uint256 committedAt = mine[commitment];
         if (committedAt == 0) revert UpdateLedgerNotCommitted(taskId, msg.sender, commitment);
         if (committedAt >= block.number) revert UpdateLedgerCommitTooRecent(taskId, commitment, committedAt);
         u = _updates[taskId][update];
         if (u.status != STATUS_NONE) revert UpdateLedgerDuplicateContent(taskId, update);
         if (_usedContent[update]) revert UpdateLedgerReplayedModel(taskId, update);
-        delete _commitments[commitment];
+        delete mine[commitment];
         _usedContent[update] = true;
     }
 
@@ -257,8 +257,7 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
     function _scoreDeadline(uint256 taskId, Task storage t, Update memory u) private view returns (uint256) {
         if (t.flow == FLOW_DAG) return uint256(u.round) + t.scoreWindow;
         // The round an update was submitted in is the current one until every update is decided.
-        (, uint256 scoring,,) = _roundDeadlines(t, _rounds[taskId][uint32(u.round)]);
-        return scoring;
+        return _submissionsClose(t, _rounds[taskId][uint32(u.round)]) + t.scoreWindow;
     }
 
     function _onDecided(uint256 taskId, Task storage t, bytes32 update, Update memory u) private {

@@ -274,12 +274,33 @@ describe("Attacks on the process (THREATS I)", function () {
         () => ledger.connect(p[0]).submitUpdate(taskId, 1, u, cid("hasty"), 10, SALT, LOW_FEE),
       ]);
       expect([commit.status, reveal.status]).to.deep.equal([1, 0]);
-      expect(await ledger.commitmentBlock(commitment)).to.equal(commit.blockNumber);
+      expect(await ledger.commitmentBlock(p[0].address, commitment)).to.equal(commit.blockNumber);
       await expect(ledger.connect(p[0]).submitUpdate(taskId, 1, u, cid("hasty"), 10, SALT)).to.emit(ledger, "UpdateSubmitted");
-      expect(await ledger.commitmentBlock(commitment)).to.equal(0); // consumed
+      expect(await ledger.commitmentBlock(p[0].address, commitment)).to.equal(0); // consumed
       await expect(ledger.connect(p[0]).commitUpdate(taskId, ethers.ZeroHash))
         .to.be.revertedWithCustomError(ledger, "UpdateLedgerInvalidCommitment")
         .withArgs(taskId, ethers.ZeroHash);
+    });
+
+    it("commitments are per provider: nobody pre-empts or resets another's", async function () {
+      const { ledger, taskId, p } = await loadFixture(federationTask);
+      const u = h("griefed");
+      const commitment = await ledger.updateCommitment(taskId, p[0].address, u, SALT);
+      // a griefer sends the same commitment value first, with a higher fee: both land
+      const [griefer, author] = await oneBlock([
+        () => ledger.connect(p[1]).commitUpdate(taskId, commitment, HIGH_FEE),
+        () => ledger.connect(p[0]).commitUpdate(taskId, commitment, LOW_FEE),
+      ]);
+      expect([griefer.status, author.status]).to.deep.equal([1, 1]);
+      expect(await ledger.commitmentBlock(p[0].address, commitment)).to.equal(author.blockNumber);
+      // the griefer cannot reset the author's block by committing the value again later
+      await expect(ledger.connect(p[0]).commitUpdate(taskId, commitment))
+        .to.be.revertedWithCustomError(ledger, "UpdateLedgerInvalidCommitment")
+        .withArgs(taskId, commitment);
+      await expect(ledger.connect(p[0]).submitUpdate(taskId, 1, u, cid("griefed"), 10, SALT)).to.emit(
+        ledger,
+        "UpdateSubmitted"
+      );
     });
 
     it("dag: the same, for an update built on the initial weights", async function () {

@@ -431,6 +431,7 @@ class Provider:
         """
         p = self.participant
         client = p.client
+        reverted = False
         if update in self._commits:
             intent = self._commits[update]
             if intent is None:
@@ -440,19 +441,20 @@ class Provider:
                 return "revealable", False
             if status == "pending":
                 return "waiting", False
-            if status == "failed":
-                del self._commits[update]
-                log.warning(
-                    "task %d: the commitment to update 0x%s reverted; not submitted",
-                    self.task_id,
-                    update.hex()[:12],
-                )
-                return "failed", False
+            reverted = status == "failed"
         with p.stopwatch.measure("chain"):
-            committed = client.committed(self.task_id, update)
+            committed = client.committed(self.task_id, update)  # also after a restart
         if committed:
             # the reveal lands in block head + 1 at the earliest: it must come after the commitment
             return ("revealable" if committed <= p.head else "waiting"), False
+        if reverted:
+            del self._commits[update]
+            log.warning(
+                "task %d: the commitment to update 0x%s reverted; not submitted",
+                self.task_id,
+                update.hex()[:12],
+            )
+            return "failed", False
         with p.stopwatch.measure("chain"):
             if client.has_outbox:
                 intent = client.broadcast_commit(self.task_id, update)

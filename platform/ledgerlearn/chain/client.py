@@ -334,9 +334,10 @@ class LedgerClient:
         )
         return keccak(encoded)
 
-    def commitment_block(self, commitment: bytes) -> int:
-        """Block the commitment was made in (0: never made, or already revealed)."""
-        return int(self._read(self.ledger.functions.commitmentBlock(commitment)))
+    def commitment_block(self, provider: str, commitment: bytes) -> int:
+        """Block in which ``provider`` made the commitment (0: never made, or already
+        revealed)."""
+        return int(self._read(self.ledger.functions.commitmentBlock(provider, commitment)))
 
     def commit_update(self, task_id: int, update: bytes) -> TxReceipt:
         """Commit to ``update`` (its content hash) before revealing it in a later block."""
@@ -363,7 +364,7 @@ class LedgerClient:
         commitment = self.update_commitment(
             task_id, self.address, update, self.update_salt(task_id, update)
         )
-        return self.commitment_block(commitment)
+        return self.commitment_block(self.address, commitment)
 
     def submit_update(
         self, task_id: int, round_: int, update: bytes, cid: str, num_samples: int

@@ -57,7 +57,7 @@ class AccessControlUnauthorizedAccount(ContractCustomError):
 
 
 class ConsortiumInvalidEncryptionKey(ContractCustomError):
-    """The encryption key is not a secp256k1 public key (33 bytes compressed, 65 uncompressed)."""
+    """The encryption key is not an uncompressed secp256k1 public key (65 bytes, 0x04 first)."""
 
     signature = "ConsortiumInvalidEncryptionKey(address,uint256)"
     selector = bytes.fromhex("39f16197")
@@ -68,7 +68,9 @@ class ConsortiumInvalidEncryptionKey(ContractCustomError):
 
 
 class ConsortiumInvalidKeyProof(ContractCustomError):
-    """ConsortiumInvalidKeyProof"""
+    """The proof of possession was not signed by the encryption key (whose address is
+    `keyAddress`; the proof recovers `signer`).
+    """
 
     signature = "ConsortiumInvalidKeyProof(address,address,address)"
     selector = bytes.fromhex("ec57d2c2")
@@ -165,7 +167,7 @@ class RoundLedgerAlreadyAttested(ContractCustomError):
 
 
 class RoundLedgerAlreadyProposed(ContractCustomError):
-    """RoundLedgerAlreadyProposed"""
+    """The account already proposed (or added a CID to) a result in this round."""
 
     signature = "RoundLedgerAlreadyProposed(uint256,uint256,address)"
     selector = bytes.fromhex("e17ccc00")
@@ -177,7 +179,7 @@ class RoundLedgerAlreadyProposed(ContractCustomError):
 
 
 class RoundLedgerAttestationOpen(ContractCustomError):
-    """RoundLedgerAttestationOpen"""
+    """Attestations are open until `deadlineBlock`: the round cannot be closed by deadline yet."""
 
     signature = "RoundLedgerAttestationOpen(uint256,uint256,uint256)"
     selector = bytes.fromhex("79b7d6a4")
@@ -226,7 +228,9 @@ class RoundLedgerNotCurrentRound(ContractCustomError):
 
 
 class RoundLedgerNotLeading(ContractCustomError):
-    """RoundLedgerNotLeading"""
+    """`resultHash` has `attestations` but the leading proposal has `leading` (> f): close the
+    round with a leading proposal.
+    """
 
     signature = "RoundLedgerNotLeading(uint256,uint256,bytes32,uint256,uint256)"
     selector = bytes.fromhex("fa36ca0c")
@@ -368,7 +372,9 @@ class TaskRegistryInvalidSigner(ContractCustomError):
 
 
 class TaskRegistryNotPublisher(ContractCustomError):
-    """Only the task's publisher may do this."""
+    """Only the task's publisher may do this (or, once the publisher lost its role, a member of
+    the task's committee).
+    """
 
     signature = "TaskRegistryNotPublisher(uint256,address)"
     selector = bytes.fromhex("0cbe34af")
@@ -379,7 +385,9 @@ class TaskRegistryNotPublisher(ContractCustomError):
 
 
 class TaskRegistryTaskClosed(ContractCustomError):
-    """The task is closed."""
+    """The task is closed: it no longer changes (no join, update, score, settlement, proposal
+    or attestation).
+    """
 
     signature = "TaskRegistryTaskClosed(uint256)"
     selector = bytes.fromhex("49658efb")
@@ -389,7 +397,9 @@ class TaskRegistryTaskClosed(ContractCustomError):
 
 
 class TaskRegistryUnsafePolicy(ContractCustomError):
-    """No honest quorum can both decide safely and stay live: f < k <= n - f is violated."""
+    """No honest quorum can both decide safely and stay live: f < k <= n - f is violated, or k
+    = 1 with more than two members (one member would decide alone).
+    """
 
     signature = "TaskRegistryUnsafePolicy(uint256,uint256,uint256)"
     selector = bytes.fromhex("0ffa72fb")
@@ -448,7 +458,7 @@ class UpdateLedgerAlreadySubmitted(ContractCustomError):
 
 
 class UpdateLedgerCommitTooRecent(ContractCustomError):
-    """UpdateLedgerCommitTooRecent"""
+    """The commitment was made in this block: it can be revealed from the next one."""
 
     signature = "UpdateLedgerCommitTooRecent(uint256,bytes32,uint256)"
     selector = bytes.fromhex("54c01b9f")
@@ -473,8 +483,8 @@ class UpdateLedgerCommitteeMember(ContractCustomError):
 
 
 class UpdateLedgerDuplicateContent(ContractCustomError):
-    """An update with these exact bytes already exists in the task (in a dag task: or they are
-    the task's initial weights, the root of the dag): a copied update gets no credit.
+    """An update with these exact bytes already exists in the task: a copied update gets no
+    credit.
     """
 
     signature = "UpdateLedgerDuplicateContent(uint256,bytes32)"
@@ -486,7 +496,7 @@ class UpdateLedgerDuplicateContent(ContractCustomError):
 
 
 class UpdateLedgerInvalidCommitment(ContractCustomError):
-    """UpdateLedgerInvalidCommitment"""
+    """The commitment is zero or was already made."""
 
     signature = "UpdateLedgerInvalidCommitment(uint256,bytes32)"
     selector = bytes.fromhex("c13d86c6")
@@ -531,7 +541,7 @@ class UpdateLedgerLengthMismatch(ContractCustomError):
 
 
 class UpdateLedgerNotCommitted(ContractCustomError):
-    """UpdateLedgerNotCommitted"""
+    """No commitment by the caller to this update and salt."""
 
     signature = "UpdateLedgerNotCommitted(uint256,address,bytes32)"
     selector = bytes.fromhex("ae64ca77")
@@ -566,7 +576,10 @@ class UpdateLedgerParentCount(ContractCustomError):
 
 
 class UpdateLedgerReplayedModel(ContractCustomError):
-    """UpdateLedgerReplayedModel"""
+    """These bytes are a model the ledger already knows: a task's initial weights, a finalized
+    aggregate (a round's base model) or an update of another task. Replaying a model earns
+    nothing.
+    """
 
     signature = "UpdateLedgerReplayedModel(uint256,bytes32)"
     selector = bytes.fromhex("d82e342a")
@@ -577,7 +590,9 @@ class UpdateLedgerReplayedModel(ContractCustomError):
 
 
 class UpdateLedgerScoringClosed(ContractCustomError):
-    """The update's scoring deadline has passed."""
+    """The update can no longer be scored (its deadline, or the end of its extension, is
+    `deadlineBlock`).
+    """
 
     signature = "UpdateLedgerScoringClosed(uint256,bytes32,uint256)"
     selector = bytes.fromhex("d3c6af19")
@@ -589,7 +604,9 @@ class UpdateLedgerScoringClosed(ContractCustomError):
 
 
 class UpdateLedgerScoringOpen(ContractCustomError):
-    """The update's scoring deadline has not passed yet: it cannot be settled."""
+    """The update cannot be settled before block `deadlineBlock` (its scoring deadline; or,
+    while it has fewer than quorum scores, the end of its scoring extension).
+    """
 
     signature = "UpdateLedgerScoringOpen(uint256,bytes32,uint256)"
     selector = bytes.fromhex("b1eea8c9")
@@ -613,7 +630,9 @@ class UpdateLedgerSubmissionClosed(ContractCustomError):
 
 
 class UpdateLedgerTooManyPending(ContractCustomError):
-    """UpdateLedgerTooManyPending"""
+    """The provider already has `pending` undecided updates in this dag task (the policy's
+    maxPending).
+    """
 
     signature = "UpdateLedgerTooManyPending(uint256,address,uint256,uint256)"
     selector = bytes.fromhex("870ce98e")

@@ -220,7 +220,7 @@ async function dagTask() {
  * reveal to report: role, task, membership). */
 async function commitFor(ledger, signer, taskId, update, salt = SALT) {
   const commitment = await ledger.updateCommitment(taskId, signer.address, update, salt);
-  if ((await ledger.commitmentBlock(commitment)) !== 0n) return;
+  if ((await ledger.commitmentBlock(signer.address, commitment)) !== 0n) return;
   try {
     await (await ledger.connect(signer).commitUpdate(taskId, commitment)).wait();
   } catch (e) {
