@@ -22,7 +22,6 @@ import numpy as np
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_keys.datatypes import PrivateKey
 
 from ledgerlearn.chain.backend import Chain, connect
 from ledgerlearn.chain.client import LedgerClient
@@ -108,8 +107,7 @@ def make_world(root: Path, net: Devnet, *, validators: int = 3, providers: int =
         admin_client.grant_role("PROVIDER", p.address)
     node = IpfsNode(StorageSettings(repo_dir=root / "members-ipfs"), handle_signals=False).start()
     for member in [*vals, *provs]:
-        public = PrivateKey(member.key).public_key.to_compressed_bytes()
-        LedgerClient(chain, deployment, member).register_member(node.multiaddrs[0], public)
+        LedgerClient(chain, deployment, member).register_member(node.multiaddrs[0])
     world = World(
         root,
         net,

@@ -23,7 +23,6 @@ import numpy as np
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_keys.datatypes import PrivateKey
 
 from ledgerlearn import cli_agents
 from ledgerlearn.chain.backend import Chain, connect
@@ -322,8 +321,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Published]:
             address = node.multiaddrs[0]
             for name in ["publisher", "validator-1", "validator-2", "validator-3"]:
                 account = c.accounts[name]
-                key = PrivateKey(account.key).public_key.to_compressed_bytes()
-                c.reader.with_account(account).register_member(address, key)
+                c.reader.with_account(account).register_member(address)
             client = c.reader.with_account(c.accounts["publisher"])
             participant = Participant(client, node, root / "publisher-state")
             participant.sync()

@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from eth_account import Account
-from eth_keys.datatypes import PrivateKey
 
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.chain.backend import connect
@@ -71,8 +70,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagWorld]:
             granting.grant_role("PROVIDER", p.address)
         with IpfsNode(StorageSettings(repo_dir=root_dir / "ipfs"), handle_signals=False) as node:
             owner = LedgerClient(chain, deployment, publisher)
-            key = PrivateKey(publisher.key).public_key.to_compressed_bytes()
-            owner.register_member(node.multiaddrs[0], key)  # where the readers fetch from
+            owner.register_member(node.multiaddrs[0])  # where the readers fetch from
             spec_cid, spec_hash = node.put(SPEC.to_json())
             initial = dict(state_dict_to_arrays(build(SPEC, seed=0)))
             weights_cid, weights_hash = node.put(encode(initial, spec=SPEC))
