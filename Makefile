@@ -63,15 +63,15 @@ FUZZ_INVARIANTS = grep -o 'function check[A-Z][A-Za-z]*' tests/forge/ledger/Ledg
 
 test-fuzz: $(NPM_STAMP)  ## invariant fuzzing of the ledger, bounded (24 runs x 300 calls, every invariant after every call)
 	@echo "invariants checked after every call: $$($(FUZZ_INVARIANTS))"
-	$(FORGE) test --match-contract 'LedgerInvariants|LedgerHandlerSanity' --match-test '^(invariant_all|test_.*)$$'
+	$(FORGE) test --match-contract 'LedgerInvariants|LedgerHandlerSanity' --match-test 'invariant_all|test_'
 
 fuzz: $(NPM_STAMP)  ## the same, long (FOUNDRY_PROFILE=long: 256 runs x 500 calls; RUNS=, DEPTH= override)
 	@echo "invariants checked after every call: $$($(FUZZ_INVARIANTS))"
 	FOUNDRY_PROFILE=long $(if $(RUNS),FOUNDRY_INVARIANT_RUNS=$(RUNS),) $(if $(DEPTH),FOUNDRY_INVARIANT_DEPTH=$(DEPTH),) \
-	  $(FORGE) test --match-contract LedgerInvariants --match-test '^invariant_all$$'
+	  $(FORGE) test --match-contract LedgerInvariants --match-test invariant_all
 
 fuzz-holes: $(NPM_STAMP)  ## each invariant in its own campaign, the actions walking into the known holes (fails until they are closed)
-	FUZZ_KNOWN_HOLES=1 FOUNDRY_INVARIANT_SHOW_SOLIDITY=true $(FORGE) test --match-contract LedgerInvariants --no-match-test '^invariant_all$$'
+	FUZZ_KNOWN_HOLES=1 FOUNDRY_INVARIANT_SHOW_SOLIDITY=true $(FORGE) test --match-contract LedgerInvariants --no-match-test invariant_all
 
 test-python: $(PY_STAMP) chromium
 	$(PY) -m pytest
