@@ -89,8 +89,9 @@ $(ANALYSIS_VENV)/.installed:
 	$(ANALYSIS_VENV)/bin/pip install --quiet "slither-analyzer==0.11.6"
 	touch $@
 
+# --compile-force-framework: crytic-compile would prefer foundry.toml (forge's tests) to Hardhat.
 analyze: compile $(ANALYSIS_VENV)/.installed  ## static analysis of the contracts: fails on medium/high
-	$(ANALYSIS_VENV)/bin/slither . --hardhat-ignore-compile --hardhat-artifacts-directory build/artifacts \
+	$(ANALYSIS_VENV)/bin/slither . --compile-force-framework hardhat --hardhat-ignore-compile --hardhat-artifacts-directory build/artifacts \
 	  --filter-paths node_modules --exclude-informational --exclude-low --fail-medium
 
 coverage: $(NPM_STAMP)  ## solidity-coverage of the contracts
