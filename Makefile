@@ -70,8 +70,8 @@ fuzz: $(NPM_STAMP)  ## the same, long (FOUNDRY_PROFILE=long: 256 runs x 500 call
 	FOUNDRY_PROFILE=long $(if $(RUNS),FOUNDRY_INVARIANT_RUNS=$(RUNS),) $(if $(DEPTH),FOUNDRY_INVARIANT_DEPTH=$(DEPTH),) \
 	  $(FORGE) test --match-contract LedgerInvariants --match-test invariant_all
 
-fuzz-holes: $(NPM_STAMP)  ## each invariant in its own campaign, the actions walking into the known holes (fails until they are closed)
-	FUZZ_KNOWN_HOLES=1 FOUNDRY_INVARIANT_SHOW_SOLIDITY=true $(FORGE) test --match-contract LedgerInvariants --no-match-test invariant_all
+fuzz-holes: $(NPM_STAMP)  ## each invariant alone (64 runs x 300 calls), walking into the known holes: fails until they are closed
+	FUZZ_KNOWN_HOLES=1 FOUNDRY_INVARIANT_SHOW_SOLIDITY=true FOUNDRY_INVARIANT_RUNS=$(or $(RUNS),64) $(FORGE) test --match-contract LedgerInvariants --no-match-test invariant_all
 
 test-python: $(PY_STAMP) chromium
 	$(PY) -m pytest

@@ -641,6 +641,11 @@ abstract contract LedgerActions is LedgerModel {
         roleSeed = _h(roleSeed);
         address account = _pick(actors, actorSeed);
         bytes32 role = _role(roleSeed);
+        if (knownHoles && actorSeed % 2 == 0) {
+            // walk into the hole below: an honest member loses its role
+            account = _pick(honestValidators, actorSeed >> 1);
+            role = VALIDATOR;
+        }
         // Known hole: without an attestation deadline and fallback, revoking honest committee
         // members mid-round can leave fewer than k who may attest (the round never finalizes).
         if (!knownHoles && role == VALIDATOR && kindOf[account] == Kind.HonestValidator) return;
