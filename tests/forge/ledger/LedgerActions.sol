@@ -574,7 +574,7 @@ abstract contract LedgerActions is LedgerModel {
     }
 
     /// @dev Any participant's proposal: the right aggregate, a wrong one, the base model, with
-    /// the right or a wrong list of updates; in known-holes mode half of them name a dead CID.
+    /// the right or a wrong list of updates; in known-holes mode three in four name a dead CID.
     function proposeAggregate(uint256 actorSeed, uint256 taskSeed, uint256 variant) external step {
         actorSeed = _h(actorSeed);
         taskSeed = _h(taskSeed);
@@ -599,7 +599,7 @@ abstract contract LedgerActions is LedgerModel {
         if (which == 0 || which == 1) result = _rightResult(t, round);
         else if (which == 2) result = keccak256(abi.encode("wrong aggregate", variant >> 16));
         else result = roundLedger.getRound(t.id, round).baseModelHash;
-        bool live = !(knownHoles && (variant >> 20) % 2 == 0);
+        bool live = !(knownHoles && (variant >> 20) % 4 != 0);
         _propose(actor, t, round, included, result, live, false);
     }
 
@@ -641,7 +641,7 @@ abstract contract LedgerActions is LedgerModel {
         roleSeed = _h(roleSeed);
         address account = _pick(actors, actorSeed);
         bytes32 role = _role(roleSeed);
-        if (knownHoles && actorSeed % 2 == 0) {
+        if (knownHoles && actorSeed % 4 == 0) {
             // walk into the hole below: an honest member loses its role
             account = _pick(honestValidators, actorSeed >> 1);
             role = VALIDATOR;
