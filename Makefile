@@ -9,7 +9,7 @@ PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
 
-.PHONY: demo demo-quick demo-dag bench-flows simulate setup compile artifacts test test-contracts test-python chromium analyze coverage gas bench bench-gateway bench-aggregation devnet lint clean
+.PHONY: demo demo-quick demo-dag bench-flows simulate setup compile artifacts test test-contracts test-fuzz fuzz fuzz-holes test-python chromium analyze coverage gas bench bench-gateway bench-aggregation devnet lint clean
 
 demo: setup  ## the main job: a full task (MNIST), every agent a process on a devnet, a report
 	$(VENV)/bin/ledgerlearn demo --baseline $(if $(OUT),--out $(OUT),)
@@ -50,10 +50,28 @@ artifacts: compile $(PY_STAMP)  ## after changing contracts: ship the new ABI/by
 	$(PY) scripts/export_artifacts.py
 	$(PY) scripts/gen_contract_errors.py
 
-test: setup test-contracts test-python analyze  ## every test suite and the static analysis
+test: setup test-contracts test-fuzz test-python analyze  ## every test suite and the static analysis
 
 test-contracts: compile
 	npx hardhat test --no-compile
+
+# Forge (npm @foundry-rs/forge-linux-amd64, the native binary: the @foundry-rs/forge wrapper's
+# install script would download one) compiles with scripts/solc-shim.js over the npm solc
+# package and never downloads anything (foundry.toml: offline, auto_detect_solc = false).
+FORGE := node_modules/@foundry-rs/forge-linux-amd64/bin/forge
+FUZZ_INVARIANTS = grep -o 'function check[A-Z][A-Za-z]*' tests/forge/ledger/LedgerChecks.sol | sed 's/function check//' | grep -vx All | paste -sd, -
+
+test-fuzz: $(NPM_STAMP)  ## invariant fuzzing of the ledger, bounded (24 runs x 300 calls, every invariant after every call)
+	@echo "invariants checked after every call: $$($(FUZZ_INVARIANTS))"
+	$(FORGE) test --match-contract 'LedgerInvariants|LedgerHandlerSanity' --match-test 'invariant_all|test_'
+
+fuzz: $(NPM_STAMP)  ## the same, long (FOUNDRY_PROFILE=long: 256 runs x 500 calls; RUNS=, DEPTH= override)
+	@echo "invariants checked after every call: $$($(FUZZ_INVARIANTS))"
+	FOUNDRY_PROFILE=long $(if $(RUNS),FOUNDRY_INVARIANT_RUNS=$(RUNS),) $(if $(DEPTH),FOUNDRY_INVARIANT_DEPTH=$(DEPTH),) \
+	  $(FORGE) test --match-contract LedgerInvariants --match-test invariant_all
+
+fuzz-holes: $(NPM_STAMP)  ## each invariant alone (64 runs x 300 calls), walking into the known holes: fails until they are closed
+	FUZZ_KNOWN_HOLES=1 FOUNDRY_INVARIANT_SHOW_SOLIDITY=true FOUNDRY_INVARIANT_RUNS=$(or $(RUNS),64) $(FORGE) test --match-contract LedgerInvariants --no-match-test invariant_all
 
 test-python: $(PY_STAMP) chromium
 	$(PY) -m pytest
@@ -71,8 +89,9 @@ $(ANALYSIS_VENV)/.installed:
 	$(ANALYSIS_VENV)/bin/pip install --quiet "slither-analyzer==0.11.6"
 	touch $@
 
+# --compile-force-framework: crytic-compile would prefer foundry.toml (forge's tests) to Hardhat.
 analyze: compile $(ANALYSIS_VENV)/.installed  ## static analysis of the contracts: fails on medium/high
-	$(ANALYSIS_VENV)/bin/slither . --hardhat-ignore-compile --hardhat-artifacts-directory build/artifacts \
+	$(ANALYSIS_VENV)/bin/slither . --compile-force-framework hardhat --hardhat-ignore-compile --hardhat-artifacts-directory build/artifacts \
 	  --filter-paths node_modules --exclude-informational --exclude-low --fail-medium
 
 coverage: $(NPM_STAMP)  ## solidity-coverage of the contracts
