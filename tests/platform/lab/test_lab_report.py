@@ -215,7 +215,13 @@ def test_summary_and_decision_counts() -> None:
     assert "wall time: 100.0 s" in lines
     counts = decision_counts(_result())
     assert list(counts) == ["honest", "sign_flip"]
-    assert counts["sign_flip"] == {"updates": 3, "accepted": 0, "rejected": 3, "undecided": 0}
+    assert counts["sign_flip"] == {
+        "updates": 3,
+        "accepted": 0,
+        "rejected": 3,
+        "expired": 0,
+        "undecided": 0,
+    }
 
 
 def test_run_without_finalized_rounds_still_writes_a_report(tmp_path: Path) -> None:
