@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 from ledgerlearn.agents.participant import Participant
+from ledgerlearn.chain.races import describe_race, is_race
 from ledgerlearn.errors import ChainError, ChainReorgError, ChainResetError, StorageError
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,10 @@ def run_agent(
         except (ChainResetError, ChainReorgError):
             raise
         except (ChainError, StorageError) as exc:  # reverts, races, a peer that went away
-            log.warning("step failed, will retry: %s", exc)
+            if is_race(exc):
+                log.info("%s", describe_race(exc))
+            else:
+                log.warning("step failed, will retry: %s", exc)
             acted = False
         if not acted:
             time.sleep(poll_s)

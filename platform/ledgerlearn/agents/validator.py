@@ -58,11 +58,11 @@ from ledgerlearn.data.fragments import decrypt_fragment
 from ledgerlearn.errors import ContentTooLargeError, ContentUnavailableError, LedgerlearnError
 from ledgerlearn.faults import crash_point
 from ledgerlearn.flows.federation import (
-    SELF_PROPOSE_AFTER,
     aggregate_round,
     close_overdue_round,
     matches,
     proposals_open_since,
+    self_propose_after,
 )
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.flatten import flatten
@@ -434,7 +434,8 @@ class Validator:
         fetch. Others are fetched (at most :data:`MAX_PROPOSAL_FETCHES` per step, from any of
         their CIDs, the attesters' first) and compared within the tolerance; an unavailable or
         different one is not tried again. When nothing matches, this member proposes its own
-        recomputation (once per round) after :data:`SELF_PROPOSE_AFTER` blocks.
+        recomputation (once per round) after
+        :func:`~ledgerlearn.flows.federation.self_propose_after` blocks.
         """
         me = self.participant.address
         if record.result_hash is not None or not record.accepted:
@@ -489,8 +490,9 @@ class Validator:
             )
         if me in record.proposers:
             return False
-        if p.head < since + SELF_PROPOSE_AFTER:
-            return False  # give the keeper its chance first
+        member = task.params.committee.index(me)
+        if p.head < since + self_propose_after(task.params.attest_window, member):
+            return False  # give the keeper (then the members before this one) their chance
         if len(candidates) > MAX_PROPOSAL_FETCHES:
             return False  # more proposals to look at next step
         with p.stopwatch.measure("chain"):

@@ -36,8 +36,17 @@ ATTEST_TOLERANCE = 1e-6
 """Largest difference (relative to the largest magnitude) between a proposed aggregate and a
 member's recomputation that the member still attests."""
 SELF_PROPOSE_AFTER = 2
-"""Blocks a committee member waits, once proposals are open, before it proposes its own
-recomputation when no proposal matches it (the keeper usually proposes first)."""
+"""Fewest blocks a committee member waits, once proposals are open, before it proposes its own
+recomputation when no proposal matches it (the keeper usually proposes first); see
+:func:`self_propose_after`."""
+
+
+def self_propose_after(attest_window: int, member_index: int) -> int:
+    """Blocks committee member ``member_index`` waits before proposing its own recomputation: a
+    quarter of the attestation window (at least :data:`SELF_PROPOSE_AFTER`), plus its index, so
+    that without a keeper one member proposes and the others attest it."""
+    return max(SELF_PROPOSE_AFTER, attest_window // 4) + member_index
+
 
 Float32Array = npt.NDArray[np.float32]
 
