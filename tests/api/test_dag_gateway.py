@@ -131,25 +131,34 @@ def test_the_dag_tasks_curve_scores_each_consensus_model_by_block(
 def test_the_gateway_settles_a_dag_update_nobody_scored(
     world: World, dag_gateway: GatewayProcess, dag_task: dict[str, Any]
 ) -> None:
+    """Nobody scored d: it waits for a quorum through the scoring extension, then the gateway's
+    keeper settles it as expired (not judged, not rejected)."""
     task_id, d = dag_task["task_id"], dag_task["d"]
-    rpc(world, "anvil_mine", hex(WINDOW + 2))  # past d's scoring window
+    extension = httpx.get(f"{dag_gateway.url}/tasks/{task_id}").json()["score_extension"]
+    assert extension > 0
+    rpc(world, "anvil_mine", hex(WINDOW + 2))  # past d's scoring window, within the extension
+    assert (
+        httpx.get(f"{dag_gateway.url}/tasks/{task_id}/updates/0x{d.hex()}").json()["status"]
+        == "pending"
+    )
+    rpc(world, "anvil_mine", hex(extension))  # the extension is over
     update = wait_for(
         lambda: (
             (u := httpx.get(f"{dag_gateway.url}/tasks/{task_id}/updates/0x{d.hex()}").json())[
                 "status"
             ]
-            == "rejected"
+            == "expired"
             and u
         ),
         60,
         "the gateway to settle the unscored update",
     )
     assert update["scores"] == []
-    rejected = [
-        e for e in events(world) if e.name == "UpdateRejected" and e.args["task_id"] == task_id
+    expired = [
+        e for e in events(world) if e.name == "UpdateExpired" and e.args["task_id"] == task_id
     ]
-    assert [e.args["update"] for e in rejected] == [d]  # nobody else settles in this test
-    settled_by = world.chain.w3.eth.get_transaction(rejected[0].tx_hash)["from"]
+    assert [e.args["update"] for e in expired] == [d]  # nobody else settles in this test
+    settled_by = world.chain.w3.eth.get_transaction(expired[0].tx_hash)["from"]
     assert settled_by == world.relayer.address
 
 

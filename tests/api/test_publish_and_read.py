@@ -27,7 +27,7 @@ def request_for(world: World, **policy: Any) -> PublicationRequest:
         "quorum": 2,
         "max_faulty_validators": 0,
         "rounds": 2,
-        "round_length": 6,
+        "round_length": 12,  # each provider joins, commits and reveals: a block each
         "score_window": 6,
         "threshold": 0.0,
         "threshold_mode": "absolute",

@@ -106,9 +106,10 @@ def test_two_gateways_keeping_the_same_round_cause_no_double_effect(world: World
             orchestration = httpx.get(g.url + "/health").json()["orchestration"]["detail"]
             assert orchestration["enabled"] and orchestration["active"], orchestration
         with GatewayClient(first.url, world.publisher) as client:
-            task_id = client.publish(request_for(world, rounds=1, round_length=25, score_window=8))[
-                "task_id"
-            ]
+            request = request_for(
+                world, rounds=1, round_length=25, score_window=8, score_extension=5
+            )
+            task_id = client.publish(request)["task_id"]
         spec = logreg_digits()
         updates = []
         for i, provider in enumerate(world.providers):
@@ -147,11 +148,14 @@ def test_two_gateways_keeping_the_same_round_cause_no_double_effect(world: World
         wait_for(lambda: httpx.get(f"{first.url}/tasks/{task_id}").json()["closed"], 30, "closing")
         log = [e for e in events(world) if e.args.get("task_id") == task_id]
         decided = Counter(
-            e.args["update"] for e in log if e.name in ("UpdateAccepted", "UpdateRejected")
+            e.args["update"]
+            for e in log
+            if e.name in ("UpdateAccepted", "UpdateRejected", "UpdateExpired")
         )
         assert decided == Counter({u: 1 for u in updates})  # each update decided exactly once
-        rejected = [e for e in log if e.name == "UpdateRejected"]
-        assert [e.args["update"] for e in rejected] == [updates[2]]  # settled at the deadline
+        expired = [e for e in log if e.name == "UpdateExpired"]
+        # one score of a quorum of 2: settled after the scoring extension, not judged
+        assert [e.args["update"] for e in expired] == [updates[2]]
         assert len([e for e in log if e.name == "AggregateProposed"]) == 1
         assert len([e for e in log if e.name == "RoundFinalized"]) == 1
         keepers = {world.relayer.address, _address(world, "relayer2")}
