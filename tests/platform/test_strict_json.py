@@ -3,6 +3,7 @@ keys, no NaN."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -137,3 +138,18 @@ def test_every_file_and_document_parser_survives_a_nesting_bomb(call: str, tmp_p
     assert result.returncode == 0, result.stderr[-2000:]
     assert "refused:" in result.stdout and "deeper than" in result.stdout, result.stdout
 
+
+def test_no_untrusted_json_bypasses_the_strict_parser() -> None:
+    # every JSON document of platform/ and api/ goes through ledgerlearn.strict_json (pydantic's
+    # own JSON parser, used by model_validate_json, bounds its recursion itself)
+    root = Path(__file__).resolve().parents[2]
+    raw = re.compile(r"\bjson\.loads?\(|\.json\(\)|\bjson\.JSONDecoder\b")
+    offenders = []
+    for folder in ("platform/ledgerlearn", "api"):
+        for path in sorted((root / folder).rglob("*.py")):
+            if path.name == "strict_json.py":
+                continue
+            for number, line in enumerate(path.read_text().splitlines(), start=1):
+                if raw.search(line.split("#")[0]):
+                    offenders.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
+    assert not offenders, "parse these with ledgerlearn.strict_json:\n" + "\n".join(offenders)
