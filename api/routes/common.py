@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BeforeValidator
 from api.errors import ApiError
 from api.gateway import Gateway
 from api.models import Page
-from ledgerlearn.addresses import ADDRESS_PATTERN, parse_address
+from ledgerlearn.addresses import parse_address
 from ledgerlearn.chain.index import TaskRecord
 
 T = TypeVar("T")
@@ -36,20 +36,34 @@ def _address(raw: str) -> str:
     return parse_address(raw)
 
 
-DecimalInt = Annotated[int, BeforeValidator(_decimal)]
-"""An integer sent as text: digits only (``1.0``, ``+1``, ``1e3``, ``1_0`` are refused)."""
-AddressText = Annotated[str, AfterValidator(_address)]
-"""An address sent as text: 0x and 40 hex digits, a mixed-case one with its right checksum."""
+DIGITS_ONLY = BeforeValidator(_decimal)
+"""After a ``Path``/``Query``/``Header``/``Form`` in an ``Annotated`` int: the value is sent
+as digits only (``1.0``, ``+1``, ``1e3``, ``1_0`` are refused). After the parameter, so that
+its bounds stay in the OpenAPI schema."""
+EIP55 = AfterValidator(_address)
+"""After a ``Path``/``Query`` in an ``Annotated`` str: an address, 0x and 40 hex digits, a
+mixed-case one with its right checksum (returned checksummed)."""
 
-TaskId = Annotated[DecimalInt, Path(ge=1, le=2**63 - 1, description="The task's id.")]
-RoundNumber = Annotated[DecimalInt, Path(ge=1, le=2**32 - 1, description="The round (from 1).")]
+TaskId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The task's id."), DIGITS_ONLY]
+RoundNumber = Annotated[
+    int, Path(ge=1, le=2**32 - 1, description="The round (from 1)."), DIGITS_ONLY
+]
 UpdateHash = Annotated[
     str, Path(pattern=HASH_PATTERN, description="The update's content hash, 0x-hex.")
 ]
-Offset = Annotated[DecimalInt, Query(ge=0, le=10**9, description="Items to skip.")]
-Limit = Annotated[DecimalInt, Query(ge=1, le=500, description="Items per page.")]
+Offset = Annotated[int, Query(ge=0, le=10**9, description="Items to skip."), DIGITS_ONLY]
+Limit = Annotated[int, Query(ge=1, le=500, description="Items per page."), DIGITS_ONLY]
+ADDRESS_SCHEMA = {"pattern": r"^0x(?:[0-9a-f]{40}|[0-9A-F]{40})$"}
+"""An address in OpenAPI: the forms any client can produce (EIP-55 mixed case, also
+accepted, has a checksum a pattern cannot express: :data:`EIP55` checks it)."""
 AccountPath = Annotated[
-    AddressText, Path(pattern=ADDRESS_PATTERN, description="An address (EIP-55 if mixed case).")
+    str,
+    Path(
+        json_schema_extra=ADDRESS_SCHEMA,
+        description="An address: 0x and 40 hex digits, lower or upper case, or mixed case "
+        "with its EIP-55 checksum.",
+    ),
+    EIP55,
 ]
 
 

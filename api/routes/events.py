@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 
 from api.errors import error_responses
 from api.models import ChainEvent
-from api.routes.common import DecimalInt, gateway_of
+from api.routes.common import DIGITS_ONLY, gateway_of
 from api.strict_body import StrictRoute
 
 router = APIRouter(tags=["events"], route_class=StrictRoute)
@@ -52,7 +52,7 @@ async def stream_events(
         Query(pattern=EVENT_ID_PATTERN, description="Replay kept events after this id."),
     ] = None,
     task_id: Annotated[
-        DecimalInt | None, Query(ge=1, le=2**63 - 1, description="Only this task's events.")
+        int | None, Query(ge=1, le=2**63 - 1, description="Only this task's events."), DIGITS_ONLY
     ] = None,
     last_event_id: Annotated[
         str | None, Header(pattern=EVENT_ID_PATTERN, include_in_schema=False)

@@ -35,8 +35,9 @@ from api.models import (
 )
 from api.publications import DATA_SUFFIXES, MAX_FIELD_BYTES, Upload
 from api.routes.common import (
-    AddressText,
-    DecimalInt,
+    ADDRESS_SCHEMA,
+    DIGITS_ONLY,
+    EIP55,
     Limit,
     Offset,
     RoundNumber,
@@ -125,8 +126,8 @@ async def prepare_publication(
     weights: Annotated[
         UploadFile | None, File(description="Initial weights (.safetensors); default: seeded.")
     ] = None,
-    seed: Annotated[DecimalInt, Form(ge=0, le=2**31 - 1)] = 0,
-    expected_providers: Annotated[DecimalInt | None, Form(ge=1, le=10_000)] = None,
+    seed: Annotated[int, Form(ge=0, le=2**31 - 1), DIGITS_ONLY] = 0,
+    expected_providers: Annotated[int | None, Form(ge=1, le=10_000), DIGITS_ONLY] = None,
 ) -> JSONResponse:
     """Prepare a publication (step 1 of 3): put the task's content on IPFS and return the
     EIP-712 typed data the publisher signs. Signed by the publisher (PUBLISHER_ROLE)."""
@@ -249,8 +250,12 @@ def list_updates(
     offset: Offset = 0,
     limit: Limit = 50,
     status: Annotated[Literal["pending", "accepted", "rejected"] | None, Query()] = None,
-    round: Annotated[DecimalInt | None, Query(ge=1, le=2**32 - 1)] = None,
-    provider: Annotated[AddressText | None, Query(pattern=r"^0x[0-9a-fA-F]{40}$")] = None,
+    round: Annotated[int | None, Query(ge=1, le=2**32 - 1), DIGITS_ONLY] = None,
+    provider: Annotated[
+        str | None,
+        Query(json_schema_extra=ADDRESS_SCHEMA, description="Only this provider's updates."),
+        EIP55,
+    ] = None,
 ) -> Page[UpdateView]:
     """The updates of a task in submission order, with their scores and decisions."""
     gateway = gateway_of(request)
