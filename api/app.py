@@ -71,6 +71,7 @@ def create_app(settings: GatewaySettings, relayer: LocalAccount | None) -> FastA
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         gateway = Gateway(settings, relayer)
         await anyio.to_thread.run_sync(gateway.start)
+        app.state.prepares = anyio.CapacityLimiter(settings.gateway.max_concurrent_prepares)
         # kubo took SIGTERM/SIGINT over when its node started: re-arm uvicorn's handlers
         # (here, in the main thread; a no-op when the app runs in another thread)
         signals = shutdown_signals.acquire()

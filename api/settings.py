@@ -65,6 +65,12 @@ class GatewaySection(BaseModel):
         description="Signed requests with a body processed at once; beyond, 503 with "
         "Retry-After (before the body is read).",
     )
+    max_concurrent_prepares: int = Field(
+        2,
+        ge=1,
+        description="Publications prepared at once (parsing, splitting and encrypting a "
+        "validation set costs a few times its size in memory); the others wait their turn.",
+    )
     retry_after_s: int = Field(
         5, ge=1, description="Retry-After of a 503 answered because the gateway is busy."
     )

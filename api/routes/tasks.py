@@ -157,8 +157,11 @@ async def prepare_publication(
             seed=seed,
             expected_providers=expected_providers,
         )
-        # parsing, splitting, encrypting: a worker thread, never the event loop
-        publication = await anyio.to_thread.run_sync(publications.prepare, publisher, upload)
+        # parsing, splitting, encrypting: a worker thread, never the event loop, and only
+        # max_concurrent_prepares at once
+        publication = await anyio.to_thread.run_sync(
+            publications.prepare, publisher, upload, limiter=request.app.state.prepares
+        )
     return JSONResponse(
         publication.model_dump(mode="json"),
         status_code=202,

@@ -193,12 +193,13 @@ class Publisher:
         self._check_size("spec", "the model spec", len(spec_bytes))
         weights = encode(initial_weights, spec=spec)  # type: ignore[arg-type]
         self._check_size("weights", "the initial weights", len(weights))
-        fragments = [
-            encrypt_fragment(fragment, key)
-            for fragment, key in zip(
-                split_fragments(validation, len(committee), seed=seed), keys, strict=True
-            )
-        ]
+        parts: list[Dataset | None] = list(split_fragments(validation, len(committee), seed=seed))
+        fragments = []
+        for i, key in enumerate(keys):
+            part = parts[i]
+            assert part is not None
+            fragments.append(encrypt_fragment(part, key))
+            parts[i] = None  # each plaintext share is dropped once encrypted
         largest = max((len(f) for f in fragments), default=0)
         self._check_size(
             "validation",

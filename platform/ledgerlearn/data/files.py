@@ -341,7 +341,10 @@ class _CsvReader:
         self.max_values = max_values
         self.offset = 0
         self.number = 0
-        self.features: list[npt.NDArray[np.float32]] = []
+        # features go into one array sized from a count of the file's line breaks (bounded by
+        # max_values), so the result is never copied whole; it grows if that count was short
+        self.features = np.empty((0, 0), dtype=np.float32)
+        self.rows = 0
         self.labels: list[npt.NDArray[np.float64]] = []
         self.line_numbers: list[npt.NDArray[np.int64]] = []
         # deferred problems: (first line, text) and how many, reported after the whole file
@@ -376,8 +379,16 @@ class _CsvReader:
                 if line.strip():
                     yield self.number, line
 
+    def _line_breaks(self) -> int:
+        breaks = 0
+        while chunk := self.handle.read(1024 * 1024):
+            breaks += chunk.count(b"\n") + chunk.count(b"\r")
+        self.handle.seek(0)
+        return breaks
+
     def read(self, input_shape: Sequence[int] | None, name: str) -> Dataset:
         where, delimiter = self.where, self.delimiter
+        breaks = self._line_breaks()
         lines = self.lines()
         head = next(lines, None)
         if head is None:
@@ -406,6 +417,8 @@ class _CsvReader:
         self.width = width
         self.label_index = _label_index(self.label_column, header, width, where)
         self.feature_names = [c for j, c in enumerate(self.columns) if j != self.label_index]
+        capacity = min(breaks + 1, self.max_values // (width - 1) + 1)
+        self.features = np.empty((capacity, width - 1), dtype=np.float32)
         chunk: list[tuple[int, str]] = [] if has_header else [head]
         rows = 0
         for item in lines:
@@ -450,7 +463,7 @@ class _CsvReader:
         if table.shape[1] != self.width:  # pragma: no cover - loadtxt refuses ragged rows
             raise DataFileError(f"{where}: expected {self.width} columns, read {table.shape[1]}")
         numbers = np.array([n for n, _ in rows], dtype=np.int64)
-        raw_labels = table[:, self.label_index]
+        raw_labels = table[:, self.label_index].copy()  # not a view keeping the table alive
         bad = ~np.isfinite(raw_labels) | (raw_labels != np.round(raw_labels))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
@@ -485,7 +498,13 @@ class _CsvReader:
                     0,
                 )
             self.non_finite_count += int(flat.sum())
-        self.features.append(features)
+        end = self.rows + len(features)
+        if end > len(self.features):  # line breaks str.splitlines knows and the count missed
+            grown = np.empty((max(end, 2 * len(self.features)), self.width - 1), np.float32)
+            grown[: self.rows] = self.features[: self.rows]
+            self.features = grown
+        self.features[self.rows : end] = features
+        self.rows = end
         self.labels.append(raw_labels)
         self.line_numbers.append(numbers)
 
@@ -518,8 +537,7 @@ class _CsvReader:
                 f"{where}: {self.non_finite[0]} ({self.non_finite_count} non-finite values in "
                 "all); every feature must be a finite number"
             )
-        features = np.concatenate(self.features) if len(self.features) > 1 else self.features[0]
-        self.features = []
+        features = self.features[: self.rows]
         features = _reshape(features, input_shape, where)
         return Dataset(features, labels, self.num_classes, name)
 

@@ -364,3 +364,12 @@ def test_messages_name_the_file_by_its_label_not_its_path(tmp_path: Path) -> Non
     with pytest.raises(DataFileError) as caught:
         load_file(npz, num_classes=10, label="mine.npz")
     assert str(caught.value) == "mine.npz: x has 2 samples but y has 3 labels"
+
+
+def test_line_breaks_only_unicode_knows_still_load_every_row(tmp_path: Path) -> None:
+    # the reader sizes its array from a count of \n and \r; str.splitlines also breaks at
+    # U+2028 and friends: the array grows
+    path = tmp_path / "odd.csv"
+    path.write_bytes("\u2028".join(f"{i},{i % 10}" for i in range(5000)).encode())
+    data = load_file(path, num_classes=10)
+    assert data.x.shape == (5000, 1) and data.x[-1, 0] == 4999.0
