@@ -277,7 +277,7 @@ class SignedRequestMiddleware:
             return
         assert route is not None
         try:
-            signed, role = await self._authorize(route, method, headers)
+            signed = await self._authorize(route, method, headers)
         except ApiError as exc:
             await self._reject(scope, receive, send, exc)
             return
@@ -303,7 +303,6 @@ class SignedRequestMiddleware:
                 return
             state = scope.setdefault("state", {})
             state["signer"] = signer
-            state["signer_role"] = role
             await self.app(scope, self._replay(spool, size, receive), send)
         finally:
             spool.close()
@@ -324,7 +323,7 @@ class SignedRequestMiddleware:
 
     async def _authorize(
         self, route: RouteContext, method: str, headers: list[tuple[str, str]]
-    ) -> tuple[SignedHeaders, str]:
+    ) -> SignedHeaders:
         verifier = self.verifier()
         check = self.has_role()
         if verifier is None or check is None:
@@ -343,7 +342,7 @@ class SignedRequestMiddleware:
         if not holds:
             what = "any role" if role == ANY_ROLE else f"{role}_ROLE"
             raise ApiError(403, f"{signed.address} does not hold {what} on the Consortium contract")
-        return signed, role
+        return signed
 
     async def _read_body(self, receive: Receive, spool: IO[bytes]) -> tuple[bytes, int]:
         hasher = keccak.new(b"")

@@ -10,6 +10,7 @@ Whatever is sent: never a 5xx, never a crash, and every error is the project's b
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 from urllib.parse import quote
 
@@ -21,6 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.signing import sign_request
+from ledgerlearn.chain.abi_ranges import task_params_ranges
+from ledgerlearn.chain.types import MAX_ABS_THRESHOLD, threshold_to_fixed
 from tests.api.conftest import GatewayProcess, World, publication_form
 
 ERROR_KEYS = {"status", "error", "message", "field"}
@@ -37,6 +40,14 @@ TEMPLATES = [
     "/members", "/members/{}", "/models/{}", "/publications/{}", "/publications/{}/signature",
     "/health", "/info", "/", "/static/{}", "/nowhere/{}",
 ]  # fmt: skip
+OPERATIONS = [
+    ("GET", "/tasks"), ("POST", "/tasks"), ("GET", "/tasks/{}"), ("GET", "/tasks/{}/rounds"),
+    ("GET", "/tasks/{}/rounds/{}"), ("GET", "/tasks/{}/updates"), ("GET", "/tasks/{}/updates/{}"),
+    ("GET", "/tasks/{}/dag"), ("GET", "/tasks/{}/model"), ("GET", "/tasks/{}/metrics"),
+    ("GET", "/publications/{}"), ("POST", "/publications/{}/signature"), ("GET", "/members"),
+    ("GET", "/members/{}"), ("GET", "/models/{}"), ("GET", "/health"), ("GET", "/info"),
+]  # fmt: skip
+"""The gateway's operations (most requests aim at one, with hostile parts)."""
 QUERY_KEYS = ["offset", "limit", "round", "provider", "status", "flow", "closed", "task_id", "x"]
 
 
@@ -48,10 +59,19 @@ def segments() -> st.SearchStrategy[str]:
     ).map(lambda s: quote(s, safe=""))
 
 
-@st.composite
-def paths(draw: st.DrawFn) -> str:
-    template = draw(st.sampled_from(TEMPLATES))
+def fill(draw: st.DrawFn, template: str) -> str:
     return template.format(*(draw(segments()) for _ in range(template.count("{}"))))
+
+
+@st.composite
+def targets(draw: st.DrawFn) -> tuple[str, str]:
+    """(method, path): an operation of the gateway, or anything."""
+    if draw(st.integers(0, 9)) < 8:
+        method, template = draw(st.sampled_from(OPERATIONS))
+    else:
+        method = draw(st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]))
+        template = draw(st.sampled_from(TEMPLATES))
+    return method, fill(draw, template)
 
 
 def json_values() -> st.SearchStrategy[Any]:
@@ -107,14 +127,19 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
     body, content_type = draw(bodies())
     if content_type is not None:
         headers["content-type"] = content_type.encode()
+    method, path = draw(targets())
     return {
-        "method": draw(st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"])),
-        "path": draw(paths()),
+        "method": method,
+        "path": path,
         "query": query,
         "headers": headers,
         "body": body,
-        "signer": draw(st.sampled_from(["publisher", "nobody", "unsigned", "tampered"])),
+        "signer": draw(SIGNERS),
     }
+
+
+SIGNERS = st.sampled_from(["publisher"] * 3 + ["nobody", "unsigned", "tampered"])
+"""Mostly the publisher: a valid signature carries the request to the parsers."""
 
 
 def build(world: World, gateway: GatewayProcess, audience: str, spec: dict[str, Any]) -> Any:
@@ -178,6 +203,36 @@ def test_any_request_to_any_endpoint_gets_a_4xx_body_or_a_success(
     assert gateway.process is not None and gateway.process.poll() is None, gateway.tail()
 
 
+@settings(
+    max_examples=120,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(body=bodies(), publication=st.one_of(st.just("0" * 32), segments()), signer=SIGNERS)
+def test_hostile_json_bodies_where_a_json_body_is_read(
+    world: World,
+    gateway: GatewayProcess,
+    audience: str,
+    body: tuple[bytes, str | None],
+    publication: str,
+    signer: str,
+) -> None:
+    content, content_type = body
+    spec = {
+        "method": "POST",
+        "path": f"/publications/{publication}/signature",
+        "query": {},
+        "headers": {} if content_type is None else {"content-type": content_type.encode()},
+        "body": content,
+        "signer": signer,
+    }
+    with httpx.Client(timeout=60) as http:
+        response = http.send(build(world, gateway, audience, spec))
+    check(response, spec)
+    assert gateway.process is not None and gateway.process.poll() is None, gateway.tail()
+
+
 POLICY_FIELDS = [
     "flow", "metric", "threshold", "threshold_mode", "quorum", "max_faulty_validators",
     "aggregation_rule", "num_byzantine", "rounds", "round_length", "score_window",
@@ -187,27 +242,44 @@ POLICY_FIELDS = [
 
 @st.composite
 def forms(draw: st.DrawFn) -> dict[str, Any]:
-    extreme = st.one_of(
-        st.sampled_from([2**8, 2**16, 2**32, 2**40, 2**63, 2**64, 2**256, -1, -(2**63) - 1]),
-        st.integers(-(2**300), 2**300),
-    )
-    policy = draw(
-        st.dictionaries(
-            st.sampled_from(POLICY_FIELDS),
-            st.one_of(extreme, st.floats(), json_values()),
-            max_size=5,
+    """A publication form with one part hostile: the policy (most often), the committee, the
+    seed, or the whole policy text; the other parts valid, so that no other refusal hides it."""
+    policy: dict[str, Any] = {
+        "quorum": 2, "max_faulty_validators": 0, "rounds": 2, "round_length": 6,
+        "score_window": 6, "threshold": 0.0, "threshold_mode": "absolute",
+    }  # fmt: skip
+    committee, seed = "the committee", "0"
+    aim = draw(st.sampled_from(["policy", "policy", "policy", "committee", "seed", "text"]))
+    if aim == "policy":
+        extreme = st.one_of(
+            st.sampled_from([2**8, 2**16, 2**32, 2**40, 2**63, 2**64, 2**256, -1, -(2**63) - 1]),
+            st.sampled_from([math.nan, math.inf, -math.inf, 1e300, -1e9, 1000.5]),
+            st.integers(-(2**300), 2**300),
+            st.floats(),
+            json_values(),
         )
-    )
+        hostile = draw(
+            st.dictionaries(st.sampled_from(POLICY_FIELDS), extreme, min_size=1, max_size=3)
+        )
+        policy.update(hostile)
+    elif aim == "committee":
+        committee = draw(
+            st.one_of(
+                st.sampled_from(["[]", "[1, 2]", '["0x' + "0" * 40 + '"]', "0x" + "g" * 40]),
+                st.text(max_size=60),
+            )
+        )
+        committee = committee.strip() or world_outsider
+    elif aim == "seed":
+        seed = draw(st.sampled_from(HOSTILE_TEXT))
     text = json.dumps(policy)  # NaN and Infinity stay literals, as an attacker would send
-    if draw(st.booleans()):
+    if aim == "text":
         text = draw(st.sampled_from(["[" * 1000, '{"quorum": 2, "quorum": 3}', "1e400", "x"]))
-    committee = draw(
-        st.one_of(
-            st.sampled_from(["", ",", "[]", "[1, 2]", '["0x' + "0" * 40 + '"]', "0x" + "g" * 40]),
-            st.text(max_size=60),
-        )
-    )
-    return {"policy": text, "committee": committee, "seed": draw(st.sampled_from(HOSTILE_TEXT))}
+    return {"policy": text, "committee": committee, "seed": seed}
+
+
+world_outsider = "the outsider"
+"""Stands for an account without VALIDATOR_ROLE (filled in by the test)."""
 
 
 @settings(
@@ -222,8 +294,10 @@ def test_hostile_publication_forms_get_4xx_bodies(
 ) -> None:
     files, data = publication_form(world)
     data = {**data, **form}
-    if data["committee"] in ("", ","):
+    if data["committee"] in ("", ",", world_outsider):
         data["committee"] = world.outsider.address  # holds no VALIDATOR_ROLE: 422 before IPFS
+    elif data["committee"] == "the committee":
+        data["committee"] = ",".join(world.committee)
     with httpx.Client(base_url=gateway.url, timeout=120) as client:
         request = client.build_request("POST", "/tasks", files=files, data=data)
         body = request.read()
@@ -241,6 +315,12 @@ def test_hostile_publication_forms_get_4xx_bodies(
         response = client.send(request)
     check(response, form)
     assert response.status_code in (202, 400, 422), (form, response.text[:300])
+    if response.status_code == 202:  # what was accepted fits the contract and means something
+        params = response.json()["params"]
+        for name, bounds in task_params_ranges().items():
+            value = params.get(name)
+            assert value is None or value in bounds, (name, value, form)
+        assert abs(params["threshold"]) <= threshold_to_fixed(MAX_ABS_THRESHOLD), (params, form)
 
 
 def test_the_gateway_survived_the_fuzzing(gateway: GatewayProcess) -> None:

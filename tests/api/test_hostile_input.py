@@ -192,6 +192,7 @@ def test_a_99000_deep_json_body_is_refused_and_the_gateway_lives(
     path = "/publications/" + "0" * 32 + "/signature"
     deep = b"[" * 99_000
     headers = _signature_headers(world, gateway, "POST", path, deep, account=nobody)
+    headers["content-type"] = "application/json"
     request = httpx.Request("POST", gateway.url + path, headers=headers, content=deep)
     problem(send(request), 403)  # no role: refused before the body is read
     # a publisher's own deep body reaches the JSON parser: refused, not a crash
