@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import anyio
 import anyio.to_thread
 
-from ledgerlearn.errors import StorageError
+from ledgerlearn.errors import ContentUnavailableError, StorageError
 
 __all__ = ["Busy", "ContentFetches", "RecentlyFailed"]
 
@@ -101,6 +101,8 @@ class ContentFetches:
         self._slots = asyncio.Semaphore(concurrency)
         self._running: dict[tuple[str, bytes], asyncio.Future[bytes]] = {}
         self._failed: dict[tuple[str, bytes], _Failure] = {}
+        self._unavailable: dict[str, _Failure] = {}
+        """CIDs no peer served recently, whatever hash they were asked with."""
         self.waiting = 0
         self.fetches = 0
         """Fetches started (coalesced and remembered requests start none)."""
@@ -133,6 +135,18 @@ class ContentFetches:
                 task = asyncio.create_task(self._run(key, local, running))
                 task.add_done_callback(_consume)
         return await asyncio.shield(running)
+
+    def unavailable(self, cid: str) -> RecentlyFailed | None:
+        """The remembered failure when no peer served ``cid`` recently: a request for it needs
+        no lookup of what the chain records for it."""
+        failure = self._unavailable.get(cid)
+        if failure is None:
+            return None
+        now = self._clock()
+        if now >= failure.until:
+            del self._unavailable[cid]
+            return None
+        return RecentlyFailed(failure.error, max(1, math.ceil(failure.until - now)))
 
     def _raise_if_failed(self, key: tuple[str, bytes]) -> None:
         failure = self._failed.get(key)
@@ -192,7 +206,12 @@ class ContentFetches:
         now = self._clock()
         for old in [k for k, f in self._failed.items() if f.until <= now]:
             del self._failed[old]
-        self._failed[key] = _Failure(error, now + self.unavailable_ttl_s)
+        for cid in [c for c, f in self._unavailable.items() if f.until <= now]:
+            del self._unavailable[cid]
+        failure = _Failure(error, now + self.unavailable_ttl_s)
+        self._failed[key] = failure
+        if isinstance(error, ContentUnavailableError):  # about the CID, not the hash
+            self._unavailable[key[0]] = failure
 
 
 def _consume(done: asyncio.Future[bytes] | asyncio.Task[None]) -> None:

@@ -86,6 +86,14 @@ class GatewaySection(BaseModel):
         ge=1,
         description="Distinct CIDs waiting for a fetch slot; beyond, 503 with Retry-After.",
     )
+    unavailable_pace_s: float = Field(
+        1.0,
+        ge=0,
+        le=10,
+        description="How long an answer from that memory is held back (without a thread or "
+        "CPU): a client repeating a request for a CID nobody serves gets its 504 at this pace "
+        "and cannot keep the gateway busy with it.",
+    )
     unavailable_ttl_s: float = Field(
         30.0,
         ge=0,

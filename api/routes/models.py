@@ -41,6 +41,11 @@ async def download_model(
     dag task's consensus model by CID; its bytes are checked against the sha256 recorded on
     chain (consensus models: the sha256 of the gateway's recomputation) before they are sent."""
     gateway = gateway_of(request)
+    pace = gateway.settings.gateway.unavailable_pace_s
+    remembered = gateway.downloads.unavailable(cid)
+    if remembered is not None:  # a flood of it costs no lookup, no fetch, little CPU
+        await anyio.sleep(pace)
+        raise _fetch_error(cid, remembered.error, remembered.retry_after_s, remembered=True)
     # under the index lock, which the sync thread holds while it reads the chain: not on
     # the event loop
     found = await anyio.to_thread.run_sync(_recorded, gateway, cid)
@@ -56,6 +61,7 @@ async def download_model(
             headers={"Retry-After": str(exc.retry_after_s)},
         ) from None
     except RecentlyFailed as exc:
+        await anyio.sleep(pace)
         raise _fetch_error(cid, exc.error, exc.retry_after_s, remembered=True) from None
     except StorageError as exc:
         retry = max(1, round(gateway.downloads.unavailable_ttl_s))

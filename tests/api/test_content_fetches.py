@@ -162,3 +162,20 @@ def test_local_content_never_waits_behind_remote_fetches() -> None:
         assert await stuck == b"remote" and await queued == b"remote-2"
 
     asyncio.run(scenario())
+
+
+def test_an_unavailable_cid_is_remembered_whatever_hash_it_is_asked_with() -> None:
+    async def scenario() -> None:
+        gate, clock = Gate(), Clock()
+        pool = fetches(gate, clock)
+        gate.fail.add("dead")
+        gate.open("dead")
+        with pytest.raises(ContentUnavailableError):
+            await pool.get("dead", DIGEST)
+        remembered = pool.unavailable("dead")
+        assert remembered is not None and remembered.retry_after_s == 30
+        assert pool.unavailable("other") is None
+        clock.now += 31
+        assert pool.unavailable("dead") is None
+
+    asyncio.run(scenario())
