@@ -39,8 +39,8 @@ def signed(
     audience: str | None = None,
 ) -> httpx.Request:
     """A request signed by ``account`` for the gateway at ``gateway_url`` (or ``audience``),
-    ready to send (and to send again)."""
-    request = httpx.Client(base_url=gateway_url).build_request(
+    ready to send (and to send again); it carries its own timeout of 120 s."""
+    request = httpx.Client(base_url=gateway_url, timeout=120).build_request(
         method, path, files=files, data=data, json=json_body
     )
     body = request.read()

@@ -144,7 +144,7 @@ SIGNERS = st.sampled_from(["publisher"] * 3 + ["nobody", "unsigned", "tampered"]
 
 def build(world: World, gateway: GatewayProcess, audience: str, spec: dict[str, Any]) -> Any:
     """An httpx request for ``spec``, signed as it says."""
-    with httpx.Client(base_url=gateway.url) as client:
+    with httpx.Client(base_url=gateway.url, timeout=60) as client:
         request = client.build_request(
             spec["method"],
             spec["path"],

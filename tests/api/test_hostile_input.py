@@ -459,9 +459,11 @@ def test_a_30_mb_csv_is_parsed_in_bounded_memory_off_the_event_loop(
     prober = threading.Thread(target=probe)
     with PeakRss(gateway) as peak:
         prober.start()
-        response = send(request)
-        stop.set()
-        prober.join()
+        try:
+            response = send(request)
+        finally:
+            stop.set()
+            prober.join()
     assert response.status_code == 202, response.text[:300]  # 30 MB of valid data: accepted
     # 469,000 samples x 64 float32 features are 120 MiB themselves; the text and a float64
     # copy of the whole table (the old way) are not held on top
