@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from api import errors
-from api.auth import RequestVerifier, SignedRequestMiddleware
+from api.auth import RequestVerifier, RoleCheck, SignedRequestMiddleware, UploadSlots
 from api.gateway import Gateway
 from api.routes import events, health, members, models, publications, tasks
 from api.settings import GatewaySettings
@@ -24,6 +24,25 @@ log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 
+CLIENT_MISTAKES = (
+    "Invalid HTTP request received.",
+    "Unsupported upgrade request.",
+    "No supported WebSocket library detected.",
+)
+"""What uvicorn logs as a WARNING about a request a client got wrong."""
+
+
+class ClientMistakesAreInfo(logging.Filter):
+    """Log uvicorn's complaints about malformed client requests at INFO: a WARNING in the
+    gateway's log means something went wrong on the server's side."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.WARNING and str(record.msg).startswith(CLIENT_MISTAKES):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            return logging.getLogger(record.name).isEnabledFor(logging.INFO)
+        return True
+
+
 DESCRIPTION = """
 REST gateway of a ledgerlearn consortium: read the tasks, rounds, updates (with every
 validator's score and the committee's decision), the dag, members and roles, global models and
@@ -32,10 +51,12 @@ their weights (verified against the on-chain hash), and follow the contract even
 **Writes are signed** by the caller's Ethereum key: headers `X-Ledgerlearn-Address`,
 `X-Ledgerlearn-Timestamp` (Unix seconds, within the gateway's window), `X-Ledgerlearn-Nonce`
 (32 random bytes, 0x-hex, never reused) and `X-Ledgerlearn-Signature`: an EIP-712 signature of
-`Request(string method,string path,bytes32 bodyHash,uint64 timestamp,bytes32 nonce)` (path with
-its query string, bodyHash = keccak-256 of the raw body) in the domain
-`{name: "ledgerlearn-gateway", version: "1", chainId, verifyingContract: the LearningLedger}`.
-Unsigned or badly signed: 401; without the needed role: 403.
+`Request(string method,string path,bytes32 bodyHash,uint64 timestamp,bytes32 nonce,string
+audience)` (path with its query string, bodyHash = keccak-256 of the raw body, audience = the
+gateway's `gateway_id` from `GET /info`) in the domain `{name: "ledgerlearn-gateway", version:
+"1", chainId, verifyingContract: the LearningLedger}`. Unsigned or badly signed: 401; without
+the role the operation names (`x-ledgerlearn-role`): 403, before the body is read; too many
+uploads at once: 503 with `Retry-After`.
 
 **Publishing** is prepare -> sign -> submit: `POST /tasks` returns EIP-712 typed data, the
 publisher signs it locally, `POST /publications/{id}/signature` relays it. The gateway never
@@ -50,6 +71,7 @@ def create_app(settings: GatewaySettings, relayer: LocalAccount | None) -> FastA
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         gateway = Gateway(settings, relayer)
         await anyio.to_thread.run_sync(gateway.start)
+        app.state.prepares = anyio.CapacityLimiter(settings.gateway.max_concurrent_prepares)
         # kubo took SIGTERM/SIGINT over when its node started: re-arm uvicorn's handlers
         # (here, in the main thread; a no-op when the app runs in another thread)
         signals = shutdown_signals.acquire()
@@ -71,16 +93,28 @@ def create_app(settings: GatewaySettings, relayer: LocalAccount | None) -> FastA
     )
     app.state.gateway = None
     errors.install(app)
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, ClientMistakesAreInfo) for f in uvicorn_log.filters):
+        uvicorn_log.addFilter(ClientMistakesAreInfo())
 
     def verifier() -> RequestVerifier | None:
         gateway: Gateway | None = app.state.gateway
         return None if gateway is None else gateway.verifier
 
+    def role_check() -> RoleCheck | None:
+        gateway: Gateway | None = app.state.gateway
+        return None if gateway is None else gateway.holds
+
+    gw = settings.gateway
+    errors.redact_paths_under(gw.state_dir)
     app.add_middleware(
         SignedRequestMiddleware,
         verifier=verifier,
-        max_body=settings.gateway.max_upload_bytes,
-        open_reads=settings.gateway.open_reads,
+        has_role=role_check,
+        max_body=gw.max_upload_bytes,
+        open_reads=gw.open_reads,
+        uploads=UploadSlots(gw.max_concurrent_uploads),
+        retry_after_s=gw.retry_after_s,
         routes=lambda: app.router.routes,
     )
     for module in (tasks, publications, members, models, events, health):

@@ -20,6 +20,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 
 from api.signing import sign_request
+from ledgerlearn import strict_json
 from ledgerlearn.agents.publisher import Policy
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.errors import LedgerlearnError
@@ -73,7 +74,8 @@ class GatewayClient:
     # -- transport -----------------------------------------------------------------------
     @property
     def info(self) -> dict[str, Any]:
-        """The gateway's chain id, contracts and limits (``GET /info``), fetched once."""
+        """The gateway's chain id, contracts, id (the audience signatures name) and limits
+        (``GET /info``), fetched once."""
         if self._info is None:
             self._info = self.get("/info")
         return self._info
@@ -92,6 +94,7 @@ class GatewayClient:
                 self.account,
                 chain_id=int(info["chain_id"]),
                 ledger=str(info["ledger"]),
+                audience=str(info["gateway_id"]),
                 method=method,
                 path=request.url.raw_path.decode("ascii"),
                 body=body,
@@ -107,7 +110,7 @@ class GatewayClient:
         response = self.request(method, path, signed=signed, **kwargs)
         if response.status_code >= 400:
             raise _error(response)
-        return response.json()
+        return _json(response)
 
     def get(self, path: str, **params: Any) -> Any:
         """GET ``path`` (unsigned unless the gateway closed its reads)."""
@@ -207,11 +210,26 @@ class GatewayClient:
         return result
 
 
+MAX_ANSWER_BYTES = 64 * 2**20
+"""Largest JSON answer accepted from a gateway."""
+
+
+def _json(response: httpx.Response) -> Any:
+    """A gateway's JSON answer, parsed strictly (a gateway is not trusted either)."""
+    try:
+        return strict_json.loads(response.content, max_bytes=MAX_ANSWER_BYTES)
+    except ValueError as exc:
+        raise GatewayError(
+            f"the gateway answered {response.status_code} with unacceptable JSON: {exc}",
+            response.status_code,
+        ) from None
+
+
 def _error(response: httpx.Response) -> GatewayError:
     try:
-        body = response.json()
-        message = body.get("message") or str(body)
+        body = strict_json.loads(response.content, max_bytes=MAX_ANSWER_BYTES)
+        message = str(body.get("message") or body)[:1000]
         field = body.get("field")
-    except ValueError:
+    except (ValueError, AttributeError):
         message, field = response.text[:300], None
     return GatewayError(f"{response.status_code}: {message}", response.status_code, field)

@@ -15,14 +15,13 @@ from dataclasses import dataclass
 
 from ledgerlearn.data import Dataset, load_bundled
 from ledgerlearn.errors import LedgerlearnError
+from ledgerlearn.limits import MAX_SPEC_BYTES
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.weights import decode
 from ledgerlearn.storage import IpfsNode
 from ledgerlearn.training import METRICS_BY_ID, evaluate
 
 log = logging.getLogger(__name__)
-
-MAX_SPEC_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)

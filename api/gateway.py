@@ -25,15 +25,18 @@ Background threads then
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from api.auth import RequestVerifier
+from api.auth import ANY_ROLE, RequestVerifier
 from api.consensus import ConsensusModels
+from api.content import ContentFetches
 from api.database import Database
 from api.evaluation import EvalJob, Evaluator
 from api.events import EventHub
@@ -111,6 +114,8 @@ class Gateway:
         self._dialled: set[str] = set()
         self.verifier: RequestVerifier | None = None
         self.publications: Publications | None = None
+        self.gateway_id = ""
+        """The audience signed requests name (``GET /info``)."""
 
     # -- life cycle ----------------------------------------------------------------------
     def start(self) -> None:
@@ -132,12 +137,26 @@ class Gateway:
             self.client.recover_outbox()  # acknowledged publications still in flight
         self.db = Database(state / "gateway.sqlite")
         self.nonces = NonceStore(self.db, gw.signature_window_s)
+        self.gateway_id = gw.gateway_id or _kept_id(state / "gateway_id")
         self.verifier = RequestVerifier(
-            self.chain.chain_id, self.deployment.ledger, gw.signature_window_s, self.nonces
+            self.chain.chain_id,
+            self.deployment.ledger,
+            self.gateway_id,
+            gw.signature_window_s,
+            self.nonces,
         )
         # started in a worker thread: the app's lifespan gives the signals back (main thread)
         self.node = IpfsNode(self.settings.ipfs(), start_fetch_worker=True, handle_signals=False)
         self.node.start()
+        max_bytes = self.settings.storage.max_get_bytes
+        self.downloads = ContentFetches(
+            lambda cid, digest, timeout: self.node.get(cid, digest, max_bytes, timeout),
+            self.node.has,
+            concurrency=gw.fetch_concurrency,
+            max_waiting=gw.max_waiting_fetches,
+            timeout_s=gw.fetch_timeout_s,
+            unavailable_ttl_s=gw.unavailable_ttl_s,
+        )
         try:
             self.reader = Participant(
                 self.client, self.node, state / "reader", fetch_timeout_s=gw.fetch_timeout_s
@@ -190,6 +209,15 @@ class Gateway:
     def is_participant(self, account: str) -> bool:
         """Whether ``account`` holds any participant role (on chain)."""
         return any(self.client.has_role(r, account) for r in ROLES)
+
+    def holds(self, role: str, account: str) -> bool:
+        """Whether ``account`` holds ``role`` (:data:`~api.auth.ANY_ROLE`: any role, the
+        admin's included): the role book when it says so, else the Consortium contract (a
+        role granted since the last sync counts at once)."""
+        book = self.roles.get(account, set())
+        if role == ANY_ROLE:
+            return bool(book) or any(self.client.has_role(r, account) for r in (*ROLES, "ADMIN"))
+        return role in book or self.client.has_role(role, account)
 
     # -- internals -----------------------------------------------------------------------
     def _register(self) -> None:
@@ -403,3 +431,15 @@ class Gateway:
                             )
                         )
         return jobs
+
+
+def _kept_id(path: Path) -> str:
+    """The gateway's id kept in ``path``, made at the first start."""
+    try:
+        kept = path.read_text().strip()
+    except FileNotFoundError:
+        kept = ""
+    if not kept:
+        kept = "gw-" + secrets.token_hex(12)
+        path.write_text(kept + "\n")
+    return kept

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
 
@@ -314,6 +314,8 @@ class Publication(BaseModel):
 class SignatureIn(BaseModel):
     """The publisher's EIP-712 signature of a prepared publication."""
 
+    model_config = ConfigDict(extra="forbid")
+
     signature: str = Field(
         pattern=r"^0x[0-9a-fA-F]{130}$", description="65 bytes, 0x-hex (r, s, v)."
     )
@@ -332,12 +334,20 @@ class ChainEvent(BaseModel):
 
 
 class GatewayInfo(BaseModel):
-    """The EIP-712 domain of signed requests and the gateway's limits."""
+    """The EIP-712 domain of signed requests, the gateway's id and its limits."""
 
     chain_id: int
+    gateway_id: str = Field(description="The audience every signed request names.")
     ledger: Address = Field(description="The LearningLedger (verifyingContract).")
     consortium: Address
     relayer: Address | None = Field(description="The gateway's own account (pays relays).")
     signature_window_s: int
     max_upload_bytes: int
+    max_content_bytes: int = Field(
+        description="Largest content any member fetches: a publication whose spec, weights "
+        "or validation fragment is larger is refused."
+    )
+    max_validation_values: int = Field(
+        description="Most feature values (samples x features) of a validation set."
+    )
     open_reads: bool

@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import json
 import secrets
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eth_utils.address import is_address, to_checksum_address
 from pydantic import ValidationError
+from web3.exceptions import Web3Exception
 
 from api.database import Database
 from api.errors import ApiError
@@ -36,25 +35,37 @@ from api.events import jsonable
 from api.models import Publication, TaskParamsView
 from api.signing import recover_signer
 from api.views import params_view
+from ledgerlearn import strict_json
+from ledgerlearn.addresses import AddressError, parse_address
 from ledgerlearn.agents.participant import AgentError, Participant
-from ledgerlearn.agents.publisher import Policy, Publisher
+from ledgerlearn.agents.publisher import Policy, Publisher, UnservableContentError
 from ledgerlearn.aggregation import AggregationConfigError
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.types import TaskParams
 from ledgerlearn.data import DataError, load_file
-from ledgerlearn.errors import ContractError, ModelSpecError, WeightsError
+from ledgerlearn.errors import (
+    ChainError,
+    ContractError,
+    ModelSpecError,
+    StorageError,
+    WeightsError,
+)
+from ledgerlearn.limits import MAX_DATA_VALUES
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.weights import decode
 
 DATA_SUFFIXES = (".npz", ".csv")
+MAX_FIELD_BYTES = 16 * 1024
+"""Largest policy or committee text (a policy is a few hundred bytes, 32 addresses 1.4 KB)."""
+MAX_COMMITTEE = 32
 
 
 @dataclass(frozen=True)
 class Upload:
-    """The files and fields of a prepare request."""
+    """The files and fields of a prepare request (the validation file copied to disk)."""
 
     spec: bytes
-    validation: bytes
+    validation: Path
     validation_name: str
     policy: str
     committee: str
@@ -74,13 +85,13 @@ def params_from_view(view: TaskParamsView) -> TaskParams:
 
 def _policy(text: str) -> Policy:
     try:
-        raw = json.loads(text)
+        raw = strict_json.loads(text, max_bytes=MAX_FIELD_BYTES)
     except ValueError as exc:
-        raise ApiError(422, f"policy is not JSON: {exc}", field="policy") from exc
+        raise ApiError(422, f"policy is not acceptable JSON: {exc}", field="policy") from None
     if not isinstance(raw, dict):
         raise ApiError(422, "policy must be a JSON object", field="policy")
     try:
-        return Policy.model_validate(raw)
+        return Policy.model_validate(raw, strict=True)
     except ValidationError as exc:
         first = exc.errors()[0]
         message = str(first["msg"]).removeprefix("Value error, ")
@@ -93,25 +104,33 @@ def _policy(text: str) -> Policy:
 
 def _committee(text: str, client: LedgerClient) -> list[str]:
     text = text.strip()
+    if len(text) > MAX_FIELD_BYTES:
+        raise ApiError(422, f"committee: longer than {MAX_FIELD_BYTES} bytes", field="committee")
     if text.startswith("["):
         try:
-            parts = json.loads(text)
+            parts = strict_json.loads(text, max_bytes=MAX_FIELD_BYTES)
         except ValueError as exc:
-            raise ApiError(422, f"committee is not a JSON list: {exc}", field="committee") from exc
+            raise ApiError(
+                422, f"committee is not an acceptable JSON list: {exc}", field="committee"
+            ) from None
         if not isinstance(parts, list) or not all(isinstance(p, str) for p in parts):
             raise ApiError(422, "committee must list addresses", field="committee")
     else:
         parts = [p.strip() for p in text.split(",") if p.strip()]
     if not parts:
         raise ApiError(422, "committee: give the validators' addresses", field="committee")
-    bad = [p for p in parts if not is_address(p)]
-    if bad:
-        raise ApiError(422, f"committee: not an address: {', '.join(bad[:3])}", field="committee")
-    members: list[str] = [to_checksum_address(p) for p in parts]
+    if len(parts) > MAX_COMMITTEE:
+        raise ApiError(
+            422, f"committee: {len(parts)} members, at most {MAX_COMMITTEE}", field="committee"
+        )
+    members: list[str] = []
+    for part in parts:
+        try:
+            members.append(parse_address(part))
+        except AddressError as exc:
+            raise ApiError(422, f"committee: {exc}", field="committee") from None
     if len(set(members)) != len(members):
         raise ApiError(422, "committee: an address appears twice", field="committee")
-    if len(members) > 32:
-        raise ApiError(422, f"committee: {len(members)} members, at most 32", field="committee")
     for member in members:
         if not client.has_role("VALIDATOR", member):
             raise ApiError(
@@ -134,7 +153,27 @@ class Publications:
 
     # -- prepare -------------------------------------------------------------------------
     def prepare(self, publisher: str, upload: Upload) -> Publication:
-        """Check the inputs, put the content on IPFS, return the typed data to sign."""
+        """Check the inputs, put the content on IPFS, return the typed data to sign.
+
+        Every check (the inputs, the sizes, the contract's own as a call from the publisher)
+        comes before the content goes on IPFS: a refused publication stores nothing.
+        """
+        try:
+            return self._prepare(publisher, upload)
+        except ChainError as exc:  # the node unreachable or refusing: not the client's fault
+            raise ApiError(
+                503,
+                f"the chain node cannot be used now ({type(exc).__name__}); retry later",
+                headers={"Retry-After": "5"},
+            ) from exc
+        except StorageError as exc:
+            raise ApiError(
+                503,
+                f"the gateway's IPFS node cannot store the content now: {exc}",
+                headers={"Retry-After": "5"},
+            ) from exc
+
+    def _prepare(self, publisher: str, upload: Upload) -> Publication:
         try:
             spec = ModelSpec.from_json(upload.spec)
         except ModelSpecError as exc:
@@ -156,8 +195,9 @@ class Publications:
             except WeightsError as exc:
                 raise ApiError(422, f"weights: {exc}", field="weights") from exc
         validation = self._validation(upload, spec)
+        publisher_agent = Publisher(self.participant)
         try:
-            params = Publisher(self.participant).prepare(
+            prepared = publisher_agent.build(
                 spec,
                 validation,
                 committee,
@@ -166,16 +206,25 @@ class Publications:
                 seed=upload.seed,
                 expected_providers=upload.expected_providers,
             )
+        except UnservableContentError as exc:
+            raise ApiError(422, f"{exc.field}: {exc}", field=exc.field) from exc
         except AgentError as exc:  # a member without a registered encryption key
             raise ApiError(422, f"committee: {exc}", field="committee") from exc
         except DataError as exc:
             raise ApiError(422, f"validation: {exc}", field="validation") from exc
         try:
-            self.client.check_publish(params, publisher)
+            self.client.check_publish(prepared.params, publisher)
         except ContractError as exc:
             raise ApiError(
                 422, f"the contract refuses these parameters: {exc}", field="policy"
             ) from exc
+        except (Web3Exception, ValueError, TypeError, OverflowError) as exc:  # not encodable
+            raise ApiError(
+                422,
+                f"the contract cannot take these parameters: {type(exc).__name__}: {exc}",
+                field="policy",
+            ) from exc
+        params = publisher_agent.store(prepared)
         nonce = self.client.publish_nonce(publisher)
         deadline = int(time.time()) + self.prepare_ttl_s
         typed = jsonable(self.client.publish_typed_data(params, publisher, nonce, deadline))
@@ -207,27 +256,26 @@ class Publications:
         return publication
 
     def _validation(self, upload: Upload, spec: ModelSpec) -> Any:
-        suffix = Path(upload.validation_name).suffix.lower()
-        if suffix not in DATA_SUFFIXES:
+        name = upload.validation_name
+        suffix = Path(name).suffix.lower()
+        if suffix not in DATA_SUFFIXES or upload.validation.suffix.lower() != suffix:
             raise ApiError(
                 422,
-                f"validation: file {upload.validation_name!r} must be .npz (arrays x, y) or "
-                ".csv (label last)",
+                f"validation: file {name!r} must be .npz (arrays x, y) or .csv (label last)",
                 field="validation",
             )
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"validation{suffix}"
-            path.write_bytes(upload.validation)
-            try:
-                data = load_file(
-                    path,
-                    num_classes=spec.num_classes,
-                    input_shape=spec.input_shape,
-                    name=Path(upload.validation_name).name,
-                )
-                data.check_matches(spec)
-            except DataError as exc:
-                raise ApiError(422, f"validation: {exc}", field="validation") from exc
+        try:
+            data = load_file(
+                upload.validation,
+                num_classes=spec.num_classes,
+                input_shape=spec.input_shape,
+                name=name,
+                label=name,
+                max_values=MAX_DATA_VALUES,
+            )
+            data.check_matches(spec)
+        except DataError as exc:
+            raise ApiError(422, f"validation: {exc}", field="validation") from exc
         return data
 
     # -- read ----------------------------------------------------------------------------
@@ -246,7 +294,7 @@ class Publications:
             publisher=row[1],
             deadline=row[2],
             params=TaskParamsView.model_validate_json(row[3]),
-            typed_data=json.loads(row[4]),
+            typed_data=strict_json.loads(row[4]),
             status=row[5],
             tx_hash=row[6],
             task_id=row[7],
@@ -320,6 +368,13 @@ class Publications:
             )
         except ContractError as exc:
             raise ApiError(409, f"the contract refuses the publication: {exc}") from exc
+        except ChainError as exc:
+            raise ApiError(
+                503,
+                f"the chain node cannot take the publication now ({type(exc).__name__}); "
+                "retry: the same signature resumes it",
+                headers={"Retry-After": "5"},
+            ) from exc
         publication = self._update(
             publication, status="submitted", tx_hash="0x" + tx_hash.removeprefix("0x")
         )

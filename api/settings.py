@@ -52,6 +52,54 @@ class GatewaySection(BaseModel):
     max_upload_bytes: int = Field(
         32 * 1024 * 1024, gt=0, description="Largest request body (413 above)."
     )
+    gateway_id: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9._:-]{1,64}$",
+        description="The audience signed requests name (GET /info): a request signed for "
+        "another gateway is refused. Default: a random id made at the first start and kept "
+        "in the state directory (give replicas behind one address the same id).",
+    )
+    max_concurrent_uploads: int = Field(
+        4,
+        ge=1,
+        description="Signed requests with a body processed at once; beyond, 503 with "
+        "Retry-After (before the body is read).",
+    )
+    max_concurrent_prepares: int = Field(
+        2,
+        ge=1,
+        description="Publications prepared at once (parsing, splitting and encrypting a "
+        "validation set costs a few times its size in memory); the others wait their turn.",
+    )
+    retry_after_s: int = Field(
+        5, ge=1, description="Retry-After of a 503 answered because the gateway is busy."
+    )
+    fetch_concurrency: int = Field(
+        4,
+        ge=1,
+        le=16,
+        description="Distinct CIDs the gateway fetches from IPFS at once for downloads; "
+        "requests for a CID already being fetched wait for that fetch.",
+    )
+    max_waiting_fetches: int = Field(
+        64,
+        ge=1,
+        description="Distinct CIDs waiting for a fetch slot; beyond, 503 with Retry-After.",
+    )
+    unavailable_pace_s: float = Field(
+        1.0,
+        ge=0,
+        le=10,
+        description="How long an answer from that memory is held back (without a thread or "
+        "CPU): a client repeating a request for a CID nobody serves gets its 504 at this pace "
+        "and cannot keep the gateway busy with it.",
+    )
+    unavailable_ttl_s: float = Field(
+        30.0,
+        ge=0,
+        description="How long a CID that could not be fetched is answered 504 at once "
+        "(with Retry-After) instead of being fetched again.",
+    )
     prepare_ttl_s: int = Field(
         3600,
         ge=60,

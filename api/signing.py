@@ -2,10 +2,12 @@
 
 A write request carries four headers: the caller's address, a timestamp (Unix seconds), a
 random 32-byte nonce and an EIP-712 signature over ``Request(method, path, bodyHash,
-timestamp, nonce)`` in the domain ``ledgerlearn-gateway`` / ``1`` / the chain id / the
-LearningLedger's address. The path includes the query string exactly as sent; the body hash
-is the keccak-256 of the raw body bytes. A signature made for another chain, another
-deployment, another method, path or body recovers another address and is refused.
+timestamp, nonce, audience)`` in the domain ``ledgerlearn-gateway`` / ``1`` / the chain id /
+the LearningLedger's address. The path includes the query string exactly as sent; the body
+hash is the keccak-256 of the raw body bytes; the audience is the gateway's id (``GET
+/info``), so a request signed for one gateway is refused by every other gateway of the same
+deployment. A signature made for another chain, another deployment, another gateway, another
+method, path or body recovers another address and is refused.
 """
 
 from __future__ import annotations
@@ -41,21 +43,28 @@ REQUEST_TYPES: dict[str, list[dict[str, str]]] = {
         {"name": "bodyHash", "type": "bytes32"},
         {"name": "timestamp", "type": "uint64"},
         {"name": "nonce", "type": "bytes32"},
+        {"name": "audience", "type": "string"},
     ],
 }
+
+
+def body_hash(body: bytes) -> bytes:
+    """The keccak-256 of a request body (what is signed)."""
+    return keccak(body)
 
 
 def request_typed_data(
     *,
     chain_id: int,
     ledger: str,
+    audience: str,
     method: str,
     path: str,
-    body: bytes,
+    body_hash: bytes,
     timestamp: int,
     nonce: bytes,
 ) -> dict[str, Any]:
-    """The EIP-712 typed data of one request."""
+    """The EIP-712 typed data of one request (``body_hash``: see :func:`body_hash`)."""
     return {
         "types": REQUEST_TYPES,
         "primaryType": "Request",
@@ -68,9 +77,10 @@ def request_typed_data(
         "message": {
             "method": method.upper(),
             "path": path,
-            "bodyHash": keccak(body),
+            "bodyHash": body_hash,
             "timestamp": timestamp,
             "nonce": nonce,
+            "audience": audience,
         },
     }
 
@@ -80,21 +90,24 @@ def sign_request(
     *,
     chain_id: int,
     ledger: str,
+    audience: str,
     method: str,
     path: str,
     body: bytes,
     timestamp: int | None = None,
     nonce: bytes | None = None,
 ) -> dict[str, str]:
-    """The headers of a request signed by ``account`` (``path`` with its query string)."""
+    """The headers of a request signed by ``account`` for the gateway ``audience`` (its id
+    from ``GET /info``; ``path`` with its query string)."""
     ts = int(time.time()) if timestamp is None else timestamp
     nonce = secrets.token_bytes(32) if nonce is None else nonce
     data = request_typed_data(
         chain_id=chain_id,
         ledger=ledger,
+        audience=audience,
         method=method,
         path=path,
-        body=body,
+        body_hash=body_hash(body),
         timestamp=ts,
         nonce=nonce,
     )

@@ -2,28 +2,69 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Path, Query, Request
+from pydantic import AfterValidator, BeforeValidator
 
 from api.errors import ApiError
 from api.gateway import Gateway
 from api.models import Page
+from ledgerlearn.addresses import parse_address
 from ledgerlearn.chain.index import TaskRecord
 
 T = TypeVar("T")
 
 HASH_PATTERN = r"^0x[0-9a-fA-F]{64}$"
 CID_PATTERN = r"^[A-Za-z0-9]{8,128}$"
+_DECIMAL = re.compile(r"[0-9]{1,19}")
 
-TaskId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The task's id.")]
-RoundNumber = Annotated[int, Path(ge=1, le=2**32 - 1, description="The round (from 1).")]
+
+def _decimal(raw: Any) -> Any:
+    """A path, query, header or form integer: ASCII digits only (no sign, point, exponent,
+    underscore, spaces or other scripts' digits), at most 19 of them."""
+    if isinstance(raw, str):
+        if not _DECIMAL.fullmatch(raw):
+            raise ValueError(f"{raw[:30]!r} is not a decimal integer of at most 19 digits")
+        return int(raw)
+    return raw
+
+
+def _address(raw: str) -> str:
+    return parse_address(raw)
+
+
+DIGITS_ONLY = BeforeValidator(_decimal)
+"""After a ``Path``/``Query``/``Header``/``Form`` in an ``Annotated`` int: the value is sent
+as digits only (``1.0``, ``+1``, ``1e3``, ``1_0`` are refused). After the parameter, so that
+its bounds stay in the OpenAPI schema."""
+EIP55 = AfterValidator(_address)
+"""After a ``Path``/``Query`` in an ``Annotated`` str: an address, 0x and 40 hex digits, a
+mixed-case one with its right checksum (returned checksummed)."""
+
+TaskId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The task's id."), DIGITS_ONLY]
+RoundNumber = Annotated[
+    int, Path(ge=1, le=2**32 - 1, description="The round (from 1)."), DIGITS_ONLY
+]
 UpdateHash = Annotated[
     str, Path(pattern=HASH_PATTERN, description="The update's content hash, 0x-hex.")
 ]
-Offset = Annotated[int, Query(ge=0, le=10**9, description="Items to skip.")]
-Limit = Annotated[int, Query(ge=1, le=500, description="Items per page.")]
+Offset = Annotated[int, Query(ge=0, le=10**9, description="Items to skip."), DIGITS_ONLY]
+Limit = Annotated[int, Query(ge=1, le=500, description="Items per page."), DIGITS_ONLY]
+ADDRESS_SCHEMA = {"pattern": r"^0x(?:[0-9a-f]{40}|[0-9A-F]{40})$"}
+"""An address in OpenAPI: the forms any client can produce (EIP-55 mixed case, also
+accepted, has a checksum a pattern cannot express: :data:`EIP55` checks it)."""
+AccountPath = Annotated[
+    str,
+    Path(
+        json_schema_extra=ADDRESS_SCHEMA,
+        description="An address: 0x and 40 hex digits, lower or upper case, or mixed case "
+        "with its EIP-55 checksum.",
+    ),
+    EIP55,
+]
 
 
 def gateway_of(request: Request) -> Gateway:

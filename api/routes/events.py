@@ -12,17 +12,21 @@ from fastapi.responses import StreamingResponse
 
 from api.errors import error_responses
 from api.models import ChainEvent
-from api.routes.common import gateway_of
+from api.routes.common import DIGITS_ONLY, gateway_of
+from api.strict_body import StrictRoute
 
-router = APIRouter(tags=["events"])
+router = APIRouter(tags=["events"], route_class=StrictRoute)
 HEARTBEAT_S = 15.0
+EVENT_ID_PATTERN = r"^[0-9]{1,12}-[0-9]{1,6}$"
+"""An event id: block-logIndex."""
 
 
 def _position(text: str | None) -> tuple[int, int] | None:
+    """(block, log index) of an event id already checked against :data:`EVENT_ID_PATTERN`."""
     if not text:
         return None
     block, _, log_index = text.partition("-")
-    return (int(block), int(log_index or 0)) if block.isdigit() and log_index.isdigit() else None
+    return int(block), int(log_index)
 
 
 def _frame(event: dict[str, Any]) -> str:
@@ -45,10 +49,14 @@ async def stream_events(
     request: Request,
     since: Annotated[
         str | None,
-        Query(pattern=r"^[0-9]{1,12}-[0-9]{1,6}$", description="Replay kept events after this id."),
+        Query(pattern=EVENT_ID_PATTERN, description="Replay kept events after this id."),
     ] = None,
-    task_id: Annotated[int | None, Query(ge=1, description="Only this task's events.")] = None,
-    last_event_id: Annotated[str | None, Header(include_in_schema=False)] = None,
+    task_id: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="Only this task's events."), DIGITS_ONLY
+    ] = None,
+    last_event_id: Annotated[
+        str | None, Header(pattern=EVENT_ID_PATTERN, include_in_schema=False)
+    ] = None,
 ) -> StreamingResponse:
     """The consortium's contract events as they are mined (server-sent events). A client
     that reconnects with ``Last-Event-ID`` (or ``since``) gets the kept events it missed."""

@@ -11,8 +11,10 @@ from fastapi.responses import JSONResponse
 from api.gateway import Gateway
 from api.models import ComponentHealth, GatewayInfo, Health
 from api.routes.common import gateway_of
+from api.strict_body import StrictRoute
+from ledgerlearn.limits import MAX_DATA_VALUES
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=StrictRoute)
 STALE_S = 30.0
 """The index counts as behind when its last successful sync is older than this."""
 
@@ -117,15 +119,19 @@ async def health(request: Request) -> JSONResponse:
 @router.get("/info", response_model=GatewayInfo)
 def info(request: Request) -> GatewayInfo:
     """What a client needs to sign requests: the chain id and the contracts (the EIP-712
-    domain), the signature window, the upload limit, whether reads need a signature."""
+    domain), the gateway's id (the audience), the signature window, the limits, whether
+    reads need a signature."""
     gateway = gateway_of(request)
     gw = gateway.settings.gateway
     return GatewayInfo(
         chain_id=gateway.chain.chain_id,
+        gateway_id=gateway.gateway_id,
         ledger=gateway.deployment.ledger,
         consortium=gateway.deployment.consortium,
         relayer=gateway.relayer_address,
         signature_window_s=gw.signature_window_s,
         max_upload_bytes=gw.max_upload_bytes,
+        max_content_bytes=gateway.settings.storage.max_get_bytes,
+        max_validation_values=MAX_DATA_VALUES,
         open_reads=gw.open_reads,
     )

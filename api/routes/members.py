@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 
 from api.errors import ApiError, error_responses
 from api.gateway import Gateway
 from api.models import MemberView, Page
-from api.routes.common import Limit, Offset, gateway_of, page
+from api.routes.common import AccountPath, Limit, Offset, gateway_of, page
+from api.strict_body import StrictRoute
 
-router = APIRouter(prefix="/members", tags=["members"])
+router = APIRouter(prefix="/members", tags=["members"], route_class=StrictRoute)
 
 
 def _members(gateway: Gateway) -> list[MemberView]:
@@ -42,7 +41,7 @@ def list_members(request: Request, offset: Offset = 0, limit: Limit = 50) -> Pag
 @router.get("/{account}", response_model=MemberView, responses=error_responses(404, 422))
 def get_member(
     request: Request,
-    account: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{40}$", description="An address.")],
+    account: AccountPath,
 ) -> MemberView:
     """One member."""
     gateway = gateway_of(request)

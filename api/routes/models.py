@@ -9,11 +9,14 @@ import anyio
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
+from api.content import Busy, RecentlyFailed
 from api.errors import ApiError, error_responses
+from api.gateway import Gateway
 from api.routes.common import CID_PATTERN, gateway_of
+from api.strict_body import StrictRoute
 from ledgerlearn.errors import ContentHashMismatchError, ContentTooLargeError, StorageError
 
-router = APIRouter(prefix="/models", tags=["models"])
+router = APIRouter(prefix="/models", tags=["models"], route_class=StrictRoute)
 
 
 @router.get(
@@ -27,7 +30,7 @@ router = APIRouter(prefix="/models", tags=["models"])
             "description": "The safetensors bytes; X-Content-Sha256 is the on-chain hash "
             "(consensus models: the recomputed one; X-Model-Source says which).",
         },
-        **error_responses(404, 422, 502, 504),
+        **error_responses(404, 422, 502, 503, 504),
     },
 )
 async def download_model(
@@ -38,42 +41,31 @@ async def download_model(
     dag task's consensus model by CID; its bytes are checked against the sha256 recorded on
     chain (consensus models: the sha256 of the gateway's recomputation) before they are sent."""
     gateway = gateway_of(request)
-    found: tuple[int, bytes] | None = None
-    source = "ledger"
-    with gateway.lock:
-        for task in gateway.index.tasks.values():
-            p = task.params
-            if p.initial_weights_cid == cid:
-                found = (task.task_id, p.initial_weights_hash)
-            for update in task.updates.values():
-                if update.cid == cid:
-                    found = (task.task_id, update.update)
-            for record in task.rounds.values():
-                for proposal in record.proposals.values():
-                    if proposal.cid == cid:
-                        found = (task.task_id, proposal.result_hash)
-            if found is not None:
-                break
-    if found is None and gateway.consensus is not None:
-        version = gateway.consensus.by_cid(cid)
-        if version is not None:
-            found, source = (version.task_id, version.content_hash), "consensus"
+    pace = gateway.settings.gateway.unavailable_pace_s
+    remembered = gateway.downloads.unavailable(cid)
+    if remembered is not None:  # a flood of it costs no lookup, no fetch, little CPU
+        await anyio.sleep(pace)
+        raise _fetch_error(cid, remembered.error, remembered.retry_after_s, remembered=True)
+    # under the index lock, which the sync thread holds while it reads the chain: not on
+    # the event loop
+    found = await anyio.to_thread.run_sync(_recorded, gateway, cid)
     if found is None:
         raise ApiError(404, f"no model with CID {cid} is recorded on this chain")
-    task_id, digest = found
-    timeout = gateway.settings.gateway.fetch_timeout_s
+    task_id, digest, source = found
     try:
-        data = await anyio.to_thread.run_sync(
-            gateway.node.get, cid, digest, gateway.settings.storage.max_get_bytes, timeout
-        )
-    except ContentHashMismatchError as exc:
+        data = await gateway.downloads.get(cid, digest)
+    except Busy as exc:
         raise ApiError(
-            502, f"the content of {cid} does not match its on-chain hash: {exc}"
-        ) from exc
-    except ContentTooLargeError as exc:
-        raise ApiError(502, str(exc)) from exc
+            503,
+            f"too many downloads wait for IPFS; retry in {exc.retry_after_s} s",
+            headers={"Retry-After": str(exc.retry_after_s)},
+        ) from None
+    except RecentlyFailed as exc:
+        await anyio.sleep(pace)
+        raise _fetch_error(cid, exc.error, exc.retry_after_s, remembered=True) from None
     except StorageError as exc:
-        raise ApiError(504, f"{cid} could not be fetched from IPFS in {timeout} s: {exc}") from exc
+        retry = max(1, round(gateway.downloads.unavailable_ttl_s))
+        raise _fetch_error(cid, exc, retry, remembered=False) from None
     return Response(
         data,
         media_type="application/octet-stream",
@@ -84,3 +76,36 @@ async def download_model(
             "Content-Disposition": f'attachment; filename="{cid}.safetensors"',
         },
     )
+
+
+def _recorded(gateway: Gateway, cid: str) -> tuple[int, bytes, str] | None:
+    """The task and content hash the chain (or the gateway's consensus) records for ``cid``."""
+    with gateway.lock:
+        for task in gateway.index.tasks.values():
+            p = task.params
+            if p.initial_weights_cid == cid:
+                return task.task_id, p.initial_weights_hash, "ledger"
+            for update in task.updates.values():
+                if update.cid == cid:
+                    return task.task_id, update.update, "ledger"
+            for record in task.rounds.values():
+                for proposal in record.proposals.values():
+                    if proposal.cid == cid:
+                        return task.task_id, proposal.result_hash, "ledger"
+    if gateway.consensus is not None:
+        version = gateway.consensus.by_cid(cid)
+        if version is not None:
+            return version.task_id, version.content_hash, "consensus"
+    return None
+
+
+def _fetch_error(cid: str, exc: StorageError, retry_after_s: int, *, remembered: bool) -> ApiError:
+    when = "its last fetch failed" if remembered else "the fetch failed"
+    retry = f"; {when}, the gateway tries again after {retry_after_s} s"
+    headers = {"Retry-After": str(retry_after_s)}
+    if isinstance(exc, ContentHashMismatchError):
+        message = f"the content of {cid} does not match its on-chain hash: {exc}{retry}"
+        return ApiError(502, message, headers=headers)
+    if isinstance(exc, ContentTooLargeError):
+        return ApiError(502, f"{exc}{retry}", headers=headers)
+    return ApiError(504, f"{cid} could not be fetched from IPFS: {exc}{retry}", headers=headers)

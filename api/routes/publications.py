@@ -8,12 +8,20 @@ import anyio
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 
-from api.auth import address_scheme, nonce_scheme, signature_scheme, signer_of, timestamp_scheme
+from api.auth import (
+    ROLE_EXTRA,
+    address_scheme,
+    nonce_scheme,
+    signature_scheme,
+    signer_of,
+    timestamp_scheme,
+)
 from api.errors import ApiError, error_responses
 from api.models import Publication, SignatureIn
 from api.routes.common import gateway_of
+from api.strict_body import StrictRoute
 
-router = APIRouter(prefix="/publications", tags=["tasks"])
+router = APIRouter(prefix="/publications", tags=["tasks"], route_class=StrictRoute)
 PublicationId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="From POST /tasks.")]
 
 
@@ -38,6 +46,7 @@ def get_publication(request: Request, publication_id: PublicationId) -> Publicat
     "/{publication_id}/signature",
     response_model=Publication,
     status_code=201,
+    openapi_extra={ROLE_EXTRA: "PUBLISHER"},
     dependencies=[
         Depends(address_scheme),
         Depends(timestamp_scheme),

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import shutil
+import tempfile
+from pathlib import Path
+from typing import IO, Annotated, Literal
 
 import anyio
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 
 from api.auth import (
+    ROLE_EXTRA,
     address_scheme,
     nonce_scheme,
     require_role,
@@ -29,8 +33,11 @@ from api.models import (
     TaskSummary,
     UpdateView,
 )
-from api.publications import Upload
+from api.publications import DATA_SUFFIXES, MAX_FIELD_BYTES, Upload
 from api.routes.common import (
+    ADDRESS_SCHEMA,
+    DIGITS_ONLY,
+    EIP55,
     Limit,
     Offset,
     RoundNumber,
@@ -40,6 +47,7 @@ from api.routes.common import (
     page,
     task_or_404,
 )
+from api.strict_body import StrictRoute
 from api.views import (
     dag_view,
     hexed,
@@ -53,8 +61,11 @@ from api.views import (
 from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.chain.index import TaskRecord
 from ledgerlearn.chain.types import Flow, Status
+from ledgerlearn.limits import MAX_SPEC_BYTES
 
-router = APIRouter(prefix="/tasks", tags=["tasks"])
+router = APIRouter(prefix="/tasks", tags=["tasks"], route_class=StrictRoute)
+FORM_LIMITS = {"max_fields": 8, "max_files": 3, "max_part_size": MAX_FIELD_BYTES}
+"""A prepare request has 4 fields and 3 files; a field is at most a few KB."""
 SIGNED = [
     Depends(address_scheme),
     Depends(timestamp_scheme),
@@ -91,7 +102,9 @@ def list_tasks(
     status_code=202,
     response_model=Publication,
     dependencies=SIGNED,
-    responses=error_responses(401, 403, 413, 422, 503),
+    responses=error_responses(400, 401, 403, 413, 422, 503),
+    openapi_extra={ROLE_EXTRA: "PUBLISHER"},
+    form_limits=FORM_LIMITS,  # type: ignore[arg-type]
 )
 async def prepare_publication(
     request: Request,
@@ -113,30 +126,67 @@ async def prepare_publication(
     weights: Annotated[
         UploadFile | None, File(description="Initial weights (.safetensors); default: seeded.")
     ] = None,
-    seed: Annotated[int, Form(ge=0, le=2**31 - 1)] = 0,
-    expected_providers: Annotated[int | None, Form(ge=1, le=10_000)] = None,
+    seed: Annotated[int, Form(ge=0, le=2**31 - 1), DIGITS_ONLY] = 0,
+    expected_providers: Annotated[int | None, Form(ge=1, le=10_000), DIGITS_ONLY] = None,
 ) -> JSONResponse:
     """Prepare a publication (step 1 of 3): put the task's content on IPFS and return the
     EIP-712 typed data the publisher signs. Signed by the publisher (PUBLISHER_ROLE)."""
     gateway = gateway_of(request)
-    if gateway.publications is None:
+    publications = gateway.publications
+    if publications is None:
         raise ApiError(503, "this gateway has no relayer key: it cannot relay publications")
-    upload = Upload(
-        spec=await spec.read(),
-        validation=await validation.read(),
-        validation_name=validation.filename or "validation",
-        policy=policy,
-        committee=committee,
-        weights=await weights.read() if weights is not None else None,
-        seed=seed,
-        expected_providers=expected_providers,
-    )
-    publication = await anyio.to_thread.run_sync(gateway.publications.prepare, publisher, upload)
+    max_weights = gateway.settings.storage.max_get_bytes
+    name = _file_name(validation.filename)
+    suffix = Path(name).suffix.lower()
+    if suffix not in DATA_SUFFIXES:
+        raise ApiError(
+            422,
+            f"validation: file {name!r} must be .npz (arrays x, y) or .csv (label last)",
+            field="validation",
+        )
+    with tempfile.TemporaryDirectory(prefix="upload-") as tmp:
+        copy = Path(tmp) / f"validation{suffix}"
+        await anyio.to_thread.run_sync(_copy, validation.file, copy)
+        upload = Upload(
+            spec=await _read_capped(spec, MAX_SPEC_BYTES, "spec"),
+            validation=copy,
+            validation_name=name,
+            policy=policy,
+            committee=committee,
+            weights=await _read_capped(weights, max_weights, "weights") if weights else None,
+            seed=seed,
+            expected_providers=expected_providers,
+        )
+        # parsing, splitting, encrypting: a worker thread, never the event loop, and only
+        # max_concurrent_prepares at once
+        publication = await anyio.to_thread.run_sync(
+            publications.prepare, publisher, upload, limiter=request.app.state.prepares
+        )
     return JSONResponse(
         publication.model_dump(mode="json"),
         status_code=202,
         headers={"Location": f"/publications/{publication.id}"},
     )
+
+
+def _file_name(raw: str | None) -> str:
+    """An uploaded file's name as messages show it: its last part, printable, short."""
+    name = Path((raw or "validation").replace("\\", "/")).name
+    name = "".join(c if c.isprintable() else "?" for c in name)[:100]
+    return name or "validation"
+
+
+def _copy(source: IO[bytes], dest: Path) -> None:
+    source.seek(0)
+    with dest.open("wb") as out:
+        shutil.copyfileobj(source, out, 1024 * 1024)
+
+
+async def _read_capped(upload: UploadFile, limit: int, field: str) -> bytes:
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise ApiError(422, f"{field}: larger than {limit} bytes", field=field)
+    return data
 
 
 @router.get("/{task_id}", response_model=TaskDetail, responses=error_responses(404, 422))
@@ -203,8 +253,12 @@ def list_updates(
     offset: Offset = 0,
     limit: Limit = 50,
     status: Annotated[Literal["pending", "accepted", "rejected"] | None, Query()] = None,
-    round: Annotated[int | None, Query(ge=1, le=2**32 - 1)] = None,
-    provider: Annotated[str | None, Query(pattern=r"^0x[0-9a-fA-F]{40}$")] = None,
+    round: Annotated[int | None, Query(ge=1, le=2**32 - 1), DIGITS_ONLY] = None,
+    provider: Annotated[
+        str | None,
+        Query(json_schema_extra=ADDRESS_SCHEMA, description="Only this provider's updates."),
+        EIP55,
+    ] = None,
 ) -> Page[UpdateView]:
     """The updates of a task in submission order, with their scores and decisions."""
     gateway = gateway_of(request)

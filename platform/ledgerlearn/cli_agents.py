@@ -518,15 +518,17 @@ def publish(
 
 
 def _committee(text: str) -> list[str]:
-    from eth_utils.address import is_address, to_checksum_address
+    from ledgerlearn.addresses import AddressError, parse_address
 
     members = [part.strip() for part in text.split(",") if part.strip()]
     if not members:
         raise ConfigError("--committee: give the validators' addresses, comma separated")
-    bad = [m for m in members if not is_address(m)]
-    if bad:
-        raise ConfigError(f"--committee: not an address (or a wrong checksum): {', '.join(bad)}")
-    checksummed: list[str] = [to_checksum_address(m) for m in members]
+    checksummed: list[str] = []
+    for member in members:
+        try:
+            checksummed.append(parse_address(member))
+        except AddressError as exc:
+            raise ConfigError(f"--committee: {exc}") from None
     if len(set(checksummed)) != len(checksummed):
         raise ConfigError("--committee: an address appears twice")
     return checksummed

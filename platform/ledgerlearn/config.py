@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ledgerlearn.limits import MAX_CONTENT_BYTES
+
 DEFAULT_HOME = Path.home() / ".ledgerlearn"
 
 
@@ -46,7 +48,12 @@ class StorageSettings(BaseModel):
         default_factory=list,
         description="Peer multiaddresses (with /p2p/ID) to connect to at start.",
     )
-    max_get_bytes: int = Field(64 * 1024 * 1024, gt=0, description="Largest content a get accepts.")
+    max_get_bytes: int = Field(
+        MAX_CONTENT_BYTES,
+        gt=0,
+        description="Largest content a get accepts (default: the consortium-wide cap every "
+        "publication is checked against, ledgerlearn.limits.MAX_CONTENT_BYTES).",
+    )
     get_timeout_s: float = Field(30.0, gt=0, description="Deadline of one get.")
 
 

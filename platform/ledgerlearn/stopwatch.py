@@ -16,6 +16,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from ledgerlearn import strict_json
+
 CATEGORIES = ("training", "validation", "aggregation", "ipfs", "chain", "events")
 """``training``: local training; ``validation``: decoding, sanity checks and scoring;
 ``aggregation``: computing a round's aggregate; ``ipfs``: putting and fetching content;
@@ -95,7 +97,7 @@ class Stopwatch:
     @classmethod
     def load(cls, path: Path) -> Stopwatch:
         """Read totals and intervals written by :meth:`save`."""
-        raw = json.loads(path.read_text())
+        raw = strict_json.load_file(path)
         watch = cls()
         for name in CATEGORIES:
             watch.seconds[name] = float(raw["seconds"].get(name, 0.0))

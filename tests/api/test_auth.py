@@ -36,16 +36,21 @@ def signed(
     json_body: Any = None,
     chain_id: int | None = None,
     timestamp: int | None = None,
+    audience: str | None = None,
 ) -> httpx.Request:
-    """A request signed by ``account``, ready to send (and to send again)."""
-    request = httpx.Client(base_url=gateway_url).build_request(
+    """A request signed by ``account`` for the gateway at ``gateway_url`` (or ``audience``),
+    ready to send (and to send again); it carries its own timeout of 120 s."""
+    request = httpx.Client(base_url=gateway_url, timeout=120).build_request(
         method, path, files=files, data=data, json=json_body
     )
     body = request.read()
+    if audience is None:
+        audience = httpx.get(gateway_url + "/info", timeout=30).json()["gateway_id"]
     headers = sign_request(
         account,
         chain_id=chain_id or world.chain.chain_id,
         ledger=world.deployment.ledger,
+        audience=audience,
         method=method,
         path=request.url.raw_path.decode(),
         body=body,
@@ -116,8 +121,12 @@ def test_unsigned_badly_signed_and_other_chain_requests_are_401(
     other_chain = send(prepare_request(world, gateway, chain_id=world.chain.chain_id + 1))
     assert other_chain.status_code == 401 and "bad signature" in other_chain.json()["message"]
     forged = prepare_request(world, gateway)
-    forged.headers["X-Ledgerlearn-Address"] = world.admin.address  # claims to be someone else
-    assert send(forged).status_code == 401
+    forged.headers["X-Ledgerlearn-Address"] = world.relayer.address  # another publisher
+    response = send(forged)
+    assert response.status_code == 401 and "bad signature" in response.json()["message"]
+    # claiming an account without the route's role is refused before the body is read
+    forged.headers["X-Ledgerlearn-Address"] = world.admin.address
+    assert send(forged).status_code == 403
     garbage = prepare_request(world, gateway)
     garbage.headers["X-Ledgerlearn-Signature"] = "0x" + "00" * 65
     assert send(garbage).status_code == 401
@@ -141,16 +150,15 @@ def test_only_the_publisher_may_submit_its_publication(
 ) -> None:
     prepared = send(prepare_request(world, gateway)).json()
     body = {"signature": "0x" + "11" * 65}
-    request = signed(
-        world,
-        gateway.url,
-        world.admin,
-        "POST",
-        f"/publications/{prepared['id']}/signature",
-        json_body=body,
-    )
+    path = f"/publications/{prepared['id']}/signature"
+    # another publisher
+    request = signed(world, gateway.url, world.relayer, "POST", path, json_body=body)
     response = send(request)
     assert response.status_code == 403 and world.publisher.address in response.json()["message"]
+    # an account without PUBLISHER_ROLE: refused before its body is read
+    request = signed(world, gateway.url, world.admin, "POST", path, json_body=body)
+    response = send(request)
+    assert response.status_code == 403 and "PUBLISHER_ROLE" in response.json()["message"]
 
 
 def _typed(prepared: dict[str, Any], **domain: Any) -> dict[str, Any]:

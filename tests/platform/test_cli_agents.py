@@ -466,6 +466,45 @@ def test_publish_refuses_an_invalid_policy(options: str, expected: str, tmp_path
     assert_clear_error(run(*args, env=agent_env(tmp_path)), expected)
 
 
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ("--threshold nan", "--threshold: Input should be a finite number"),
+        ("--threshold inf", "--threshold: Input should be a finite number"),
+        ("--threshold -1e9", "--threshold: Input should be greater than or equal to -1000"),
+        ("--rounds 4294967296", "--rounds: 4294967296 does not fit the contract's"),
+        ("--round-length 1099511627776", "TaskParams.roundLength (uint32"),
+        ("--num-byzantine 70000", "TaskParams.numByzantine (uint16: 0 to 65535)"),
+    ],
+    ids=["nan-threshold", "infinite-threshold", "absurd-threshold", "rounds", "length", "f"],
+)
+def test_publish_refuses_values_the_contract_cannot_hold(
+    options: str, expected: str, tmp_path: Path
+) -> None:
+    # a NaN threshold would become the smallest int64, which every score clears; values
+    # beyond the ABI's types used to fail only when the transaction was built
+    committee = ",".join(Account.create().address for _ in range(3))
+    args = [
+        "publish", "--keystore", str(tmp_path / "missing.json"), "--rpc", "http://127.0.0.1:9",
+        "--preset", "logreg_digits", "--dataset", "digits", "--committee", committee,
+        *options.split(),
+    ]  # fmt: skip
+    assert_clear_error(run(*args, env=agent_env(tmp_path)), expected)
+
+
+def test_publish_refuses_a_committee_address_with_a_wrong_checksum(tmp_path: Path) -> None:
+    good = [Account.create().address for _ in range(3)]
+    first = good[0]
+    i = next(i for i, c in enumerate(first) if i > 1 and c.isalpha())
+    typo = first[:i] + first[i].swapcase() + first[i + 1 :]  # same digits, checksum broken
+    args = [
+        "publish", "--keystore", str(tmp_path / "missing.json"), "--rpc", "http://127.0.0.1:9",
+        "--preset", "logreg_digits", "--dataset", "digits", "--committee",
+        ",".join([typo, *good[1:]]), "--quorum", "2", "--max-faulty-validators", "0",
+    ]  # fmt: skip
+    assert_clear_error(run(*args, env=agent_env(tmp_path)), "--committee", "EIP-55 checksum")
+
+
 def test_usage_errors_name_the_options(tmp_path: Path) -> None:
     env = agent_env(tmp_path)
     both = run("provider", "run", "--task", "1", "--data", "x.npz", "--dataset", "digits", env=env)

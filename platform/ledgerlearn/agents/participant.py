@@ -24,13 +24,13 @@ from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.events import EventStream, LedgerEvent
 from ledgerlearn.chain.index import LedgerIndex, TaskRecord
 from ledgerlearn.errors import LedgerlearnError, StorageError
+from ledgerlearn.limits import MAX_SPEC_BYTES
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.weights import decode
 from ledgerlearn.stopwatch import Stopwatch
 
 log = logging.getLogger(__name__)
 
-MAX_SPEC_BYTES = 1_000_000
 VERIFY_EVERY = 20
 """Every this many syncs the chain under the checkpoint is checked (reset, rollback)."""
 

@@ -5,27 +5,53 @@ the committee and the policy. The validation set is split into one stratified fr
 committee member, each encrypted to that member's registered public key (ECIES on secp256k1)
 so only that member can read it; the spec, the weights and the fragments go to IPFS, their
 sha256 on chain. No code is shipped: the spec is a JSON allowlist of layers.
+
+Everything is checked before anything is stored (:meth:`Publisher.build`): the policy against
+the contract's types (:class:`Policy`), the committee's keys, and the size of every content
+against what members fetch at most, so a publication that could never be served is refused.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from ledgerlearn.agents.participant import AgentError, Participant
 from ledgerlearn.aggregation import RULE_IDS, get
-from ledgerlearn.chain.types import Flow, Metric, TaskParams, ThresholdMode, to_fixed
+from ledgerlearn.chain.abi_ranges import task_params_ranges
+from ledgerlearn.chain.types import (
+    MAX_ABS_THRESHOLD,
+    Flow,
+    Metric,
+    TaskParams,
+    ThresholdMode,
+    threshold_to_fixed,
+)
 from ledgerlearn.data import Dataset
 from ledgerlearn.data.fragments import encrypt_fragment, split_fragments
+from ledgerlearn.errors import StorageError
+from ledgerlearn.limits import MAX_CONTENT_BYTES
 from ledgerlearn.model import ModelSpec, build
 from ledgerlearn.model.flatten import state_dict_to_arrays
 from ledgerlearn.model.weights import encode
 from ledgerlearn.training import get_metric
 
 log = logging.getLogger(__name__)
+
+ON_CHAIN_NAMES: dict[str, str] = {"rounds": "max_rounds"}
+"""Policy fields whose ``TaskParams`` component has another name; any other integer field
+is checked against the component of its own name (see :func:`task_params_ranges`)."""
 
 
 class Policy(BaseModel):
@@ -37,9 +63,13 @@ class Policy(BaseModel):
     metric: Literal["accuracy", "macro_f1", "negative_loss"] = "accuracy"
     threshold: float = Field(
         -0.25,
+        ge=-MAX_ABS_THRESHOLD,
+        le=MAX_ABS_THRESHOLD,
+        allow_inf_nan=False,
         description="A score clears the policy when score >= threshold. 'relative': the score "
         "is the metric minus the global model's; 'peer': minus the median of the round's "
-        "valid updates' (the default: robust to non-IID data).",
+        "valid updates' (the default: robust to non-IID data). A finite number within "
+        "+-1000.",
     )
     threshold_mode: Literal["absolute", "relative", "peer"] = "peer"
     quorum: int = Field(3, ge=1, le=32)
@@ -76,6 +106,17 @@ class Policy(BaseModel):
         4, ge=1, description="Dag: most undecided updates one provider may have at once."
     )
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _within_the_contracts_types(cls, value: Any, info: ValidationInfo) -> Any:
+        """Every integer field fits the Solidity type of its ``TaskParams`` component."""
+        if isinstance(value, int) and not isinstance(value, bool) and info.field_name:
+            name = ON_CHAIN_NAMES.get(info.field_name, info.field_name)
+            bounds = task_params_ranges().get(name)
+            if bounds is not None and value not in bounds:
+                raise ValueError(f"{value} does not fit the contract's {bounds.describe()}")
+        return value
+
     @model_validator(mode="after")
     def _known_rule(self) -> Policy:
         if self.aggregation_rule not in RULE_IDS:
@@ -95,7 +136,7 @@ class Policy(BaseModel):
         return {
             "quorum": self.quorum,
             "max_faulty_validators": self.max_faulty_validators,
-            "threshold": to_fixed(self.threshold),
+            "threshold": threshold_to_fixed(self.threshold),
             "flow": Flow.FEDERATION if self.flow == "federation" else Flow.DAG,
             "metric": Metric(get_metric(self.metric).metric_id),
             "threshold_mode": ThresholdMode[self.threshold_mode.upper()],
@@ -138,11 +179,119 @@ class PublishedTask:
     params: TaskParams
 
 
+class UnservableContentError(AgentError):
+    """A content of the task is larger than any member fetches: nobody could use the task.
+
+    ``field`` names the content: ``spec``, ``weights`` or ``validation``.
+    """
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class PreparedTask:
+    """A task's parameters and content, checked, with the CIDs computed but nothing stored."""
+
+    params: TaskParams
+    contents: tuple[bytes, ...]
+    """The spec, the initial weights, then one encrypted fragment per committee member."""
+
+
 class Publisher:
     """Publishes tasks for one participant holding PUBLISHER_ROLE."""
 
-    def __init__(self, participant: Participant) -> None:
+    def __init__(self, participant: Participant, *, max_content_bytes: int = MAX_CONTENT_BYTES):
         self.participant = participant
+        self.max_content_bytes = max_content_bytes
+
+    def build(
+        self,
+        spec: ModelSpec,
+        validation: Dataset,
+        committee: list[str],
+        policy: Policy,
+        *,
+        initial_weights: dict[str, object] | None = None,
+        seed: int = 0,
+        expected_providers: int | None = None,
+    ) -> PreparedTask:
+        """Check and encode a task; store nothing (:meth:`store` does).
+
+        Raises
+        ------
+        AgentError
+            An unsafe committee policy, or a member without a registered encryption key.
+        UnservableContentError
+            A content larger than ``max_content_bytes``: no member could fetch it.
+        AggregationConfigError
+            A rule configured beyond its breakdown point for ``expected_providers``.
+        DataError
+            A validation set that does not match the spec.
+        """
+        policy.check_committee(len(committee), expected_providers)
+        validation.check_matches(spec)
+        get_metric(policy.metric)
+        keys = []
+        for member in committee:
+            key = self.participant.client.member(member).encryption_key
+            if not key:
+                raise AgentError(
+                    f"committee member {member} has not registered an encryption key: "
+                    "its validator must run once (registerMember) before publication"
+                )
+            keys.append(key)
+        if initial_weights is None:
+            initial_weights = dict(state_dict_to_arrays(build(spec, seed=seed)))
+        spec_bytes = spec.to_json()
+        self._check_size("spec", "the model spec", len(spec_bytes))
+        weights = encode(initial_weights, spec=spec)  # type: ignore[arg-type]
+        self._check_size("weights", "the initial weights", len(weights))
+        parts: list[Dataset | None] = list(split_fragments(validation, len(committee), seed=seed))
+        fragments = []
+        for i, key in enumerate(keys):
+            part = parts[i]
+            assert part is not None
+            fragments.append(encrypt_fragment(part, key))
+            parts[i] = None  # each plaintext share is dropped once encrypted
+        largest = max((len(f) for f in fragments), default=0)
+        self._check_size(
+            "validation",
+            f"the largest encrypted validation fragment ({len(validation)} samples split "
+            f"among {len(committee)} members)",
+            largest,
+        )
+        store = self.participant.store
+        cids = [store.compute_cid(content) for content in (spec_bytes, weights, *fragments)]
+        digests = [_sha256(content) for content in (spec_bytes, weights, *fragments)]
+        params = TaskParams(
+            model_spec_hash=digests[0],
+            model_spec_cid=cids[0],
+            initial_weights_hash=digests[1],
+            initial_weights_cid=cids[1],
+            committee=tuple(committee),
+            fragment_hashes=tuple(digests[2:]),
+            fragment_cids=tuple(cids[2:]),
+            **policy.params_fields(),  # type: ignore[arg-type]
+        )
+        return PreparedTask(params, (spec_bytes, weights, *fragments))
+
+    def store(self, prepared: PreparedTask) -> TaskParams:
+        """Put a built task's content on IPFS; its parameters, ready to publish or sign.
+
+        Raises
+        ------
+        StorageError
+            If the node cannot store a content, or stores it under another CID.
+        """
+        p = prepared.params
+        expected = (p.model_spec_cid, p.initial_weights_cid, *p.fragment_cids)
+        for content, cid in zip(prepared.contents, expected, strict=True):
+            stored, _ = self.participant.store.put(content)
+            if stored != cid:
+                raise StorageError(f"the node stored content as {stored}, not {cid}")
+        return p
 
     def prepare(
         self,
@@ -155,37 +304,18 @@ class Publisher:
         seed: int = 0,
         expected_providers: int | None = None,
     ) -> TaskParams:
-        """Put the task's content on IPFS and return the parameters to publish or sign."""
-        policy.check_committee(len(committee), expected_providers)
-        validation.check_matches(spec)
-        get_metric(policy.metric)
-        if initial_weights is None:
-            initial_weights = dict(state_dict_to_arrays(build(spec, seed=seed)))
-        store = self.participant.store
-        spec_cid, spec_hash = store.put(spec.to_json())
-        weights_cid, weights_hash = store.put(encode(initial_weights, spec=spec))  # type: ignore[arg-type]
-        fragments = split_fragments(validation, len(committee), seed=seed)
-        cids, hashes = [], []
-        for member, fragment in zip(committee, fragments, strict=True):
-            key = self.participant.client.member(member).encryption_key
-            if not key:
-                raise AgentError(
-                    f"committee member {member} has not registered an encryption key: "
-                    "its validator must run once (registerMember) before publication"
-                )
-            cid, digest = store.put(encrypt_fragment(fragment, key))
-            cids.append(cid)
-            hashes.append(digest)
-        return TaskParams(
-            model_spec_hash=spec_hash,
-            model_spec_cid=spec_cid,
-            initial_weights_hash=weights_hash,
-            initial_weights_cid=weights_cid,
-            committee=tuple(committee),
-            fragment_hashes=tuple(hashes),
-            fragment_cids=tuple(cids),
-            **policy.params_fields(),  # type: ignore[arg-type]
+        """Check the task, put its content on IPFS and return the parameters to publish or
+        sign (:meth:`build`, then :meth:`store`)."""
+        prepared = self.build(
+            spec,
+            validation,
+            committee,
+            policy,
+            initial_weights=initial_weights,
+            seed=seed,
+            expected_providers=expected_providers,
         )
+        return self.store(prepared)
 
     def publish(self, params: TaskParams) -> PublishedTask:
         """Publish prepared parameters on chain (this participant is the publisher)."""
@@ -193,6 +323,18 @@ class Publisher:
         log.info("published task %d", task_id)
         return PublishedTask(task_id, params)
 
+    def _check_size(self, field: str, what: str, size: int) -> None:
+        if size > self.max_content_bytes:
+            raise UnservableContentError(
+                f"{what} would be {size} bytes, above the {self.max_content_bytes} bytes a "
+                "member fetches at most: no member could fetch it (use a smaller model or "
+                "validation set, or a larger committee)",
+                field,
+            )
+
+
+def _sha256(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
 
 def _camel(name: str) -> str:
     head, *rest = name.split("_")

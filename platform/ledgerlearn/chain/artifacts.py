@@ -6,11 +6,12 @@ a test fails when they differ from a fresh compile.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any, Literal
+
+from ledgerlearn import strict_json
 
 ContractName = Literal["Consortium", "LearningLedger"]
 
@@ -34,5 +35,5 @@ def load_artifact(name: ContractName) -> Artifact:
         .joinpath(f"{name}.json")
         .read_text()
     )
-    data = json.loads(text)
+    data = strict_json.loads(text, max_bytes=16 * 2**20)  # shipped, trusted: generous
     return Artifact(name, data["abi"], data["bytecode"], data["deployedBytecode"])

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 
+from ledgerlearn import strict_json
 from ledgerlearn.chain.artifacts import ContractName, load_artifact
 from ledgerlearn.chain.backend import Chain
 from ledgerlearn.chain.transactor import Transactor
@@ -36,7 +37,7 @@ class Deployment:
     def load(cls, path: Path) -> Deployment:
         """Read a deployment written by :meth:`save`."""
         try:
-            return cls(**json.loads(path.read_text()))
+            return cls(**strict_json.load_file(path))
         except FileNotFoundError as exc:
             raise ChainError(f"no deployment file at {path}: deploy the contracts first") from exc
         except (TypeError, ValueError) as exc:

@@ -23,6 +23,7 @@ from eth_utils.abi import event_abi_to_log_topic
 from web3.contract import Contract
 from web3.exceptions import BlockNotFound
 
+from ledgerlearn import strict_json
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.errors import ChainError, ChainReorgError, ChainResetError
 
@@ -215,7 +216,7 @@ class EventStream:
         if self.checkpoint_file is None or not self.checkpoint_file.exists():
             return None
         try:
-            return Checkpoint(**json.loads(self.checkpoint_file.read_text()))
+            return Checkpoint(**strict_json.load_file(self.checkpoint_file))
         except (TypeError, ValueError) as exc:
             raise ChainError(f"checkpoint file {self.checkpoint_file} is damaged: {exc}") from exc
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from ledgerlearn import strict_json
 from ledgerlearn.errors import ConfigError
 
 PASSWORD_ENV = "LEDGERLEARN_AGENT__PASSWORD"  # noqa: S105 (the name of a variable)
@@ -36,7 +37,7 @@ def load_keystore(path: Path, password: str | None = None) -> LocalAccount:
     else asked for on the terminal.
     """
     try:
-        keystore = json.loads(path.read_text())
+        keystore = strict_json.load_file(path)
     except FileNotFoundError as exc:
         raise ConfigError(f"no keystore at {path}") from exc
     except ValueError as exc:

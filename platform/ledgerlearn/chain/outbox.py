@@ -15,6 +15,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ledgerlearn import strict_json
 from ledgerlearn.errors import ChainError
 
 
@@ -39,7 +40,7 @@ class Outbox:
                 if not line.strip():
                     continue
                 try:
-                    record = json.loads(line)
+                    record = strict_json.loads(line)
                     if "dropped" in record:
                         self._entries.pop(record["dropped"], None)
                         continue

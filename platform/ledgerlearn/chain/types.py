@@ -25,6 +25,30 @@ def to_fixed(value: float) -> int:
     return max(INT64_MIN, min(INT64_MAX, round(value * SCORE_SCALE)))
 
 
+MAX_ABS_THRESHOLD = 1000.0
+"""Largest magnitude of a task's threshold: far beyond any metric's range, far inside int64
+fixed point."""
+
+
+def threshold_to_fixed(value: float) -> int:
+    """A task's threshold as on-chain fixed point (6 decimals).
+
+    Unlike :func:`to_fixed` (scores, where NaN means an invalid update), a threshold must be
+    a finite number of magnitude at most :data:`MAX_ABS_THRESHOLD`: :func:`to_fixed` would
+    turn NaN into :data:`SCORE_INVALID`, the smallest int64, which every score clears.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is NaN, infinite or beyond :data:`MAX_ABS_THRESHOLD` in magnitude.
+    """
+    if not math.isfinite(value) or abs(value) > MAX_ABS_THRESHOLD:
+        raise ValueError(
+            f"threshold {value!r} must be a finite number within +-{MAX_ABS_THRESHOLD:g}"
+        )
+    return round(value * SCORE_SCALE)
+
+
 def from_fixed(value: int) -> float:
     """An on-chain fixed-point score as a float."""
     return value / SCORE_SCALE

@@ -5,11 +5,14 @@ Two formats, chosen by the file's suffix:
 - ``.npz``: a numpy archive with exactly two arrays, ``x`` (one row per sample; numbers:
   integers, floats or booleans) and ``y`` (integer labels), e.g. written by
   ``np.savez(path, x=x, y=y)``. Read with ``allow_pickle=False``: an archive holding Python
-  objects is refused, never unpickled.
+  objects is refused, never unpickled. Each array's ``.npy`` header is read and checked
+  (dtype, shape, size against the zip entry, at most ``max_values`` values) before its data
+  is inflated, so a small archive that would expand to gigabytes costs nothing.
 - ``.csv``: one sample per line, numeric features; the label is the last column, or the
   column named (header) or numbered (0-based, negative from the end) by ``label_column``. A
   first line of non-numbers only is a header; a first line mixing numbers and text is refused.
   Blank lines are skipped. Labels may be written ``3`` or ``3.0`` but must be whole numbers.
+  The file is streamed in chunks of lines; at most ``max_values`` feature values are read.
 
 Features are converted to float32 (no scaling: preprocess them as the task's model expects,
 e.g. pixels in [0, 1] for the bundled models). With ``input_shape`` (a model spec's), each
@@ -29,21 +32,35 @@ from __future__ import annotations
 import csv
 import math
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
 
 from ledgerlearn.data.datasets import Dataset, check_labels
 from ledgerlearn.data.errors import DataFileError, LabelRangeError
+from ledgerlearn.limits import MAX_LOCAL_DATA_VALUES
 
 __all__ = ["SUPPORTED_SUFFIXES", "load_csv", "load_file", "load_npz"]
 
 SUPPORTED_SUFFIXES: tuple[str, ...] = (".npz", ".csv")
 """File suffixes :func:`load_file` understands."""
 
+CSV_CHUNK_LINES = 4096
+"""Lines of a CSV file parsed at once."""
+
+MAX_CSV_LINE_BYTES = 8 * 2**20
+"""Longest line of a CSV file."""
+
+MAX_NPY_HEADER_BYTES = 10_000
+"""Largest ``.npy`` header inside an ``.npz`` archive (numpy's own default)."""
+
+MAX_DEFLATE_RATIO = 1100
+"""Deflate expands at most about 1032-fold: a zip entry declaring more is lying."""
+
+_NPY_MAGIC = b"\x93NUMPY"
 _NUMERIC_KINDS = "biuf"
 
 
@@ -54,6 +71,8 @@ def load_file(
     input_shape: Sequence[int] | None = None,
     label_column: str | int | None = None,
     name: str | None = None,
+    label: str | None = None,
+    max_values: int = MAX_LOCAL_DATA_VALUES,
 ) -> Dataset:
     """Load a ``.npz`` or ``.csv`` data file.
 
@@ -70,6 +89,12 @@ def load_file(
         ``.csv`` only: the label column's header name or index; default the last column.
     name
         Dataset name; default the file name.
+    label
+        How error messages name the file; default its path (a server names the upload, not
+        its temporary copy).
+    max_values
+        Most feature values (samples x features per sample) the file may hold; a file
+        declaring more is refused before its data is read or inflated.
 
     Returns
     -------
@@ -79,16 +104,25 @@ def load_file(
     Raises
     ------
     DataFileError
-        If the file is missing, has an unsupported suffix, or is malformed (see the module).
+        If the file is missing, has an unsupported suffix, is malformed (see the module) or
+        holds more than ``max_values`` values.
     LabelRangeError
         If a label lies outside ``[0, num_classes)``.
     """
     file = Path(path)
     suffix = file.suffix.lower()
+    where = label or str(file)
     if suffix == ".npz":
         if label_column is not None:
-            raise DataFileError(f"{file}: label_column applies to .csv files, not .npz")
-        return load_npz(file, num_classes=num_classes, input_shape=input_shape, name=name)
+            raise DataFileError(f"{where}: label_column applies to .csv files, not .npz")
+        return load_npz(
+            file,
+            num_classes=num_classes,
+            input_shape=input_shape,
+            name=name,
+            label=label,
+            max_values=max_values,
+        )
     if suffix == ".csv":
         return load_csv(
             file,
@@ -96,9 +130,11 @@ def load_file(
             input_shape=input_shape,
             label_column=label_column,
             name=name,
+            label=label,
+            max_values=max_values,
         )
     raise DataFileError(
-        f"{file}: unsupported file type {file.suffix or '(no suffix)'!r}; "
+        f"{where}: unsupported file type {file.suffix or '(no suffix)'!r}; "
         f"use one of {', '.join(SUPPORTED_SUFFIXES)}"
     )
 
@@ -109,8 +145,16 @@ def load_npz(
     num_classes: int,
     input_shape: Sequence[int] | None = None,
     name: str | None = None,
+    label: str | None = None,
+    max_values: int = MAX_LOCAL_DATA_VALUES,
 ) -> Dataset:
     """Load a ``.npz`` archive with arrays ``x`` and ``y`` (never unpickles).
+
+    The archive is checked before any array is inflated: exactly the members ``x.npy`` and
+    ``y.npy``, stored or deflated, not encrypted; each member's ``.npy`` header (read with
+    :func:`numpy.lib.format.read_array_header_1_0` and friends) must declare a numeric dtype
+    and a shape within ``max_values``, and a size the zip entry's declared size matches. A
+    small archive that would inflate to gigabytes is refused in milliseconds.
 
     Parameters
     ----------
@@ -122,6 +166,10 @@ def load_npz(
         Shape each sample is reshaped to, or ``None``.
     name
         Dataset name; default the file name.
+    label
+        How error messages name the file; default its path.
+    max_values
+        Most values ``x`` may hold.
 
     Returns
     -------
@@ -132,43 +180,46 @@ def load_npz(
     ------
     DataFileError
         Missing file, not an ``.npz`` archive, missing or extra arrays, object arrays, wrong
-        dtypes or shapes, mismatched lengths, no samples, non-finite features.
+        dtypes or shapes, mismatched lengths, no samples, too many values, sizes that do not
+        add up, non-finite features.
     LabelRangeError
         If a label lies outside ``[0, num_classes)``.
     """
     file = Path(path)
-    _check_num_classes(num_classes, file)
+    where = label or str(file)
+    _check_num_classes(num_classes, where)
     if not file.is_file():
-        raise DataFileError(f"{file}: no such file")
+        raise DataFileError(f"{where}: no such file")
     try:
-        archive = np.load(file, allow_pickle=False)
-    except ValueError as exc:  # e.g. a pickle: numpy refuses it with allow_pickle=False
-        raise DataFileError(f"{file}: not a numpy .npz archive ({exc})") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataFileError(f"{file}: not a readable .npz archive ({exc})") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise DataFileError(
-            f"{file}: holds a single array (.npy format); save x and y together with "
-            f"np.savez(path, x=x, y=y)"
-        )
-    with archive:
-        keys = sorted(archive.files)
-        missing = [k for k in ("x", "y") if k not in keys]
-        extra = [k for k in keys if k not in ("x", "y")]
-        if missing or extra:
-            problems = []
-            if missing:
-                problems.append("missing " + ", ".join(repr(k) for k in missing))
-            if extra:
-                problems.append("unexpected " + ", ".join(repr(k) for k in extra))
+        with file.open("rb") as handle:
+            magic = handle.read(len(_NPY_MAGIC))
+        archive = zipfile.ZipFile(file)
+    except zipfile.BadZipFile:
+        if magic == _NPY_MAGIC:
             raise DataFileError(
-                f"{file}: expected exactly the arrays 'x' and 'y', {'; '.join(problems)} "
-                f"(save with np.savez(path, x=x, y=y))"
+                f"{where}: holds a single array (.npy format); save x and y together with "
+                f"np.savez(path, x=x, y=y)"
+            ) from None
+        raise DataFileError(f"{where}: not a numpy .npz archive (not a zip file)") from None
+    except (OSError, EOFError, ValueError) as exc:
+        raise DataFileError(f"{where}: not a readable .npz archive ({exc})") from None
+    with archive:
+        members = _npz_members(archive, where)
+        headers = {key: _npy_header(archive, info, key, where) for key, info in members.items()}
+        x_shape, y_shape = headers["x"][0], headers["y"][0]
+        x_values = math.prod(x_shape)
+        if x_values > max_values:
+            raise DataFileError(
+                f"{where}: x has shape {x_shape} ({x_values} values), above the limit of "
+                f"{max_values} values"
             )
-        x = _read_member(archive, "x", file)
-        y = _read_member(archive, "y", file)
+        if math.prod(y_shape) > max_values:
+            raise DataFileError(
+                f"{where}: y has shape {y_shape}, above the limit of {max_values} values"
+            )
+        x = _read_member(archive, members["x"], "x", where)
+        y = _read_member(archive, members["y"], "y", where)
 
-    where = str(file)
     if x.dtype.kind not in _NUMERIC_KINDS:
         raise DataFileError(
             f"{where}: x has dtype {x.dtype} ({_kind_name(x.dtype)}); features must be numbers"
@@ -204,8 +255,16 @@ def load_csv(
     label_column: str | int | None = None,
     name: str | None = None,
     delimiter: str = ",",
+    label: str | None = None,
+    max_values: int = MAX_LOCAL_DATA_VALUES,
 ) -> Dataset:
     """Load a CSV file of numeric features and an integer label column.
+
+    The file is read as a stream, :data:`CSV_CHUNK_LINES` lines at a time, each chunk parsed
+    by :func:`numpy.loadtxt` into float32 features: memory stays near the size of the result,
+    a file with more than ``max_values`` feature values is refused as soon as the count
+    passes the limit, and a thread parsing a large file gives the interpreter back between
+    chunks.
 
     Parameters
     ----------
@@ -222,6 +281,10 @@ def load_csv(
         Dataset name; default the file name.
     delimiter
         Field separator.
+    label
+        How error messages name the file; default its path.
+    max_values
+        Most feature values (lines x feature columns) the file may hold.
 
     Returns
     -------
@@ -232,112 +295,351 @@ def load_csv(
     ------
     DataFileError
         Missing or undecodable file, no data lines, unknown label column, rows of differing
-        lengths, empty or non-numeric fields, non-integer labels, non-finite features; the
-        message gives the line number and column.
+        lengths, empty or non-numeric fields, non-integer labels, non-finite features, lines
+        longer than :data:`MAX_CSV_LINE_BYTES`, too many values; the message gives the line
+        number and column.
     LabelRangeError
         If a label lies outside ``[0, num_classes)`` (with the line of the first one).
     """
     file = Path(path)
-    _check_num_classes(num_classes, file)
+    where = label or str(file)
+    _check_num_classes(num_classes, where)
     if not file.is_file():
-        raise DataFileError(f"{file}: no such file")
+        raise DataFileError(f"{where}: no such file")
     try:
-        text = file.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataFileError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        with file.open("rb") as handle:
+            return _CsvReader(
+                handle,
+                where=where,
+                num_classes=num_classes,
+                label_column=label_column,
+                delimiter=delimiter,
+                max_values=max_values,
+            ).read(input_shape, file.name if name is None else name)
     except OSError as exc:
-        raise DataFileError(f"{file}: cannot read ({exc.strerror or exc})") from None
+        raise DataFileError(f"{where}: cannot read ({exc.strerror or exc})") from None
 
-    numbered = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
-    if not numbered:
-        raise DataFileError(f"{file}: empty file, no data lines")
-    first = _split(numbered[0][1], delimiter)
-    numeric = [_is_number(field) for field in first]
-    has_header = not any(numeric)
-    if any(numeric) and not all(numeric):
-        raise DataFileError(
-            f"{file}: line {numbered[0][0]} mixes numbers and text: a header line must name "
-            f"every column and a data line must hold only numbers"
-        )
-    header = [field.strip() for field in first] if has_header else None
-    rows = numbered[1:] if has_header else numbered
-    if not rows:
-        raise DataFileError(f"{file}: a header line but no data lines")
-    width = len(first)
-    if width < 2:
-        raise DataFileError(
-            f"{file}: line {numbered[0][0]} has {width} column; need features and a label "
-            f"(delimiter {delimiter!r})"
-        )
-    # How messages name a column: its header name, else its 1-based position.
-    columns = (
-        [repr(name) for name in header]
-        if header is not None
-        else [str(i) for i in range(1, width + 1)]
-    )
-    label_index = _label_index(label_column, header, width, file)
 
-    lines = [line for _, line in rows]
-    line_numbers = np.array([n for n, _ in rows], dtype=np.int64)
-    try:
-        table = np.loadtxt(
-            lines, delimiter=delimiter, comments=None, quotechar='"', dtype=np.float64, ndmin=2
-        )
-    except ValueError as exc:
-        raise DataFileError(
-            _diagnose_csv(rows, width, columns, delimiter, file) or f"{file}: {exc}"
-        ) from None
-    if table.shape[1] != width:  # pragma: no cover - loadtxt already refuses ragged rows
-        raise DataFileError(f"{file}: expected {width} columns, read {table.shape[1]}")
+class _CsvReader:
+    """Reads one CSV file as a stream of chunks (see :func:`load_csv`)."""
 
-    def locate(i: int) -> str:
-        return f"line {int(line_numbers[i])}"
+    def __init__(
+        self,
+        handle: BinaryIO,
+        *,
+        where: str,
+        num_classes: int,
+        label_column: str | int | None,
+        delimiter: str,
+        max_values: int,
+    ) -> None:
+        self.handle = handle
+        self.where = where
+        self.num_classes = num_classes
+        self.label_column = label_column
+        self.delimiter = delimiter
+        self.max_values = max_values
+        self.offset = 0
+        self.number = 0
+        # features go into one array sized from a count of the file's line breaks (bounded by
+        # max_values), so the result is never copied whole; it grows if that count was short
+        self.features = np.empty((0, 0), dtype=np.float32)
+        self.rows = 0
+        self.labels: list[npt.NDArray[np.float64]] = []
+        self.line_numbers: list[npt.NDArray[np.int64]] = []
+        # deferred problems: (first line, text) and how many, reported after the whole file
+        self.fractional: tuple[str, int] | None = None
+        self.fractional_count = 0
+        self.huge: tuple[float, str] | None = None
+        self.non_finite: tuple[str, int] | None = None
+        self.non_finite_count = 0
 
-    raw_labels = table[:, label_index]
-    label_name = columns[label_index]
-    bad = ~np.isfinite(raw_labels) | (raw_labels != np.round(raw_labels))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise DataFileError(
-            f"{file}: {locate(i)}, label column {label_name}: {float(raw_labels[i])!r} is not a "
-            f"whole number ({int(bad.sum())} such labels); labels must be integers"
-        )
-    if np.abs(raw_labels).max() >= 2.0**62:
-        i = int(np.argmax(np.abs(raw_labels)))
-        raise LabelRangeError(
-            f"{file}: {locate(i)}, label column {label_name}: {float(raw_labels[i])!r} lies far "
-            f"outside [0, {num_classes}) of a model with {num_classes} classes"
-        )
-    labels = raw_labels.astype(np.int64)
-    check_labels(labels, num_classes, name=str(file), locate=locate)
+    def lines(self) -> Iterator[tuple[int, str]]:
+        """Non-blank lines with their 1-based numbers, as :meth:`str.splitlines` splits."""
+        first = True
+        while True:
+            raw = self.handle.readline(MAX_CSV_LINE_BYTES + 1)
+            if not raw:
+                return
+            if len(raw) > MAX_CSV_LINE_BYTES:
+                raise DataFileError(
+                    f"{self.where}: line {self.number + 1} is longer than "
+                    f"{MAX_CSV_LINE_BYTES} bytes"
+                )
+            try:
+                text = raw.decode("utf-8-sig" if first else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataFileError(
+                    f"{self.where}: not UTF-8 text ({exc.reason} at byte {self.offset + exc.start})"
+                ) from None
+            first = False
+            self.offset += len(raw)
+            for line in text.splitlines():
+                self.number += 1
+                if line.strip():
+                    yield self.number, line
 
-    feature_names = [c for j, c in enumerate(columns) if j != label_index]
-    features64 = np.delete(table, label_index, axis=1)
-    features = _to_float32(features64, str(file), locate, lambda j: f"column {feature_names[j]}")
-    features = _reshape(features, input_shape, str(file))
-    return Dataset(features, labels, num_classes, file.name if name is None else name)
+    def _line_breaks(self) -> int:
+        breaks = 0
+        while chunk := self.handle.read(1024 * 1024):
+            breaks += chunk.count(b"\n") + chunk.count(b"\r")
+        self.handle.seek(0)
+        return breaks
+
+    def read(self, input_shape: Sequence[int] | None, name: str) -> Dataset:
+        where, delimiter = self.where, self.delimiter
+        breaks = self._line_breaks()
+        lines = self.lines()
+        head = next(lines, None)
+        if head is None:
+            raise DataFileError(f"{where}: empty file, no data lines")
+        first = _split(head[1], delimiter)
+        numeric = [_is_number(field) for field in first]
+        has_header = not any(numeric)
+        if any(numeric) and not all(numeric):
+            raise DataFileError(
+                f"{where}: line {head[0]} mixes numbers and text: a header line must name "
+                f"every column and a data line must hold only numbers"
+            )
+        header = [field.strip() for field in first] if has_header else None
+        width = len(first)
+        if width < 2:
+            raise DataFileError(
+                f"{where}: line {head[0]} has {width} column; need features and a label "
+                f"(delimiter {delimiter!r})"
+            )
+        # How messages name a column: its header name, else its 1-based position.
+        self.columns = (
+            [repr(name) for name in header]
+            if header is not None
+            else [str(i) for i in range(1, width + 1)]
+        )
+        self.width = width
+        self.label_index = _label_index(self.label_column, header, width, where)
+        self.feature_names = [c for j, c in enumerate(self.columns) if j != self.label_index]
+        capacity = min(breaks + 1, self.max_values // (width - 1) + 1)
+        self.features = np.empty((capacity, width - 1), dtype=np.float32)
+        chunk: list[tuple[int, str]] = [] if has_header else [head]
+        rows = 0
+        for item in lines:
+            chunk.append(item)
+            if len(chunk) >= CSV_CHUNK_LINES:
+                rows += len(chunk)
+                self._check_count(rows, item[0])
+                self._parse(chunk)
+                chunk = []
+        if chunk:
+            rows += len(chunk)
+            self._check_count(rows, chunk[-1][0])
+            self._parse(chunk)
+        if rows == 0:
+            raise DataFileError(f"{where}: a header line but no data lines")
+        return self._finish(input_shape, name)
+
+    def _check_count(self, rows: int, line: int) -> None:
+        values = rows * (self.width - 1)
+        if values > self.max_values:
+            raise DataFileError(
+                f"{self.where}: more than {self.max_values} feature values by line {line} "
+                f"({rows} lines of {self.width - 1} features); the limit is {self.max_values}"
+            )
+
+    def _parse(self, rows: list[tuple[int, str]]) -> None:
+        where = self.where
+        try:
+            table = np.loadtxt(
+                [line for _, line in rows],
+                delimiter=self.delimiter,
+                comments=None,
+                quotechar='"',
+                dtype=np.float64,
+                ndmin=2,
+            )
+        except ValueError as exc:
+            raise DataFileError(
+                _diagnose_csv(rows, self.width, self.columns, self.delimiter, where)
+                or f"{where}: {exc}"
+            ) from None
+        if table.shape[1] != self.width:  # pragma: no cover - loadtxt refuses ragged rows
+            raise DataFileError(f"{where}: expected {self.width} columns, read {table.shape[1]}")
+        numbers = np.array([n for n, _ in rows], dtype=np.int64)
+        raw_labels = table[:, self.label_index].copy()  # not a view keeping the table alive
+        bad = ~np.isfinite(raw_labels) | (raw_labels != np.round(raw_labels))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            if self.fractional is None:
+                self.fractional = (f"line {int(numbers[i])}", i)
+                self.fractional_value = float(raw_labels[i])
+            self.fractional_count += int(bad.sum())
+        finite = raw_labels[np.isfinite(raw_labels)]
+        if finite.size and np.abs(finite).max() >= 2.0**62:
+            i = int(np.argmax(np.where(np.isfinite(raw_labels), np.abs(raw_labels), -1.0)))
+            value = float(raw_labels[i])
+            if self.huge is None or abs(value) > abs(self.huge[0]):
+                self.huge = (value, f"line {int(numbers[i])}")
+        features64 = np.delete(table, self.label_index, axis=1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            features = np.ascontiguousarray(features64, dtype=np.float32)
+        ok = np.isfinite(features)
+        if not ok.all():
+            flat = ~ok
+            if self.non_finite is None:
+                sample = int(np.flatnonzero(flat.any(axis=1))[0])
+                column = int(np.flatnonzero(flat[sample])[0])
+                original = float(features64[sample, column])
+                reason = (
+                    "is not a finite number"
+                    if not math.isfinite(original)
+                    else "is too large for float32"
+                )
+                self.non_finite = (
+                    f"line {int(numbers[sample])}, column {self.feature_names[column]}: "
+                    f"value {original!r} {reason}",
+                    0,
+                )
+            self.non_finite_count += int(flat.sum())
+        end = self.rows + len(features)
+        if end > len(self.features):  # line breaks str.splitlines knows and the count missed
+            grown = np.empty((max(end, 2 * len(self.features)), self.width - 1), np.float32)
+            grown[: self.rows] = self.features[: self.rows]
+            self.features = grown
+        self.features[self.rows : end] = features
+        self.rows = end
+        self.labels.append(raw_labels)
+        self.line_numbers.append(numbers)
+
+    def _finish(self, input_shape: Sequence[int] | None, name: str) -> Dataset:
+        where = self.where
+        label_name = self.columns[self.label_index]
+        if self.fractional is not None:
+            place, _ = self.fractional
+            raise DataFileError(
+                f"{where}: {place}, label column {label_name}: {self.fractional_value!r} is not "
+                f"a whole number ({self.fractional_count} such labels); labels must be integers"
+            )
+        if self.huge is not None:
+            value, place = self.huge
+            raise LabelRangeError(
+                f"{where}: {place}, label column {label_name}: {value!r} lies far outside "
+                f"[0, {self.num_classes}) of a model with {self.num_classes} classes"
+            )
+        line_numbers = np.concatenate(self.line_numbers)
+        labels = np.concatenate(self.labels).astype(np.int64)
+        self.labels = []
+        check_labels(
+            labels,
+            self.num_classes,
+            name=where,
+            locate=lambda i: f"line {int(line_numbers[i])}",
+        )
+        if self.non_finite is not None:
+            raise DataFileError(
+                f"{where}: {self.non_finite[0]} ({self.non_finite_count} non-finite values in "
+                "all); every feature must be a finite number"
+            )
+        features = self.features[: self.rows]
+        features = _reshape(features, input_shape, where)
+        return Dataset(features, labels, self.num_classes, name)
 
 
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _check_num_classes(num_classes: Any, file: Path) -> None:
+def _check_num_classes(num_classes: Any, where: str) -> None:
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise DataFileError(f"{file}: num_classes must be a positive integer, got {num_classes!r}")
+        raise DataFileError(f"{where}: num_classes must be a positive integer, got {num_classes!r}")
 
 
-def _read_member(archive: np.lib.npyio.NpzFile, key: str, file: Path) -> npt.NDArray[Any]:
-    try:
-        value = archive[key]
-    except ValueError as exc:
-        if "allow_pickle" in str(exc):
+def _npz_members(archive: zipfile.ZipFile, where: str) -> dict[str, zipfile.ZipInfo]:
+    """The members ``x`` and ``y`` of an archive, refusing anything else."""
+    infos = archive.infolist()
+    keys = [info.filename.removesuffix(".npy") for info in infos]
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    if repeated:
+        raise DataFileError(
+            f"{where}: the archive holds {', '.join(repr(k) for k in repeated)} more than once"
+        )
+    missing = [k for k in ("x", "y") if k not in keys]
+    extra = sorted(k for k in keys if k not in ("x", "y"))
+    if missing or extra:
+        problems = []
+        if missing:
+            problems.append("missing " + ", ".join(repr(k) for k in missing))
+        if extra:
+            problems.append("unexpected " + ", ".join(repr(k) for k in extra[:10]))
+        raise DataFileError(
+            f"{where}: expected exactly the arrays 'x' and 'y', {'; '.join(problems)} "
+            f"(save with np.savez(path, x=x, y=y))"
+        )
+    members = dict(zip(keys, infos, strict=True))
+    for key, info in members.items():
+        if info.flag_bits & 0x1:
+            raise DataFileError(f"{where}: array {key!r} is encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             raise DataFileError(
-                f"{file}: array {key!r} holds Python objects (dtype object); only numeric "
+                f"{where}: array {key!r} uses zip compression method {info.compress_type}; "
+                "only stored or deflated members are read (as np.savez and "
+                "np.savez_compressed write them)"
+            )
+        if info.compress_size and info.file_size / info.compress_size > MAX_DEFLATE_RATIO:
+            raise DataFileError(
+                f"{where}: array {key!r} declares {info.file_size} bytes from "
+                f"{info.compress_size} compressed, more than deflate can expand to"
+            )
+    return members
+
+
+def _npy_header(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str, where: str
+) -> tuple[tuple[int, ...], np.dtype[Any]]:
+    """Shape and dtype from a member's ``.npy`` header, read without inflating its data."""
+    try:
+        with archive.open(info) as member:
+            version = np.lib.format.read_magic(member)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(
+                    member, max_header_size=MAX_NPY_HEADER_BYTES
+                )
+            elif version in ((2, 0), (3, 0)):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(
+                    member, max_header_size=MAX_NPY_HEADER_BYTES
+                )
+            else:  # pragma: no cover - read_magic refuses other versions
+                raise ValueError(f"unsupported .npy version {version}")
+            header_size = member.tell()
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataFileError(f"{where}: array {key!r} is malformed ({exc})") from None
+    if dtype.hasobject:
+        raise DataFileError(
+            f"{where}: array {key!r} holds Python objects (dtype object); only numeric "
+            f"arrays are accepted, nothing is unpickled"
+        )
+    needed = header_size + math.prod(shape) * dtype.itemsize
+    if info.file_size != needed:
+        raise DataFileError(
+            f"{where}: array {key!r} declares shape {shape} of {dtype} ({needed} bytes with "
+            f"its header) but its zip entry holds {info.file_size} bytes"
+        )
+    return tuple(int(d) for d in shape), dtype
+
+
+def _read_member(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str, where: str
+) -> npt.NDArray[Any]:
+    try:
+        with archive.open(info) as member:
+            value = np.lib.format.read_array(
+                member, allow_pickle=False, max_header_size=MAX_NPY_HEADER_BYTES
+            )
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):  # pragma: no cover - refused from the header first
+            raise DataFileError(
+                f"{where}: array {key!r} holds Python objects (dtype object); only numeric "
                 f"arrays are accepted, nothing is unpickled"
             ) from None
-        raise DataFileError(f"{file}: array {key!r} is malformed ({exc})") from None
+        raise DataFileError(f"{where}: array {key!r} is malformed ({exc})") from None
     except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataFileError(f"{file}: array {key!r} cannot be read ({exc})") from None
+        raise DataFileError(f"{where}: array {key!r} cannot be read ({exc})") from None
     return np.asarray(value)
 
 
@@ -411,7 +713,7 @@ def _is_number(text: str) -> bool:
 
 
 def _label_index(
-    label_column: str | int | None, header: list[str] | None, width: int, file: Path
+    label_column: str | int | None, header: list[str] | None, width: int, file: str
 ) -> int:
     if label_column is None:
         return width - 1
@@ -439,7 +741,7 @@ def _label_index(
 
 
 def _diagnose_csv(
-    rows: list[tuple[int, str]], width: int, columns: list[str], delimiter: str, file: Path
+    rows: list[tuple[int, str]], width: int, columns: list[str], delimiter: str, file: str
 ) -> str | None:
     """Find the first offending field of a CSV numpy refused, for a precise message."""
     for number, line in rows:

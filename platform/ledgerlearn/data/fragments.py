@@ -36,6 +36,7 @@ from ledgerlearn.data.errors import (
     FragmentError,
 )
 from ledgerlearn.data.partition import stratified_partition
+from ledgerlearn.limits import MAX_CONTENT_BYTES
 from ledgerlearn.model.weights import WeightsFormatError, read_header
 
 __all__ = [
@@ -52,8 +53,8 @@ __all__ = [
 FRAGMENT_FORMAT: Final = "ledgerlearn.fragment/1"
 """Value of the ``format`` metadata entry of every fragment file."""
 
-DEFAULT_MAX_FRAGMENT_BYTES: Final = 64 * 1024 * 1024
-"""Default cap on a (decrypted) fragment file, in bytes."""
+DEFAULT_MAX_FRAGMENT_BYTES: Final = MAX_CONTENT_BYTES
+"""Default cap on a (decrypted) fragment file, in bytes (:mod:`ledgerlearn.limits`)."""
 
 ECIES_OVERHEAD: Final = 65 + 16 + 16
 """Bytes ECIES adds: uncompressed ephemeral public key, AES-GCM nonce and tag."""

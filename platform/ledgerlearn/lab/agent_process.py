@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from ledgerlearn import strict_json
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.agents.provider import Provider
 from ledgerlearn.agents.publisher import Publisher
@@ -35,7 +36,7 @@ log = logging.getLogger("ledgerlearn.lab.agent")
 def main(role: str, index: int, run_dir: Path) -> int:
     """Run one agent; returns the exit code."""
     torch.set_num_threads(1)
-    run = json.loads((run_dir / "run.json").read_text())
+    run = strict_json.load_file(run_dir / "run.json", max_bytes=16 * 2**20)
     config = RunConfig.model_validate(run["config"])
     account = load_keystore(Path(run["keystores"][role][index]))
     name = f"{role}-{index}"
@@ -91,7 +92,7 @@ def _role(
     if role == "publisher":
         task_file = run_dir / "task.json"
         if task_file.exists():  # restarted: the task is already published
-            task_id = int(json.loads(task_file.read_text())["task_id"])
+            task_id = int(strict_json.load_file(task_file)["task_id"])
         else:
             committee = list(run["committee"])
             publisher = Publisher(participant)
@@ -106,7 +107,7 @@ def _role(
     task_file = run_dir / "task.json"
     while not task_file.exists():  # ready before the task: the publisher waits for providers
         time.sleep(0.2)
-    task_id = int(json.loads(task_file.read_text())["task_id"])
+    task_id = int(strict_json.load_file(task_file)["task_id"])
     participant.sync()
     training = config.training.model_copy(update={"seed": config.seed * 1000 + index})
     provider = Provider(

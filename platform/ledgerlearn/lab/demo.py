@@ -24,6 +24,7 @@ from pathlib import Path
 
 from eth_account import Account
 
+from ledgerlearn import strict_json
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.chain.backend import connect
 from ledgerlearn.chain.client import LedgerClient
@@ -218,7 +219,7 @@ def run_demo(
                 "the task to be published",
                 restart,
             )
-            task_id = int(json.loads((out_dir / "task.json").read_text())["task_id"])
+            task_id = int(strict_json.load_file(out_dir / "task.json")["task_id"])
             say(f"task {task_id} published")
             reader = LedgerClient(chain, deployment)
             last_round = 0

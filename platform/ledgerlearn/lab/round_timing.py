@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ledgerlearn import strict_json
 from ledgerlearn.chain.index import TaskRecord
 from ledgerlearn.stopwatch import Stopwatch
 
@@ -196,4 +197,6 @@ class BlockClock:
     @staticmethod
     def load(path: Path) -> dict[int, float]:
         """Read block times written by :meth:`save`."""
-        return {int(b): float(t) for b, t in json.loads(path.read_text()).items()}
+        return {
+            int(b): float(t) for b, t in strict_json.load_file(path, max_bytes=64 * 2**20).items()
+        }

@@ -65,6 +65,7 @@ from pydantic import (
 
 from ledgerlearn import strict_json
 from ledgerlearn.errors import ModelSpecError
+from ledgerlearn.limits import MAX_PARAMETERS, MAX_SPEC_BYTES
 
 __all__ = [
     "LAYER_TYPES",
@@ -105,7 +106,9 @@ class SpecLimits:
     Parameters
     ----------
     max_parameters
-        Largest number of trainable parameters (float32 scalars) a spec may declare.
+        Largest number of trainable parameters (float32 scalars) a spec may declare; the
+        default, :data:`ledgerlearn.limits.MAX_PARAMETERS`, is what fits in a weights file
+        every member can fetch.
     max_layers
         Largest number of layers.
     max_activation_elements
@@ -117,10 +120,10 @@ class SpecLimits:
         Conv2d layers), so that scoring a validation fragment stays cheap.
     """
 
-    max_parameters: int = 50_000_000
+    max_parameters: int = MAX_PARAMETERS
     max_layers: int = 256
     max_activation_elements: int = 16_777_216
-    max_document_bytes: int = 1_000_000
+    max_document_bytes: int = MAX_SPEC_BYTES
     max_macs_per_sample: int = 1_000_000_000
 
     def __post_init__(self) -> None:
@@ -507,7 +510,7 @@ class ModelSpec(BaseModel):
                 f"model spec is not UTF-8: {exc.reason} at byte {exc.start}"
             ) from None
         try:
-            document = strict_json.loads(text)
+            document = strict_json.loads(text, max_bytes=limits.max_document_bytes)
         except (ValueError, RecursionError) as exc:
             raise ModelSpecError(f"model spec is not valid JSON: {exc}") from None
         if not isinstance(document, dict):

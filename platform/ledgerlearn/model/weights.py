@@ -36,6 +36,7 @@ import torch
 
 from ledgerlearn import strict_json
 from ledgerlearn.errors import WeightsError
+from ledgerlearn.limits import WEIGHTS_HEADER_BYTES
 from ledgerlearn.model.spec import ModelSpec, Shape
 
 __all__ = [
@@ -55,8 +56,8 @@ __all__ = [
 
 Float32Array = npt.NDArray[np.float32]
 
-MAX_HEADER_BYTES = 100_000
-"""Default cap on the JSON header of a weights file (bytes)."""
+MAX_HEADER_BYTES = WEIGHTS_HEADER_BYTES
+"""Default cap on the JSON header of a weights file (bytes; :mod:`ledgerlearn.limits`)."""
 
 _METADATA_KEY = "__metadata__"
 _ENTRY_KEYS = frozenset({"dtype", "shape", "data_offsets"})
@@ -352,7 +353,7 @@ def read_header(
             f"not a safetensors file: the header is not UTF-8 ({exc.reason} at byte {exc.start})"
         ) from None
     try:
-        document = strict_json.loads(text)
+        document = strict_json.loads(text, max_bytes=max(header_length, 1))
     except strict_json.DuplicateKeyError as exc:
         raise WeightsFormatError(
             f"malformed safetensors header: duplicate tensor name {_name(exc.key)}"

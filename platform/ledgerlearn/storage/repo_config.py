@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ledgerlearn import strict_json
 from ledgerlearn.errors import StorageError
 from ledgerlearn.storage.kubo import Kubo
 from ledgerlearn.storage.peer_address import PeerAddress
@@ -157,7 +158,7 @@ def init_private_repo(
         raise StorageError(f"kubo could not create a repository in {repo} (code {code})")
     path = repo / _CONFIG_FILE
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
+        config = strict_json.load_file(path)
         edited = private_config(
             config,
             swarm_addresses=swarm_addresses,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ import pytest
 import torch
 
 from ledgerlearn.data import DataFileError, LabelRangeError, load_csv, load_file, load_npz
+from ledgerlearn.data.files import CSV_CHUNK_LINES, MAX_CSV_LINE_BYTES
 from ledgerlearn.model import logreg_digits
 
 torch.set_num_threads(1)
@@ -249,3 +252,124 @@ def test_csv_not_utf8(tmp_path: Path) -> None:
 
 def test_num_classes_must_be_valid(tmp_path: Path) -> None:
     _fails(_csv(tmp_path, "1,0\n"), r"num_classes must be a positive integer", num_classes=0)
+
+
+# --- bombs: refused from the headers, before anything is inflated ---------------------------
+
+
+def _npy_header(shape: tuple[int, ...], descr: str = "<f8") -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buffer, {"descr": descr, "fortran_order": False, "shape": shape}
+    )
+    return buffer.getvalue()
+
+
+def _zip(path: Path, members: list[tuple[str, bytes]], **kwargs: Any) -> Path:
+    with zipfile.ZipFile(path, "w", **kwargs) as archive:
+        for name, data in members:
+            archive.writestr(name, data)
+    return path
+
+
+def _npy(array: Any) -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.asarray(array))
+    return buffer.getvalue()
+
+
+def test_an_npz_declaring_more_values_than_allowed_is_refused_from_its_header(
+    tmp_path: Path,
+) -> None:
+    # the header claims 2e6 x 64 float64 (1 GB); only the header is there: a refusal from
+    # the data would be a different error
+    x = _npy_header((2_000_000, 64))
+    path = _zip(tmp_path / "bomb.npz", [("x.npy", x), ("y.npy", _npy(np.zeros(3, int)))])
+    _fails(path, r"array 'x' declares shape \(2000000, 64\) of float64 .* holds \d+ bytes")
+    bomb = tmp_path / "real-bomb.npz"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("x.npy", "w") as member:
+            member.write(_npy_header((20_000, 64)))
+            for _ in range(20):
+                member.write(bytes(8 * 64 * 1000))
+        archive.writestr("y.npy", _npy(np.zeros(20_000, int)))
+    assert bomb.stat().st_size < 100_000  # 10 MB of zeros inflate from a few KB
+    _fails(
+        bomb,
+        r"x has shape \(20000, 64\) \(1280000 values\), above the limit of 1000000",
+        max_values=1_000_000,
+    )
+    assert load_file(bomb, num_classes=10, max_values=1_280_000).x.shape == (20_000, 64)
+
+
+def test_an_npz_lying_about_its_members_is_refused(tmp_path: Path) -> None:
+    y = _npy(np.zeros(2, int))
+    twice = _zip(tmp_path / "twice.npz", [("x.npy", _npy(np.zeros((2, 2)))), ("y.npy", y)])
+    with zipfile.ZipFile(twice, "a") as archive, pytest.warns(UserWarning, match="Duplicate"):
+        archive.writestr("x.npy", _npy(np.ones((2, 2))))
+    _fails(twice, r"the archive holds 'x' more than once")
+    lzma = _zip(
+        tmp_path / "lzma.npz",
+        [("x.npy", _npy(np.zeros((2, 2)))), ("y.npy", y)],
+        compression=zipfile.ZIP_LZMA,
+    )
+    _fails(lzma, r"array 'x' uses zip compression method 14")
+    short = _zip(tmp_path / "short.npz", [("x.npy", _npy(np.zeros((2, 2)))[:-8]), ("y.npy", y)])
+    _fails(short, r"array 'x' declares shape \(2, 2\) of float64 \(\d+ bytes with its header\)")
+
+
+def test_a_csv_beyond_the_value_limit_is_refused_as_it_is_read(tmp_path: Path) -> None:
+    rows = "\n".join(f"{i},{i + 1},{i % 10}" for i in range(10_000))
+    path = _csv(tmp_path, rows)
+    _fails(path, r"more than 10000 feature values by line \d+", max_values=10_000)
+    assert load_file(path, num_classes=10, max_values=20_000).x.shape == (10_000, 2)
+
+
+def test_a_csv_line_longer_than_the_cap_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    path.write_bytes(b"1," * (MAX_CSV_LINE_BYTES // 2 + 1) + b"0\n")
+    _fails(path, r"line 1 is longer than")
+
+
+def test_a_large_csv_streams_in_chunks_with_the_right_line_numbers(tmp_path: Path) -> None:
+    lines = [f"{i % 7}.5,{i % 3},{i % 10}" for i in range(3 * CSV_CHUNK_LINES)]
+    lines[2 * CSV_CHUNK_LINES + 5] = "1.0,2.0,12"
+    lines[2 * CSV_CHUNK_LINES + 9] = "1.0,2.0,-3"
+    path = _csv(tmp_path, "a,b,label\n" + "\n".join(lines) + "\n")
+    message = _fails(path, r"2 labels lie outside \[0, 10\)", LabelRangeError)
+    assert f"first: line {2 * CSV_CHUNK_LINES + 7} has label 12" in message
+    lines[2 * CSV_CHUNK_LINES + 5] = "1.0,inf,1"
+    lines[2 * CSV_CHUNK_LINES + 9] = "1.0,2.0,1"
+    lines[5] = "1.0,2.0,1.5"
+    path = _csv(tmp_path, "a,b,label\n" + "\n".join(lines) + "\n", "mixed.csv")
+    # a label problem anywhere comes before a feature problem, as for a file read at once
+    _fails(path, r"line 7, label column 'label': 1.5 is not a whole number \(1 such labels\)")
+    lines[5] = "1.0,2.0,1"
+    path = _csv(tmp_path, "a,b,label\n" + "\n".join(lines) + "\n", "feature.csv")
+    _fails(path, rf"line {2 * CSV_CHUNK_LINES + 7}, column 'b': value inf is not a finite number")
+    lines[5] = "1.0,2.0,1"
+    lines[2 * CSV_CHUNK_LINES + 5] = "1.0,2.0,1"
+    data = load_file(_csv(tmp_path, "\n".join(lines), "good.csv"), num_classes=10)
+    assert data.x.shape == (3 * CSV_CHUNK_LINES, 2)
+    assert data.x[7].tolist() == [0.5, 1.0] and int(data.y[7]) == 7
+
+
+def test_messages_name_the_file_by_its_label_not_its_path(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "1,2,0\n1,x,0\n", "upload-tmp-copy.csv")
+    with pytest.raises(DataFileError) as caught:
+        load_file(path, num_classes=10, label="validation.csv")
+    assert str(caught.value).startswith("validation.csv: line 2")
+    assert str(tmp_path) not in str(caught.value)
+    npz = _npz(tmp_path, x=np.zeros((2, 2)), y=np.zeros(3, int))
+    with pytest.raises(DataFileError) as caught:
+        load_file(npz, num_classes=10, label="mine.npz")
+    assert str(caught.value) == "mine.npz: x has 2 samples but y has 3 labels"
+
+
+def test_line_breaks_only_unicode_knows_still_load_every_row(tmp_path: Path) -> None:
+    # the reader sizes its array from a count of \n and \r; str.splitlines also breaks at
+    # U+2028 and friends: the array grows
+    path = tmp_path / "odd.csv"
+    path.write_bytes("\u2028".join(f"{i},{i % 10}" for i in range(5000)).encode())
+    data = load_file(path, num_classes=10)
+    assert data.x.shape == (5000, 1) and data.x[-1, 0] == 4999.0

@@ -12,7 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ledgerlearn.config import StorageSettings
 from ledgerlearn.errors import ModelSpecError
+from ledgerlearn.limits import MAX_CONTENT_BYTES, MAX_PARAMETERS
 from ledgerlearn.model import (
     LAYER_TYPES,
     ModelSpec,
@@ -21,6 +23,7 @@ from ledgerlearn.model import (
     logreg_digits,
     mlp_digits,
 )
+from ledgerlearn.model.weights import default_max_bytes
 
 
 def mlp_doc(
@@ -311,7 +314,7 @@ def test_a_model_without_parameters_is_rejected() -> None:
 def test_parameter_cap_default_and_configurable() -> None:
     rejects(
         mlp_doc(linear(64, 100_000), linear(100_000, 1_000), linear(1_000, 10)),
-        r"the model has 106\d{6} parameters, above the limit of 50000000",
+        rf"the model has 106\d{{6}} parameters, above the limit of {MAX_PARAMETERS}",
     )
     rejects(
         mlp_doc(linear(64, 10)),
@@ -319,6 +322,15 @@ def test_parameter_cap_default_and_configurable() -> None:
         limits=SpecLimits(max_parameters=649),
     )
     assert ModelSpec.from_dict(mlp_doc(linear(64, 10)), limits=SpecLimits(max_parameters=650))
+
+
+def test_the_largest_allowed_model_has_weights_every_member_can_fetch() -> None:
+    # one source for the limits: a spec at the parameter cap still fits the fetch cap
+    features = MAX_PARAMETERS // 11 - 1  # Linear(features, 10): 10 * features + 10 parameters
+    spec = ModelSpec.from_dict(mlp_doc(linear(features, 10), input_shape=[features]))
+    assert spec.num_parameters() > MAX_PARAMETERS * 0.9
+    assert default_max_bytes(spec) <= MAX_CONTENT_BYTES
+    assert StorageSettings().max_get_bytes == MAX_CONTENT_BYTES
 
 
 def test_absurd_single_sizes_are_rejected() -> None:

@@ -1,0 +1,130 @@
+"""THREATS I6: a task's policy is checked against the contract's own types, read from the ABI,
+before anything happens; a NaN threshold never becomes the score every update clears."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from ledgerlearn.agents.publisher import ON_CHAIN_NAMES, Policy
+from ledgerlearn.aggregation import RULE_IDS
+from ledgerlearn.chain.abi_ranges import IntRange, int_range, snake_case, task_params_ranges
+from ledgerlearn.chain.types import (
+    INT64_MAX,
+    INT64_MIN,
+    MAX_ABS_THRESHOLD,
+    SCORE_INVALID,
+    Flow,
+    Metric,
+    ThresholdMode,
+    threshold_to_fixed,
+    to_fixed,
+)
+from ledgerlearn.training import get_metric
+
+POLICY_NAME = {chain: policy for policy, chain in ON_CHAIN_NAMES.items()}
+DERIVED = {
+    "flow": "a Literal of Flow names",
+    "metric": "a Literal of metric names",
+    "threshold_mode": "a Literal of ThresholdMode names",
+    "aggregation_rule": "a rule name of RULE_IDS",
+    "threshold": "a float, turned into fixed point by threshold_to_fixed",
+}
+"""TaskParams integers the policy does not hold as plain integers; each is checked below."""
+
+
+def test_integer_types_of_the_abi() -> None:
+    assert int_range("q", "uint8") == IntRange("q", "uint8", 0, 255)
+    assert int_range("t", "int64") == IntRange("t", "int64", INT64_MIN, INT64_MAX)
+    assert int_range("x", "uint") == IntRange("x", "uint", 0, 2**256 - 1)
+    assert int_range("s", "string") is None and int_range("a", "address[]") is None
+    assert snake_case("maxFaultyValidators") == "max_faulty_validators"
+    r = int_range("q", "uint8")
+    assert r is not None and 255 in r and 256 not in r and -1 not in r and True not in r
+
+
+def test_the_ranges_come_from_the_shipped_abi() -> None:
+    ranges = task_params_ranges()
+    assert ranges["round_length"].abi_type == "uint32"
+    assert ranges["num_byzantine"].abi_type == "uint16"
+    assert ranges["threshold"] == IntRange("threshold", "int64", INT64_MIN, INT64_MAX)
+
+
+def _valid() -> dict[str, Any]:
+    return {"quorum": 2, "max_faulty_validators": 0}
+
+
+@pytest.mark.parametrize("name", sorted(task_params_ranges()))
+def test_every_integer_of_task_params_is_range_checked_by_the_policy(name: str) -> None:
+    """Fails for a TaskParams integer the policy does not check (e.g. a component the
+    contract gains): give Policy a field of that name (or list it in ON_CHAIN_NAMES), or
+    derive it from one in publisher.py and list it in DERIVED."""
+    bounds = task_params_ranges()[name]
+    if name in DERIVED:
+        return  # test_derived_fields_always_fit
+    field = POLICY_NAME.get(name, name)
+    assert field in Policy.model_fields, (
+        f"{bounds.describe()} has no Policy field {field!r}: nothing checks it before "
+        "the transaction is built"
+    )
+    for bad in (bounds.high + 1, bounds.low - 1, 2**300):
+        with pytest.raises(ValidationError) as caught:
+            Policy(**{**_valid(), field: bad})
+        assert caught.value.errors()[0]["loc"] == (field,), caught.value
+
+
+def test_derived_fields_always_fit() -> None:
+    ranges = task_params_ranges()
+    assert set(DERIVED) <= set(ranges), "DERIVED lists a field the ABI no longer has"
+    literal = {
+        "flow": [int(Flow.FEDERATION), int(Flow.DAG)],
+        "metric": [int(Metric(get_metric(m).metric_id)) for m in ("accuracy", "macro_f1")],
+        "threshold_mode": [int(m) for m in ThresholdMode],
+        "aggregation_rule": list(RULE_IDS.values()),
+        "threshold": [threshold_to_fixed(-MAX_ABS_THRESHOLD), threshold_to_fixed(1000.0)],
+    }
+    for name, values in literal.items():
+        assert all(v in ranges[name] for v in values), (name, values)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("rounds", 2**32, "does not fit the contract's TaskParams.maxRounds (uint32"),
+        ("round_length", 2**40, "TaskParams.roundLength (uint32"),
+        ("score_window", 2**32, "TaskParams.scoreWindow (uint32"),
+        ("num_byzantine", 70_000, "TaskParams.numByzantine (uint16: 0 to 65535)"),
+        ("threshold", math.nan, "finite number"),
+        ("threshold", math.inf, "finite number"),
+        ("threshold", -math.inf, "finite number"),
+        ("threshold", 1e9, "less than or equal to 1000"),
+    ],
+)
+def test_the_issues_values_are_refused_naming_the_field(
+    field: str, value: Any, message: str
+) -> None:
+    with pytest.raises(ValidationError, match=re.escape(message)) as caught:
+        Policy(**{**_valid(), field: value})
+    assert caught.value.errors()[0]["loc"] == (field,)
+
+
+def test_a_threshold_never_maps_silently_to_the_invalid_score() -> None:
+    for bad in (math.nan, math.inf, -math.inf, 1000.5, -1e300):
+        with pytest.raises(ValueError, match="finite number within"):
+            threshold_to_fixed(bad)
+    assert threshold_to_fixed(-0.25) == -250_000
+    assert threshold_to_fixed(1000.0) == 1_000_000_000
+    # scores keep their meaning: NaN is the invalid score, infinities clamp
+    assert to_fixed(math.nan) == SCORE_INVALID
+    assert to_fixed(math.inf) == INT64_MAX and to_fixed(-math.inf) == INT64_MIN
+
+
+def test_the_edges_of_the_types_are_accepted() -> None:
+    policy = Policy(
+        **_valid(), rounds=2**32 - 1, round_length=2**32 - 1, num_byzantine=0, threshold=-1000.0
+    )
+    assert policy.rounds == 2**32 - 1 and policy.threshold == -1000.0
