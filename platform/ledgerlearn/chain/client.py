@@ -20,6 +20,7 @@ from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
+from web3.exceptions import MismatchedABI
 from web3.types import TxReceipt
 
 from ledgerlearn.chain.artifacts import load_artifact
@@ -249,8 +250,13 @@ class LedgerClient:
 
     def check_publish(self, params: TaskParams, publisher: str) -> None:
         """Run ``publishTask(params)`` as a call from ``publisher``: raises the contract's typed
-        error (missing role, unsafe policy, bad parameter) without sending anything."""
-        self._read(self.ledger.functions.publishTask(params.as_tuple()), sender=publisher)
+        error (missing role, unsafe policy, bad parameter) without sending anything; a value
+        that does not fit its ABI type raises :class:`ChainError` naming it."""
+        try:
+            call = self.ledger.functions.publishTask(params.as_tuple())
+        except (MismatchedABI, TypeError, ValueError) as exc:  # encoding errors
+            raise ChainError(f"the task parameters do not fit the contract's types: {exc}") from exc
+        self._read(call, sender=publisher)
 
     def recover_outbox(self) -> None:
         """Re-broadcast this participant's outbox transactions not yet mined (at a restart)."""
