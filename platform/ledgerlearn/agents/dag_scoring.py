@@ -72,6 +72,15 @@ class DagScorer:
         self._sanity: dict[int, DagSanity] = {}
         self._scores: dict[bytes, ScoreRecord] = {}  # computed, not sent yet
 
+    def forget(self, task: TaskRecord) -> None:
+        """Drop what was kept for ``task`` (closed: it never changes again)."""
+        for cache in (self._content, self._scores):
+            for h in [h for h in cache if h in task.updates]:
+                del cache[h]
+        self._tried.difference_update(task.updates)
+        self._sent.difference_update(task.updates)
+        self._sanity.pop(task.task_id, None)
+
     def step(self, task: TaskRecord) -> bool:
         """Score the task's updates that are due; True when scores were sent."""
         v = self.validator

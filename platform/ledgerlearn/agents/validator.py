@@ -151,6 +151,7 @@ class Validator:
         self._bad_proposals: dict[tuple[int, int], set[bytes]] = {}  # unavailable or no match
         # task -> (round, its decodable updates' changes): context for a round with few updates
         self._history: dict[int, tuple[int, list[npt.NDArray[np.float32]]]] = {}
+        self._forgotten: set[int] = set()  # closed tasks whose caches were dropped
         self.scored: list[ScoreRecord] = []
         self._dag = DagScorer(self)  # dag tasks: agents/dag_scoring.py
 
@@ -173,7 +174,11 @@ class Validator:
             if task.flow is Flow.DAG and not task.closed and me in task.params.committee:
                 sent = self._dag.step(task) or sent
                 continue
-            if task.closed or me not in task.params.committee or not task.rounds:
+            if task.closed:
+                if task.task_id not in self._forgotten:
+                    self._forget(task)
+                continue
+            if me not in task.params.committee or not task.rounds:
                 continue
             number = max(task.rounds)
             record = task.rounds[number]
@@ -184,6 +189,20 @@ class Validator:
             sent = self._attest(task, record) or sent
             sent = self._close_overdue(task, record) or sent
         return sent
+
+    def _forget(self, task: TaskRecord) -> None:
+        """Drop everything kept for a closed task (it never changes again), once."""
+        task_id = task.task_id
+        self._forgotten.add(task_id)
+        self._dag.forget(task)
+        for u in [u for u, t in self._content_task.items() if t == task_id]:
+            self._content.pop(u, None)
+            del self._content_task[u]
+        for cache in (self._base_metric, self._aggregates, self._bad_proposals):
+            for key in [k for k in cache if k[0] == task_id]:
+                del cache[key]
+        self._fragments.pop(task_id, None)
+        self._history.pop(task_id, None)
 
     def _release(self, task: TaskRecord, record: RoundRecord) -> None:
         """Forget what no longer helps: content and prefetch marks of updates this member

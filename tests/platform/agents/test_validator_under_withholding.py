@@ -147,3 +147,21 @@ def test_prefetched_content_is_released_on_every_path(
     assert set(member._content) == {hashes[2], hashes[3]}  # still to be scored by this member
     assert old not in member._prefetched
     assert not member._base_metric and not member._aggregates and not member._bad_proposals
+
+
+def test_a_closed_task_leaves_nothing_behind(validator: tuple[Validator, CountingStore]) -> None:
+    """Once a task closes (it never changes again) its content, caches and fragment go."""
+    member, _ = validator
+    hashes = [hashlib.sha256(f"closing {i}".encode()).digest() for i in range(3)]
+    task = _task([(h, f"cid-{i}") for i, h in enumerate(hashes)])
+    for h in hashes:
+        member._content[h] = b"bytes"
+        member._content_task[h] = 1
+        member._dag._content[h] = b"bytes"
+        member._dag._tried.add(h)
+    member._base_metric[(1, 3)] = 0.5
+    task.closed = True
+    member.participant.index.tasks[1] = task
+    member.step()
+    assert not member._content and not member._content_task and not member._base_metric
+    assert not member._dag._content and not member._dag._tried
