@@ -457,7 +457,7 @@ class Validator:
         :func:`~ledgerlearn.flows.federation.self_propose_after` blocks.
         """
         me = self.participant.address
-        if record.result_hash is not None or not record.accepted:
+        if record.result_hash is not None or not record.accepted or not self.behaviour.attests:
             return False
         if me in record.attesters:
             return False  # one attestation per member and round

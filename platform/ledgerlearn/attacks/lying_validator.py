@@ -3,8 +3,10 @@
 A validator computes its true scores, then its behaviour decides what it reports (honest
 code never branches). ``inflate``: every update gets a high passing score; ``deflate``:
 every update is reported invalid; ``collude``: updates of partner providers are inflated and
-everyone else's deflated (providers and validators colluding). The committee's decision
-needs a majority of its members, so up to ``f < m/2`` liars cannot flip it.
+everyone else's deflated (providers and validators colluding); ``silent``: scores truthfully
+but never attests an aggregate (a member absent when rounds close: with too few attesters the
+round is closed at its attestation deadline). The committee's decision needs a majority of its
+members, so up to ``f < m/2`` liars cannot flip it.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ HIGH_SCORE = to_fixed(1.0)
 
 
 class ValidatorBehaviour(Protocol):
-    """Maps a validator's true scores to the ones it reports."""
+    """Maps a validator's true scores to the ones it reports, and says whether it attests."""
 
     name: str
+    attests: bool
 
     def report(
         self, scores: Mapping[bytes, int], providers: Mapping[bytes, str]
@@ -34,6 +37,7 @@ class HonestValidator:
     """Reports the true scores."""
 
     name = "honest"
+    attests = True
 
     def report(
         self, scores: Mapping[bytes, int], providers: Mapping[bytes, str]
@@ -46,6 +50,7 @@ class Inflate:
     """Reports every update as clearly good."""
 
     name = "inflate"
+    attests = True
 
     def report(
         self, scores: Mapping[bytes, int], providers: Mapping[bytes, str]
@@ -58,6 +63,7 @@ class Deflate:
     """Reports every update as invalid."""
 
     name = "deflate"
+    attests = True
 
     def report(
         self, scores: Mapping[bytes, int], providers: Mapping[bytes, str]
@@ -70,6 +76,7 @@ class Collude:
     """Inflates the partners' updates, deflates everyone else's."""
 
     name = "collude"
+    attests = True
 
     def __init__(self, partners: Collection[str]) -> None:
         self.partners = {p.lower() for p in partners}
@@ -84,11 +91,19 @@ class Collude:
         }
 
 
+class Silent(HonestValidator):
+    """Scores truthfully, never attests an aggregate."""
+
+    name = "silent"
+    attests = False
+
+
 VALIDATOR_BEHAVIOURS: dict[str, Callable[[Collection[str]], ValidatorBehaviour]] = {
     "honest": lambda partners: HonestValidator(),
     "inflate": lambda partners: Inflate(),
     "deflate": lambda partners: Deflate(),
     "collude": lambda partners: Collude(partners),
+    "silent": lambda partners: Silent(),
 }
 """Validator behaviours by name; the factory takes the Byzantine providers' accounts (the
 partners of colluders)."""

@@ -122,11 +122,15 @@ def close_overdue_round(participant: Participant, task: TaskRecord, record: Roun
 
     With a proposal more than ``f`` members attested (one with the most attestations: at least
     one honest member recomputed it); else the contract keeps the base model. Updates still
-    pending must be settled first (the keeper does). Several participants closing the same
-    round cause no double effect: the contract finalizes it once, the later call reverts.
+    pending must be settled first (the keeper does), and a round with accepted updates is not
+    closed before someone proposed its aggregate (members may attest after the deadline; a
+    keeper that comes back late proposes first). Several participants closing the same round
+    cause no double effect: the contract finalizes it once, the later call reverts.
     """
     if record.result_hash is not None or task.closed:
         return False
+    if record.accepted and not record.proposals:
+        return False  # propose first: members may still attest after the deadline
     deadlines = task.round_deadlines(record.round)
     if participant.head + 1 < deadlines.attestation_close:
         return False
@@ -202,8 +206,6 @@ class RoundKeeper:
                 client.settle_updates(self.task_id, due)
             log.info("task %d round %d: settled %d pending updates", self.task_id, number, len(due))
             return True
-        if close_overdue_round(p, task, record):
-            return True
         if not record.accepted:
             if record.base_model_hash in record.proposals:
                 return False  # another keeper proposed keeping the base model
@@ -214,7 +216,9 @@ class RoundKeeper:
             log.info("task %d round %d: no accepted update, base model kept", self.task_id, number)
             return True
         if p.address in record.proposers:
-            return False  # proposed (or named a CID) this round: members attest
+            # proposed (or named a CID) this round: members attest; past the attestation
+            # deadline without a quorum, the round is closed anyway
+            return close_overdue_round(p, task, record)
         if number not in self._computed:
             with p.stopwatch.measure("aggregation"):
                 data = self.compute(task, record)
@@ -224,7 +228,8 @@ class RoundKeeper:
         digest, cid = self._computed[number]
         proposal = record.proposals.get(digest)
         if proposal is not None and cid in proposal.cids:
-            return False  # proposed by another participant with this very CID: nothing to add
+            # proposed by another participant with this very CID: nothing to add
+            return close_overdue_round(p, task, record)
         with p.stopwatch.measure("chain"):
             client.propose_aggregate(self.task_id, number, record.accepted, digest, cid)
         log.info(

@@ -29,7 +29,7 @@ from ledgerlearn.agents.publisher import Policy, Publisher
 from ledgerlearn.agents.validator import Validator
 from ledgerlearn.attacks import ProviderBehaviour, behaviour
 from ledgerlearn.attacks.lying_validator import ValidatorBehaviour, validator_behaviour
-from ledgerlearn.attacks.wrong_aggregate import WrongAggregateKeeper
+from ledgerlearn.attacks.wrong_aggregate import DeadCidKeeper, WrongAggregateKeeper
 from ledgerlearn.chain.backend import Chain, connect
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.deployment import deploy
@@ -142,10 +142,12 @@ class RunConfig(BaseModel):
         "into more parts than there are providers (a run without some of the providers "
         "keeps the others' data unchanged); default: part i for provider i.",
     )
-    rogue_keeper: bool = Field(
-        False,
-        description="Provider 0 also runs a keeper proposing wrong aggregates, racing the "
-        "honest one (the committee must not attest them).",
+    rogue_keeper: Literal["none", "wrong_aggregate", "dead_cid"] = Field(
+        "none",
+        description="Provider 0 also runs a keeper racing the honest one: wrong_aggregate "
+        "proposes wrong aggregates (the committee must not attest them); dead_cid proposes the "
+        "right aggregate's hash first, with a CID that points to nothing (the round must still "
+        "finalize).",
     )
     seed: int = 0
     dag: DagSettings = Field(
@@ -453,8 +455,9 @@ def _run(
             )
         )
     agents: list[tuple[Participant, Callable[[], bool]]] = []
-    if config.rogue_keeper:  # goes first: its wrong proposal is on chain before the right one
-        rogue = WrongAggregateKeeper(providers[0].participant, task_id)
+    if config.rogue_keeper != "none":  # goes first: its proposal is on chain before the right one
+        kind = WrongAggregateKeeper if config.rogue_keeper == "wrong_aggregate" else DeadCidKeeper
+        rogue = kind(providers[0].participant, task_id)
         agents.append((providers[0].participant, rogue.step))
     agents += [
         (publisher, keeper.step),
