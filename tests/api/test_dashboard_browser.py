@@ -142,6 +142,15 @@ def browser_page(url: str) -> Iterator[Any]:
             browser.close()
 
 
+def text_of(page: Any, selector: str) -> str:
+    """The element's text now, or "" while it is being re-rendered (it may not exist)."""
+    locator = page.locator(selector)
+    try:
+        return str(locator.first.inner_text(timeout=1000)) if locator.count() else ""
+    except Exception:  # replaced between count() and inner_text(): try again next poll
+        return ""
+
+
 def save_screenshot(page: Any, name: str, tmp_path: Path) -> None:
     REPORTS.mkdir(exist_ok=True)
     page.screenshot(path=str(REPORTS / name), full_page=True)
@@ -160,7 +169,9 @@ def test_dashboard_shows_a_running_demo(tmp_path: Path) -> None:
             "the task in the list",
             watched,
         )
-        assert page.locator("#live.on").count() == 1  # the event stream is connected
+        wait_until(  # the event stream is connected
+            lambda: page.locator("#live.on").count() == 1, 60, "the live event stream", watched
+        )
         page.locator(".task-list a", has_text="Task 1").click()
         page.wait_for_selector("#timeline .round-card", timeout=60_000)
         wait_until(
@@ -170,11 +181,19 @@ def test_dashboard_shows_a_running_demo(tmp_path: Path) -> None:
             watched,
         )
         page.locator('.round-card[data-round="1"]').click()
-        page.wait_for_selector("#round-title", timeout=60_000)
-        assert "Round 1" in page.inner_text("#round-title")
-        table = page.inner_text("#updates")
-        assert "accepted" in table and "rejected" in table  # the committee's decisions
-        assert page.locator("#updates .score").count() >= 10  # every validator's scores
+        # every check waits for its condition: the panel re-renders on every event
+        wait_until(
+            lambda: "Round 1" in text_of(page, "#round-title"), 60, "round 1's panel", watched
+        )
+        wait_until(  # the committee's decisions
+            lambda: {"accepted", "rejected"} <= set(text_of(page, "#updates").split()),
+            60,
+            "accepted and rejected updates in round 1",
+            watched,
+        )
+        wait_until(  # every validator's scores
+            lambda: page.locator("#updates .score").count() >= 10, 60, "the scores", watched
+        )
         # the accuracy curve: the initial model and round 1, on the gateway's held-out set
         wait_until(
             lambda: page.locator("#curve-svg circle").count() >= 2,
@@ -182,7 +201,9 @@ def test_dashboard_shows_a_running_demo(tmp_path: Path) -> None:
             "the accuracy curve",
             watched,
         )
-        assert "held-out set" in page.inner_text("#curve")
+        wait_until(
+            lambda: "held-out set" in text_of(page, "#curve"), 60, "the curve's caption", watched
+        )
         wait_until(
             lambda: page.locator('.round-card[data-round="3"] .badge.finalized').count() > 0,
             300,
@@ -205,7 +226,9 @@ def test_dashboard_shows_a_running_dag_demo(tmp_path: Path) -> None:
         )
         page.locator(".task-list a", has_text="Task 1").click()
         page.wait_for_selector("#dag", timeout=60_000)
-        assert "— dag" in page.inner_text("#content h2").lower()
+        wait_until(
+            lambda: "— dag" in text_of(page, "#content h2").lower(), 60, "the dag title", watched
+        )
         # the DAG grows live: the root and at least eight updates
         wait_until(
             lambda: (
@@ -218,7 +241,7 @@ def test_dashboard_shows_a_running_dag_demo(tmp_path: Path) -> None:
         )
         # the consensus model the gateway computes, and its curve over blocks
         wait_until(
-            lambda: "consensus model:" in page.inner_text("#consensus"),
+            lambda: "consensus model:" in text_of(page, "#consensus"),
             120,
             "the consensus model",
             watched,
@@ -229,9 +252,17 @@ def test_dashboard_shows_a_running_dag_demo(tmp_path: Path) -> None:
             "the consensus models' accuracy curve",
             watched,
         )
-        curve = page.inner_text("#curve")
-        assert "each consensus model" in curve and "held-out set" in curve
-        assert page.locator("#curve-svg text", has_text="block").count() == 1
+        # the panel re-renders as consensus models arrive: wait for the caption, not a snapshot
+        wait_until(
+            lambda: (
+                "each consensus model" in (caption := text_of(page, "#curve"))
+                and "held-out set" in caption
+                and page.locator("#curve-svg text", has_text="block").count() == 1
+            ),
+            60,
+            "the consensus curve's caption and block axis",
+            watched,
+        )
         # the Byzantine providers' updates show rejected, the honest ones accepted
         wait_until(
             lambda: (
