@@ -21,8 +21,6 @@ contract LedgerInvariants is InvariantBase {
         targetSelectors(address(handler), handler.actions());
     }
 
-    function invariant_none() external view {}
-
     function invariant_all() external view {
         handler.checkAll();
     }

@@ -26,8 +26,6 @@ interface Vm {
     function deployCode(string calldata artifactPath, bytes calldata constructorArgs) external returns (address);
     /// @notice An environment variable read as a bool, or `defaultValue` when unset.
     function envOr(string calldata name, bool defaultValue) external view returns (bool);
-    /// @notice The address of a secp256k1 private key.
-    function addr(uint256 privateKey) external pure returns (address keyAddr);
     /// @notice The key pair of a secp256k1 private key (its uncompressed public key as x, y).
     function createWallet(uint256 privateKey) external returns (Wallet memory wallet);
     /// @notice Signs a 32-byte digest with a secp256k1 private key.

@@ -539,6 +539,7 @@ abstract contract LedgerActions is LedgerModel {
         }
         g.blockNumber = target;
         vm.roll(target);
+        _allLiars();
         _allHonestDaemons();
         _allProviderClients();
     }
@@ -1012,22 +1013,49 @@ abstract contract LedgerActions is LedgerModel {
     }
 
     /// @dev The lying members, fast: each (unless it abstains, one time in four) scores every
-    /// update it can with a lie.
+    /// update it can with a lie, and tries one late score on a pending update past its deadline
+    /// (refused once the update has a quorum or its extension ended). They also act in every new
+    /// block, before the honest members.
     function liarsScore(uint256 taskSeed, uint256 scoreSeed) external step {
-        scoreSeed = _h(scoreSeed);
         (GhostTask storage t, bool found) = _ghostTask(_h(taskSeed));
         if (!found || t.closed) return;
+        _liars(t, _h(scoreSeed));
+    }
+
+    function _liars(GhostTask storage t, uint256 scoreSeed) internal {
         for (uint256 i = 0; i < t.committee.length; ++i) {
             address member = t.committee[i];
             if (kindOf[member] != Kind.LyingValidator || !_has(VALIDATOR, member)) continue;
             if ((scoreSeed >> (100 + 2 * i)) % 4 == 0) continue;
             bytes32[] memory batch = _scorableBy(t, i);
-            if (batch.length == 0) continue;
-            int64[] memory scores = new int64[](batch.length);
-            for (uint256 j = 0; j < batch.length; ++j) {
-                scores[j] = _scoreOf(t, member, batch[j], scoreSeed >> j);
+            if (batch.length > 0) {
+                int64[] memory scores = new int64[](batch.length);
+                for (uint256 j = 0; j < batch.length; ++j) {
+                    scores[j] = _scoreOf(t, member, batch[j], scoreSeed >> j);
+                }
+                _scores(member, t, batch, scores, false);
             }
-            _scores(member, t, batch, scores, false);
+            _lateScore(t, i, scoreSeed >> 120);
+        }
+    }
+
+    /// @dev Member `index` scores one pending update it has not scored whose deadline passed.
+    function _lateScore(GhostTask storage t, uint256 index, uint256 seed) internal {
+        (bytes32[] memory pending, uint256 n) = _pendingOf(t);
+        for (uint256 j = 0; j < n; ++j) {
+            bytes32 update = pending[(j + seed) % n];
+            if (t.updates[update].scoredMask & uint32(1 << index) != 0) continue;
+            if (block.number < _scoreDeadline(t, update)) continue;
+            address member = t.committee[index];
+            _score(member, t, update, _scoreOf(t, member, update, seed >> 10));
+            return;
+        }
+    }
+
+    function _allLiars() internal {
+        for (uint256 i = 0; i < g.taskIds.length; ++i) {
+            GhostTask storage t = g.tasks[g.taskIds[i]];
+            if (!t.closed) _liars(t, uint256(keccak256(abi.encode("liars", g.seq, i))));
         }
     }
 
@@ -1120,14 +1148,14 @@ abstract contract LedgerActions is LedgerModel {
         _closeRound(actor, t, round, result, false);
     }
 
-    /// @dev The publisher (one in 4), a committee member (one in 4; three in 4 once the publisher
+    /// @dev The publisher (one in 4), a committee member (one in 4; one in 2 once the publisher
     /// lost its role: then it may), or anyone.
     function closeTask(uint256 actorSeed, uint256 taskSeed) external step {
         actorSeed = _h(actorSeed);
         (GhostTask storage t, bool found) = _ghostTask(_h(taskSeed));
         if (!found) return;
         uint256 who = actorSeed % 4;
-        if (!_has(PUBLISHER, t.publisher) && who != 0) who = 1; // the committee winds down an orphaned task
+        if (!_has(PUBLISHER, t.publisher) && who == 2) who = 1; // the committee winds down an orphaned task
         address actor = who == 0 ? t.publisher
             : who == 1 ? t.committee[(actorSeed >> 2) % t.committee.length] : _pick(actors, actorSeed >> 2);
         _closeTask(actor, t);
@@ -1135,7 +1163,8 @@ abstract contract LedgerActions is LedgerModel {
 
     /// @dev A random role of a random actor; in known-holes mode half of them are aimed: an
     /// honest member of an open task's committee (mid-round), the provider of a pending update, the
-    /// publisher of an open task (then, half of the time, a committee member closes the task).
+    /// publisher of an open task (then, half of the time, a provider tries to close the task and
+    /// a committee member closes it).
     function revokeRole(uint256 actorSeed, uint256 roleSeed) external step {
         actorSeed = _h(actorSeed);
         roleSeed = _h(roleSeed);
@@ -1146,7 +1175,9 @@ abstract contract LedgerActions is LedgerModel {
         if (account == address(0)) return;
         consortium.revokeRole(role, account);
         if (role == PUBLISHER && t.id != 0 && (actorSeed >> 100) % 2 == 0) {
-            // the publisher is gone: a member of the committee winds its task down
+            // the publisher is gone: someone who is not on the committee tries to close its task
+            // (refused), then a member of the committee winds it down
+            _closeTask(_pick(providerPool, actorSeed >> 108), t);
             _closeTask(t.committee[(actorSeed >> 104) % t.committee.length], t);
         }
     }
@@ -1272,6 +1303,65 @@ abstract contract LedgerActions is LedgerModel {
 
     function keeper() external step {
         _keeper();
+    }
+
+    /// @dev I8 (a hole of the old contracts): a task is closed mid-round, its updates pending
+    /// (half of the time, by its publisher; by a committee member once the publisher lost its
+    /// role), or an already closed task is picked, and then
+    /// everyone tries to write to it: committee members score (alone and in batches, in their
+    /// windows), anyone settles, providers join, commit and reveal, the keeper proposes and
+    /// closes the round, members attest, the publisher closes it again. All must revert.
+    function closedTaskWrites(uint256 taskSeed, uint256 actorSeed) external step {
+        actorSeed = _h(actorSeed);
+        if (!knownHoles) return;
+        (GhostTask storage t, bool found) = _ghostTask(_h(taskSeed));
+        if (!found) return;
+        if (!t.closed) {
+            (, uint256 pending) = _pendingOf(t);
+            if (pending == 0 || (actorSeed >> 200) % 2 == 0) return;
+            address closer = t.publisher;
+            if (!_has(PUBLISHER, closer)) closer = t.committee[actorSeed % t.committee.length];
+            _closeTask(closer, t);
+            if (!t.closed) return;
+        }
+        _closedTaskScores(t, actorSeed);
+        _closedTaskProvider(t, actorSeed >> 64);
+        if (t.p.flow == FEDERATION) _closedTaskRound(t, actorSeed >> 128);
+        _closeTask(t.publisher, t);
+    }
+
+    function _closedTaskScores(GhostTask storage t, uint256 seed) internal {
+        (bytes32[] memory pending, uint256 n) = _pendingOf(t);
+        if (n == 0) return;
+        address member = t.committee[seed % t.committee.length];
+        int64[] memory scores = new int64[](n);
+        bytes32[] memory batch = new bytes32[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            batch[i] = pending[i];
+            scores[i] = _scoreOf(t, member, pending[i], seed >> 8);
+            _score(member, t, pending[i], scores[i]);
+        }
+        _scores(t.committee[(seed >> 16) % t.committee.length], t, batch, scores, false);
+        _settle(keeperAccount, t, batch, false);
+    }
+
+    function _closedTaskProvider(GhostTask storage t, uint256 seed) internal {
+        address provider = _pick(providerPool, seed);
+        _join(provider, t);
+        bytes32 update = _makeContent(t, provider, Content.Good, 0);
+        bytes32 salt = _newSalt(provider, update);
+        _commit(provider, t, update, salt, _commitment(t.id, provider, update, salt));
+        Commit storage c = t.daemonCommit[provider];
+        if (c.update != bytes32(0)) _reveal(provider, t, c.update, c.salt, _parents(t, seed >> 8), 0, false);
+    }
+
+    function _closedTaskRound(GhostTask storage t, uint256 seed) internal {
+        uint32 round = t.currentRound;
+        GhostRound storage r = t.rounds[round];
+        bytes32 right = r.accepted.length == 0 ? r.base : _rightResult(t, round);
+        _propose(keeperAccount, t, round, r.accepted, right, true, false);
+        if (r.proposed.length > 0) _attest(t.committee[seed % t.committee.length], t, round, r.proposed[0], false, false);
+        _closeRound(keeperAccount, t, round, right, false);
     }
 
     /// @dev I-hole of the old contracts: the keeper prepares a settle batch now and sends it later

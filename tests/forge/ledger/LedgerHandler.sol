@@ -15,9 +15,9 @@ contract LedgerHandler is LedgerActions, LedgerChecks {
     /// dead CIDs, honest members and providers revoked mid-round, stale settle batches).
     constructor(bool knownHoles_) LedgerGhost(knownHoles_) {}
 
-    /// @notice The actions random sequences call (the last three only in known-holes mode).
+    /// @notice The actions random sequences call (the last four only in known-holes mode).
     function actions() external view returns (bytes4[] memory list) {
-        bytes4[29] memory all = [
+        bytes4[30] memory all = [
             this.publishFederation.selector,
             this.publishDag.selector,
             this.joinTask.selector,
@@ -45,10 +45,11 @@ contract LedgerHandler is LedgerActions, LedgerChecks {
             this.roll.selector,
             this.keeper.selector,
             this.frontRunUpdate.selector,
+            this.closedTaskWrites.selector,
             this.keeperPreparesSettle.selector,
             this.keeperSendsPreparedSettle.selector
         ];
-        uint256 count = knownHoles ? all.length : all.length - 3;
+        uint256 count = knownHoles ? all.length : all.length - 4;
         list = new bytes4[](count);
         for (uint256 i = 0; i < count; ++i) {
             list[i] = all[i];
