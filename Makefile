@@ -61,16 +61,18 @@ test-contracts: compile
 FORGE := node_modules/@foundry-rs/forge-linux-amd64/bin/forge
 FUZZ_INVARIANTS = grep -o 'function check[A-Z][A-Za-z]*' tests/forge/ledger/LedgerChecks.sol | sed 's/function check//' | grep -vx All | paste -sd, -
 
-test-fuzz: $(NPM_STAMP)  ## invariant fuzzing of the ledger, bounded (24 runs x 300 calls, every invariant after every call)
+test-fuzz: $(NPM_STAMP)  ## invariant fuzzing of the ledger, bounded (24 runs x 300 calls, steered into the attacks, every invariant after every call)
 	@echo "invariants checked after every call: $$($(FUZZ_INVARIANTS))"
-	$(FORGE) test --match-contract 'LedgerInvariants|LedgerHandlerSanity' --match-test 'invariant_all|test_'
+	FUZZ_KNOWN_HOLES=1 $(FORGE) test --match-contract 'LedgerInvariants|LedgerHandlerSanity' --match-test 'invariant_all|test_'
 
-fuzz: $(NPM_STAMP)  ## the same, long (FOUNDRY_PROFILE=long: 256 runs x 500 calls; RUNS=, DEPTH= override)
+fuzz: $(NPM_STAMP)  ## the same, long: 128 runs x 500 calls with the attacks, 128 without (FOUNDRY_PROFILE=long; RUNS=, DEPTH= override)
 	@echo "invariants checked after every call: $$($(FUZZ_INVARIANTS))"
-	FOUNDRY_PROFILE=long $(if $(RUNS),FOUNDRY_INVARIANT_RUNS=$(RUNS),) $(if $(DEPTH),FOUNDRY_INVARIANT_DEPTH=$(DEPTH),) \
+	FUZZ_KNOWN_HOLES=1 FOUNDRY_PROFILE=long $(if $(RUNS),FOUNDRY_INVARIANT_RUNS=$(RUNS),) $(if $(DEPTH),FOUNDRY_INVARIANT_DEPTH=$(DEPTH),) \
+	  $(FORGE) test --match-contract LedgerInvariants --match-test invariant_all
+	FUZZ_KNOWN_HOLES=0 FOUNDRY_PROFILE=long $(if $(RUNS),FOUNDRY_INVARIANT_RUNS=$(RUNS),) $(if $(DEPTH),FOUNDRY_INVARIANT_DEPTH=$(DEPTH),) \
 	  $(FORGE) test --match-contract LedgerInvariants --match-test invariant_all
 
-fuzz-holes: $(NPM_STAMP)  ## each invariant alone (64 runs x 300 calls), walking into the known holes: fails until they are closed
+fuzz-holes: $(NPM_STAMP)  ## each invariant alone (64 runs x 300 calls), steered into the attacks the old contracts fell to (all hold now)
 	FUZZ_KNOWN_HOLES=1 FOUNDRY_INVARIANT_SHOW_SOLIDITY=true FOUNDRY_INVARIANT_RUNS=$(or $(RUNS),64) $(FORGE) test --match-contract LedgerInvariants --no-match-test invariant_all
 
 test-python: $(PY_STAMP) chromium

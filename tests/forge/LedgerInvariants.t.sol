@@ -5,12 +5,13 @@ import {InvariantBase} from "./base/InvariantBase.sol";
 import {LedgerHandler} from "./ledger/LedgerHandler.sol";
 
 /// @title LedgerInvariants — stateful fuzzing of Consortium + LearningLedger
-/// @notice Random sequences of the handler's actions (publish, join, submit, score, settle,
-/// propose, attest, close, revoke, grant, register, time passing, an honest keeper) by random
-/// actors including the committees' lying members; every invariant is checked after every call.
-/// `invariant_all` checks them all in one campaign (what `make test` runs); the others are one
-/// campaign each (what `make fuzz` runs), so one broken invariant does not hide another.
-/// FUZZ_KNOWN_HOLES=1 lets the actions walk into the holes the next contract version closes.
+/// @notice Random sequences of the handler's actions (publish, join, commit, reveal, score,
+/// settle, propose, attest, close a round or a task, revoke, grant, register, time passing, an
+/// honest keeper) by random actors including the committees' lying members and a copier; every
+/// invariant is checked after every call. `invariant_all` checks them all in one campaign (what
+/// `make test` runs); the others are one campaign each (`make fuzz-holes`), so one broken
+/// invariant does not hide another. FUZZ_KNOWN_HOLES=1 steers the actions into the attacks the
+/// old contracts fell to.
 contract LedgerInvariants is InvariantBase {
     LedgerHandler internal handler;
 
@@ -24,8 +25,8 @@ contract LedgerInvariants is InvariantBase {
         handler.checkAll();
     }
 
-    function invariant_noPoisonedUpdateAccepted() external view {
-        handler.checkNoPoisonedUpdateAccepted();
+    function invariant_noBadUpdateAccepted() external view {
+        handler.checkNoBadUpdateAccepted();
     }
 
     function invariant_honestMajorityDecides() external view {
@@ -44,20 +45,24 @@ contract LedgerInvariants is InvariantBase {
         handler.checkClosedTasksFrozen();
     }
 
-    function invariant_firstSubmitterKeepsCredit() external view {
-        handler.checkFirstSubmitterKeepsCredit();
+    function invariant_firstCommitterKeepsCredit() external view {
+        handler.checkFirstCommitterKeepsCredit();
     }
 
     function invariant_creditGoesToAuthor() external view {
         handler.checkCreditGoesToAuthor();
     }
 
+    function invariant_noReplayedModel() external view {
+        handler.checkNoReplayedModel();
+    }
+
     function invariant_finalizedRoundsRight() external view {
         handler.checkFinalizedRoundsRight();
     }
 
-    function invariant_roundAccounting() external view {
-        handler.checkRoundAccounting();
+    function invariant_ledgerAccounting() external view {
+        handler.checkLedgerAccounting();
     }
 
     function invariant_callsMatchRules() external view {

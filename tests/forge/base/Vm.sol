@@ -8,6 +8,14 @@ pragma solidity ^0.8.28;
 /// package `forge-std` 1.1.2 is an old unofficial copy whose Test.sol imports a ds-test it does
 /// not ship).
 interface Vm {
+    /// @notice A secp256k1 key pair (forge-std's layout).
+    struct Wallet {
+        address addr;
+        uint256 publicKeyX;
+        uint256 publicKeyY;
+        uint256 privateKey;
+    }
+
     /// @notice Sets block.number.
     function roll(uint256 newHeight) external;
     /// @notice Makes the next call come from `msgSender`.
@@ -18,6 +26,10 @@ interface Vm {
     function deployCode(string calldata artifactPath, bytes calldata constructorArgs) external returns (address);
     /// @notice An environment variable read as a bool, or `defaultValue` when unset.
     function envOr(string calldata name, bool defaultValue) external view returns (bool);
+    /// @notice The key pair of a secp256k1 private key (its uncompressed public key as x, y).
+    function createWallet(uint256 privateKey) external returns (Wallet memory wallet);
+    /// @notice Signs a 32-byte digest with a secp256k1 private key.
+    function sign(uint256 privateKey, bytes32 digest) external pure returns (uint8 v, bytes32 r, bytes32 s);
 }
 
 /// @title CheatCodes — gives a contract the `vm` handle

@@ -6,10 +6,11 @@ import {ILedgerAccess} from "../../../contracts/interfaces/ILedgerAccess.sol";
 import {IRoundLedger} from "../../../contracts/interfaces/IRoundLedger.sol";
 import {ITaskRegistry} from "../../../contracts/interfaces/ITaskRegistry.sol";
 import {IUpdateLedger} from "../../../contracts/interfaces/IUpdateLedger.sol";
-import {CheatCodes} from "../base/Vm.sol";
+import {CheatCodes, Vm} from "../base/Vm.sol";
 
 /// @title LedgerGhost — the fixture of the invariant suite: actors, deployment, task parameters,
-/// update contents, and the ghost state (everything the handler knows that the chain does not)
+/// update contents, and the ghost state (everything the handler knows or predicts, kept apart
+/// from the chain so the two can be compared)
 /// @dev Porting to a new ledger API touches `_taskParams` (the one params builder), the ghost
 /// structs below, and the predicates in LedgerModel; the actions in LedgerActions call one
 /// primitive per ledger function.
@@ -18,10 +19,32 @@ abstract contract LedgerGhost is CheatCodes {
     uint256 internal constant MAX_TASKS = 8; // published in a sequence
     uint256 internal constant MAX_OPEN_TASKS = 3; // publish waits while this many are open
     uint256 internal constant MAX_UPDATES = 24; // per task
+    uint256 internal constant MAX_COMMITS = 48; // open commitments remembered for later reveals
     uint256 internal constant MAX_ROLL = 24; // blocks one roll action moves (usually 1..3)
-    uint256 internal constant KEEPER_PERIOD = 16; // roll runs the keeper when it idled this long
+    uint256 internal constant MAX_OFFLINE = 24; // blocks an honest member's host stays down
+    uint256 internal constant MAX_RECOMPUTE = 6; // blocks an honest member may take to recompute an aggregate
+    /// @dev The honest keeper acts at least every KEEPER_PERIOD blocks: whenever time passes
+    /// (`_advance`), it is woken at the block its period ends if it idled that long.
+    uint256 internal constant KEEPER_PERIOD = 16;
     int64 internal constant MARGIN = 12_345; // honest scores: threshold +/- MARGIN
     uint32 internal constant SAMPLES = 100;
+    int64 internal constant SCORE_INVALID = type(int64).min;
+    int64 internal constant MAX_ABS_THRESHOLD = 1_000 * 1_000_000;
+
+    // ---- the invariants, one bit each (LedgerChecks checks them; actions note what they see) ----
+    uint256 internal constant NO_BAD_UPDATE_ACCEPTED = 1 << 0;
+    uint256 internal constant HONEST_MAJORITY_DECIDES = 1 << 1;
+    uint256 internal constant UPDATES_DECIDED_IN_TIME = 1 << 2;
+    uint256 internal constant ROUNDS_FINALIZE_IN_TIME = 1 << 3;
+    uint256 internal constant CLOSED_TASKS_FROZEN = 1 << 4;
+    uint256 internal constant FIRST_COMMITTER_KEEPS_CREDIT = 1 << 5;
+    uint256 internal constant CREDIT_GOES_TO_AUTHOR = 1 << 6;
+    uint256 internal constant NO_REPLAYED_MODEL = 1 << 7;
+    uint256 internal constant FINALIZED_ROUNDS_RIGHT = 1 << 8;
+    uint256 internal constant LEDGER_ACCOUNTING = 1 << 9;
+    uint256 internal constant CALLS_MATCH_RULES = 1 << 10;
+    uint256 internal constant HONEST_ACTIONS_SUCCEED = 1 << 11;
+    uint256 internal constant INVARIANT_COUNT = 12;
 
     bytes32 internal constant PUBLISHER = keccak256("PUBLISHER_ROLE");
     bytes32 internal constant PROVIDER = keccak256("PROVIDER_ROLE");
@@ -33,6 +56,7 @@ abstract contract LedgerGhost is CheatCodes {
     uint8 internal constant PENDING = 1;
     uint8 internal constant ACCEPTED = 2;
     uint8 internal constant REJECTED = 3;
+    uint8 internal constant EXPIRED = 4;
 
     enum Kind {
         Publisher,
@@ -45,61 +69,157 @@ abstract contract LedgerGhost is CheatCodes {
         Keeper
     }
 
-    /// @dev What an update's bytes are: a good model, a poisoned one, or a replay of the base model.
+    /// @dev What an update's bytes are: a good model, a poisoned one, a replay of the base model,
+    /// or a replay of a model used elsewhere in the ledger (another task's initial weights, update
+    /// or result).
     enum Content {
         Good,
         Poisoned,
-        BaseReplay
+        BaseReplay,
+        ForeignReplay
+    }
+
+    /// @dev The fields of a task's policy the model needs (immutable once published).
+    struct Policy {
+        uint8 flow;
+        uint8 quorum;
+        uint8 f;
+        uint8 maxParents;
+        uint16 minUpdates;
+        uint16 maxPending;
+        int64 threshold;
+        uint32 roundLength;
+        uint32 scoreWindow;
+        uint32 maxRounds;
+        uint32 roundExtension;
+        uint32 scoreExtension;
+        uint32 attestWindow;
     }
 
     struct GhostUpdate {
-        bool made; // the content exists off chain (it may not be submitted yet)
-        address author; // who trained it (zero for a replay of the base model: nobody's work)
-        address firstSubmitter; // who submitted it first, zero until then
+        bool made; // the content exists off chain (it may not be revealed yet)
+        address author; // who trained it (zero for a replay: nobody's work)
         Content content;
-        uint32 round; // federation round it was submitted in
-        uint8 status; // last status the handler observed
+        bool submitted; // revealed on chain in this task
+        address provider; // whose reveal landed
+        uint64 round; // federation: round; dag: block of the reveal
+        uint8 status; // as the rules predict it (the chain's is compared in the checks)
+        uint8 scoreCount;
+        uint8 passCount; // scores that cleared the threshold (never the invalid score)
+        uint32 scoredMask;
         uint8 honestScores; // scores from honest committee members
         uint8 honestPasses; // ... of which cleared the threshold
         uint8 liarPasses; // scores from lying members that cleared the threshold
+        bool providerLostRole; // decided while its provider lacked PROVIDER_ROLE
+        uint256 lastScoreSeq; // g.seq of its last score (the keeper must act after it)
+    }
+
+    struct GhostRound {
+        uint256 start;
+        bytes32 base;
+        uint32 submitted; // reveals in the round, every status
+        uint256 fullBlock; // block of the minUpdates-th reveal (0 until then)
+        uint32 pending;
+        bytes32[] accepted; // acceptance order
+        bytes32[] proposed; // distinct results, first-proposed order
+        uint32 attestedMask;
+        uint8 leading;
+        bool finalized;
+        bytes32 result;
+        bool closedAtDeadline; // finalized by closeRound
+        bool keptBase; // ... keeping its base model although updates were accepted
+        mapping(bytes32 result => bool) isProposed;
+        mapping(bytes32 result => address) proposer;
+        mapping(bytes32 result => uint8) attestations;
+        mapping(bytes32 result => bool) liveCid; // someone named a CID its bytes can be fetched from
+        mapping(bytes32 result => uint256) proposedAt; // block of its first proposal
+        mapping(address account => bool) proposedBy;
     }
 
     struct GhostTask {
         uint256 id;
-        uint8 flow;
         address publisher;
-        int64 threshold;
+        Policy p;
         bytes32 initialWeights;
         address[] committee;
-        bytes32[] submitted; // every submitted update, in submission order
+        bool closed; // as the rules predict it
+        uint32 currentRound;
+        bytes32[] submitted; // every revealed update, in reveal order
         bytes32[] dagAccepted; // dag: accepted updates, in acceptance order
+        Commit[] commits; // commitments made on the task (the first MAX_COMMITS)
         uint256 contentNonce;
         bool frozen; // seen closed: its fingerprint may never change again
         bytes32 frozenFingerprint;
         uint256 frozenAtBlock;
-        mapping(uint32 round => bytes32[]) accepted; // federation: acceptance order per round
-        mapping(uint32 round => bytes32[]) proposed; // results proposed per round
-        mapping(uint32 round => mapping(bytes32 result => bool)) liveCid; // a fetchable CID was given
+        mapping(address provider => bool) joined;
+        mapping(address provider => uint32) lastRound; // federation: last round it revealed in
+        mapping(address provider => uint32) dagPending; // dag: its undecided updates
+        mapping(address provider => Commit) daemonCommit; // an honest provider's client: committed, not yet revealed
+        mapping(uint32 round => GhostRound) rounds;
         mapping(bytes32 update => GhostUpdate) updates;
+    }
+
+    /// @dev A commitment the handler made, kept for a later reveal.
+    struct Commit {
+        uint256 taskId;
+        address provider;
+        bytes32 update;
+        bytes32 salt;
+    }
+
+    /// @dev What a sequence reached (the sanity walks require each to be non-zero).
+    struct Stats {
+        uint256 accepted;
+        uint256 rejected;
+        uint256 expired;
+        uint256 finalized;
+        uint256 aggregated; // finalized with the aggregate of accepted updates
+        uint256 closedAtDeadline;
+        uint256 keptBase; // closed at the deadline keeping the base model although updates were accepted
+        uint256 closedWithLeading; // closed at the deadline with a proposal more than f members attested
+        uint256 cidAdded;
+        uint256 lateScores; // scores after the deadline, in the extension
+        uint256 revokedProviderRejected; // would be accepted, provider lost its role
+        uint256 frontRuns; // copier attempts on a reveal
+        uint256 replaysRefused; // reveals of used content refused
+        uint256 tooManyPending; // dag reveals refused by maxPending
+        uint256 closedByMember; // tasks closed by a committee member after the publisher lost its role
+        uint256 closedTaskCalls; // writes attempted on closed tasks
+        uint256 registered;
     }
 
     struct Ghost {
         uint256 blockNumber; // forge may reset block.number between calls: every action rolls to this
+        uint256 seq; // counts ledger writes and keeper runs (orders them within a block)
         uint256 lastKeeperBlock;
+        uint256 lastKeeperSeq;
         uint256 keeperRuns;
+        bool inKeeper;
         uint256[] taskIds;
         mapping(uint256 taskId => GhostTask) tasks;
+        mapping(bytes32 content => bool) used; // contentUsed as the rules predict it
+        mapping(bytes32 content => address) firstCommitter; // first account that committed to it (any task)
+        mapping(address provider => mapping(bytes32 commitment => uint256)) commitBlock;
+        mapping(address member => uint256) offlineUntil; // an honest member's host is down until this block
+        Commit[] commits; // ring of the last MAX_COMMITS commitments
+        uint256 commitCount;
+        uint256 saltNonce;
         uint256 ledgerCalls;
         uint256 ledgerSuccesses;
         uint256 mismatches; // a call succeeded where the rules say revert, or the reverse
         string firstMismatch;
         uint256 honestFailures; // an honest participant's call reverted
         string firstHonestFailure;
+        mapping(uint256 bit => uint256) violations; // observed at call time, per invariant bit
+        mapping(uint256 bit => string) firstViolation;
         string[] callNames; // per ledger function: calls and successes
         mapping(bytes32 name => uint256) callIndex; // index + 1 in callNames
         mapping(bytes32 name => uint256[2]) callCounts;
+        uint256[] touched; // tasks the current action made ledger calls on
+        mapping(uint256 taskId => bool) isTouched;
         uint256 staleTask; // a settle batch the keeper prepared earlier (known-holes mode)
         bytes32[] staleBatch;
+        Stats stats;
     }
 
     Ghost internal g;
@@ -109,7 +229,8 @@ abstract contract LedgerGhost is CheatCodes {
     ITaskRegistry internal immutable registry;
     IUpdateLedger internal immutable updateLedger;
     IRoundLedger internal immutable roundLedger;
-    /// @notice Whether the actions may walk into the holes the next contract version closes.
+    /// @notice Whether the actions steer into the attacks the old contracts fell to (front-running
+    /// copiers, dead CIDs, honest members revoked mid-round, stale settle batches).
     bool public immutable knownHoles;
 
     // ---- actors ----
@@ -117,12 +238,16 @@ abstract contract LedgerGhost is CheatCodes {
     address[] internal honestValidators;
     address[] internal liars;
     address[] internal honestProviders;
+    address[] internal publishers;
     address[] internal providerPool; // every account that starts with PROVIDER_ROLE
     address internal byzantine;
     address internal copier;
     address internal keeperAccount;
     mapping(address account => Kind) internal kindOf;
     mapping(address account => string) internal nameOf;
+    /// @dev Encryption keys for registerMember (secp256k1, uncompressed), one per private key.
+    uint256[] internal keyPrivate;
+    bytes[] internal keyPublic;
 
     constructor(bool knownHoles_) {
         knownHoles = knownHoles_;
@@ -134,8 +259,8 @@ abstract contract LedgerGhost is CheatCodes {
         vm.label(address(consortium), "Consortium");
         vm.label(ledger, "LearningLedger");
 
-        _actor("publisher0", Kind.Publisher, PUBLISHER);
-        _actor("publisher1", Kind.Publisher, PUBLISHER);
+        publishers.push(_actor("publisher0", Kind.Publisher, PUBLISHER));
+        publishers.push(_actor("publisher1", Kind.Publisher, PUBLISHER));
         for (uint256 i = 0; i < 3; ++i) {
             honestProviders.push(_actor(string.concat("provider", _str(i)), Kind.HonestProvider, PROVIDER));
         }
@@ -160,6 +285,13 @@ abstract contract LedgerGhost is CheatCodes {
         nameOf[keeperAccount] = "keeper";
         consortium.grantRole(PUBLISHER, keeperAccount);
 
+        for (uint256 i = 0; i < 4; ++i) {
+            uint256 pk = uint256(keccak256(abi.encode("ledgerlearn-fuzz-key", i))) % (2 ** 255);
+            Vm.Wallet memory w = vm.createWallet(pk);
+            keyPrivate.push(pk);
+            keyPublic.push(abi.encodePacked(bytes1(0x04), w.publicKeyX, w.publicKeyY));
+        }
+
         g.blockNumber = block.number;
         g.lastKeeperBlock = block.number;
     }
@@ -180,13 +312,15 @@ abstract contract LedgerGhost is CheatCodes {
     // ---- the one task-parameters builder ----
 
     /// @dev Valid parameters most of the time: n in 3..5 committee members of which exactly f lie
-    /// (f < k <= n - f, so at most f liars ever sit on a committee), random windows and threshold;
-    /// one in 16 breaks the policy and one in 32 a window, so refusals are exercised too.
+    /// (max(f + 1, 2) <= k <= n - f, so at most f liars ever sit on a committee), small random
+    /// windows, round waits (minUpdates, roundExtension), scoring extensions, attestation windows
+    /// and dag maxPending; about one in 8 breaks one rule (policy, a window, a range), so refusals
+    /// are exercised too. One task in four starts from a model the ledger already used.
     function _taskParams(uint8 flow, uint256 seed) internal view returns (ITaskRegistry.TaskParams memory p) {
         uint256 n = 3 + seed % 3;
         uint256 f = (seed >> 8) % ((n - 1) / 2 + 1);
-        uint256 k = f + 1 + (seed >> 16) % (n - 2 * f);
-        if ((seed >> 24) % 16 == 0) k = n - f + 1; // unsafe: no honest quorum
+        uint256 kMin = f + 1 < 2 ? 2 : f + 1;
+        uint256 k = kMin + (seed >> 16) % (n - f - kMin + 1);
         p.committee = new address[](n);
         uint256 offset = (seed >> 32) % honestValidators.length;
         uint256 rotate = (seed >> 40) % n;
@@ -202,7 +336,15 @@ abstract contract LedgerGhost is CheatCodes {
         }
         p.modelSpecHash = keccak256("model spec");
         p.modelSpecCid = "bafkreispec";
-        p.initialWeightsHash = keccak256(abi.encode("initial weights", g.taskIds.length));
+        p.initialWeightsHash = keccak256(abi.encode("initial weights", g.taskIds.length, seed));
+        if ((seed >> 24) % 4 == 0 && g.taskIds.length > 0) {
+            // continue from a model of an earlier task (its initial weights or its latest result)
+            GhostTask storage prior = g.tasks[g.taskIds[(seed >> 28) % g.taskIds.length]];
+            p.initialWeightsHash = prior.p.flow == FEDERATION ? prior.rounds[prior.currentRound].base : prior.initialWeights;
+            if (prior.p.flow == FEDERATION && prior.rounds[prior.currentRound].finalized) {
+                p.initialWeightsHash = prior.rounds[prior.currentRound].result;
+            }
+        }
         p.initialWeightsCid = "bafkreiinitial";
         p.flow = flow;
         p.metric = uint8((seed >> 48) % 3);
@@ -212,19 +354,49 @@ abstract contract LedgerGhost is CheatCodes {
         p.maxFaultyValidators = uint8(f);
         p.aggregationRule = uint8((seed >> 96) % 8);
         p.numByzantine = uint16((seed >> 104) % 3);
-        p.roundLength = uint32(2 + (seed >> 112) % 9);
+        p.roundLength = uint32(3 + (seed >> 112) % 12);
         p.scoreWindow = uint32(1 + (seed >> 120) % 8);
-        p.maxRounds = flow == FEDERATION ? uint32(1 + (seed >> 128) % 4) : 1;
+        p.maxRounds = flow == FEDERATION ? uint32(2 + (seed >> 128) % 3) : 1;
         p.maxParents = flow == DAG ? uint8(1 + (seed >> 136) % 3) : 0;
-        if ((seed >> 144) % 32 == 0) p.scoreWindow = 0; // refused
+        // the liveness fields: half the rounds wait for updates; small extensions and windows
+        p.minUpdates = (seed >> 144) % 2 == 0 ? 0 : uint16(1 + (seed >> 146) % 3);
+        p.roundExtension = uint32((seed >> 150) % 9);
+        p.scoreExtension = uint32((seed >> 156) % 7);
+        p.attestWindow = flow == FEDERATION ? uint32(1 + (seed >> 162) % 6) : uint32((seed >> 162) % 2);
+        p.maxPending = flow == DAG ? uint16(1 + (seed >> 168) % 3) : uint16((seed >> 168) % 2);
+        _breakOneRule(p, seed >> 176);
+    }
+
+    /// @dev About one in 8: one field out of its range (the publication must be refused).
+    function _breakOneRule(ITaskRegistry.TaskParams memory p, uint256 seed) internal pure {
+        if (seed % 8 != 0) return;
+        uint256 which = (seed >> 3) % 10;
+        uint256 n = p.committee.length;
+        if (which == 0) p.quorum = uint8(n - p.maxFaultyValidators + 1); // no honest quorum
+        else if (which == 1) p.quorum = 1; // one member would decide alone (n >= 3)
+        else if (which == 2) p.scoreWindow = 0;
+        else if (which == 3) p.threshold = (seed >> 8) % 2 == 0 ? type(int64).min : MAX_ABS_THRESHOLD + 1;
+        else if (which == 4) p.aggregationRule = 11;
+        else if (which == 5) p.numByzantine = 1001;
+        else if (which == 6 && p.flow == FEDERATION) p.attestWindow = 0;
+        else if (which == 6) p.maxPending = 0;
+        else if (which == 7) p.roundLength = 0;
+        else if (which == 8) p.maxFaultyValidators = p.quorum; // f >= k
+        else p.threshold = -MAX_ABS_THRESHOLD; // the edge: still valid
     }
 
     // ---- contents ----
 
-    /// @dev New bytes authored by `author` (or the round's base model replayed), noted in the ghost.
-    function _makeContent(GhostTask storage t, address author, Content content) internal returns (bytes32 h) {
+    /// @dev New bytes authored by `author` (or a replayed model), noted in the ghost.
+    function _makeContent(GhostTask storage t, address author, Content content, uint256 seed)
+        internal
+        returns (bytes32 h)
+    {
         if (content == Content.BaseReplay) {
             h = _baseModel(t);
+            author = address(0);
+        } else if (content == Content.ForeignReplay) {
+            h = _foreignModel(t, seed);
             author = address(0);
         } else {
             h = keccak256(abi.encode("ledgerlearn-fuzz-update", t.id, author, ++t.contentNonce, content));
@@ -239,19 +411,39 @@ abstract contract LedgerGhost is CheatCodes {
 
     /// @dev Federation: the current round's base model; dag: the initial weights (the root).
     function _baseModel(GhostTask storage t) internal view returns (bytes32) {
-        if (t.flow == DAG) return t.initialWeights;
-        return roundLedger.getRound(t.id, registry.getTask(t.id).currentRound).baseModelHash;
+        if (t.p.flow == DAG) return t.initialWeights;
+        return t.rounds[t.currentRound].base;
+    }
+
+    /// @dev A model the ledger already knows from another task: its initial weights, one of its
+    /// updates, or its base model (the last result).
+    function _foreignModel(GhostTask storage t, uint256 seed) internal view returns (bytes32) {
+        uint256 count = g.taskIds.length;
+        GhostTask storage other = g.tasks[g.taskIds[seed % count]];
+        if (other.id == t.id && count > 1) other = g.tasks[g.taskIds[(seed % count + 1) % count]];
+        uint256 which = (seed >> 8) % 3;
+        if (which == 0 && other.submitted.length > 0) return other.submitted[(seed >> 16) % other.submitted.length];
+        if (which == 1 && other.p.flow == FEDERATION) return other.rounds[other.currentRound].base;
+        return other.initialWeights;
     }
 
     /// @dev The aggregate an honest participant computes from a round's accepted updates.
     function _rightResult(GhostTask storage t, uint32 round) internal view returns (bytes32) {
-        return keccak256(abi.encode("ledgerlearn-fuzz-aggregate", t.id, round, _digest(t.accepted[round])));
+        return keccak256(abi.encode("ledgerlearn-fuzz-aggregate", t.id, round, _digest(t.rounds[round].accepted)));
     }
 
     function _digest(bytes32[] memory list) internal pure returns (bytes32 d) {
         for (uint256 i = 0; i < list.length; ++i) {
             d = keccak256(abi.encode(d, list[i]));
         }
+    }
+
+    function _commitment(uint256 taskId, address provider, bytes32 update, bytes32 salt) internal pure returns (bytes32) {
+        return keccak256(abi.encode(taskId, provider, update, salt));
+    }
+
+    function _newSalt(address provider, bytes32 update) internal returns (bytes32) {
+        return keccak256(abi.encode("ledgerlearn-fuzz-salt", provider, update, ++g.saltNonce));
     }
 
     // ---- small helpers ----
@@ -275,7 +467,7 @@ abstract contract LedgerGhost is CheatCodes {
         if (seed % 8 != 0) {
             for (uint256 i = 0; i < count; ++i) {
                 uint256 id = g.taskIds[(start + i) % count];
-                if (!g.tasks[id].frozen) return (g.tasks[id], true);
+                if (!g.tasks[id].closed) return (g.tasks[id], true);
             }
         }
         t = g.tasks[g.taskIds[start]];
@@ -288,14 +480,14 @@ abstract contract LedgerGhost is CheatCodes {
         bool anyClosed = seed % 8 == 0;
         for (uint256 i = 0; i < count; ++i) {
             uint256 id = g.taskIds[(start + i) % count];
-            if (g.tasks[id].flow == flow && (anyClosed || !g.tasks[id].frozen)) return (g.tasks[id], true);
+            if (g.tasks[id].p.flow == flow && (anyClosed || !g.tasks[id].closed)) return (g.tasks[id], true);
         }
         return (g.tasks[0], false);
     }
 
     function _openTasks() internal view returns (uint256 open) {
         for (uint256 i = 0; i < g.taskIds.length; ++i) {
-            if (!g.tasks[g.taskIds[i]].frozen) ++open;
+            if (!g.tasks[g.taskIds[i]].closed) ++open;
         }
     }
 
@@ -306,25 +498,36 @@ abstract contract LedgerGhost is CheatCodes {
         return (false, 0);
     }
 
-    function _isClosed(uint256 taskId) internal view returns (bool) {
-        return registry.getTask(taskId).closed;
+    function _has(bytes32 role, address account) internal view returns (bool) {
+        return consortium.hasRole(role, account);
     }
 
     /// @dev The score `member` gives: the truth from an honest member, a lie (sometimes an extreme
-    /// value) from a liar, anything from anyone else.
+    /// value or the invalid score) from a liar, anything from anyone else.
     function _scoreOf(GhostTask storage t, address member, bytes32 update, uint256 seed) internal view returns (int64) {
         bool good = t.updates[update].content == Content.Good;
+        int64 threshold = t.p.threshold;
         Kind kind = kindOf[member];
-        if (kind == Kind.HonestValidator) return good ? t.threshold + MARGIN : t.threshold - MARGIN;
+        if (kind == Kind.HonestValidator) return good ? threshold + MARGIN : threshold - MARGIN;
         if (kind == Kind.LyingValidator) {
-            if (seed % 4 == 0) return good ? type(int64).min : type(int64).max;
-            return good ? t.threshold - MARGIN : t.threshold + MARGIN;
+            if (seed % 4 == 0) return good ? SCORE_INVALID : type(int64).max;
+            return good ? threshold - MARGIN : threshold + MARGIN;
         }
+        if (seed % 8 == 0) return SCORE_INVALID;
         return int64(int256(seed % 4_000_001)) - 2_000_000;
     }
 
-    /// @dev Everything observable about a task, hashed: getTask, committee, every round and
-    /// proposal, every update, every actor's participation.
+    /// @dev Notes a property broken at call time (checked with invariant `bit`).
+    function _violate(uint256 bit, string memory what) internal {
+        if (g.violations[bit]++ == 0) {
+            g.firstViolation[bit] = string.concat(what, " (block ", _str(g.blockNumber), ")");
+        }
+    }
+
+    /// @dev Everything observable about a task, hashed: getTask, committee, every round (with
+    /// its deadlines, from which every update's deadline follows) and proposal, the round after
+    /// the current one, every update, every actor's participation, the commitments the handler
+    /// made on it.
     function _fingerprint(GhostTask storage t) internal view returns (bytes32 h) {
         uint256 id = t.id;
         ITaskRegistry.TaskInfo memory info = registry.getTask(id);
@@ -333,7 +536,11 @@ abstract contract LedgerGhost is CheatCodes {
         if (info.flow == FEDERATION) {
             for (uint32 r = 1; r <= info.currentRound + 1; ++r) {
                 h = keccak256(abi.encode(h, roundLedger.getRound(id, r)));
-                bytes32[] storage results = t.proposed[r];
+                if (r <= info.currentRound) {
+                    (uint256 a, uint256 b, uint256 c, uint256 d) = roundLedger.roundDeadlines(id, r);
+                    h = keccak256(abi.encode(h, a, b, c, d));
+                }
+                bytes32[] storage results = t.rounds[r].proposed;
                 for (uint256 i = 0; i < results.length; ++i) {
                     (address proposer, uint8 attestations) = roundLedger.getProposal(id, r, results[i]);
                     h = keccak256(abi.encode(h, results[i], proposer, attestations));
@@ -347,15 +554,18 @@ abstract contract LedgerGhost is CheatCodes {
             (bool joined, uint32 lastRound) = updateLedger.participation(id, actors[i]);
             h = keccak256(abi.encode(h, joined, lastRound));
         }
+        for (uint256 i = 0; i < t.commits.length; ++i) {
+            Commit storage c = t.commits[i];
+            bytes32 commitment = _commitment(id, c.provider, c.update, c.salt);
+            h = keccak256(abi.encode(h, updateLedger.commitmentBlock(c.provider, commitment)));
+        }
     }
 
-    /// @dev Called after every ledger call: a task seen closed for the first time is frozen.
-    function _freeze(uint256 taskId) internal {
-        GhostTask storage t = g.tasks[taskId];
-        if (t.id == 0 || t.frozen || !_isClosed(taskId)) return;
-        t.frozen = true;
-        t.frozenFingerprint = _fingerprint(t);
-        t.frozenAtBlock = block.number;
+    function _updateName(GhostTask storage t, bytes32 update) internal view returns (string memory) {
+        Content c = t.updates[update].content;
+        string memory content = c == Content.Good ? "good" : c == Content.Poisoned ? "poisoned"
+            : c == Content.BaseReplay ? "base-replay" : "foreign-replay";
+        return string.concat(content, " update ", _hex(update, 4), " of task ", _str(t.id));
     }
 
     // ---- reporting ----
@@ -372,6 +582,7 @@ abstract contract LedgerGhost is CheatCodes {
         bool honest
     ) internal {
         ++g.ledgerCalls;
+        ++g.seq;
         if (ok) ++g.ledgerSuccesses;
         bytes32 key = keccak256(bytes(action));
         if (g.callIndex[key] == 0) {
@@ -380,6 +591,11 @@ abstract contract LedgerGhost is CheatCodes {
         }
         ++g.callCounts[key][0];
         if (ok) ++g.callCounts[key][1];
+        if (taskId != 0 && g.tasks[taskId].closed) ++g.stats.closedTaskCalls;
+        if (taskId != 0 && !g.isTouched[taskId]) {
+            g.isTouched[taskId] = true;
+            g.touched.push(taskId);
+        }
         if (expected != ok) {
             if (g.mismatches++ == 0) {
                 g.firstMismatch = string.concat(
@@ -431,31 +647,91 @@ abstract contract LedgerGhost is CheatCodes {
     function _errorName(bytes memory reason) internal pure returns (string memory) {
         if (reason.length < 4) return "(no data)";
         bytes4 s = bytes4(reason);
-        if (s == ILedgerAccess.LedgerUnauthorizedAccount.selector) return "LedgerUnauthorizedAccount";
-        if (s == ILedgerAccess.LedgerUnknownTask.selector) return "LedgerUnknownTask";
-        if (s == ILedgerAccess.LedgerNotCommitteeMember.selector) return "LedgerNotCommitteeMember";
-        if (s == ITaskRegistry.TaskRegistryTaskClosed.selector) return "TaskRegistryTaskClosed";
-        if (s == ITaskRegistry.TaskRegistryNotPublisher.selector) return "TaskRegistryNotPublisher";
-        if (s == ITaskRegistry.TaskRegistryUnsafePolicy.selector) return "TaskRegistryUnsafePolicy";
-        if (s == ITaskRegistry.TaskRegistryInvalidParameter.selector) return "TaskRegistryInvalidParameter";
-        if (s == IUpdateLedger.UpdateLedgerDuplicateContent.selector) return "UpdateLedgerDuplicateContent";
-        if (s == IUpdateLedger.UpdateLedgerAlreadyDecided.selector) return "UpdateLedgerAlreadyDecided";
-        if (s == IUpdateLedger.UpdateLedgerScoringClosed.selector) return "UpdateLedgerScoringClosed";
-        if (s == IUpdateLedger.UpdateLedgerScoringOpen.selector) return "UpdateLedgerScoringOpen";
-        if (s == IUpdateLedger.UpdateLedgerAlreadyScored.selector) return "UpdateLedgerAlreadyScored";
-        if (s == IUpdateLedger.UpdateLedgerSubmissionClosed.selector) return "UpdateLedgerSubmissionClosed";
-        if (s == IUpdateLedger.UpdateLedgerAlreadySubmitted.selector) return "UpdateLedgerAlreadySubmitted";
-        if (s == IUpdateLedger.UpdateLedgerNotJoined.selector) return "UpdateLedgerNotJoined";
-        if (s == IUpdateLedger.UpdateLedgerWrongRound.selector) return "UpdateLedgerWrongRound";
-        if (s == IUpdateLedger.UpdateLedgerInvalidParent.selector) return "UpdateLedgerInvalidParent";
-        if (s == IUpdateLedger.UpdateLedgerUnknownUpdate.selector) return "UpdateLedgerUnknownUpdate";
-        if (s == IRoundLedger.RoundLedgerRoundOpen.selector) return "RoundLedgerRoundOpen";
-        if (s == IRoundLedger.RoundLedgerPendingUpdates.selector) return "RoundLedgerPendingUpdates";
-        if (s == IRoundLedger.RoundLedgerIncludedMismatch.selector) return "RoundLedgerIncludedMismatch";
-        if (s == IRoundLedger.RoundLedgerDuplicateProposal.selector) return "RoundLedgerDuplicateProposal";
-        if (s == IRoundLedger.RoundLedgerUnknownProposal.selector) return "RoundLedgerUnknownProposal";
-        if (s == IRoundLedger.RoundLedgerAlreadyAttested.selector) return "RoundLedgerAlreadyAttested";
-        if (s == IRoundLedger.RoundLedgerNotCurrentRound.selector) return "RoundLedgerNotCurrentRound";
+        bytes4[37] memory selectors = [
+            ILedgerAccess.LedgerUnauthorizedAccount.selector,
+            ILedgerAccess.LedgerUnknownTask.selector,
+            ILedgerAccess.LedgerNotCommitteeMember.selector,
+            ITaskRegistry.TaskRegistryTaskClosed.selector,
+            ITaskRegistry.TaskRegistryNotPublisher.selector,
+            ITaskRegistry.TaskRegistryUnsafePolicy.selector,
+            ITaskRegistry.TaskRegistryInvalidParameter.selector,
+            IUpdateLedger.UpdateLedgerWrongFlow.selector,
+            IUpdateLedger.UpdateLedgerAlreadyJoined.selector,
+            IUpdateLedger.UpdateLedgerCommitteeMember.selector,
+            IUpdateLedger.UpdateLedgerNotJoined.selector,
+            IUpdateLedger.UpdateLedgerWrongRound.selector,
+            IUpdateLedger.UpdateLedgerSubmissionClosed.selector,
+            IUpdateLedger.UpdateLedgerAlreadySubmitted.selector,
+            IUpdateLedger.UpdateLedgerDuplicateContent.selector,
+            IUpdateLedger.UpdateLedgerReplayedModel.selector,
+            IUpdateLedger.UpdateLedgerInvalidUpdate.selector,
+            IUpdateLedger.UpdateLedgerInvalidCommitment.selector,
+            IUpdateLedger.UpdateLedgerNotCommitted.selector,
+            IUpdateLedger.UpdateLedgerCommitTooRecent.selector,
+            IUpdateLedger.UpdateLedgerTooManyPending.selector,
+            IUpdateLedger.UpdateLedgerParentCount.selector,
+            IUpdateLedger.UpdateLedgerInvalidParent.selector,
+            IUpdateLedger.UpdateLedgerUnknownUpdate.selector,
+            IUpdateLedger.UpdateLedgerAlreadyScored.selector,
+            IUpdateLedger.UpdateLedgerScoringClosed.selector,
+            IUpdateLedger.UpdateLedgerScoringOpen.selector,
+            IUpdateLedger.UpdateLedgerAlreadyDecided.selector,
+            IRoundLedger.RoundLedgerNotCurrentRound.selector,
+            IRoundLedger.RoundLedgerRoundOpen.selector,
+            IRoundLedger.RoundLedgerPendingUpdates.selector,
+            IRoundLedger.RoundLedgerIncludedMismatch.selector,
+            IRoundLedger.RoundLedgerAlreadyProposed.selector,
+            IRoundLedger.RoundLedgerUnknownProposal.selector,
+            IRoundLedger.RoundLedgerAlreadyAttested.selector,
+            IRoundLedger.RoundLedgerAttestationOpen.selector,
+            IRoundLedger.RoundLedgerNotLeading.selector
+        ];
+        string[37] memory names = [
+            "LedgerUnauthorizedAccount",
+            "LedgerUnknownTask",
+            "LedgerNotCommitteeMember",
+            "TaskRegistryTaskClosed",
+            "TaskRegistryNotPublisher",
+            "TaskRegistryUnsafePolicy",
+            "TaskRegistryInvalidParameter",
+            "UpdateLedgerWrongFlow",
+            "UpdateLedgerAlreadyJoined",
+            "UpdateLedgerCommitteeMember",
+            "UpdateLedgerNotJoined",
+            "UpdateLedgerWrongRound",
+            "UpdateLedgerSubmissionClosed",
+            "UpdateLedgerAlreadySubmitted",
+            "UpdateLedgerDuplicateContent",
+            "UpdateLedgerReplayedModel",
+            "UpdateLedgerInvalidUpdate",
+            "UpdateLedgerInvalidCommitment",
+            "UpdateLedgerNotCommitted",
+            "UpdateLedgerCommitTooRecent",
+            "UpdateLedgerTooManyPending",
+            "UpdateLedgerParentCount",
+            "UpdateLedgerInvalidParent",
+            "UpdateLedgerUnknownUpdate",
+            "UpdateLedgerAlreadyScored",
+            "UpdateLedgerScoringClosed",
+            "UpdateLedgerScoringOpen",
+            "UpdateLedgerAlreadyDecided",
+            "RoundLedgerNotCurrentRound",
+            "RoundLedgerRoundOpen",
+            "RoundLedgerPendingUpdates",
+            "RoundLedgerIncludedMismatch",
+            "RoundLedgerAlreadyProposed",
+            "RoundLedgerUnknownProposal",
+            "RoundLedgerAlreadyAttested",
+            "RoundLedgerAttestationOpen",
+            "RoundLedgerNotLeading"
+        ];
+        for (uint256 i = 0; i < selectors.length; ++i) {
+            if (s == selectors[i]) return names[i];
+        }
+        if (s == IConsortium.ConsortiumInvalidKeyProof.selector) return "ConsortiumInvalidKeyProof";
+        if (s == IConsortium.ConsortiumInvalidEncryptionKey.selector) return "ConsortiumInvalidEncryptionKey";
+        if (s == IConsortium.ConsortiumInvalidPeerAddress.selector) return "ConsortiumInvalidPeerAddress";
+        if (s == IConsortium.ConsortiumNotAParticipant.selector) return "ConsortiumNotAParticipant";
         return string.concat("error ", _hex(bytes32(s), 4));
     }
 }
