@@ -336,6 +336,7 @@ class Publisher:
 def _sha256(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
 
+
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
