@@ -123,7 +123,11 @@ def test_two_gateways_keeping_the_same_round_cause_no_double_effect(world: World
         # two approvals decide the first two updates (accepted); the third stays pending
         v0.submit_scores(task_id, updates, [to_fixed(0.9)] * 3)
         v1.submit_scores(task_id, updates[:2], [to_fixed(0.8)] * 2)
-        rpc(world, "anvil_mine", hex(40))  # past the submission and scoring deadlines
+        # to the end of the scoring extension (the third update expires there), well before
+        # the attestation deadline: the keepers must not close the round before the test attests
+        _, _, extended, attest_close = v0.round_deadlines(task_id, 1)
+        assert attest_close >= extended + 10
+        rpc(world, "anvil_mine", hex(max(1, extended - v0.block_number())))
         proposed = wait_for(
             lambda: [
                 e
