@@ -76,7 +76,7 @@ fuzz-holes: $(NPM_STAMP)  ## each invariant alone (64 runs x 300 calls), steered
 	FUZZ_KNOWN_HOLES=1 FOUNDRY_INVARIANT_SHOW_SOLIDITY=true FOUNDRY_INVARIANT_RUNS=$(or $(RUNS),64) $(FORGE) test --match-contract LedgerInvariants --no-match-test invariant_all
 
 test-python: $(PY_STAMP) chromium
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=15
 
 chromium:  ## Debian's chromium for the dashboard's browser test (never `playwright install`)
 	@test -x /usr/bin/chromium || { export DEBIAN_FRONTEND=noninteractive; \
