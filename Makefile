@@ -9,7 +9,7 @@ PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
 
-.PHONY: demo demo-quick demo-dag bench-flows simulate setup compile artifacts test test-contracts test-fuzz fuzz fuzz-holes test-python chromium analyze coverage gas bench bench-gateway bench-aggregation devnet lint clean
+.PHONY: demo demo-quick demo-dag bench-flows simulate setup compile artifacts test test-contracts test-fuzz fuzz fuzz-holes test-python test-threats chromium analyze coverage gas bench bench-gateway bench-aggregation devnet lint clean
 
 demo: setup  ## the main job: a full task (MNIST), every agent a process on a devnet, a report
 	$(VENV)/bin/ledgerlearn demo --baseline $(if $(OUT),--out $(OUT),)
@@ -77,6 +77,9 @@ fuzz-holes: $(NPM_STAMP)  ## each invariant alone (64 runs x 300 calls), steered
 
 test-python: $(PY_STAMP) chromium
 	$(PY) -m pytest --durations=15
+
+test-threats: $(PY_STAMP)  ## THREATS A1/A4 in full: the default pipeline against the whole attack catalog, f = 1 and 3 (about 20 minutes; make test runs the 4 tuned attacks at f = 3)
+	LEDGERLEARN_FULL_CATALOG=1 $(PY) -m pytest tests/platform/lab/test_threats_providers.py
 
 chromium:  ## Debian's chromium for the dashboard's browser test (never `playwright install`)
 	@test -x /usr/bin/chromium || { export DEBIAN_FRONTEND=noninteractive; \
