@@ -90,16 +90,18 @@ abstract contract LedgerActions is LedgerModel {
         if (!same) _violate(LEDGER_ACCOUNTING, string.concat("task ", _str(t.id), " stored differs from its params"));
     }
 
+    /// @dev Calls `target` with `data` as `actor`: whether it succeeded, and its revert data
+    /// when it did not (the calls' return values are read from the chain afterwards).
+    function _callAs(address actor, address target, bytes memory data) internal returns (bool ok, bytes memory reason) {
+        vm.prank(actor);
+        (ok, reason) = target.call(data);
+        if (ok) reason = "";
+    }
+
     function _join(address actor, GhostTask storage t) internal {
         bool expected = _expectJoin(actor, t.id);
-        bool ok;
-        bytes memory reason;
-        vm.prank(actor);
-        try updateLedger.joinTask(t.id) {
-            ok = true;
-        } catch (bytes memory r) {
-            reason = r;
-        }
+        (bool ok, bytes memory reason) =
+            _callAs(actor, address(updateLedger), abi.encodeCall(updateLedger.joinTask, (t.id)));
         _record("joinTask", actor, t.id, expected, ok, reason, false);
         if (ok) t.joined[actor] = true;
         _afterCall(t);
@@ -109,14 +111,8 @@ abstract contract LedgerActions is LedgerModel {
     /// handler remembers it for a later reveal, and who committed to `update` first.
     function _commit(address actor, GhostTask storage t, bytes32 update, bytes32 salt, bytes32 commitment) internal {
         bool expected = _expectCommit(actor, t.id, commitment);
-        bool ok;
-        bytes memory reason;
-        vm.prank(actor);
-        try updateLedger.commitUpdate(t.id, commitment) {
-            ok = true;
-        } catch (bytes memory r) {
-            reason = r;
-        }
+        (bool ok, bytes memory reason) =
+            _callAs(actor, address(updateLedger), abi.encodeCall(updateLedger.commitUpdate, (t.id, commitment)));
         _record("commitUpdate", actor, t.id, expected, ok, reason, false);
         if (ok) {
             g.commitBlock[actor][commitment] = block.number;
@@ -151,14 +147,8 @@ abstract contract LedgerActions is LedgerModel {
         bool honest
     ) internal {
         bool expected = _expectSubmit(actor, t.id, round, update, samples, salt);
-        bool ok;
-        bytes memory reason;
-        vm.prank(actor);
-        try updateLedger.submitUpdate(t.id, round, update, "bafkreiupdate", samples, salt) {
-            ok = true;
-        } catch (bytes memory r) {
-            reason = r;
-        }
+        (bool ok, bytes memory reason) =
+            _callAs(actor, address(updateLedger), abi.encodeCall(updateLedger.submitUpdate, (t.id, round, update, "bafkreiupdate", samples, salt)));
         _record("submitUpdate", actor, t.id, expected, ok, reason, honest);
         if (ok) _noteRevealed(t, update, actor, round, salt);
         else _noteRefusedReveal(reason);
@@ -174,14 +164,8 @@ abstract contract LedgerActions is LedgerModel {
         bool honest
     ) internal {
         bool expected = _expectSubmitDag(actor, t.id, parents, update, salt);
-        bool ok;
-        bytes memory reason;
-        vm.prank(actor);
-        try updateLedger.submitDagUpdate(t.id, parents, update, "bafkreiupdate", SAMPLES, salt) {
-            ok = true;
-        } catch (bytes memory r) {
-            reason = r;
-        }
+        (bool ok, bytes memory reason) =
+            _callAs(actor, address(updateLedger), abi.encodeCall(updateLedger.submitDagUpdate, (t.id, parents, update, "bafkreiupdate", SAMPLES, salt)));
         _record("submitDagUpdate", actor, t.id, expected, ok, reason, honest);
         if (ok) _noteRevealed(t, update, actor, uint64(block.number), salt);
         else _noteRefusedReveal(reason);
@@ -212,14 +196,8 @@ abstract contract LedgerActions is LedgerModel {
     function _score(address actor, GhostTask storage t, bytes32 update, int64 score) internal {
         bool expected = _expectScore(actor, t.id, update);
         bool late = expected && block.number >= _scoreDeadline(t, update);
-        bool ok;
-        bytes memory reason;
-        vm.prank(actor);
-        try updateLedger.submitScore(t.id, update, score) {
-            ok = true;
-        } catch (bytes memory r) {
-            reason = r;
-        }
+        (bool ok, bytes memory reason) =
+            _callAs(actor, address(updateLedger), abi.encodeCall(updateLedger.submitScore, (t.id, update, score)));
         _record("submitScore", actor, t.id, expected, ok, reason, false);
         if (ok) _applyScore(t, actor, update, score, late);
         _afterCall(t);
@@ -236,14 +214,8 @@ abstract contract LedgerActions is LedgerModel {
             skipped[i] = t.updates[batch[i]].status > PENDING;
             late[i] = expected && !skipped[i] && block.number >= _scoreDeadline(t, batch[i]);
         }
-        bool ok;
-        bytes memory reason;
-        vm.prank(actor);
-        try updateLedger.submitScores(t.id, batch, scores) {
-            ok = true;
-        } catch (bytes memory r) {
-            reason = r;
-        }
+        (bool ok, bytes memory reason) =
+            _callAs(actor, address(updateLedger), abi.encodeCall(updateLedger.submitScores, (t.id, batch, scores)));
         _record("submitScores", actor, t.id, expected, ok, reason, honest);
         if (ok) {
             for (uint256 i = 0; i < batch.length; ++i) {
@@ -255,14 +227,8 @@ abstract contract LedgerActions is LedgerModel {
 
     function _settle(address actor, GhostTask storage t, bytes32[] memory batch, bool honest) internal {
         bool expected = _expectSettle(actor, t.id, batch);
-        bool ok;
-        bytes memory reason;
-        vm.prank(actor);
-        try updateLedger.settleUpdates(t.id, batch) {
-            ok = true;
-        } catch (bytes memory r) {
-            reason = r;
-        }
+        (bool ok, bytes memory reason) =
+            _callAs(actor, address(updateLedger), abi.encodeCall(updateLedger.settleUpdates, (t.id, batch)));
         _record("settleUpdates", actor, t.id, expected, ok, reason, honest);
         if (ok) {
             for (uint256 i = 0; i < batch.length; ++i) {
@@ -284,14 +250,8 @@ abstract contract LedgerActions is LedgerModel {
         bool honest
     ) internal {
         bool expected = _expectPropose(actor, t.id, round, included, result);
-        bool ok;
-        bytes memory reason;
-        vm.prank(actor);
-        try roundLedger.proposeAggregate(t.id, round, included, result, live ? "bafkreilive" : "bafkreidead") {
-            ok = true;
-        } catch (bytes memory r) {
-            reason = r;
-        }
+        (bool ok, bytes memory reason) =
+            _callAs(actor, address(roundLedger), abi.encodeCall(roundLedger.proposeAggregate, (t.id, round, included, result, live ? "bafkreilive" : "bafkreidead")));
         _record("proposeAggregate", actor, t.id, expected, ok, reason, honest);
         if (ok) {
             GhostRound storage r = t.rounds[round];
@@ -319,14 +279,8 @@ abstract contract LedgerActions is LedgerModel {
         internal
     {
         bool expected = _expectAttest(actor, t.id, round, result);
-        bool ok;
-        bytes memory reason;
-        vm.prank(actor);
-        try roundLedger.attestAggregate(t.id, round, result, live ? "bafkreiattester" : "") {
-            ok = true;
-        } catch (bytes memory r) {
-            reason = r;
-        }
+        (bool ok, bytes memory reason) =
+            _callAs(actor, address(roundLedger), abi.encodeCall(roundLedger.attestAggregate, (t.id, round, result, live ? "bafkreiattester" : "")));
         _record("attestAggregate", actor, t.id, expected, ok, reason, honest);
         if (ok) {
             GhostRound storage r = t.rounds[round];
@@ -342,14 +296,8 @@ abstract contract LedgerActions is LedgerModel {
 
     function _closeRound(address actor, GhostTask storage t, uint32 round, bytes32 result, bool honest) internal {
         (bool expected, bytes32 finalResult) = _expectCloseRound(actor, t.id, round, result);
-        bool ok;
-        bytes memory reason;
-        vm.prank(actor);
-        try roundLedger.closeRound(t.id, round, result) {
-            ok = true;
-        } catch (bytes memory r) {
-            reason = r;
-        }
+        (bool ok, bytes memory reason) =
+            _callAs(actor, address(roundLedger), abi.encodeCall(roundLedger.closeRound, (t.id, round, result)));
         _record("closeRound", actor, t.id, expected, ok, reason, honest);
         if (ok) _finalizeRound(t, round, finalResult, true);
         _afterCall(t);
@@ -357,14 +305,8 @@ abstract contract LedgerActions is LedgerModel {
 
     function _closeTask(address actor, GhostTask storage t) internal {
         bool expected = _expectCloseTask(actor, t.id);
-        bool ok;
-        bytes memory reason;
-        vm.prank(actor);
-        try registry.closeTask(t.id) {
-            ok = true;
-        } catch (bytes memory r) {
-            reason = r;
-        }
+        (bool ok, bytes memory reason) =
+            _callAs(actor, address(registry), abi.encodeCall(registry.closeTask, (t.id)));
         _record("closeTask", actor, t.id, expected, ok, reason, false);
         if (ok) {
             t.closed = true;
@@ -377,14 +319,8 @@ abstract contract LedgerActions is LedgerModel {
         internal
     {
         bool expected = _expectRegister(actor, peer, key, proofValid);
-        bool ok;
-        bytes memory reason;
-        vm.prank(actor);
-        try consortium.registerMember(peer, key, proof) {
-            ok = true;
-        } catch (bytes memory r) {
-            reason = r;
-        }
+        (bool ok, bytes memory reason) =
+            _callAs(actor, address(consortium), abi.encodeCall(consortium.registerMember, (peer, key, proof)));
         _record("registerMember", actor, 0, expected, ok, reason, false);
         if (ok) {
             ++g.stats.registered;
@@ -1230,14 +1166,8 @@ abstract contract LedgerActions is LedgerModel {
     /// @dev Anyone but the admin granting a role: must always revert.
     function strangerGrantsRole(uint256 actorSeed, uint256 targetSeed, uint256 roleSeed) external step {
         address actor = _pick(actors, _h(actorSeed));
-        bool ok;
-        bytes memory reason;
-        vm.prank(actor);
-        try consortium.grantRole(_role(_h(roleSeed)), _pick(actors, _h(targetSeed))) {
-            ok = true;
-        } catch (bytes memory r) {
-            reason = r;
-        }
+        (bool ok, bytes memory reason) =
+            _callAs(actor, address(consortium), abi.encodeCall(consortium.grantRole, (_role(_h(roleSeed)), _pick(actors, _h(targetSeed)))));
         _record("grantRole", actor, 0, false, ok, reason, false);
     }
 
