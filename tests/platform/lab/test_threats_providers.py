@@ -24,6 +24,7 @@ CATALOG = RobustnessGrid().attacks if FULL else TUNED
 CASES = [(1, 0.015), (3, 0.02)] if FULL else [(3, 0.02)]
 
 
+@pytest.mark.timeout(2400 if FULL else 1200)  # 15 (or 5) simulated runs of 6 rounds each
 @pytest.mark.parametrize(("f", "bound"), CASES)
 def test_the_default_pipeline_holds_the_attack_catalog_on_iid_data(f: int, bound: float) -> None:
     assert set(TUNED) <= set(RobustnessGrid().attacks)
