@@ -129,7 +129,8 @@ devnet: $(PY_STAMP) $(NPM_STAMP)  ## run the local anvil devnet (state in ~/.led
 
 lint: $(PY_STAMP)
 	$(VENV)/bin/ruff check platform api tests scripts
-	$(VENV)/bin/mypy platform/ledgerlearn api
+	$(VENV)/bin/mypy platform/ledgerlearn api/ledgerlearn_gateway
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf build coverage coverage.json .pytest_cache

@@ -44,7 +44,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from api.client import GatewayClient
 from ledgerlearn.chain.devnet import Devnet
 from ledgerlearn.chain.types import to_fixed
 from ledgerlearn.config import DevnetSettings
@@ -52,6 +51,7 @@ from ledgerlearn.model import build
 from ledgerlearn.model.flatten import state_dict_to_arrays
 from ledgerlearn.model.presets import logreg_digits
 from ledgerlearn.model.weights import encode
+from ledgerlearn_gateway.client import GatewayClient
 from tests.api.conftest import GatewayProcess, World, free_port, make_world, publication_form
 from tests.api.test_publish_and_read import request_for
 

@@ -11,11 +11,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from api.cli import api_app, gateway
 from ledgerlearn import cli_agents
 from ledgerlearn.cli_dag import dag_app
 from ledgerlearn.config import ChainSettings, Settings
 from ledgerlearn.errors import LedgerlearnError
+from ledgerlearn_gateway.cli import api_app, gateway
 
 app = typer.Typer(
     name="ledgerlearn",

@@ -11,16 +11,16 @@ from typing import Any
 import httpx
 import pytest
 
-from api.client import GatewayClient
-from api.models import TaskParamsView
-from api.publications import params_from_view
-from api.signing import sign_request
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.contract_errors import (
     TaskRegistryExpiredSignature,
     TaskRegistryInvalidSigner,
 )
 from ledgerlearn.chain.types import TaskParams
+from ledgerlearn_gateway.client import GatewayClient
+from ledgerlearn_gateway.models import TaskParamsView
+from ledgerlearn_gateway.publications import params_from_view
+from ledgerlearn_gateway.signing import sign_request
 from tests.api.conftest import GatewayProcess, World, publication_form
 
 

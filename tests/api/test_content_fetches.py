@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 import pytest
 
-from api.content import Busy, ContentFetches, RecentlyFailed
 from ledgerlearn.errors import ContentUnavailableError
+from ledgerlearn_gateway.content import Busy, ContentFetches, RecentlyFailed
 
 DIGEST = b"\x01" * 32
 

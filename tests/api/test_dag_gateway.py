@@ -12,7 +12,6 @@ import httpx
 import numpy as np
 import pytest
 
-from api.client import GatewayClient
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.chain.types import to_fixed
 from ledgerlearn.flows.dag import task_consensus
@@ -20,6 +19,7 @@ from ledgerlearn.model import build
 from ledgerlearn.model.flatten import flatten, state_dict_to_arrays, unflatten
 from ledgerlearn.model.presets import logreg_digits
 from ledgerlearn.model.weights import encode
+from ledgerlearn_gateway.client import GatewayClient
 from tests.api.conftest import GatewayProcess, World
 from tests.api.test_publish_and_read import request_for
 from tests.api.test_restart_and_orchestration import events, rpc, wait_for

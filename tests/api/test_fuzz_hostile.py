@@ -21,9 +21,9 @@ from eth_account.signers.local import LocalAccount
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.signing import sign_request
 from ledgerlearn.chain.abi_ranges import task_params_ranges
 from ledgerlearn.chain.types import MAX_ABS_THRESHOLD, threshold_to_fixed
+from ledgerlearn_gateway.signing import sign_request
 from tests.api.conftest import GatewayProcess, World, publication_form
 
 ERROR_KEYS = {"status", "error", "message", "field"}

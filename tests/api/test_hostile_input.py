@@ -25,12 +25,12 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from api.client import GatewayClient
-from api.signing import sign_request
 from ledgerlearn.model import build
 from ledgerlearn.model.flatten import state_dict_to_arrays
 from ledgerlearn.model.presets import logreg_digits
 from ledgerlearn.model.weights import encode
+from ledgerlearn_gateway.client import GatewayClient
+from ledgerlearn_gateway.signing import sign_request
 from tests.api.conftest import CLI, GatewayProcess, World, publication_form
 from tests.api.test_auth import send, signed
 from tests.api.test_publish_and_read import request_for
@@ -689,10 +689,10 @@ def test_every_route_parses_strictly_and_every_write_names_its_role() -> None:
     # in-process: how the routes are declared (a new route cannot forget either)
     from fastapi.routing import APIRoute, iter_route_contexts
 
-    from api.app import create_app
-    from api.auth import ROLE_EXTRA
-    from api.settings import GatewaySettings
-    from api.strict_body import StrictRoute
+    from ledgerlearn_gateway.app import create_app
+    from ledgerlearn_gateway.auth import ROLE_EXTRA
+    from ledgerlearn_gateway.settings import GatewaySettings
+    from ledgerlearn_gateway.strict_body import StrictRoute
 
     app = create_app(GatewaySettings(), None)
     for context in iter_route_contexts(app.routes):

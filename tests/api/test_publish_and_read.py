@@ -12,13 +12,13 @@ import httpx
 import numpy as np
 import pytest
 
-from api.client import GatewayClient, GatewayError, PublicationRequest
 from ledgerlearn.agents.publisher import Policy
 from ledgerlearn.chain.types import Status, to_fixed
 from ledgerlearn.model import build
 from ledgerlearn.model.flatten import state_dict_to_arrays
 from ledgerlearn.model.presets import logreg_digits
 from ledgerlearn.model.weights import encode
+from ledgerlearn_gateway.client import GatewayClient, GatewayError, PublicationRequest
 from tests.api.conftest import GatewayProcess, World, digits_validation, publication_form
 
 

@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 from eth_utils.address import to_checksum_address
 
-from api.client import GatewayClient
 from ledgerlearn.chain.events import EventStream
 from ledgerlearn.chain.types import to_fixed
 from ledgerlearn.flows.federation import aggregate_models
@@ -20,6 +19,7 @@ from ledgerlearn.model import build
 from ledgerlearn.model.flatten import state_dict_to_arrays
 from ledgerlearn.model.presets import logreg_digits
 from ledgerlearn.model.weights import decode, encode
+from ledgerlearn_gateway.client import GatewayClient
 from tests.api.conftest import GatewayProcess, World, free_port
 from tests.api.test_publish_and_read import request_for
 

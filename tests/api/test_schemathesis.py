@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from api.client import GatewayClient
+from ledgerlearn_gateway.client import GatewayClient
 from tests.api.conftest import GatewayProcess, World
 from tests.api.test_publish_and_read import request_for
 

@@ -517,10 +517,10 @@ def test_usage_errors_name_the_options(tmp_path: Path) -> None:
 
 def test_option_defaults_are_the_librarys() -> None:
     """The commands show the Policy's and TrainingConfig's defaults: they must be the same."""
-    from api import cli as api_cli
     from ledgerlearn.agents.publisher import Policy
     from ledgerlearn.flows.dag import DagSettings
     from ledgerlearn.training import TrainingConfig
+    from ledgerlearn_gateway import cli as api_cli
 
     policy = Policy()
     for command in (cli_agents.publish, api_cli.publish):  # directly, and through the gateway

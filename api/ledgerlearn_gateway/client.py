@@ -1,11 +1,11 @@
 """A client of the gateway that signs its requests with the caller's own key.
 
 :class:`GatewayClient` is what ``ledgerlearn api ...`` uses: reads are plain GETs; writes carry
-the signature headers of :mod:`api.signing`. :meth:`GatewayClient.publish` runs the whole
-prepare -> sign -> submit exchange, and checks before signing that the typed data the gateway
-returned is the publication asked for (publisher, chain, contract, committee, policy, model
-spec and, when given, initial weights), so a gateway cannot obtain a signature for something
-else.
+the signature headers of :mod:`ledgerlearn_gateway.signing`. :meth:`GatewayClient.publish`
+runs the whole prepare -> sign -> submit exchange, and checks before signing that the typed
+data the gateway returned is the publication asked for (publisher, chain, contract, committee,
+policy, model spec and, when given, initial weights), so a gateway cannot obtain a signature
+for something else.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ import httpx
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 
-from api.signing import sign_request
 from ledgerlearn import strict_json
 from ledgerlearn.agents.publisher import Policy
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.errors import LedgerlearnError
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.weights import decode, encode
+from ledgerlearn_gateway.signing import sign_request
 
 
 class GatewayError(LedgerlearnError):

@@ -7,13 +7,13 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
 
-from api.errors import error_responses
-from api.models import ChainEvent
-from api.routes.common import DIGITS_ONLY, gateway_of
-from api.strict_body import StrictRoute
+from ledgerlearn_gateway.errors import error_responses
+from ledgerlearn_gateway.models import ChainEvent
+from ledgerlearn_gateway.routes.common import DIGITS_ONLY, GatewayDep
+from ledgerlearn_gateway.strict_body import StrictRoute
 
 router = APIRouter(tags=["events"], route_class=StrictRoute)
 HEARTBEAT_S = 15.0
@@ -46,7 +46,7 @@ def _frame(event: dict[str, Any]) -> str:
     },
 )
 async def stream_events(
-    request: Request,
+    gateway: GatewayDep,
     since: Annotated[
         str | None,
         Query(pattern=EVENT_ID_PATTERN, description="Replay kept events after this id."),
@@ -60,7 +60,7 @@ async def stream_events(
 ) -> StreamingResponse:
     """The consortium's contract events as they are mined (server-sent events). A client
     that reconnects with ``Last-Event-ID`` (or ``since``) gets the kept events it missed."""
-    hub = gateway_of(request).hub
+    hub = gateway.hub
     queue, backlog = hub.subscribe(_position(since or last_event_id))
 
     def wanted(event: dict[str, Any]) -> bool:

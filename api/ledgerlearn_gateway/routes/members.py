@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
-from api.errors import ApiError, error_responses
-from api.gateway import Gateway
-from api.models import MemberView, Page
-from api.routes.common import AccountPath, Limit, Offset, gateway_of, page
-from api.strict_body import StrictRoute
+from ledgerlearn_gateway.errors import ApiError, error_responses
+from ledgerlearn_gateway.gateway import Gateway
+from ledgerlearn_gateway.models import MemberView, Page
+from ledgerlearn_gateway.routes.common import AccountPath, GatewayDep, Limit, Offset, page
+from ledgerlearn_gateway.strict_body import StrictRoute
 
 router = APIRouter(prefix="/members", tags=["members"], route_class=StrictRoute)
 
@@ -31,20 +31,18 @@ def _members(gateway: Gateway) -> list[MemberView]:
 
 
 @router.get("", response_model=Page[MemberView], responses=error_responses(422))
-def list_members(request: Request, offset: Offset = 0, limit: Limit = 50) -> Page[MemberView]:
+def list_members(gateway: GatewayDep, offset: Offset = 0, limit: Limit = 50) -> Page[MemberView]:
     """Every account that holds or held a role, with its current roles and registration."""
-    gateway = gateway_of(request)
     with gateway.lock:
         return page(_members(gateway), offset, limit)
 
 
 @router.get("/{account}", response_model=MemberView, responses=error_responses(404, 422))
 def get_member(
-    request: Request,
+    gateway: GatewayDep,
     account: AccountPath,
 ) -> MemberView:
     """One member."""
-    gateway = gateway_of(request)
     with gateway.lock:
         for view in _members(gateway):
             if view.account.lower() == account.lower():

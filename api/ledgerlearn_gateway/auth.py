@@ -4,8 +4,8 @@
 signature (every write; every read when reads are closed) in this order, so that a request
 costs no more than its headers until its sender is known to hold the route's role:
 
-1. the four headers of :mod:`api.signing`: present once each, well formed (a mixed-case
-   address must carry its EIP-55 checksum), a timestamp within the window (401);
+1. the four headers of :mod:`ledgerlearn_gateway.signing`: present once each, well formed (a
+   mixed-case address must carry its EIP-55 checksum), a timestamp within the window (401);
 2. a declared ``Content-Length`` above the upload limit (413);
 3. the role the route declares (``openapi_extra`` key :data:`ROLE_EXTRA`; closed reads: any
    role) held by the claimed address on the Consortium contract (403; no nonce is stored for
@@ -41,9 +41,10 @@ from fastapi.security import APIKeyHeader
 from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import ApiError, error_response
-from api.nonces import NonceStore
-from api.signing import (
+from ledgerlearn.addresses import AddressError, parse_address
+from ledgerlearn_gateway.errors import ApiError, error_response
+from ledgerlearn_gateway.nonces import NonceStore
+from ledgerlearn_gateway.signing import (
     ADDRESS_HEADER,
     HEADERS,
     NONCE_HEADER,
@@ -52,7 +53,6 @@ from api.signing import (
     recover_signer,
     request_typed_data,
 )
-from ledgerlearn.addresses import AddressError, parse_address
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ALWAYS_OPEN = ("/health", "/openapi.json", "/docs", "/redoc", "/static/")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import time
 
 import anyio
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from api.gateway import Gateway
-from api.models import ComponentHealth, GatewayInfo, Health
-from api.routes.common import gateway_of
-from api.strict_body import StrictRoute
 from ledgerlearn.limits import MAX_DATA_VALUES
+from ledgerlearn_gateway.gateway import Gateway
+from ledgerlearn_gateway.models import ComponentHealth, GatewayInfo, Health
+from ledgerlearn_gateway.routes.common import GatewayDep
+from ledgerlearn_gateway.strict_body import StrictRoute
 
 router = APIRouter(tags=["health"], route_class=StrictRoute)
 STALE_S = 30.0
@@ -105,11 +105,10 @@ def _check(gateway: Gateway) -> Health:
     response_model=Health,
     responses={503: {"model": Health, "description": "the chain, IPFS or the index is down"}},
 )
-async def health(request: Request) -> JSONResponse:
+async def health(gateway: GatewayDep) -> JSONResponse:
     """The chain (block, chain id, latency), the IPFS node (peer id, peers), the index (how
     far behind), the relayer and the orchestration. 503 when the chain, IPFS or the index is
     down."""
-    gateway = gateway_of(request)
     report = await anyio.to_thread.run_sync(_check, gateway)
     return JSONResponse(
         report.model_dump(mode="json"), status_code=200 if report.status == "ok" else 503
@@ -117,11 +116,10 @@ async def health(request: Request) -> JSONResponse:
 
 
 @router.get("/info", response_model=GatewayInfo)
-def info(request: Request) -> GatewayInfo:
+def info(gateway: GatewayDep) -> GatewayInfo:
     """What a client needs to sign requests: the chain id and the contracts (the EIP-712
     domain), the gateway's id (the audience), the signature window, the limits, whether
     reads need a signature."""
-    gateway = gateway_of(request)
     gw = gateway.settings.gateway
     return GatewayInfo(
         chain_id=gateway.chain.chain_id,

@@ -17,7 +17,7 @@ Background threads then
 - keep dag tasks (with ``keeper``): settle updates whose scoring window passed unscored
   (:class:`~ledgerlearn.flows.dag.DagKeeper`; the publisher's keeper closes the task);
 - compute each dag task's consensus model whenever its DAG changes (``consensus``, on with
-  orchestration, no key needed: :class:`~api.consensus.ConsensusModels`);
+  orchestration, no key needed: :class:`~ledgerlearn_gateway.consensus.ConsensusModels`);
 - score each round's global model (federation) and each consensus model (dag) on a held-out
   set when one is configured (``evaluator``).
 """
@@ -34,15 +34,6 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from api.auth import ANY_ROLE, RequestVerifier
-from api.consensus import ConsensusModels
-from api.content import ContentFetches
-from api.database import Database
-from api.evaluation import EvalJob, Evaluator
-from api.events import EventHub
-from api.nonces import NonceStore
-from api.publications import Publications
-from api.settings import GatewaySettings
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.chain.backend import Chain, connect
 from ledgerlearn.chain.client import ROLES, LedgerClient, role_id
@@ -60,6 +51,15 @@ from ledgerlearn.errors import (
     StorageError,
 )
 from ledgerlearn.storage import IpfsNode
+from ledgerlearn_gateway.auth import ANY_ROLE, RequestVerifier
+from ledgerlearn_gateway.consensus import ConsensusModels
+from ledgerlearn_gateway.content import ContentFetches
+from ledgerlearn_gateway.database import Database
+from ledgerlearn_gateway.evaluation import EvalJob, Evaluator
+from ledgerlearn_gateway.events import EventHub
+from ledgerlearn_gateway.nonces import NonceStore
+from ledgerlearn_gateway.publications import Publications
+from ledgerlearn_gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
 
@@ -211,8 +211,8 @@ class Gateway:
         return any(self.client.has_role(r, account) for r in ROLES)
 
     def holds(self, role: str, account: str) -> bool:
-        """Whether ``account`` holds ``role`` (:data:`~api.auth.ANY_ROLE`: any role, the
-        admin's included): the role book when it says so, else the Consortium contract (a
+        """Whether ``account`` holds ``role`` (:data:`~ledgerlearn_gateway.auth.ANY_ROLE`: any
+        role, the admin's included): the role book when it says so, else the Consortium contract (a
         role granted since the last sync counts at once)."""
         book = self.roles.get(account, set())
         if role == ANY_ROLE:

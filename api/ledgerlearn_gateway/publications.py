@@ -29,12 +29,6 @@ from typing import Any
 from pydantic import ValidationError
 from web3.exceptions import Web3Exception
 
-from api.database import Database
-from api.errors import ApiError
-from api.events import jsonable
-from api.models import Publication, TaskParamsView
-from api.signing import recover_signer
-from api.views import params_view
 from ledgerlearn import strict_json
 from ledgerlearn.addresses import AddressError, parse_address
 from ledgerlearn.agents.participant import AgentError, Participant
@@ -53,6 +47,12 @@ from ledgerlearn.errors import (
 from ledgerlearn.limits import MAX_DATA_VALUES
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.weights import decode
+from ledgerlearn_gateway.database import Database
+from ledgerlearn_gateway.errors import ApiError
+from ledgerlearn_gateway.events import jsonable
+from ledgerlearn_gateway.models import Publication, TaskParamsView
+from ledgerlearn_gateway.signing import recover_signer
+from ledgerlearn_gateway.views import params_view
 
 DATA_SUFFIXES = (".npz", ".csv")
 MAX_FIELD_BYTES = 16 * 1024

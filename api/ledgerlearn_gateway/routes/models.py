@@ -6,15 +6,15 @@ from __future__ import annotations
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path
 from fastapi.responses import Response
 
-from api.content import Busy, RecentlyFailed
-from api.errors import ApiError, error_responses
-from api.gateway import Gateway
-from api.routes.common import CID_PATTERN, gateway_of
-from api.strict_body import StrictRoute
 from ledgerlearn.errors import ContentHashMismatchError, ContentTooLargeError, StorageError
+from ledgerlearn_gateway.content import Busy, RecentlyFailed
+from ledgerlearn_gateway.errors import ApiError, error_responses
+from ledgerlearn_gateway.gateway import Gateway
+from ledgerlearn_gateway.routes.common import CID_PATTERN, GatewayDep
+from ledgerlearn_gateway.strict_body import StrictRoute
 
 router = APIRouter(prefix="/models", tags=["models"], route_class=StrictRoute)
 
@@ -34,13 +34,12 @@ router = APIRouter(prefix="/models", tags=["models"], route_class=StrictRoute)
     },
 )
 async def download_model(
-    request: Request,
+    gateway: GatewayDep,
     cid: Annotated[str, Path(pattern=CID_PATTERN, description="The model's CID.")],
 ) -> Response:
     """Download a model the ledger names (initial weights, update or proposed aggregate) or a
     dag task's consensus model by CID; its bytes are checked against the sha256 recorded on
     chain (consensus models: the sha256 of the gateway's recomputation) before they are sent."""
-    gateway = gateway_of(request)
     pace = gateway.settings.gateway.unavailable_pace_s
     remembered = gateway.downloads.unavailable(cid)
     if remembered is not None:  # a flood of it costs no lookup, no fetch, little CPU

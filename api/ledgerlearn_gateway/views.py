@@ -11,8 +11,12 @@ from dataclasses import fields
 from enum import IntEnum
 from typing import Literal
 
-from api.consensus import ConsensusVersion
-from api.models import (
+from ledgerlearn.aggregation import RULE_NAMES
+from ledgerlearn.chain.index import RoundRecord, TaskRecord, UpdateRecord
+from ledgerlearn.chain.types import SCORE_INVALID, Flow, Status, TaskParams, from_fixed
+from ledgerlearn.training import METRICS_BY_ID
+from ledgerlearn_gateway.consensus import ConsensusVersion
+from ledgerlearn_gateway.models import (
     DagEdge,
     DagNode,
     DagView,
@@ -27,10 +31,6 @@ from api.models import (
     TaskSummary,
     UpdateView,
 )
-from ledgerlearn.aggregation import RULE_NAMES
-from ledgerlearn.chain.index import RoundRecord, TaskRecord, UpdateRecord
-from ledgerlearn.chain.types import SCORE_INVALID, Flow, Status, TaskParams, from_fixed
-from ledgerlearn.training import METRICS_BY_ID
 
 
 def hexed(digest: bytes) -> str:

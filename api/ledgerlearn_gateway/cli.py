@@ -20,7 +20,7 @@ from rich.table import Table
 from ledgerlearn.cli_agents import _POLICY_OPTIONS, _clear_errors, _one_of, _setup_logging
 
 if TYPE_CHECKING:
-    from api.client import GatewayClient
+    from ledgerlearn_gateway.client import GatewayClient
 
 api_app = typer.Typer(
     help="Talk to a ledgerlearn gateway over REST (writes signed with your key).",
@@ -84,9 +84,9 @@ def gateway(
     with _clear_errors():
         import uvicorn
 
-        from api.app import create_app
-        from api.settings import GatewaySettings
         from ledgerlearn.chain.keys import load_keystore
+        from ledgerlearn_gateway.app import create_app
+        from ledgerlearn_gateway.settings import GatewaySettings
 
         settings = GatewaySettings()
         chain = settings.chain
@@ -126,10 +126,10 @@ def gateway(
 
 
 def _client(url: str, keystore: Path | None, *, signer: bool) -> GatewayClient:
-    from api.client import GatewayClient
     from ledgerlearn.chain.keys import load_keystore
     from ledgerlearn.config import Settings
     from ledgerlearn.errors import ConfigError
+    from ledgerlearn_gateway.client import GatewayClient
 
     account = None
     if signer:
@@ -229,9 +229,9 @@ def publish(
     data locally (after checking it is what you asked for), it relays the publication."""
     _setup_logging()
     with _clear_errors("policy", _POLICY_OPTIONS):
-        from api.client import PublicationRequest
         from ledgerlearn.agents.publisher import Policy
         from ledgerlearn.cli_agents import _committee, _spec
+        from ledgerlearn_gateway.client import PublicationRequest
 
         policy = Policy(
             flow=flow,
@@ -391,7 +391,7 @@ def download(
     with _clear_errors(), _client(gateway_url, keystore, signer=False) as client:
         response = client.request("GET", f"/models/{cid}")
         if response.status_code >= 400:
-            from api.client import _error
+            from ledgerlearn_gateway.client import _error
 
             raise _error(response)
         expected = response.headers.get("X-Content-Sha256", "")

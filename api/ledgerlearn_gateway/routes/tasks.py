@@ -11,7 +11,11 @@ import anyio
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 
-from api.auth import (
+from ledgerlearn.aggregation import RULE_NAMES
+from ledgerlearn.chain.index import TaskRecord
+from ledgerlearn.chain.types import Flow, Status
+from ledgerlearn.limits import MAX_SPEC_BYTES
+from ledgerlearn_gateway.auth import (
     ROLE_EXTRA,
     address_scheme,
     nonce_scheme,
@@ -19,9 +23,9 @@ from api.auth import (
     signature_scheme,
     timestamp_scheme,
 )
-from api.errors import ApiError, error_responses
-from api.gateway import Gateway
-from api.models import (
+from ledgerlearn_gateway.errors import ApiError, error_responses
+from ledgerlearn_gateway.gateway import Gateway
+from ledgerlearn_gateway.models import (
     DagView,
     GlobalModel,
     MetricCurve,
@@ -33,11 +37,12 @@ from api.models import (
     TaskSummary,
     UpdateView,
 )
-from api.publications import DATA_SUFFIXES, MAX_FIELD_BYTES, Upload
-from api.routes.common import (
+from ledgerlearn_gateway.publications import DATA_SUFFIXES, MAX_FIELD_BYTES, Upload
+from ledgerlearn_gateway.routes.common import (
     ADDRESS_SCHEMA,
     DIGITS_ONLY,
     EIP55,
+    GatewayDep,
     Limit,
     Offset,
     RoundNumber,
@@ -47,8 +52,8 @@ from api.routes.common import (
     page,
     task_or_404,
 )
-from api.strict_body import StrictRoute
-from api.views import (
+from ledgerlearn_gateway.strict_body import StrictRoute
+from ledgerlearn_gateway.views import (
     dag_view,
     hexed,
     metric_curve,
@@ -58,10 +63,6 @@ from api.views import (
     task_summary,
     update_view,
 )
-from ledgerlearn.aggregation import RULE_NAMES
-from ledgerlearn.chain.index import TaskRecord
-from ledgerlearn.chain.types import Flow, Status
-from ledgerlearn.limits import MAX_SPEC_BYTES
 
 router = APIRouter(prefix="/tasks", tags=["tasks"], route_class=StrictRoute)
 FORM_LIMITS = {"max_fields": 8, "max_files": 3, "max_part_size": MAX_FIELD_BYTES}
@@ -80,14 +81,13 @@ async def _publisher(request: Request) -> str:
 
 @router.get("", response_model=Page[TaskSummary], responses=error_responses(422))
 def list_tasks(
-    request: Request,
+    gateway: GatewayDep,
     offset: Offset = 0,
     limit: Limit = 50,
     flow: Annotated[Literal["federation", "dag"] | None, Query()] = None,
     closed: Annotated[bool | None, Query()] = None,
 ) -> Page[TaskSummary]:
     """Every task published on the chain, newest first."""
-    gateway = gateway_of(request)
     with gateway.lock:
         tasks = sorted(gateway.index.tasks.values(), key=lambda t: -t.task_id)
         if flow is not None:
@@ -108,6 +108,7 @@ def list_tasks(
 )
 async def prepare_publication(
     request: Request,
+    gateway: GatewayDep,
     publisher: Annotated[str, Depends(_publisher)],
     spec: Annotated[UploadFile, File(description="The model spec (JSON).")],
     validation: Annotated[
@@ -131,7 +132,6 @@ async def prepare_publication(
 ) -> JSONResponse:
     """Prepare a publication (step 1 of 3): put the task's content on IPFS and return the
     EIP-712 typed data the publisher signs. Signed by the publisher (PUBLISHER_ROLE)."""
-    gateway = gateway_of(request)
     publications = gateway.publications
     if publications is None:
         raise ApiError(503, "this gateway has no relayer key: it cannot relay publications")
@@ -190,9 +190,8 @@ async def _read_capped(upload: UploadFile, limit: int, field: str) -> bytes:
 
 
 @router.get("/{task_id}", response_model=TaskDetail, responses=error_responses(404, 422))
-def get_task(request: Request, task_id: TaskId) -> TaskDetail:
+def get_task(gateway: GatewayDep, task_id: TaskId) -> TaskDetail:
     """One task."""
-    gateway = gateway_of(request)
     with gateway.lock:
         return task_detail(task_or_404(gateway, task_id))
 
@@ -214,10 +213,9 @@ def _result_metric(gateway: Gateway, task: TaskRecord, digest: bytes | None) -> 
     "/{task_id}/rounds", response_model=Page[RoundView], responses=error_responses(404, 409, 422)
 )
 def list_rounds(
-    request: Request, task_id: TaskId, offset: Offset = 0, limit: Limit = 50
+    gateway: GatewayDep, task_id: TaskId, offset: Offset = 0, limit: Limit = 50
 ) -> Page[RoundView]:
     """The rounds of a federation task, in order."""
-    gateway = gateway_of(request)
     with gateway.lock:
         task = _federation(gateway, task_id)
         views = [
@@ -232,9 +230,8 @@ def list_rounds(
     response_model=RoundDetail,
     responses=error_responses(404, 409, 422),
 )
-def get_round(request: Request, task_id: TaskId, round_number: RoundNumber) -> RoundDetail:
+def get_round(gateway: GatewayDep, task_id: TaskId, round_number: RoundNumber) -> RoundDetail:
     """A round with every update, every validator's score and the decision."""
-    gateway = gateway_of(request)
     with gateway.lock:
         task = _federation(gateway, task_id)
         record = task.rounds.get(round_number)
@@ -248,7 +245,7 @@ def get_round(request: Request, task_id: TaskId, round_number: RoundNumber) -> R
     "/{task_id}/updates", response_model=Page[UpdateView], responses=error_responses(404, 422)
 )
 def list_updates(
-    request: Request,
+    gateway: GatewayDep,
     task_id: TaskId,
     offset: Offset = 0,
     limit: Limit = 50,
@@ -261,7 +258,6 @@ def list_updates(
     ] = None,
 ) -> Page[UpdateView]:
     """The updates of a task in submission order, with their scores and decisions."""
-    gateway = gateway_of(request)
     with gateway.lock:
         task = task_or_404(gateway, task_id)
         records = sorted(task.updates.values(), key=lambda u: u.block_number)
@@ -278,9 +274,8 @@ def list_updates(
 @router.get(
     "/{task_id}/updates/{update}", response_model=UpdateView, responses=error_responses(404, 422)
 )
-def get_update(request: Request, task_id: TaskId, update: UpdateHash) -> UpdateView:
+def get_update(gateway: GatewayDep, task_id: TaskId, update: UpdateHash) -> UpdateView:
     """One update."""
-    gateway = gateway_of(request)
     with gateway.lock:
         task = task_or_404(gateway, task_id)
         record = task.updates.get(bytes.fromhex(update[2:]))
@@ -290,9 +285,8 @@ def get_update(request: Request, task_id: TaskId, update: UpdateHash) -> UpdateV
 
 
 @router.get("/{task_id}/dag", response_model=DagView, responses=error_responses(404, 409, 422))
-def get_dag(request: Request, task_id: TaskId) -> DagView:
+def get_dag(gateway: GatewayDep, task_id: TaskId) -> DagView:
     """The graph of a dag task: the initial weights, every update and whom it built on."""
-    gateway = gateway_of(request)
     with gateway.lock:
         task = task_or_404(gateway, task_id)
         if task.flow is not Flow.DAG:
@@ -301,12 +295,11 @@ def get_dag(request: Request, task_id: TaskId) -> DagView:
 
 
 @router.get("/{task_id}/model", response_model=GlobalModel, responses=error_responses(404, 422))
-def get_global_model(request: Request, task_id: TaskId) -> GlobalModel:
+def get_global_model(gateway: GatewayDep, task_id: TaskId) -> GlobalModel:
     """The task's current global model. Federation: the last finalized round's result or,
     before that, the initial weights. Dag: the consensus model (the robust aggregate of the
     best recent tips) the gateway last computed, recomputable by anyone with `ledgerlearn dag
     consensus`; the initial weights while the gateway has computed none."""
-    gateway = gateway_of(request)
     with gateway.lock:
         task = task_or_404(gateway, task_id)
         if task.flow is Flow.DAG:
@@ -370,11 +363,10 @@ def _consensus_model(gateway: Gateway, task: TaskRecord) -> GlobalModel:
 
 
 @router.get("/{task_id}/metrics", response_model=MetricCurve, responses=error_responses(404, 422))
-def get_metric_curve(request: Request, task_id: TaskId) -> MetricCurve:
+def get_metric_curve(gateway: GatewayDep, task_id: TaskId) -> MetricCurve:
     """The metric of the task's global model over time (the accuracy curve): per round
     (federation) or per consensus model, by block (dag), saying where the values come from:
     the gateway's held-out set, or the committee's scores."""
-    gateway = gateway_of(request)
     with gateway.lock:
         task = task_or_404(gateway, task_id)
         ev = gateway.evaluator

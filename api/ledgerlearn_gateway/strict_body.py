@@ -15,8 +15,8 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
-from api.errors import ApiError
 from ledgerlearn import strict_json
+from ledgerlearn_gateway.errors import ApiError
 
 MAX_JSON_BODY_BYTES = 64 * 1024
 """Largest JSON body (the gateway's JSON bodies are a few hundred bytes)."""

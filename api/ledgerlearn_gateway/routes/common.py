@@ -6,14 +6,14 @@ import re
 from collections.abc import Sequence
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 from pydantic import AfterValidator, BeforeValidator
 
-from api.errors import ApiError
-from api.gateway import Gateway
-from api.models import Page
 from ledgerlearn.addresses import parse_address
 from ledgerlearn.chain.index import TaskRecord
+from ledgerlearn_gateway.errors import ApiError
+from ledgerlearn_gateway.gateway import Gateway
+from ledgerlearn_gateway.models import Page
 
 T = TypeVar("T")
 
@@ -73,6 +73,10 @@ def gateway_of(request: Request) -> Gateway:
     if gateway is None:
         raise ApiError(503, "the gateway is starting")
     return gateway
+
+
+GatewayDep = Annotated[Gateway, Depends(gateway_of)]
+"""A route's parameter for the running gateway (503 while it starts)."""
 
 
 def page(items: Sequence[T], offset: int, limit: int) -> Page[T]:

@@ -4,7 +4,7 @@ With ``gateway.eval_dataset`` set (a bundled dataset's test split), the gateway 
 initial weights and every finalized round's result of each federation task whose model fits
 that dataset, with the task's own metric, in a background thread; the results are cached by
 content hash. Without it (or when the model does not fit) the curve falls back to the
-committee's scores (see :func:`api.views.metric_curve`).
+committee's scores (see :func:`ledgerlearn_gateway.views.metric_curve`).
 """
 
 from __future__ import annotations

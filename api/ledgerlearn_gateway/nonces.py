@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from api.database import Database
+from ledgerlearn_gateway.database import Database
 
 
 class NonceStore:

@@ -13,12 +13,17 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from api import errors
-from api.auth import RequestVerifier, RoleCheck, SignedRequestMiddleware, UploadSlots
-from api.gateway import Gateway
-from api.routes import events, health, members, models, publications, tasks
-from api.settings import GatewaySettings
 from ledgerlearn.storage import shutdown_signals
+from ledgerlearn_gateway import errors
+from ledgerlearn_gateway.auth import (
+    RequestVerifier,
+    RoleCheck,
+    SignedRequestMiddleware,
+    UploadSlots,
+)
+from ledgerlearn_gateway.gateway import Gateway
+from ledgerlearn_gateway.routes import events, health, members, models, publications, tasks
+from ledgerlearn_gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +70,8 @@ holds a publisher's key. `ledgerlearn api publish` does the three steps in one c
 
 
 def create_app(settings: GatewaySettings, relayer: LocalAccount | None) -> FastAPI:
-    """The gateway's application; the :class:`~api.gateway.Gateway` starts with the server."""
+    """The gateway's application; the :class:`~ledgerlearn_gateway.gateway.Gateway` starts
+    with the server."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
