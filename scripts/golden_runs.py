@@ -123,11 +123,17 @@ def run(out: Path, only: list[str] | None) -> None:
         print(f"{name}: final metric {result.final_metric:.4f}, {len(scores)} scores", flush=True)
 
 
+_WAITED = re.compile(r"within [0-9.]+ s")
+"""How long a fetch waited before an update was scored unavailable (a wall time in a reason)."""
+
+
 def _strip(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _strip(v) for k, v in value.items() if k not in VOLATILE}
     if isinstance(value, list):
         return [_strip(v) for v in value]
+    if isinstance(value, str):
+        return _WAITED.sub("within <t> s", value)
     return value
 
 
