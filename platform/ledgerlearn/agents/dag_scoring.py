@@ -14,7 +14,7 @@ Scoring an update: decode it against the task's spec (safetensors only, names, s
 finiteness), fetch its parents (accepted updates or the initial weights, verified), merge
 them with the task's rule exactly as a provider does without dampening
 (:func:`~ledgerlearn.flows.dag.merge_models`), run the dag sanity checks
-(:class:`~ledgerlearn.agents.dag_sanity.DagSanity`) and evaluate on the member's fragment.
+(:func:`~ledgerlearn.core.sanity.check_changes`) and evaluate on the member's fragment.
 The score is the metric (absolute mode) or the metric minus the merge's metric on the same
 fragment (relative and peer modes: in a dag task an update's peers are its parents, see
 ``ITaskRegistry``). All the step's scores go out in one transaction; a lying member's
@@ -24,16 +24,14 @@ behaviour decides what it reports, as in a federation round.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from typing import TYPE_CHECKING
 
-import numpy as np
-import numpy.typing as npt
-
-from ledgerlearn.agents.dag_sanity import DagSanity
 from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.chain.index import TaskRecord, UpdateRecord
 from ledgerlearn.chain.types import SCORE_INVALID, Status, ThresholdMode, to_fixed
+from ledgerlearn.core.sanity import DAG_HISTORY, check_changes
+from ledgerlearn.core.types import Vector, Weights
 from ledgerlearn.errors import ContentUnavailableError, LedgerlearnError
 from ledgerlearn.flows.dag import merge_models
 from ledgerlearn.model.flatten import flatten
@@ -44,8 +42,6 @@ if TYPE_CHECKING:
     from ledgerlearn.agents.validator import ScoreRecord, Validator
 
 log = logging.getLogger(__name__)
-
-Weights = dict[str, npt.NDArray[np.float32]]
 
 CACHE = 64
 """Parent models and merges kept decoded (parents are shared by many updates)."""
@@ -69,7 +65,7 @@ class DagScorer:
         self._sent: set[bytes] = set()
         self._models: OrderedDict[bytes, Weights] = OrderedDict()
         self._merges: OrderedDict[tuple[bytes, ...], tuple[Weights, float]] = OrderedDict()
-        self._sanity: dict[int, DagSanity] = {}
+        self._sanity: dict[int, deque[Vector]] = {}  # task -> the sanity checks' context
         self._scores: dict[bytes, ScoreRecord] = {}  # computed, not sent yet
 
     def forget(self, task: TaskRecord) -> None:
@@ -189,11 +185,13 @@ class DagScorer:
         merges = {u.update: self._merge(task, u) for u in order}
         with p.stopwatch.measure("validation"):
             if v.sanity:
-                sanity = self._sanity.setdefault(task.task_id, DagSanity())
-                verdicts = sanity.check(
+                context = self._sanity.setdefault(task.task_id, deque(maxlen=DAG_HISTORY))
+                verdicts, changes = check_changes(
                     [flatten(merges[u.update][0], spec) for u in order],
                     [flatten(decoded[u.update], spec) for u in order],
+                    context,
                 )
+                context.extend(changes)
             else:
                 verdicts = []
             relative = task.params.threshold_mode is not ThresholdMode.ABSOLUTE

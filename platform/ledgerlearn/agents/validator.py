@@ -42,7 +42,6 @@ from eth_keys.datatypes import PrivateKey
 
 from ledgerlearn.agents.dag_scoring import DagScorer
 from ledgerlearn.agents.participant import Participant
-from ledgerlearn.agents.sanity import check_round
 from ledgerlearn.attacks.lying_validator import HonestValidator, ValidatorBehaviour
 from ledgerlearn.chain.index import ProposalRecord, RoundRecord, TaskRecord
 from ledgerlearn.chain.types import (
@@ -53,6 +52,7 @@ from ledgerlearn.chain.types import (
     from_fixed,
     to_fixed,
 )
+from ledgerlearn.core.sanity import check_round
 from ledgerlearn.data import Dataset
 from ledgerlearn.data.fragments import decrypt_fragment
 from ledgerlearn.errors import ContentTooLargeError, ContentUnavailableError, LedgerlearnError

@@ -19,13 +19,14 @@ import logging
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import numpy.typing as npt
 
 from ledgerlearn.agents.participant import Participant
-from ledgerlearn.aggregation import RULE_NAMES, Aggregator, BreakdownPointError, get
+from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.chain.custom_error import ContractCustomError
 from ledgerlearn.chain.index import RoundRecord, TaskRecord
 from ledgerlearn.chain.types import Status
+from ledgerlearn.core.aggregate import aggregate_vectors
+from ledgerlearn.core.types import Float32Array, Weights
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.flatten import flatten, unflatten
 from ledgerlearn.model.weights import decode, encode
@@ -48,15 +49,12 @@ def self_propose_after(attest_window: int, member_index: int) -> int:
     return max(SELF_PROPOSE_AFTER, attest_window // 4) + member_index
 
 
-Float32Array = npt.NDArray[np.float32]
-
-
 def aggregate_models(
     spec: ModelSpec,
     models: Sequence[Mapping[str, Float32Array]],
     rule: str,
     num_byzantine: int,
-) -> dict[str, Float32Array]:
+) -> Weights:
     """The aggregate of full models (not deltas) with a robust rule; deterministic.
 
     Parameters
@@ -66,34 +64,11 @@ def aggregate_models(
     models
         The accepted models, in on-chain acceptance order.
     rule, num_byzantine
-        The task's aggregation rule and its parameter.
+        The task's aggregation rule and its parameter (see
+        :func:`~ledgerlearn.core.aggregate.round_aggregator`).
     """
     vectors = np.stack([flatten(m, spec) for m in models]).astype(np.float32, copy=False)
-    aggregator = round_aggregator(rule, num_byzantine, len(models))
-    return unflatten(np.asarray(aggregator(vectors), dtype=np.float32), spec)
-
-
-def round_aggregator(rule: str, num_byzantine: int, accepted: int) -> Aggregator:
-    """The task's rule for a round that accepted ``accepted`` updates.
-
-    The task declares ``num_byzantine`` for all its providers; the committee has already
-    rejected some updates, and fewer accepted updates than the rule needs at that count must
-    not stall the round. The rule then tolerates the largest count ``f' <= num_byzantine``
-    its breakdown point allows for ``accepted`` updates; if even ``f' = 0`` is refused (e.g.
-    Krum with fewer than 3 updates), the coordinate-wise median is used. Deterministic, so
-    every member recomputes the same aggregate.
-    """
-    for f in range(num_byzantine, -1, -1):
-        aggregator = get(rule, num_byzantine=f)
-        try:
-            aggregator.check_num_updates(accepted)
-        except BreakdownPointError:
-            continue
-        if f < num_byzantine:
-            log.info("%s: %d accepted updates allow num_byzantine=%d", rule, accepted, f)
-        return aggregator
-    log.info("%s: %d accepted updates are too few; coordinate-wise median", rule, accepted)
-    return get("median")
+    return unflatten(aggregate_vectors(vectors, rule, num_byzantine), spec)
 
 
 def aggregate_round(participant: Participant, task: TaskRecord, record: RoundRecord) -> bytes:
