@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING
 from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.chain.index import TaskRecord, UpdateRecord
 from ledgerlearn.chain.types import SCORE_INVALID, Status, ThresholdMode, to_fixed
-from ledgerlearn.core.sanity import DAG_HISTORY, check_changes
+from ledgerlearn.core.sanity import check_changes
 from ledgerlearn.core.types import Vector, Weights
 from ledgerlearn.errors import ContentUnavailableError, LedgerlearnError
-from ledgerlearn.flows.dag import merge_models
+from ledgerlearn.flows.dag import HISTORY, merge_models
 from ledgerlearn.model.flatten import flatten
 from ledgerlearn.model.weights import decode, default_max_bytes
 from ledgerlearn.training import METRICS_BY_ID, evaluate
@@ -185,7 +185,7 @@ class DagScorer:
         merges = {u.update: self._merge(task, u) for u in order}
         with p.stopwatch.measure("validation"):
             if v.sanity:
-                context = self._sanity.setdefault(task.task_id, deque(maxlen=DAG_HISTORY))
+                context = self._sanity.setdefault(task.task_id, deque(maxlen=HISTORY))
                 verdicts, changes = check_changes(
                     [flatten(merges[u.update][0], spec) for u in order],
                     [flatten(decoded[u.update], spec) for u in order],

@@ -39,7 +39,6 @@ import numpy.typing as npt
 from ledgerlearn.core.types import Vector
 
 __all__ = [
-    "DAG_HISTORY",
     "DUPLICATE_COSINE",
     "FREE_RIDER_RATIO",
     "MIN_RELATIVE_CHANGE",
@@ -66,8 +65,6 @@ REVERSED_FRACTION = 0.5
 """The reversed bar as a fraction of the round's median leave-one-out cosine."""
 MIN_REVERSED_ROUND = 3
 """Updates a round needs before the direction check applies (the others' median needs two)."""
-DAG_HISTORY = 10
-"""Changes of earlier dag updates a validator keeps as the context of :func:`check_changes`."""
 
 
 @dataclass(frozen=True)
@@ -153,7 +150,8 @@ def check_changes(
     passed froze the context on the large changes of early training, and every later,
     smaller, honest change then looked like a free rider's). A change smaller than
     :data:`MIN_RELATIVE_CHANGE` times its merge's norm also marks a free rider. The caller
-    adds the returned changes to its context (at most :data:`DAG_HISTORY` of them).
+    adds the returned changes to its context (the dag flow keeps the last
+    :data:`~ledgerlearn.flows.dag.HISTORY`).
 
     Raises
     ------

@@ -35,6 +35,7 @@ from ledgerlearn.core.dag_graph import DagGraph
 from ledgerlearn.core.publish import better
 from ledgerlearn.core.types import Float32Array, Weights
 from ledgerlearn.data import Dataset
+from ledgerlearn.flows.scoring import Reference
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.flatten import flatten, unflatten
 from ledgerlearn.model.weights import encode
@@ -50,6 +51,7 @@ __all__ = [
     "consensus_model",
     "graph_of",
     "merge_models",
+    "parents_reference",
     "task_consensus",
 ]
 
@@ -60,6 +62,9 @@ DEFAULT_TOP_K = 5
 HORIZON_WINDOWS = 3
 """The consensus model's default horizon, in score windows: a tip accepted longer ago than
 that before the DAG's last acceptance is stale and left out (unless no tip is recent)."""
+HISTORY = 10
+"""Changes of the last updates a committee member decoded, kept as the context of its sanity
+checks (:func:`~ledgerlearn.core.sanity.check_changes`)."""
 DEFAULT_MARGIN: float | None = None
 """By default the consensus model keeps every recent tip among the top K: the robust rule
 deals with a poor one, and several tips aggregated beat the best one alone (each carries its
@@ -132,6 +137,18 @@ def merge_models(
     vectors = np.stack([flatten(m, spec) for m in models]).astype(np.float32, copy=False)
     merged = merge_vectors(vectors, rule, num_byzantine, staleness=staleness, beta=beta)
     return unflatten(merged, spec)
+
+
+def parents_reference(mode: ThresholdMode, merge_metric: Callable[[bytes], float]) -> Reference:
+    """What a dag update is scored against: the metric of its parents' merge on the member's
+    fragment (``merge_metric`` of the update) in the relative and peer modes (in a dag task
+    an update's peers are its parents), zero in absolute mode."""
+    relative = mode is not ThresholdMode.ABSOLUTE
+
+    def reference(values: Mapping[bytes, float]) -> dict[bytes, float]:
+        return {u: merge_metric(u) if relative else 0.0 for u in values}
+
+    return reference
 
 
 # --- publish-if-better ----------------------------------------------------------------------

@@ -24,9 +24,11 @@ from ledgerlearn.agents.participant import Participant
 from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.chain.custom_error import ContractCustomError
 from ledgerlearn.chain.index import RoundRecord, TaskRecord
-from ledgerlearn.chain.types import Status
+from ledgerlearn.chain.types import Status, ThresholdMode, from_fixed
 from ledgerlearn.core.aggregate import aggregate_vectors
-from ledgerlearn.core.types import Float32Array, Weights
+from ledgerlearn.core.sanity import SanityVerdict, check_round_in_context
+from ledgerlearn.core.types import Float32Array, Vector, Weights
+from ledgerlearn.flows.scoring import Reference, SanityPolicy
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.flatten import flatten, unflatten
 from ledgerlearn.model.weights import decode, encode
@@ -40,6 +42,58 @@ SELF_PROPOSE_AFTER = 2
 """Fewest blocks a committee member waits, once proposals are open, before it proposes its own
 recomputation when no proposal matches it (the keeper usually proposes first); see
 :func:`self_propose_after`."""
+
+
+MIN_PEERS = 3
+"""Peer mode compares with the median of at least this many valid updates; with fewer, the
+score is taken relative to the global model."""
+LONE_MIN_GAIN = 1e-3
+"""In peer mode with fewer than :data:`MIN_PEERS` valid updates, an update must beat the global
+model's metric by this much (a free rider alone in its round is no better than the model it
+copies)."""
+HISTORY = 10
+"""Changes of the previous round a committee member keeps as the sanity checks' context for a
+round with fewer than :data:`MIN_PEERS` decodable updates."""
+
+
+def round_reference(mode: ThresholdMode, base_metric: float, threshold: int) -> Reference:
+    """What a round's valid updates are scored against, given the task's threshold mode.
+
+    Absolute: zero (the score is the metric). Relative: the round's base model's metric.
+    Peer: the median of the valid updates' metrics; with fewer than :data:`MIN_PEERS` of
+    them, the base model's metric plus :data:`LONE_MIN_GAIN` and the tolerance a negative
+    ``threshold`` (fixed point) grants: with one or two accepted updates the aggregate is
+    essentially them, so each must beat the global model it would replace.
+    """
+
+    def reference(values: Mapping[bytes, float]) -> dict[bytes, float]:
+        if mode is ThresholdMode.RELATIVE:
+            level = base_metric
+        elif mode is ThresholdMode.PEER and len(values) >= MIN_PEERS:
+            level = float(np.median(list(values.values())))
+        elif mode is ThresholdMode.PEER:
+            tolerance = max(0.0, -from_fixed(threshold))
+            level = base_metric + tolerance + LONE_MIN_GAIN
+        else:
+            level = 0.0
+        return {u: level for u in values}
+
+    return reference
+
+
+def round_sanity(base: Vector, context: Sequence[Vector]) -> SanityPolicy:
+    """A round's sanity checks against its base model (flat).
+
+    ``context``: the previous round's changes, which count only in a round with fewer than
+    :data:`MIN_PEERS` decodable updates (too few to tell what a typical change is: a lone
+    free rider is then tiny next to them).
+    """
+
+    def check(order: Sequence[bytes], vectors: Sequence[Vector]) -> list[SanityVerdict]:
+        shown = context if len(vectors) < MIN_PEERS else ()
+        return check_round_in_context(base, vectors, shown)
+
+    return check
 
 
 def self_propose_after(attest_window: int, member_index: int) -> int:

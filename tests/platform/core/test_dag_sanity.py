@@ -8,14 +8,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ledgerlearn.core.sanity import DAG_HISTORY, SanityVerdict, check_changes
+from ledgerlearn.core.sanity import SanityVerdict, check_changes
 from ledgerlearn.core.types import Vector
 
 
 class Context:
     """A validator's rolling context for one dag task, as the caller keeps it."""
 
-    def __init__(self, history: int = DAG_HISTORY) -> None:
+    def __init__(self, history: int = 10) -> None:
         self.changes: deque[Vector] = deque(maxlen=history)
 
     def check(self, merges: Sequence[Vector], updates: Sequence[Vector]) -> list[SanityVerdict]:
