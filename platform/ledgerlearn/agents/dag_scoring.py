@@ -25,21 +25,20 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict, deque
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.chain.index import TaskRecord, UpdateRecord
 from ledgerlearn.chain.types import SCORE_INVALID, Status, ThresholdMode, to_fixed
-from ledgerlearn.core.sanity import check_changes
+from ledgerlearn.core.sanity import SanityVerdict, check_changes
 from ledgerlearn.core.types import Vector, Weights
 from ledgerlearn.errors import ContentUnavailableError, LedgerlearnError
-from ledgerlearn.flows.dag import HISTORY, merge_models
+from ledgerlearn.flows.dag import HISTORY, merge_models, parents_reference
+from ledgerlearn.flows.ports import CommitteeMember
+from ledgerlearn.flows.scoring import ScoreRecord, score_updates
 from ledgerlearn.model.flatten import flatten
 from ledgerlearn.model.weights import decode, default_max_bytes
 from ledgerlearn.training import METRICS_BY_ID, evaluate
-
-if TYPE_CHECKING:
-    from ledgerlearn.agents.validator import ScoreRecord, Validator
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +57,7 @@ transaction is estimated, signed and mined a block or two later)."""
 class DagScorer:
     """The dag part of a :class:`~ledgerlearn.agents.validator.Validator`."""
 
-    def __init__(self, validator: Validator) -> None:
+    def __init__(self, validator: CommitteeMember) -> None:
         self.validator = validator
         self._content: dict[bytes, bytes | LedgerlearnError] = {}
         self._tried: set[bytes] = set()
@@ -105,7 +104,7 @@ class DagScorer:
         new = [u.update for u in due if u.update not in self._tried][:MAX_FETCHES]
         if new:
             self._tried.update(new)
-            for h, outcome in v._fetch(task, new, v.prefetch_timeout_s).items():
+            for h, outcome in v.fetch_updates(task, new, v.prefetch_timeout_s).items():
                 if isinstance(outcome, bytes):
                     self._content[h] = outcome
         late = [
@@ -114,7 +113,7 @@ class DagScorer:
             if u.update not in self._content and p.head >= u.round + window // 2
         ][:MAX_FETCHES]
         if late:
-            self._content.update(v._fetch(task, late, v.fetch_timeout_s))
+            self._content.update(v.fetch_updates(task, late, v.fetch_timeout_s))
         ready = [u for u in due if u.update in self._content or u.update in self._scores]
         ready.sort(key=lambda u: u.round)  # earliest deadline first
         ready = ready[:MAX_BATCH]
@@ -122,7 +121,7 @@ class DagScorer:
             return False
         todo = [u for u in ready if u.update not in self._scores]
         if todo:
-            self._scores.update(self.score(task, todo))
+            self._scores.update(self._score_batch(task, todo))
         block = p.client.block_number()  # scoring took time: drop what can no longer count
         ready = [
             u
@@ -154,14 +153,43 @@ class DagScorer:
         )
         return True
 
-    def score(self, task: TaskRecord, updates: list[UpdateRecord]) -> dict[bytes, ScoreRecord]:
-        """Scores of ``updates`` (their content fetched) on this member's fragment."""
-        from ledgerlearn.agents.validator import ScoreRecord
-
+    def _score_batch(
+        self, task: TaskRecord, updates: list[UpdateRecord]
+    ) -> dict[bytes, ScoreRecord]:
+        """Scores of ``updates`` (their content fetched, or given up) on this member's
+        fragment, each against the merge of its parents."""
         v = self.validator
         p = v.participant
         spec = p.spec(task.task_id)
-        fragment = v._fragment(task)
+        fragment = v.fragment(task)
+        metric = METRICS_BY_ID[int(task.params.metric)]
+        records = {u.update: u for u in updates}
+        contents = {u.update: self._content[u.update] for u in updates}
+
+        def check(order: Sequence[bytes], vectors: Sequence[Vector]) -> list[SanityVerdict]:
+            merges = [flatten(self._merge(task, records[u])[0], spec) for u in order]
+            context = self._sanity.setdefault(task.task_id, deque(maxlen=HISTORY))
+            verdicts, changes = check_changes(merges, vectors, context)
+            context.extend(changes)
+            return verdicts
+
+        reference = parents_reference(
+            task.params.threshold_mode, lambda u: self._merge(task, records[u])[1]
+        )
+        with p.stopwatch.measure("validation"):
+            scoring = score_updates(
+                spec, fragment, metric, reference, contents, check if v.sanity else None
+            )
+        return {
+            u: ScoreRecord(task.task_id, u, s.score, s.reason) for u, s in scoring.scores.items()
+        }
+
+    def score(self, task: TaskRecord, updates: list[UpdateRecord]) -> dict[bytes, ScoreRecord]:
+        """Scores of ``updates`` (their content fetched) on this member's fragment."""
+        v = self.validator
+        p = v.participant
+        spec = p.spec(task.task_id)
+        fragment = v.fragment(task)
         metric = METRICS_BY_ID[int(task.params.metric)]
         cap = default_max_bytes(spec)
         results: dict[bytes, ScoreRecord] = {}
@@ -230,7 +258,7 @@ class DagScorer:
             )
         with p.stopwatch.measure("validation"):
             metric = METRICS_BY_ID[int(task.params.metric)]
-            value = evaluate(spec, merge, v._fragment(task), metric)
+            value = evaluate(spec, merge, v.fragment(task), metric)
         self._merges[key] = (merge, value)
         if len(self._merges) > CACHE:
             self._merges.popitem(last=False)

@@ -34,7 +34,6 @@ the same signed transaction, never a second one).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -58,12 +57,18 @@ from ledgerlearn.data.fragments import decrypt_fragment
 from ledgerlearn.errors import ContentTooLargeError, ContentUnavailableError, LedgerlearnError
 from ledgerlearn.faults import crash_point
 from ledgerlearn.flows.federation import (
+    HISTORY,
+    LONE_MIN_GAIN,
+    MIN_PEERS,
     aggregate_round,
     close_overdue_round,
     matches,
     proposals_open_since,
+    round_reference,
+    round_sanity,
     self_propose_after,
 )
+from ledgerlearn.flows.scoring import ScoreRecord, score_updates
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.flatten import flatten
 from ledgerlearn.model.weights import decode, default_max_bytes
@@ -71,29 +76,9 @@ from ledgerlearn.training import METRICS_BY_ID, Metric, evaluate
 
 log = logging.getLogger(__name__)
 
-MIN_PEERS = 3
-"""Peer mode compares with the median of at least this many valid updates; with fewer, the
-score is taken relative to the global model."""
-LONE_MIN_GAIN = 1e-3
-"""In peer mode with fewer than :data:`MIN_PEERS` valid updates, an update must beat the global
-model's metric by this much (a free rider alone in its round is no better than the model it
-copies)."""
-HISTORY = 10
-"""Changes of the previous round kept as the sanity checks' context for a round with fewer than
-:data:`MIN_PEERS` decodable updates."""
 MAX_PROPOSAL_FETCHES = 2
 """Proposals whose content this member fetches in one step (a flood of proposals costs each
 member a bounded amount of work per step; the unavailable ones are not tried again)."""
-
-
-@dataclass(frozen=True)
-class ScoreRecord:
-    """A score this validator computed, with the reason when the update failed."""
-
-    task_id: int
-    update: bytes
-    score: int
-    reason: str
 
 
 class Validator:
@@ -233,7 +218,7 @@ class Validator:
         p = self.participant
         try:
             spec = p.spec(task.task_id)
-            fragment = self._fragment(task)
+            fragment = self.fragment(task)
             base = p.fetch_weights(task.task_id, record.base_model_hash, record.base_model_cid)
         except LedgerlearnError as exc:
             log.info(
@@ -256,12 +241,12 @@ class Validator:
         if not new:
             return
         self._prefetched.update(new)
-        for u, outcome in self._fetch(task, new, self.prefetch_timeout_s).items():
+        for u, outcome in self.fetch_updates(task, new, self.prefetch_timeout_s).items():
             if isinstance(outcome, bytes):
                 self._content[u] = outcome
                 self._content_task[u] = task.task_id
 
-    def _fetch(
+    def fetch_updates(
         self, task: TaskRecord, updates: list[bytes], timeout_s: float
     ) -> dict[bytes, bytes | LedgerlearnError]:
         """Fetch updates concurrently under one deadline; each verified against its hash.
@@ -345,13 +330,35 @@ class Validator:
         """Scores of every update of the round on this member's fragment (no transaction)."""
         p = self.participant
         spec = p.spec(task.task_id)
-        fragment = self._fragment(task)
+        fragment = self.fragment(task)
         metric = METRICS_BY_ID[int(task.params.metric)]
         base = p.fetch_weights(task.task_id, record.base_model_hash, record.base_model_cid)
         missing = [u for u in record.updates if u not in self._content]
-        fetched = self._fetch(task, missing, self.fetch_timeout_s) if missing else {}
+        fetched = self.fetch_updates(task, missing, self.fetch_timeout_s) if missing else {}
+        contents = {
+            u: self._content[u] if u in self._content else fetched[u] for u in record.updates
+        }
+        earlier = self._history.get(task.task_id)
         with p.stopwatch.measure("validation"):
-            return self._score(task, record, spec, fragment, metric, base, fetched)
+            key = (task.task_id, record.round)
+            if key not in self._base_metric:
+                self._base_metric[key] = evaluate(spec, base, fragment, metric)
+            flat_base = flatten(base, spec)
+            # Too few updates to tell what a typical change is: the previous round's changes
+            # are the context (a lone free rider is then tiny next to them).
+            context = earlier[1] if earlier is not None and earlier[0] < record.round else []
+            sanity = round_sanity(flat_base, context) if self.sanity else None
+            params = task.params
+            reference = round_reference(
+                params.threshold_mode, self._base_metric[key], params.threshold
+            )
+            scoring = score_updates(spec, fragment, metric, reference, contents, sanity)
+        if self.sanity and scoring.vectors and (earlier is None or earlier[0] <= record.round):
+            changes = [v - flat_base for v in scoring.vectors.values()]
+            self._history[task.task_id] = (record.round, changes[-HISTORY:])
+        return {
+            u: ScoreRecord(task.task_id, u, s.score, s.reason) for u, s in scoring.scores.items()
+        }
 
     def _score(
         self,
@@ -424,7 +431,8 @@ class Validator:
             results[u] = ScoreRecord(task.task_id, u, to_fixed(value - reference), "")
         return results
 
-    def _fragment(self, task: TaskRecord) -> Dataset:
+    def fragment(self, task: TaskRecord) -> Dataset:
+        """This member's validation fragment of ``task``, fetched and decrypted once."""
         if task.task_id not in self._fragments:
             p = self.participant
             index = task.params.committee.index(p.address)
