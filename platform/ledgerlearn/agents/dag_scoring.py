@@ -10,10 +10,11 @@ the member's full deadline and is then scored unavailable, so a withheld update 
 time. Scores are kept until sent; before sending, the batch drops the updates whose deadline
 passed meanwhile (one of them would revert the whole batch; the keeper settles them).
 
-Scoring an update: decode it against the task's spec (safetensors only, names, shapes,
-finiteness), fetch its parents (accepted updates or the initial weights, verified), merge
-them with the task's rule exactly as a provider does without dampening
-(:func:`~ledgerlearn.flows.dag.merge_models`), run the dag sanity checks
+Scoring an update goes through the committee's one pipeline
+(:func:`~ledgerlearn.flows.scoring.score_updates`): decode it against the task's spec
+(safetensors only, names, shapes, finiteness), fetch its parents (accepted updates or the
+initial weights, verified), merge them with the task's rule exactly as a provider does
+without dampening (:func:`~ledgerlearn.flows.dag.merge_models`), run the dag sanity checks
 (:func:`~ledgerlearn.core.sanity.check_changes`) and evaluate on the member's fragment.
 The score is the metric (absolute mode) or the metric minus the merge's metric on the same
 fragment (relative and peer modes: in a dag task an update's peers are its parents, see
@@ -29,15 +30,14 @@ from collections.abc import Sequence
 
 from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.chain.index import TaskRecord, UpdateRecord
-from ledgerlearn.chain.types import SCORE_INVALID, Status, ThresholdMode, to_fixed
+from ledgerlearn.chain.types import SCORE_INVALID, Status
 from ledgerlearn.core.sanity import SanityVerdict, check_changes
 from ledgerlearn.core.types import Vector, Weights
-from ledgerlearn.errors import ContentUnavailableError, LedgerlearnError
+from ledgerlearn.errors import LedgerlearnError
 from ledgerlearn.flows.dag import HISTORY, merge_models, parents_reference
 from ledgerlearn.flows.ports import CommitteeMember
 from ledgerlearn.flows.scoring import ScoreRecord, score_updates
 from ledgerlearn.model.flatten import flatten
-from ledgerlearn.model.weights import decode, default_max_bytes
 from ledgerlearn.training import METRICS_BY_ID, evaluate
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ class DagScorer:
             return False
         todo = [u for u in ready if u.update not in self._scores]
         if todo:
-            self._scores.update(self._score_batch(task, todo))
+            self._scores.update(self.score(task, todo))
         block = p.client.block_number()  # scoring took time: drop what can no longer count
         ready = [
             u
@@ -153,9 +153,7 @@ class DagScorer:
         )
         return True
 
-    def _score_batch(
-        self, task: TaskRecord, updates: list[UpdateRecord]
-    ) -> dict[bytes, ScoreRecord]:
+    def score(self, task: TaskRecord, updates: list[UpdateRecord]) -> dict[bytes, ScoreRecord]:
         """Scores of ``updates`` (their content fetched, or given up) on this member's
         fragment, each against the merge of its parents."""
         v = self.validator
@@ -183,64 +181,6 @@ class DagScorer:
         return {
             u: ScoreRecord(task.task_id, u, s.score, s.reason) for u, s in scoring.scores.items()
         }
-
-    def score(self, task: TaskRecord, updates: list[UpdateRecord]) -> dict[bytes, ScoreRecord]:
-        """Scores of ``updates`` (their content fetched) on this member's fragment."""
-        v = self.validator
-        p = v.participant
-        spec = p.spec(task.task_id)
-        fragment = v.fragment(task)
-        metric = METRICS_BY_ID[int(task.params.metric)]
-        cap = default_max_bytes(spec)
-        results: dict[bytes, ScoreRecord] = {}
-        decoded: dict[bytes, Weights] = {}
-        with p.stopwatch.measure("validation"):
-            for u in updates:
-                data = self._content[u.update]
-                try:
-                    if isinstance(data, LedgerlearnError):
-                        raise data
-                    decoded[u.update] = dict(decode(data, spec, cap))
-                except ContentUnavailableError as exc:
-                    results[u.update] = ScoreRecord(
-                        task.task_id, u.update, SCORE_INVALID, f"unavailable: {exc}"
-                    )
-                except LedgerlearnError as exc:
-                    results[u.update] = ScoreRecord(
-                        task.task_id, u.update, SCORE_INVALID, f"invalid: {exc}"
-                    )
-        order = [u for u in updates if u.update in decoded]
-        merges = {u.update: self._merge(task, u) for u in order}
-        with p.stopwatch.measure("validation"):
-            if v.sanity:
-                context = self._sanity.setdefault(task.task_id, deque(maxlen=HISTORY))
-                verdicts, changes = check_changes(
-                    [flatten(merges[u.update][0], spec) for u in order],
-                    [flatten(decoded[u.update], spec) for u in order],
-                    context,
-                )
-                context.extend(changes)
-            else:
-                verdicts = []
-            relative = task.params.threshold_mode is not ThresholdMode.ABSOLUTE
-            for i, u in enumerate(order):
-                if verdicts and not verdicts[i].ok:
-                    results[u.update] = ScoreRecord(
-                        task.task_id, u.update, SCORE_INVALID, verdicts[i].reason
-                    )
-                    continue
-                try:
-                    value = evaluate(spec, decoded[u.update], fragment, metric)
-                except LedgerlearnError as exc:
-                    results[u.update] = ScoreRecord(
-                        task.task_id, u.update, SCORE_INVALID, f"invalid: {exc}"
-                    )
-                    continue
-                reference = merges[u.update][1] if relative else 0.0
-                results[u.update] = ScoreRecord(
-                    task.task_id, u.update, to_fixed(value - reference), ""
-                )
-        return results
 
     def _merge(self, task: TaskRecord, update: UpdateRecord) -> tuple[Weights, float]:
         """The merge of the update's parents and its metric on this member's fragment."""

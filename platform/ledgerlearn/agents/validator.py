@@ -5,12 +5,13 @@ validation fragment once (ECIES with its own key; the fragment's sha256 is on ch
 federation round it fetches each update as soon as it is submitted (one short attempt, all
 new updates concurrently), so that when the submission window closes the content is already
 local; it then fetches whatever is still missing, concurrently under one deadline
-(``fetch_timeout_s``; size cap and sha256 always), decodes every update against the task's
-spec (safetensors only; wrong names, shapes, dtypes or non-finite values fail), runs the
-sanity checks (free riders, near-duplicates, norm outliers), scores the rest on its fragment
-and submits all its scores in one batch. Updates whose content is unavailable at the
-deadline (withheld) or invalid get :data:`~ledgerlearn.chain.types.SCORE_INVALID`, so the
-round closes without them.
+(``fetch_timeout_s``; size cap and sha256 always) and scores the round through the
+committee's one pipeline (:func:`~ledgerlearn.flows.scoring.score_updates`): decodes every
+update against the task's spec (safetensors only; wrong names, shapes, dtypes or non-finite
+values fail), runs the sanity checks (free riders, near-duplicates, norm outliers), scores
+the rest on its fragment and submits all its scores in one batch. Updates whose content is
+unavailable at the deadline (withheld) or invalid get
+:data:`~ledgerlearn.chain.types.SCORE_INVALID`, so the round closes without them.
 An update still short of a quorum when scoring closes can be scored during the task's
 scoring extension (a member that was slow, or restarted, still judges it).
 
@@ -47,19 +48,13 @@ from ledgerlearn.chain.types import (
     SCORE_INVALID,
     Flow,
     Status,
-    ThresholdMode,
-    from_fixed,
-    to_fixed,
 )
-from ledgerlearn.core.sanity import check_round
 from ledgerlearn.data import Dataset
 from ledgerlearn.data.fragments import decrypt_fragment
 from ledgerlearn.errors import ContentTooLargeError, ContentUnavailableError, LedgerlearnError
 from ledgerlearn.faults import crash_point
 from ledgerlearn.flows.federation import (
     HISTORY,
-    LONE_MIN_GAIN,
-    MIN_PEERS,
     aggregate_round,
     close_overdue_round,
     matches,
@@ -69,10 +64,9 @@ from ledgerlearn.flows.federation import (
     self_propose_after,
 )
 from ledgerlearn.flows.scoring import ScoreRecord, score_updates
-from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.flatten import flatten
-from ledgerlearn.model.weights import decode, default_max_bytes
-from ledgerlearn.training import METRICS_BY_ID, Metric, evaluate
+from ledgerlearn.model.weights import default_max_bytes
+from ledgerlearn.training import METRICS_BY_ID, evaluate
 
 log = logging.getLogger(__name__)
 
@@ -359,77 +353,6 @@ class Validator:
         return {
             u: ScoreRecord(task.task_id, u, s.score, s.reason) for u, s in scoring.scores.items()
         }
-
-    def _score(
-        self,
-        task: TaskRecord,
-        record: RoundRecord,
-        spec: ModelSpec,
-        fragment: Dataset,
-        metric: Metric,
-        base: dict[str, npt.NDArray[np.float32]],
-        fetched: dict[bytes, bytes | LedgerlearnError],
-    ) -> dict[bytes, ScoreRecord]:
-        key = (task.task_id, record.round)
-        if key not in self._base_metric:
-            self._base_metric[key] = evaluate(spec, base, fragment, metric)
-        results: dict[bytes, ScoreRecord] = {}
-        decoded: dict[bytes, dict[str, npt.NDArray[np.float32]]] = {}
-        cap = default_max_bytes(spec)
-        for u in record.updates:
-            data = self._content[u] if u in self._content else fetched[u]
-            if isinstance(data, ContentUnavailableError):
-                results[u] = ScoreRecord(task.task_id, u, SCORE_INVALID, f"unavailable: {data}")
-                continue
-            try:
-                if isinstance(data, LedgerlearnError):
-                    raise data
-                decoded[u] = dict(decode(data, spec, cap))
-            except LedgerlearnError as exc:
-                results[u] = ScoreRecord(task.task_id, u, SCORE_INVALID, f"invalid: {exc}")
-        order = [u for u in record.updates if u in decoded]
-        vectors = [flatten(decoded[u], spec) for u in order]
-        flat_base = flatten(base, spec)
-        verdicts = None
-        if self.sanity:
-            # Too few updates to tell what a typical change is: the previous round's changes
-            # are the context (a lone free rider is then tiny next to them).
-            earlier = self._history.get(task.task_id)
-            context = []
-            if earlier is not None and earlier[0] < record.round and len(vectors) < MIN_PEERS:
-                context = earlier[1]
-            shown = [flat_base + change for change in context]
-            verdicts = check_round(flat_base, [*shown, *vectors])[len(shown) :]
-            if vectors and (earlier is None or earlier[0] <= record.round):
-                self._history[task.task_id] = (
-                    record.round,
-                    [v - flat_base for v in vectors][-HISTORY:],
-                )
-        values: dict[bytes, float] = {}
-        for i, u in enumerate(order):
-            if verdicts is not None and not verdicts[i].ok:
-                results[u] = ScoreRecord(task.task_id, u, SCORE_INVALID, verdicts[i].reason)
-                continue
-            try:
-                values[u] = evaluate(spec, decoded[u], fragment, metric)
-            except LedgerlearnError as exc:
-                results[u] = ScoreRecord(task.task_id, u, SCORE_INVALID, f"invalid: {exc}")
-        mode = task.params.threshold_mode
-        if mode is ThresholdMode.RELATIVE:
-            reference = self._base_metric[key]
-        elif mode is ThresholdMode.PEER and len(values) >= MIN_PEERS:
-            reference = float(np.median(list(values.values())))
-        elif mode is ThresholdMode.PEER:
-            # Too few peers to compare with. With one or two accepted updates the aggregate is
-            # essentially them, so each must beat the global model it would replace: the
-            # tolerance a negative threshold grants below the peers' median does not apply.
-            tolerance = max(0.0, -from_fixed(task.params.threshold))
-            reference = self._base_metric[key] + tolerance + LONE_MIN_GAIN
-        else:
-            reference = 0.0
-        for u, value in values.items():
-            results[u] = ScoreRecord(task.task_id, u, to_fixed(value - reference), "")
-        return results
 
     def fragment(self, task: TaskRecord) -> Dataset:
         """This member's validation fragment of ``task``, fetched and decrypted once."""
