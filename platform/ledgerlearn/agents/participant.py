@@ -21,21 +21,21 @@ from ledgerlearn.agents.feed import SharedFeed
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.events import EventStream, LedgerEvent
 from ledgerlearn.chain.index import LedgerIndex, TaskRecord
-from ledgerlearn.errors import LedgerlearnError, StorageError
+from ledgerlearn.errors import AgentError, StorageError
 from ledgerlearn.flows.ports import ContentStore
 from ledgerlearn.limits import MAX_SPEC_BYTES
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.weights import decode
 from ledgerlearn.stopwatch import Stopwatch
 
+# AgentError lives in ledgerlearn.errors; it is re-exported here for the modules that still
+# import it from the agents (agents/publisher.py, cli_agents.py, cli_dag.py, the gateway).
+__all__ = ["VERIFY_EVERY", "AgentError", "Participant"]
+
 log = logging.getLogger(__name__)
 
 VERIFY_EVERY = 20
 """Every this many syncs the chain under the checkpoint is checked (reset, rollback)."""
-
-
-class AgentError(LedgerlearnError):
-    """An agent cannot do its job (e.g. the task's content is unavailable or malformed)."""
 
 
 @dataclass

@@ -31,7 +31,7 @@ import logging
 from dataclasses import dataclass, field
 
 from ledgerlearn.agents.pace import Pace
-from ledgerlearn.agents.participant import AgentError, Participant
+from ledgerlearn.agents.participant import Participant
 from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.attacks import Honest, ProviderBehaviour
 from ledgerlearn.attacks.view import RoundView
@@ -40,7 +40,7 @@ from ledgerlearn.chain.types import Flow, Status, from_fixed
 from ledgerlearn.core.tip_selection import select_parents
 from ledgerlearn.core.types import Weights
 from ledgerlearn.data import Dataset
-from ledgerlearn.errors import LedgerlearnError
+from ledgerlearn.errors import AgentError, LedgerlearnError
 from ledgerlearn.flows.dag import DagSettings, Verdict, beats, graph_of, merge_models
 from ledgerlearn.training import METRICS_BY_ID, ProgressCallback, TrainingConfig, train
 

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from ledgerlearn.agents.participant import AgentError, Participant
 from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.chain.index import TaskRecord
 from ledgerlearn.chain.types import Flow, Status, ThresholdMode, from_fixed
@@ -35,6 +34,8 @@ from ledgerlearn.core.dag_graph import DagGraph
 from ledgerlearn.core.publish import better
 from ledgerlearn.core.types import Float32Array, Weights
 from ledgerlearn.data import Dataset
+from ledgerlearn.errors import AgentError
+from ledgerlearn.flows.ports import Member
 from ledgerlearn.flows.scoring import Reference
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.flatten import flatten, unflatten
@@ -262,7 +263,7 @@ def consensus_model(
 
 
 def task_consensus(
-    participant: Participant,
+    participant: Member,
     task_id: int,
     top_k: int = DEFAULT_TOP_K,
     block: int | None = None,
@@ -315,7 +316,7 @@ class DagKeeper:
         Block from which the task is closed (None: the keeper never closes it).
     """
 
-    def __init__(self, participant: Participant, task_id: int, close_at: int | None) -> None:
+    def __init__(self, participant: Member, task_id: int, close_at: int | None) -> None:
         self.participant = participant
         self.task_id = task_id
         self.close_at = close_at

@@ -20,7 +20,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ledgerlearn.agents.participant import Participant
 from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.chain.custom_error import ContractCustomError
 from ledgerlearn.chain.index import RoundRecord, TaskRecord
@@ -28,6 +27,7 @@ from ledgerlearn.chain.types import Status, ThresholdMode, from_fixed
 from ledgerlearn.core.aggregate import aggregate_vectors
 from ledgerlearn.core.sanity import SanityVerdict, check_round_in_context
 from ledgerlearn.core.types import Float32Array, Vector, Weights
+from ledgerlearn.flows.ports import Member
 from ledgerlearn.flows.scoring import Reference, SanityPolicy
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.flatten import flatten, unflatten
@@ -125,7 +125,7 @@ def aggregate_models(
     return unflatten(aggregate_vectors(vectors, rule, num_byzantine), spec)
 
 
-def aggregate_round(participant: Participant, task: TaskRecord, record: RoundRecord) -> bytes:
+def aggregate_round(participant: Member, task: TaskRecord, record: RoundRecord) -> bytes:
     """Recompute a round's aggregate from its accepted updates; returns safetensors bytes."""
     spec = participant.spec(task.task_id)
     if not record.accepted:
@@ -146,7 +146,7 @@ def proposals_open_since(task: TaskRecord, record: RoundRecord) -> int | None:
     return max([closes, *decided])
 
 
-def close_overdue_round(participant: Participant, task: TaskRecord, record: RoundRecord) -> bool:
+def close_overdue_round(participant: Member, task: TaskRecord, record: RoundRecord) -> bool:
     """Close a round whose attestation deadline passed without a quorum; True when sent.
 
     With a proposal more than ``f`` members attested (one with the most attestations: at least
@@ -200,7 +200,7 @@ class RoundKeeper:
     contract and ignored here.
     """
 
-    def __init__(self, participant: Participant, task_id: int) -> None:
+    def __init__(self, participant: Member, task_id: int) -> None:
         self.participant = participant
         self.task_id = task_id
         self._computed: dict[int, tuple[bytes, str]] = {}  # round -> our aggregate (hash, CID)
