@@ -41,7 +41,7 @@ class ConsensusVersion:
     """Accepted updates the DAG held."""
     quality: float
     """Mean committee-estimated quality of the aggregated tips (metric units, see
-    :class:`~ledgerlearn.flows.dag_graph.DagGraph`); the curve without a held-out set."""
+    :class:`~ledgerlearn.core.dag_graph.DagGraph`); the curve without a held-out set."""
 
 
 class ConsensusModels:

@@ -48,8 +48,8 @@ if TYPE_CHECKING:
 
     from ledgerlearn.agents.participant import Participant
     from ledgerlearn.agents.session import AgentSession
-    from ledgerlearn.agents.validator import ScoreRecord
     from ledgerlearn.data import Dataset
+    from ledgerlearn.flows.scoring import ScoreRecord
     from ledgerlearn.model import ModelSpec
     from ledgerlearn.training import TrainingProgress
 

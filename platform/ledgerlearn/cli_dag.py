@@ -119,10 +119,10 @@ def tips(
     _setup_logging()
     with _clear_errors():
         from ledgerlearn.chain.index import read_index
-        from ledgerlearn.flows.dag_graph import DagGraph
+        from ledgerlearn.flows.dag import graph_of
 
         record = _dag_task(read_index(_client(deployment, rpc)), task)
-        graph = DagGraph.from_task(record, at_block)
+        graph = graph_of(record, at_block)
         rows = []
         for tip in graph.ranked_tips():
             update = record.updates.get(tip)

@@ -10,11 +10,12 @@ the member's full deadline and is then scored unavailable, so a withheld update 
 time. Scores are kept until sent; before sending, the batch drops the updates whose deadline
 passed meanwhile (one of them would revert the whole batch; the keeper settles them).
 
-Scoring an update: decode it against the task's spec (safetensors only, names, shapes,
-finiteness), fetch its parents (accepted updates or the initial weights, verified), merge
-them with the task's rule exactly as a provider does without dampening
-(:func:`~ledgerlearn.flows.dag.merge_models`), run the dag sanity checks
-(:class:`~ledgerlearn.agents.dag_sanity.DagSanity`) and evaluate on the member's fragment.
+Scoring an update goes through the committee's one pipeline
+(:func:`~ledgerlearn.flows.scoring.score_updates`): decode it against the task's spec
+(safetensors only, names, shapes, finiteness), fetch its parents (accepted updates or the
+initial weights, verified), merge them with the task's rule exactly as a provider does
+without dampening (:func:`~ledgerlearn.flows.dag.merge_models`), run the dag sanity checks
+(:func:`~ledgerlearn.core.sanity.check_changes`) and evaluate on the member's fragment.
 The score is the metric (absolute mode) or the metric minus the merge's metric on the same
 fragment (relative and peer modes: in a dag task an update's peers are its parents, see
 ``ITaskRegistry``). All the step's scores go out in one transaction; a lying member's
@@ -24,28 +25,22 @@ behaviour decides what it reports, as in a federation round.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
-from typing import TYPE_CHECKING
+from collections import OrderedDict, deque
+from collections.abc import Sequence
 
-import numpy as np
-import numpy.typing as npt
-
-from ledgerlearn.agents.dag_sanity import DagSanity
 from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.chain.index import TaskRecord, UpdateRecord
-from ledgerlearn.chain.types import SCORE_INVALID, Status, ThresholdMode, to_fixed
-from ledgerlearn.errors import ContentUnavailableError, LedgerlearnError
-from ledgerlearn.flows.dag import merge_models
+from ledgerlearn.chain.types import SCORE_INVALID, Status
+from ledgerlearn.core.sanity import SanityVerdict, check_changes
+from ledgerlearn.core.types import Vector, Weights
+from ledgerlearn.errors import LedgerlearnError
+from ledgerlearn.flows.dag import HISTORY, merge_models, parents_reference
+from ledgerlearn.flows.ports import CommitteeMember
+from ledgerlearn.flows.scoring import ScoreRecord, score_updates
 from ledgerlearn.model.flatten import flatten
-from ledgerlearn.model.weights import decode, default_max_bytes
 from ledgerlearn.training import METRICS_BY_ID, evaluate
 
-if TYPE_CHECKING:
-    from ledgerlearn.agents.validator import ScoreRecord, Validator
-
 log = logging.getLogger(__name__)
-
-Weights = dict[str, npt.NDArray[np.float32]]
 
 CACHE = 64
 """Parent models and merges kept decoded (parents are shared by many updates)."""
@@ -62,14 +57,14 @@ transaction is estimated, signed and mined a block or two later)."""
 class DagScorer:
     """The dag part of a :class:`~ledgerlearn.agents.validator.Validator`."""
 
-    def __init__(self, validator: Validator) -> None:
+    def __init__(self, validator: CommitteeMember) -> None:
         self.validator = validator
         self._content: dict[bytes, bytes | LedgerlearnError] = {}
         self._tried: set[bytes] = set()
         self._sent: set[bytes] = set()
         self._models: OrderedDict[bytes, Weights] = OrderedDict()
         self._merges: OrderedDict[tuple[bytes, ...], tuple[Weights, float]] = OrderedDict()
-        self._sanity: dict[int, DagSanity] = {}
+        self._sanity: dict[int, deque[Vector]] = {}  # task -> the sanity checks' context
         self._scores: dict[bytes, ScoreRecord] = {}  # computed, not sent yet
 
     def forget(self, task: TaskRecord) -> None:
@@ -109,7 +104,7 @@ class DagScorer:
         new = [u.update for u in due if u.update not in self._tried][:MAX_FETCHES]
         if new:
             self._tried.update(new)
-            for h, outcome in v._fetch(task, new, v.prefetch_timeout_s).items():
+            for h, outcome in v.fetch_updates(task, new, v.prefetch_timeout_s).items():
                 if isinstance(outcome, bytes):
                     self._content[h] = outcome
         late = [
@@ -118,7 +113,7 @@ class DagScorer:
             if u.update not in self._content and p.head >= u.round + window // 2
         ][:MAX_FETCHES]
         if late:
-            self._content.update(v._fetch(task, late, v.fetch_timeout_s))
+            self._content.update(v.fetch_updates(task, late, v.fetch_timeout_s))
         ready = [u for u in due if u.update in self._content or u.update in self._scores]
         ready.sort(key=lambda u: u.round)  # earliest deadline first
         ready = ready[:MAX_BATCH]
@@ -159,62 +154,33 @@ class DagScorer:
         return True
 
     def score(self, task: TaskRecord, updates: list[UpdateRecord]) -> dict[bytes, ScoreRecord]:
-        """Scores of ``updates`` (their content fetched) on this member's fragment."""
-        from ledgerlearn.agents.validator import ScoreRecord
-
+        """Scores of ``updates`` (their content fetched, or given up) on this member's
+        fragment, each against the merge of its parents."""
         v = self.validator
         p = v.participant
         spec = p.spec(task.task_id)
-        fragment = v._fragment(task)
+        fragment = v.fragment(task)
         metric = METRICS_BY_ID[int(task.params.metric)]
-        cap = default_max_bytes(spec)
-        results: dict[bytes, ScoreRecord] = {}
-        decoded: dict[bytes, Weights] = {}
+        records = {u.update: u for u in updates}
+        contents = {u.update: self._content[u.update] for u in updates}
+
+        def check(order: Sequence[bytes], vectors: Sequence[Vector]) -> list[SanityVerdict]:
+            merges = [flatten(self._merge(task, records[u])[0], spec) for u in order]
+            context = self._sanity.setdefault(task.task_id, deque(maxlen=HISTORY))
+            verdicts, changes = check_changes(merges, vectors, context)
+            context.extend(changes)
+            return verdicts
+
+        reference = parents_reference(
+            task.params.threshold_mode, lambda u: self._merge(task, records[u])[1]
+        )
         with p.stopwatch.measure("validation"):
-            for u in updates:
-                data = self._content[u.update]
-                try:
-                    if isinstance(data, LedgerlearnError):
-                        raise data
-                    decoded[u.update] = dict(decode(data, spec, cap))
-                except ContentUnavailableError as exc:
-                    results[u.update] = ScoreRecord(
-                        task.task_id, u.update, SCORE_INVALID, f"unavailable: {exc}"
-                    )
-                except LedgerlearnError as exc:
-                    results[u.update] = ScoreRecord(
-                        task.task_id, u.update, SCORE_INVALID, f"invalid: {exc}"
-                    )
-        order = [u for u in updates if u.update in decoded]
-        merges = {u.update: self._merge(task, u) for u in order}
-        with p.stopwatch.measure("validation"):
-            if v.sanity:
-                sanity = self._sanity.setdefault(task.task_id, DagSanity())
-                verdicts = sanity.check(
-                    [flatten(merges[u.update][0], spec) for u in order],
-                    [flatten(decoded[u.update], spec) for u in order],
-                )
-            else:
-                verdicts = []
-            relative = task.params.threshold_mode is not ThresholdMode.ABSOLUTE
-            for i, u in enumerate(order):
-                if verdicts and not verdicts[i].ok:
-                    results[u.update] = ScoreRecord(
-                        task.task_id, u.update, SCORE_INVALID, verdicts[i].reason
-                    )
-                    continue
-                try:
-                    value = evaluate(spec, decoded[u.update], fragment, metric)
-                except LedgerlearnError as exc:
-                    results[u.update] = ScoreRecord(
-                        task.task_id, u.update, SCORE_INVALID, f"invalid: {exc}"
-                    )
-                    continue
-                reference = merges[u.update][1] if relative else 0.0
-                results[u.update] = ScoreRecord(
-                    task.task_id, u.update, to_fixed(value - reference), ""
-                )
-        return results
+            scoring = score_updates(
+                spec, fragment, metric, reference, contents, check if v.sanity else None
+            )
+        return {
+            u: ScoreRecord(task.task_id, u, s.score, s.reason) for u, s in scoring.scores.items()
+        }
 
     def _merge(self, task: TaskRecord, update: UpdateRecord) -> tuple[Weights, float]:
         """The merge of the update's parents and its metric on this member's fragment."""
@@ -232,7 +198,7 @@ class DagScorer:
             )
         with p.stopwatch.measure("validation"):
             metric = METRICS_BY_ID[int(task.params.metric)]
-            value = evaluate(spec, merge, v._fragment(task), metric)
+            value = evaluate(spec, merge, v.fragment(task), metric)
         self._merges[key] = (merge, value)
         if len(self._merges) > CACHE:
             self._merges.popitem(last=False)

@@ -11,10 +11,8 @@ restarted sends each intended transaction at most once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -23,54 +21,21 @@ from ledgerlearn.agents.feed import SharedFeed
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.events import EventStream, LedgerEvent
 from ledgerlearn.chain.index import LedgerIndex, TaskRecord
-from ledgerlearn.errors import LedgerlearnError, StorageError
+from ledgerlearn.errors import AgentError, StorageError
+from ledgerlearn.flows.ports import ContentStore
 from ledgerlearn.limits import MAX_SPEC_BYTES
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.weights import decode
 from ledgerlearn.stopwatch import Stopwatch
 
+# AgentError lives in ledgerlearn.errors; it is re-exported here for the modules that still
+# import it from the agents (agents/publisher.py, cli_agents.py, cli_dag.py, the gateway).
+__all__ = ["VERIFY_EVERY", "AgentError", "Participant"]
+
 log = logging.getLogger(__name__)
 
 VERIFY_EVERY = 20
 """Every this many syncs the chain under the checkpoint is checked (reset, rollback)."""
-
-
-class ContentStore(Protocol):
-    """The part of :class:`~ledgerlearn.storage.IpfsNode` agents use."""
-
-    def put(self, data: bytes) -> tuple[str, bytes]:
-        """Store and pin ``data``; returns (CID, sha256)."""
-        ...
-
-    def get(
-        self,
-        cid: str,
-        expected_sha256: bytes,
-        max_bytes: int | None = None,
-        timeout_s: float | None = None,
-        *,
-        pin: bool = False,
-    ) -> bytes:
-        """Fetch verified content before a deadline (``pin``: also keep and serve it)."""
-        ...
-
-    def get_many(
-        self,
-        items: Sequence[tuple[str, bytes]],
-        *,
-        max_bytes: int | None = None,
-        timeout_s: float | None = None,
-    ) -> dict[str, bytes | StorageError]:
-        """Fetch several verified contents concurrently under one deadline."""
-        ...
-
-    def compute_cid(self, data: bytes) -> str:
-        """The CID of ``data`` without storing it."""
-        ...
-
-
-class AgentError(LedgerlearnError):
-    """An agent cannot do its job (e.g. the task's content is unavailable or malformed)."""
 
 
 @dataclass

@@ -7,7 +7,7 @@ The task decides the flow. Each step the provider looks at the task on chain and
   weights (the honest behaviour trains on the local data) and publish them (the honest one
   puts them on IPFS), and submits the content hash and CID while the window is open.
 - **dag**: at its own pace, it selects parents among the tips by a score-biased random walk
-  (:mod:`~ledgerlearn.flows.tip_selection`), merges them with the task's robust rule, lets
+  (:mod:`~ledgerlearn.core.tip_selection`), merges them with the task's robust rule, lets
   its behaviour produce weights from the merge (honest: trains on its training split) and,
   if they beat the merge on its own held-out split (publish-if-better, honest behaviour
   only: an attacker publishes whatever it made), publishes and submits them naming the
@@ -30,26 +30,21 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-import numpy as np
-import numpy.typing as npt
-
 from ledgerlearn.agents.pace import Pace
-from ledgerlearn.agents.participant import AgentError, Participant
+from ledgerlearn.agents.participant import Participant
 from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.attacks import Honest, ProviderBehaviour
 from ledgerlearn.attacks.view import RoundView
 from ledgerlearn.chain.index import TaskRecord
 from ledgerlearn.chain.types import Flow, Status, from_fixed
+from ledgerlearn.core.tip_selection import select_parents
+from ledgerlearn.core.types import Weights
 from ledgerlearn.data import Dataset
-from ledgerlearn.errors import LedgerlearnError
-from ledgerlearn.flows.dag import DagSettings, Verdict, beats, merge_models
-from ledgerlearn.flows.dag_graph import DagGraph
-from ledgerlearn.flows.tip_selection import select_parents
+from ledgerlearn.errors import AgentError, LedgerlearnError
+from ledgerlearn.flows.dag import DagSettings, Verdict, beats, graph_of, merge_models
 from ledgerlearn.training import METRICS_BY_ID, ProgressCallback, TrainingConfig, train
 
 log = logging.getLogger(__name__)
-
-Weights = dict[str, npt.NDArray[np.float32]]
 
 
 @dataclass
@@ -327,7 +322,7 @@ class Provider:
         assert self._attempt is not None
         attempt = self._attempt + 1
         spec = p.spec(self.task_id)
-        graph = DagGraph.from_task(task)
+        graph = graph_of(task)
         count = min(self.dag.parents, task.params.max_parents)
         seed = self.training.seed * 1_000_003 + attempt
         parents = select_parents(graph, count, self.dag.alpha, seed)

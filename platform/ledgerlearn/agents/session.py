@@ -21,7 +21,7 @@ from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 
-from ledgerlearn.agents.participant import AgentError, Participant
+from ledgerlearn.agents.participant import Participant
 from ledgerlearn.agents.peering import Peering
 from ledgerlearn.agents.runner import run_agent
 from ledgerlearn.chain.backend import connect
@@ -29,6 +29,7 @@ from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.deployment import Deployment
 from ledgerlearn.chain.outbox import Outbox
 from ledgerlearn.config import ChainSettings, StorageSettings
+from ledgerlearn.errors import AgentError
 from ledgerlearn.storage import IpfsNode
 
 __all__ = ["AgentSession", "check_role", "open_session"]

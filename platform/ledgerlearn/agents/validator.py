@@ -5,12 +5,13 @@ validation fragment once (ECIES with its own key; the fragment's sha256 is on ch
 federation round it fetches each update as soon as it is submitted (one short attempt, all
 new updates concurrently), so that when the submission window closes the content is already
 local; it then fetches whatever is still missing, concurrently under one deadline
-(``fetch_timeout_s``; size cap and sha256 always), decodes every update against the task's
-spec (safetensors only; wrong names, shapes, dtypes or non-finite values fail), runs the
-sanity checks (free riders, near-duplicates, norm outliers), scores the rest on its fragment
-and submits all its scores in one batch. Updates whose content is unavailable at the
-deadline (withheld) or invalid get :data:`~ledgerlearn.chain.types.SCORE_INVALID`, so the
-round closes without them.
+(``fetch_timeout_s``; size cap and sha256 always) and scores the round through the
+committee's one pipeline (:func:`~ledgerlearn.flows.scoring.score_updates`): decodes every
+update against the task's spec (safetensors only; wrong names, shapes, dtypes or non-finite
+values fail), runs the sanity checks (free riders, near-duplicates, norm outliers), scores
+the rest on its fragment and submits all its scores in one batch. Updates whose content is
+unavailable at the deadline (withheld) or invalid get
+:data:`~ledgerlearn.chain.types.SCORE_INVALID`, so the round closes without them.
 An update still short of a quorum when scoring closes can be scored during the task's
 scoring extension (a member that was slow, or restarted, still judges it).
 
@@ -34,7 +35,6 @@ the same signed transaction, never a second one).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -42,58 +42,37 @@ from eth_keys.datatypes import PrivateKey
 
 from ledgerlearn.agents.dag_scoring import DagScorer
 from ledgerlearn.agents.participant import Participant
-from ledgerlearn.agents.sanity import check_round
 from ledgerlearn.attacks.lying_validator import HonestValidator, ValidatorBehaviour
 from ledgerlearn.chain.index import ProposalRecord, RoundRecord, TaskRecord
 from ledgerlearn.chain.types import (
     SCORE_INVALID,
     Flow,
     Status,
-    ThresholdMode,
-    from_fixed,
-    to_fixed,
 )
 from ledgerlearn.data import Dataset
 from ledgerlearn.data.fragments import decrypt_fragment
 from ledgerlearn.errors import ContentTooLargeError, ContentUnavailableError, LedgerlearnError
 from ledgerlearn.faults import crash_point
 from ledgerlearn.flows.federation import (
+    HISTORY,
     aggregate_round,
     close_overdue_round,
     matches,
     proposals_open_since,
+    round_reference,
+    round_sanity,
     self_propose_after,
 )
-from ledgerlearn.model import ModelSpec
+from ledgerlearn.flows.scoring import ScoreRecord, score_updates
 from ledgerlearn.model.flatten import flatten
-from ledgerlearn.model.weights import decode, default_max_bytes
-from ledgerlearn.training import METRICS_BY_ID, Metric, evaluate
+from ledgerlearn.model.weights import default_max_bytes
+from ledgerlearn.training import METRICS_BY_ID, evaluate
 
 log = logging.getLogger(__name__)
 
-MIN_PEERS = 3
-"""Peer mode compares with the median of at least this many valid updates; with fewer, the
-score is taken relative to the global model."""
-LONE_MIN_GAIN = 1e-3
-"""In peer mode with fewer than :data:`MIN_PEERS` valid updates, an update must beat the global
-model's metric by this much (a free rider alone in its round is no better than the model it
-copies)."""
-HISTORY = 10
-"""Changes of the previous round kept as the sanity checks' context for a round with fewer than
-:data:`MIN_PEERS` decodable updates."""
 MAX_PROPOSAL_FETCHES = 2
 """Proposals whose content this member fetches in one step (a flood of proposals costs each
 member a bounded amount of work per step; the unavailable ones are not tried again)."""
-
-
-@dataclass(frozen=True)
-class ScoreRecord:
-    """A score this validator computed, with the reason when the update failed."""
-
-    task_id: int
-    update: bytes
-    score: int
-    reason: str
 
 
 class Validator:
@@ -233,7 +212,7 @@ class Validator:
         p = self.participant
         try:
             spec = p.spec(task.task_id)
-            fragment = self._fragment(task)
+            fragment = self.fragment(task)
             base = p.fetch_weights(task.task_id, record.base_model_hash, record.base_model_cid)
         except LedgerlearnError as exc:
             log.info(
@@ -256,12 +235,12 @@ class Validator:
         if not new:
             return
         self._prefetched.update(new)
-        for u, outcome in self._fetch(task, new, self.prefetch_timeout_s).items():
+        for u, outcome in self.fetch_updates(task, new, self.prefetch_timeout_s).items():
             if isinstance(outcome, bytes):
                 self._content[u] = outcome
                 self._content_task[u] = task.task_id
 
-    def _fetch(
+    def fetch_updates(
         self, task: TaskRecord, updates: list[bytes], timeout_s: float
     ) -> dict[bytes, bytes | LedgerlearnError]:
         """Fetch updates concurrently under one deadline; each verified against its hash.
@@ -345,86 +324,38 @@ class Validator:
         """Scores of every update of the round on this member's fragment (no transaction)."""
         p = self.participant
         spec = p.spec(task.task_id)
-        fragment = self._fragment(task)
+        fragment = self.fragment(task)
         metric = METRICS_BY_ID[int(task.params.metric)]
         base = p.fetch_weights(task.task_id, record.base_model_hash, record.base_model_cid)
         missing = [u for u in record.updates if u not in self._content]
-        fetched = self._fetch(task, missing, self.fetch_timeout_s) if missing else {}
+        fetched = self.fetch_updates(task, missing, self.fetch_timeout_s) if missing else {}
+        contents = {
+            u: self._content[u] if u in self._content else fetched[u] for u in record.updates
+        }
+        earlier = self._history.get(task.task_id)
         with p.stopwatch.measure("validation"):
-            return self._score(task, record, spec, fragment, metric, base, fetched)
-
-    def _score(
-        self,
-        task: TaskRecord,
-        record: RoundRecord,
-        spec: ModelSpec,
-        fragment: Dataset,
-        metric: Metric,
-        base: dict[str, npt.NDArray[np.float32]],
-        fetched: dict[bytes, bytes | LedgerlearnError],
-    ) -> dict[bytes, ScoreRecord]:
-        key = (task.task_id, record.round)
-        if key not in self._base_metric:
-            self._base_metric[key] = evaluate(spec, base, fragment, metric)
-        results: dict[bytes, ScoreRecord] = {}
-        decoded: dict[bytes, dict[str, npt.NDArray[np.float32]]] = {}
-        cap = default_max_bytes(spec)
-        for u in record.updates:
-            data = self._content[u] if u in self._content else fetched[u]
-            if isinstance(data, ContentUnavailableError):
-                results[u] = ScoreRecord(task.task_id, u, SCORE_INVALID, f"unavailable: {data}")
-                continue
-            try:
-                if isinstance(data, LedgerlearnError):
-                    raise data
-                decoded[u] = dict(decode(data, spec, cap))
-            except LedgerlearnError as exc:
-                results[u] = ScoreRecord(task.task_id, u, SCORE_INVALID, f"invalid: {exc}")
-        order = [u for u in record.updates if u in decoded]
-        vectors = [flatten(decoded[u], spec) for u in order]
-        flat_base = flatten(base, spec)
-        verdicts = None
-        if self.sanity:
+            key = (task.task_id, record.round)
+            if key not in self._base_metric:
+                self._base_metric[key] = evaluate(spec, base, fragment, metric)
+            flat_base = flatten(base, spec)
             # Too few updates to tell what a typical change is: the previous round's changes
             # are the context (a lone free rider is then tiny next to them).
-            earlier = self._history.get(task.task_id)
-            context = []
-            if earlier is not None and earlier[0] < record.round and len(vectors) < MIN_PEERS:
-                context = earlier[1]
-            shown = [flat_base + change for change in context]
-            verdicts = check_round(flat_base, [*shown, *vectors])[len(shown) :]
-            if vectors and (earlier is None or earlier[0] <= record.round):
-                self._history[task.task_id] = (
-                    record.round,
-                    [v - flat_base for v in vectors][-HISTORY:],
-                )
-        values: dict[bytes, float] = {}
-        for i, u in enumerate(order):
-            if verdicts is not None and not verdicts[i].ok:
-                results[u] = ScoreRecord(task.task_id, u, SCORE_INVALID, verdicts[i].reason)
-                continue
-            try:
-                values[u] = evaluate(spec, decoded[u], fragment, metric)
-            except LedgerlearnError as exc:
-                results[u] = ScoreRecord(task.task_id, u, SCORE_INVALID, f"invalid: {exc}")
-        mode = task.params.threshold_mode
-        if mode is ThresholdMode.RELATIVE:
-            reference = self._base_metric[key]
-        elif mode is ThresholdMode.PEER and len(values) >= MIN_PEERS:
-            reference = float(np.median(list(values.values())))
-        elif mode is ThresholdMode.PEER:
-            # Too few peers to compare with. With one or two accepted updates the aggregate is
-            # essentially them, so each must beat the global model it would replace: the
-            # tolerance a negative threshold grants below the peers' median does not apply.
-            tolerance = max(0.0, -from_fixed(task.params.threshold))
-            reference = self._base_metric[key] + tolerance + LONE_MIN_GAIN
-        else:
-            reference = 0.0
-        for u, value in values.items():
-            results[u] = ScoreRecord(task.task_id, u, to_fixed(value - reference), "")
-        return results
+            context = earlier[1] if earlier is not None and earlier[0] < record.round else []
+            sanity = round_sanity(flat_base, context) if self.sanity else None
+            params = task.params
+            reference = round_reference(
+                params.threshold_mode, self._base_metric[key], params.threshold
+            )
+            scoring = score_updates(spec, fragment, metric, reference, contents, sanity)
+        if self.sanity and scoring.vectors and (earlier is None or earlier[0] <= record.round):
+            changes = [v - flat_base for v in scoring.vectors.values()]
+            self._history[task.task_id] = (record.round, changes[-HISTORY:])
+        return {
+            u: ScoreRecord(task.task_id, u, s.score, s.reason) for u, s in scoring.scores.items()
+        }
 
-    def _fragment(self, task: TaskRecord) -> Dataset:
+    def fragment(self, task: TaskRecord) -> Dataset:
+        """This member's validation fragment of ``task``, fetched and decrypted once."""
         if task.task_id not in self._fragments:
             p = self.participant
             index = task.params.committee.index(p.address)

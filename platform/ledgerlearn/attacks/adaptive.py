@@ -10,7 +10,7 @@ tune their strength against the task's aggregation rule only. Here the attacker 
 committee — the sanity checks are public code and the acceptance policy is on chain — and
 keeps only strengths that it predicts the committee accepts:
 
-- the validators' sanity checks (:func:`~ledgerlearn.agents.sanity.check_round`), run on the
+- the validators' sanity checks (:func:`~ledgerlearn.core.sanity.check_round`), run on the
   updates the ledger shows plus the colluders' vectors, must pass every colluder;
 - the score the attacker predicts on its own data (the validators' fragments are secret) must
   clear the task's threshold with a margin, measured as the validators do (absolute,
@@ -29,10 +29,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ledgerlearn.agents.sanity import check_round
 from ledgerlearn.attacks.behaviour import TrainFn, Weights
 from ledgerlearn.attacks.omniscient import Matrix, Omniscient, Vector, scale_gaps
 from ledgerlearn.attacks.view import RoundView
+from ledgerlearn.core.sanity import check_round
 from ledgerlearn.data import Dataset
 from ledgerlearn.model.flatten import flatten
 from ledgerlearn.training import evaluate
@@ -44,7 +44,7 @@ SCORE_MARGIN = 0.02
 differ from the attacker's data)."""
 COLLUDER_COSINE = 0.99
 """Target cosine between two colluders' vectors: under the sanity checks' near-duplicate
-bar (:data:`~ledgerlearn.agents.sanity.DUPLICATE_COSINE` = 0.999)."""
+bar (:data:`~ledgerlearn.core.sanity.DUPLICATE_COSINE` = 0.999)."""
 
 
 class Adaptive(Omniscient):

@@ -31,6 +31,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 import numpy.typing as npt
 
+from ledgerlearn.core.types import Float32Array
 from ledgerlearn.data.errors import DataError, DatasetError, LabelRangeError
 from ledgerlearn.data.partition import (
     DirichletPartitioner,
@@ -56,7 +57,6 @@ __all__ = [
     "load_mnist",
 ]
 
-Float32Array = npt.NDArray[np.float32]
 Int64Array = npt.NDArray[np.int64]
 
 Split = Literal["train", "test", "all"]

@@ -1,7 +1,7 @@
 """Dag flow (tangle gossip): asynchronous updates that name the updates they built on.
 
 There are no rounds. A provider, at its own pace, selects parents among the tips by a
-score-biased random walk (:mod:`~ledgerlearn.flows.tip_selection`), merges them with the
+score-biased random walk (:mod:`~ledgerlearn.core.tip_selection`), merges them with the
 task's robust aggregation rule (:func:`merge_models`, optionally dampening stale parents),
 trains from the merge, and publishes the result only if it beats the merge on the provider's
 own held-out data (:func:`beats`, publish-if-better). The committee scores every update
@@ -9,7 +9,7 @@ against the merge of the parents it names; accepted updates become possible pare
 branches get built on, poorly scored ones die out.
 
 The **consensus model** (:func:`consensus_model`) is the robust aggregate of the top K tips by
-quality (committee scores, :class:`~ledgerlearn.flows.dag_graph.DagGraph`), in a fixed order:
+quality (committee scores, :class:`~ledgerlearn.core.dag_graph.DagGraph`), in a fixed order:
 anyone with the chain's events and the tips' content recomputes the same bytes and so the
 same content hash.
 
@@ -20,20 +20,23 @@ scoring deadline and closes the task when its planned duration is over.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
-from ledgerlearn.agents.participant import AgentError, Participant
 from ledgerlearn.aggregation import RULE_NAMES
-from ledgerlearn.chain.types import Flow, Status
+from ledgerlearn.chain.index import TaskRecord
+from ledgerlearn.chain.types import Flow, Status, ThresholdMode, from_fixed
+from ledgerlearn.core.aggregate import merge_vectors
+from ledgerlearn.core.dag_graph import DagGraph
+from ledgerlearn.core.publish import better
+from ledgerlearn.core.types import Float32Array, Weights
 from ledgerlearn.data import Dataset
-from ledgerlearn.flows.dag_graph import DagGraph
-from ledgerlearn.flows.federation import aggregate_models
+from ledgerlearn.errors import AgentError
+from ledgerlearn.flows.ports import Member
+from ledgerlearn.flows.scoring import Reference
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.flatten import flatten, unflatten
 from ledgerlearn.model.weights import encode
@@ -47,20 +50,22 @@ __all__ = [
     "Verdict",
     "beats",
     "consensus_model",
-    "dampen",
+    "graph_of",
     "merge_models",
+    "parents_reference",
     "task_consensus",
 ]
 
 log = logging.getLogger(__name__)
-
-Weights = dict[str, npt.NDArray[np.float32]]
 
 DEFAULT_TOP_K = 5
 """Tips the consensus model aggregates by default."""
 HORIZON_WINDOWS = 3
 """The consensus model's default horizon, in score windows: a tip accepted longer ago than
 that before the DAG's last acceptance is stale and left out (unless no tip is recent)."""
+HISTORY = 10
+"""Changes of the last updates a committee member decoded, kept as the context of its sanity
+checks (:func:`~ledgerlearn.core.sanity.check_changes`)."""
 DEFAULT_MARGIN: float | None = None
 """By default the consensus model keeps every recent tip among the top K: the robust rule
 deals with a poor one, and several tips aggregated beat the best one alone (each carries its
@@ -112,32 +117,9 @@ class DagSettings(BaseModel):
 # --- merging ------------------------------------------------------------------------------
 
 
-def dampen(
-    vectors: npt.NDArray[np.float32], staleness: Sequence[int], beta: float
-) -> npt.NDArray[np.float32]:
-    """Pull stale rows toward the freshest one: Kardam's exponential dampening on models.
-
-    Row ``i`` becomes ``fresh + exp(-beta * (s_i - s_fresh)) * (row_i - fresh)``, where
-    ``fresh`` is the first row with the least staleness ``s`` (Damaskinos et al.,
-    "Asynchronous Byzantine Machine Learning (the case of SGD)", ICML 2018: a gradient
-    computed ``s`` steps ago is weighted by ``Lambda(s) = exp(-beta * s)``).
-    """
-    if len(staleness) != len(vectors):
-        raise ValueError(f"{len(vectors)} models but {len(staleness)} staleness values")
-    if not math.isfinite(beta) or beta < 0:
-        raise ValueError(f"beta must be a finite number >= 0, got {beta}")
-    fresh = int(np.argmin(staleness))
-    reference = vectors[fresh].astype(np.float64)
-    out = np.empty_like(vectors)
-    for i, row in enumerate(vectors):
-        factor = math.exp(-beta * (staleness[i] - staleness[fresh]))
-        out[i] = (reference + factor * (row.astype(np.float64) - reference)).astype(np.float32)
-    return out
-
-
 def merge_models(
     spec: ModelSpec,
-    models: Sequence[Mapping[str, npt.NDArray[np.float32]]],
+    models: Sequence[Mapping[str, Float32Array]],
     rule: str,
     num_byzantine: int,
     *,
@@ -146,20 +128,28 @@ def merge_models(
 ) -> Weights:
     """The parents' merge: the task's robust rule over the parents, in the order named.
 
-    The rule tolerates as many Byzantine inputs as the number of parents allows (see
-    :func:`~ledgerlearn.flows.federation.round_aggregator`); one parent is its own merge.
-    With ``staleness`` and ``beta``, stale parents are dampened first (:func:`dampen`); the
-    committee always scores against the plain merge of the parents named on chain.
+    The rule tolerates as many Byzantine inputs as the number of parents allows; one parent
+    is its own merge. With ``staleness`` and ``beta``, stale parents are dampened first; the
+    committee always scores against the plain merge of the parents named on chain (see
+    :func:`~ledgerlearn.core.aggregate.merge_vectors`).
     """
     if not models:
         raise ValueError("a merge needs at least one parent")
-    if len(models) == 1:
-        return {k: np.array(v, dtype=np.float32, copy=True) for k, v in models[0].items()}
-    if staleness is None or beta is None:
-        return aggregate_models(spec, models, rule, num_byzantine)
     vectors = np.stack([flatten(m, spec) for m in models]).astype(np.float32, copy=False)
-    damped = dampen(vectors, staleness, beta)
-    return aggregate_models(spec, [unflatten(v, spec) for v in damped], rule, num_byzantine)
+    merged = merge_vectors(vectors, rule, num_byzantine, staleness=staleness, beta=beta)
+    return unflatten(merged, spec)
+
+
+def parents_reference(mode: ThresholdMode, merge_metric: Callable[[bytes], float]) -> Reference:
+    """What a dag update is scored against: the metric of its parents' merge on the member's
+    fragment (``merge_metric`` of the update) in the relative and peer modes (in a dag task
+    an update's peers are its parents), zero in absolute mode."""
+    relative = mode is not ThresholdMode.ABSOLUTE
+
+    def reference(values: Mapping[bytes, float]) -> dict[bytes, float]:
+        return {u: merge_metric(u) if relative else 0.0 for u in values}
+
+    return reference
 
 
 # --- publish-if-better ----------------------------------------------------------------------
@@ -178,36 +168,52 @@ class Verdict:
 
 def beats(
     spec: ModelSpec,
-    candidate: Mapping[str, npt.NDArray[np.float32]],
-    reference: Mapping[str, npt.NDArray[np.float32]],
+    candidate: Mapping[str, Float32Array],
+    reference: Mapping[str, Float32Array],
     held_out: Dataset,
     metric: str | int | Metric,
     min_improvement: float = 0.0,
 ) -> Verdict:
     """Whether ``candidate`` beats ``reference`` on ``held_out`` by the task's metric.
 
-    Better means a metric higher by more than ``min_improvement``; with ``min_improvement``
-    0 and an equal metric (small held-out sets make ties common), a lower loss decides.
+    Better means a metric higher by at least ``min_improvement``; with ``min_improvement``
+    0 and an equal metric (small held-out sets make ties common), a lower loss decides
+    (:func:`~ledgerlearn.core.publish.better`).
     """
     chosen = get_metric(metric)
     names = [chosen.name, "negative_loss"]
     mine = evaluate_all(spec, dict(candidate), held_out, names)
     theirs = evaluate_all(spec, dict(reference), held_out, names)
-    gain = mine[chosen.name] - theirs[chosen.name]
-    if min_improvement > 0:
-        better = gain >= min_improvement
-    else:
-        better = gain > 0 or (gain == 0 and mine["negative_loss"] > theirs["negative_loss"])
+    candidate_loss, reference_loss = -mine["negative_loss"], -theirs["negative_loss"]
     return Verdict(
-        better,
+        better(
+            mine[chosen.name],
+            theirs[chosen.name],
+            candidate_loss=candidate_loss,
+            reference_loss=reference_loss,
+            min_improvement=min_improvement,
+        ),
         mine[chosen.name],
         theirs[chosen.name],
-        -mine["negative_loss"],
-        -theirs["negative_loss"],
+        candidate_loss,
+        reference_loss,
     )
 
 
 # --- consensus ------------------------------------------------------------------------------
+
+
+def graph_of(task: TaskRecord, block: int | None = None) -> DagGraph:
+    """The DAG of ``task`` as it stood at ``block`` (None: now), from the event index."""
+    order = tuple(task.accepted_as_of(block))
+    parents = {u: tuple(task.updates[u].parents) for u in order}
+    scores: dict[bytes, float] = {}
+    for u in order:
+        score = task.updates[u].committee_score
+        scores[u] = from_fixed(score) if score is not None else 0.0
+    cumulative = task.params.threshold_mode is not ThresholdMode.ABSOLUTE
+    decided = {u: task.updates[u].decided_block or 0 for u in order}
+    return DagGraph(task.root, parents, scores, order, cumulative, decided)
 
 
 @dataclass(frozen=True)
@@ -225,13 +231,13 @@ class ConsensusModel:
     weights: Weights
     quality: float
     """Mean quality of the aggregated tips (metric units, see
-    :class:`~ledgerlearn.flows.dag_graph.DagGraph`)."""
+    :class:`~ledgerlearn.core.dag_graph.DagGraph`)."""
 
 
 def consensus_model(
     spec: ModelSpec,
     graph: DagGraph,
-    load: Callable[[bytes], Mapping[str, npt.NDArray[np.float32]]],
+    load: Callable[[bytes], Mapping[str, Float32Array]],
     rule: str,
     num_byzantine: int,
     top_k: int = DEFAULT_TOP_K,
@@ -257,7 +263,7 @@ def consensus_model(
 
 
 def task_consensus(
-    participant: Participant,
+    participant: Member,
     task_id: int,
     top_k: int = DEFAULT_TOP_K,
     block: int | None = None,
@@ -279,7 +285,7 @@ def task_consensus(
     task = participant.task(task_id)
     if task.flow is not Flow.DAG:
         raise AgentError(f"task {task_id} is a {task.flow.name.lower()} task, not a dag task")
-    graph = DagGraph.from_task(task, block)
+    graph = graph_of(task, block)
     spec = participant.spec(task_id)
     return consensus_model(
         spec,
@@ -310,7 +316,7 @@ class DagKeeper:
         Block from which the task is closed (None: the keeper never closes it).
     """
 
-    def __init__(self, participant: Participant, task_id: int, close_at: int | None) -> None:
+    def __init__(self, participant: Member, task_id: int, close_at: int | None) -> None:
         self.participant = participant
         self.task_id = task_id
         self.close_at = close_at

@@ -19,13 +19,16 @@ import logging
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import numpy.typing as npt
 
-from ledgerlearn.agents.participant import Participant
-from ledgerlearn.aggregation import RULE_NAMES, Aggregator, BreakdownPointError, get
+from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.chain.custom_error import ContractCustomError
 from ledgerlearn.chain.index import RoundRecord, TaskRecord
-from ledgerlearn.chain.types import Status
+from ledgerlearn.chain.types import Status, ThresholdMode, from_fixed
+from ledgerlearn.core.aggregate import aggregate_vectors
+from ledgerlearn.core.sanity import SanityVerdict, check_round_in_context
+from ledgerlearn.core.types import Float32Array, Vector, Weights
+from ledgerlearn.flows.ports import Member
+from ledgerlearn.flows.scoring import Reference, SanityPolicy
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.flatten import flatten, unflatten
 from ledgerlearn.model.weights import decode, encode
@@ -41,6 +44,58 @@ recomputation when no proposal matches it (the keeper usually proposes first); s
 :func:`self_propose_after`."""
 
 
+MIN_PEERS = 3
+"""Peer mode compares with the median of at least this many valid updates; with fewer, the
+score is taken relative to the global model."""
+LONE_MIN_GAIN = 1e-3
+"""In peer mode with fewer than :data:`MIN_PEERS` valid updates, an update must beat the global
+model's metric by this much (a free rider alone in its round is no better than the model it
+copies)."""
+HISTORY = 10
+"""Changes of the previous round a committee member keeps as the sanity checks' context for a
+round with fewer than :data:`MIN_PEERS` decodable updates."""
+
+
+def round_reference(mode: ThresholdMode, base_metric: float, threshold: int) -> Reference:
+    """What a round's valid updates are scored against, given the task's threshold mode.
+
+    Absolute: zero (the score is the metric). Relative: the round's base model's metric.
+    Peer: the median of the valid updates' metrics; with fewer than :data:`MIN_PEERS` of
+    them, the base model's metric plus :data:`LONE_MIN_GAIN` and the tolerance a negative
+    ``threshold`` (fixed point) grants: with one or two accepted updates the aggregate is
+    essentially them, so each must beat the global model it would replace.
+    """
+
+    def reference(values: Mapping[bytes, float]) -> dict[bytes, float]:
+        if mode is ThresholdMode.RELATIVE:
+            level = base_metric
+        elif mode is ThresholdMode.PEER and len(values) >= MIN_PEERS:
+            level = float(np.median(list(values.values())))
+        elif mode is ThresholdMode.PEER:
+            tolerance = max(0.0, -from_fixed(threshold))
+            level = base_metric + tolerance + LONE_MIN_GAIN
+        else:
+            level = 0.0
+        return {u: level for u in values}
+
+    return reference
+
+
+def round_sanity(base: Vector, context: Sequence[Vector]) -> SanityPolicy:
+    """A round's sanity checks against its base model (flat).
+
+    ``context``: the previous round's changes, which count only in a round with fewer than
+    :data:`MIN_PEERS` decodable updates (too few to tell what a typical change is: a lone
+    free rider is then tiny next to them).
+    """
+
+    def check(order: Sequence[bytes], vectors: Sequence[Vector]) -> list[SanityVerdict]:
+        shown = context if len(vectors) < MIN_PEERS else ()
+        return check_round_in_context(base, vectors, shown)
+
+    return check
+
+
 def self_propose_after(attest_window: int, member_index: int) -> int:
     """Blocks committee member ``member_index`` waits before proposing its own recomputation: a
     quarter of the attestation window (at least :data:`SELF_PROPOSE_AFTER`), plus its index, so
@@ -48,15 +103,12 @@ def self_propose_after(attest_window: int, member_index: int) -> int:
     return max(SELF_PROPOSE_AFTER, attest_window // 4) + member_index
 
 
-Float32Array = npt.NDArray[np.float32]
-
-
 def aggregate_models(
     spec: ModelSpec,
     models: Sequence[Mapping[str, Float32Array]],
     rule: str,
     num_byzantine: int,
-) -> dict[str, Float32Array]:
+) -> Weights:
     """The aggregate of full models (not deltas) with a robust rule; deterministic.
 
     Parameters
@@ -66,37 +118,14 @@ def aggregate_models(
     models
         The accepted models, in on-chain acceptance order.
     rule, num_byzantine
-        The task's aggregation rule and its parameter.
+        The task's aggregation rule and its parameter (see
+        :func:`~ledgerlearn.core.aggregate.round_aggregator`).
     """
     vectors = np.stack([flatten(m, spec) for m in models]).astype(np.float32, copy=False)
-    aggregator = round_aggregator(rule, num_byzantine, len(models))
-    return unflatten(np.asarray(aggregator(vectors), dtype=np.float32), spec)
+    return unflatten(aggregate_vectors(vectors, rule, num_byzantine), spec)
 
 
-def round_aggregator(rule: str, num_byzantine: int, accepted: int) -> Aggregator:
-    """The task's rule for a round that accepted ``accepted`` updates.
-
-    The task declares ``num_byzantine`` for all its providers; the committee has already
-    rejected some updates, and fewer accepted updates than the rule needs at that count must
-    not stall the round. The rule then tolerates the largest count ``f' <= num_byzantine``
-    its breakdown point allows for ``accepted`` updates; if even ``f' = 0`` is refused (e.g.
-    Krum with fewer than 3 updates), the coordinate-wise median is used. Deterministic, so
-    every member recomputes the same aggregate.
-    """
-    for f in range(num_byzantine, -1, -1):
-        aggregator = get(rule, num_byzantine=f)
-        try:
-            aggregator.check_num_updates(accepted)
-        except BreakdownPointError:
-            continue
-        if f < num_byzantine:
-            log.info("%s: %d accepted updates allow num_byzantine=%d", rule, accepted, f)
-        return aggregator
-    log.info("%s: %d accepted updates are too few; coordinate-wise median", rule, accepted)
-    return get("median")
-
-
-def aggregate_round(participant: Participant, task: TaskRecord, record: RoundRecord) -> bytes:
+def aggregate_round(participant: Member, task: TaskRecord, record: RoundRecord) -> bytes:
     """Recompute a round's aggregate from its accepted updates; returns safetensors bytes."""
     spec = participant.spec(task.task_id)
     if not record.accepted:
@@ -117,7 +146,7 @@ def proposals_open_since(task: TaskRecord, record: RoundRecord) -> int | None:
     return max([closes, *decided])
 
 
-def close_overdue_round(participant: Participant, task: TaskRecord, record: RoundRecord) -> bool:
+def close_overdue_round(participant: Member, task: TaskRecord, record: RoundRecord) -> bool:
     """Close a round whose attestation deadline passed without a quorum; True when sent.
 
     With a proposal more than ``f`` members attested (one with the most attestations: at least
@@ -171,7 +200,7 @@ class RoundKeeper:
     contract and ignored here.
     """
 
-    def __init__(self, participant: Participant, task_id: int) -> None:
+    def __init__(self, participant: Member, task_id: int) -> None:
         self.participant = participant
         self.task_id = task_id
         self._computed: dict[int, tuple[bytes, str]] = {}  # round -> our aggregate (hash, CID)

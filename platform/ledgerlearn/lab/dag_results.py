@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.chain.types import SCORE_INVALID, Flow, Status, from_fixed
 from ledgerlearn.data import Dataset
-from ledgerlearn.flows.dag import DEFAULT_MARGIN, DEFAULT_TOP_K, task_consensus
-from ledgerlearn.flows.dag_graph import DagGraph
+from ledgerlearn.flows.dag import DEFAULT_MARGIN, DEFAULT_TOP_K, graph_of, task_consensus
 from ledgerlearn.lab.results import RunResult, UpdateRow
 from ledgerlearn.training import METRICS_BY_ID, evaluate
 
@@ -37,7 +36,7 @@ class DagNode:
     submitted_block: int
     decided_block: int | None
     score: float | None  # committee score (lower median); None: no score or invalid
-    quality: float | None  # accepted updates: quality (flows.dag_graph)
+    quality: float | None  # accepted updates: quality (core.dag_graph)
 
 
 @dataclass(frozen=True)
@@ -107,7 +106,7 @@ def collect_dag(
     result = RunResult(task_id, metric.name, evaluate(spec, initial, test, metric))
     result.published_block = task.published_block
     end = task.closed_block if task.closed_block is not None else participant.head
-    graph = DagGraph.from_task(task, end)
+    graph = graph_of(task, end)
     history = DagHistory(
         root="0x" + task.root.hex(),
         published_block=task.published_block,

@@ -18,12 +18,11 @@ import numpy.typing as npt
 import torch
 from torch import nn
 
+from ledgerlearn.core.types import Float32Array
 from ledgerlearn.model.spec import ModelSpec
 from ledgerlearn.model.weights import WeightsMismatchError, check_names_and_shapes
 
 __all__ = ["flatten", "load_arrays_into", "state_dict_to_arrays", "unflatten"]
-
-Float32Array = npt.NDArray[np.float32]
 
 
 def _as_numpy(name: str, value: npt.NDArray[Any] | torch.Tensor) -> npt.NDArray[Any]:

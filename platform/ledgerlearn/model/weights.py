@@ -35,6 +35,7 @@ import safetensors.numpy
 import torch
 
 from ledgerlearn import strict_json
+from ledgerlearn.core.types import Float32Array
 from ledgerlearn.errors import WeightsError
 from ledgerlearn.limits import WEIGHTS_HEADER_BYTES
 from ledgerlearn.model.spec import ModelSpec, Shape
@@ -54,7 +55,6 @@ __all__ = [
     "read_header",
 ]
 
-Float32Array = npt.NDArray[np.float32]
 
 MAX_HEADER_BYTES = WEIGHTS_HEADER_BYTES
 """Default cap on the JSON header of a weights file (bytes; :mod:`ledgerlearn.limits`)."""

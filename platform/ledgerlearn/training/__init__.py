@@ -15,7 +15,7 @@ from ledgerlearn.training.errors import (
     TrainingDivergedError,
     TrainingError,
 )
-from ledgerlearn.training.instantiate import Weights, instantiate
+from ledgerlearn.training.instantiate import WeightsLike, instantiate
 from ledgerlearn.training.local import ProgressCallback, TrainingConfig, TrainingProgress, train
 from ledgerlearn.training.metrics import (
     DEFAULT_EVAL_BATCH_SIZE,
@@ -45,7 +45,7 @@ __all__ = [
     "TrainingDivergedError",
     "TrainingError",
     "TrainingProgress",
-    "Weights",
+    "WeightsLike",
     "accuracy",
     "evaluate",
     "evaluate_all",

@@ -13,14 +13,14 @@ from torch import nn
 from ledgerlearn.model import build, load_arrays_into, unflatten
 from ledgerlearn.model.spec import ModelSpec
 
-__all__ = ["Weights", "instantiate"]
+__all__ = ["WeightsLike", "instantiate"]
 
-Weights = Mapping[str, npt.NDArray[Any] | torch.Tensor] | npt.NDArray[np.floating[Any]]
+WeightsLike = Mapping[str, npt.NDArray[Any] | torch.Tensor] | npt.NDArray[np.floating[Any]]
 """Model weights: a state dict (name -> array or tensor) or one flat float vector in the
 spec's canonical order (see :mod:`ledgerlearn.model.flatten`)."""
 
 
-def instantiate(spec: ModelSpec, weights: Weights) -> nn.Sequential:
+def instantiate(spec: ModelSpec, weights: WeightsLike) -> nn.Sequential:
     """Build the model of ``spec`` and load ``weights`` into it.
 
     Parameters

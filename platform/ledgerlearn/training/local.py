@@ -26,20 +26,18 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import numpy as np
-import numpy.typing as npt
 import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from torch import nn
 
+from ledgerlearn.core.types import Float32Array
 from ledgerlearn.data.datasets import Dataset
 from ledgerlearn.model import build, state_dict_to_arrays
 from ledgerlearn.model.spec import ModelSpec
 from ledgerlearn.training.errors import TrainingDivergedError, TrainingError
-from ledgerlearn.training.instantiate import Weights, instantiate
+from ledgerlearn.training.instantiate import WeightsLike, instantiate
 
 __all__ = ["ProgressCallback", "TrainingConfig", "TrainingProgress", "train"]
-
-Float32Array = npt.NDArray[np.float32]
 
 
 class TrainingConfig(BaseModel):
@@ -133,7 +131,7 @@ def train(
     dataset: Dataset,
     config: TrainingConfig | None = None,
     *,
-    initial: Weights | None = None,
+    initial: WeightsLike | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> dict[str, Float32Array]:
     """Train a model on a dataset and return its new weights.

@@ -35,7 +35,7 @@ import torch
 from ledgerlearn.data.datasets import Dataset
 from ledgerlearn.model.spec import ModelSpec
 from ledgerlearn.training.errors import MetricError, NonFiniteOutputError
-from ledgerlearn.training.instantiate import Weights, instantiate
+from ledgerlearn.training.instantiate import WeightsLike, instantiate
 
 __all__ = [
     "DEFAULT_EVAL_BATCH_SIZE",
@@ -231,7 +231,7 @@ def get_metric(metric: str | int | Metric) -> Metric:
 
 def predict_logits(
     spec: ModelSpec,
-    weights: Weights,
+    weights: WeightsLike,
     x: npt.NDArray[np.float32],
     *,
     batch_size: int = DEFAULT_EVAL_BATCH_SIZE,
@@ -281,7 +281,7 @@ def predict_logits(
 
 def evaluate(
     spec: ModelSpec,
-    weights: Weights,
+    weights: WeightsLike,
     dataset: Dataset,
     metric: str | int | Metric,
     *,
@@ -325,7 +325,7 @@ def evaluate(
 
 def evaluate_all(
     spec: ModelSpec,
-    weights: Weights,
+    weights: WeightsLike,
     dataset: Dataset,
     metrics: Iterable[str | int | Metric] | None = None,
     *,

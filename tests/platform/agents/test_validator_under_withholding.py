@@ -98,7 +98,7 @@ def test_a_withheld_cid_named_by_many_updates_costs_one_deadline(
     withheld = store.node.compute_cid(b"never put on any node")  # a real CID nobody holds
     hashes = [hashlib.sha256(f"update {i}".encode()).digest() for i in range(6)]
     task = _task([(h, withheld) for h in hashes])
-    outcomes = member._fetch(task, hashes, timeout_s=1.0)
+    outcomes = member.fetch_updates(task, hashes, timeout_s=1.0)
     assert len(store.passes) == 1  # not six sequential deadlines
     assert all(isinstance(outcomes[h], ContentUnavailableError) for h in hashes)
 
@@ -111,7 +111,7 @@ def test_a_copied_available_cid_fails_only_the_copy(
     cid, digest = store.node.put(content)
     copy = hashlib.sha256(b"the copier's own bytes").digest()
     task = _task([(digest, cid), (copy, cid)])
-    outcomes = member._fetch(task, [digest, copy], timeout_s=5.0)
+    outcomes = member.fetch_updates(task, [digest, copy], timeout_s=5.0)
     assert outcomes[digest] == content
     assert isinstance(outcomes[copy], ContentHashMismatchError)
     assert len(store.passes) == 2  # one update per CID and pass

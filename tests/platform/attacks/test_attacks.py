@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import torch
 
-from ledgerlearn.agents.sanity import check_round
 from ledgerlearn.aggregation import get
 from ledgerlearn.attacks import behaviour
 from ledgerlearn.attacks.alie import alie_z
@@ -24,6 +23,7 @@ from ledgerlearn.attacks.lying_validator import (
 from ledgerlearn.attacks.omniscient import LATE_BLOCKS
 from ledgerlearn.attacks.view import RoundView
 from ledgerlearn.chain.types import SCORE_INVALID
+from ledgerlearn.core.sanity import check_round
 from ledgerlearn.data import DirichletPartitioner, load_bundled
 from ledgerlearn.model import build
 from ledgerlearn.model.flatten import flatten, state_dict_to_arrays, unflatten

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
+from ledgerlearn.core.dag_graph import DagGraph
 from ledgerlearn.data import load_bundled
-from ledgerlearn.flows.dag import beats, consensus_model, dampen, merge_models
-from ledgerlearn.flows.dag_graph import DagGraph
+from ledgerlearn.flows.dag import beats, consensus_model, merge_models
 from ledgerlearn.model import build
 from ledgerlearn.model.flatten import flatten, state_dict_to_arrays, unflatten
 from ledgerlearn.model.presets import logreg_digits
@@ -41,22 +41,13 @@ def test_merge_is_the_rule_over_the_parents_and_one_parent_is_itself() -> None:
     assert np.all(flatten(alone, SPEC) == 3.0)  # a copy, not the parent itself
 
 
-def test_dampening_pulls_stale_parents_toward_the_freshest() -> None:
-    vectors = np.array([[0.0, 0.0], [2.0, 4.0], [1.0, 1.0]], dtype=np.float32)
-    out = dampen(vectors, [1, 3, 1], beta=0.5)
-    # the freshest (first least stale) row is the reference and stays
-    assert np.array_equal(out[0], vectors[0]) and np.array_equal(out[2], vectors[2])
-    factor = math.exp(-0.5 * 2)
-    assert np.allclose(out[1], factor * vectors[1])
-    assert np.array_equal(dampen(vectors, [0, 0, 0], beta=3.0), vectors)
-    with pytest.raises(ValueError, match="staleness"):
-        dampen(vectors, [0, 1], beta=1.0)
-    with pytest.raises(ValueError, match="beta"):
-        dampen(vectors, [0, 1, 2], beta=-1.0)
+def test_a_merge_with_staleness_dampens_stale_parents_first() -> None:
     damped = merge_models(
         SPEC, [model(0.0), model(4.0)], "mean", 0, staleness=[0, 2], beta=math.log(2)
     )
     assert np.allclose(flatten(damped, SPEC), (0.0 + 4.0 / 4) / 2)  # 4 pulled to 1, then mean
+    with pytest.raises(ValueError, match="at least one parent"):
+        merge_models(SPEC, [], "mean", 0)
 
 
 def test_publish_if_better_compares_on_held_out_data() -> None:

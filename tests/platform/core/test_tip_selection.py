@@ -8,8 +8,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from ledgerlearn.flows.dag_graph import DagGraph
-from ledgerlearn.flows.tip_selection import random_walk, select_parents, walk_probabilities
+from ledgerlearn.core.dag_graph import DagGraph
+from ledgerlearn.core.tip_selection import random_walk, select_parents, walk_probabilities
 
 ROOT = b"root"
 WALKS = 3000

@@ -1,6 +1,6 @@
-"""A validator's sanity checks of a round's updates, before any scoring.
+"""A validator's sanity checks of updates, before any scoring: pure functions on flat vectors.
 
-Pure functions on flat vectors. An update fails when it is
+An update fails when it is
 
 - a free rider: its change from the base model is tiny next to the round's typical change
   (zero update, the base model replayed, the base model plus small noise);
@@ -19,6 +19,13 @@ Pure functions on flat vectors. An update fails when it is
 
 "Typical" is the median change norm over the round's decodable updates, so one attacker
 cannot move it much.
+
+A federation round is checked against its base model (:func:`check_round`); a round with
+few updates can take earlier changes as its context (:func:`check_round_in_context`). A dag
+update has no round of peers: its change is measured from the merge of the parents it names
+(:func:`check_changes`), with the changes of the last updates the validator decoded as the
+context, plus the lone free-rider floor against the merge's norm. Every function is pure: the
+caller keeps the context and passes it in.
 """
 
 from __future__ import annotations
@@ -28,6 +35,20 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+
+from ledgerlearn.core.types import Vector
+
+__all__ = [
+    "DUPLICATE_COSINE",
+    "FREE_RIDER_RATIO",
+    "MIN_RELATIVE_CHANGE",
+    "SanityVerdict",
+    "check_changes",
+    "check_round",
+    "check_round_in_context",
+    "leave_one_out_cosines",
+    "leave_one_out_medians",
+]
 
 FREE_RIDER_RATIO = 0.1
 """A change smaller than this times the median change norm marks a free rider."""
@@ -54,9 +75,7 @@ class SanityVerdict:
     reason: str = ""
 
 
-def check_round(
-    base: npt.NDArray[np.float32], updates: Sequence[npt.NDArray[np.float32]]
-) -> list[SanityVerdict]:
+def check_round(base: Vector, updates: Sequence[Vector]) -> list[SanityVerdict]:
     """Verdicts for a round's updates (in submission order) against the base model."""
     if not updates:
         return []
@@ -104,6 +123,62 @@ def check_round(
             continue
         verdicts.append(SanityVerdict(True))
     return verdicts
+
+
+def check_round_in_context(
+    base: Vector, updates: Sequence[Vector], context: Sequence[Vector]
+) -> list[SanityVerdict]:
+    """Verdicts for a round's updates, with earlier changes as context.
+
+    ``context`` holds changes of earlier updates (each from its own base model): they count
+    toward what is typical (a lone free rider is then tiny next to them) and toward the
+    copies a near-duplicate may repeat, but get no verdict. With no context this is
+    :func:`check_round`.
+    """
+    shown = [base + change for change in context]
+    return check_round(base, [*shown, *updates])[len(shown) :]
+
+
+def check_changes(
+    merges: Sequence[Vector], updates: Sequence[Vector], context: Sequence[Vector]
+) -> tuple[list[SanityVerdict], list[Vector]]:
+    """Verdicts for dag updates, each against its parents' merge, and the updates' changes.
+
+    The round checks run on the changes (``update - merge``, all flat), after the changes in
+    ``context`` (the last updates the validator decoded: all of them, as a federation
+    round's checks use all of the round's decodable updates; keeping only the ones that
+    passed froze the context on the large changes of early training, and every later,
+    smaller, honest change then looked like a free rider's). A change smaller than
+    :data:`MIN_RELATIVE_CHANGE` times its merge's norm also marks a free rider. The caller
+    adds the returned changes to its context (the dag flow keeps the last
+    :data:`~ledgerlearn.flows.dag.HISTORY`).
+
+    Raises
+    ------
+    ValueError
+        If ``merges`` and ``updates`` differ in length.
+    """
+    if len(merges) != len(updates):
+        raise ValueError(f"{len(updates)} updates but {len(merges)} merges")
+    if not updates:
+        return [], []
+    changes = [
+        u.astype(np.float32) - m.astype(np.float32) for u, m in zip(updates, merges, strict=True)
+    ]
+    earlier = list(context)
+    zero = np.zeros_like(changes[0])
+    verdicts = check_round(zero, [*earlier, *changes])[len(earlier) :]
+    out: list[SanityVerdict] = []
+    for change, merge, verdict in zip(changes, merges, verdicts, strict=True):
+        norm = float(np.linalg.norm(change.astype(np.float64)))
+        floor = MIN_RELATIVE_CHANGE * float(np.linalg.norm(merge.astype(np.float64)))
+        if verdict.ok and (norm == 0.0 or norm < floor):
+            verdict = SanityVerdict(
+                False, f"free rider: change norm {norm:.3g} < {MIN_RELATIVE_CHANGE} x "
+                "the parents' merge norm"
+            )  # fmt: skip
+        out.append(verdict)
+    return out, changes
 
 
 def leave_one_out_medians(deltas: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

@@ -10,7 +10,7 @@ there). It takes option :math:`y` with probability
     P(x \\to y) \\propto \\exp\\big(\\alpha \\, (q(y) - \\max_{z} q(z))\\big)
 
 over the options :math:`z`, where :math:`q` is the committee-score quality of
-:class:`~ledgerlearn.flows.dag_graph.DagGraph` (metric units, e.g. accuracy in [0, 1]) and
+:class:`~ledgerlearn.core.dag_graph.DagGraph` (metric units, e.g. accuracy in [0, 1]) and
 the option to stop counts :data:`STOP_PENALTY` below :math:`q(x)`; it moves on until it
 stops or reaches a tip. ``alpha = 0`` is the unbiased walk (uniform among
 the options); a large ``alpha`` follows the best-scored option at every step, so branches
@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 
-from ledgerlearn.flows.dag_graph import DagGraph
+from ledgerlearn.core.dag_graph import DagGraph
 
 __all__ = ["STOP_PENALTY", "random_walk", "select_parents", "walk_options", "walk_probabilities"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ledgerlearn.agents.sanity import check_round, leave_one_out_medians
+from ledgerlearn.core.sanity import check_round, check_round_in_context, leave_one_out_medians
 
 
 def honest_round(
@@ -42,6 +42,20 @@ def test_free_rider_duplicate_outlier_and_reversed_fail() -> None:
 
 def test_empty_round() -> None:
     assert check_round(np.zeros(3, dtype=np.float32), []) == []
+
+
+def test_a_lone_free_rider_is_tiny_next_to_the_context_of_earlier_changes() -> None:
+    """Alone in its round, a free rider's small change is the typical one; with the changes
+    of the previous round as context (from their own base) it is caught."""
+    rng = np.random.default_rng(4)
+    earlier_base, earlier = honest_round(rng)
+    context = [u - earlier_base for u in earlier]
+    base = rng.normal(size=earlier_base.size).astype(np.float32)
+    lazy = (base + 1e-2 * rng.normal(size=base.size)).astype(np.float32)
+    assert check_round(base, [lazy])[0].ok
+    (verdict,) = check_round_in_context(base, [lazy], context)
+    assert verdict.reason.startswith("free rider"), verdict
+    assert check_round_in_context(base, [lazy], []) == check_round(base, [lazy])
 
 
 def test_leave_one_out_medians_match_the_naive_computation() -> None:

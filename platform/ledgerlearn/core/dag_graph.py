@@ -1,8 +1,8 @@
 """The DAG of a dag task as a plain value: accepted updates, their parents, their scores.
 
-:class:`DagGraph` is what tip selection, staleness and the consensus model read. It is built
-from the event index (:meth:`DagGraph.from_task`), as of the latest block or any earlier one,
-so every participant derives the same graph from the chain.
+:class:`DagGraph` is what tip selection, staleness and the consensus model read. The dag flow
+builds it from the event index (:func:`~ledgerlearn.flows.dag.graph_of`), as of the latest
+block or any earlier one, so every participant derives the same graph from the chain.
 
 Quality of an update. The committee scores an update once, relative to the merge of its
 parents in the relative and peer modes (absolute: the metric itself). The score of a deep
@@ -28,9 +28,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-
-from ledgerlearn.chain.index import TaskRecord
-from ledgerlearn.chain.types import ThresholdMode, from_fixed
 
 __all__ = ["DagGraph"]
 
@@ -74,19 +71,6 @@ class DagGraph:
                     f"update 0x{u.hex()} names parents that are not earlier accepted models"
                 )
             known.add(u)
-
-    @classmethod
-    def from_task(cls, task: TaskRecord, block: int | None = None) -> DagGraph:
-        """The DAG of ``task`` as it stood at ``block`` (None: now)."""
-        order = tuple(task.accepted_as_of(block))
-        parents = {u: tuple(task.updates[u].parents) for u in order}
-        scores: dict[bytes, float] = {}
-        for u in order:
-            score = task.updates[u].committee_score
-            scores[u] = from_fixed(score) if score is not None else 0.0
-        cumulative = task.params.threshold_mode is not ThresholdMode.ABSOLUTE
-        decided = {u: task.updates[u].decided_block or 0 for u in order}
-        return cls(task.root, parents, scores, order, cumulative, decided)
 
     @property
     def models(self) -> tuple[bytes, ...]:

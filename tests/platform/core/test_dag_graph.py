@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledgerlearn.flows.dag_graph import DagGraph
+from ledgerlearn.core.dag_graph import DagGraph
 
 ROOT = b"root"
 

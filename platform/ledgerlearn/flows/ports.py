@@ -1,0 +1,159 @@
+"""What the flows need from the agents that run them, as protocols.
+
+The flows sit below the agents (``lab``, the gateway and the CLI above both): a keeper or a
+committee duty is handed an agent and uses only what is declared here. A
+:class:`~ledgerlearn.agents.participant.Participant` is a :class:`Member`; a
+:class:`~ledgerlearn.agents.validator.Validator` is a :class:`CommitteeMember`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from ledgerlearn.chain.client import LedgerClient
+from ledgerlearn.chain.index import TaskRecord
+from ledgerlearn.core.types import Weights
+from ledgerlearn.data import Dataset
+from ledgerlearn.errors import LedgerlearnError, StorageError
+from ledgerlearn.flows.scoring import ScoreRecord
+from ledgerlearn.model import ModelSpec
+from ledgerlearn.stopwatch import Stopwatch
+
+__all__ = ["CommitteeMember", "ContentStore", "Member", "ScoreReporter"]
+
+
+class ContentStore(Protocol):
+    """The part of :class:`~ledgerlearn.storage.IpfsNode` agents use."""
+
+    def put(self, data: bytes) -> tuple[str, bytes]:
+        """Store and pin ``data``; returns (CID, sha256)."""
+        ...
+
+    def get(
+        self,
+        cid: str,
+        expected_sha256: bytes,
+        max_bytes: int | None = None,
+        timeout_s: float | None = None,
+        *,
+        pin: bool = False,
+    ) -> bytes:
+        """Fetch verified content before a deadline (``pin``: also keep and serve it)."""
+        ...
+
+    def get_many(
+        self,
+        items: Sequence[tuple[str, bytes]],
+        *,
+        max_bytes: int | None = None,
+        timeout_s: float | None = None,
+    ) -> dict[str, bytes | StorageError]:
+        """Fetch several verified contents concurrently under one deadline."""
+        ...
+
+    def compute_cid(self, data: bytes) -> str:
+        """The CID of ``data`` without storing it."""
+        ...
+
+
+class Member(Protocol):
+    """A consortium member's agent as the flows see it: its account and chain client, its
+    IPFS node, the tasks it has indexed and where its time goes."""
+
+    @property
+    def address(self) -> str:
+        """This member's account."""
+        ...
+
+    @property
+    def client(self) -> LedgerClient:
+        """Its chain client (sends as :attr:`address`)."""
+        ...
+
+    @property
+    def store(self) -> ContentStore:
+        """Its IPFS node."""
+        ...
+
+    @property
+    def stopwatch(self) -> Stopwatch:
+        """Where its time goes (training, validation, IPFS, chain)."""
+        ...
+
+    @property
+    def head(self) -> int:
+        """The latest block it has seen."""
+        ...
+
+    def task(self, task_id: int) -> TaskRecord:
+        """The indexed task."""
+        ...
+
+    def spec(self, task_id: int) -> ModelSpec:
+        """The task's model spec, checked against its on-chain hash."""
+        ...
+
+    def fetch_weights(self, task_id: int, content_hash: bytes, cid: str | None = None) -> Weights:
+        """A model of the task (initial weights, update or aggregate), verified and decoded."""
+        ...
+
+
+class ScoreReporter(Protocol):
+    """What a committee member reports given its true scores, and whether it attests."""
+
+    @property
+    def attests(self) -> bool:
+        """Whether it attests aggregates."""
+        ...
+
+    def report(
+        self, scores: Mapping[bytes, int], providers: Mapping[bytes, str]
+    ) -> dict[bytes, int]:
+        """Scores to submit, keyed by update; ``providers`` gives each update's provider."""
+        ...
+
+
+class CommitteeMember(Protocol):
+    """A committee member's agent as a flow's committee duty sees it: it fetches updates and
+    its fragment, and keeps what it scored."""
+
+    @property
+    def participant(self) -> Member:
+        """The member itself."""
+        ...
+
+    @property
+    def behaviour(self) -> ScoreReporter:
+        """What it reports given its true scores."""
+        ...
+
+    @property
+    def sanity(self) -> bool:
+        """Whether it runs the sanity checks."""
+        ...
+
+    @property
+    def fetch_timeout_s(self) -> float:
+        """Deadline for content still missing when it must be given up."""
+        ...
+
+    @property
+    def prefetch_timeout_s(self) -> float:
+        """Deadline of the one early attempt at new content."""
+        ...
+
+    @property
+    def scored(self) -> list[ScoreRecord]:
+        """Every score it sent, in order."""
+        ...
+
+    def fetch_updates(
+        self, task: TaskRecord, updates: list[bytes], timeout_s: float
+    ) -> dict[bytes, bytes | LedgerlearnError]:
+        """The updates' contents, fetched concurrently under one deadline (each verified)."""
+        ...
+
+    def fragment(self, task: TaskRecord) -> Dataset:
+        """Its validation fragment of the task, decrypted."""
+        ...
