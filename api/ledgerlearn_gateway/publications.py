@@ -35,7 +35,7 @@ from ledgerlearn.agents.participant import AgentError, Participant
 from ledgerlearn.agents.publisher import Policy, Publisher, UnservableContentError
 from ledgerlearn.aggregation import AggregationConfigError
 from ledgerlearn.chain.client import LedgerClient
-from ledgerlearn.chain.types import TaskParams
+from ledgerlearn.core.task_params import TaskParams
 from ledgerlearn.data import DataError, load_file
 from ledgerlearn.errors import (
     ChainError,

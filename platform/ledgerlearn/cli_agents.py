@@ -239,7 +239,7 @@ def _short(digest: bytes) -> str:
 
 
 def _closed_line(participant: Participant, task_id: int) -> str:
-    from ledgerlearn.chain.types import Flow
+    from ledgerlearn.core.rules import Flow
 
     task = participant.task(task_id)
     if task.flow is Flow.DAG:
@@ -637,7 +637,7 @@ class _DagWatch:
         self.seen: set[tuple[bytes, str]] = set()
 
     def __call__(self) -> None:
-        from ledgerlearn.chain.types import SCORE_INVALID, Status, from_fixed
+        from ledgerlearn.core.rules import SCORE_INVALID, Status, from_fixed
 
         task = self.participant.task(self.task_id)
         for update in task.updates.values():
@@ -805,7 +805,7 @@ def provider_run(
                 )
                 provider.check()
                 session.register_peer()
-                from ledgerlearn.chain.types import Flow
+                from ledgerlearn.core.rules import Flow
 
                 is_dag = record.flow is Flow.DAG
                 console.print(
@@ -953,7 +953,7 @@ class _ProviderWatch:
             console.print(line)
 
     def __call__(self) -> None:
-        from ledgerlearn.chain.types import Status
+        from ledgerlearn.core.rules import Status
 
         p = self.participant
         task = p.task(self.task_id)
@@ -1063,7 +1063,7 @@ class _ValidatorWatch:
 
     def scores(self) -> None:
         """One line per new :class:`~ledgerlearn.agents.validator.ScoreRecord`."""
-        from ledgerlearn.chain.types import SCORE_INVALID, from_fixed
+        from ledgerlearn.core.rules import SCORE_INVALID, from_fixed
 
         for record in self.scored[self.printed :]:
             where, origin = self._where(record.task_id, record.update)
@@ -1077,7 +1077,7 @@ class _ValidatorWatch:
         self.printed = len(self.scored)
 
     def __call__(self) -> None:
-        from ledgerlearn.chain.types import Status
+        from ledgerlearn.core.rules import Status
 
         self.scores()
         me = self.participant.address

@@ -16,7 +16,7 @@ from ledgerlearn.chain.contract_errors import (
     TaskRegistryExpiredSignature,
     TaskRegistryInvalidSigner,
 )
-from ledgerlearn.chain.types import TaskParams
+from ledgerlearn.core.task_params import TaskParams
 from ledgerlearn_gateway.client import GatewayClient
 from ledgerlearn_gateway.models import TaskParamsView
 from ledgerlearn_gateway.publications import params_from_view

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from ledgerlearn.agents.participant import Participant
-from ledgerlearn.chain.types import to_fixed
+from ledgerlearn.core.rules import to_fixed
 from ledgerlearn.flows.dag import task_consensus
 from ledgerlearn.model import build
 from ledgerlearn.model.flatten import flatten, state_dict_to_arrays, unflatten

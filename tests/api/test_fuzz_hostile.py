@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledgerlearn.chain.abi_ranges import task_params_ranges
-from ledgerlearn.chain.types import MAX_ABS_THRESHOLD, threshold_to_fixed
+from ledgerlearn.core.rules import MAX_ABS_THRESHOLD, threshold_to_fixed
 from ledgerlearn_gateway.signing import sign_request
 from tests.api.conftest import GatewayProcess, World, publication_form
 

@@ -31,8 +31,8 @@ from ledgerlearn.chain.deployment import Deployment, deploy
 from ledgerlearn.chain.devnet import Devnet
 from ledgerlearn.chain.events import EventStream
 from ledgerlearn.chain.index import LedgerIndex
-from ledgerlearn.chain.types import Status
 from ledgerlearn.config import ChainSettings, DevnetSettings
+from ledgerlearn.core.rules import Status
 from tests.platform.chain.conftest import free_port
 
 CLI = [sys.executable, "-m", "ledgerlearn.cli"]

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 
 from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.chain.index import TaskRecord
-from ledgerlearn.chain.types import Flow, Status
+from ledgerlearn.core.rules import Flow, Status
 from ledgerlearn.limits import MAX_SPEC_BYTES
 from ledgerlearn_gateway.auth import (
     ROLE_EXTRA,

@@ -33,7 +33,7 @@ import numpy.typing as npt
 from ledgerlearn.agents.dag_sanity import DagSanity
 from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.chain.index import TaskRecord, UpdateRecord
-from ledgerlearn.chain.types import SCORE_INVALID, Status, ThresholdMode, to_fixed
+from ledgerlearn.core.rules import SCORE_INVALID, Status, ThresholdMode, to_fixed
 from ledgerlearn.errors import ContentUnavailableError, LedgerlearnError
 from ledgerlearn.flows.dag import merge_models
 from ledgerlearn.model.flatten import flatten
@@ -86,7 +86,6 @@ class DagScorer:
         v = self.validator
         p = v.participant
         me = p.address
-        window = task.params.score_window
         quorum = task.params.quorum
         next_block = p.head + 1
         due = [
@@ -115,12 +114,13 @@ class DagScorer:
         late = [
             u.update
             for u in due
-            if u.update not in self._content and p.head >= u.round + window // 2
+            if u.update not in self._content
+            and p.head >= task.scoring_deadlines(u.update).half_window
         ][:MAX_FETCHES]
         if late:
             self._content.update(v._fetch(task, late, v.fetch_timeout_s))
         ready = [u for u in due if u.update in self._content or u.update in self._scores]
-        ready.sort(key=lambda u: u.round)  # earliest deadline first
+        ready.sort(key=lambda u: task.scoring_deadlines(u.update).close)  # earliest first
         ready = ready[:MAX_BATCH]
         if not ready:
             return False

@@ -39,7 +39,7 @@ from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.attacks import Honest, ProviderBehaviour
 from ledgerlearn.attacks.view import RoundView
 from ledgerlearn.chain.index import TaskRecord
-from ledgerlearn.chain.types import Flow, Status, from_fixed
+from ledgerlearn.core.rules import Flow, Status, from_fixed
 from ledgerlearn.data import Dataset
 from ledgerlearn.errors import LedgerlearnError
 from ledgerlearn.flows.dag import DagSettings, Verdict, beats, merge_models

@@ -30,14 +30,14 @@ from pydantic import (
 from ledgerlearn.agents.participant import AgentError, Participant
 from ledgerlearn.aggregation import RULE_IDS, get
 from ledgerlearn.chain.abi_ranges import task_params_ranges
-from ledgerlearn.chain.types import (
+from ledgerlearn.core.rules import (
     MAX_ABS_THRESHOLD,
     Flow,
-    Metric,
-    TaskParams,
+    MetricId,
     ThresholdMode,
     threshold_to_fixed,
 )
+from ledgerlearn.core.task_params import TaskParams
 from ledgerlearn.data import Dataset
 from ledgerlearn.data.fragments import encrypt_fragment, split_fragments
 from ledgerlearn.errors import StorageError
@@ -138,7 +138,7 @@ class Policy(BaseModel):
             "max_faulty_validators": self.max_faulty_validators,
             "threshold": threshold_to_fixed(self.threshold),
             "flow": Flow.FEDERATION if self.flow == "federation" else Flow.DAG,
-            "metric": Metric(get_metric(self.metric).metric_id),
+            "metric": MetricId(get_metric(self.metric).metric_id),
             "threshold_mode": ThresholdMode[self.threshold_mode.upper()],
             "aggregation_rule": RULE_IDS[self.aggregation_rule],
             "num_byzantine": self.num_byzantine,

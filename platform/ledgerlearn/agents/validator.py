@@ -45,14 +45,7 @@ from ledgerlearn.agents.participant import Participant
 from ledgerlearn.agents.sanity import check_round
 from ledgerlearn.attacks.lying_validator import HonestValidator, ValidatorBehaviour
 from ledgerlearn.chain.index import ProposalRecord, RoundRecord, TaskRecord
-from ledgerlearn.chain.types import (
-    SCORE_INVALID,
-    Flow,
-    Status,
-    ThresholdMode,
-    from_fixed,
-    to_fixed,
-)
+from ledgerlearn.core.rules import SCORE_INVALID, Flow, Status, ThresholdMode, from_fixed, to_fixed
 from ledgerlearn.data import Dataset
 from ledgerlearn.data.fragments import decrypt_fragment
 from ledgerlearn.errors import ContentTooLargeError, ContentUnavailableError, LedgerlearnError

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from eth_abi.abi import encode as abi_encode
 from eth_account import Account
 from eth_account.messages import encode_defunct, encode_typed_data
 from eth_account.signers.local import LocalAccount
@@ -29,18 +28,9 @@ from ledgerlearn.chain.deployment import Deployment
 from ledgerlearn.chain.outbox import Outbox
 from ledgerlearn.chain.revert import decode_revert, revert_data
 from ledgerlearn.chain.transactor import Transactor
-from ledgerlearn.chain.types import (
-    TASK_PARAMS_EIP712_FIELDS,
-    Flow,
-    Member,
-    Metric,
-    RoundInfo,
-    Status,
-    TaskInfo,
-    TaskParams,
-    ThresholdMode,
-    UpdateInfo,
-)
+from ledgerlearn.chain.types import Member, RoundInfo, TaskInfo, UpdateInfo
+from ledgerlearn.core.rules import Flow, MetricId, Status, ThresholdMode, update_commitment
+from ledgerlearn.core.task_params import TASK_PARAMS_EIP712_FIELDS, TaskParams
 from ledgerlearn.errors import ChainError
 
 ROLES = ("PUBLISHER", "PROVIDER", "VALIDATOR")
@@ -283,7 +273,7 @@ class LedgerClient:
             task_id=task_id,
             publisher=f["publisher"],
             flow=Flow(f["flow"]),
-            metric=Metric(f["metric"]),
+            metric=MetricId(f["metric"]),
             threshold_mode=ThresholdMode(f["thresholdMode"]),
             quorum=f["quorum"],
             max_faulty_validators=f["maxFaultyValidators"],
@@ -332,13 +322,10 @@ class LedgerClient:
             secret + bytes.fromhex(self.deployment.ledger[2:]) + task_id.to_bytes(32) + update
         )
 
-    def update_commitment(self, task_id: int, provider: str, update: bytes, salt: bytes) -> bytes:
-        """The commitment ``provider`` makes before revealing ``update`` with ``salt`` (the
-        contract's ``updateCommitment``, computed locally)."""
-        encoded = abi_encode(
-            ["uint256", "address", "bytes32", "bytes32"], [task_id, provider, update, salt]
-        )
-        return keccak(encoded)
+    def _commitment(self, task_id: int, update: bytes) -> bytes:
+        """This participant's commitment to ``update`` (:func:`update_commitment` with its own
+        salt)."""
+        return update_commitment(task_id, self.address, update, self.update_salt(task_id, update))
 
     def commitment_block(self, provider: str, commitment: bytes) -> int:
         """Block in which ``provider`` made the commitment (0: never made, or already
@@ -347,9 +334,7 @@ class LedgerClient:
 
     def commit_update(self, task_id: int, update: bytes) -> TxReceipt:
         """Commit to ``update`` (its content hash) before revealing it in a later block."""
-        commitment = self.update_commitment(
-            task_id, self.address, update, self.update_salt(task_id, update)
-        )
+        commitment = self._commitment(task_id, update)
         call = self.ledger.functions.commitUpdate(task_id, commitment)
         return self._tx.send(call, key=f"commit:{task_id}:{update.hex()}")
 
@@ -358,18 +343,14 @@ class LedgerClient:
         for :meth:`intent_status`. Needs an outbox."""
         if not self.has_outbox:
             raise ChainError("broadcast_commit needs an outbox to follow the transaction")
-        commitment = self.update_commitment(
-            task_id, self.address, update, self.update_salt(task_id, update)
-        )
+        commitment = self._commitment(task_id, update)
         key = f"commit:{task_id}:{update.hex()}"
         self._tx.broadcast(self.ledger.functions.commitUpdate(task_id, commitment), key=key)
         return key
 
     def committed(self, task_id: int, update: bytes) -> int:
         """Block in which this participant's commitment to ``update`` was mined (0: none)."""
-        commitment = self.update_commitment(
-            task_id, self.address, update, self.update_salt(task_id, update)
-        )
+        commitment = self._commitment(task_id, update)
         return self.commitment_block(self.address, commitment)
 
     def submit_update(
@@ -430,7 +411,7 @@ class LedgerClient:
         return key
 
     def submit_score(self, task_id: int, update: bytes, score: int) -> TxReceipt:
-        """Score one update (fixed point, see :func:`ledgerlearn.chain.types.to_fixed`)."""
+        """Score one update (fixed point, see :func:`ledgerlearn.core.rules.to_fixed`)."""
         call = self.ledger.functions.submitScore(task_id, update, score)
         return self._tx.send(call, key=f"score:{task_id}:{update.hex()}", headroom=DECIDING_GAS)
 

@@ -21,14 +21,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ledgerlearn.chain.client import LedgerClient
-from ledgerlearn.chain.deadlines import (
+from ledgerlearn.chain.events import EventStream, LedgerEvent
+from ledgerlearn.core.deadlines import (
     RoundDeadlines,
     ScoringDeadlines,
     dag_scoring_deadlines,
     round_deadlines,
+    round_scoring_deadlines,
 )
-from ledgerlearn.chain.events import EventStream, LedgerEvent
-from ledgerlearn.chain.types import Flow, Status, TaskParams
+from ledgerlearn.core.rules import Flow, Status, lower_median
+from ledgerlearn.core.task_params import TaskParams
 
 
 @dataclass
@@ -55,10 +57,13 @@ class UpdateRecord:
         accepted update's lower median clears the task's threshold, so this is the
         committee's verdict as one number. No score arrives after the decision.
         """
-        if not self.scores:
-            return None
-        ordered = sorted(self.scores.values())
-        return ordered[(len(ordered) - 1) // 2]
+        return lower_median(self.scores.values())
+
+    @property
+    def submitted_block(self) -> int:
+        """The block the update was submitted in (a dag update's scoring window counts from
+        it)."""
+        return self.block_number
 
     def accepted_by(self, block: int | None) -> bool:
         """Whether the update was accepted by ``block`` (None: by now)."""
@@ -176,9 +181,8 @@ class TaskRecord:
         """When ``update`` can no longer be scored (federation: its round's deadlines)."""
         record = self.updates[update]
         if self.flow is Flow.DAG:
-            return dag_scoring_deadlines(self.params, record.block_number)
-        d = self.round_deadlines(record.round)
-        return ScoringDeadlines(close=d.scoring_close, extended_close=d.extended_close)
+            return dag_scoring_deadlines(self.params, record.submitted_block)
+        return round_scoring_deadlines(self.round_deadlines(record.round))
 
     # -- the dag -------------------------------------------------------------------------
     @property

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ledgerlearn.agents.participant import AgentError, Participant
 from ledgerlearn.aggregation import RULE_NAMES
-from ledgerlearn.chain.types import Flow, Status
+from ledgerlearn.core.rules import Flow, Status
 from ledgerlearn.data import Dataset
 from ledgerlearn.flows.dag_graph import DagGraph
 from ledgerlearn.flows.federation import aggregate_models

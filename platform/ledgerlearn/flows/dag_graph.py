@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from ledgerlearn.chain.index import TaskRecord
-from ledgerlearn.chain.types import ThresholdMode, from_fixed
+from ledgerlearn.core.rules import ThresholdMode, from_fixed
 
 __all__ = ["DagGraph"]
 

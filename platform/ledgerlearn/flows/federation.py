@@ -25,7 +25,7 @@ from ledgerlearn.agents.participant import Participant
 from ledgerlearn.aggregation import RULE_NAMES, Aggregator, BreakdownPointError, get
 from ledgerlearn.chain.custom_error import ContractCustomError
 from ledgerlearn.chain.index import RoundRecord, TaskRecord
-from ledgerlearn.chain.types import Status
+from ledgerlearn.core.rules import Status
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.flatten import flatten, unflatten
 from ledgerlearn.model.weights import decode, encode

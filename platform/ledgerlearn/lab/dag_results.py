@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ledgerlearn.agents.participant import Participant
-from ledgerlearn.chain.types import SCORE_INVALID, Flow, Status, from_fixed
+from ledgerlearn.core.rules import SCORE_INVALID, Flow, Status, from_fixed
 from ledgerlearn.data import Dataset
 from ledgerlearn.flows.dag import DEFAULT_MARGIN, DEFAULT_TOP_K, task_consensus
 from ledgerlearn.flows.dag_graph import DagGraph

@@ -22,8 +22,8 @@ from ledgerlearn.chain.backend import Chain, connect
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.deployment import Deployment, deploy
 from ledgerlearn.chain.outbox import Outbox
-from ledgerlearn.chain.types import Status
 from ledgerlearn.config import ChainSettings, StorageSettings
+from ledgerlearn.core.rules import Status
 from ledgerlearn.data import Dataset, load_bundled
 from ledgerlearn.flows.dag import DagKeeper, DagSettings
 from ledgerlearn.model import build

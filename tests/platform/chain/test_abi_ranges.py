@@ -13,13 +13,13 @@ from pydantic import ValidationError
 from ledgerlearn.agents.publisher import ON_CHAIN_NAMES, Policy
 from ledgerlearn.aggregation import RULE_IDS
 from ledgerlearn.chain.abi_ranges import IntRange, int_range, snake_case, task_params_ranges
-from ledgerlearn.chain.types import (
+from ledgerlearn.core.rules import (
     INT64_MAX,
     INT64_MIN,
     MAX_ABS_THRESHOLD,
     SCORE_INVALID,
     Flow,
-    Metric,
+    MetricId,
     ThresholdMode,
     threshold_to_fixed,
     to_fixed,
@@ -82,7 +82,7 @@ def test_derived_fields_always_fit() -> None:
     assert set(DERIVED) <= set(ranges), "DERIVED lists a field the ABI no longer has"
     literal = {
         "flow": [int(Flow.FEDERATION), int(Flow.DAG)],
-        "metric": [int(Metric(get_metric(m).metric_id)) for m in ("accuracy", "macro_f1")],
+        "metric": [int(MetricId(get_metric(m).metric_id)) for m in ("accuracy", "macro_f1")],
         "threshold_mode": [int(m) for m in ThresholdMode],
         "aggregation_rule": list(RULE_IDS.values()),
         "threshold": [threshold_to_fixed(-MAX_ABS_THRESHOLD), threshold_to_fixed(1000.0)],

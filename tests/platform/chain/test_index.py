@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ledgerlearn.chain.events import EventStream
 from ledgerlearn.chain.index import LedgerIndex, read_index
-from ledgerlearn.chain.types import Flow, Status
+from ledgerlearn.core.rules import Flow, Status
 
 from .conftest import Consortium, sha
 

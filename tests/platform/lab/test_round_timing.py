@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ledgerlearn.chain.index import RoundRecord, TaskRecord, UpdateRecord
-from ledgerlearn.chain.types import TaskParams
+from ledgerlearn.core.task_params import TaskParams
 from ledgerlearn.lab.round_timing import BlockClock, round_timings
 from ledgerlearn.stopwatch import Stopwatch
 
