@@ -90,7 +90,10 @@ class UpdateView(BaseModel):
     task_id: int
     update: Hash = Field(description="Content hash (sha256 of the safetensors bytes).")
     provider: Address
-    round: int = Field(description="Federation: the round; dag: the block it was submitted in.")
+    round: int | None = Field(
+        description="Federation: the round; dag: null (``block_number`` says when it was "
+        "submitted)."
+    )
     cid: str
     num_samples: int
     parents: list[Hash]

@@ -100,6 +100,18 @@ def test_the_dag_tasks_model_is_the_consensus_anyone_recomputes(
     assert download.headers["X-Model-Source"] == "consensus"
 
 
+def test_a_dag_update_has_no_round_and_no_round_filter_matches_it(
+    dag_gateway: GatewayProcess, dag_task: dict[str, Any]
+) -> None:
+    task_id = dag_task["task_id"]
+    update = httpx.get(f"{dag_gateway.url}/tasks/{task_id}/updates/0x{dag_task['a'].hex()}")
+    assert update.status_code == 200, update.text
+    assert update.json()["round"] is None and update.json()["block_number"] > 0
+    block = update.json()["block_number"]  # what the round used to hold
+    listing = httpx.get(f"{dag_gateway.url}/tasks/{task_id}/updates", params={"round": block})
+    assert listing.status_code == 200 and listing.json()["items"] == []
+
+
 def test_the_dag_tasks_curve_scores_each_consensus_model_by_block(
     dag_gateway: GatewayProcess, dag_task: dict[str, Any]
 ) -> None:

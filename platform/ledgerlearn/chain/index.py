@@ -40,7 +40,9 @@ class UpdateRecord:
     task_id: int
     update: bytes
     provider: str
-    round: int
+    round: int | None
+    """Federation: the round it was submitted in; dag: None (the contract stores the
+    submission block in the same field: :attr:`submitted_block`)."""
     num_samples: int
     cid: str
     parents: list[bytes]
@@ -149,8 +151,10 @@ class TaskRecord:
         return self.params.flow
 
     def submitted_rounds(self, provider: str) -> set[int]:
-        """Rounds in which ``provider`` submitted an update."""
-        return {u.round for u in self.updates.values() if u.provider == provider}
+        """Federation rounds in which ``provider`` submitted an update."""
+        return {
+            u.round for u in self.updates.values() if u.provider == provider and u.round is not None
+        }
 
     def cid_of(self, content_hash: bytes) -> str | None:
         """A CID of any model of the task (initial weights, update or aggregate); for an
@@ -180,7 +184,7 @@ class TaskRecord:
     def scoring_deadlines(self, update: bytes) -> ScoringDeadlines:
         """When ``update`` can no longer be scored (federation: its round's deadlines)."""
         record = self.updates[update]
-        if self.flow is Flow.DAG:
+        if record.round is None:
             return dag_scoring_deadlines(self.params, record.submitted_block)
         return round_scoring_deadlines(self.round_deadlines(record.round))
 
@@ -277,18 +281,19 @@ class LedgerIndex:
 
     def _update_submitted(self, e: LedgerEvent) -> None:
         task = self.tasks[e.args["task_id"]]
+        federation = task.flow is Flow.FEDERATION
         record = UpdateRecord(
             task_id=task.task_id,
             update=e.args["update"],
             provider=e.args["provider"],
-            round=e.args["round"],
+            round=e.args["round"] if federation else None,  # dag: the submission block
             num_samples=e.args["num_samples"],
             cid=e.args["cid"],
             parents=list(e.args["parents"]),
             block_number=e.block_number,
         )
         task.updates[record.update] = record
-        if task.flow is Flow.FEDERATION:
+        if record.round is not None:
             task.rounds[record.round].updates.append(record.update)
 
     def _score_submitted(self, e: LedgerEvent) -> None:
@@ -302,7 +307,7 @@ class LedgerIndex:
         update.decided_block = e.block_number
         if status is Status.ACCEPTED:
             task.accepted.append(update.update)
-            if task.flow is Flow.FEDERATION:
+            if update.round is not None:
                 task.rounds[update.round].accepted.append(update.update)
 
     def _update_accepted(self, e: LedgerEvent) -> None:

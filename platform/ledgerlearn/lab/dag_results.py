@@ -121,7 +121,7 @@ def collect_dag(
         behaviour = behaviours.get(u.provider, "?")
         result.updates.append(
             UpdateRow(
-                round=u.round,
+                round=u.submitted_block,
                 provider=name,
                 behaviour=behaviour,
                 update="0x" + u.update.hex(),
@@ -140,7 +140,7 @@ def collect_dag(
                 behaviour=behaviour,
                 status=u.status.name.lower(),
                 parents=["0x" + p.hex() for p in u.parents],
-                submitted_block=u.round,
+                submitted_block=u.submitted_block,
                 decided_block=u.decided_block,
                 score=None if score is None or score == SCORE_INVALID else from_fixed(score),
                 quality=graph.quality.get(u.update) if u.status is Status.ACCEPTED else None,

@@ -173,7 +173,7 @@ def test_a_better_model_is_published_after_its_pace(world: World) -> None:
     steps(provider, 1)
     task = provider.participant.task(world.fresh_task)
     (update,) = task.updates.values()
-    assert update.parents == [task.root] and update.round >= prepared_at + pace.blocks(48)
+    assert update.parents == [task.root] and update.submitted_block >= prepared_at + pace.blocks(48)
 
 
 def test_the_keeper_settles_late_updates_and_closes_the_task(world: World) -> None:
