@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from ledgerlearn.agents.participant import Participant
     from ledgerlearn.agents.session import AgentSession
     from ledgerlearn.agents.validator import ScoreRecord
+    from ledgerlearn.chain.index import TaskRecord
     from ledgerlearn.data import Dataset
     from ledgerlearn.model import ModelSpec
     from ledgerlearn.training import TrainingProgress
@@ -601,15 +602,8 @@ class _PublisherWatch:
 
     def __call__(self) -> None:
         task = self.participant.task(self.task_id)
-        length, window = task.params.round_length, task.params.score_window
         for number, record in sorted(task.rounds.items()):
-            closes = record.start_block + length
-            self._once(
-                number,
-                "open",
-                f"round {number}: open for updates until block {closes}, "
-                f"scores until block {closes + window}",
-            )
+            self._once(number, "open", _round_opening(task, number))
             for proposal in record.proposals.values():
                 self._once(
                     number,
@@ -625,6 +619,32 @@ class _PublisherWatch:
                     f"round {number}: finalized, {accepted} of {submitted} updates accepted; "
                     f"model {task.cid_of(record.result_hash)}",
                 )
+
+
+def _round_opening(task: TaskRecord, number: int) -> str:
+    """When a round's submissions and scores close, as the contract computes them: the window
+    held open for ``min_updates``, the scoring extension of updates short of a quorum."""
+    d = task.round_deadlines(number)
+    p = task.params
+    if d.waiting:
+        line = (
+            f"round {number}: open for updates until block {d.base_close}, up to block "
+            f"{d.submissions_close} while fewer than {p.min_updates} arrived; scores until "
+            f"{p.score_window} blocks after"
+        )
+    else:
+        line = (
+            f"round {number}: open for updates until block {d.submissions_close}, "
+            f"scores until block {d.scoring_close}"
+        )
+    if p.score_extension:
+        line += f" (+{p.score_extension} for updates short of a quorum)"
+    return line
+
+
+def _submissions_closed(task: TaskRecord, number: int, head: int) -> bool:
+    """Whether round ``number`` refuses a submission sent now (mined in the next block)."""
+    return head + 1 >= task.round_deadlines(number).submissions_close
 
 
 class _DagWatch:
@@ -974,10 +994,7 @@ class _ProviderWatch:
                         f"round {number}: update {update.status.name.lower()} "
                         f"({len(update.scores)} scores)",
                     )
-            elif (
-                record.result_hash is None
-                and p.head + 1 >= record.start_block + task.params.round_length
-            ):
+            elif record.result_hash is None and _submissions_closed(task, number, p.head):
                 more = "; waiting for the next round" if number < task.params.max_rounds else ""
                 self._once(
                     (number, "missed"),

@@ -30,9 +30,10 @@ from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.deployment import Deployment, deploy
 from ledgerlearn.chain.devnet import Devnet
 from ledgerlearn.chain.events import EventStream
-from ledgerlearn.chain.index import LedgerIndex
+from ledgerlearn.chain.index import LedgerIndex, RoundRecord, TaskRecord, UpdateRecord
 from ledgerlearn.config import ChainSettings, DevnetSettings
 from ledgerlearn.core.rules import Status
+from ledgerlearn.core.task_params import TaskParams
 from tests.platform.chain.conftest import free_port
 
 CLI = [sys.executable, "-m", "ledgerlearn.cli"]
@@ -557,3 +558,54 @@ def test_help_does_not_import_torch_or_web3() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def _round_waiting_for_updates(submissions: tuple[int, ...]) -> TaskRecord:
+    """Round 1 starts at block 10: 10 blocks, waits up to 10 more for 2 updates."""
+    params = TaskParams(
+        model_spec_hash=b"\x01" * 32,
+        model_spec_cid="spec",
+        initial_weights_hash=b"\x02" * 32,
+        initial_weights_cid="w0",
+        committee=("0xv",),
+        fragment_hashes=(b"\x03" * 32,),
+        fragment_cids=("f",),
+        quorum=1,
+        max_faulty_validators=0,
+        threshold=0,
+        round_length=10,
+        score_window=5,
+        min_updates=2,
+        round_extension=10,
+        score_extension=3,
+    )
+    task = TaskRecord(1, "0xp", params, published_block=1)
+    task.rounds[1] = RoundRecord(1, b"\x02" * 32, "w0", start_block=10)
+    for i, block in enumerate(submissions):
+        u = bytes([10 + i]) * 32
+        task.updates[u] = UpdateRecord(1, u, f"0x{i}", 1, 5, f"cid{i}", [], block)
+        task.rounds[1].updates.append(u)
+    return task
+
+
+def test_the_publisher_prints_the_extended_window_of_a_round() -> None:
+    waiting = cli_agents._round_opening(_round_waiting_for_updates(()), 1)
+    assert waiting == (
+        "round 1: open for updates until block 20, up to block 30 while fewer than 2 arrived; "
+        "scores until 5 blocks after (+3 for updates short of a quorum)"
+    )
+    reached = cli_agents._round_opening(_round_waiting_for_updates((12, 24)), 1)
+    assert reached == (
+        "round 1: open for updates until block 25, scores until block 30 "
+        "(+3 for updates short of a quorum)"
+    )
+
+
+def test_a_provider_has_not_missed_a_round_that_waits_for_updates() -> None:
+    task = _round_waiting_for_updates((12,))
+    assert not cli_agents._submissions_closed(task, 1, head=19)  # past round_length: waits
+    assert not cli_agents._submissions_closed(task, 1, head=28)
+    assert cli_agents._submissions_closed(task, 1, head=29)  # the next block is the 30th
+    reached = _round_waiting_for_updates((12, 14))
+    assert not cli_agents._submissions_closed(reached, 1, head=18)
+    assert cli_agents._submissions_closed(reached, 1, head=19)
