@@ -7,14 +7,11 @@ events give the same views in every gateway.
 from __future__ import annotations
 
 import statistics
-from dataclasses import fields
-from enum import IntEnum
 from typing import Literal
 
 from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.chain.index import RoundRecord, TaskRecord, UpdateRecord
 from ledgerlearn.core.rules import SCORE_INVALID, Flow, Status, from_fixed, passes
-from ledgerlearn.core.task_params import TaskParams
 from ledgerlearn.training import METRICS_BY_ID
 from ledgerlearn_gateway.consensus import ConsensusVersion
 from ledgerlearn_gateway.models import (
@@ -28,7 +25,6 @@ from ledgerlearn_gateway.models import (
     RoundView,
     ScoreView,
     TaskDetail,
-    TaskParamsView,
     TaskSummary,
     UpdateView,
 )
@@ -231,21 +227,6 @@ def dag_view(task: TaskRecord) -> DagView:
     ]
     tips = [hexed(h) for h in accepted if h not in approved]
     return DagView(task_id=task.task_id, nodes=nodes, edges=edges, tips=tips)
-
-
-def params_view(params: TaskParams) -> TaskParamsView:
-    """Task parameters as JSON: hashes as 0x-hex, enums as their numbers, every field."""
-    values: dict[str, object] = {}
-    for f in fields(params):
-        value = getattr(params, f.name)
-        if isinstance(value, bytes):
-            value = hexed(value)
-        elif isinstance(value, tuple):
-            value = [hexed(v) if isinstance(v, bytes) else v for v in value]
-        elif isinstance(value, IntEnum):
-            value = int(value)
-        values[f.name] = value
-    return TaskParamsView(**values)
 
 
 def metric_curve(

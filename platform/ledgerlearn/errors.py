@@ -12,6 +12,10 @@ class LedgerlearnError(Exception):
     """Root of every error raised on purpose by ledgerlearn."""
 
 
+class AgentError(LedgerlearnError):
+    """An agent cannot do its job (e.g. the task's content is unavailable or malformed)."""
+
+
 class ConfigError(LedgerlearnError):
     """A setting or a configuration value is invalid."""
 

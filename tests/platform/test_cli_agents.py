@@ -304,9 +304,10 @@ class Published:
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Published]:
     from ledgerlearn.agents.participant import Participant
-    from ledgerlearn.agents.publisher import Policy, Publisher
+    from ledgerlearn.agents.publisher import Publisher
     from ledgerlearn.config import StorageSettings
     from ledgerlearn.data import load_bundled
+    from ledgerlearn.flows.policy import Policy
     from ledgerlearn.model.presets import logreg_digits
     from ledgerlearn.storage import IpfsNode
 
@@ -518,15 +519,16 @@ def test_usage_errors_name_the_options(tmp_path: Path) -> None:
 
 def test_option_defaults_are_the_librarys() -> None:
     """The commands show the Policy's and TrainingConfig's defaults: they must be the same."""
-    from ledgerlearn.agents.publisher import Policy
     from ledgerlearn.flows.dag import DagSettings
+    from ledgerlearn.flows.policy import Policy
     from ledgerlearn.training import TrainingConfig
     from ledgerlearn_gateway import cli as api_cli
 
     policy = Policy()
+    assert set(cli_agents.POLICY_OPTIONS) == set(Policy.model_fields)
     for command in (cli_agents.publish, api_cli.publish):  # directly, and through the gateway
         publish = inspect.signature(command).parameters
-        for field_name, option in cli_agents._POLICY_OPTIONS.items():
+        for field_name, option in cli_agents.POLICY_OPTIONS.items():
             parameter = option.removeprefix("--").replace("-", "_")
             assert parameter in publish, f"{command.__module__}: no {option}"
             assert publish[parameter].default == getattr(policy, field_name), option
@@ -544,6 +546,30 @@ def test_option_defaults_are_the_librarys() -> None:
         ("staleness_beta", "staleness_beta"),
     ):
         assert provider[option].default == getattr(dag, field_name), option
+
+
+def test_both_publish_commands_show_the_policys_options_and_help() -> None:
+    """One definition: the same option names, defaults and help in ``publish`` and ``api
+    publish``, the help being the Policy field's description with fields named as options."""
+    from typer.main import get_command
+
+    from ledgerlearn.cli import app
+
+    def options(*path: str) -> dict[str, tuple[object, str]]:
+        command = get_command(app)
+        for name in path:
+            command = command.commands[name]  # type: ignore[attr-defined]
+        return {
+            p.opts[0]: (p.default, p.help or "")
+            for p in command.params
+            if p.opts[0] in cli_agents.POLICY_OPTIONS.values()
+        }
+
+    direct, relayed = options("publish"), options("api", "publish")
+    assert direct == relayed and set(direct) == set(cli_agents.POLICY_OPTIONS.values())
+    assert direct["--rule"][0] == "median"
+    assert "(up to --round-extension blocks)" in direct["--min-updates"][1]
+    assert "`" not in "".join(help_text for _, help_text in direct.values())
 
 
 def test_help_does_not_import_torch_or_web3() -> None:

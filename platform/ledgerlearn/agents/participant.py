@@ -23,7 +23,8 @@ from ledgerlearn.agents.feed import SharedFeed
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.events import EventStream, LedgerEvent
 from ledgerlearn.chain.index import LedgerIndex, TaskRecord
-from ledgerlearn.errors import LedgerlearnError, StorageError
+from ledgerlearn.errors import AgentError as AgentError
+from ledgerlearn.errors import StorageError
 from ledgerlearn.limits import MAX_SPEC_BYTES
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.weights import decode
@@ -67,10 +68,6 @@ class ContentStore(Protocol):
     def compute_cid(self, data: bytes) -> str:
         """The CID of ``data`` without storing it."""
         ...
-
-
-class AgentError(LedgerlearnError):
-    """An agent cannot do its job (e.g. the task's content is unavailable or malformed)."""
 
 
 @dataclass

@@ -16,7 +16,7 @@ from eth_keys.datatypes import PrivateKey
 from ledgerlearn.agents.pace import BlockPace
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.agents.provider import Provider
-from ledgerlearn.agents.publisher import Policy, Publisher
+from ledgerlearn.agents.publisher import Publisher
 from ledgerlearn.agents.validator import Validator
 from ledgerlearn.chain.backend import Chain, connect
 from ledgerlearn.chain.client import LedgerClient
@@ -26,6 +26,7 @@ from ledgerlearn.config import ChainSettings, StorageSettings
 from ledgerlearn.core.rules import Status
 from ledgerlearn.data import Dataset, load_bundled
 from ledgerlearn.flows.dag import DagKeeper, DagSettings
+from ledgerlearn.flows.policy import Policy
 from ledgerlearn.model import build
 from ledgerlearn.model.flatten import state_dict_to_arrays
 from ledgerlearn.model.presets import logreg_digits
