@@ -49,6 +49,7 @@ compile: $(NPM_STAMP)  ## compile the contracts (the shipped Python artifacts ar
 artifacts: compile $(PY_STAMP)  ## after changing contracts: ship the new ABI/bytecode to Python
 	$(PY) scripts/export_artifacts.py
 	$(PY) scripts/gen_contract_errors.py
+	$(PY) scripts/gen_task_params.py
 
 test: setup test-contracts test-fuzz test-python analyze  ## every test suite and the static analysis
 

@@ -24,8 +24,8 @@ from ledgerlearn.chain.backend import Chain, connect
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.deployment import deploy
 from ledgerlearn.chain.devnet import Devnet
-from ledgerlearn.chain.types import TaskParams
 from ledgerlearn.config import ChainSettings, DevnetSettings
+from ledgerlearn.core.task_params import TaskParams
 
 
 def sha(text: str) -> bytes:
@@ -52,9 +52,11 @@ def measure(chain: Chain, n: int) -> dict[str, float]:
 
     task_id = client.publish_task(
         TaskParams(
-            sha("spec"), "bafy-spec", sha("w0"), "bafy-w0",
-            tuple(v.address for v in validators),
-            tuple(sha(f"f{i}") for i in range(5)), tuple(f"c{i}" for i in range(5)),
+            model_spec_hash=sha("spec"), model_spec_cid="bafy-spec",
+            initial_weights_hash=sha("w0"), initial_weights_cid="bafy-w0",
+            committee=tuple(v.address for v in validators),
+            fragment_hashes=tuple(sha(f"f{i}") for i in range(5)),
+            fragment_cids=tuple(f"c{i}" for i in range(5)),
             quorum=3, max_faulty_validators=2, threshold=0, round_length=10**6,
             score_window=10**6, max_rounds=1,
         )

@@ -45,8 +45,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ledgerlearn.chain.devnet import Devnet
-from ledgerlearn.chain.types import to_fixed
 from ledgerlearn.config import DevnetSettings
+from ledgerlearn.core.rules import to_fixed
 from ledgerlearn.model import build
 from ledgerlearn.model.flatten import state_dict_to_arrays
 from ledgerlearn.model.presets import logreg_digits

@@ -17,7 +17,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ledgerlearn.cli_agents import _POLICY_OPTIONS, _clear_errors, _one_of, _setup_logging
+from ledgerlearn.cli_agents import (
+    POLICY_OPTIONS,
+    _clear_errors,
+    _one_of,
+    _setup_logging,
+    policy_options,
+)
+from ledgerlearn.flows.policy import Policy
 
 if TYPE_CHECKING:
     from ledgerlearn_gateway.client import GatewayClient
@@ -162,6 +169,7 @@ def _validation_upload(
 
 
 @api_app.command("publish")
+@policy_options
 def publish(
     gateway_url: GatewayOpt,
     committee: Annotated[str, typer.Option(help="Validators' addresses, comma separated.")],
@@ -177,81 +185,18 @@ def publish(
         Literal["digits", "mnist"] | None,
         typer.Option(help="Bundled dataset: its publisher's validation share is uploaded."),
     ] = None,
-    metric: Annotated[
-        Literal["accuracy", "macro_f1", "negative_loss"], typer.Option()
-    ] = "accuracy",
-    quorum: Annotated[int, typer.Option(help="k (f < k <= n - f).")] = 3,
-    max_faulty_validators: Annotated[int, typer.Option(help="f.")] = 1,
-    threshold: Annotated[float, typer.Option()] = -0.25,
-    threshold_mode: Annotated[Literal["absolute", "relative", "peer"], typer.Option()] = "peer",
-    rule: Annotated[str, typer.Option(help="Aggregation rule.")] = "median",
-    num_byzantine: Annotated[int, typer.Option()] = 0,
-    flow: Annotated[Literal["federation", "dag"], typer.Option()] = "federation",
-    rounds: Annotated[int, typer.Option()] = 3,
-    round_length: Annotated[int, typer.Option(help="Blocks a round accepts updates.")] = 20,
-    score_window: Annotated[int, typer.Option(help="Blocks to score after.")] = 20,
-    max_parents: Annotated[
-        int, typer.Option(min=1, max=8, help="Dag: most parents an update may name.")
-    ] = 2,
-    min_updates: Annotated[
-        int,
-        typer.Option(
-            min=0,
-            help="Federation: a round waits (up to --round-extension blocks) until this many "
-            "updates arrived, so slow honest providers make it (0: no wait).",
-        ),
-    ] = 0,
-    round_extension: Annotated[
-        int, typer.Option(min=0, help="Federation: most blocks a round waits for --min-updates.")
-    ] = 0,
-    score_extension: Annotated[
-        int,
-        typer.Option(
-            min=0,
-            help="Blocks an update short of a quorum can still be scored; then it expires "
-            "(not rejected).",
-        ),
-    ] = 20,
-    attest_window: Annotated[
-        int,
-        typer.Option(
-            min=1,
-            help="Federation: blocks to attest the aggregate; then the round closes anyway.",
-        ),
-    ] = 20,
-    max_pending: Annotated[
-        int, typer.Option(min=1, help="Dag: most undecided updates per provider.")
-    ] = 4,
+    *,
+    policy: Policy,
     seed: Annotated[int, typer.Option()] = 0,
     expected_providers: Annotated[int | None, typer.Option()] = None,
 ) -> None:
     """Publish a task through the gateway: it prepares the content, you sign the EIP-712 typed
     data locally (after checking it is what you asked for), it relays the publication."""
     _setup_logging()
-    with _clear_errors("policy", _POLICY_OPTIONS):
-        from ledgerlearn.agents.publisher import Policy
+    with _clear_errors("policy", POLICY_OPTIONS):
         from ledgerlearn.cli_agents import _committee, _spec
         from ledgerlearn_gateway.client import PublicationRequest
 
-        policy = Policy(
-            flow=flow,
-            metric=metric,
-            quorum=quorum,
-            max_faulty_validators=max_faulty_validators,
-            threshold=threshold,
-            threshold_mode=threshold_mode,
-            aggregation_rule=rule,
-            num_byzantine=num_byzantine,
-            rounds=rounds,
-            round_length=round_length,
-            score_window=score_window,
-            max_parents=max_parents,
-            min_updates=min_updates,
-            round_extension=round_extension,
-            score_extension=score_extension,
-            attest_window=attest_window,
-            max_pending=max_pending,
-        )
         _one_of(spec, preset, "--spec FILE and --preset NAME")
         spec_bytes = spec.read_bytes() if spec is not None else _spec(None, preset).to_json()
         name, data = _validation_upload(validation, dataset, spec_bytes)

@@ -20,9 +20,9 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 
 from ledgerlearn import strict_json
-from ledgerlearn.agents.publisher import Policy
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.errors import LedgerlearnError
+from ledgerlearn.flows.policy import Policy
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.weights import decode, encode
 from ledgerlearn_gateway.signing import sign_request

@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass
 
 from ledgerlearn.agents.participant import Participant
-from ledgerlearn.chain.types import Flow
+from ledgerlearn.core.rules import Flow
 from ledgerlearn.errors import LedgerlearnError
 from ledgerlearn.flows.dag import DEFAULT_TOP_K, task_consensus
 from ledgerlearn.storage import IpfsNode

@@ -41,7 +41,7 @@ from ledgerlearn.chain.deployment import Deployment
 from ledgerlearn.chain.events import LedgerEvent
 from ledgerlearn.chain.index import LedgerIndex
 from ledgerlearn.chain.outbox import Outbox
-from ledgerlearn.chain.types import Flow
+from ledgerlearn.core.rules import Flow
 from ledgerlearn.errors import (
     ChainError,
     ChainReorgError,

@@ -11,6 +11,9 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ledgerlearn.core.task_params import TaskParamsView
+from ledgerlearn.flows.policy import FlowName, Policy, ThresholdModeName
+
 T = TypeVar("T")
 
 Hash = str
@@ -26,35 +29,34 @@ class Page(BaseModel, Generic[T]):
     limit: int
 
 
+def _policy(name: str) -> str | None:
+    """The description of a policy field (one text for the commands, the API and the docs)."""
+    return Policy.model_fields[name].description
+
+
 class TaskSummary(BaseModel):
     """A task as published, and where it stands."""
 
     task_id: int
     publisher: Address
-    flow: Literal["federation", "dag"]
-    metric: str
-    threshold: float
-    threshold_mode: Literal["absolute", "relative", "peer"]
-    quorum: int
-    max_faulty_validators: int
+    flow: FlowName = Field(description=_policy("flow"))
+    metric: str = Field(description=_policy("metric"))
+    threshold: float = Field(description=_policy("threshold"))
+    threshold_mode: ThresholdModeName = Field(description=_policy("threshold_mode"))
+    quorum: int = Field(description=_policy("quorum"))
+    max_faulty_validators: int = Field(description=_policy("max_faulty_validators"))
     committee: list[Address]
-    aggregation_rule: str
-    num_byzantine: int
-    max_rounds: int
-    round_length: int = Field(description="Blocks a round accepts updates.")
-    score_window: int = Field(description="Blocks the committee has to score after that.")
-    max_parents: int
-    min_updates: int = Field(
-        description="Federation: updates a round waits for (up to round_extension blocks)."
-    )
-    round_extension: int = Field(description="Federation: most blocks a round waits.")
-    score_extension: int = Field(
-        description="Blocks an update short of a quorum can still be scored, then it expires."
-    )
-    attest_window: int = Field(
-        description="Federation: blocks to attest the aggregate before the round closes anyway."
-    )
-    max_pending: int = Field(description="Dag: most undecided updates per provider.")
+    aggregation_rule: str = Field(description=_policy("aggregation_rule"))
+    num_byzantine: int = Field(description=_policy("num_byzantine"))
+    max_rounds: int = Field(description=_policy("rounds"))
+    round_length: int = Field(description=_policy("round_length"))
+    score_window: int = Field(description=_policy("score_window"))
+    max_parents: int = Field(description=_policy("max_parents"))
+    min_updates: int = Field(description=_policy("min_updates"))
+    round_extension: int = Field(description=_policy("round_extension"))
+    score_extension: int = Field(description=_policy("score_extension"))
+    attest_window: int = Field(description=_policy("attest_window"))
+    max_pending: int = Field(description=_policy("max_pending"))
     published_block: int
     closed: bool
     current_round: int | None = Field(description="Federation: the latest round; dag: null.")
@@ -90,7 +92,10 @@ class UpdateView(BaseModel):
     task_id: int
     update: Hash = Field(description="Content hash (sha256 of the safetensors bytes).")
     provider: Address
-    round: int = Field(description="Federation: the round; dag: the block it was submitted in.")
+    round: int | None = Field(
+        description="Federation: the round; dag: null (``block_number`` says when it was "
+        "submitted)."
+    )
     cid: str
     num_samples: int
     parents: list[Hash]
@@ -263,35 +268,6 @@ class Health(BaseModel):
     index: ComponentHealth
     relayer: ComponentHealth
     orchestration: ComponentHealth
-
-
-class TaskParamsView(BaseModel):
-    """The parameters a publisher signs (``ITaskRegistry.TaskParams``)."""
-
-    model_spec_hash: Hash
-    model_spec_cid: str
-    initial_weights_hash: Hash
-    initial_weights_cid: str
-    committee: list[Address]
-    fragment_hashes: list[Hash]
-    fragment_cids: list[str]
-    quorum: int
-    max_faulty_validators: int
-    threshold: int = Field(description="Fixed point, 6 decimals.")
-    flow: int
-    metric: int
-    threshold_mode: int
-    aggregation_rule: int
-    num_byzantine: int
-    round_length: int
-    score_window: int
-    max_rounds: int
-    max_parents: int
-    min_updates: int
-    round_extension: int
-    score_extension: int
-    attest_window: int
-    max_pending: int
 
 
 class Publication(BaseModel):

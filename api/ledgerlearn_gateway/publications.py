@@ -31,28 +31,29 @@ from web3.exceptions import Web3Exception
 
 from ledgerlearn import strict_json
 from ledgerlearn.addresses import AddressError, parse_address
-from ledgerlearn.agents.participant import AgentError, Participant
-from ledgerlearn.agents.publisher import Policy, Publisher, UnservableContentError
+from ledgerlearn.agents.participant import Participant
+from ledgerlearn.agents.publisher import Publisher, UnservableContentError
 from ledgerlearn.aggregation import AggregationConfigError
 from ledgerlearn.chain.client import LedgerClient
-from ledgerlearn.chain.types import TaskParams
+from ledgerlearn.core.task_params import TaskParams, TaskParamsView
 from ledgerlearn.data import DataError, load_file
 from ledgerlearn.errors import (
+    AgentError,
     ChainError,
     ContractError,
     ModelSpecError,
     StorageError,
     WeightsError,
 )
+from ledgerlearn.flows.policy import Policy
 from ledgerlearn.limits import MAX_DATA_VALUES
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.weights import decode
 from ledgerlearn_gateway.database import Database
 from ledgerlearn_gateway.errors import ApiError
 from ledgerlearn_gateway.events import jsonable
-from ledgerlearn_gateway.models import Publication, TaskParamsView
+from ledgerlearn_gateway.models import Publication
 from ledgerlearn_gateway.signing import recover_signer
-from ledgerlearn_gateway.views import params_view
 
 DATA_SUFFIXES = (".npz", ".csv")
 MAX_FIELD_BYTES = 16 * 1024
@@ -72,15 +73,6 @@ class Upload:
     weights: bytes | None
     seed: int
     expected_providers: int | None
-
-
-def params_from_view(view: TaskParamsView) -> TaskParams:
-    """The stored JSON parameters back as :class:`TaskParams` (inverse of ``params_view``)."""
-    values = view.model_dump()
-    for name in ("model_spec_hash", "initial_weights_hash"):
-        values[name] = bytes.fromhex(values[name][2:])
-    values["fragment_hashes"] = [bytes.fromhex(h[2:]) for h in values["fragment_hashes"]]
-    return TaskParams.from_event(values)
 
 
 def _policy(text: str) -> Policy:
@@ -232,7 +224,7 @@ class Publications:
             id=secrets.token_hex(16),
             publisher=publisher,
             status="prepared",
-            params=params_view(params),
+            params=params.to_view(),
             typed_data=typed,
             deadline=deadline,
             tx_hash=None,
@@ -357,7 +349,7 @@ class Publications:
                 "(signed other data, another chain or another contract?)",
                 field="signature",
             )
-        params = params_from_view(publication.params)
+        params = TaskParams.from_view(publication.params)
         try:
             tx_hash = self.client.broadcast_publish_task_for(
                 params,

@@ -7,13 +7,11 @@ events give the same views in every gateway.
 from __future__ import annotations
 
 import statistics
-from dataclasses import fields
-from enum import IntEnum
 from typing import Literal
 
 from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.chain.index import RoundRecord, TaskRecord, UpdateRecord
-from ledgerlearn.chain.types import SCORE_INVALID, Flow, Status, TaskParams, from_fixed
+from ledgerlearn.core.rules import SCORE_INVALID, Flow, Status, from_fixed, passes
 from ledgerlearn.training import METRICS_BY_ID
 from ledgerlearn_gateway.consensus import ConsensusVersion
 from ledgerlearn_gateway.models import (
@@ -27,7 +25,6 @@ from ledgerlearn_gateway.models import (
     RoundView,
     ScoreView,
     TaskDetail,
-    TaskParamsView,
     TaskSummary,
     UpdateView,
 )
@@ -97,15 +94,10 @@ def task_detail(task: TaskRecord) -> TaskDetail:
 
 
 def _median(update: UpdateRecord) -> float | None:
-    """The lower median of an update's scores (an invalid score counts as the lowest); None
-    without scores or when that median is an invalid score."""
-    values = sorted(
-        float("-inf") if s == SCORE_INVALID else from_fixed(s) for s in update.scores.values()
-    )
-    if not values:
-        return None
-    low = values[(len(values) - 1) // 2]
-    return None if low == float("-inf") else low
+    """The lower median of an update's scores (the committee's verdict); None without scores
+    or when that median is an invalid score."""
+    low = update.committee_score
+    return None if low is None or low == SCORE_INVALID else from_fixed(low)
 
 
 def update_view(task: TaskRecord, update: UpdateRecord) -> UpdateView:
@@ -127,7 +119,7 @@ def update_view(task: TaskRecord, update: UpdateRecord) -> UpdateView:
                 validator=v,
                 score=None if s == SCORE_INVALID else from_fixed(s),
                 invalid=s == SCORE_INVALID,
-                passed=s != SCORE_INVALID and s >= threshold,
+                passed=passes(s, threshold),
             )
             for v, s in update.scores.items()
         ],
@@ -145,8 +137,7 @@ def round_view(
     if record.result_hash is not None:
         status = "finalized"
     elif head < deadlines.submissions_close:
-        base_close = record.start_block + task.params.round_length
-        status = "waiting" if deadlines.waiting and head >= base_close else "open"
+        status = "waiting" if deadlines.waiting and head >= deadlines.base_close else "open"
     elif Status.PENDING in statuses and head < deadlines.extended_close:
         status = "scoring"
     else:
@@ -236,21 +227,6 @@ def dag_view(task: TaskRecord) -> DagView:
     ]
     tips = [hexed(h) for h in accepted if h not in approved]
     return DagView(task_id=task.task_id, nodes=nodes, edges=edges, tips=tips)
-
-
-def params_view(params: TaskParams) -> TaskParamsView:
-    """Task parameters as JSON: hashes as 0x-hex, enums as their numbers, every field."""
-    values: dict[str, object] = {}
-    for f in fields(params):
-        value = getattr(params, f.name)
-        if isinstance(value, bytes):
-            value = hexed(value)
-        elif isinstance(value, tuple):
-            value = [hexed(v) if isinstance(v, bytes) else v for v in value]
-        elif isinstance(value, IntEnum):
-            value = int(value)
-        values[f.name] = value
-    return TaskParamsView(**values)
 
 
 def metric_curve(

@@ -26,13 +26,15 @@ providers partition the rest, so validation and training data never overlap.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -41,6 +43,7 @@ from rich.markup import escape
 
 from ledgerlearn.config import ChainSettings, Settings, StorageSettings
 from ledgerlearn.errors import ConfigError, LedgerlearnError
+from ledgerlearn.flows.policy import Policy
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -48,6 +51,7 @@ if TYPE_CHECKING:
 
     from ledgerlearn.agents.participant import Participant
     from ledgerlearn.agents.session import AgentSession
+    from ledgerlearn.chain.index import TaskRecord
     from ledgerlearn.data import Dataset
     from ledgerlearn.flows.scoring import ScoreRecord
     from ledgerlearn.model import ModelSpec
@@ -239,7 +243,7 @@ def _short(digest: bytes) -> str:
 
 
 def _closed_line(participant: Participant, task_id: int) -> str:
-    from ledgerlearn.chain.types import Flow
+    from ledgerlearn.core.rules import Flow
 
     task = participant.task(task_id)
     if task.flow is Flow.DAG:
@@ -256,31 +260,66 @@ def _closed_line(participant: Participant, task_id: int) -> str:
 # --- publish ----------------------------------------------------------------------------------
 
 PresetName = Literal["mlp_digits", "logreg_digits", "cnn_mnist"]
-ThresholdMode = Literal["absolute", "relative", "peer"]
-MetricName = Literal["accuracy", "macro_f1", "negative_loss"]
 
-_POLICY_OPTIONS = {
-    "metric": "--metric",
-    "quorum": "--quorum",
-    "max_faulty_validators": "--max-faulty-validators",
-    "threshold": "--threshold",
-    "threshold_mode": "--threshold-mode",
-    "aggregation_rule": "--rule",
-    "num_byzantine": "--num-byzantine",
-    "rounds": "--rounds",
-    "round_length": "--round-length",
-    "score_window": "--score-window",
-    "flow": "--flow",
-    "max_parents": "--max-parents",
-    "min_updates": "--min-updates",
-    "round_extension": "--round-extension",
-    "score_extension": "--score-extension",
-    "attest_window": "--attest-window",
-    "max_pending": "--max-pending",
+_OPTION_NAMES = {"aggregation_rule": "--rule"}
+
+POLICY_OPTIONS: dict[str, str] = {
+    name: _OPTION_NAMES.get(name, "--" + name.replace("_", "-")) for name in Policy.model_fields
 }
-"""Policy field -> the ``publish`` option that sets it."""
+"""Policy field -> the option that sets it (in ``publish`` and ``api publish``)."""
+
+_FIELD_REFERENCE = re.compile(r"`(\w+)`")
 
 
+def _parameter(option: str) -> str:
+    """The command's parameter of an option: ``--max-parents`` -> ``max_parents``."""
+    return option.removeprefix("--").replace("-", "_")
+
+
+def _option_help(description: str | None) -> str:
+    """A policy field's description, with the fields it names shown as their options."""
+    return _FIELD_REFERENCE.sub(lambda m: POLICY_OPTIONS.get(m[1], m[1]), description or "")
+
+
+def policy_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Give ``command`` one option per :class:`~ledgerlearn.flows.policy.Policy` field in
+    place of its ``policy`` parameter: the option of :data:`POLICY_OPTIONS`, the field's type
+    and default, its description as help. ``command`` is called with the ``Policy`` they make;
+    an invalid one ends the command with ``error: invalid policy: --option: ...``."""
+    signature = inspect.signature(command, eval_str=True)
+    options = []
+    for name, option in POLICY_OPTIONS.items():
+        field = Policy.model_fields[name]
+        help_text = _option_help(field.description)
+        options.append(
+            inspect.Parameter(
+                _parameter(option),
+                inspect.Parameter.KEYWORD_ONLY,
+                default=field.default,
+                annotation=Annotated[field.annotation, typer.Option(option, help=help_text)],
+            )
+        )
+    parameters: list[inspect.Parameter] = []
+    for parameter in signature.parameters.values():
+        if parameter.name == "policy":
+            parameters += options
+        else:
+            parameters.append(parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY))
+
+    @functools.wraps(command)
+    def with_policy(**values: Any) -> None:
+        fields = {name: values.pop(_parameter(option)) for name, option in POLICY_OPTIONS.items()}
+        with _clear_errors("policy", POLICY_OPTIONS):
+            policy = Policy(**fields)
+        command(policy=policy, **values)
+
+    with_policy.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    with_policy.__annotations__ = {p.name: p.annotation for p in parameters}
+    del with_policy.__wrapped__
+    return with_policy
+
+
+@policy_options
 def publish(
     committee: Annotated[
         str,
@@ -312,75 +351,8 @@ def publish(
         ),
     ] = None,
     dataset: Annotated[BundledOpt | None, typer.Option(help=_DATASET_HELP)] = None,
-    metric: Annotated[MetricName, typer.Option(help="The committee's metric.")] = "accuracy",
-    quorum: Annotated[
-        int,
-        typer.Option(help="k: scores an update needs at the deadline; attestations a round needs."),
-    ] = 3,
-    max_faulty_validators: Annotated[
-        int, typer.Option(help="f: committee members that may lie (f < k <= n - f).")
-    ] = 1,
-    threshold: Annotated[
-        float, typer.Option(help="A score approves an update when score >= threshold.")
-    ] = -0.25,
-    threshold_mode: Annotated[
-        ThresholdMode,
-        typer.Option(
-            help="Score = metric (absolute), minus the global model's (relative), or minus the "
-            "median of the round's valid updates (peer)."
-        ),
-    ] = "peer",
-    rule: Annotated[
-        str, typer.Option(help="Aggregation rule, e.g. median, mean, krum.")
-    ] = "median",
-    num_byzantine: Annotated[
-        int, typer.Option(help="Byzantine updates the rule must tolerate.")
-    ] = 0,
-    flow: Annotated[
-        Literal["federation", "dag"],
-        typer.Option(help="federation (rounds) or dag (asynchronous updates naming parents)."),
-    ] = "federation",
-    rounds: Annotated[int, typer.Option(help="Federation rounds.")] = 3,
-    round_length: Annotated[int, typer.Option(help="Blocks a round accepts updates.")] = 20,
-    score_window: Annotated[
-        int,
-        typer.Option(
-            help="Blocks the committee has to score after submissions close (dag: after each "
-            "update's submission)."
-        ),
-    ] = 20,
-    max_parents: Annotated[
-        int, typer.Option(min=1, max=8, help="Dag: most parents an update may name.")
-    ] = 2,
-    min_updates: Annotated[
-        int,
-        typer.Option(
-            min=0,
-            help="Federation: a round waits (up to --round-extension blocks) until this many "
-            "updates arrived, so slow honest providers make it (0: no wait).",
-        ),
-    ] = 0,
-    round_extension: Annotated[
-        int, typer.Option(min=0, help="Federation: most blocks a round waits for --min-updates.")
-    ] = 0,
-    score_extension: Annotated[
-        int,
-        typer.Option(
-            min=0,
-            help="Blocks an update short of a quorum can still be scored; then it expires "
-            "(not rejected).",
-        ),
-    ] = 20,
-    attest_window: Annotated[
-        int,
-        typer.Option(
-            min=1,
-            help="Federation: blocks to attest the aggregate; then the round closes anyway.",
-        ),
-    ] = 20,
-    max_pending: Annotated[
-        int, typer.Option(min=1, help="Dag: most undecided updates per provider.")
-    ] = 4,
+    *,
+    policy: Policy,
     duration: Annotated[
         int | None,
         typer.Option(
@@ -415,31 +387,12 @@ def publish(
     _setup_logging()
     _one_of(spec, preset, "--spec FILE and --preset NAME")
     _one_of(validation, dataset, "--validation FILE and --dataset NAME")
-    with _clear_errors("policy", _POLICY_OPTIONS):
-        from ledgerlearn.agents.publisher import Policy, Publisher
+    with _clear_errors("policy", POLICY_OPTIONS):
+        from ledgerlearn.agents.publisher import Publisher
         from ledgerlearn.flows.dag import DagKeeper
         from ledgerlearn.flows.federation import RoundKeeper
 
-        policy = Policy(
-            metric=metric,
-            quorum=quorum,
-            max_faulty_validators=max_faulty_validators,
-            threshold=threshold,
-            threshold_mode=threshold_mode,
-            aggregation_rule=rule,
-            num_byzantine=num_byzantine,
-            rounds=rounds,
-            round_length=round_length,
-            score_window=score_window,
-            flow=flow,
-            max_parents=max_parents,
-            min_updates=min_updates,
-            round_extension=round_extension,
-            score_extension=score_extension,
-            attest_window=attest_window,
-            max_pending=max_pending,
-        )
-        if duration is not None and flow != "dag":
+        if duration is not None and policy.flow != "dag":
             raise ConfigError("--duration applies to dag tasks (federation tasks end by rounds)")
         members = _committee(committee)
         policy.check_committee(len(members), expected_providers)
@@ -601,15 +554,8 @@ class _PublisherWatch:
 
     def __call__(self) -> None:
         task = self.participant.task(self.task_id)
-        length, window = task.params.round_length, task.params.score_window
         for number, record in sorted(task.rounds.items()):
-            closes = record.start_block + length
-            self._once(
-                number,
-                "open",
-                f"round {number}: open for updates until block {closes}, "
-                f"scores until block {closes + window}",
-            )
+            self._once(number, "open", _round_opening(task, number))
             for proposal in record.proposals.values():
                 self._once(
                     number,
@@ -627,6 +573,32 @@ class _PublisherWatch:
                 )
 
 
+def _round_opening(task: TaskRecord, number: int) -> str:
+    """When a round's submissions and scores close, as the contract computes them: the window
+    held open for ``min_updates``, the scoring extension of updates short of a quorum."""
+    d = task.round_deadlines(number)
+    p = task.params
+    if d.waiting:
+        line = (
+            f"round {number}: open for updates until block {d.base_close}, up to block "
+            f"{d.submissions_close} while fewer than {p.min_updates} arrived; scores until "
+            f"{p.score_window} blocks after"
+        )
+    else:
+        line = (
+            f"round {number}: open for updates until block {d.submissions_close}, "
+            f"scores until block {d.scoring_close}"
+        )
+    if p.score_extension:
+        line += f" (+{p.score_extension} for updates short of a quorum)"
+    return line
+
+
+def _submissions_closed(task: TaskRecord, number: int, head: int) -> bool:
+    """Whether round ``number`` refuses a submission sent now (mined in the next block)."""
+    return head + 1 >= task.round_deadlines(number).submissions_close
+
+
 class _DagWatch:
     """Prints each decision of a dag task once, with the committee's score and the tips."""
 
@@ -637,7 +609,7 @@ class _DagWatch:
         self.seen: set[tuple[bytes, str]] = set()
 
     def __call__(self) -> None:
-        from ledgerlearn.chain.types import SCORE_INVALID, Status, from_fixed
+        from ledgerlearn.core.rules import SCORE_INVALID, Status, from_fixed
 
         task = self.participant.task(self.task_id)
         for update in task.updates.values():
@@ -777,8 +749,8 @@ def provider_run(
     with _clear_errors("partition", {"alpha": "--alpha"}):
         source = _provider_source(data, dataset, part, partition, alpha)
 
-        from ledgerlearn.agents.participant import AgentError
         from ledgerlearn.agents.provider import Provider
+        from ledgerlearn.errors import AgentError
         from ledgerlearn.training import TrainingConfig
 
         training = TrainingConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed or 0)
@@ -805,7 +777,7 @@ def provider_run(
                 )
                 provider.check()
                 session.register_peer()
-                from ledgerlearn.chain.types import Flow
+                from ledgerlearn.core.rules import Flow
 
                 is_dag = record.flow is Flow.DAG
                 console.print(
@@ -953,7 +925,7 @@ class _ProviderWatch:
             console.print(line)
 
     def __call__(self) -> None:
-        from ledgerlearn.chain.types import Status
+        from ledgerlearn.core.rules import Status
 
         p = self.participant
         task = p.task(self.task_id)
@@ -974,10 +946,7 @@ class _ProviderWatch:
                         f"round {number}: update {update.status.name.lower()} "
                         f"({len(update.scores)} scores)",
                     )
-            elif (
-                record.result_hash is None
-                and p.head + 1 >= record.start_block + task.params.round_length
-            ):
+            elif record.result_hash is None and _submissions_closed(task, number, p.head):
                 more = "; waiting for the next round" if number < task.params.max_rounds else ""
                 self._once(
                     (number, "missed"),
@@ -1063,7 +1032,7 @@ class _ValidatorWatch:
 
     def scores(self) -> None:
         """One line per new :class:`~ledgerlearn.agents.validator.ScoreRecord`."""
-        from ledgerlearn.chain.types import SCORE_INVALID, from_fixed
+        from ledgerlearn.core.rules import SCORE_INVALID, from_fixed
 
         for record in self.scored[self.printed :]:
             where, origin = self._where(record.task_id, record.update)
@@ -1077,7 +1046,7 @@ class _ValidatorWatch:
         self.printed = len(self.scored)
 
     def __call__(self) -> None:
-        from ledgerlearn.chain.types import Status
+        from ledgerlearn.core.rules import Status
 
         self.scores()
         me = self.participant.address

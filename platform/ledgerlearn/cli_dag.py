@@ -97,7 +97,7 @@ def _reader(client: LedgerClient, ipfs_repo: Path | None) -> Iterator[Participan
 
 def _dag_task(index: LedgerIndex, task_id: int) -> TaskRecord:
     from ledgerlearn.agents.participant import AgentError
-    from ledgerlearn.chain.types import Flow
+    from ledgerlearn.core.rules import Flow
 
     task = index.tasks.get(task_id)
     if task is None:

@@ -16,10 +16,8 @@ from ledgerlearn.chain.contract_errors import (
     TaskRegistryExpiredSignature,
     TaskRegistryInvalidSigner,
 )
-from ledgerlearn.chain.types import TaskParams
+from ledgerlearn.core.task_params import TaskParams, TaskParamsView
 from ledgerlearn_gateway.client import GatewayClient
-from ledgerlearn_gateway.models import TaskParamsView
-from ledgerlearn_gateway.publications import params_from_view
 from ledgerlearn_gateway.signing import sign_request
 from tests.api.conftest import GatewayProcess, World, publication_form
 
@@ -171,7 +169,7 @@ def test_f5_publication_signatures_are_bound_to_chain_contract_nonce_and_deadlin
     world: World, gateway: GatewayProcess
 ) -> None:
     prepared = send(prepare_request(world, gateway)).json()
-    params: TaskParams = params_from_view(TaskParamsView.model_validate(prepared["params"]))
+    params = TaskParams.from_view(TaskParamsView.model_validate(prepared["params"]))
     deadline = prepared["deadline"]
     relayer = LedgerClient(world.chain, world.deployment, world.relayer)
     publisher = world.publisher.address

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from ledgerlearn.agents.participant import Participant
-from ledgerlearn.chain.types import to_fixed
+from ledgerlearn.core.rules import to_fixed
 from ledgerlearn.flows.dag import task_consensus
 from ledgerlearn.model import build
 from ledgerlearn.model.flatten import flatten, state_dict_to_arrays, unflatten
@@ -98,6 +98,18 @@ def test_the_dag_tasks_model_is_the_consensus_anyone_recomputes(
     assert hashlib.sha256(download.content).hexdigest() == model["content_hash"][2:]
     assert download.content == expected.content
     assert download.headers["X-Model-Source"] == "consensus"
+
+
+def test_a_dag_update_has_no_round_and_no_round_filter_matches_it(
+    dag_gateway: GatewayProcess, dag_task: dict[str, Any]
+) -> None:
+    task_id = dag_task["task_id"]
+    update = httpx.get(f"{dag_gateway.url}/tasks/{task_id}/updates/0x{dag_task['a'].hex()}")
+    assert update.status_code == 200, update.text
+    assert update.json()["round"] is None and update.json()["block_number"] > 0
+    block = update.json()["block_number"]  # what the round used to hold
+    listing = httpx.get(f"{dag_gateway.url}/tasks/{task_id}/updates", params={"round": block})
+    assert listing.status_code == 200 and listing.json()["items"] == []
 
 
 def test_the_dag_tasks_curve_scores_each_consensus_model_by_block(

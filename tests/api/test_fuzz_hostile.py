@@ -21,8 +21,8 @@ from eth_account.signers.local import LocalAccount
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledgerlearn.chain.abi_ranges import task_params_ranges
-from ledgerlearn.chain.types import MAX_ABS_THRESHOLD, threshold_to_fixed
+from ledgerlearn.core.rules import MAX_ABS_THRESHOLD, threshold_to_fixed
+from ledgerlearn.core.task_params import RANGES
 from ledgerlearn_gateway.signing import sign_request
 from tests.api.conftest import GatewayProcess, World, publication_form
 
@@ -317,7 +317,7 @@ def test_hostile_publication_forms_get_4xx_bodies(
     assert response.status_code in (202, 400, 422), (form, response.text[:300])
     if response.status_code == 202:  # what was accepted fits the contract and means something
         params = response.json()["params"]
-        for name, bounds in task_params_ranges().items():
+        for name, bounds in RANGES.items():
             value = params.get(name)
             assert value is None or value in bounds, (name, value, form)
         assert abs(params["threshold"]) <= threshold_to_fixed(MAX_ABS_THRESHOLD), (params, form)

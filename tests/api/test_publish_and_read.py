@@ -12,8 +12,8 @@ import httpx
 import numpy as np
 import pytest
 
-from ledgerlearn.agents.publisher import Policy
-from ledgerlearn.chain.types import Status, to_fixed
+from ledgerlearn.core.rules import Status, to_fixed
+from ledgerlearn.flows.policy import Policy
 from ledgerlearn.model import build
 from ledgerlearn.model.flatten import state_dict_to_arrays
 from ledgerlearn.model.presets import logreg_digits

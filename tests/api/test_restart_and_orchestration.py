@@ -13,7 +13,7 @@ import httpx
 from eth_utils.address import to_checksum_address
 
 from ledgerlearn.chain.events import EventStream
-from ledgerlearn.chain.types import to_fixed
+from ledgerlearn.core.rules import to_fixed
 from ledgerlearn.flows.federation import aggregate_models
 from ledgerlearn.model import build
 from ledgerlearn.model.flatten import state_dict_to_arrays

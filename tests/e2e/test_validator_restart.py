@@ -10,7 +10,6 @@ import json
 import socket
 from pathlib import Path
 
-from ledgerlearn.agents.publisher import Policy
 from ledgerlearn.chain.backend import connect
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.deployment import Deployment
@@ -19,6 +18,7 @@ from ledgerlearn.chain.events import EventStream
 from ledgerlearn.chain.outbox import Outbox
 from ledgerlearn.config import ChainSettings, DevnetSettings
 from ledgerlearn.faults import CRASH_AT, CRASH_MARKER
+from ledgerlearn.flows.policy import Policy
 from ledgerlearn.lab.demo import run_demo
 from ledgerlearn.lab.simulate import RunConfig
 

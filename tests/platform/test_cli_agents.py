@@ -30,9 +30,10 @@ from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.deployment import Deployment, deploy
 from ledgerlearn.chain.devnet import Devnet
 from ledgerlearn.chain.events import EventStream
-from ledgerlearn.chain.index import LedgerIndex
-from ledgerlearn.chain.types import Status
+from ledgerlearn.chain.index import LedgerIndex, RoundRecord, TaskRecord, UpdateRecord
 from ledgerlearn.config import ChainSettings, DevnetSettings
+from ledgerlearn.core.rules import Status
+from ledgerlearn.core.task_params import TaskParams
 from tests.platform.chain.conftest import free_port
 
 CLI = [sys.executable, "-m", "ledgerlearn.cli"]
@@ -303,9 +304,10 @@ class Published:
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Published]:
     from ledgerlearn.agents.participant import Participant
-    from ledgerlearn.agents.publisher import Policy, Publisher
+    from ledgerlearn.agents.publisher import Publisher
     from ledgerlearn.config import StorageSettings
     from ledgerlearn.data import load_bundled
+    from ledgerlearn.flows.policy import Policy
     from ledgerlearn.model.presets import logreg_digits
     from ledgerlearn.storage import IpfsNode
 
@@ -517,15 +519,16 @@ def test_usage_errors_name_the_options(tmp_path: Path) -> None:
 
 def test_option_defaults_are_the_librarys() -> None:
     """The commands show the Policy's and TrainingConfig's defaults: they must be the same."""
-    from ledgerlearn.agents.publisher import Policy
     from ledgerlearn.flows.dag import DagSettings
+    from ledgerlearn.flows.policy import Policy
     from ledgerlearn.training import TrainingConfig
     from ledgerlearn_gateway import cli as api_cli
 
     policy = Policy()
+    assert set(cli_agents.POLICY_OPTIONS) == set(Policy.model_fields)
     for command in (cli_agents.publish, api_cli.publish):  # directly, and through the gateway
         publish = inspect.signature(command).parameters
-        for field_name, option in cli_agents._POLICY_OPTIONS.items():
+        for field_name, option in cli_agents.POLICY_OPTIONS.items():
             parameter = option.removeprefix("--").replace("-", "_")
             assert parameter in publish, f"{command.__module__}: no {option}"
             assert publish[parameter].default == getattr(policy, field_name), option
@@ -545,6 +548,30 @@ def test_option_defaults_are_the_librarys() -> None:
         assert provider[option].default == getattr(dag, field_name), option
 
 
+def test_both_publish_commands_show_the_policys_options_and_help() -> None:
+    """One definition: the same option names, defaults and help in ``publish`` and ``api
+    publish``, the help being the Policy field's description with fields named as options."""
+    from typer.main import get_command
+
+    from ledgerlearn.cli import app
+
+    def options(*path: str) -> dict[str, tuple[object, str]]:
+        command = get_command(app)
+        for name in path:
+            command = command.commands[name]  # type: ignore[attr-defined]
+        return {
+            p.opts[0]: (p.default, p.help or "")
+            for p in command.params
+            if p.opts[0] in cli_agents.POLICY_OPTIONS.values()
+        }
+
+    direct, relayed = options("publish"), options("api", "publish")
+    assert direct == relayed and set(direct) == set(cli_agents.POLICY_OPTIONS.values())
+    assert direct["--rule"][0] == "median"
+    assert "(up to --round-extension blocks)" in direct["--min-updates"][1]
+    assert "`" not in "".join(help_text for _, help_text in direct.values())
+
+
 def test_help_does_not_import_torch_or_web3() -> None:
     code = (
         "import sys\n"
@@ -557,3 +584,54 @@ def test_help_does_not_import_torch_or_web3() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def _round_waiting_for_updates(submissions: tuple[int, ...]) -> TaskRecord:
+    """Round 1 starts at block 10: 10 blocks, waits up to 10 more for 2 updates."""
+    params = TaskParams(
+        model_spec_hash=b"\x01" * 32,
+        model_spec_cid="spec",
+        initial_weights_hash=b"\x02" * 32,
+        initial_weights_cid="w0",
+        committee=("0xv",),
+        fragment_hashes=(b"\x03" * 32,),
+        fragment_cids=("f",),
+        quorum=1,
+        max_faulty_validators=0,
+        threshold=0,
+        round_length=10,
+        score_window=5,
+        min_updates=2,
+        round_extension=10,
+        score_extension=3,
+    )
+    task = TaskRecord(1, "0xp", params, published_block=1)
+    task.rounds[1] = RoundRecord(1, b"\x02" * 32, "w0", start_block=10)
+    for i, block in enumerate(submissions):
+        u = bytes([10 + i]) * 32
+        task.updates[u] = UpdateRecord(1, u, f"0x{i}", 1, 5, f"cid{i}", [], block)
+        task.rounds[1].updates.append(u)
+    return task
+
+
+def test_the_publisher_prints_the_extended_window_of_a_round() -> None:
+    waiting = cli_agents._round_opening(_round_waiting_for_updates(()), 1)
+    assert waiting == (
+        "round 1: open for updates until block 20, up to block 30 while fewer than 2 arrived; "
+        "scores until 5 blocks after (+3 for updates short of a quorum)"
+    )
+    reached = cli_agents._round_opening(_round_waiting_for_updates((12, 24)), 1)
+    assert reached == (
+        "round 1: open for updates until block 25, scores until block 30 "
+        "(+3 for updates short of a quorum)"
+    )
+
+
+def test_a_provider_has_not_missed_a_round_that_waits_for_updates() -> None:
+    task = _round_waiting_for_updates((12,))
+    assert not cli_agents._submissions_closed(task, 1, head=19)  # past round_length: waits
+    assert not cli_agents._submissions_closed(task, 1, head=28)
+    assert cli_agents._submissions_closed(task, 1, head=29)  # the next block is the 30th
+    reached = _round_waiting_for_updates((12, 14))
+    assert not cli_agents._submissions_closed(reached, 1, head=18)
+    assert cli_agents._submissions_closed(reached, 1, head=19)

@@ -21,8 +21,9 @@ from ledgerlearn.chain.backend import connect
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.deployment import deploy
 from ledgerlearn.chain.devnet import Devnet
-from ledgerlearn.chain.types import Flow, TaskParams, ThresholdMode
 from ledgerlearn.config import ChainSettings, DevnetSettings, StorageSettings
+from ledgerlearn.core.rules import Flow, ThresholdMode
+from ledgerlearn.core.task_params import TaskParams
 from ledgerlearn.flows.dag import task_consensus
 from ledgerlearn.model import build
 from ledgerlearn.model.flatten import flatten, state_dict_to_arrays, unflatten

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 
 from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.chain.index import TaskRecord
-from ledgerlearn.chain.types import Flow, Status
+from ledgerlearn.core.rules import Flow, Status
 from ledgerlearn.limits import MAX_SPEC_BYTES
 from ledgerlearn_gateway.auth import (
     ROLE_EXTRA,
@@ -250,7 +250,15 @@ def list_updates(
     offset: Offset = 0,
     limit: Limit = 50,
     status: Annotated[Literal["pending", "accepted", "rejected"] | None, Query()] = None,
-    round: Annotated[int | None, Query(ge=1, le=2**32 - 1), DIGITS_ONLY] = None,
+    round: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=2**32 - 1,
+            description="Only the updates of this federation round (dag updates have none).",
+        ),
+        DIGITS_ONLY,
+    ] = None,
     provider: Annotated[
         str | None,
         Query(json_schema_extra=ADDRESS_SCHEMA, description="Only this provider's updates."),

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 
 from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.chain.index import TaskRecord, UpdateRecord
-from ledgerlearn.chain.types import SCORE_INVALID, Status
+from ledgerlearn.core.rules import SCORE_INVALID, Status
 from ledgerlearn.core.sanity import SanityVerdict, check_changes
 from ledgerlearn.core.types import Vector, Weights
 from ledgerlearn.errors import LedgerlearnError
@@ -81,7 +81,6 @@ class DagScorer:
         v = self.validator
         p = v.participant
         me = p.address
-        window = task.params.score_window
         quorum = task.params.quorum
         next_block = p.head + 1
         due = [
@@ -110,12 +109,13 @@ class DagScorer:
         late = [
             u.update
             for u in due
-            if u.update not in self._content and p.head >= u.round + window // 2
+            if u.update not in self._content
+            and p.head >= task.scoring_deadlines(u.update).half_window
         ][:MAX_FETCHES]
         if late:
             self._content.update(v.fetch_updates(task, late, v.fetch_timeout_s))
         ready = [u for u in due if u.update in self._content or u.update in self._scores]
-        ready.sort(key=lambda u: u.round)  # earliest deadline first
+        ready.sort(key=lambda u: task.scoring_deadlines(u.update).close)  # earliest first
         ready = ready[:MAX_BATCH]
         if not ready:
             return False

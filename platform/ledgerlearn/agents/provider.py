@@ -36,7 +36,7 @@ from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.attacks import Honest, ProviderBehaviour
 from ledgerlearn.attacks.view import RoundView
 from ledgerlearn.chain.index import TaskRecord
-from ledgerlearn.chain.types import Flow, Status, from_fixed
+from ledgerlearn.core.rules import Flow, Status, from_fixed
 from ledgerlearn.core.tip_selection import select_parents
 from ledgerlearn.core.types import Weights
 from ledgerlearn.data import Dataset

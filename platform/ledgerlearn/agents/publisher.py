@@ -7,8 +7,9 @@ so only that member can read it; the spec, the weights and the fragments go to I
 sha256 on chain. No code is shipped: the spec is a JSON allowlist of layers.
 
 Everything is checked before anything is stored (:meth:`Publisher.build`): the policy against
-the contract's types (:class:`Policy`), the committee's keys, and the size of every content
-against what members fetch at most, so a publication that could never be served is refused.
+the contract's types (:class:`~ledgerlearn.flows.policy.Policy`), the committee's keys, and
+the size of every content against what members fetch at most, so a publication that could
+never be served is refused.
 """
 
 from __future__ import annotations
@@ -16,31 +17,13 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from typing import Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
-
-from ledgerlearn.agents.participant import AgentError, Participant
-from ledgerlearn.aggregation import RULE_IDS, get
-from ledgerlearn.chain.abi_ranges import task_params_ranges
-from ledgerlearn.chain.types import (
-    MAX_ABS_THRESHOLD,
-    Flow,
-    Metric,
-    TaskParams,
-    ThresholdMode,
-    threshold_to_fixed,
-)
+from ledgerlearn.agents.participant import Participant
+from ledgerlearn.core.task_params import TaskParams
 from ledgerlearn.data import Dataset
 from ledgerlearn.data.fragments import encrypt_fragment, split_fragments
-from ledgerlearn.errors import StorageError
+from ledgerlearn.errors import AgentError, StorageError
+from ledgerlearn.flows.policy import Policy
 from ledgerlearn.limits import MAX_CONTENT_BYTES
 from ledgerlearn.model import ModelSpec, build
 from ledgerlearn.model.flatten import state_dict_to_arrays
@@ -48,127 +31,6 @@ from ledgerlearn.model.weights import encode
 from ledgerlearn.training import get_metric
 
 log = logging.getLogger(__name__)
-
-ON_CHAIN_NAMES: dict[str, str] = {"rounds": "max_rounds"}
-"""Policy fields whose ``TaskParams`` component has another name; any other integer field
-is checked against the component of its own name (see :func:`task_params_ranges`)."""
-
-
-class Policy(BaseModel):
-    """How the committee decides and how updates are aggregated (declared at publication)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    flow: Literal["federation", "dag"] = "federation"
-    metric: Literal["accuracy", "macro_f1", "negative_loss"] = "accuracy"
-    threshold: float = Field(
-        -0.25,
-        ge=-MAX_ABS_THRESHOLD,
-        le=MAX_ABS_THRESHOLD,
-        allow_inf_nan=False,
-        description="A score clears the policy when score >= threshold. 'relative': the score "
-        "is the metric minus the global model's; 'peer': minus the median of the round's "
-        "valid updates' (the default: robust to non-IID data). A finite number within "
-        "+-1000.",
-    )
-    threshold_mode: Literal["absolute", "relative", "peer"] = "peer"
-    quorum: int = Field(3, ge=1, le=32)
-    max_faulty_validators: int = Field(1, ge=0, le=31)
-    aggregation_rule: str = "median"
-    num_byzantine: int = Field(0, ge=0)
-    rounds: int = Field(3, ge=1)
-    round_length: int = Field(20, ge=1, description="Blocks a round accepts updates.")
-    score_window: int = Field(20, ge=1, description="Blocks the committee has to score after.")
-    max_parents: int = Field(2, ge=1, le=8)
-    min_updates: int = Field(
-        0,
-        ge=0,
-        description="Federation: a round's submissions stay open (up to round_extension more "
-        "blocks) until this many updates arrived, rejected ones included (0: no wait). Slow "
-        "honest providers then still make the round.",
-    )
-    round_extension: int = Field(
-        0, ge=0, description="Federation: most blocks a round waits for min_updates."
-    )
-    score_extension: int = Field(
-        20,
-        ge=0,
-        description="Blocks an update short of a quorum can still be scored after the scoring "
-        "window; after them it expires (no credit, no blame), it is not rejected.",
-    )
-    attest_window: int = Field(
-        20,
-        ge=1,
-        description="Federation: blocks the committee has to attest the round's aggregate "
-        "after scoring; then any participant closes the round without a quorum.",
-    )
-    max_pending: int = Field(
-        4, ge=1, description="Dag: most undecided updates one provider may have at once."
-    )
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _within_the_contracts_types(cls, value: Any, info: ValidationInfo) -> Any:
-        """Every integer field fits the Solidity type of its ``TaskParams`` component."""
-        if isinstance(value, int) and not isinstance(value, bool) and info.field_name:
-            name = ON_CHAIN_NAMES.get(info.field_name, info.field_name)
-            bounds = task_params_ranges().get(name)
-            if bounds is not None and value not in bounds:
-                raise ValueError(f"{value} does not fit the contract's {bounds.describe()}")
-        return value
-
-    @model_validator(mode="after")
-    def _known_rule(self) -> Policy:
-        if self.aggregation_rule not in RULE_IDS:
-            raise ValueError(
-                f"aggregation_rule {self.aggregation_rule!r} is unknown; "
-                f"expected one of {', '.join(sorted(RULE_IDS))}"
-            )
-        if self.min_updates > 0 and self.round_extension == 0:
-            raise ValueError(
-                f"min_updates={self.min_updates} needs round_extension > 0: the most blocks "
-                "a round waits for them"
-            )
-        return self
-
-    def params_fields(self) -> dict[str, object]:
-        """The :class:`~ledgerlearn.chain.types.TaskParams` fields this policy sets."""
-        return {
-            "quorum": self.quorum,
-            "max_faulty_validators": self.max_faulty_validators,
-            "threshold": threshold_to_fixed(self.threshold),
-            "flow": Flow.FEDERATION if self.flow == "federation" else Flow.DAG,
-            "metric": Metric(get_metric(self.metric).metric_id),
-            "threshold_mode": ThresholdMode[self.threshold_mode.upper()],
-            "aggregation_rule": RULE_IDS[self.aggregation_rule],
-            "num_byzantine": self.num_byzantine,
-            "round_length": self.round_length,
-            "score_window": self.score_window,
-            "max_rounds": self.rounds,
-            "max_parents": self.max_parents,
-            "min_updates": self.min_updates,
-            "round_extension": self.round_extension,
-            "score_extension": self.score_extension,
-            "attest_window": self.attest_window,
-            "max_pending": self.max_pending,
-        }
-
-    def typed_data_fields(self) -> dict[str, int]:
-        """The same fields as they appear in the EIP-712 ``TaskParams`` message (camelCase)."""
-        return {_camel(name): int(value) for name, value in self.params_fields().items()}  # type: ignore[call-overload]
-
-    def check_committee(self, size: int, providers: int | None = None) -> None:
-        """Refuse a policy that cannot be safe and live with ``size`` members (f < k <= n - f),
-        and a rule configured beyond its breakdown point for ``providers`` updates."""
-        k, f = self.quorum, self.max_faulty_validators
-        if not f < k <= size - f:
-            raise AgentError(
-                f"unsafe committee policy: quorum k={k}, tolerated liars f={f}, committee n={size}"
-                " must satisfy f < k <= n - f"
-            )
-        if providers is not None:
-            rule = get(self.aggregation_rule, num_byzantine=self.num_byzantine)
-            rule.check_num_updates(providers)
 
 
 @dataclass(frozen=True)
@@ -335,8 +197,3 @@ class Publisher:
 
 def _sha256(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)

@@ -44,11 +44,7 @@ from ledgerlearn.agents.dag_scoring import DagScorer
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.attacks.lying_validator import HonestValidator, ValidatorBehaviour
 from ledgerlearn.chain.index import ProposalRecord, RoundRecord, TaskRecord
-from ledgerlearn.chain.types import (
-    SCORE_INVALID,
-    Flow,
-    Status,
-)
+from ledgerlearn.core.rules import SCORE_INVALID, Flow, Status
 from ledgerlearn.data import Dataset
 from ledgerlearn.data.fragments import decrypt_fragment
 from ledgerlearn.errors import ContentTooLargeError, ContentUnavailableError, LedgerlearnError

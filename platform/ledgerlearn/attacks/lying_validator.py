@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from typing import Protocol
 
-from ledgerlearn.chain.types import SCORE_INVALID, to_fixed
+from ledgerlearn.core.rules import SCORE_INVALID, to_fixed
 
 HIGH_SCORE = to_fixed(1.0)
 """What an inflating validator reports (a metric gain of 1.0 clears any threshold)."""

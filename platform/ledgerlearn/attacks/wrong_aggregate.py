@@ -16,7 +16,7 @@ import hashlib
 import numpy as np
 
 from ledgerlearn.chain.index import RoundRecord, TaskRecord
-from ledgerlearn.chain.types import Status
+from ledgerlearn.core.rules import Status
 from ledgerlearn.flows.federation import RoundKeeper
 from ledgerlearn.model.weights import decode, encode
 

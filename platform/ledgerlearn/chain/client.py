@@ -8,10 +8,10 @@ the contract produced, such as a new task id). Reverts raise the typed errors of
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from enum import IntEnum
+from typing import Any, TypeVar, get_type_hints
 
-from eth_abi.abi import encode as abi_encode
 from eth_account import Account
 from eth_account.messages import encode_defunct, encode_typed_data
 from eth_account.signers.local import LocalAccount
@@ -29,18 +29,10 @@ from ledgerlearn.chain.deployment import Deployment
 from ledgerlearn.chain.outbox import Outbox
 from ledgerlearn.chain.revert import decode_revert, revert_data
 from ledgerlearn.chain.transactor import Transactor
-from ledgerlearn.chain.types import (
-    TASK_PARAMS_EIP712_FIELDS,
-    Flow,
-    Member,
-    Metric,
-    RoundInfo,
-    Status,
-    TaskInfo,
-    TaskParams,
-    ThresholdMode,
-    UpdateInfo,
-)
+from ledgerlearn.chain.types import Member, RoundInfo, TaskInfo, UpdateInfo
+from ledgerlearn.core.abi import snake_case
+from ledgerlearn.core.rules import update_commitment
+from ledgerlearn.core.task_params import EIP712_FIELDS, TaskParams
 from ledgerlearn.errors import ChainError
 
 ROLES = ("PUBLISHER", "PROVIDER", "VALIDATOR")
@@ -50,6 +42,8 @@ DECIDING_GAS = 40_000
 """Extra gas a score needs when it becomes the deciding one (digest, counters, event)."""
 FINALIZING_GAS = 100_000
 """Extra gas an attestation needs when it finalizes the round and opens the next."""
+
+T = TypeVar("T")
 
 EIP712_DOMAIN_NAME = "ledgerlearn"
 EIP712_DOMAIN_VERSION = "1"
@@ -200,7 +194,7 @@ class LedgerClient:
                     {"name": "nonce", "type": "uint256"},
                     {"name": "deadline", "type": "uint256"},
                 ],
-                "TaskParams": TASK_PARAMS_EIP712_FIELDS,
+                "TaskParams": EIP712_FIELDS,
             },
             "primaryType": "PublishTask",
             "domain": {
@@ -277,36 +271,7 @@ class LedgerClient:
     def task(self, task_id: int) -> TaskInfo:
         """The stored state of a task."""
         v = self._read(self.ledger.functions.getTask(task_id))
-        names = [c["name"] for c in self._outputs("getTask")]
-        f = dict(zip(names, v, strict=True))
-        return TaskInfo(
-            task_id=task_id,
-            publisher=f["publisher"],
-            flow=Flow(f["flow"]),
-            metric=Metric(f["metric"]),
-            threshold_mode=ThresholdMode(f["thresholdMode"]),
-            quorum=f["quorum"],
-            max_faulty_validators=f["maxFaultyValidators"],
-            committee_size=f["committeeSize"],
-            aggregation_rule=f["aggregationRule"],
-            max_parents=f["maxParents"],
-            num_byzantine=f["numByzantine"],
-            closed=f["closed"],
-            threshold=f["threshold"],
-            round_length=f["roundLength"],
-            score_window=f["scoreWindow"],
-            max_rounds=f["maxRounds"],
-            current_round=f["currentRound"],
-            published_block=f["publishedBlock"],
-            model_spec_hash=bytes(f["modelSpecHash"]),
-            initial_weights_hash=bytes(f["initialWeightsHash"]),
-            global_model_hash=bytes(f["globalModelHash"]),
-            min_updates=f["minUpdates"],
-            round_extension=f["roundExtension"],
-            score_extension=f["scoreExtension"],
-            attest_window=f["attestWindow"],
-            max_pending=f["maxPending"],
-        )
+        return _stored(TaskInfo, self._outputs("getTask"), v, task_id=task_id)
 
     def committee(self, task_id: int) -> list[tuple[str, bytes]]:
         """The committee of a task: (validator, fragment hash) in committee order."""
@@ -332,13 +297,10 @@ class LedgerClient:
             secret + bytes.fromhex(self.deployment.ledger[2:]) + task_id.to_bytes(32) + update
         )
 
-    def update_commitment(self, task_id: int, provider: str, update: bytes, salt: bytes) -> bytes:
-        """The commitment ``provider`` makes before revealing ``update`` with ``salt`` (the
-        contract's ``updateCommitment``, computed locally)."""
-        encoded = abi_encode(
-            ["uint256", "address", "bytes32", "bytes32"], [task_id, provider, update, salt]
-        )
-        return keccak(encoded)
+    def _commitment(self, task_id: int, update: bytes) -> bytes:
+        """This participant's commitment to ``update`` (:func:`update_commitment` with its own
+        salt)."""
+        return update_commitment(task_id, self.address, update, self.update_salt(task_id, update))
 
     def commitment_block(self, provider: str, commitment: bytes) -> int:
         """Block in which ``provider`` made the commitment (0: never made, or already
@@ -347,9 +309,7 @@ class LedgerClient:
 
     def commit_update(self, task_id: int, update: bytes) -> TxReceipt:
         """Commit to ``update`` (its content hash) before revealing it in a later block."""
-        commitment = self.update_commitment(
-            task_id, self.address, update, self.update_salt(task_id, update)
-        )
+        commitment = self._commitment(task_id, update)
         call = self.ledger.functions.commitUpdate(task_id, commitment)
         return self._tx.send(call, key=f"commit:{task_id}:{update.hex()}")
 
@@ -358,18 +318,14 @@ class LedgerClient:
         for :meth:`intent_status`. Needs an outbox."""
         if not self.has_outbox:
             raise ChainError("broadcast_commit needs an outbox to follow the transaction")
-        commitment = self.update_commitment(
-            task_id, self.address, update, self.update_salt(task_id, update)
-        )
+        commitment = self._commitment(task_id, update)
         key = f"commit:{task_id}:{update.hex()}"
         self._tx.broadcast(self.ledger.functions.commitUpdate(task_id, commitment), key=key)
         return key
 
     def committed(self, task_id: int, update: bytes) -> int:
         """Block in which this participant's commitment to ``update`` was mined (0: none)."""
-        commitment = self.update_commitment(
-            task_id, self.address, update, self.update_salt(task_id, update)
-        )
+        commitment = self._commitment(task_id, update)
         return self.commitment_block(self.address, commitment)
 
     def submit_update(
@@ -430,7 +386,7 @@ class LedgerClient:
         return key
 
     def submit_score(self, task_id: int, update: bytes, score: int) -> TxReceipt:
-        """Score one update (fixed point, see :func:`ledgerlearn.chain.types.to_fixed`)."""
+        """Score one update (fixed point, see :func:`ledgerlearn.core.rules.to_fixed`)."""
         call = self.ledger.functions.submitScore(task_id, update, score)
         return self._tx.send(call, key=f"score:{task_id}:{update.hex()}", headroom=DECIDING_GAS)
 
@@ -455,7 +411,7 @@ class LedgerClient:
     def update(self, task_id: int, update: bytes) -> UpdateInfo:
         """The stored state of an update (status NONE when unknown)."""
         v = self._read(self.ledger.functions.getUpdate(task_id, update))
-        return UpdateInfo(task_id, update, v[0], v[1], Status(v[2]), v[3], v[4], v[5])
+        return _stored(UpdateInfo, self._outputs("getUpdate"), v, task_id=task_id, update=update)
 
     def score_deadline(self, task_id: int, update: bytes) -> int:
         """The block from which ``update`` can no longer be scored."""
@@ -488,20 +444,7 @@ class LedgerClient:
     def round(self, task_id: int, round_: int) -> RoundInfo:
         """The stored state of a federation round."""
         v = self._read(self.ledger.functions.getRound(task_id, round_))
-        return RoundInfo(
-            task_id,
-            round_,
-            v[0],
-            v[1],
-            v[2],
-            v[3],
-            v[4],
-            bytes(v[5]),
-            bytes(v[6]),
-            bytes(v[7]),
-            v[8],
-            v[9],
-        )
+        return _stored(RoundInfo, self._outputs("getRound"), v, task_id=task_id, round=round_)
 
     def round_deadlines(self, task_id: int, round_: int) -> tuple[int, int, int, int]:
         """(submissions close, scoring close, extended scoring close, attestation close) of a
@@ -542,3 +485,22 @@ class LedgerClient:
         if len(events) != 1:
             raise ChainError("publication receipt has no TaskPublished event")
         return int(events[0]["args"]["taskId"])
+
+
+def _stored(
+    state: Callable[..., T], outputs: list[dict[str, Any]], values: Sequence[Any], **known: object
+) -> T:
+    """A stored state from a view's named outputs: each ABI component sets the field of its
+    snake_case name (bytes32 as bytes, an enum field as its enum); ``known`` gives the fields
+    the view does not return (the task id...)."""
+    hints = get_type_hints(state)
+    fields = dict(known)
+    for component, value in zip(outputs, values, strict=True):
+        name = snake_case(str(component["name"]))
+        kind = hints[name]
+        if kind is bytes:
+            value = bytes(value)
+        elif isinstance(kind, type) and issubclass(kind, IntEnum):
+            value = kind(value)
+        fields[name] = value
+    return state(**fields)

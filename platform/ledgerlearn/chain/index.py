@@ -21,14 +21,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ledgerlearn.chain.client import LedgerClient
-from ledgerlearn.chain.deadlines import (
+from ledgerlearn.chain.events import EventStream, LedgerEvent
+from ledgerlearn.core.deadlines import (
     RoundDeadlines,
     ScoringDeadlines,
     dag_scoring_deadlines,
     round_deadlines,
+    round_scoring_deadlines,
 )
-from ledgerlearn.chain.events import EventStream, LedgerEvent
-from ledgerlearn.chain.types import Flow, Status, TaskParams
+from ledgerlearn.core.rules import Flow, Status, lower_median
+from ledgerlearn.core.task_params import TaskParams
 
 
 @dataclass
@@ -38,7 +40,9 @@ class UpdateRecord:
     task_id: int
     update: bytes
     provider: str
-    round: int
+    round: int | None
+    """Federation: the round it was submitted in; dag: None (the contract stores the
+    submission block in the same field: :attr:`submitted_block`)."""
     num_samples: int
     cid: str
     parents: list[bytes]
@@ -55,10 +59,13 @@ class UpdateRecord:
         accepted update's lower median clears the task's threshold, so this is the
         committee's verdict as one number. No score arrives after the decision.
         """
-        if not self.scores:
-            return None
-        ordered = sorted(self.scores.values())
-        return ordered[(len(ordered) - 1) // 2]
+        return lower_median(self.scores.values())
+
+    @property
+    def submitted_block(self) -> int:
+        """The block the update was submitted in (a dag update's scoring window counts from
+        it)."""
+        return self.block_number
 
     def accepted_by(self, block: int | None) -> bool:
         """Whether the update was accepted by ``block`` (None: by now)."""
@@ -144,8 +151,10 @@ class TaskRecord:
         return self.params.flow
 
     def submitted_rounds(self, provider: str) -> set[int]:
-        """Rounds in which ``provider`` submitted an update."""
-        return {u.round for u in self.updates.values() if u.provider == provider}
+        """Federation rounds in which ``provider`` submitted an update."""
+        return {
+            u.round for u in self.updates.values() if u.provider == provider and u.round is not None
+        }
 
     def cid_of(self, content_hash: bytes) -> str | None:
         """A CID of any model of the task (initial weights, update or aggregate); for an
@@ -175,10 +184,9 @@ class TaskRecord:
     def scoring_deadlines(self, update: bytes) -> ScoringDeadlines:
         """When ``update`` can no longer be scored (federation: its round's deadlines)."""
         record = self.updates[update]
-        if self.flow is Flow.DAG:
-            return dag_scoring_deadlines(self.params, record.block_number)
-        d = self.round_deadlines(record.round)
-        return ScoringDeadlines(close=d.scoring_close, extended_close=d.extended_close)
+        if record.round is None:
+            return dag_scoring_deadlines(self.params, record.submitted_block)
+        return round_scoring_deadlines(self.round_deadlines(record.round))
 
     # -- the dag -------------------------------------------------------------------------
     @property
@@ -273,18 +281,19 @@ class LedgerIndex:
 
     def _update_submitted(self, e: LedgerEvent) -> None:
         task = self.tasks[e.args["task_id"]]
+        federation = task.flow is Flow.FEDERATION
         record = UpdateRecord(
             task_id=task.task_id,
             update=e.args["update"],
             provider=e.args["provider"],
-            round=e.args["round"],
+            round=e.args["round"] if federation else None,  # dag: the submission block
             num_samples=e.args["num_samples"],
             cid=e.args["cid"],
             parents=list(e.args["parents"]),
             block_number=e.block_number,
         )
         task.updates[record.update] = record
-        if task.flow is Flow.FEDERATION:
+        if record.round is not None:
             task.rounds[record.round].updates.append(record.update)
 
     def _score_submitted(self, e: LedgerEvent) -> None:
@@ -298,7 +307,7 @@ class LedgerIndex:
         update.decided_block = e.block_number
         if status is Status.ACCEPTED:
             task.accepted.append(update.update)
-            if task.flow is Flow.FEDERATION:
+            if update.round is not None:
                 task.rounds[update.round].accepted.append(update.update)
 
     def _update_accepted(self, e: LedgerEvent) -> None:

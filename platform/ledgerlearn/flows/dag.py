@@ -28,10 +28,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.chain.index import TaskRecord
-from ledgerlearn.chain.types import Flow, Status, ThresholdMode, from_fixed
 from ledgerlearn.core.aggregate import merge_vectors
 from ledgerlearn.core.dag_graph import DagGraph
 from ledgerlearn.core.publish import better
+from ledgerlearn.core.rules import Flow, Status, ThresholdMode, from_fixed
 from ledgerlearn.core.types import Float32Array, Weights
 from ledgerlearn.data import Dataset
 from ledgerlearn.errors import AgentError

@@ -23,8 +23,8 @@ import numpy as np
 from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.chain.custom_error import ContractCustomError
 from ledgerlearn.chain.index import RoundRecord, TaskRecord
-from ledgerlearn.chain.types import Status, ThresholdMode, from_fixed
 from ledgerlearn.core.aggregate import aggregate_vectors
+from ledgerlearn.core.rules import Status, ThresholdMode, from_fixed
 from ledgerlearn.core.sanity import SanityVerdict, check_round_in_context
 from ledgerlearn.core.types import Float32Array, Vector, Weights
 from ledgerlearn.flows.ports import Member

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ledgerlearn.chain.types import SCORE_INVALID, to_fixed
+from ledgerlearn.core.rules import SCORE_INVALID, to_fixed
 from ledgerlearn.core.sanity import SanityVerdict
 from ledgerlearn.core.types import Vector, Weights
 from ledgerlearn.data import Dataset

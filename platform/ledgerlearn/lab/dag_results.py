@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ledgerlearn.agents.participant import Participant
-from ledgerlearn.chain.types import SCORE_INVALID, Flow, Status, from_fixed
+from ledgerlearn.core.rules import SCORE_INVALID, Flow, Status, from_fixed
 from ledgerlearn.data import Dataset
 from ledgerlearn.flows.dag import DEFAULT_MARGIN, DEFAULT_TOP_K, graph_of, task_consensus
 from ledgerlearn.lab.results import RunResult, UpdateRow
@@ -120,7 +120,7 @@ def collect_dag(
         behaviour = behaviours.get(u.provider, "?")
         result.updates.append(
             UpdateRow(
-                round=u.round,
+                round=u.submitted_block,
                 provider=name,
                 behaviour=behaviour,
                 update="0x" + u.update.hex(),
@@ -139,7 +139,7 @@ def collect_dag(
                 behaviour=behaviour,
                 status=u.status.name.lower(),
                 parents=["0x" + p.hex() for p in u.parents],
-                submitted_block=u.round,
+                submitted_block=u.submitted_block,
                 decided_block=u.decided_block,
                 score=None if score is None or score == SCORE_INVALID else from_fixed(score),
                 quality=graph.quality.get(u.update) if u.status is Status.ACCEPTED else None,

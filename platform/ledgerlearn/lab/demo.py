@@ -32,8 +32,8 @@ from ledgerlearn.chain.deployment import deploy
 from ledgerlearn.chain.devnet import Devnet
 from ledgerlearn.chain.events import EventStream
 from ledgerlearn.chain.index import LedgerIndex
-from ledgerlearn.chain.types import Flow
 from ledgerlearn.config import ChainSettings, DevnetSettings, StorageSettings
+from ledgerlearn.core.rules import Flow
 from ledgerlearn.errors import LedgerlearnError
 from ledgerlearn.lab.background_load import BackgroundLoad
 from ledgerlearn.lab.dag_results import collect_dag

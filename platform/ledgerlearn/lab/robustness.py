@@ -31,11 +31,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from pydantic import BaseModel, ConfigDict, Field
 
-from ledgerlearn.agents.publisher import Policy
 from ledgerlearn.aggregation import RULE_IDS, BreakdownPointError, get
 from ledgerlearn.attacks import BEHAVIOURS
 from ledgerlearn.data import DirichletPartitioner, IidPartitioner
 from ledgerlearn.errors import LedgerlearnError
+from ledgerlearn.flows.policy import Policy
 from ledgerlearn.lab.simulate import RunConfig, simulate
 
 log = logging.getLogger(__name__)

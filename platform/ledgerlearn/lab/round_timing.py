@@ -118,7 +118,7 @@ def round_timings(
         if record.finalized_block is None:
             continue
         start = at(record.start_block)
-        close = at(record.start_block + task.params.round_length)
+        close = at(task.round_deadlines(number).submissions_close)
         final = at(record.finalized_block)
         blocks = [task.updates[u].block_number for u in record.updates]
         last = at(max(blocks)) if blocks else start

@@ -25,7 +25,7 @@ from ledgerlearn.agents.feed import SharedFeed
 from ledgerlearn.agents.pace import BlockPace, Pace
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.agents.provider import Provider
-from ledgerlearn.agents.publisher import Policy, Publisher
+from ledgerlearn.agents.publisher import Publisher
 from ledgerlearn.agents.validator import Validator
 from ledgerlearn.attacks import ProviderBehaviour, behaviour
 from ledgerlearn.attacks.lying_validator import ValidatorBehaviour, validator_behaviour
@@ -38,6 +38,7 @@ from ledgerlearn.config import ChainSettings, StorageSettings
 from ledgerlearn.data import Dataset, DirichletPartitioner, IidPartitioner, load_bundled
 from ledgerlearn.flows.dag import DEFAULT_MARGIN, DEFAULT_TOP_K, DagKeeper, DagSettings
 from ledgerlearn.flows.federation import RoundKeeper
+from ledgerlearn.flows.policy import Policy
 from ledgerlearn.lab.dag_results import collect_dag
 from ledgerlearn.lab.results import RunResult, agent_seconds, collect
 from ledgerlearn.model import ModelSpec

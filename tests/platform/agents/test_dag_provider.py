@@ -16,16 +16,17 @@ from eth_keys.datatypes import PrivateKey
 from ledgerlearn.agents.pace import BlockPace
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.agents.provider import Provider
-from ledgerlearn.agents.publisher import Policy, Publisher
+from ledgerlearn.agents.publisher import Publisher
 from ledgerlearn.agents.validator import Validator
 from ledgerlearn.chain.backend import Chain, connect
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.deployment import Deployment, deploy
 from ledgerlearn.chain.outbox import Outbox
-from ledgerlearn.chain.types import Status
 from ledgerlearn.config import ChainSettings, StorageSettings
+from ledgerlearn.core.rules import Status
 from ledgerlearn.data import Dataset, load_bundled
 from ledgerlearn.flows.dag import DagKeeper, DagSettings
+from ledgerlearn.flows.policy import Policy
 from ledgerlearn.model import build
 from ledgerlearn.model.flatten import state_dict_to_arrays
 from ledgerlearn.model.presets import logreg_digits
@@ -173,7 +174,7 @@ def test_a_better_model_is_published_after_its_pace(world: World) -> None:
     steps(provider, 1)
     task = provider.participant.task(world.fresh_task)
     (update,) = task.updates.values()
-    assert update.parents == [task.root] and update.round >= prepared_at + pace.blocks(48)
+    assert update.parents == [task.root] and update.submitted_block >= prepared_at + pace.blocks(48)
 
 
 def test_the_keeper_settles_late_updates_and_closes_the_task(world: World) -> None:

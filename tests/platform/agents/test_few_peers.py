@@ -8,7 +8,7 @@ apply), and the previous round's changes are the sanity checks' context.
 
 from __future__ import annotations
 
-from ledgerlearn.agents.publisher import Policy
+from ledgerlearn.flows.policy import Policy
 from ledgerlearn.lab.simulate import RunConfig, simulate
 
 

@@ -5,7 +5,7 @@ not."""
 
 from __future__ import annotations
 
-from ledgerlearn.agents.publisher import Policy
+from ledgerlearn.flows.policy import Policy
 from ledgerlearn.lab.simulate import RunConfig, simulate
 
 RIDERS = ["free_rider", "free_rider_replay", "free_rider_zero", "free_rider_copy"]

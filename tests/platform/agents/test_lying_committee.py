@@ -5,7 +5,7 @@ ones, and the rounds close."""
 
 from __future__ import annotations
 
-from ledgerlearn.agents.publisher import Policy
+from ledgerlearn.flows.policy import Policy
 from ledgerlearn.lab.simulate import RunConfig, simulate
 
 

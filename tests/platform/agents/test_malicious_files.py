@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ledgerlearn.agents.publisher import Policy
+from ledgerlearn.flows.policy import Policy
 from ledgerlearn.lab.simulate import RunConfig, simulate
 
 SENTINEL = Path("/tmp/ledgerlearn-pickle-sentinel")

@@ -12,9 +12,10 @@ import pytest
 from eth_account import Account
 from eth_keys.datatypes import PrivateKey
 
-from ledgerlearn.agents.publisher import Policy, Publisher, UnservableContentError
+from ledgerlearn.agents.publisher import Publisher, UnservableContentError
 from ledgerlearn.data import load_bundled
 from ledgerlearn.errors import AgentError
+from ledgerlearn.flows.policy import Policy
 from ledgerlearn.model.presets import logreg_digits
 
 

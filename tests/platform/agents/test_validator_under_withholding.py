@@ -23,8 +23,8 @@ from ledgerlearn.chain.backend import connect
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.deployment import deploy
 from ledgerlearn.chain.index import TaskRecord, UpdateRecord
-from ledgerlearn.chain.types import TaskParams
 from ledgerlearn.config import ChainSettings, StorageSettings
+from ledgerlearn.core.task_params import TaskParams
 from ledgerlearn.errors import ContentHashMismatchError, ContentUnavailableError, StorageError
 from ledgerlearn.model import build
 from ledgerlearn.model.flatten import state_dict_to_arrays
@@ -124,7 +124,7 @@ def test_prefetched_content_is_released_on_every_path(
     the others, this member scored it, or its round is over; per-round caches of earlier
     rounds go too (they once grew for the agent's whole life)."""
     from ledgerlearn.chain.index import RoundRecord
-    from ledgerlearn.chain.types import Status
+    from ledgerlearn.core.rules import Status
 
     member, _ = validator
     me = member.participant.address

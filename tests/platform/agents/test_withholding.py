@@ -5,7 +5,7 @@ the honest updates of the same round are scored and accepted, and the round clos
 
 from __future__ import annotations
 
-from ledgerlearn.agents.publisher import Policy
+from ledgerlearn.flows.policy import Policy
 from ledgerlearn.lab.simulate import RunConfig, simulate
 
 

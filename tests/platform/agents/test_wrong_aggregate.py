@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ledgerlearn.agents.publisher import Policy
+from ledgerlearn.flows.policy import Policy
 from ledgerlearn.lab.simulate import RunConfig, simulate
 
 

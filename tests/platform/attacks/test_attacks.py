@@ -22,7 +22,7 @@ from ledgerlearn.attacks.lying_validator import (
 )
 from ledgerlearn.attacks.omniscient import LATE_BLOCKS
 from ledgerlearn.attacks.view import RoundView
-from ledgerlearn.chain.types import SCORE_INVALID
+from ledgerlearn.core.rules import SCORE_INVALID
 from ledgerlearn.core.sanity import check_round
 from ledgerlearn.data import DirichletPartitioner, load_bundled
 from ledgerlearn.model import build

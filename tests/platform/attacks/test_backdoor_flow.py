@@ -4,7 +4,7 @@ triggered inputs stays at or below 10%."""
 
 from __future__ import annotations
 
-from ledgerlearn.agents.publisher import Policy
+from ledgerlearn.flows.policy import Policy
 from ledgerlearn.lab.simulate import RunConfig, simulate
 
 

@@ -15,8 +15,8 @@ from ledgerlearn.chain.backend import Chain, connect
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.deployment import Deployment, deploy
 from ledgerlearn.chain.devnet import Devnet
-from ledgerlearn.chain.types import TaskParams
 from ledgerlearn.config import ChainSettings, DevnetSettings
+from ledgerlearn.core.task_params import TaskParams
 
 ETHER = 10**18
 

@@ -23,7 +23,9 @@ def fresh_build() -> None:
     subprocess.run(["npx", "hardhat", "compile", "--quiet"], cwd=ROOT, check=True)
 
 
-@pytest.mark.parametrize("script", ["export_artifacts.py", "gen_contract_errors.py"])
+@pytest.mark.parametrize(
+    "script", ["export_artifacts.py", "gen_contract_errors.py", "gen_task_params.py"]
+)
 def test_shipped_files_match_a_fresh_compile(script: str) -> None:
     fresh_build()
     result = subprocess.run(

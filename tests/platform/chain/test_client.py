@@ -11,7 +11,7 @@ from eth_keys.datatypes import PrivateKey
 
 from ledgerlearn.chain import contract_errors as ce
 from ledgerlearn.chain.client import LedgerClient
-from ledgerlearn.chain.types import Flow, Status, to_fixed
+from ledgerlearn.core.rules import Flow, Status, to_fixed
 
 from .conftest import Consortium, sha
 

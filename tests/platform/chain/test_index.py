@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ledgerlearn.chain.events import EventStream
 from ledgerlearn.chain.index import LedgerIndex, read_index
-from ledgerlearn.chain.types import Flow, Status
+from ledgerlearn.core.rules import Flow, Status
 
 from .conftest import Consortium, sha
 
@@ -92,6 +92,28 @@ def test_dag_tips_follow_the_committee_decisions(consortium: Consortium) -> None
     assert task.tips(accepted_b) == [a, b]
     assert task.updates[d].committee_score == 700_000
     assert task.updates[r].parents == [a, b]
+
+
+def test_a_dag_update_has_no_round_but_its_submission_block(consortium: Consortium) -> None:
+    """The contract stores a dag update's submission block where a federation update has its
+    round, and ``UpdateSubmitted`` says so; the index keeps the round None."""
+    c = consortium
+    task_id = c.client(c.publisher).publish_task(c.params(flow=Flow.DAG))
+    provider = c.client(c.providers[0])
+    provider.join_task(task_id)
+    for name in ("first", "second"):
+        provider.submit_dag_update(task_id, [sha("weights-0")], sha(name), f"cid-{name}", 5)
+        c.chain.mine(3)
+    events = [e for e in EventStream(c.client()).poll().events if e.name == "UpdateSubmitted"]
+    assert len(events) == 2 and events[0].block_number < events[1].block_number
+    for event in events:
+        assert event.args["round"] == event.block_number
+        assert c.client().update(task_id, event.args["update"]).round == event.block_number
+    task = read_index(c.client()).tasks[task_id]
+    for event in events:
+        record = task.updates[event.args["update"]]
+        assert record.round is None and record.submitted_block == event.block_number
+    assert task.submitted_rounds(c.providers[0].address) == set()
 
 
 def test_committee_score_is_the_lower_median() -> None:

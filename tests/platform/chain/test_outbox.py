@@ -8,7 +8,7 @@ import pytest
 
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.outbox import Outbox
-from ledgerlearn.chain.types import Status
+from ledgerlearn.core.rules import Status
 from ledgerlearn.errors import ChainError
 
 from .conftest import Consortium, sha

@@ -17,7 +17,7 @@ import pytest
 import safetensors.numpy
 import torch
 
-from ledgerlearn.chain.types import SCORE_INVALID, ThresholdMode, from_fixed, to_fixed
+from ledgerlearn.core.rules import SCORE_INVALID, ThresholdMode, from_fixed, to_fixed
 from ledgerlearn.core.sanity import SanityVerdict, check_changes
 from ledgerlearn.core.types import Vector, Weights
 from ledgerlearn.data import Dataset, load_bundled

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ledgerlearn.chain.index import RoundRecord, TaskRecord, UpdateRecord
-from ledgerlearn.chain.types import TaskParams
+from ledgerlearn.core.task_params import TaskParams
 from ledgerlearn.lab.round_timing import BlockClock, round_timings
 from ledgerlearn.stopwatch import Stopwatch
 
@@ -22,7 +22,9 @@ def watch(*intervals: tuple[str, float, float]) -> Stopwatch:
     return w
 
 
-def task_with_one_round() -> TaskRecord:
+def task_with_one_round(
+    submissions: tuple[int, ...] = (13, 14), finalized: int = 25, **policy: int
+) -> TaskRecord:
     params = TaskParams(
         model_spec_hash=b"\x01" * 32,
         model_spec_cid="spec",
@@ -37,15 +39,16 @@ def task_with_one_round() -> TaskRecord:
         round_length=10,
         score_window=10,
         max_rounds=2,
+        **policy,  # type: ignore[arg-type]
     )
     task = TaskRecord(1, "0xp", params, published_block=1)
-    record = RoundRecord(1, b"\x02" * 32, "w0", start_block=10, finalized_block=25)
-    for i, block in enumerate((13, 14)):
+    record = RoundRecord(1, b"\x02" * 32, "w0", start_block=10, finalized_block=finalized)
+    for i, block in enumerate(submissions):
         u = bytes([10 + i]) * 32
         task.updates[u] = UpdateRecord(1, u, f"0x{i}", 1, 5, f"cid{i}", [], block)
         record.updates.append(u)
     task.rounds[1] = record
-    task.rounds[2] = RoundRecord(2, b"\x04" * 32, "w1", start_block=25)  # not finalized
+    task.rounds[2] = RoundRecord(2, b"\x04" * 32, "w1", start_block=finalized)  # not finalized
     return task
 
 
@@ -74,6 +77,18 @@ def test_phases_and_the_critical_path() -> None:
     assert timing.ledger_ipfs_s == pytest.approx((4.0 - 2.5) + (5.0 - 2.0 - 1.0))
     assert timing.share == pytest.approx(3.5 / 15.0)
     assert timing.busy_share == pytest.approx(3.5 / 9.0)
+
+
+def test_a_round_waiting_for_min_updates_submits_until_its_extended_close() -> None:
+    """The round waits for its 2nd update (block 22, after round_length): submissions close
+    the block after, not at start + round_length."""
+    blocks = {b: T0 + (b - 10) for b in range(10, 29)}
+    task = task_with_one_round((13, 22), 28, min_updates=2, round_extension=10)
+    assert task.round_deadlines(1).submissions_close == 23
+    [timing] = round_timings(task, blocks, {"providers": [], "validators": [], "publisher": []})
+    assert timing.submitting_s == pytest.approx(12.0)  # blocks 10 -> 22 (last update)
+    assert timing.waiting_s == pytest.approx(1.0)  # 22 -> 23 (submissions close)
+    assert timing.closing_s == pytest.approx(5.0)  # 23 -> 28
 
 
 def test_missing_block_times_take_the_nearest_earlier_block() -> None:

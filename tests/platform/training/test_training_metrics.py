@@ -10,7 +10,7 @@ import pytest
 import torch
 from sklearn.metrics import f1_score
 
-from ledgerlearn.chain.types import Metric as OnChainMetric
+from ledgerlearn.core.rules import MetricId as OnChainMetric
 from ledgerlearn.data import Dataset, load_digits, load_mnist
 from ledgerlearn.model import build, cnn_mnist, flatten, logreg_digits, state_dict_to_arrays
 from ledgerlearn.training import (

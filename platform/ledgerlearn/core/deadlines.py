@@ -1,8 +1,8 @@
 """When each step of a task is due: the contract's deadline rules, computed from the events.
 
 One place for the arithmetic the contract does in ``LedgerState._roundDeadlines`` and
-``UpdateLedger._scoreDeadline`` (``tests/platform/chain/test_deadlines.py`` checks both against the
-contract's ``roundDeadlines`` and ``scoreDeadline`` views):
+``UpdateLedger._scoreDeadline`` (``tests/platform/chain/test_deadlines.py`` checks both against
+the contract's ``roundDeadlines`` and ``scoreDeadline`` views):
 
 - a federation round accepts updates for ``round_length`` blocks from its start; with
   ``min_updates`` set and fewer updates submitted by then, the window stays open until the block
@@ -19,13 +19,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ledgerlearn.chain.types import TaskParams
+from ledgerlearn.core.task_params import TaskParams
 
 
 @dataclass(frozen=True)
 class RoundDeadlines:
     """The blocks from which each step of a federation round is over."""
 
+    base_close: int
+    """First block that refuses submissions when the round does not wait: ``round_length``
+    blocks after its start."""
     submissions_close: int
     """First block that refuses submissions (while the round waits for ``min_updates``, the
     latest it can be)."""
@@ -43,10 +46,18 @@ class RoundDeadlines:
 class ScoringDeadlines:
     """When one update can no longer be scored."""
 
+    opened: int
+    """The block its scoring window counts from (dag: its submission block; federation: its
+    round's submissions close)."""
     close: int
     """First block that refuses its scores once it has a quorum; settling opens here."""
     extended_close: int
     """First block that refuses its scores when it is still short of a quorum."""
+
+    @property
+    def half_window(self) -> int:
+        """First block at which half of the scoring window has passed."""
+        return self.opened + (self.close - self.opened) // 2
 
     def scoring_open(self, block: int, score_count: int, quorum: int) -> bool:
         """Whether a score mined in ``block`` is still accepted."""
@@ -82,6 +93,7 @@ def round_deadlines(
     scoring = submissions + params.score_window
     extended = scoring + params.score_extension
     return RoundDeadlines(
+        base_close=base,
         submissions_close=submissions,
         scoring_close=scoring,
         extended_close=extended,
@@ -93,4 +105,15 @@ def round_deadlines(
 def dag_scoring_deadlines(params: TaskParams, submitted_block: int) -> ScoringDeadlines:
     """When a dag update submitted in ``submitted_block`` can no longer be scored."""
     close = submitted_block + params.score_window
-    return ScoringDeadlines(close=close, extended_close=close + params.score_extension)
+    return ScoringDeadlines(
+        opened=submitted_block, close=close, extended_close=close + params.score_extension
+    )
+
+
+def round_scoring_deadlines(deadlines: RoundDeadlines) -> ScoringDeadlines:
+    """When the updates of a federation round with these deadlines can no longer be scored."""
+    return ScoringDeadlines(
+        opened=deadlines.submissions_close,
+        close=deadlines.scoring_close,
+        extended_close=deadlines.extended_close,
+    )

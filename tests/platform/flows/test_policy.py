@@ -1,5 +1,5 @@
-"""THREATS I6: a task's policy is checked against the contract's own types, read from the ABI,
-before anything happens; a NaN threshold never becomes the score every update clears."""
+"""THREATS I6: a task's policy is checked against the contract's own types, generated from the
+ABI, before anything happens; a NaN threshold never becomes the score every update clears."""
 
 from __future__ import annotations
 
@@ -10,20 +10,20 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from ledgerlearn.agents.publisher import ON_CHAIN_NAMES, Policy
 from ledgerlearn.aggregation import RULE_IDS
-from ledgerlearn.chain.abi_ranges import IntRange, int_range, snake_case, task_params_ranges
-from ledgerlearn.chain.types import (
+from ledgerlearn.core.rules import (
     INT64_MAX,
     INT64_MIN,
     MAX_ABS_THRESHOLD,
     SCORE_INVALID,
     Flow,
-    Metric,
+    MetricId,
     ThresholdMode,
     threshold_to_fixed,
     to_fixed,
 )
+from ledgerlearn.core.task_params import RANGES
+from ledgerlearn.flows.policy import ON_CHAIN_NAMES, Policy
 from ledgerlearn.training import get_metric
 
 POLICY_NAME = {chain: policy for policy, chain in ON_CHAIN_NAMES.items()}
@@ -37,33 +37,16 @@ DERIVED = {
 """TaskParams integers the policy does not hold as plain integers; each is checked below."""
 
 
-def test_integer_types_of_the_abi() -> None:
-    assert int_range("q", "uint8") == IntRange("q", "uint8", 0, 255)
-    assert int_range("t", "int64") == IntRange("t", "int64", INT64_MIN, INT64_MAX)
-    assert int_range("x", "uint") == IntRange("x", "uint", 0, 2**256 - 1)
-    assert int_range("s", "string") is None and int_range("a", "address[]") is None
-    assert snake_case("maxFaultyValidators") == "max_faulty_validators"
-    r = int_range("q", "uint8")
-    assert r is not None and 255 in r and 256 not in r and -1 not in r and True not in r
-
-
-def test_the_ranges_come_from_the_shipped_abi() -> None:
-    ranges = task_params_ranges()
-    assert ranges["round_length"].abi_type == "uint32"
-    assert ranges["num_byzantine"].abi_type == "uint16"
-    assert ranges["threshold"] == IntRange("threshold", "int64", INT64_MIN, INT64_MAX)
-
-
 def _valid() -> dict[str, Any]:
     return {"quorum": 2, "max_faulty_validators": 0}
 
 
-@pytest.mark.parametrize("name", sorted(task_params_ranges()))
+@pytest.mark.parametrize("name", sorted(RANGES))
 def test_every_integer_of_task_params_is_range_checked_by_the_policy(name: str) -> None:
     """Fails for a TaskParams integer the policy does not check (e.g. a component the
     contract gains): give Policy a field of that name (or list it in ON_CHAIN_NAMES), or
-    derive it from one in publisher.py and list it in DERIVED."""
-    bounds = task_params_ranges()[name]
+    derive it from one in flows/policy.py and list it in DERIVED."""
+    bounds = RANGES[name]
     if name in DERIVED:
         return  # test_derived_fields_always_fit
     field = POLICY_NAME.get(name, name)
@@ -78,11 +61,11 @@ def test_every_integer_of_task_params_is_range_checked_by_the_policy(name: str) 
 
 
 def test_derived_fields_always_fit() -> None:
-    ranges = task_params_ranges()
+    ranges = RANGES
     assert set(DERIVED) <= set(ranges), "DERIVED lists a field the ABI no longer has"
     literal = {
         "flow": [int(Flow.FEDERATION), int(Flow.DAG)],
-        "metric": [int(Metric(get_metric(m).metric_id)) for m in ("accuracy", "macro_f1")],
+        "metric": [int(MetricId(get_metric(m).metric_id)) for m in ("accuracy", "macro_f1")],
         "threshold_mode": [int(m) for m in ThresholdMode],
         "aggregation_rule": list(RULE_IDS.values()),
         "threshold": [threshold_to_fixed(-MAX_ABS_THRESHOLD), threshold_to_fixed(1000.0)],
@@ -128,3 +111,29 @@ def test_the_edges_of_the_types_are_accepted() -> None:
         **_valid(), rounds=2**32 - 1, round_length=2**32 - 1, num_byzantine=0, threshold=-1000.0
     )
     assert policy.rounds == 2**32 - 1 and policy.threshold == -1000.0
+
+
+def test_the_policys_names_are_the_enums_and_the_metrics() -> None:
+    from typing import get_args
+
+    from ledgerlearn.flows.policy import FlowName, MetricName, ThresholdModeName
+    from ledgerlearn.training import METRICS
+
+    assert get_args(FlowName) == tuple(f.name.lower() for f in Flow)
+    assert get_args(MetricName) == tuple(m.name.lower() for m in MetricId)
+    assert get_args(ThresholdModeName) == tuple(m.name.lower() for m in ThresholdMode)
+    assert {name: int(MetricId[name.upper()]) for name in get_args(MetricName)} == {
+        name: metric.metric_id for name, metric in METRICS.items()
+    }
+
+
+def test_params_fields_walk_the_generated_fields() -> None:
+    from ledgerlearn.core.task_params import FIELDS
+
+    fields = Policy(flow="dag", metric="macro_f1", threshold=0.5, rounds=7).params_fields()
+    assert list(fields) == [f.name for f in FIELDS if f.name in fields]  # the struct's order
+    assert set(fields) == set(ON_CHAIN_NAMES.values())
+    assert fields["flow"] is Flow.DAG and fields["metric"] is MetricId.MACRO_F1
+    assert fields["threshold"] == 500_000 and fields["max_rounds"] == 7
+    assert fields["aggregation_rule"] == RULE_IDS["median"]
+    assert Policy().typed_data_fields()["maxRounds"] == 3
