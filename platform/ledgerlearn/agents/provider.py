@@ -36,8 +36,8 @@ import numpy.typing as npt
 from ledgerlearn.agents.pace import Pace
 from ledgerlearn.agents.participant import AgentError, Participant
 from ledgerlearn.aggregation import RULE_NAMES
-from ledgerlearn.attacks import Honest, ProviderBehaviour
-from ledgerlearn.attacks.view import RoundView
+from ledgerlearn.behaviours import Honest, ProviderBehaviour
+from ledgerlearn.behaviours.view import ProviderView
 from ledgerlearn.chain.index import TaskRecord
 from ledgerlearn.chain.types import Flow, Status, from_fixed
 from ledgerlearn.data import Dataset
@@ -235,7 +235,7 @@ class Provider:
         spec = p.spec(self.task_id)
         base = p.fetch_weights(self.task_id, record.base_model_hash, record.base_model_cid)
         others = [u for u in record.updates if task.updates[u].provider != p.address]
-        view = RoundView(
+        view = ProviderView(
             spec=spec,
             base=base,
             round=number,
@@ -344,7 +344,7 @@ class Provider:
                 beta=self.dag.staleness_beta,
             )
         others = self._recent_others(task)
-        view = RoundView(
+        view = ProviderView(
             spec=spec,
             base=merge,
             round=attempt,

@@ -43,7 +43,7 @@ from eth_keys.datatypes import PrivateKey
 from ledgerlearn.agents.dag_scoring import DagScorer
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.agents.sanity import check_round
-from ledgerlearn.attacks.lying_validator import HonestValidator, ValidatorBehaviour
+from ledgerlearn.behaviours.lying_validator import HonestValidator, ValidatorBehaviour
 from ledgerlearn.chain.index import ProposalRecord, RoundRecord, TaskRecord
 from ledgerlearn.chain.types import (
     SCORE_INVALID,

@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ledgerlearn.agents.publisher import Policy
 from ledgerlearn.aggregation import RULE_IDS, BreakdownPointError, get
-from ledgerlearn.attacks import BEHAVIOURS
+from ledgerlearn.behaviours import BEHAVIOURS
 from ledgerlearn.data import DirichletPartitioner, IidPartitioner
 from ledgerlearn.errors import LedgerlearnError
 from ledgerlearn.lab.simulate import RunConfig, simulate
