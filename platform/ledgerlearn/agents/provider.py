@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from ledgerlearn.agents.pace import Pace
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.aggregation import RULE_NAMES
-from ledgerlearn.attacks import Honest, ProviderBehaviour
-from ledgerlearn.attacks.view import RoundView
+from ledgerlearn.behaviours import Honest, ProviderBehaviour
+from ledgerlearn.behaviours.view import ProviderView
 from ledgerlearn.chain.index import TaskRecord
 from ledgerlearn.core.rules import Flow, Status, from_fixed
 from ledgerlearn.core.tip_selection import select_parents
@@ -230,7 +230,7 @@ class Provider:
         spec = p.spec(self.task_id)
         base = p.fetch_weights(self.task_id, record.base_model_hash, record.base_model_cid)
         others = [u for u in record.updates if task.updates[u].provider != p.address]
-        view = RoundView(
+        view = ProviderView(
             spec=spec,
             base=base,
             round=number,
@@ -339,7 +339,7 @@ class Provider:
                 beta=self.dag.staleness_beta,
             )
         others = self._recent_others(task)
-        view = RoundView(
+        view = ProviderView(
             spec=spec,
             base=merge,
             round=attempt,

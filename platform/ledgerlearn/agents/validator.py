@@ -42,7 +42,7 @@ from eth_keys.datatypes import PrivateKey
 
 from ledgerlearn.agents.dag_scoring import DagScorer
 from ledgerlearn.agents.participant import Participant
-from ledgerlearn.attacks.lying_validator import HonestValidator, ValidatorBehaviour
+from ledgerlearn.behaviours.lying_validator import HonestValidator, ValidatorBehaviour
 from ledgerlearn.chain.index import ProposalRecord, RoundRecord, TaskRecord
 from ledgerlearn.core.rules import SCORE_INVALID, Flow, Status
 from ledgerlearn.data import Dataset

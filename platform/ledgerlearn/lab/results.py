@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ledgerlearn.agents.participant import Participant
-from ledgerlearn.attacks.backdoor import Backdoor, backdoor_accuracy
+from ledgerlearn.behaviours.backdoor import Backdoor, backdoor_accuracy
 from ledgerlearn.core.rules import SCORE_INVALID, Status, from_fixed
 from ledgerlearn.data import Dataset
 from ledgerlearn.lab.round_timing import RoundTiming

@@ -32,7 +32,7 @@ from matplotlib.figure import Figure
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledgerlearn.aggregation import RULE_IDS, BreakdownPointError, get
-from ledgerlearn.attacks import BEHAVIOURS
+from ledgerlearn.behaviours import BEHAVIOURS
 from ledgerlearn.data import DirichletPartitioner, IidPartitioner
 from ledgerlearn.errors import LedgerlearnError
 from ledgerlearn.flows.policy import Policy

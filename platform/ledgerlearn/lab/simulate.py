@@ -27,9 +27,9 @@ from ledgerlearn.agents.participant import Participant
 from ledgerlearn.agents.provider import Provider
 from ledgerlearn.agents.publisher import Publisher
 from ledgerlearn.agents.validator import Validator
-from ledgerlearn.attacks import ProviderBehaviour, behaviour
-from ledgerlearn.attacks.lying_validator import ValidatorBehaviour, validator_behaviour
-from ledgerlearn.attacks.wrong_aggregate import DeadCidKeeper, WrongAggregateKeeper
+from ledgerlearn.behaviours import ProviderBehaviour, behaviour, validator_behaviour
+from ledgerlearn.behaviours.keepers import DeadCidKeeper, WrongAggregateKeeper
+from ledgerlearn.behaviours.lying_validator import ValidatorBehaviour
 from ledgerlearn.chain.backend import Chain, connect
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.deployment import deploy

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ledgerlearn.attacks.omniscient import Matrix, Omniscient, Vector
-from ledgerlearn.attacks.view import RoundView
+from ledgerlearn.core.attacks.attack import Matrix, Vector, rows
+
+__all__ = ["Mimic", "top_direction"]
 
 
 def top_direction(centred: Matrix, iterations: int = 50) -> Vector:
@@ -29,14 +30,22 @@ def top_direction(centred: Matrix, iterations: int = 50) -> Vector:
     return direction
 
 
-class Mimic(Omniscient):
-    """Submit a copy of the most extreme honest update."""
+class Mimic:
+    """Every attacker submits a copy of the most extreme honest vector."""
 
     name = "mimic"
 
-    def attack(self, honest: Matrix, view: RoundView) -> Vector:
-        """The honest delta with the largest projection on the top principal direction."""
-        centred = honest - honest.mean(axis=0)
+    def __call__(
+        self,
+        honest_vectors: Matrix,
+        *,
+        num_attackers: int,
+        providers: int,
+        rule: str,
+        num_byzantine: int,
+        rng: np.random.Generator,
+    ) -> Matrix:
+        """The honest vector with the largest projection on the top principal direction."""
+        centred = honest_vectors - honest_vectors.mean(axis=0)
         projections = np.abs(centred @ top_direction(centred))
-        vector: Vector = honest[int(np.argmax(projections))].copy()
-        return vector
+        return rows(honest_vectors[int(np.argmax(projections))], num_attackers)

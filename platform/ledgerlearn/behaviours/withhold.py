@@ -8,7 +8,7 @@ close (THREATS: availability).
 
 from __future__ import annotations
 
-from ledgerlearn.attacks.behaviour import ContentPublisher, Honest
+from ledgerlearn.behaviours.provider import ContentPublisher, Honest
 from ledgerlearn.storage.content import sha256_digest
 
 

@@ -13,16 +13,9 @@ import pytest
 import torch
 
 from ledgerlearn.aggregation import get
-from ledgerlearn.attacks import behaviour
-from ledgerlearn.attacks.alie import alie_z
-from ledgerlearn.attacks.backdoor import add_trigger, backdoor_accuracy
-from ledgerlearn.attacks.lying_validator import (
-    HIGH_SCORE,
-    validator_behaviour,
-)
-from ledgerlearn.attacks.omniscient import LATE_BLOCKS
-from ledgerlearn.attacks.view import RoundView
-from ledgerlearn.core.rules import SCORE_INVALID
+from ledgerlearn.behaviours import ProviderView, behaviour
+from ledgerlearn.behaviours.backdoor import add_trigger, backdoor_accuracy
+from ledgerlearn.behaviours.omniscient import LATE_BLOCKS
 from ledgerlearn.core.sanity import check_round
 from ledgerlearn.data import DirichletPartitioner, load_bundled
 from ledgerlearn.model import build
@@ -46,8 +39,8 @@ def world():  # type: ignore[no-untyped-def]
     base = train(spec, pool.split(0.1, seed=1)[0], config, initial=base)
     honest = [train(spec, parts[i], config, initial=base) for i in range(HONEST)]
 
-    def view(round_: int = 2) -> RoundView:
-        return RoundView(spec, base, round_, 10, HONEST + ATTACKERS, HONEST, "mean", 0,
+    def view(round_: int = 2) -> ProviderView:
+        return ProviderView(spec, base, round_, 10, HONEST + ATTACKERS, HONEST, "mean", 0,
                          lambda: honest)  # fmt: skip
 
     def trainer(data):  # type: ignore[no-untyped-def]
@@ -124,21 +117,12 @@ def test_optimised_alie_beats_the_paper_z_against_the_mean(world) -> None:  # ty
     assert _accuracy(world, optimised) <= _accuracy(world, fixed)
 
 
-def test_alie_z_matches_the_paper() -> None:
-    # n = 10, f = 3: s = floor(10/2 + 1) - 3 = 3 supporters; z = Phi^-1(7/10)
-    assert alie_z(10, 3) == pytest.approx(0.5244, abs=1e-4)
-    # n = 50, f = 12 (the paper's table): s = 14, z = Phi^-1(36/50) ~ 0.58
-    assert alie_z(50, 12) == pytest.approx(0.5828, abs=1e-3)
-    with pytest.raises(ValueError, match="0 < f < n"):
-        alie_z(3, 3)
-
-
 def test_omniscient_attackers_wait_for_the_honest_updates(world) -> None:  # type: ignore[no-untyped-def]
     spec, base = world[0], world[1]
     attack = behaviour("ipm_opt", num_attackers=3)
 
-    def view(submitted: int, blocks_left: int) -> RoundView:
-        return RoundView(spec, base, 1, blocks_left, 10, submitted, "median", 0)
+    def view(submitted: int, blocks_left: int) -> ProviderView:
+        return ProviderView(spec, base, 1, blocks_left, 10, submitted, "median", 0)
 
     assert not attack.ready(view(submitted=5, blocks_left=20))
     assert attack.ready(view(submitted=7, blocks_left=20))  # every honest one is in
@@ -157,18 +141,6 @@ def test_backdoor_plants_its_trigger(world) -> None:  # type: ignore[no-untyped-
     assert backdoor_accuracy(spec, honest[0], test) <= 0.3
 
 
-def test_lying_validators_report_what_their_behaviour_says() -> None:
-    scores = {b"a": 5, b"b": -7, b"c": SCORE_INVALID}
-    providers = {b"a": "0xAA", b"b": "0xBB", b"c": "0xCC"}
-    assert validator_behaviour("honest").report(scores, providers) == scores
-    assert set(validator_behaviour("inflate").report(scores, providers).values()) == {HIGH_SCORE}
-    assert set(validator_behaviour("deflate").report(scores, providers).values()) == {SCORE_INVALID}
-    colluding = validator_behaviour("collude", ["0xbb"]).report(scores, providers)
-    assert colluding == {b"a": SCORE_INVALID, b"b": HIGH_SCORE, b"c": SCORE_INVALID}
-    with pytest.raises(ValueError, match="unknown validator behaviour 'shy'"):
-        validator_behaviour("shy")
-
-
 def test_unknown_attack_names_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown behaviour 'alie2'"):
         behaviour("alie2")
@@ -176,7 +148,7 @@ def test_unknown_attack_names_are_refused() -> None:
 
 def _adaptive_view(world, threshold: float, mode: str = "peer"):  # type: ignore[no-untyped-def]
     spec, base, honest = world[0], world[1], world[2]
-    return RoundView(spec, base, 2, 10, HONEST + ATTACKERS, HONEST, "median", ATTACKERS,
+    return ProviderView(spec, base, 2, 10, HONEST + ATTACKERS, HONEST, "median", ATTACKERS,
                      lambda: honest, "accuracy", threshold, mode)  # fmt: skip
 
 

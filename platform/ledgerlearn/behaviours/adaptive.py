@@ -5,10 +5,11 @@ Adversarial Example Defenses" (NeurIPS 2020), applied as in Shejwalkar and Houma
 "Manipulating the Byzantine: Optimizing Model Poisoning Attacks and Defenses for Federated
 Learning" (NDSS 2021): the attacker knows the whole defence and optimises against it.
 
-The optimised variants (:mod:`~ledgerlearn.attacks.alie`, :mod:`~ledgerlearn.attacks.ipm`)
-tune their strength against the task's aggregation rule only. Here the attacker also knows the
-committee — the sanity checks are public code and the acceptance policy is on chain — and
-keeps only strengths that it predicts the committee accepts:
+The optimised variants (:mod:`~ledgerlearn.core.attacks.alie`,
+:mod:`~ledgerlearn.core.attacks.ipm`) tune their strength against the task's aggregation rule
+only. Here the attacker also knows the committee — the sanity checks are public code and the
+acceptance policy is on chain — and keeps only strengths that it predicts the committee
+accepts:
 
 - the validators' sanity checks (:func:`~ledgerlearn.core.sanity.check_round`), run on the
   updates the ledger shows plus the colluders' vectors, must pass every colluder;
@@ -29,9 +30,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ledgerlearn.attacks.behaviour import TrainFn, Weights
-from ledgerlearn.attacks.omniscient import Matrix, Omniscient, Vector, scale_gaps
-from ledgerlearn.attacks.view import RoundView
+from ledgerlearn.behaviours.omniscient import Omniscient
+from ledgerlearn.behaviours.provider import TrainFn
+from ledgerlearn.behaviours.view import ProviderView, Weights
+from ledgerlearn.core.attacks.alie import alie_at
+from ledgerlearn.core.attacks.attack import Matrix, Vector
+from ledgerlearn.core.attacks.ipm import ipm_at
+from ledgerlearn.core.attacks.line_search import scale_gaps
 from ledgerlearn.core.sanity import check_round
 from ledgerlearn.data import Dataset
 from ledgerlearn.model.flatten import flatten
@@ -60,7 +65,7 @@ class Adaptive(Omniscient):
         """The attack vector as a function of its strength."""
         raise NotImplementedError
 
-    def produce(self, view: RoundView, data: Dataset, train: TrainFn) -> Weights:
+    def produce(self, view: ProviderView, data: Dataset, train: TrainFn) -> Weights:
         """The most damaging vector the attacker predicts the committee accepts."""
         base = view.base_vector().astype(np.float64)
         own = flatten(train(data), view.spec).astype(np.float64) - base
@@ -69,7 +74,8 @@ class Adaptive(Omniscient):
         at = self.vector_at(honest)
         directions = self._directions(base.size)
         predict = _ScorePredictor(view, data, honest + base)
-        for scale, _gap in scale_gaps(honest, view, self.num_attackers, at):
+        gaps = scale_gaps(honest, view.rule, view.num_byzantine, self.num_attackers, at)
+        for scale, _gap in gaps:
             colluders = _perturbed(at(scale), directions)
             if _passes_sanity(base, honest, colluders) and predict.clears(base + colluders[0]):
                 log.info("adaptive %s: scale %.3g passes the committee", self.name, scale)
@@ -80,7 +86,7 @@ class Adaptive(Omniscient):
     def _directions(self, size: int) -> list[Vector]:
         """One random unit direction per colluder (this attacker's first); the others draw
         theirs from the same distribution with their own seeds."""
-        out = []
+        out: list[Vector] = []
         for _ in range(self.num_attackers):
             z = self._rng.standard_normal(size)
             out.append(z / (float(np.linalg.norm(z)) or 1.0))
@@ -109,7 +115,7 @@ def _passes_sanity(base: Vector, honest: Matrix, colluders: list[Vector]) -> boo
 class _ScorePredictor:
     """The attacker's estimate of a validator's score, on its own data."""
 
-    def __init__(self, view: RoundView, data: Dataset, visible_models: Matrix) -> None:
+    def __init__(self, view: ProviderView, data: Dataset, visible_models: Matrix) -> None:
         self.view, self.data = view, data
         if view.threshold_mode == "relative":
             self.reference = self._metric(view.base_vector().astype(np.float64))
@@ -137,8 +143,7 @@ class AdaptiveAlie(Adaptive):
 
     def vector_at(self, honest: Matrix) -> Callable[[float], Vector]:
         """``z -> mean - z * std`` of the honest deltas."""
-        mean, std = honest.mean(axis=0), honest.std(axis=0)
-        return lambda z: mean - z * std
+        return alie_at(honest)
 
 
 class AdaptiveIpm(Adaptive):
@@ -148,8 +153,7 @@ class AdaptiveIpm(Adaptive):
 
     def vector_at(self, honest: Matrix) -> Callable[[float], Vector]:
         """``epsilon -> -epsilon * mean`` of the honest deltas."""
-        mean = honest.mean(axis=0)
-        return lambda e: -e * mean
+        return ipm_at(honest)
 
 
 __all__ = ["Adaptive", "AdaptiveAlie", "AdaptiveIpm"]

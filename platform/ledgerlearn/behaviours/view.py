@@ -3,7 +3,8 @@
 The base (global) model, the task's public parameters (aggregation rule, its num_byzantine,
 the joined providers) and the updates already submitted in the round — fetched from IPFS on
 first use, as any member could. Omniscient attacks (ALIE, IPM, Mimic, copy) read the
-submitted updates; honest behaviour ignores them.
+submitted updates; honest behaviour ignores them. (The gateway's ``RoundView`` is another
+thing: the REST resource of a round.)
 
 A dag task has no rounds; the same view then holds the merge of the parents the provider
 chose as ``base``, the provider's update count as ``round`` (1 for its first), no window
@@ -26,8 +27,8 @@ Weights = dict[str, npt.NDArray[np.float32]]
 
 
 @dataclass
-class RoundView:
-    """The ledger's view of the current round, for one provider.
+class ProviderView:
+    """The ledger's view of the current round, for one provider's behaviour.
 
     Parameters
     ----------

@@ -15,8 +15,8 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from ledgerlearn.attacks.behaviour import SafetensorsBehaviour, TrainFn
-from ledgerlearn.attacks.view import RoundView, Weights
+from ledgerlearn.behaviours.provider import SafetensorsBehaviour, TrainFn
+from ledgerlearn.behaviours.view import ProviderView, Weights
 from ledgerlearn.data import Dataset
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.flatten import flatten
@@ -84,7 +84,7 @@ class Backdoor(SafetensorsBehaviour):
             raise ValueError(f"fraction must be in (0, 1], got {fraction}")
         self.target, self.fraction, self.boost, self.seed = target, fraction, boost, seed
 
-    def produce(self, view: RoundView, data: Dataset, train: TrainFn) -> Weights:
+    def produce(self, view: ProviderView, data: Dataset, train: TrainFn) -> Weights:
         """Train on poisoned data, then boost the change."""
         poisoned = poison(data, self.target, self.fraction, seed=self.seed + view.round)
         delta = flatten(train(poisoned), view.spec) - view.base_vector()

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ledgerlearn.attacks.behaviour import SafetensorsBehaviour, TrainFn, Weights
-from ledgerlearn.attacks.view import RoundView
+from ledgerlearn.behaviours.provider import SafetensorsBehaviour, TrainFn, Weights
+from ledgerlearn.behaviours.view import ProviderView
 from ledgerlearn.data import Dataset
 
 
@@ -24,6 +24,6 @@ class LabelFlip(SafetensorsBehaviour):
 
     name = "label_flip"
 
-    def produce(self, view: RoundView, data: Dataset, train: TrainFn) -> Weights:
+    def produce(self, view: ProviderView, data: Dataset, train: TrainFn) -> Weights:
         """Train on flipped labels."""
         return train(flip_labels(data))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from ledgerlearn.attacks.view import RoundView, Weights
+from ledgerlearn.behaviours.view import ProviderView, Weights
 from ledgerlearn.data import Dataset
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.weights import encode
@@ -14,8 +14,8 @@ __all__ = [
     "ContentPublisher",
     "Honest",
     "ProviderBehaviour",
+    "ProviderView",
     "PublishingBehaviour",
-    "RoundView",
     "SafetensorsBehaviour",
     "TrainFn",
     "Weights",
@@ -47,11 +47,11 @@ class ProviderBehaviour(Protocol):
     behaviour produces: honest providers publish only models that beat their parents on
     their own held-out data; an attacker publishes what it made regardless."""
 
-    def ready(self, view: RoundView) -> bool:
+    def ready(self, view: ProviderView) -> bool:
         """Whether to submit now (honest: at once; omniscient attacks wait for the others)."""
         ...
 
-    def produce(self, view: RoundView, data: Dataset, train: TrainFn) -> Weights:
+    def produce(self, view: ProviderView, data: Dataset, train: TrainFn) -> Weights:
         """The weights this provider submits."""
         ...
 
@@ -69,7 +69,7 @@ class PublishingBehaviour:
 
     follows_publish_if_better = False
 
-    def ready(self, view: RoundView) -> bool:
+    def ready(self, view: ProviderView) -> bool:
         """Submit at once."""
         return True
 
@@ -92,6 +92,6 @@ class Honest(SafetensorsBehaviour):
     name = "honest"
     follows_publish_if_better = True
 
-    def produce(self, view: RoundView, data: Dataset, train: TrainFn) -> Weights:
+    def produce(self, view: ProviderView, data: Dataset, train: TrainFn) -> Weights:
         """Train and submit."""
         return train(data)

@@ -14,9 +14,9 @@ from typing import Literal
 
 import numpy as np
 
-from ledgerlearn.attacks.behaviour import SafetensorsBehaviour, TrainFn
-from ledgerlearn.attacks.omniscient import Omniscient
-from ledgerlearn.attacks.view import RoundView, Weights
+from ledgerlearn.behaviours.omniscient import Omniscient
+from ledgerlearn.behaviours.provider import SafetensorsBehaviour, TrainFn
+from ledgerlearn.behaviours.view import ProviderView, Weights
 from ledgerlearn.data import Dataset
 
 Mode = Literal["noise", "replay", "zero"]
@@ -33,7 +33,7 @@ class FreeRider(SafetensorsBehaviour):
         self.name = "free_rider" if mode == "noise" else f"free_rider_{mode}"
         self._rng = np.random.default_rng(seed)
 
-    def produce(self, view: RoundView, data: Dataset, train: TrainFn) -> Weights:
+    def produce(self, view: ProviderView, data: Dataset, train: TrainFn) -> Weights:
         """The base model (with a little noise), or zeros."""
         if self.mode == "zero":
             return {k: np.zeros_like(v) for k, v in view.base.items()}
@@ -50,7 +50,7 @@ class CopyCat(Omniscient):
 
     name = "free_rider_copy"
 
-    def produce(self, view: RoundView, data: Dataset, train: TrainFn) -> Weights:
+    def produce(self, view: ProviderView, data: Dataset, train: TrainFn) -> Weights:
         """Another provider's update, changed by a negligible amount; never trains."""
         deltas = view.deltas()
         copied = deltas[0] if len(deltas) else np.zeros_like(view.base_vector())

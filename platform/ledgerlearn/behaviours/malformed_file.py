@@ -15,8 +15,8 @@ from typing import Literal
 import numpy as np
 import safetensors.numpy
 
-from ledgerlearn.attacks.behaviour import PublishingBehaviour, TrainFn, Weights
-from ledgerlearn.attacks.view import RoundView
+from ledgerlearn.behaviours.provider import PublishingBehaviour, TrainFn, Weights
+from ledgerlearn.behaviours.view import ProviderView
 from ledgerlearn.data import Dataset
 from ledgerlearn.model import ModelSpec
 
@@ -41,7 +41,7 @@ class MalformedFile(PublishingBehaviour):
         self.name = f"malformed_{kind}"
         self.sentinel = sentinel or Path("/tmp/ledgerlearn-pickle-sentinel")  # noqa: S108
 
-    def produce(self, view: RoundView, data: Dataset, train: TrainFn) -> Weights:
+    def produce(self, view: ProviderView, data: Dataset, train: TrainFn) -> Weights:
         """Honest weights (the file, not the numbers, is the attack)."""
         return train(data)
 

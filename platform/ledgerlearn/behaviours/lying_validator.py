@@ -6,12 +6,13 @@ every update is reported invalid; ``collude``: updates of partner providers are 
 everyone else's deflated (providers and validators colluding); ``silent``: scores truthfully
 but never attests an aggregate (a member absent when rounds close: with too few attesters the
 round is closed at its attestation deadline). The committee's decision needs a majority of its
-members, so up to ``f < m/2`` liars cannot flip it.
+members, so up to ``f < m/2`` liars cannot flip it. The registry
+(:func:`~ledgerlearn.behaviours.registry.validator_behaviour`) names them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from typing import Protocol
 
 from ledgerlearn.core.rules import SCORE_INVALID, to_fixed
@@ -96,24 +97,3 @@ class Silent(HonestValidator):
 
     name = "silent"
     attests = False
-
-
-VALIDATOR_BEHAVIOURS: dict[str, Callable[[Collection[str]], ValidatorBehaviour]] = {
-    "honest": lambda partners: HonestValidator(),
-    "inflate": lambda partners: Inflate(),
-    "deflate": lambda partners: Deflate(),
-    "collude": lambda partners: Collude(partners),
-    "silent": lambda partners: Silent(),
-}
-"""Validator behaviours by name; the factory takes the Byzantine providers' accounts (the
-partners of colluders)."""
-
-
-def validator_behaviour(name: str, partners: Collection[str] = ()) -> ValidatorBehaviour:
-    """The validator behaviour called ``name``."""
-    if name not in VALIDATOR_BEHAVIOURS:
-        raise ValueError(
-            f"unknown validator behaviour {name!r}; expected one of "
-            f"{', '.join(VALIDATOR_BEHAVIOURS)}"
-        )
-    return VALIDATOR_BEHAVIOURS[name](partners)
