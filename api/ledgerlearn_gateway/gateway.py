@@ -323,10 +323,10 @@ class Gateway:
             self._stop.wait(interval)
 
     def _keeper_loop(self) -> None:
-        from ledgerlearn.flows.dag import DagKeeper
-        from ledgerlearn.flows.federation import RoundKeeper
+        from ledgerlearn.flows.base import Keeper
+        from ledgerlearn.flows.registry import FLOWS
 
-        keepers: dict[int, RoundKeeper | DagKeeper] = {}
+        keepers: dict[int, Keeper] = {}
         state = self.orchestration.state
         interval = self.settings.gateway.poll_interval_s
         while not self._stop.is_set():
@@ -338,10 +338,9 @@ class Gateway:
                         continue
                     keeper = keepers.get(task.task_id)
                     if keeper is None:
-                        keeper = keepers[task.task_id] = (
-                            RoundKeeper(self.keeper, task.task_id)
-                            if task.flow is Flow.FEDERATION
-                            else DagKeeper(self.keeper, task.task_id, close_at=None)
+                        # the gateway never closes a task (only its publisher may)
+                        keeper = keepers[task.task_id] = FLOWS[task.flow].keeper(
+                            self.keeper, task.task_id, close_at=None
                         )
                     try:
                         if keeper.step():

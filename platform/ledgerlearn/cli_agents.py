@@ -243,18 +243,10 @@ def _short(digest: bytes) -> str:
 
 
 def _closed_line(participant: Participant, task_id: int) -> str:
-    from ledgerlearn.core.rules import Flow
+    from ledgerlearn.flows.registry import FLOWS
 
     task = participant.task(task_id)
-    if task.flow is Flow.DAG:
-        return (
-            f"task {task_id} closed with {len(task.accepted)} accepted updates and "
-            f"{len(task.tips())} tips; its consensus model: "
-            f"`ledgerlearn dag consensus --task {task_id}`"
-        )
-    final = task.final_model_hash
-    cid = task.cid_of(final) if final is not None else None
-    return f"task {task_id} closed; final model {cid or '(none)'}"
+    return FLOWS[task.flow].closed_line(task)
 
 
 # --- publish ----------------------------------------------------------------------------------
@@ -389,11 +381,14 @@ def publish(
     _one_of(validation, dataset, "--validation FILE and --dataset NAME")
     with _clear_errors("policy", POLICY_OPTIONS):
         from ledgerlearn.agents.publisher import Publisher
-        from ledgerlearn.flows.dag import DagKeeper
-        from ledgerlearn.flows.federation import RoundKeeper
+        from ledgerlearn.flows.registry import FLOW_NAMES, FLOWS
 
-        if duration is not None and policy.flow != "dag":
-            raise ConfigError("--duration applies to dag tasks (federation tasks end by rounds)")
+        strategy = FLOWS[FLOW_NAMES[policy.flow]]
+        if duration is not None and strategy.ends_itself:
+            raise ConfigError(
+                f"--duration applies to tasks their publisher closes ({policy.flow} tasks end "
+                "by themselves)"
+            )
         members = _committee(committee)
         policy.check_committee(len(members), expected_providers)
         model = _spec(spec, preset)
@@ -448,15 +443,13 @@ def publish(
                 )
                 participant = session.participant
                 participant.sync()
-                keeper: RoundKeeper | DagKeeper
+                published = participant.task(task_id).published_block
+                close_at = None if duration is None else published + duration
+                keeper = strategy.keeper(participant, task_id, close_at=close_at)
                 watch: Callable[[], None]
                 if policy.flow == "dag":
-                    published = participant.task(task_id).published_block
-                    close_at = None if duration is None else published + duration
-                    keeper = DagKeeper(participant, task_id, close_at)
                     watch = _DagWatch(participant, task_id)
                 else:
-                    keeper = RoundKeeper(participant, task_id)
                     watch = _PublisherWatch(participant, task_id)
                 session.run(
                     keeper.step,

@@ -35,6 +35,7 @@ from ledgerlearn.core.rules import Flow, Status, ThresholdMode, from_fixed
 from ledgerlearn.core.types import Float32Array, Weights
 from ledgerlearn.data import Dataset
 from ledgerlearn.errors import AgentError
+from ledgerlearn.flows.base import FlowStrategy, Keeper
 from ledgerlearn.flows.ports import Member
 from ledgerlearn.flows.scoring import Reference
 from ledgerlearn.model import ModelSpec
@@ -45,6 +46,7 @@ from ledgerlearn.training import Metric, evaluate_all, get_metric
 
 __all__ = [
     "ConsensusModel",
+    "DagFlow",
     "DagKeeper",
     "DagSettings",
     "Verdict",
@@ -346,3 +348,25 @@ class DagKeeper:
             p.client.settle_updates(self.task_id, due)
         log.info("task %d: settled %d late updates", self.task_id, len(due))
         return True
+
+
+class DagFlow(FlowStrategy):
+    """An asynchronous DAG of updates, each naming its parents, scored one by one."""
+
+    flow = Flow.DAG
+    name = "dag"
+    has_rounds = False
+    has_graph = True
+    ends_itself = False
+
+    def keeper(self, member: Member, task_id: int, *, close_at: int | None = None) -> Keeper:
+        """A :class:`DagKeeper`: settles late updates, and closes the task from ``close_at``
+        (only the publisher may)."""
+        return DagKeeper(member, task_id, close_at)
+
+    def closed_line(self, task: TaskRecord) -> str:
+        return (
+            f"task {task.task_id} closed with {len(task.accepted)} accepted updates and "
+            f"{len(task.tips())} tips; its consensus model: "
+            f"`ledgerlearn dag consensus --task {task.task_id}`"
+        )

@@ -24,9 +24,10 @@ from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.chain.custom_error import ContractCustomError
 from ledgerlearn.chain.index import RoundRecord, TaskRecord
 from ledgerlearn.core.aggregate import aggregate_vectors
-from ledgerlearn.core.rules import Status, ThresholdMode, from_fixed
+from ledgerlearn.core.rules import Flow, Status, ThresholdMode, from_fixed
 from ledgerlearn.core.sanity import SanityVerdict, check_round_in_context
 from ledgerlearn.core.types import Float32Array, Vector, Weights
+from ledgerlearn.flows.base import FlowStrategy, Keeper
 from ledgerlearn.flows.ports import Member
 from ledgerlearn.flows.scoring import Reference, SanityPolicy
 from ledgerlearn.model import ModelSpec
@@ -274,3 +275,23 @@ class RoundKeeper:
     def compute(self, task: TaskRecord, record: RoundRecord) -> bytes:
         """The aggregate to propose (safetensors bytes): the round's deterministic aggregate."""
         return aggregate_round(self.participant, task, record)
+
+
+class FederationFlow(FlowStrategy):
+    """Synchronous rounds: each round's accepted updates are aggregated, proposed, attested."""
+
+    flow = Flow.FEDERATION
+    name = "federation"
+    has_rounds = True
+    has_graph = False
+    ends_itself = True
+
+    def keeper(self, member: Member, task_id: int, *, close_at: int | None = None) -> Keeper:
+        """A :class:`RoundKeeper` (a task closes after its last round: ``close_at`` is not
+        used)."""
+        return RoundKeeper(member, task_id)
+
+    def closed_line(self, task: TaskRecord) -> str:
+        final = task.final_model_hash
+        cid = task.cid_of(final) if final is not None else None
+        return f"task {task.task_id} closed; final model {cid or '(none)'}"

@@ -36,9 +36,10 @@ from ledgerlearn.chain.deployment import deploy
 from ledgerlearn.chain.outbox import Outbox
 from ledgerlearn.config import ChainSettings, StorageSettings
 from ledgerlearn.data import Dataset, DirichletPartitioner, IidPartitioner, load_bundled
-from ledgerlearn.flows.dag import DEFAULT_MARGIN, DEFAULT_TOP_K, DagKeeper, DagSettings
-from ledgerlearn.flows.federation import RoundKeeper
+from ledgerlearn.flows.base import Keeper
+from ledgerlearn.flows.dag import DEFAULT_MARGIN, DEFAULT_TOP_K, DagSettings
 from ledgerlearn.flows.policy import Policy
+from ledgerlearn.flows.registry import FLOWS
 from ledgerlearn.lab.dag_results import collect_dag
 from ledgerlearn.lab.results import RunResult, agent_seconds, collect
 from ledgerlearn.model import ModelSpec
@@ -510,13 +511,9 @@ def _run(
     return result
 
 
-def keeper_for(
-    config: RunConfig, participant: Participant, task_id: int
-) -> RoundKeeper | DagKeeper:
-    """What the publisher's agent runs for the task: the rounds, or the dag's deadlines and
-    its closing ``duration_blocks`` after publication."""
-    if config.policy.flow == "dag":
-        published = participant.task(task_id).published_block
-        duration = config.duration_blocks * config.blocks_per_tick
-        return DagKeeper(participant, task_id, published + duration)
-    return RoundKeeper(participant, task_id)
+def keeper_for(config: RunConfig, participant: Participant, task_id: int) -> Keeper:
+    """What the publisher's agent runs for the task: its flow's keeper, closing the task
+    ``duration_blocks`` after publication when the flow does not end by itself."""
+    task = participant.task(task_id)
+    close_at = task.published_block + config.duration_blocks * config.blocks_per_tick
+    return FLOWS[task.flow].keeper(participant, task_id, close_at=close_at)
