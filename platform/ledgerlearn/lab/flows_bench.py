@@ -45,7 +45,8 @@ from matplotlib.figure import Figure
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledgerlearn.data import Dataset
-from ledgerlearn.lab.results import RunResult
+from ledgerlearn.lab.dag_results import DagHistory
+from ledgerlearn.lab.results import RunResult, rounds_of
 from ledgerlearn.lab.simulate import RunConfig, simulate
 from ledgerlearn.model import build
 from ledgerlearn.model.flatten import state_dict_to_arrays
@@ -201,7 +202,7 @@ class FlowRun:
 
 def _federation_curve(result: RunResult, blocks_per_tick: int, budget: int) -> list[Point]:
     curve = [Point(0.0, result.initial_metric)]
-    for row in result.rounds:
+    for row in rounds_of(result):
         if row.finalized_block is None:
             continue
         seconds = (row.finalized_block - result.published_block) / blocks_per_tick
@@ -266,11 +267,12 @@ def run_flow(
         on_block=None if on_tick is None else lambda tick, _: on_tick(tick),
     )
     elapsed = time.perf_counter() - started
-    if result.dag is not None:
-        curve = [Point(p.seconds, p.metric) for p in result.dag.consensus]
+    if isinstance(result.history, DagHistory):
+        dag = result.history
+        curve = [Point(p.seconds, p.metric) for p in dag.consensus]
         run = FlowRun(scenario, flow, curve, run_seconds=elapsed)
-        if result.dag.dropped is not None:
-            run.extra["dropped"] = result.dag.dropped
+        if dag.dropped is not None:
+            run.extra["dropped"] = dag.dropped
     else:
         curve = _federation_curve(result, bench.blocks_per_tick, bench.budget_ticks)
         run = FlowRun(scenario, flow, curve, run_seconds=elapsed)
