@@ -56,7 +56,13 @@ log = logging.getLogger(__name__)
 
 Scenario = Literal["clean", "byzantine", "stragglers"]
 SCENARIOS: tuple[Scenario, ...] = ("clean", "byzantine", "stragglers")
-FLOWS = ("centralized", "federation", "federation (fast rounds)", "dag", "dag (always publish)")
+BENCH_FLOWS = (
+    "centralized",
+    "federation",
+    "federation (fast rounds)",
+    "dag",
+    "dag (always publish)",
+)
 TARGET_POINTS = 0.02
 """The DAG's final accuracy must be within this of federation's (clean, byzantine)."""
 
@@ -311,7 +317,7 @@ def run_bench(
 
 
 @dataclass(frozen=True)
-class Verdict:
+class TargetVerdict:
     """A target checked on the runs."""
 
     scenario: str
@@ -324,7 +330,7 @@ def _run(runs: list[FlowRun], scenario: str, flow: str) -> FlowRun | None:
     return next((r for r in runs if r.scenario == scenario and r.flow == flow), None)
 
 
-def verdicts(runs: list[FlowRun]) -> list[Verdict]:
+def verdicts(runs: list[FlowRun]) -> list[TargetVerdict]:
     """The issue's targets, per scenario that ran both flows."""
     out = []
     for scenario in dict.fromkeys(r.scenario for r in runs):
@@ -333,7 +339,7 @@ def verdicts(runs: list[FlowRun]) -> list[Verdict]:
             continue
         gap = dag.final - fed.final
         out.append(
-            Verdict(
+            TargetVerdict(
                 scenario,
                 f"DAG final accuracy within {100 * TARGET_POINTS:.0f} points of federation",
                 gap >= -TARGET_POINTS,
@@ -347,7 +353,7 @@ def verdicts(runs: list[FlowRun]) -> list[Verdict]:
             met = dag_time is not None and fed_time is not None and dag_time < fed_time
             shown = "never" if dag_time is None else f"{dag_time:.0f} s"
             out.append(
-                Verdict(
+                TargetVerdict(
                     scenario,
                     "DAG reaches federation's final accuracy in less wall time",
                     met,
