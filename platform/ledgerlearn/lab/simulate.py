@@ -39,7 +39,6 @@ from ledgerlearn.data import Dataset, DirichletPartitioner, IidPartitioner, load
 from ledgerlearn.flows.dag import DEFAULT_MARGIN, DEFAULT_TOP_K, DagKeeper, DagSettings
 from ledgerlearn.flows.federation import RoundKeeper
 from ledgerlearn.flows.policy import Policy
-from ledgerlearn.lab.registry import LAB_FLOWS
 from ledgerlearn.lab.results import RunResult, agent_seconds
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.presets import cnn_mnist, mlp_digits
@@ -486,6 +485,10 @@ def _run(
         if not budget:
             log.warning("task %d did not finish within %d blocks", task_id, max_blocks)
     publisher.sync()
+    # imported here: the registry brings the reports (matplotlib), which the agents' processes
+    # importing this module for RunConfig never need
+    from ledgerlearn.lab.registry import LAB_FLOWS
+
     result = LAB_FLOWS[publisher.task(task_id).flow].collect(
         publisher,
         task_id,
