@@ -79,15 +79,11 @@ def _recording_validators() -> list[Any]:
 
 
 def _write_report(result: Any, out: Path, config: Any) -> None:
-    title = f"golden run {out.name}"
-    if result.dag is not None:
-        from ledgerlearn.lab.dag_report import write_dag_report
+    from ledgerlearn.lab.registry import LAB_FLOWS
 
-        write_dag_report(result, out, title=title, config=config.model_dump(mode="json"))
-    else:
-        from ledgerlearn.lab.report import write_report
-
-        write_report(result, out, title=title, config=config.model_dump(mode="json"))
+    LAB_FLOWS[result.history.flow].write(
+        result, out, title=f"golden run {out.name}", config=config.model_dump(mode="json")
+    )
 
 
 def run(out: Path, only: list[str] | None) -> None:
@@ -105,9 +101,7 @@ def run(out: Path, only: list[str] | None) -> None:
         result = simulate(config)
         folder = out / name
         _write_report(result, folder, config)
-        names = {u.update: u.provider for u in result.updates}
-        if result.dag is not None:
-            names.update({n.update: n.provider for n in result.dag.nodes})
+        names = {u.update: u.provider for u in result.updates}  # a dag node is an update too
         scores = sorted(
             (
                 names.get(r.update.hex(), r.update.hex()),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -16,6 +16,11 @@ from ledgerlearn.cli_dag import dag_app
 from ledgerlearn.config import ChainSettings, Settings
 from ledgerlearn.errors import LedgerlearnError
 from ledgerlearn_gateway.cli import api_app, gateway
+
+if TYPE_CHECKING:
+    from ledgerlearn.lab.results import RunResult
+    from ledgerlearn.lab.robustness import CellResult
+    from ledgerlearn.lab.simulate import RunConfig
 
 app = typer.Typer(
     name="ledgerlearn",
@@ -204,48 +209,22 @@ def chain_info(
 
 
 def _report(
-    result: object, out: Path, title: str, config: object, baseline: object | None = None
+    result: RunResult,
+    out: Path,
+    title: str,
+    config: RunConfig,
+    baseline: RunResult | None = None,
 ) -> None:
-    from ledgerlearn.lab.report import decision_table, round_table, summary_lines, write_report
+    from ledgerlearn.lab.registry import LAB_FLOWS
 
-    if getattr(result, "dag", None) is not None:
-        _dag_report(result, out, title, config, baseline)
-        return
-    label = "without the Byzantine providers"
-    console.print(round_table(result))  # type: ignore[arg-type]
-    console.print(decision_table(result))  # type: ignore[arg-type]
-    for line in summary_lines(result, baseline, baseline_label=label):  # type: ignore[arg-type]
-        console.print(line)
-    path = write_report(
-        result,  # type: ignore[arg-type]
-        out,
-        title=title,
-        config=config.model_dump(mode="json"),  # type: ignore[attr-defined]
-        baseline=baseline,  # type: ignore[arg-type]
-        baseline_label=label,
-    )
+    lab = LAB_FLOWS[result.history.flow]
+    lab.show(console, result, baseline)
+    config_json = config.model_dump(mode="json")
+    path = lab.write(result, out, title=title, config=config_json, baseline=baseline)
     console.print(f"report: [bold]{path}[/]")
 
 
-def _dag_report(
-    result: object, out: Path, title: str, config: object, baseline: object | None = None
-) -> None:
-    from ledgerlearn.lab.dag_report import dag_summary_lines, tips_table, write_dag_report
-
-    console.print(tips_table(result))  # type: ignore[arg-type]
-    for line in dag_summary_lines(result, baseline):  # type: ignore[arg-type]
-        console.print(line)
-    path = write_dag_report(
-        result,  # type: ignore[arg-type]
-        out,
-        title=title,
-        config=config.model_dump(mode="json"),  # type: ignore[attr-defined]
-        baseline=baseline,  # type: ignore[arg-type]
-    )
-    console.print(f"report: [bold]{path}[/]")
-
-
-def _preset(flow: str, quick: bool, *, simulated: bool = False) -> object:
+def _preset(flow: str, quick: bool, *, simulated: bool = False) -> RunConfig:
     from ledgerlearn.lab.simulate import RunConfig
 
     if flow == "dag":
@@ -253,13 +232,13 @@ def _preset(flow: str, quick: bool, *, simulated: bool = False) -> object:
     return RunConfig.preset(quick=quick, simulated=simulated)
 
 
-def _clean_baseline(quick: bool, flow: str = "federation") -> object:
+def _clean_baseline(quick: bool, flow: str = "federation") -> RunResult:
     """The same task without its Byzantine providers, simulated in this process."""
     from ledgerlearn.lab.simulate import simulate
 
     with console.status("baseline: the same task without the Byzantine providers"):
         config = _preset(flow, quick, simulated=True)
-        return simulate(config.without_byzantine())  # type: ignore[attr-defined]
+        return simulate(config.without_byzantine())
 
 
 def _default_out(kind: str) -> Path:
@@ -313,11 +292,9 @@ def demo(
     import logging
 
     from ledgerlearn.lab.demo import run_demo
-    from ledgerlearn.lab.simulate import RunConfig
 
     logging.basicConfig(level=logging.WARNING)
     config = _preset(flow, quick)
-    assert isinstance(config, RunConfig)
     out = out or _default_out("demo")
     try:
         with console.status("starting the devnet") as status:
@@ -345,11 +322,10 @@ def simulate_command(
 
     from rich.progress import Progress
 
-    from ledgerlearn.lab.simulate import RunConfig, simulate
+    from ledgerlearn.lab.simulate import simulate
 
     logging.basicConfig(level=logging.WARNING)
     config = _preset(flow, quick, simulated=True)
-    assert isinstance(config, RunConfig)
     out = out or _default_out("simulate")
     with Progress(console=console) as progress:
         bar = progress.add_task("blocks", total=None)
@@ -422,9 +398,8 @@ def bench_robustness(
     with Progress(*columns, console=console) as progress:
         bar = progress.add_task("canary", total=None)
 
-        def on_cell(row: object, done: int, total: int) -> None:
-            r = row  # a CellResult
-            label = f"{r.split} f={r.num_byzantine} {r.rule} / {r.attack}"  # type: ignore[attr-defined]
+        def on_cell(row: CellResult, done: int, total: int) -> None:
+            label = f"{row.split} f={row.num_byzantine} {row.rule} / {row.attack}"
             progress.update(bar, completed=done, total=total, description=label)
 
         try:

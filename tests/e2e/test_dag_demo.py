@@ -6,17 +6,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ledgerlearn.lab.dag_report import DAG_PNG, write_dag_report
+from ledgerlearn.lab.dag_results import dag_of
 from ledgerlearn.lab.demo import run_demo
-from ledgerlearn.lab.report import decision_counts
+from ledgerlearn.lab.report.dag import DAG_PNG, write_dag_report
+from ledgerlearn.lab.report.sections import decision_counts
 from ledgerlearn.lab.simulate import RunConfig
 
 
 def test_quick_dag_demo(tmp_path: Path) -> None:
     config = RunConfig.dag_preset(quick=True)
     result = run_demo(config, tmp_path / "run", timeout_s=600)
-    dag = result.dag
-    assert dag is not None and dag.closed_block is not None
+    dag = dag_of(result)
+    assert dag.closed_block is not None
     counts = decision_counts(result)
     honest = counts["honest"]
     assert honest["accepted"] >= 10 and honest["accepted"] >= 0.5 * honest["updates"], counts

@@ -8,14 +8,15 @@ from pathlib import Path
 import pytest
 
 from ledgerlearn.lab.demo import run_demo
-from ledgerlearn.lab.report import write_report
+from ledgerlearn.lab.report.federation import write_report
+from ledgerlearn.lab.results import rounds_of
 from ledgerlearn.lab.simulate import RunConfig
 
 
 def test_quick_demo(tmp_path: Path) -> None:
     result = run_demo(RunConfig.preset(quick=True), tmp_path / "run", timeout_s=600)
-    assert len(result.rounds) == 3
-    assert all(r.attesters >= 3 for r in result.rounds)
+    assert len(rounds_of(result)) == 3
+    assert all(r.attesters >= 3 for r in rounds_of(result))
     byzantine = [u for u in result.updates if u.behaviour != "honest"]
     honest = [u for u in result.updates if u.behaviour == "honest"]
     assert byzantine and honest
@@ -35,7 +36,7 @@ def test_quick_demo(tmp_path: Path) -> None:
     ]
     assert not unjudged, unjudged
     assert result.final_metric >= 0.8
-    assert all(r.gas_used > 0 for r in result.rounds)
+    assert all(r.gas_used > 0 for r in rounds_of(result))
     # every round's wall time is split into phases that add up, from the agents' intervals
     assert [t.round for t in result.round_timings] == [1, 2, 3]
     for t in result.round_timings:

@@ -20,6 +20,7 @@ from ledgerlearn.config import ChainSettings, DevnetSettings
 from ledgerlearn.faults import CRASH_AT, CRASH_MARKER
 from ledgerlearn.flows.policy import Policy
 from ledgerlearn.lab.demo import run_demo
+from ledgerlearn.lab.results import rounds_of
 from ledgerlearn.lab.simulate import RunConfig
 
 POINTS = {
@@ -46,7 +47,7 @@ def test_killed_validators_restart_without_double_work(tmp_path: Path) -> None:
         for name, point in POINTS.items()
     }
     result = run_demo(config, run, timeout_s=600, agent_env=env, restart_killed=True)
-    assert len(result.rounds) == 2
+    assert len(rounds_of(result)) == 2
     for name in POINTS:
         assert (tmp_path / f"{name}.crashed").exists(), f"{name} never reached its crash point"
 

@@ -9,16 +9,18 @@ participant would have computed then.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.core.rules import SCORE_INVALID, Flow, Status, from_fixed
 from ledgerlearn.data import Dataset
 from ledgerlearn.flows.dag import DEFAULT_MARGIN, DEFAULT_TOP_K, graph_of, task_consensus
-from ledgerlearn.lab.results import RunResult, UpdateRow
+from ledgerlearn.lab.results import RunResult, update_row
 from ledgerlearn.training import METRICS_BY_ID, evaluate
 
-__all__ = ["MAX_CURVE_POINTS", "CurvePoint", "DagHistory", "DagNode", "collect_dag"]
+__all__ = ["MAX_CURVE_POINTS", "CurvePoint", "DagHistory", "DagNode", "collect_dag", "dag_of"]
 
 MAX_CURVE_POINTS = 60
 """Most points of the consensus curve (evenly spread over the changes of the top tips)."""
@@ -54,6 +56,7 @@ class CurvePoint:
 class DagHistory:
     """The DAG of a run, its tips and the consensus model over time."""
 
+    flow: ClassVar[Flow] = Flow.DAG
     root: str
     published_block: int
     closed_block: int | None
@@ -71,6 +74,28 @@ class DagHistory:
         """The consensus model when the task closed."""
         return self.consensus[-1] if self.consensus else None
 
+    @property
+    def final_metric(self) -> float | None:
+        """Test metric of the final consensus model."""
+        return self.final.metric if self.final is not None else None
+
+    def json_fields(self) -> dict[str, Any]:
+        """``dag``: the whole history."""
+        return {"dag": dataclasses.asdict(self)}
+
+
+def dag_of(result: RunResult) -> DagHistory:
+    """The DAG of a dag run.
+
+    Raises
+    ------
+    ValueError
+        If ``result`` is not a dag run.
+    """
+    if not isinstance(result.history, DagHistory):
+        raise ValueError(f"task {result.task_id} is not a dag run (no DAG in the result)")
+    return result.history
+
 
 def collect_dag(
     participant: Participant,
@@ -83,6 +108,7 @@ def collect_dag(
     margin: float | None = DEFAULT_MARGIN,
     block_time_s: float = 1.0,
     max_points: int = MAX_CURVE_POINTS,
+    dropped: int | None = None,
 ) -> RunResult:
     """Read a dag task's history and evaluate the consensus model over time on ``test``.
 
@@ -96,6 +122,8 @@ def collect_dag(
         Tips the consensus model aggregates, and how far below the best one they may be.
     block_time_s
         Seconds per block, for the time axis.
+    dropped
+        Models the providers trained but did not publish, if the caller knows.
     """
     task = participant.task(task_id)
     if task.flow is not Flow.DAG:
@@ -103,8 +131,7 @@ def collect_dag(
     spec = participant.spec(task_id)
     metric = METRICS_BY_ID[int(task.params.metric)]
     initial = participant.fetch_weights(task_id, task.root)
-    result = RunResult(task_id, metric.name, evaluate(spec, initial, test, metric))
-    result.published_block = task.published_block
+    initial_metric = evaluate(spec, initial, test, metric)
     end = task.closed_block if task.closed_block is not None else participant.head
     graph = graph_of(task, end)
     history = DagHistory(
@@ -113,31 +140,20 @@ def collect_dag(
         closed_block=task.closed_block,
         block_time_s=block_time_s,
         top_k=top_k,
+        dropped=dropped,
     )
+    result = RunResult(task_id, metric.name, initial_metric, history)
+    result.published_block = task.published_block
     for u in task.updates.values():
         score = u.committee_score
-        name = names.get(u.provider, u.provider)
-        behaviour = behaviours.get(u.provider, "?")
-        result.updates.append(
-            UpdateRow(
-                round=u.submitted_block,
-                provider=name,
-                behaviour=behaviour,
-                update="0x" + u.update.hex(),
-                cid=u.cid,
-                status=u.status.name.lower(),
-                scores={
-                    names.get(v, v): None if s == SCORE_INVALID else from_fixed(s)
-                    for v, s in u.scores.items()
-                },
-            )
-        )
+        row = update_row(u, names, behaviours, round=u.submitted_block)
+        result.updates.append(row)
         history.nodes.append(
             DagNode(
-                update="0x" + u.update.hex(),
-                provider=name,
-                behaviour=behaviour,
-                status=u.status.name.lower(),
+                update=row.update,
+                provider=row.provider,
+                behaviour=row.behaviour,
+                status=row.status,
                 parents=["0x" + p.hex() for p in u.parents],
                 submitted_block=u.submitted_block,
                 decided_block=u.decided_block,
@@ -166,7 +182,6 @@ def collect_dag(
                 tips=["0x" + t.hex() for t in model.tips],
             )
         )
-    result.dag = history
     return result
 
 

@@ -36,8 +36,8 @@ from ledgerlearn.config import ChainSettings, DevnetSettings, StorageSettings
 from ledgerlearn.core.rules import Flow
 from ledgerlearn.errors import LedgerlearnError
 from ledgerlearn.lab.background_load import BackgroundLoad
-from ledgerlearn.lab.dag_results import collect_dag
-from ledgerlearn.lab.results import RunResult, agent_seconds, collect
+from ledgerlearn.lab.registry import LAB_FLOWS
+from ledgerlearn.lab.results import RunResult, agent_seconds
 from ledgerlearn.lab.round_timing import BlockClock, round_timings
 from ledgerlearn.lab.simulate import ETHER, RunConfig, make_cast
 from ledgerlearn.stopwatch import Stopwatch
@@ -332,20 +332,18 @@ def _collect(
             except Exception as exc:  # the agents were just stopped: their content was pinned
                 log.debug("cannot connect to %s: %s", address, exc)
         names, behaviours = cast.names, cast.behaviours  # type: ignore[attr-defined]
-        if config.policy.flow == "dag":
-            result = collect_dag(
-                participant,
-                task_id,
-                test,
-                names,
-                behaviours,
-                top_k=config.consensus_top_k,
-                margin=config.consensus_margin,
-                block_time_s=block_time_s,
-            )
-        else:
-            result = collect(participant, task_id, test, names, behaviours)
         task = participant.task(task_id)
+        result = LAB_FLOWS[task.flow].collect(
+            participant,
+            task_id,
+            test,
+            names,
+            behaviours,
+            top_k=config.consensus_top_k,
+            margin=config.consensus_margin,
+            block_time_s=block_time_s,
+            dropped=None,  # each provider process knows its own
+        )
     roles: dict[str, list[Stopwatch]] = {"publisher": [], "validators": [], "providers": []}
     for path in sorted((out_dir / "agents").glob("*/timings.json")):
         role = path.parent.name.rsplit("-", 1)[0]

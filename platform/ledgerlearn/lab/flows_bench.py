@@ -45,7 +45,8 @@ from matplotlib.figure import Figure
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledgerlearn.data import Dataset
-from ledgerlearn.lab.results import RunResult
+from ledgerlearn.lab.dag_results import DagHistory
+from ledgerlearn.lab.results import RunResult, rounds_of
 from ledgerlearn.lab.simulate import RunConfig, simulate
 from ledgerlearn.model import build
 from ledgerlearn.model.flatten import state_dict_to_arrays
@@ -55,7 +56,13 @@ log = logging.getLogger(__name__)
 
 Scenario = Literal["clean", "byzantine", "stragglers"]
 SCENARIOS: tuple[Scenario, ...] = ("clean", "byzantine", "stragglers")
-FLOWS = ("centralized", "federation", "federation (fast rounds)", "dag", "dag (always publish)")
+BENCH_FLOWS = (
+    "centralized",
+    "federation",
+    "federation (fast rounds)",
+    "dag",
+    "dag (always publish)",
+)
 TARGET_POINTS = 0.02
 """The DAG's final accuracy must be within this of federation's (clean, byzantine)."""
 
@@ -201,7 +208,7 @@ class FlowRun:
 
 def _federation_curve(result: RunResult, blocks_per_tick: int, budget: int) -> list[Point]:
     curve = [Point(0.0, result.initial_metric)]
-    for row in result.rounds:
+    for row in rounds_of(result):
         if row.finalized_block is None:
             continue
         seconds = (row.finalized_block - result.published_block) / blocks_per_tick
@@ -266,11 +273,12 @@ def run_flow(
         on_block=None if on_tick is None else lambda tick, _: on_tick(tick),
     )
     elapsed = time.perf_counter() - started
-    if result.dag is not None:
-        curve = [Point(p.seconds, p.metric) for p in result.dag.consensus]
+    if isinstance(result.history, DagHistory):
+        dag = result.history
+        curve = [Point(p.seconds, p.metric) for p in dag.consensus]
         run = FlowRun(scenario, flow, curve, run_seconds=elapsed)
-        if result.dag.dropped is not None:
-            run.extra["dropped"] = result.dag.dropped
+        if dag.dropped is not None:
+            run.extra["dropped"] = dag.dropped
     else:
         curve = _federation_curve(result, bench.blocks_per_tick, bench.budget_ticks)
         run = FlowRun(scenario, flow, curve, run_seconds=elapsed)
@@ -309,7 +317,7 @@ def run_bench(
 
 
 @dataclass(frozen=True)
-class Verdict:
+class TargetVerdict:
     """A target checked on the runs."""
 
     scenario: str
@@ -322,7 +330,7 @@ def _run(runs: list[FlowRun], scenario: str, flow: str) -> FlowRun | None:
     return next((r for r in runs if r.scenario == scenario and r.flow == flow), None)
 
 
-def verdicts(runs: list[FlowRun]) -> list[Verdict]:
+def verdicts(runs: list[FlowRun]) -> list[TargetVerdict]:
     """The issue's targets, per scenario that ran both flows."""
     out = []
     for scenario in dict.fromkeys(r.scenario for r in runs):
@@ -331,7 +339,7 @@ def verdicts(runs: list[FlowRun]) -> list[Verdict]:
             continue
         gap = dag.final - fed.final
         out.append(
-            Verdict(
+            TargetVerdict(
                 scenario,
                 f"DAG final accuracy within {100 * TARGET_POINTS:.0f} points of federation",
                 gap >= -TARGET_POINTS,
@@ -345,7 +353,7 @@ def verdicts(runs: list[FlowRun]) -> list[Verdict]:
             met = dag_time is not None and fed_time is not None and dag_time < fed_time
             shown = "never" if dag_time is None else f"{dag_time:.0f} s"
             out.append(
-                Verdict(
+                TargetVerdict(
                     scenario,
                     "DAG reaches federation's final accuracy in less wall time",
                     met,

@@ -40,8 +40,7 @@ from ledgerlearn.flows.base import Keeper
 from ledgerlearn.flows.dag import DEFAULT_MARGIN, DEFAULT_TOP_K, DagSettings
 from ledgerlearn.flows.policy import Policy
 from ledgerlearn.flows.registry import FLOWS
-from ledgerlearn.lab.dag_results import collect_dag
-from ledgerlearn.lab.results import RunResult, agent_seconds, collect
+from ledgerlearn.lab.results import RunResult, agent_seconds
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.presets import cnn_mnist, mlp_digits
 from ledgerlearn.storage import IpfsNode
@@ -487,20 +486,21 @@ def _run(
         if not budget:
             log.warning("task %d did not finish within %d blocks", task_id, max_blocks)
     publisher.sync()
-    if config.policy.flow == "dag":
-        result = collect_dag(
-            publisher,
-            task_id,
-            test,
-            cast.names,
-            cast.behaviours,
-            top_k=config.consensus_top_k,
-            margin=config.consensus_margin,
-            block_time_s=1.0 / tick,
-        )
-        result.dag.dropped = sum(len(p.dropped) for p in providers)  # type: ignore[union-attr]
-    else:
-        result = collect(publisher, task_id, test, cast.names, cast.behaviours)
+    # imported here: the registry brings the reports (matplotlib), which the agents' processes
+    # importing this module for RunConfig never need
+    from ledgerlearn.lab.registry import LAB_FLOWS
+
+    result = LAB_FLOWS[publisher.task(task_id).flow].collect(
+        publisher,
+        task_id,
+        test,
+        cast.names,
+        cast.behaviours,
+        top_k=config.consensus_top_k,
+        margin=config.consensus_margin,
+        block_time_s=1.0 / tick,
+        dropped=sum(len(p.dropped) for p in providers),
+    )
     result.agent_seconds = agent_seconds(
         {
             "publisher": [publisher.stopwatch],

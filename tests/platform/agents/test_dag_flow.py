@@ -7,16 +7,17 @@ import statistics
 
 import pytest
 
-from ledgerlearn.lab.report import decision_counts
+from ledgerlearn.lab.dag_results import dag_of
+from ledgerlearn.lab.report.sections import decision_counts
 from ledgerlearn.lab.results import RunResult
 from ledgerlearn.lab.simulate import RunConfig, simulate
 
 
 def _byzantine_parent_share(result: RunResult) -> float:
     """Share of the honest updates that name a Byzantine update as a parent."""
-    assert result.dag is not None
-    byzantine = {n.update for n in result.dag.nodes if n.behaviour != "honest"}
-    honest = [n for n in result.dag.nodes if n.behaviour == "honest"]
+    dag = dag_of(result)
+    byzantine = {n.update for n in dag.nodes if n.behaviour != "honest"}
+    honest = [n for n in dag.nodes if n.behaviour == "honest"]
     return sum(any(p in byzantine for p in n.parents) for n in honest) / len(honest)
 
 
@@ -27,8 +28,8 @@ def dag_run() -> RunResult:
 
 def test_the_dag_learns_and_the_consensus_improves(dag_run: RunResult) -> None:
     result = dag_run
-    dag = result.dag
-    assert dag is not None and dag.consensus
+    dag = dag_of(result)
+    assert dag.consensus
     assert result.initial_metric < 0.2
     assert result.final_metric >= 0.85, [round(p.metric, 3) for p in dag.consensus]
     assert dag.consensus[-1].metric > dag.consensus[1].metric
@@ -37,8 +38,7 @@ def test_the_dag_learns_and_the_consensus_improves(dag_run: RunResult) -> None:
 
 
 def test_every_update_names_parents_accepted_before_it(dag_run: RunResult) -> None:
-    dag = dag_run.dag
-    assert dag is not None
+    dag = dag_of(dag_run)
     accepted = {n.update: n.decided_block for n in dag.nodes if n.status == "accepted"}
     for node in dag.nodes:
         assert 1 <= len(node.parents) <= 3
@@ -64,8 +64,7 @@ def test_byzantine_updates_are_rejected_and_not_built_on(dag_run: RunResult) -> 
 
 
 def test_providers_work_at_their_own_pace(dag_run: RunResult) -> None:
-    dag = dag_run.dag
-    assert dag is not None
+    dag = dag_of(dag_run)
     submitted: dict[str, list[int]] = {}
     for node in dag.nodes:
         submitted.setdefault(node.provider, []).append(node.submitted_block)

@@ -9,6 +9,7 @@ apply), and the previous round's changes are the sanity checks' context.
 from __future__ import annotations
 
 from ledgerlearn.flows.policy import Policy
+from ledgerlearn.lab.results import rounds_of
 from ledgerlearn.lab.simulate import RunConfig, simulate
 
 
@@ -48,6 +49,6 @@ def test_an_honest_update_alone_is_accepted_when_it_beats_the_global_model() -> 
     first, second = result.updates
     assert first.status == "accepted"
     assert all(s is not None and s > 0 for s in first.scores.values())
-    assert result.rounds[0].test_metric > result.initial_metric + 0.3
+    assert rounds_of(result)[0].test_metric > result.initial_metric + 0.3
     beat = [s is not None and s >= -0.25 for s in second.scores.values()]
     assert second.status == ("accepted" if sum(beat) >= 2 else "rejected"), second

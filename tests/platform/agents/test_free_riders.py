@@ -6,6 +6,7 @@ not."""
 from __future__ import annotations
 
 from ledgerlearn.flows.policy import Policy
+from ledgerlearn.lab.results import rounds_of
 from ledgerlearn.lab.simulate import RunConfig, simulate
 
 RIDERS = ["free_rider", "free_rider_replay", "free_rider_zero", "free_rider_copy"]
@@ -21,7 +22,7 @@ def test_every_kind_of_free_rider_is_rejected() -> None:
         }
     )
     result = simulate(config)
-    assert [r.round for r in result.rounds] == [1, 2]
+    assert [r.round for r in rounds_of(result)] == [1, 2]
     riders = [u for u in result.updates if u.behaviour in RIDERS]
     # the global model replayed never reaches the ledger: it refuses a known model (THREATS I4)
     assert {u.behaviour for u in riders} == set(RIDERS) - {"free_rider_replay"}

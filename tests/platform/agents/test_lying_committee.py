@@ -6,6 +6,7 @@ ones, and the rounds close."""
 from __future__ import annotations
 
 from ledgerlearn.flows.policy import Policy
+from ledgerlearn.lab.results import rounds_of
 from ledgerlearn.lab.simulate import RunConfig, simulate
 
 
@@ -20,7 +21,7 @@ def test_colluding_validators_cannot_flip_the_committee() -> None:
         }
     )
     result = simulate(config)
-    assert [r.round for r in result.rounds] == [1, 2]
+    assert [r.round for r in rounds_of(result)] == [1, 2]
     byzantine = [u for u in result.updates if u.behaviour != "honest"]
     honest = [u for u in result.updates if u.behaviour == "honest"]
     assert len(byzantine) == 4 and len(honest) == 12

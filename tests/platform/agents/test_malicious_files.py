@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ledgerlearn.flows.policy import Policy
+from ledgerlearn.lab.results import rounds_of
 from ledgerlearn.lab.simulate import RunConfig, simulate
 
 SENTINEL = Path("/tmp/ledgerlearn-pickle-sentinel")
@@ -21,7 +22,7 @@ def test_malicious_files_are_invalid_and_validators_keep_running() -> None:
         ),
     )
     result = simulate(config)
-    assert len(result.rounds) == 2  # both rounds finalized: validators survived round 1
+    assert len(rounds_of(result)) == 2  # both rounds finalized: validators survived round 1
     malicious = [
         u for u in result.updates if u.behaviour.startswith("malformed") or u.behaviour == "inf"
     ]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ledgerlearn.lab.report import decision_counts
+from ledgerlearn.lab.report.sections import decision_counts
+from ledgerlearn.lab.results import rounds_of
 from ledgerlearn.lab.simulate import RunConfig, simulate
 
 
@@ -16,7 +17,7 @@ def quick_run():  # type: ignore[no-untyped-def]
 
 def test_byzantine_updates_are_rejected_and_honest_ones_accepted(quick_run) -> None:  # type: ignore[no-untyped-def]
     result = quick_run
-    assert len(result.rounds) == 3
+    assert len(rounds_of(result)) == 3
     byzantine = [u for u in result.updates if u.behaviour != "honest"]
     honest = [u for u in result.updates if u.behaviour == "honest"]
     assert len(byzantine) == 9 and len(honest) == 21
@@ -32,14 +33,14 @@ def test_the_global_model_learns_and_every_round_is_attested(quick_run) -> None:
     result = quick_run
     assert result.initial_metric < 0.2
     assert result.final_metric >= 0.85
-    assert result.rounds[-1].test_metric > result.rounds[0].test_metric
-    assert all(r.attesters >= 3 for r in result.rounds)  # quorum k = 3 recomputed each result
+    assert rounds_of(result)[-1].test_metric > rounds_of(result)[0].test_metric
+    assert all(r.attesters >= 3 for r in rounds_of(result))  # quorum k = 3 recomputed each result
 
 
 def test_gas_and_time_are_measured(quick_run) -> None:  # type: ignore[no-untyped-def]
     result = quick_run
     # every round mines 10 submissions (74k gas each) and the committee's scores
-    assert all(r.gas_used > 10 * 70_000 for r in result.rounds)
+    assert all(r.gas_used > 10 * 70_000 for r in rounds_of(result))
     seconds = result.agent_seconds
     assert set(seconds) == {"publisher", "validators", "providers", "all"}
     assert seconds["providers"]["training"] > 0 and seconds["providers"]["validation"] == 0

@@ -6,6 +6,7 @@ the honest updates of the same round are scored and accepted, and the round clos
 from __future__ import annotations
 
 from ledgerlearn.flows.policy import Policy
+from ledgerlearn.lab.results import rounds_of
 from ledgerlearn.lab.simulate import RunConfig, simulate
 
 
@@ -19,7 +20,7 @@ def test_withheld_update_is_rejected_and_the_rounds_close() -> None:
         }
     )
     result = simulate(config)
-    assert [r.round for r in result.rounds] == [1, 2]  # both rounds finalized
+    assert [r.round for r in rounds_of(result)] == [1, 2]  # both rounds finalized
     withheld = [u for u in result.updates if u.behaviour == "withhold"]
     assert len(withheld) == 2
     for update in withheld:
@@ -30,4 +31,4 @@ def test_withheld_update_is_rejected_and_the_rounds_close() -> None:
     honest = [u for u in result.updates if u.behaviour == "honest"]
     assert len(honest) == 12
     assert sum(u.status == "accepted" for u in honest) >= 10
-    assert all(row.attesters >= config.policy.quorum for row in result.rounds)
+    assert all(row.attesters >= config.policy.quorum for row in rounds_of(result))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ledgerlearn.flows.policy import Policy
+from ledgerlearn.lab.results import rounds_of
 from ledgerlearn.lab.simulate import RunConfig, simulate
 
 
@@ -21,15 +22,15 @@ def test_wrong_proposals_are_not_attested_and_the_right_one_wins() -> None:
         }
     )
     result = simulate(config)
-    assert [r.round for r in result.rounds] == [1, 2]
-    for row in result.rounds:
+    assert [r.round for r in rounds_of(result)] == [1, 2]
+    for row in rounds_of(result):
         assert row.proposals == 2  # the wrong one stayed on chain, unattested
         assert row.attesters >= config.policy.quorum
     # the rounds' results are the honest aggregates: the same run without the rogue keeper
     # reaches the same results bit for bit
     clean = simulate(config.model_copy(update={"rogue_keeper": "none"}))
-    assert [r.proposals for r in clean.rounds] == [1, 1]
-    assert [r.result_hash for r in result.rounds] == [r.result_hash for r in clean.rounds]
+    assert [r.proposals for r in rounds_of(clean)] == [1, 1]
+    assert [r.result_hash for r in rounds_of(result)] == [r.result_hash for r in rounds_of(clean)]
     assert np.isclose(result.final_metric, clean.final_metric)
 
 
@@ -49,9 +50,9 @@ def test_a_dead_cid_proposed_first_does_not_freeze_the_round() -> None:
     )
     result = simulate(config)
     clean = simulate(config.model_copy(update={"rogue_keeper": "none"}))
-    assert [r.round for r in result.rounds] == [1, 2]
-    assert [r.result_hash for r in result.rounds] == [r.result_hash for r in clean.rounds]
-    assert all(r.attesters >= config.policy.quorum for r in result.rounds)
+    assert [r.round for r in rounds_of(result)] == [1, 2]
+    assert [r.result_hash for r in rounds_of(result)] == [r.result_hash for r in rounds_of(clean)]
+    assert all(r.attesters >= config.policy.quorum for r in rounds_of(result))
     assert len(result.updates) == len(clean.updates) == 10  # round 2's base model was fetched
 
 
@@ -77,6 +78,6 @@ def test_without_a_quorum_of_attesters_the_round_closes_at_its_deadline() -> Non
     )
     result = simulate(config)
     clean = simulate(config.model_copy(update={"validator_behaviours": None}))
-    assert [r.round for r in result.rounds] == [1, 2]
-    assert all(r.attesters == 2 for r in result.rounds)  # below the quorum: closed by deadline
-    assert [r.result_hash for r in result.rounds] == [r.result_hash for r in clean.rounds]
+    assert [r.round for r in rounds_of(result)] == [1, 2]
+    assert all(r.attesters == 2 for r in rounds_of(result))  # below the quorum: closed by deadline
+    assert [r.result_hash for r in rounds_of(result)] == [r.result_hash for r in rounds_of(clean)]

@@ -5,6 +5,7 @@ triggered inputs stays at or below 10%."""
 from __future__ import annotations
 
 from ledgerlearn.flows.policy import Policy
+from ledgerlearn.lab.results import rounds_of
 from ledgerlearn.lab.simulate import RunConfig, simulate
 
 
@@ -23,8 +24,8 @@ def test_a_boosted_backdoor_does_not_take_over_in_20_rounds() -> None:
         }
     )
     result = simulate(config)
-    assert len(result.rounds) == 20
-    success = [r.backdoor_success for r in result.rounds]
+    assert len(rounds_of(result)) == 20
+    success = [r.backdoor_success for r in rounds_of(result)]
     assert all(s is not None for s in success)
     assert max(s for s in success if s is not None) <= 0.10, success
     assert result.final_metric >= 0.85
@@ -51,4 +52,4 @@ def test_without_the_defences_the_same_attacker_plants_its_backdoor() -> None:
         }
     )
     result = simulate(config)
-    assert max(r.backdoor_success or 0.0 for r in result.rounds) >= 0.5
+    assert max(r.backdoor_success or 0.0 for r in rounds_of(result)) >= 0.5

@@ -1,9 +1,10 @@
-"""The report of a finished run: a markdown file with the tables, PNG plots, the on-chain
-receipts and the raw results, plus the rich tables and summary lines the CLI prints.
+"""The report of a finished federation run: a markdown file with the tables, PNG plots, the
+on-chain receipts and the raw results, plus the rich tables and summary lines the CLI prints.
 
-Everything here reads a :class:`~ledgerlearn.lab.results.RunResult` and nothing else: no chain,
-no IPFS. Plots use matplotlib's object-oriented API on the Agg canvas (no pyplot, no display, no
-global backend switch), so writing a report is safe in a headless process and in threads.
+Everything here reads a :class:`~ledgerlearn.lab.results.RunResult` whose history is a
+:class:`~ledgerlearn.lab.results.RoundsHistory`, and nothing else: no chain, no IPFS. Plots use
+matplotlib's object-oriented API on the Agg canvas (no pyplot, no display, no global backend
+switch), so writing a report is safe in a headless process and in threads.
 
 Files written by :func:`write_report` into its ``out_dir``:
 
@@ -23,136 +24,85 @@ Files written by :func:`write_report` into its ``out_dir``:
 ``receipts.json``
     Per finalized round: result hash and CID, the accepted updates in on-chain order, attesters.
 ``result.json``
-    The whole run result (``dataclasses.asdict``) plus its final metric.
+    The whole run result and its final metric (:meth:`~ledgerlearn.lab.results.RunResult.as_json`).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import logging
-import math
-import re
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import ListedColormap
-from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ledgerlearn.lab.results import RunResult, UpdateRow
-from ledgerlearn.stopwatch import CATEGORIES, OVERHEAD, WORK
-from ledgerlearn.training import METRICS
+from ledgerlearn.lab.report.sections import (
+    ACCURACY_PNG,
+    BASELINE_LABEL,
+    HONEST_COLOUR,
+    RESULT_FILE,
+    SCORES_PNG,
+    STATUS_COLOURS,
+    STATUS_ORDER,
+    agents_time,
+    behaviours,
+    check_baseline,
+    configuration,
+    decision_counts,
+    decision_lines,
+    decisions_by_behaviour,
+    dump,
+    figure,
+    files,
+    finish_metric_plot,
+    format_delta,
+    format_metric,
+    is_byzantine,
+    label_providers,
+    link,
+    metric_plot,
+    outcome,
+    overhead_share,
+    provider_order,
+    run_label,
+    short,
+    styles,
+    table,
+    wall,
+    write_files,
+)
+from ledgerlearn.lab.results import RunResult, UpdateRow, rounds_of
 
 __all__ = [
-    "ACCURACY_PNG",
     "DECISIONS_PNG",
-    "HONEST",
     "RECEIPTS_JSON",
-    "REPORT_MD",
-    "RESULT_JSON",
     "ROUND_TIME_PNG",
-    "SCORES_PNG",
-    "decision_counts",
     "decision_table",
-    "format_delta",
-    "format_metric",
-    "is_byzantine",
     "plot_accuracy",
     "plot_decisions",
     "plot_round_time",
     "plot_scores",
     "receipts",
     "round_table",
+    "show",
     "summary_lines",
     "write_report",
 ]
 
-log = logging.getLogger(__name__)
-
-REPORT_MD = "report.md"
-ACCURACY_PNG = "accuracy.png"
 DECISIONS_PNG = "decisions.png"
-SCORES_PNG = "scores.png"
 ROUND_TIME_PNG = "round_time.png"
 RECEIPTS_JSON = "receipts.json"
-RESULT_JSON = "result.json"
 
-HONEST = "honest"
-"""The behaviour name of an honest provider; every other known behaviour is Byzantine."""
-UNKNOWN = "?"
-"""The behaviour :func:`~ledgerlearn.lab.results.collect` records for an unknown account."""
-
-DPI = 120
-STATUS_ORDER = ("accepted", "rejected", "expired", "pending", "not submitted")
-STATUS_COLOURS = ("#2ca02c", "#d62728", "#9467bd", "#ffbf00", "#e6e6e6")
 STATUS_LETTERS = ("A", "R", "E", "P", "")
-HONEST_COLOUR = "tab:blue"
-BYZANTINE_COLOURS = ("tab:red", "tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:olive")
-BYZANTINE_MARKERS = ("X", "^", "s", "D", "v", "P")
-
-
-# --- vocabulary and formatting ------------------------------------------------------------
-
-
-def is_byzantine(behaviour: str) -> bool:
-    """Whether a provider with this behaviour is Byzantine (not honest, not unknown)."""
-    return behaviour not in (HONEST, UNKNOWN)
-
-
-def _is_fraction(metric: str) -> bool:
-    known = METRICS.get(metric)
-    return known is not None and known.lower == 0.0 and known.upper == 1.0
-
-
-def format_metric(metric: str, value: float) -> str:
-    """A metric value for people: a percentage for metrics in [0, 1], else 4 decimals.
-
-    Examples
-    --------
-    >>> format_metric("accuracy", 0.9123)
-    '91.23%'
-    >>> format_metric("negative_loss", -0.25)
-    '-0.2500'
-    """
-    return f"{100 * value:.2f}%" if _is_fraction(metric) else f"{value:.4f}"
-
-
-def format_delta(metric: str, delta: float) -> str:
-    """A signed difference of two metric values: percentage points for metrics in [0, 1].
-
-    Examples
-    --------
-    >>> format_delta("accuracy", -0.02)
-    '-2.00 points'
-    >>> format_delta("negative_loss", 0.125)
-    '+0.1250'
-    """
-    return f"{100 * delta:+.2f} points" if _is_fraction(metric) else f"{delta:+.4f}"
 
 
 def _score(value: float | None) -> str:
     return "invalid" if value is None else f"{value:.3f}"
-
-
-def _short(text: str, keep: int = 10) -> str:
-    """``text`` cut in the middle when longer than ``2 * keep`` characters."""
-    return text if len(text) <= 2 * keep + 1 else f"{text[:keep]}…{text[-keep:]}"
-
-
-def _md(text: object) -> str:
-    """A value made safe for a markdown table cell."""
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-# --- views of a result --------------------------------------------------------------------
 
 
 def _validators(result: RunResult) -> list[str]:
@@ -163,49 +113,9 @@ def _validators(result: RunResult) -> list[str]:
     return list(names)
 
 
-def _natural(name: str) -> list[tuple[int, int | str]]:
-    """A sort key putting ``provider-2`` before ``provider-10``."""
-    return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", name)]
-
-
-def _providers(result: RunResult) -> list[tuple[str, str]]:
-    """``(provider, behaviour)``: honest providers first, then Byzantine ones, by name."""
-    seen: dict[str, str] = {}
-    for row in result.updates:
-        seen.setdefault(row.provider, row.behaviour)
-    return sorted(seen.items(), key=lambda item: (is_byzantine(item[1]), _natural(item[0])))
-
-
-def _behaviours(result: RunResult) -> list[str]:
-    """Behaviours present: honest first, then the others in order of first appearance."""
-    seen = dict.fromkeys(row.behaviour for row in result.updates)
-    return sorted(seen, key=lambda b: b != HONEST)
-
-
 def _update_rounds(result: RunResult) -> list[int]:
-    return sorted({row.round for row in result.updates} | {row.round for row in result.rounds})
-
-
-def decision_counts(result: RunResult) -> dict[str, dict[str, int]]:
-    """Committee decisions by provider behaviour (a confusion summary).
-
-    Returns
-    -------
-    dict
-        ``behaviour -> {"updates", "accepted", "rejected", "expired", "undecided"}``; honest
-        first. ``expired``: the committee could not judge them in time (no credit, no blame);
-        ``undecided`` counts updates still pending (or never decided) when the run was read.
-    """
-    counts = {
-        b: {"updates": 0, "accepted": 0, "rejected": 0, "expired": 0, "undecided": 0}
-        for b in _behaviours(result)
-    }
-    for row in result.updates:
-        entry = counts[row.behaviour]
-        entry["updates"] += 1
-        decided = row.status in ("accepted", "rejected", "expired")
-        entry[row.status if decided else "undecided"] += 1
-    return counts
+    rounds = rounds_of(result)
+    return sorted({row.round for row in result.updates} | {row.round for row in rounds})
 
 
 def receipts(result: RunResult) -> list[dict[str, Any]]:
@@ -221,7 +131,7 @@ def receipts(result: RunResult) -> list[dict[str, Any]]:
         ``accepted_update_cids``, ``attesters`` (count).
     """
     out: list[dict[str, Any]] = []
-    for rnd in result.rounds:
+    for rnd in rounds_of(result):
         accepted = [
             row for row in result.updates if row.round == rnd.round and row.status == "accepted"
         ]
@@ -238,34 +148,14 @@ def receipts(result: RunResult) -> list[dict[str, Any]]:
     return out
 
 
-def _finite(value: Any) -> Any:
-    """``value`` with non-finite floats replaced by ``None`` (strict JSON has no NaN)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
-
-
-def _dump(value: Any) -> str:
-    return json.dumps(_finite(value), indent=2, allow_nan=False, default=str) + "\n"
-
-
-def _check_baseline(result: RunResult, baseline: RunResult | None) -> None:
-    if baseline is not None and baseline.metric != result.metric:
-        raise ValueError(
-            f"baseline metric {baseline.metric!r} differs from the run's metric "
-            f"{result.metric!r}: the two cannot be compared"
-        )
-
-
 # --- summary and rich tables for the CLI --------------------------------------------------
 
 
 def summary_lines(
-    result: RunResult, baseline: RunResult | None = None, *, baseline_label: str = "baseline"
+    result: RunResult,
+    baseline: RunResult | None = None,
+    *,
+    baseline_label: str = BASELINE_LABEL,
 ) -> list[str]:
     """A few plain-text lines (no markup) summing up a run, for the CLI and the report.
 
@@ -281,16 +171,17 @@ def summary_lines(
     Raises
     ------
     ValueError
-        If the baseline's metric is not the run's.
+        If ``result`` is not a federation run, or the baseline's metric is not the run's.
     """
-    _check_baseline(result, baseline)
+    check_baseline(result, baseline)
+    rounds = rounds_of(result)
     metric = result.metric
     counts = decision_counts(result)
     accepted = sum(c["accepted"] for c in counts.values())
     rejected = sum(c["rejected"] for c in counts.values())
     expired = sum(c["expired"] for c in counts.values())
     lines = [
-        f"task {result.task_id}: {len(result.rounds)} finalized round(s), "
+        f"task {result.task_id}: {len(rounds)} finalized round(s), "
         f"{len(result.updates)} update(s): {accepted} accepted, {rejected} rejected"
         + (f", {expired} expired (not judged in time)" if expired else ""),
     ]
@@ -308,18 +199,10 @@ def summary_lines(
             f"{format_metric(metric, baseline.final_metric)}; this run vs {baseline_label}: "
             f"{format_delta(metric, final - baseline.final_metric)}"
         )
-    honest = counts.get(HONEST)
-    if honest is not None:
-        lines.append(f"honest updates accepted: {honest['accepted']} of {honest['updates']}")
-    byzantine = [(b, c) for b, c in counts.items() if is_byzantine(b)]
-    if byzantine:
-        rejected_byz = sum(c["rejected"] for _, c in byzantine)
-        total_byz = sum(c["updates"] for _, c in byzantine)
-        detail = ", ".join(f"{b} {c['rejected']}/{c['updates']}" for b, c in byzantine)
-        lines.append(f"Byzantine updates rejected: {rejected_byz} of {total_byz} ({detail})")
-    wall = _wall(result.timings)
-    if wall is not None:
-        lines.append(f"wall time: {wall:.1f} s")
+    lines += decision_lines(counts)
+    run_wall = wall(result.timings)
+    if run_wall is not None:
+        lines.append(f"wall time: {run_wall:.1f} s")
     share = overhead_share(result)
     if share is not None:
         polling = result.agent_seconds["all"].get("events", 0.0)
@@ -338,7 +221,7 @@ def summary_lines(
             f"{wall_s / len(timed):.1f} s per round ({100 * overhead_s / wall_s:.1f}% of round "
             f"wall time; {100 * overhead_s / busy_s:.1f}% without the wait for the deadline)"
         )
-    gas = [r.gas_used for r in result.rounds if r.gas_used]
+    gas = [r.gas_used for r in rounds if r.gas_used]
     if gas:
         lines.append(
             f"gas per round: mean {sum(gas) / len(gas):,.0f} (min {min(gas):,}, max {max(gas):,})"
@@ -346,28 +229,19 @@ def summary_lines(
     return lines
 
 
-def overhead_share(result: RunResult) -> float | None:
-    """Share of all agents' measured time spent on IPFS and the chain (None: not measured)."""
-    total = result.agent_seconds.get("all")
-    work = sum(total.get(c, 0.0) for c in WORK) if total else 0.0
-    if not total or work <= 0:
-        return None
-    return sum(total.get(c, 0.0) for c in OVERHEAD) / work
-
-
 def round_table(result: RunResult) -> Table:
     """The per-round table (round 0 is the initial model) for a rich console."""
     metric = result.metric
-    table = Table(title=f"Task {result.task_id}: rounds", title_justify="left")
+    rows = Table(title=f"Task {result.task_id}: rounds", title_justify="left")
     for header in ("Round", "Submitted", "Accepted", "Rejected"):
-        table.add_column(header, justify="right")
-    table.add_column(f"Test {metric}", justify="right")
-    table.add_column("Attestations", justify="right")
-    table.add_column("Gas", justify="right")
-    table.add_column("Result CID", overflow="fold")
-    table.add_row("0", "", "", "", format_metric(metric, result.initial_metric), "", "", "initial")
-    for rnd in result.rounds:
-        table.add_row(
+        rows.add_column(header, justify="right")
+    rows.add_column(f"Test {metric}", justify="right")
+    rows.add_column("Attestations", justify="right")
+    rows.add_column("Gas", justify="right")
+    rows.add_column("Result CID", overflow="fold")
+    rows.add_row("0", "", "", "", format_metric(metric, result.initial_metric), "", "", "initial")
+    for rnd in rounds_of(result):
+        rows.add_row(
             str(rnd.round),
             str(rnd.submitted),
             Text(str(rnd.accepted), style="green"),
@@ -375,9 +249,9 @@ def round_table(result: RunResult) -> Table:
             format_metric(metric, rnd.test_metric),
             str(rnd.attesters),
             f"{rnd.gas_used:,}",
-            _short(rnd.result_cid),
+            short(rnd.result_cid),
         )
-    return table
+    return rows
 
 
 def decision_table(result: RunResult) -> Table:
@@ -387,13 +261,13 @@ def decision_table(result: RunResult) -> Table:
     validator that found the update invalid or unavailable, ``-`` one that did not score it.
     """
     validators = _validators(result)
-    table = Table(title=f"Task {result.task_id}: decisions per update", title_justify="left")
-    table.add_column("Round", justify="right")
-    table.add_column("Provider")
-    table.add_column("Behaviour")
-    table.add_column("Status")
+    rows = Table(title=f"Task {result.task_id}: decisions per update", title_justify="left")
+    rows.add_column("Round", justify="right")
+    rows.add_column("Provider")
+    rows.add_column("Behaviour")
+    rows.add_column("Status")
     for name in validators:
-        table.add_column(name, justify="right")
+        rows.add_column(name, justify="right")
     status_styles = {"accepted": "green", "rejected": "red", "expired": "magenta"}
     for row in result.updates:
         byzantine = is_byzantine(row.behaviour)
@@ -410,22 +284,17 @@ def decision_table(result: RunResult) -> Table:
                 cells.append(Text("invalid", style="magenta"))
             else:
                 cells.append(_score(row.scores[name]))
-        table.add_row(*cells, style="bold" if byzantine else None)
-    return table
+        rows.add_row(*cells, style="bold" if byzantine else None)
+    return rows
 
 
 # --- plots --------------------------------------------------------------------------------
 
 
-def _figure(width: float, height: float) -> Figure:
-    figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
-    FigureCanvasAgg(figure)
-    return figure
-
-
 def _curve(result: RunResult, scale: float) -> tuple[list[int], list[float]]:
-    xs = [0] + [rnd.round for rnd in result.rounds]
-    ys = [result.initial_metric] + [rnd.test_metric for rnd in result.rounds]
+    rounds = rounds_of(result)
+    xs = [0] + [rnd.round for rnd in rounds]
+    ys = [result.initial_metric] + [rnd.test_metric for rnd in rounds]
     return xs, [scale * y for y in ys]
 
 
@@ -434,7 +303,7 @@ def plot_accuracy(
     path: Path,
     *,
     baseline: RunResult | None = None,
-    baseline_label: str = "baseline",
+    baseline_label: str = BASELINE_LABEL,
 ) -> Path:
     """Plot the global model's test metric per round (round 0 = initial model) to a PNG.
 
@@ -454,20 +323,11 @@ def plot_accuracy(
     Path
         ``path``.
     """
-    _check_baseline(result, baseline)
+    check_baseline(result, baseline)
     metric = result.metric
-    fraction = _is_fraction(metric)
-    scale = 100.0 if fraction else 1.0
-    figure = _figure(7.0, 4.2)
-    ax = figure.add_subplot()
+    drawing, ax, scale = metric_plot(result)
     xs, ys = _curve(result, scale)
-    ax.plot(
-        xs,
-        ys,
-        marker="o",
-        color=HONEST_COLOUR,
-        label=f"this run (task {result.task_id}): {format_metric(metric, result.final_metric)}",
-    )
+    ax.plot(xs, ys, marker="o", color=HONEST_COLOUR, label=run_label(result))
     if baseline is not None:
         bx, by = _curve(baseline, scale)
         ax.plot(
@@ -480,14 +340,10 @@ def plot_accuracy(
             f"{format_metric(metric, baseline.final_metric)}",
         )
     ax.set_xlabel("round (0 = initial model)")
-    ax.set_ylabel(f"test {metric}" + (" (%)" if fraction else ""))
     ax.set_title(f"Task {result.task_id}: global model {metric} per round")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    if fraction:
-        ax.set_ylim(0, 105)
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="lower right")
-    figure.savefig(path)
+    finish_metric_plot(ax, metric)
+    drawing.savefig(path)
     return path
 
 
@@ -509,16 +365,16 @@ def plot_decisions(result: RunResult, path: Path) -> Path:
     Path
         ``path``.
     """
-    providers = _providers(result)
+    providers = provider_order((row.provider, row.behaviour) for row in result.updates)
     rounds = _update_rounds(result)
     width = min(16.0, max(6.0, 3.2 + 0.5 * len(rounds)))
     height = min(12.0, max(3.0, 1.4 + 0.42 * len(providers)))
-    figure = _figure(width, height)
-    ax = figure.add_subplot()
+    drawing = figure(width, height)
+    ax = drawing.add_subplot()
     ax.set_title(f"Task {result.task_id}: committee decision per update (Byzantine in red)")
     if not providers:
         _no_data(ax, "no updates")
-        figure.savefig(path)
+        drawing.savefig(path)
         return path
     not_submitted = STATUS_ORDER.index("not submitted")
     grid = np.full((len(providers), len(rounds)), not_submitted, dtype=np.int64)
@@ -543,12 +399,7 @@ def plot_decisions(result: RunResult, path: Path) -> Path:
                     colour = "black" if STATUS_ORDER[grid[i, j]] == "pending" else "white"
                     ax.text(j, i, letter, ha="center", va="center", fontsize=8, color=colour)
     ax.set_xticks(range(len(rounds)), labels=[str(r) for r in rounds])
-    labels = [f"{name} [{b}]" if is_byzantine(b) else name for name, b in providers]
-    ax.set_yticks(range(len(providers)), labels=labels)
-    for label, (_, behaviour) in zip(ax.get_yticklabels(), providers, strict=True):
-        if is_byzantine(behaviour):
-            label.set_color("tab:red")
-            label.set_fontweight("bold")
+    label_providers(ax, providers)
     ax.set_xticks(np.arange(-0.5, len(rounds)), minor=True)
     ax.set_yticks(np.arange(-0.5, len(providers)), minor=True)
     ax.grid(which="minor", color="white", linewidth=2)
@@ -560,26 +411,8 @@ def plot_decisions(result: RunResult, path: Path) -> Path:
         for status, colour in zip(STATUS_ORDER, STATUS_COLOURS, strict=True)
     ]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    figure.savefig(path)
+    drawing.savefig(path)
     return path
-
-
-def _styles(groups: Sequence[str]) -> dict[str, tuple[str, str]]:
-    """``behaviour -> (colour, marker)``: blue dots for honest, distinct ones for the rest."""
-    styles: dict[str, tuple[str, str]] = {}
-    others = 0
-    for group in groups:
-        if group == HONEST:
-            styles[group] = (HONEST_COLOUR, "o")
-        elif group == UNKNOWN:
-            styles[group] = ("tab:gray", "o")
-        else:
-            styles[group] = (
-                BYZANTINE_COLOURS[others % len(BYZANTINE_COLOURS)],
-                BYZANTINE_MARKERS[others % len(BYZANTINE_MARKERS)],
-            )
-            others += 1
-    return styles
 
 
 def plot_scores(result: RunResult, path: Path) -> Path:
@@ -594,17 +427,17 @@ def plot_scores(result: RunResult, path: Path) -> Path:
         ``path``.
     """
     rounds = sorted({row.round for row in result.updates})
-    groups = _behaviours(result)
+    groups = behaviours(result)
     width = min(16.0, max(7.0, 3.5 + 0.6 * len(rounds)))
-    figure = _figure(width, 5.2)
-    ax, strip = figure.subplots(2, 1, sharex=True, height_ratios=[4, 1])
+    drawing = figure(width, 5.2)
+    ax, strip = drawing.subplots(2, 1, sharex=True, height_ratios=[4, 1])
     ax.set_title(f"Task {result.task_id}: validators' scores per update ({result.metric})")
     if not rounds:
         _no_data(ax, "no updates")
         strip.set_axis_off()
-        figure.savefig(path)
+        drawing.savefig(path)
         return path
-    styles = _styles(groups)
+    group_styles = styles(groups)
     band = 0.8 / len(groups)
     rng = np.random.default_rng(0)
     any_invalid = False
@@ -613,7 +446,7 @@ def plot_scores(result: RunResult, path: Path) -> Path:
         by_group[row.behaviour].append(row)
     for k, group in enumerate(groups):
         offset = -0.4 + band * (k + 0.5)
-        colour, marker = styles[group]
+        colour, marker = group_styles[group]
         xs: list[float] = []
         ys: list[float] = []
         invalid = dict.fromkeys(rounds, 0)
@@ -655,7 +488,7 @@ def plot_scores(result: RunResult, path: Path) -> Path:
             transform=strip.transAxes,
             color="gray",
         )
-    figure.savefig(path)
+    drawing.savefig(path)
     return path
 
 
@@ -668,12 +501,12 @@ def plot_round_time(result: RunResult, path: Path) -> Path:
         ``path``.
     """
     timed = result.round_timings
-    figure = _figure(min(14.0, max(7.0, 3.0 + 0.8 * len(timed))), 4.2)
-    ax = figure.add_subplot()
+    drawing = figure(min(14.0, max(7.0, 3.0 + 0.8 * len(timed))), 4.2)
+    ax = drawing.add_subplot()
     ax.set_title(f"Task {result.task_id}: where each round's wall time went")
     if not timed:
         _no_data(ax, "no per-round timings (simulated run)")
-        figure.savefig(path)
+        drawing.savefig(path)
         return path
     rounds = [t.round for t in timed]
     parts = [
@@ -693,56 +526,37 @@ def plot_round_time(result: RunResult, path: Path) -> Path:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(True, axis="y", alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    figure.savefig(path)
+    drawing.savefig(path)
     return path
 
 
 # --- markdown -----------------------------------------------------------------------------
 
+AGENTS_TIME = (
+    "Seconds measured inside the agents, summed over each role's processes (agents "
+    "work in parallel, so these add up to more than the wall time; waiting for a "
+    "deadline is not counted). *work* is what the agents do in reaction to the ledger "
+    "(training, validation, aggregation, IPFS, transactions until mined); *Ledger + "
+    "IPFS* is the share of that work spent on IPFS and transactions. *events* is the "
+    "polling for contract events between steps, in the background."
+)
+ROUND_TIME = (
+    "From the round's start block to its finalization: *submitting* until the last "
+    "update is mined, *waiting* until the deadline closes submissions, *closing* until "
+    "the aggregate is finalized. *Training* is the slowest provider's, *scoring* the "
+    "slowest validator's, *aggregating* the keeper's plus the slowest validator's "
+    "recomputation; the rest of the submitting and closing phases (transactions until "
+    "mined, IPFS, noticing events, waiting for a CPU) is *ledger + IPFS*, an upper "
+    "bound. Block times are when the run first saw each block (within 0.1 s)."
+)
 
-def _wall(timings: dict[str, float]) -> float | None:
-    for key in ("wall_s", "wall"):
-        if key in timings:
-            return timings[key]
-    return None
 
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
-    lines = ["| " + " | ".join(_md(h) for h in headers) + " |"]
-    lines.append("|" + "|".join("---" for _ in headers) + "|")
-    lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in rows]
-    return lines
-
-
-def _markdown(
-    result: RunResult,
-    *,
-    title: str,
-    config: dict[str, Any] | None,
-    baseline: RunResult | None,
-    baseline_label: str,
-) -> str:
+def _rounds_section(result: RunResult) -> list[str]:
+    """The global model per round, with the committee's counts, attestations and gas."""
     metric = result.metric
-    out = [f"# {title}", ""]
-    out.append(
-        f"Task {result.task_id} · metric `{metric}` · {len(result.rounds)} finalized round(s) · "
-        f"{len(result.updates)} update(s)"
-    )
-    out += ["", "## Outcome", ""]
-    out += [
-        f"- {line}"
-        for line in summary_lines(
-            result,
-            baseline,
-            baseline_label=baseline_label,
-        )
-    ]
-
-    if config is not None:
-        out += ["", "## Configuration", "", "```json", _dump(config).rstrip(), "```"]
-
-    out += ["", "## Rounds", ""]
-    if not result.rounds:
+    rounds = rounds_of(result)
+    out = ["", "## Rounds", ""]
+    if not rounds:
         out.append("No round was finalized: the global model is still the initial one.")
         out.append("")
     rows: list[list[object]] = [
@@ -759,9 +573,9 @@ def _markdown(
             f"{r.gas_used:,}",
             f"`{r.result_cid}`" if r.result_cid else "",
         ]
-        for r in result.rounds
+        for r in rounds
     ]
-    out += _table(
+    out += table(
         [
             "Round",
             "Submitted",
@@ -774,7 +588,7 @@ def _markdown(
         ],
         rows,
     )
-    backdoored = [r for r in result.rounds if r.backdoor_success is not None]
+    backdoored = [r for r in rounds if r.backdoor_success is not None]
     if backdoored:
         out += [
             "",
@@ -783,9 +597,13 @@ def _markdown(
             + ", ".join(f"{r.round}: {100 * (r.backdoor_success or 0.0):.1f}%" for r in backdoored),
         ]
     out += ["", f"![{metric} per round]({ACCURACY_PNG})"]
+    return out
 
+
+def _updates_section(result: RunResult) -> list[str]:
+    """Every update with each validator's score, then the decision and score plots."""
     validators = _validators(result)
-    out += ["", "## Decisions per update", ""]
+    out = ["", "## Decisions per update", ""]
     if not result.updates:
         out.append("No update was submitted.")
     else:
@@ -795,137 +613,120 @@ def _markdown(
             "update invalid or unavailable; `-`: it did not score it."
         )
         out.append("")
-        update_rows: list[list[object]] = []
+        rows: list[list[object]] = []
         for row in result.updates:
             byzantine = is_byzantine(row.behaviour)
             scores = [_score(row.scores[v]) if v in row.scores else "-" for v in validators]
-            update_rows.append(
+            rows.append(
                 [
                     row.round,
                     f"**{row.provider}**" if byzantine else row.provider,
                     f"**{row.behaviour}**" if byzantine else row.behaviour,
-                    f"`{_short(row.update, 6)}`",
+                    f"`{short(row.update, 6)}`",
                     f"**{row.status}**" if byzantine else row.status,
                     *scores,
                 ]
             )
-        out += _table(
-            ["Round", "Provider", "Behaviour", "Update", "Status", *validators], update_rows
-        )
+        out += table(["Round", "Provider", "Behaviour", "Update", "Status", *validators], rows)
     out += ["", f"![decisions]({DECISIONS_PNG})", "", f"![scores]({SCORES_PNG})"]
+    return out
 
-    out += ["", "## Decisions by behaviour", ""]
-    counts = decision_counts(result)
-    out += _table(
-        ["Behaviour", "Updates", "Accepted", "Rejected", "Expired", "Undecided"],
+
+def _timings_section(result: RunResult) -> list[str]:
+    """The run's measured phases, as shares of its wall time."""
+    if not result.timings:
+        return []
+    wall_s = wall(result.timings)
+    share_header = "Share of wall time" if wall_s else "Share"
+    rows = [
         [
-            [
-                f"**{b} (Byzantine)**" if is_byzantine(b) else b,
-                c["updates"],
-                c["accepted"],
-                c["rejected"],
-                c["expired"],
-                c["undecided"],
-            ]
-            for b, c in counts.items()
-        ],
-    )
-
-    if result.timings:
-        wall = _wall(result.timings)
-        out += ["", "## Timings", ""]
-        share_header = "Share of wall time" if wall else "Share"
-        out += _table(
-            ["Phase", "Seconds", share_header],
-            [
-                [
-                    key.removesuffix("_s"),
-                    f"{seconds:.2f}",
-                    f"{100 * seconds / wall:.1f}%" if wall else "-",
-                ]
-                for key, seconds in result.timings.items()
-            ],
-        )
-
-    if result.round_timings:
-        out += ["", "## Where each round's wall time went", ""]
-        out.append(
-            "From the round's start block to its finalization: *submitting* until the last "
-            "update is mined, *waiting* until the deadline closes submissions, *closing* until "
-            "the aggregate is finalized. *Training* is the slowest provider's, *scoring* the "
-            "slowest validator's, *aggregating* the keeper's plus the slowest validator's "
-            "recomputation; the rest of the submitting and closing phases (transactions until "
-            "mined, IPFS, noticing events, waiting for a CPU) is *ledger + IPFS*, an upper "
-            "bound. Block times are when the run first saw each block (within 0.1 s)."
-        )
-        out.append("")
-        timing_rows: list[list[object]] = []
-        for t in result.round_timings:
-            timing_rows.append(
-                [
-                    t.round,
-                    f"{t.wall_s:.1f}",
-                    f"{t.submitting_s:.1f}",
-                    f"{t.waiting_s:.1f}",
-                    f"{t.closing_s:.1f}",
-                    f"{t.training_s:.1f}",
-                    f"{t.scoring_s:.1f}",
-                    f"{t.aggregating_s:.1f}",
-                    f"{t.ledger_ipfs_s:.1f}",
-                    f"{100 * t.share:.1f}%",
-                    f"{100 * t.busy_share:.1f}%",
-                ]
-            )
-        out += _table(
-            [
-                "Round",
-                "Wall s",
-                "Submitting",
-                "Waiting",
-                "Closing",
-                "Training",
-                "Scoring",
-                "Aggregating",
-                "Ledger + IPFS",
-                "Share of wall",
-                "Share without waiting",
-            ],
-            timing_rows,
-        )
-        out += ["", f"![round time]({ROUND_TIME_PNG})"]
-
-    if result.agent_seconds:
-        out += ["", "## Where the agents' time went", ""]
-        out.append(
-            "Seconds measured inside the agents, summed over each role's processes (agents "
-            "work in parallel, so these add up to more than the wall time; waiting for a "
-            "deadline is not counted). *work* is what the agents do in reaction to the ledger "
-            "(training, validation, aggregation, IPFS, transactions until mined); *Ledger + "
-            "IPFS* is the share of that work spent on IPFS and transactions. *events* is the "
-            "polling for contract events between steps, in the background."
-        )
-        out.append("")
-        time_rows: list[list[object]] = []
-        for role, seconds in result.agent_seconds.items():
-            work = sum(seconds.get(c, 0.0) for c in WORK)
-            share = sum(seconds.get(c, 0.0) for c in OVERHEAD) / work if work > 0 else 0.0
-            cells = [f"{seconds.get(c, 0.0):.1f}" for c in CATEGORIES]
-            name = f"**{role}**" if role == "all" else role
-            time_rows.append([name, *cells, f"{work:.1f}", f"{100 * share:.1f}%"])
-        out += _table(["Role", *CATEGORIES, "work", "Ledger + IPFS"], time_rows)
-
-    out += [
-        "",
-        "## Files",
-        "",
-        f"- [{RECEIPTS_JSON}]({RECEIPTS_JSON}): per finalized round, the result hash and CID, "
-        "the accepted updates in on-chain order and the number of attesters",
-        f"- [{RESULT_JSON}]({RESULT_JSON}): the whole run result",
-        f"- [{ACCURACY_PNG}]({ACCURACY_PNG}), [{DECISIONS_PNG}]({DECISIONS_PNG}), "
-        f"[{SCORES_PNG}]({SCORES_PNG})",
-        "",
+            key.removesuffix("_s"),
+            f"{seconds:.2f}",
+            f"{100 * seconds / wall_s:.1f}%" if wall_s else "-",
+        ]
+        for key, seconds in result.timings.items()
     ]
-    return "\n".join(out)
+    return ["", "## Timings", "", *table(["Phase", "Seconds", share_header], rows)]
+
+
+def _round_time_section(result: RunResult) -> list[str]:
+    """Each round's wall time by phase (multi-process runs)."""
+    if not result.round_timings:
+        return []
+    rows = [
+        [
+            t.round,
+            f"{t.wall_s:.1f}",
+            f"{t.submitting_s:.1f}",
+            f"{t.waiting_s:.1f}",
+            f"{t.closing_s:.1f}",
+            f"{t.training_s:.1f}",
+            f"{t.scoring_s:.1f}",
+            f"{t.aggregating_s:.1f}",
+            f"{t.ledger_ipfs_s:.1f}",
+            f"{100 * t.share:.1f}%",
+            f"{100 * t.busy_share:.1f}%",
+        ]
+        for t in result.round_timings
+    ]
+    headers = [
+        "Round",
+        "Wall s",
+        "Submitting",
+        "Waiting",
+        "Closing",
+        "Training",
+        "Scoring",
+        "Aggregating",
+        "Ledger + IPFS",
+        "Share of wall",
+        "Share without waiting",
+    ]
+    return [
+        "",
+        "## Where each round's wall time went",
+        "",
+        ROUND_TIME,
+        "",
+        *table(headers, rows),
+        "",
+        f"![round time]({ROUND_TIME_PNG})",
+    ]
+
+
+def _markdown(
+    result: RunResult,
+    *,
+    title: str,
+    config: dict[str, Any] | None,
+    baseline: RunResult | None,
+    baseline_label: str,
+) -> list[str]:
+    header = (
+        f"Task {result.task_id} · metric `{result.metric}` · "
+        f"{len(rounds_of(result))} finalized round(s) · {len(result.updates)} update(s)"
+    )
+    return [
+        f"# {title}",
+        "",
+        header,
+        *outcome(summary_lines(result, baseline, baseline_label=baseline_label)),
+        *configuration(config),
+        *_rounds_section(result),
+        *_updates_section(result),
+        *decisions_by_behaviour(result),
+        *_timings_section(result),
+        *_round_time_section(result),
+        *agents_time(result, AGENTS_TIME, bold_total=True),
+        *files(
+            [
+                f"{link(RECEIPTS_JSON)}: per finalized round, the result hash and CID, the "
+                "accepted updates in on-chain order and the number of attesters",
+                RESULT_FILE,
+                ", ".join(link(name) for name in (ACCURACY_PNG, DECISIONS_PNG, SCORES_PNG)),
+            ]
+        ),
+    ]
 
 
 def write_report(
@@ -935,7 +736,7 @@ def write_report(
     title: str,
     config: dict[str, Any] | None = None,
     baseline: RunResult | None = None,
-    baseline_label: str = "baseline",
+    baseline_label: str = BASELINE_LABEL,
 ) -> Path:
     """Write a run's report folder: markdown, three PNG plots, receipts and raw results.
 
@@ -950,8 +751,9 @@ def write_report(
     config
         The run's configuration (JSON-serialisable; other values are written with ``str``).
     baseline
-        A comparable run with the same metric, e.g. the same task without Byzantine providers:
-        its final metric is compared with the run's, its curve drawn next to the run's.
+        A comparable run with the same metric, by default the same task without its
+        Byzantine providers: its final metric is compared with the run's, its curve drawn
+        next to the run's.
     baseline_label
         How to name the baseline run in the text and the legend.
 
@@ -963,9 +765,10 @@ def write_report(
     Raises
     ------
     ValueError
-        If the baseline's metric is not the run's.
+        If ``result`` is not a federation run, or the baseline's metric is not the run's.
     """
-    _check_baseline(result, baseline)
+    rounds_of(result)
+    check_baseline(result, baseline)
     out_dir.mkdir(parents=True, exist_ok=True)
     plot_accuracy(
         result,
@@ -978,17 +781,17 @@ def write_report(
     if result.round_timings:
         plot_round_time(result, out_dir / ROUND_TIME_PNG)
     (out_dir / RECEIPTS_JSON).write_text(
-        _dump({"task_id": result.task_id, "rounds": receipts(result)}), encoding="utf-8"
+        dump({"task_id": result.task_id, "rounds": receipts(result)}), encoding="utf-8"
     )
-    raw = dataclasses.asdict(result)
-    raw["final_metric"] = result.final_metric
-    (out_dir / RESULT_JSON).write_text(_dump(raw), encoding="utf-8")
-    report = out_dir / REPORT_MD
-    report.write_text(
-        _markdown(
-            result, title=title, config=config, baseline=baseline, baseline_label=baseline_label
-        ),
-        encoding="utf-8",
+    markdown = _markdown(
+        result, title=title, config=config, baseline=baseline, baseline_label=baseline_label
     )
-    log.info("report written to %s", report)
-    return report
+    return write_files(result, out_dir, markdown)
+
+
+def show(console: Console, result: RunResult, baseline: RunResult | None = None) -> None:
+    """Print the rounds, the decision per update and the summary lines to ``console``."""
+    console.print(round_table(result))
+    console.print(decision_table(result))
+    for line in summary_lines(result, baseline):
+        console.print(line)

@@ -1,7 +1,8 @@
 """The report of a finished dag run: the DAG as a picture, its tips, the consensus model over
 time, the committee's decisions, where the time went.
 
-Reads a :class:`~ledgerlearn.lab.results.RunResult` whose ``dag`` is set (see
+Reads a :class:`~ledgerlearn.lab.results.RunResult` whose history is a
+:class:`~ledgerlearn.lab.dag_results.DagHistory` (see
 :func:`~ledgerlearn.lab.dag_results.collect_dag`) and nothing else. Files written by
 :func:`write_dag_report` into its ``out_dir``:
 
@@ -22,74 +23,67 @@ Reads a :class:`~ledgerlearn.lab.results.RunResult` whose ``dag`` is set (see
 
 from __future__ import annotations
 
-import dataclasses
-import logging
 from pathlib import Path
 from typing import Any
 
 from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ledgerlearn.lab.dag_results import DagHistory, DagNode
-from ledgerlearn.lab.report import (
+from ledgerlearn.lab.dag_results import DagHistory, DagNode, dag_of
+from ledgerlearn.lab.report.sections import (
     ACCURACY_PNG,
+    BASELINE_LABEL,
     HONEST_COLOUR,
-    REPORT_MD,
-    RESULT_JSON,
+    RESULT_FILE,
+    SCORES_PNG,
     STATUS_COLOURS,
     STATUS_ORDER,
-    _dump,
-    _figure,
-    _md,
-    _natural,
-    _short,
-    _styles,
-    _table,
+    agents_time,
+    check_baseline,
+    configuration,
     decision_counts,
+    decision_lines,
+    decisions_by_behaviour,
+    figure,
+    files,
+    finish_metric_plot,
     format_delta,
     format_metric,
     is_byzantine,
+    label_providers,
+    link,
+    metric_plot,
+    outcome,
     overhead_share,
+    provider_order,
+    run_label,
+    short,
+    styles,
+    table,
+    write_files,
 )
 from ledgerlearn.lab.results import RunResult
-from ledgerlearn.stopwatch import CATEGORIES, OVERHEAD, WORK
 
 __all__ = [
     "DAG_PNG",
-    "SCORES_PNG",
     "dag_summary_lines",
     "plot_consensus",
     "plot_dag",
     "plot_dag_scores",
+    "show",
     "tips_table",
     "write_dag_report",
 ]
 
-log = logging.getLogger(__name__)
-
 DAG_PNG = "dag.png"
-SCORES_PNG = "scores.png"
 COLOUR = dict(zip(STATUS_ORDER, STATUS_COLOURS, strict=True))
-
-
-def _dag(result: RunResult) -> DagHistory:
-    if result.dag is None:
-        raise ValueError(f"task {result.task_id} is not a dag run (no DAG in the result)")
-    return result.dag
 
 
 def _seconds(history: DagHistory, block: int) -> float:
     return (block - history.published_block) * history.block_time_s
-
-
-def _lanes(history: DagHistory) -> list[tuple[str, str]]:
-    """``(provider, behaviour)``: honest providers first, then Byzantine ones, by name."""
-    seen: dict[str, str] = {}
-    for node in history.nodes:
-        seen.setdefault(node.provider, node.behaviour)
-    return sorted(seen.items(), key=lambda item: (is_byzantine(item[1]), _natural(item[0])))
 
 
 def _status(node: DagNode) -> str:
@@ -101,7 +95,7 @@ def _status(node: DagNode) -> str:
 
 def dag_summary_lines(result: RunResult, baseline: RunResult | None = None) -> list[str]:
     """A few plain-text lines summing up a dag run (CLI and report)."""
-    history = _dag(result)
+    history = dag_of(result)
     metric = result.metric
     counts = decision_counts(result)
     accepted = sum(c["accepted"] for c in counts.values())
@@ -118,19 +112,12 @@ def dag_summary_lines(result: RunResult, baseline: RunResult | None = None) -> l
     ]
     if baseline is not None:
         lines.append(
-            f"without the Byzantine providers (task {baseline.task_id}): final "
+            f"{BASELINE_LABEL} (task {baseline.task_id}): final "
             f"{format_metric(metric, baseline.final_metric)}; this run vs that: "
             f"{format_delta(metric, result.final_metric - baseline.final_metric)}"
         )
-    honest = counts.get("honest")
-    if honest is not None:
-        lines.append(f"honest updates accepted: {honest['accepted']} of {honest['updates']}")
-    byzantine = [(b, c) for b, c in counts.items() if is_byzantine(b)]
-    if byzantine:
-        rejected_byz = sum(c["rejected"] for _, c in byzantine)
-        total_byz = sum(c["updates"] for _, c in byzantine)
-        detail = ", ".join(f"{b} {c['rejected']}/{c['updates']}" for b, c in byzantine)
-        lines.append(f"Byzantine updates rejected: {rejected_byz} of {total_byz} ({detail})")
+    lines += decision_lines(counts)
+    if any(is_byzantine(b) for b in counts):
         built = _built_on_byzantine(history)
         lines.append(
             f"honest updates built on a Byzantine update: {built[0]} of {built[1]} "
@@ -159,31 +146,31 @@ def _built_on_byzantine(history: DagHistory) -> tuple[int, int]:
 
 def tips_table(result: RunResult) -> Table:
     """The tips when the task closed, best first, for a rich console."""
-    history = _dag(result)
+    history = dag_of(result)
     nodes = {n.update: n for n in history.nodes}
     final = set(history.final.tips) if history.final is not None else set()
-    table = Table(title=f"Task {result.task_id}: tips (best first)", title_justify="left")
+    rows = Table(title=f"Task {result.task_id}: tips (best first)", title_justify="left")
     for header in ("Tip", "Provider", "Behaviour", "Quality", "Accepted at (s)", "Consensus"):
-        table.add_column(header)
+        rows.add_column(header)
     for tip in history.tips:
         node = nodes.get(tip)
         if node is None:
-            table.add_row(
-                _short(tip, 6), "(initial model)", "", "", "", "yes" if tip in final else ""
+            rows.add_row(
+                short(tip, 6), "(initial model)", "", "", "", "yes" if tip in final else ""
             )
             continue
         decided = (
             "" if node.decided_block is None else f"{_seconds(history, node.decided_block):.0f}"
         )
-        table.add_row(
-            _short(tip, 6),
+        rows.add_row(
+            short(tip, 6),
             node.provider,
             Text(node.behaviour, style="bold red" if is_byzantine(node.behaviour) else ""),
             "" if node.quality is None else f"{node.quality:.3f}",
             decided,
             "yes" if tip in final else "",
         )
-    return table
+    return rows
 
 
 # --- plots --------------------------------------------------------------------------------
@@ -191,12 +178,12 @@ def tips_table(result: RunResult) -> Table:
 
 def plot_dag(result: RunResult, path: Path) -> Path:
     """Draw the DAG to a PNG (see the module docstring)."""
-    history = _dag(result)
-    lanes = _lanes(history)
+    history = dag_of(result)
+    lanes = provider_order((node.provider, node.behaviour) for node in history.nodes)
     lane_of = {name: i for i, (name, _) in enumerate(lanes)}
     width = min(18.0, max(8.0, 4.0 + 0.05 * len(history.nodes)))
-    figure = _figure(width, max(4.0, 1.6 + 0.45 * len(lanes)))
-    ax = figure.add_subplot()
+    drawing = figure(width, max(4.0, 1.6 + 0.45 * len(lanes)))
+    ax = drawing.add_subplot()
     ax.set_title(
         f"Task {result.task_id}: the DAG ({len(history.nodes)} updates; edges to parents; "
         "tips ringed, consensus tips starred)"
@@ -238,12 +225,7 @@ def plot_dag(result: RunResult, path: Path) -> Path:
     ax.annotate(
         "initial model", (0.0, root_y), textcoords="offset points", xytext=(6, 6), fontsize=8
     )
-    labels = [f"{name} [{b}]" if is_byzantine(b) else name for name, b in lanes]
-    ax.set_yticks(range(len(lanes)), labels=labels)
-    for label, (_, behaviour) in zip(ax.get_yticklabels(), lanes, strict=True):
-        if is_byzantine(behaviour):
-            label.set_color("tab:red")
-            label.set_fontweight("bold")
+    label_providers(ax, lanes)
     ax.set_ylim(-0.7, max(len(lanes) - 0.3, 0.7))
     ax.set_xlabel("submitted at (s since publication)")
     ax.grid(True, axis="x", alpha=0.3)
@@ -286,12 +268,12 @@ def plot_dag(result: RunResult, path: Path) -> Path:
         )
     )
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    figure.savefig(path)
+    drawing.savefig(path)
     return path
 
 
 def _curve(result: RunResult, scale: float) -> tuple[list[float], list[float]]:
-    history = _dag(result)
+    history = dag_of(result)
     xs = [p.seconds for p in history.consensus]
     ys = [scale * p.metric for p in history.consensus]
     return xs, ys
@@ -300,20 +282,10 @@ def _curve(result: RunResult, scale: float) -> tuple[list[float], list[float]]:
 def plot_consensus(result: RunResult, path: Path, *, baseline: RunResult | None = None) -> Path:
     """The consensus model's test metric over time (and a baseline dag run's) to a PNG."""
     metric = result.metric
-    fraction = format_metric(metric, 0.5).endswith("%")
-    scale = 100.0 if fraction else 1.0
-    figure = _figure(7.0, 4.2)
-    ax = figure.add_subplot()
+    drawing, ax, scale = metric_plot(result)
     xs, ys = _curve(result, scale)
-    ax.step(
-        xs,
-        ys,
-        where="post",
-        color=HONEST_COLOUR,
-        marker=".",
-        label=f"this run (task {result.task_id}): {format_metric(metric, result.final_metric)}",
-    )
-    if baseline is not None and baseline.dag is not None:
+    ax.step(xs, ys, where="post", color=HONEST_COLOUR, marker=".", label=run_label(result))
+    if baseline is not None and isinstance(baseline.history, DagHistory):
         bx, by = _curve(baseline, scale)
         ax.step(
             bx,
@@ -321,32 +293,27 @@ def plot_consensus(result: RunResult, path: Path, *, baseline: RunResult | None 
             where="post",
             color="tab:gray",
             linestyle="--",
-            label=f"without the Byzantine providers: "
-            f"{format_metric(metric, baseline.final_metric)}",
+            label=f"{BASELINE_LABEL}: {format_metric(metric, baseline.final_metric)}",
         )
     ax.set_xlabel("time since publication (s)")
-    ax.set_ylabel(f"test {metric}" + (" (%)" if fraction else ""))
-    ax.set_title(f"Task {result.task_id}: consensus model (top {_dag(result).top_k} tips)")
-    if fraction:
-        ax.set_ylim(0, 105)
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="lower right")
-    figure.savefig(path)
+    ax.set_title(f"Task {result.task_id}: consensus model (top {dag_of(result).top_k} tips)")
+    finish_metric_plot(ax, metric)
+    drawing.savefig(path)
     return path
 
 
 def plot_dag_scores(result: RunResult, path: Path) -> Path:
     """Committee score of every update over time, honest vs each Byzantine behaviour."""
-    history = _dag(result)
+    history = dag_of(result)
     groups = list(
         dict.fromkeys(sorted((n.behaviour for n in history.nodes), key=lambda b: is_byzantine(b)))
     )
-    styles = _styles(groups)
-    figure = _figure(8.0, 4.2)
-    ax = figure.add_subplot()
+    group_styles = styles(groups)
+    drawing = figure(8.0, 4.2)
+    ax = drawing.add_subplot()
     ax.set_title(f"Task {result.task_id}: committee score per update ({result.metric})")
     for group in groups:
-        colour, marker = styles[group]
+        colour, marker = group_styles[group]
         chosen = [n for n in history.nodes if n.behaviour == group and n.score is not None]
         invalid = sum(n.behaviour == group and n.score is None for n in history.nodes)
         label = f"{group} (Byzantine)" if is_byzantine(group) else group
@@ -365,26 +332,24 @@ def plot_dag_scores(result: RunResult, path: Path) -> Path:
     ax.set_ylabel("committee score (lower median)")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    figure.savefig(path)
+    drawing.savefig(path)
     return path
 
 
 # --- markdown -----------------------------------------------------------------------------
 
+AGENTS_TIME = (
+    "Seconds measured inside the agents, summed over each role's processes; *Ledger + "
+    "IPFS* is the share of the work spent on IPFS and transactions."
+)
 
-def _markdown(
-    result: RunResult, *, title: str, config: dict[str, Any] | None, baseline: RunResult | None
-) -> str:
-    history = _dag(result)
+
+def _dag_section(result: RunResult) -> list[str]:
+    """The DAG's picture, its tips when the task closed and the final consensus model."""
+    history = dag_of(result)
     metric = result.metric
     nodes = {n.update: n for n in history.nodes}
-    out = [f"# {title}", ""]
-    out += ["## Outcome", ""]
-    out += [f"- {line}" for line in dag_summary_lines(result, baseline)]
-    if config is not None:
-        out += ["", "## Configuration", "", "```json", _dump(config).rstrip(), "```"]
-
-    out += ["", "## The DAG", "", f"![the DAG]({DAG_PNG})", ""]
+    out = ["", "## The DAG", "", f"![the DAG]({DAG_PNG})", ""]
     out.append(
         "Each dot is an update, on its provider's lane at its submission time; lines go to "
         "the parents it names (the square is the initial model). Green: accepted, red: "
@@ -398,11 +363,11 @@ def _markdown(
         node = nodes.get(tip)
         used = "yes" if final is not None and tip in final.tips else ""
         if node is None:
-            rows.append([f"`{_short(tip, 6)}`", "(initial model)", "", "", "", used])
+            rows.append([f"`{short(tip, 6)}`", "(initial model)", "", "", "", used])
             continue
         rows.append(
             [
-                f"`{_short(tip, 6)}`",
+                f"`{short(tip, 6)}`",
                 f"**{node.provider}**" if is_byzantine(node.behaviour) else node.provider,
                 node.behaviour,
                 "" if node.quality is None else f"{node.quality:.3f}",
@@ -412,7 +377,7 @@ def _markdown(
                 used,
             ]
         )
-    out += _table(["Tip", "Provider", "Behaviour", "Quality", "Accepted at (s)", "Consensus"], rows)
+    out += table(["Tip", "Provider", "Behaviour", "Quality", "Accepted at (s)", "Consensus"], rows)
     if final is not None:
         out += [
             "",
@@ -422,85 +387,85 @@ def _markdown(
             f"and IPFS: `ledgerlearn dag consensus --task {result.task_id} --at-block "
             f"{final.block} --top {history.top_k}`.",
         ]
-    out += ["", "## Consensus model over time", "", f"![consensus]({ACCURACY_PNG})", ""]
-    out += _table(
-        ["Time (s)", "Block", f"Test {metric}", "Tips", "Content hash"],
-        [
-            [
-                f"{p.seconds:.0f}",
-                p.block,
-                format_metric(metric, p.metric),
-                len(p.tips),
-                f"`{_short(p.content_hash, 6)}`",
-            ]
-            for p in history.consensus
-        ],
-    )
+    return out
 
-    out += ["", "## Decisions by behaviour", ""]
-    out += _table(
-        ["Behaviour", "Updates", "Accepted", "Rejected", "Undecided"],
+
+def _consensus_section(result: RunResult) -> list[str]:
+    """The consensus model's test metric each time the DAG changed."""
+    history = dag_of(result)
+    metric = result.metric
+    rows = [
         [
-            [
-                f"**{b} (Byzantine)**" if is_byzantine(b) else b,
-                c["updates"],
-                c["accepted"],
-                c["rejected"],
-                c["undecided"],
-            ]
-            for b, c in decision_counts(result).items()
-        ],
-    )
-    out += ["", f"![scores]({SCORES_PNG})", "", "## Decisions per update", ""]
+            f"{p.seconds:.0f}",
+            p.block,
+            format_metric(metric, p.metric),
+            len(p.tips),
+            f"`{short(p.content_hash, 6)}`",
+        ]
+        for p in history.consensus
+    ]
+    return [
+        "",
+        "## Consensus model over time",
+        "",
+        f"![consensus]({ACCURACY_PNG})",
+        "",
+        *table(["Time (s)", "Block", f"Test {metric}", "Tips", "Content hash"], rows),
+    ]
+
+
+def _updates_section(result: RunResult) -> list[str]:
+    """The committee scores' plot, then every update with its parents, the committee's
+    decision and score."""
+    history = dag_of(result)
+    out = ["", f"![scores]({SCORES_PNG})", "", "## Decisions per update", ""]
     out.append(
         "In on-chain order. Score: the committee's lower median (relative modes: the metric "
         "minus the parents' merge's). Parents: content hashes (`initial`: the initial model)."
     )
     out.append("")
-    update_rows: list[list[object]] = []
+    rows: list[list[object]] = []
     for node in history.nodes:
         byzantine = is_byzantine(node.behaviour)
         parents = ", ".join(
-            "initial" if p == history.root else f"`{_short(p, 4)}`" for p in node.parents
+            "initial" if p == history.root else f"`{short(p, 4)}`" for p in node.parents
         )
-        update_rows.append(
+        rows.append(
             [
                 f"{_seconds(history, node.submitted_block):.0f}",
                 f"**{node.provider}**" if byzantine else node.provider,
                 f"**{node.behaviour}**" if byzantine else node.behaviour,
-                f"`{_short(node.update, 6)}`",
+                f"`{short(node.update, 6)}`",
                 parents,
                 f"**{node.status}**" if byzantine else node.status,
                 "invalid" if node.score is None else f"{node.score:+.4f}",
             ]
         )
-    out += _table(
-        ["Submitted (s)", "Provider", "Behaviour", "Update", "Parents", "Status", "Score"],
-        update_rows,
+    out += table(
+        ["Submitted (s)", "Provider", "Behaviour", "Update", "Parents", "Status", "Score"], rows
     )
-    if result.agent_seconds:
-        out += ["", "## Where the agents' time went", ""]
-        out.append(
-            "Seconds measured inside the agents, summed over each role's processes; *Ledger + "
-            "IPFS* is the share of the work spent on IPFS and transactions."
-        )
-        out.append("")
-        time_rows: list[list[object]] = []
-        for role, seconds in result.agent_seconds.items():
-            work = sum(seconds.get(c, 0.0) for c in WORK)
-            share = sum(seconds.get(c, 0.0) for c in OVERHEAD) / work if work > 0 else 0.0
-            cells = [f"{seconds.get(c, 0.0):.1f}" for c in CATEGORIES]
-            time_rows.append([_md(role), *cells, f"{work:.1f}", f"{100 * share:.1f}%"])
-        out += _table(["Role", *CATEGORIES, "work", "Ledger + IPFS"], time_rows)
-    out += [
-        "",
-        "## Files",
-        "",
-        f"- [{DAG_PNG}]({DAG_PNG}), [{ACCURACY_PNG}]({ACCURACY_PNG}), [{SCORES_PNG}]({SCORES_PNG})",
-        f"- [{RESULT_JSON}]({RESULT_JSON}): the whole run result",
-        "",
+    return out
+
+
+def _markdown(
+    result: RunResult, *, title: str, config: dict[str, Any] | None, baseline: RunResult | None
+) -> list[str]:
+    return [
+        f"# {title}",
+        *outcome(dag_summary_lines(result, baseline)),
+        *configuration(config),
+        *_dag_section(result),
+        *_consensus_section(result),
+        *decisions_by_behaviour(result, expired=False),
+        *_updates_section(result),
+        *agents_time(result, AGENTS_TIME, bold_total=False),
+        *files(
+            [
+                ", ".join(link(name) for name in (DAG_PNG, ACCURACY_PNG, SCORES_PNG)),
+                RESULT_FILE,
+            ]
+        ),
     ]
-    return "\n".join(out)
 
 
 def write_dag_report(
@@ -513,26 +478,37 @@ def write_dag_report(
 ) -> Path:
     """Write a dag run's report folder; returns the path of ``report.md``.
 
+    Parameters
+    ----------
+    result
+        The run, as read back from the chain.
+    out_dir
+        The folder (created if missing; existing report files are overwritten).
+    title
+        The report's heading.
+    config
+        The run's configuration (JSON-serialisable; other values are written with ``str``).
+    baseline
+        A dag run of the same task without its Byzantine providers (same metric): its
+        final metric is compared with the run's, its curve drawn next to the run's.
+
     Raises
     ------
     ValueError
-        If ``result`` is not a dag run, or the baseline's metric differs.
+        If ``result`` is not a dag run, or the baseline's metric is not the run's.
     """
-    _dag(result)
-    if baseline is not None and baseline.metric != result.metric:
-        raise ValueError(
-            f"baseline metric {baseline.metric!r} differs from the run's {result.metric!r}"
-        )
+    dag_of(result)
+    check_baseline(result, baseline)
     out_dir.mkdir(parents=True, exist_ok=True)
     plot_dag(result, out_dir / DAG_PNG)
     plot_consensus(result, out_dir / ACCURACY_PNG, baseline=baseline)
     plot_dag_scores(result, out_dir / SCORES_PNG)
-    raw = dataclasses.asdict(result)
-    raw["final_metric"] = result.final_metric
-    (out_dir / RESULT_JSON).write_text(_dump(raw), encoding="utf-8")
-    report = out_dir / REPORT_MD
-    report.write_text(
-        _markdown(result, title=title, config=config, baseline=baseline), encoding="utf-8"
-    )
-    log.info("report written to %s", report)
-    return report
+    markdown = _markdown(result, title=title, config=config, baseline=baseline)
+    return write_files(result, out_dir, markdown)
+
+
+def show(console: Console, result: RunResult, baseline: RunResult | None = None) -> None:
+    """Print the tips and the summary lines to ``console``."""
+    console.print(tips_table(result))
+    for line in dag_summary_lines(result, baseline):
+        console.print(line)

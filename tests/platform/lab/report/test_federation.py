@@ -9,17 +9,15 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from ledgerlearn.lab.report import (
-    decision_counts,
+from ledgerlearn.lab.report.federation import (
     decision_table,
-    format_delta,
-    format_metric,
     receipts,
     round_table,
     summary_lines,
     write_report,
 )
-from ledgerlearn.lab.results import RoundRow, RunResult, UpdateRow
+from ledgerlearn.lab.report.sections import decision_counts, format_delta, format_metric
+from ledgerlearn.lab.results import RoundRow, RoundsHistory, RunResult, UpdateRow
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 PROVIDERS = {"alice": "honest", "bob": "honest", "carol": "honest", "mallory": "sign_flip"}
@@ -40,7 +38,7 @@ def _update(round_: int, provider: str, status: str, score: float | None) -> Upd
     )
 
 
-def _result() -> RunResult:
+def federation_result() -> RunResult:
     """3 rounds, 4 providers (mallory sign-flips, its scores are invalid), 3 validators.
 
     Carol skips round 2; bob is rejected in round 3.
@@ -79,14 +77,14 @@ def _result() -> RunResult:
         c: seconds["providers"].get(c, 0.0) + seconds["validators"].get(c, 0.0)
         for c in ("training", "validation", "ipfs", "chain", "events")
     }
-    return RunResult(7, "accuracy", 0.1, rounds, updates, timings, seconds)
+    return RunResult(7, "accuracy", 0.1, RoundsHistory(rounds), updates, timings, seconds)
 
 
 def _baseline() -> RunResult:
     rounds = [
         RoundRow(r, 3, 3, 0, m + 0.02, f"0x{r:064x}", f"bafyb{r}", 3) for r, m in METRICS.items()
     ]
-    return RunResult(8, "accuracy", 0.1, rounds)
+    return RunResult(8, "accuracy", 0.1, RoundsHistory(rounds))
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +92,7 @@ def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("report")
     config = {"dataset": "digits", "providers": list(PROVIDERS.values()), "validators": 3}
     path = write_report(
-        _result(),
+        federation_result(),
         out,
         title="Demo report",
         config=config,
@@ -163,7 +161,7 @@ def test_receipts_list_accepted_updates_in_order(report_dir: Path) -> None:
     data = json.loads((report_dir / "receipts.json").read_text())
     assert data["task_id"] == 7
     assert [r["round"] for r in data["rounds"]] == [1, 2, 3]
-    result = _result()
+    result = federation_result()
     first = data["rounds"][0]
     assert first["accepted_updates"] == [u.update for u in result.updates[:3]]
     assert first["result_hash"] == f"0x{1:064x}"
@@ -184,12 +182,12 @@ def test_result_json_round_trips(report_dir: Path) -> None:
         data["task_id"],
         data["metric"],
         data["initial_metric"],
-        [RoundRow(**r) for r in data["rounds"]],
+        RoundsHistory([RoundRow(**r) for r in data["rounds"]]),
         [UpdateRow(**u) for u in data["updates"]],
         data["timings"],
         data["agent_seconds"],
     )
-    assert rebuilt == _result()
+    assert rebuilt == federation_result()
 
 
 def _render(table: object) -> str:
@@ -199,21 +197,21 @@ def _render(table: object) -> str:
 
 
 def test_rich_tables_render_numbers() -> None:
-    rounds = _render(round_table(_result()))
+    rounds = _render(round_table(federation_result()))
     assert "55.00%" in rounds and "90.00%" in rounds and "bafyresult3" in rounds
-    decisions = _render(decision_table(_result()))
+    decisions = _render(decision_table(federation_result()))
     assert "invalid" in decisions and "sign_flip" in decisions
     assert "0.850" in decisions and "0.220" in decisions
     assert all(v in decisions for v in VALIDATORS)
 
 
 def test_summary_and_decision_counts() -> None:
-    lines = summary_lines(_result(), _baseline())
+    lines = summary_lines(federation_result(), _baseline())
     assert lines[0] == "task 7: 3 finalized round(s), 11 update(s): 7 accepted, 4 rejected"
     assert "honest updates accepted: 7 of 8" in lines
     assert "Byzantine updates rejected: 3 of 3 (sign_flip 3/3)" in lines
     assert "wall time: 100.0 s" in lines
-    counts = decision_counts(_result())
+    counts = decision_counts(federation_result())
     assert list(counts) == ["honest", "sign_flip"]
     assert counts["sign_flip"] == {
         "updates": 3,
@@ -226,7 +224,7 @@ def test_summary_and_decision_counts() -> None:
 
 def test_run_without_finalized_rounds_still_writes_a_report(tmp_path: Path) -> None:
     pending = _update(1, "alice", "pending", 0.3)
-    result = RunResult(3, "accuracy", 0.12, updates=[pending])
+    result = RunResult(3, "accuracy", 0.12, RoundsHistory(), updates=[pending])
     path = write_report(result, tmp_path / "empty", title="Nothing finalized")
     text = path.read_text()
     assert "No round was finalized" in text
@@ -240,7 +238,9 @@ def test_run_without_finalized_rounds_still_writes_a_report(tmp_path: Path) -> N
 
 
 def test_run_without_updates_still_writes_a_report(tmp_path: Path) -> None:
-    path = write_report(RunResult(4, "negative_loss", -2.3), tmp_path, title="Empty")
+    path = write_report(
+        RunResult(4, "negative_loss", -2.3, RoundsHistory()), tmp_path, title="Empty"
+    )
     text = path.read_text()
     assert "No update was submitted." in text
     assert "-2.3000" in text
@@ -248,9 +248,9 @@ def test_run_without_updates_still_writes_a_report(tmp_path: Path) -> None:
 
 
 def test_baseline_with_another_metric_is_refused(tmp_path: Path) -> None:
-    other = RunResult(9, "macro_f1", 0.1)
+    other = RunResult(9, "macro_f1", 0.1, RoundsHistory())
     with pytest.raises(ValueError, match=r"'macro_f1'.*'accuracy'"):
-        write_report(_result(), tmp_path, title="x", baseline=other)
+        write_report(federation_result(), tmp_path, title="x", baseline=other)
     assert not any(tmp_path.iterdir())
 
 
@@ -270,4 +270,4 @@ def test_time_split_and_gas_per_round(report_dir: Path) -> None:
     assert "| providers | 30.0 | 0.0 | 0.0 | 4.0 | 6.0 | 50.0 | 40.0 | 25.0% |" in text
     assert "gas per round: mean 1,000,002 (min 1,000,001, max 1,000,003)" in text
     assert "| 1,000,003 |" in text
-    assert "1,000,002" in _render(round_table(_result()))
+    assert "1,000,002" in _render(round_table(federation_result()))

@@ -8,16 +8,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from ledgerlearn.lab.dag_report import (
-    DAG_PNG,
-    SCORES_PNG,
-    dag_summary_lines,
-    tips_table,
-    write_dag_report,
-)
 from ledgerlearn.lab.dag_results import CurvePoint, DagHistory, DagNode
-from ledgerlearn.lab.report import ACCURACY_PNG, REPORT_MD, RESULT_JSON
-from ledgerlearn.lab.results import RunResult, UpdateRow
+from ledgerlearn.lab.report.dag import DAG_PNG, dag_summary_lines, tips_table, write_dag_report
+from ledgerlearn.lab.report.sections import ACCURACY_PNG, REPORT_MD, RESULT_JSON, SCORES_PNG
+from ledgerlearn.lab.results import RoundsHistory, RunResult, UpdateRow
 
 ROOT = "0x" + "00" * 32
 
@@ -69,7 +63,7 @@ def dag_result() -> RunResult:
             CurvePoint(121, 21.0, 0.81, "0x03", ["0xa2"]),
         ],
     )
-    result = RunResult(task_id=4, metric="accuracy", initial_metric=0.08, dag=history)
+    result = RunResult(task_id=4, metric="accuracy", initial_metric=0.08, history=history)
     for n in nodes:
         scores = {"validator-0": n.score, "validator-1": n.score}
         result.updates.append(
@@ -106,4 +100,4 @@ def test_the_report_draws_the_dag_and_the_consensus_curve(tmp_path: Path) -> Non
 
 def test_a_federation_result_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not a dag run"):
-        write_dag_report(RunResult(1, "accuracy", 0.1), tmp_path, title="x")
+        write_dag_report(RunResult(1, "accuracy", 0.1, RoundsHistory()), tmp_path, title="x")
