@@ -35,6 +35,7 @@ from ledgerlearn.agents.participant import Participant
 from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.behaviours import Honest, ProviderBehaviour
 from ledgerlearn.behaviours.view import ProviderView
+from ledgerlearn.chain.contract_errors import UpdateLedgerSubmissionClosed
 from ledgerlearn.chain.index import TaskRecord
 from ledgerlearn.core.rules import Flow, Status, from_fixed
 from ledgerlearn.core.tip_selection import select_parents
@@ -205,15 +206,26 @@ class Provider:
             return sent
         self._prepared = None
         self._commits.pop(prepared.digest, None)
-        with p.stopwatch.measure("chain"):
-            if client.has_outbox:  # no need to wait for the block: the events will tell
-                self._pending[number] = client.broadcast_update(
-                    self.task_id, number, prepared.digest, prepared.cid, len(self.data)
-                )
-            else:
-                client.submit_update(
-                    self.task_id, number, prepared.digest, prepared.cid, len(self.data)
-                )
+        try:
+            with p.stopwatch.measure("chain"):
+                if client.has_outbox:  # no need to wait for the block: the events will tell
+                    self._pending[number] = client.broadcast_update(
+                        self.task_id, number, prepared.digest, prepared.cid, len(self.data)
+                    )
+                else:
+                    client.submit_update(
+                        self.task_id, number, prepared.digest, prepared.cid, len(self.data)
+                    )
+        except UpdateLedgerSubmissionClosed as exc:
+            # the window closed between this step's look at the chain and the reveal
+            log.info(
+                "task %d round %d: the submission window closed at block %d before the "
+                "update went out: lost",
+                self.task_id,
+                number,
+                exc.deadline_block,
+            )
+            return False
         self.submitted.append((number, prepared.digest))
         log.info(
             "task %d round %d: submitted %s (%s)",
@@ -223,6 +235,23 @@ class Provider:
             self.behaviour.name,
         )
         return True
+
+    def _fetch_others(self, others: list[bytes]) -> list[Weights]:
+        """The other providers' updates of the round that this provider can fetch and decode
+        (what a behaviour that watches them sees: a withheld or malformed one is not there)."""
+        p = self.participant
+        fetched = []
+        for update in others:
+            try:
+                fetched.append(p.fetch_weights(self.task_id, update))
+            except LedgerlearnError as exc:
+                log.info(
+                    "task %d: another provider's update 0x%s is left out of the view: %s",
+                    self.task_id,
+                    update.hex()[:12],
+                    exc,
+                )
+        return fetched
 
     def _prepare_round(self, task: TaskRecord, number: int) -> Prepared | None:
         p = self.participant
@@ -242,7 +271,7 @@ class Provider:
             metric=METRICS_BY_ID[int(task.params.metric)].name,
             threshold=from_fixed(task.params.threshold),
             threshold_mode=task.params.threshold_mode.name.lower(),
-            load_updates=lambda: [p.fetch_weights(self.task_id, u) for u in others],
+            load_updates=lambda: self._fetch_others(others),
         )
         if not self.behaviour.ready(view):
             return None
