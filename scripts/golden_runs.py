@@ -33,9 +33,10 @@ VOLATILE = {"timings", "agent_seconds", "round_timings", "background_load", "gas
 
 STRESS_PROVIDERS = ["honest"] * 6 + ["withhold", "nan", "malformed_pickle", "label_flip"]
 STRESS_VALIDATORS = ["honest"] * 3 + ["inflate", "collude"]
-# Not here (known gaps, both stop a simulation on the tree before issue 12 too): an adaptive
-# attacker (alie_adaptive, ipm_adaptive) in a cast with a withholding provider (it cannot fetch
-# the withheld update), or one that reveals after the round closed (SubmissionClosed).
+# Not here, because the tree before issue 12 stops on them (fixed since, with
+# tests/platform/agents/test_provider_races.py): an adaptive attacker (alie_adaptive,
+# ipm_adaptive) in a cast with a withholding provider, or one that reveals after the round
+# closed (SubmissionClosed).
 
 
 def _configs() -> dict[str, Any]:
