@@ -105,7 +105,7 @@ def run(out: Path, only: list[str] | None) -> None:
         names = {u.update: u.provider for u in result.updates}  # a dag node is an update too
         scores = sorted(
             (
-                names.get(r.update.hex(), r.update.hex()),
+                names.get("0x" + r.update.hex(), "?"),
                 r.update.hex(),
                 f"validator-{i}",
                 r.score,
@@ -162,6 +162,8 @@ def compare(old: Path, new: Path) -> int:
         for name in ("result.json", "receipts.json", "scores.json"):
             if (folder / name).exists() or (other / name).exists():
                 a, b = (json.loads((f / name).read_text()) for f in (folder, other))
+                if name == "scores.json":  # the provider's name follows from result.json
+                    a, b = (sorted(row[1:] for row in rows) for rows in (a, b))
                 pairs.append(
                     (
                         name,
