@@ -16,7 +16,7 @@ from statistics import NormalDist
 import numpy as np
 
 from ledgerlearn.core.attacks.attack import Matrix, Vector, rows
-from ledgerlearn.core.attacks.line_search import line_search
+from ledgerlearn.core.attacks.line_search import LineSearched
 
 __all__ = ["Alie", "OptimisedAlie", "alie_at", "alie_z"]
 
@@ -61,22 +61,8 @@ class Alie:
         return rows(vector, num_attackers)
 
 
-class OptimisedAlie:
+class OptimisedAlie(LineSearched):
     """ALIE with ``z`` chosen by a line search against the task's rule."""
 
     name = "alie_opt"
-
-    def __call__(
-        self,
-        honest_vectors: Matrix,
-        *,
-        num_attackers: int,
-        providers: int,
-        rule: str,
-        num_byzantine: int,
-        rng: np.random.Generator,
-    ) -> Matrix:
-        """The ALIE vector at the most damaging ``z``, once per attacker."""
-        at = alie_at(honest_vectors)
-        _, vector = line_search(honest_vectors, rule, num_byzantine, num_attackers, at)
-        return rows(vector, num_attackers)
+    at = staticmethod(alie_at)

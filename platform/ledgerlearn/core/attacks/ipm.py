@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ledgerlearn.core.attacks.attack import Matrix, Vector, rows
-from ledgerlearn.core.attacks.line_search import line_search
+from ledgerlearn.core.attacks.line_search import LineSearched
 
 __all__ = ["Ipm", "OptimisedIpm", "ipm_at"]
 
@@ -50,22 +50,8 @@ class Ipm:
         return rows(vector, num_attackers)
 
 
-class OptimisedIpm:
+class OptimisedIpm(LineSearched):
     """IPM with ``epsilon`` chosen by a line search against the task's rule."""
 
     name = "ipm_opt"
-
-    def __call__(
-        self,
-        honest_vectors: Matrix,
-        *,
-        num_attackers: int,
-        providers: int,
-        rule: str,
-        num_byzantine: int,
-        rng: np.random.Generator,
-    ) -> Matrix:
-        """The IPM vector at the most damaging ``epsilon``, once per attacker."""
-        at = ipm_at(honest_vectors)
-        _, vector = line_search(honest_vectors, rule, num_byzantine, num_attackers, at)
-        return rows(vector, num_attackers)
+    at = staticmethod(ipm_at)

@@ -14,9 +14,9 @@ from collections.abc import Callable
 import numpy as np
 
 from ledgerlearn.aggregation import get
-from ledgerlearn.core.attacks.attack import Matrix, Vector
+from ledgerlearn.core.attacks.attack import Matrix, Vector, rows
 
-__all__ = ["SCALE_GRID", "line_search", "scale_gaps"]
+__all__ = ["SCALE_GRID", "LineSearched", "line_search", "scale_gaps"]
 
 log = logging.getLogger(__name__)
 
@@ -64,3 +64,27 @@ def line_search(
     scale, gap = scale_gaps(honest, rule, num_byzantine, num_attackers, vector_at)[0]
     log.info("line search picked scale %.3g (aggregate moved by %.3g)", scale, gap)
     return scale, vector_at(scale)
+
+
+class LineSearched:
+    """A family of attack vectors with its scale chosen by :func:`line_search` against the
+    task's rule; a subclass names the family (``at``: scale -> vector, for given honest
+    vectors)."""
+
+    name: str
+    at: Callable[[Matrix], Callable[[float], Vector]]
+
+    def __call__(
+        self,
+        honest_vectors: Matrix,
+        *,
+        num_attackers: int,
+        providers: int,
+        rule: str,
+        num_byzantine: int,
+        rng: np.random.Generator,
+    ) -> Matrix:
+        """The family's vector at its most damaging scale, once per attacker."""
+        at = self.at(honest_vectors)
+        _, vector = line_search(honest_vectors, rule, num_byzantine, num_attackers, at)
+        return rows(vector, num_attackers)
