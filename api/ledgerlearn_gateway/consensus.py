@@ -1,7 +1,7 @@
 """The consensus model of each dag task, kept by the gateway as an ordinary participant.
 
 A dag task has no round results on chain: its global model is the *consensus model*, the
-robust aggregate of its best recent tips (:func:`ledgerlearn.flows.dag.task_consensus`),
+robust aggregate of its best recent tips (:func:`ledgerlearn.flows.dag.consensus.task_consensus`),
 which anyone recomputes from the chain and IPFS and gets the same content hash. The gateway
 recomputes it whenever a task's set of accepted updates changes, puts the bytes on its IPFS
 node (so ``/models/{cid}`` serves them and anyone can fetch them) and keeps every version
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.core.rules import Flow
 from ledgerlearn.errors import LedgerlearnError
-from ledgerlearn.flows.dag import DEFAULT_TOP_K, task_consensus
+from ledgerlearn.flows.dag.consensus import DEFAULT_TOP_K, task_consensus
 from ledgerlearn.storage import IpfsNode
 
 log = logging.getLogger(__name__)

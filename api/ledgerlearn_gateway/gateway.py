@@ -10,12 +10,13 @@ Background threads then
 - follow the chain (``sync``): new events go to the index (under :attr:`lock`, which the
   read routes take too), to the server-sent-events hub and to the role book; the members'
   IPFS nodes are dialled as they register;
-- keep the rounds (``keeper``, on by default): a :class:`~ledgerlearn.flows.federation.RoundKeeper`
-  per open federation task, on an index of its own, as any participant may; the contract
-  refuses a second identical proposal or settlement, so several gateways or agents keeping
-  the same rounds cause no double effect;
+- keep the rounds (``keeper``, on by default): a
+  :class:`~ledgerlearn.flows.federation.keeper.RoundKeeper` per open federation task, on
+  an index of its own, as any participant may; the contract refuses a second identical
+  proposal or settlement, so several gateways or agents keeping the same rounds cause no
+  double effect;
 - keep dag tasks (with ``keeper``): settle updates whose scoring window passed unscored
-  (:class:`~ledgerlearn.flows.dag.DagKeeper`; the publisher's keeper closes the task);
+  (:class:`~ledgerlearn.flows.dag.keeper.DagKeeper`; the publisher's keeper closes the task);
 - compute each dag task's consensus model whenever its DAG changes (``consensus``, on with
   orchestration, no key needed: :class:`~ledgerlearn_gateway.consensus.ConsensusModels`);
 - score each round's global model (federation) and each consensus model (dag) on a held-out

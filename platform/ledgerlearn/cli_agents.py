@@ -6,7 +6,8 @@ a JSON-RPC chain (the devnet or a permissioned network):
 
 - ``publish`` puts a task's content on IPFS (model spec, initial weights, one encrypted
   validation fragment per committee member), publishes the task, then keeps its rounds
-  (:class:`~ledgerlearn.flows.federation.RoundKeeper`) and serves the content until it closes;
+  (:class:`~ledgerlearn.flows.federation.keeper.RoundKeeper`) and serves the content until it
+  closes;
 - ``provider run`` trains on the member's data each round (federation) or at its own pace on
   tips it selects (dag: the task decides) and submits its updates until the task closes;
 - ``validator run`` registers the member's IPFS address and encryption key, then scores updates
@@ -729,7 +730,7 @@ def provider_run(
         "staleness_beta": "--staleness-beta",
     }
     with _clear_errors("dag options", dag_options):
-        from ledgerlearn.flows.dag import DagSettings
+        from ledgerlearn.flows.dag.updates import DagSettings
 
         dag = DagSettings(
             parents=parents,

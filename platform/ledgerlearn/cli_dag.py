@@ -119,7 +119,7 @@ def tips(
     _setup_logging()
     with _clear_errors():
         from ledgerlearn.chain.index import read_index
-        from ledgerlearn.flows.dag import graph_of
+        from ledgerlearn.flows.dag.consensus import graph_of
 
         record = _dag_task(read_index(_client(deployment, rpc)), task)
         graph = graph_of(record, at_block)
@@ -190,7 +190,7 @@ def consensus(
     """Recompute a dag task's consensus model: the robust aggregate of its top K tips."""
     _setup_logging()
     with _clear_errors(), _reader(_client(deployment, rpc), ipfs_repo) as participant:
-        from ledgerlearn.flows.dag import task_consensus
+        from ledgerlearn.flows.dag.consensus import task_consensus
 
         _dag_task(participant.index, task)
         model = task_consensus(participant, task, top, at_block, horizon=horizon, margin=margin)

@@ -14,7 +14,7 @@ import pytest
 
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.core.rules import to_fixed
-from ledgerlearn.flows.dag import task_consensus
+from ledgerlearn.flows.dag.consensus import task_consensus
 from ledgerlearn.model import build
 from ledgerlearn.model.flatten import flatten, state_dict_to_arrays, unflatten
 from ledgerlearn.model.presets import logreg_digits

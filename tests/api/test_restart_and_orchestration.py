@@ -14,7 +14,7 @@ from eth_utils.address import to_checksum_address
 
 from ledgerlearn.chain.events import EventStream
 from ledgerlearn.core.rules import to_fixed
-from ledgerlearn.flows.federation import aggregate_models
+from ledgerlearn.flows.federation.rounds import aggregate_models
 from ledgerlearn.model import build
 from ledgerlearn.model.flatten import state_dict_to_arrays
 from ledgerlearn.model.presets import logreg_digits

@@ -519,7 +519,7 @@ def test_usage_errors_name_the_options(tmp_path: Path) -> None:
 
 def test_option_defaults_are_the_librarys() -> None:
     """The commands show the Policy's and TrainingConfig's defaults: they must be the same."""
-    from ledgerlearn.flows.dag import DagSettings
+    from ledgerlearn.flows.dag.updates import DagSettings
     from ledgerlearn.flows.policy import Policy
     from ledgerlearn.training import TrainingConfig
     from ledgerlearn_gateway import cli as api_cli

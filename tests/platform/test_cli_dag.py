@@ -24,7 +24,7 @@ from ledgerlearn.chain.devnet import Devnet
 from ledgerlearn.config import ChainSettings, DevnetSettings, StorageSettings
 from ledgerlearn.core.rules import Flow, ThresholdMode
 from ledgerlearn.core.task_params import TaskParams
-from ledgerlearn.flows.dag import task_consensus
+from ledgerlearn.flows.dag.consensus import task_consensus
 from ledgerlearn.model import build
 from ledgerlearn.model.flatten import flatten, state_dict_to_arrays, unflatten
 from ledgerlearn.model.presets import logreg_digits

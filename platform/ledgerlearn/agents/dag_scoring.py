@@ -14,7 +14,7 @@ Scoring an update goes through the committee's one pipeline
 (:func:`~ledgerlearn.flows.scoring.score_updates`): decode it against the task's spec
 (safetensors only, names, shapes, finiteness), fetch its parents (accepted updates or the
 initial weights, verified), merge them with the task's rule exactly as a provider does
-without dampening (:func:`~ledgerlearn.flows.dag.merge_models`), run the dag sanity checks
+without dampening (:func:`~ledgerlearn.flows.dag.updates.merge_models`), run the dag sanity checks
 (:func:`~ledgerlearn.core.sanity.check_changes`) and evaluate on the member's fragment.
 The score is the metric (absolute mode) or the metric minus the merge's metric on the same
 fragment (relative and peer modes: in a dag task an update's peers are its parents, see
@@ -34,7 +34,7 @@ from ledgerlearn.core.rules import SCORE_INVALID, Status
 from ledgerlearn.core.sanity import SanityVerdict, check_changes
 from ledgerlearn.core.types import Vector, Weights
 from ledgerlearn.errors import LedgerlearnError
-from ledgerlearn.flows.dag import HISTORY, merge_models, parents_reference
+from ledgerlearn.flows.dag.updates import HISTORY, merge_models, parents_reference
 from ledgerlearn.flows.ports import CommitteeMember
 from ledgerlearn.flows.scoring import ScoreRecord, score_updates
 from ledgerlearn.model.flatten import flatten

@@ -12,7 +12,7 @@ The task decides the flow. Each step the provider looks at the task on chain and
   if they beat the merge on its own held-out split (publish-if-better, honest behaviour
   only: an attacker publishes whatever it made), publishes and submits them naming the
   parents. A model that does not beat its parents is dropped; the next attempt waits for the
-  DAG to move (see :class:`~ledgerlearn.flows.dag.DagSettings`).
+  DAG to move (see :class:`~ledgerlearn.flows.dag.updates.DagSettings`).
 
 Every update is committed first and revealed in a later block (``commitUpdate``, then
 ``submitUpdate`` / ``submitDagUpdate`` with the salt): a copier who sees the reveal cannot
@@ -42,7 +42,8 @@ from ledgerlearn.core.tip_selection import select_parents
 from ledgerlearn.core.types import Weights
 from ledgerlearn.data import Dataset
 from ledgerlearn.errors import AgentError, LedgerlearnError
-from ledgerlearn.flows.dag import DagSettings, Verdict, beats, graph_of, merge_models
+from ledgerlearn.flows.dag.consensus import graph_of
+from ledgerlearn.flows.dag.updates import DagSettings, PublishVerdict, beats, merge_models
 from ledgerlearn.training import METRICS_BY_ID, ProgressCallback, TrainingConfig, train
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ class Prepared:
     parents: list[bytes] = field(default_factory=list)  # dag
     publish: bool = True  # dag: False when it did not beat its parents (dropped when ready)
     note: str = ""
-    verdict: Verdict | None = None  # dag: publish-if-better's comparison, when it ran
+    verdict: PublishVerdict | None = None  # dag: publish-if-better's comparison, when it ran
 
 
 class Provider:

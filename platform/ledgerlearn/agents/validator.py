@@ -22,7 +22,7 @@ a CID that points to nothing) and attested when it matches within the tolerance.
 proposal matches, the member proposes its own recomputation, so rounds close without any
 keeper. Every attestation names the CID this member serves the result from. After the
 attestation deadline it closes the round
-(:func:`~ledgerlearn.flows.federation.close_overdue_round`).
+(:func:`~ledgerlearn.flows.federation.rounds.close_overdue_round`).
 
 Before any update arrives it prepares each task it judges: fetches and decrypts its fragment
 and evaluates the round's base model, so the first round's scores are not late.
@@ -49,7 +49,7 @@ from ledgerlearn.data import Dataset
 from ledgerlearn.data.fragments import decrypt_fragment
 from ledgerlearn.errors import ContentTooLargeError, ContentUnavailableError, LedgerlearnError
 from ledgerlearn.faults import crash_point
-from ledgerlearn.flows.federation import (
+from ledgerlearn.flows.federation.rounds import (
     HISTORY,
     aggregate_round,
     close_overdue_round,
@@ -381,7 +381,7 @@ class Validator:
         their CIDs, the attesters' first) and compared within the tolerance; an unavailable or
         different one is not tried again. When nothing matches, this member proposes its own
         recomputation (once per round) after
-        :func:`~ledgerlearn.flows.federation.self_propose_after` blocks.
+        :func:`~ledgerlearn.flows.federation.rounds.self_propose_after` blocks.
         """
         me = self.participant.address
         if record.result_hash is not None or not record.accepted or not self.behaviour.attests:

@@ -17,7 +17,7 @@ import numpy as np
 
 from ledgerlearn.chain.index import RoundRecord, TaskRecord
 from ledgerlearn.core.rules import Status
-from ledgerlearn.flows.federation import RoundKeeper
+from ledgerlearn.flows.federation.keeper import RoundKeeper
 from ledgerlearn.model.weights import decode, encode
 
 

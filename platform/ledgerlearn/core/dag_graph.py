@@ -1,7 +1,7 @@
 """The DAG of a dag task as a plain value: accepted updates, their parents, their scores.
 
 :class:`DagGraph` is what tip selection, staleness and the consensus model read. The dag flow
-builds it from the event index (:func:`~ledgerlearn.flows.dag.graph_of`), as of the latest
+builds it from the event index (:func:`~ledgerlearn.flows.dag.consensus.graph_of`), as of the latest
 block or any earlier one, so every participant derives the same graph from the chain.
 
 Quality of an update. The committee scores an update once, relative to the merge of its

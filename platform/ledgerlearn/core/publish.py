@@ -2,7 +2,7 @@
 
 A provider trains from the merge of its parents and publishes the result only if it beats
 the merge on the provider's own held-out data. The evaluation is the flow's
-(:func:`~ledgerlearn.flows.dag.beats`); the decision on its figures is here.
+(:func:`~ledgerlearn.flows.dag.updates.beats`); the decision on its figures is here.
 """
 
 from __future__ import annotations

@@ -151,7 +151,7 @@ def check_changes(
     smaller, honest change then looked like a free rider's). A change smaller than
     :data:`MIN_RELATIVE_CHANGE` times its merge's norm also marks a free rider. The caller
     adds the returned changes to its context (the dag flow keeps the last
-    :data:`~ledgerlearn.flows.dag.HISTORY`).
+    :data:`~ledgerlearn.flows.dag.updates.HISTORY`).
 
     Raises
     ------

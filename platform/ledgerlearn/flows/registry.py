@@ -11,8 +11,8 @@ from types import MappingProxyType
 
 from ledgerlearn.core.rules import Flow
 from ledgerlearn.flows.base import FlowStrategy
-from ledgerlearn.flows.dag import DagFlow
-from ledgerlearn.flows.federation import FederationFlow
+from ledgerlearn.flows.dag.strategy import DagFlow
+from ledgerlearn.flows.federation.strategy import FederationFlow
 
 FLOWS: Mapping[Flow, FlowStrategy] = MappingProxyType(
     {Flow.FEDERATION: FederationFlow(), Flow.DAG: DagFlow()}

@@ -3,7 +3,7 @@
 The DAG itself (every update with its parents, the committee's decision and score, its
 quality), the tips when the task closed, and the consensus model's test metric over time:
 the consensus model is recomputed as the DAG stood after each change of its top-K tips
-(:func:`~ledgerlearn.flows.dag.task_consensus` with a block), so the curve is what any
+(:func:`~ledgerlearn.flows.dag.consensus.task_consensus` with a block), so the curve is what any
 participant would have computed then.
 """
 
@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.core.rules import SCORE_INVALID, Flow, Status, from_fixed
 from ledgerlearn.data import Dataset
-from ledgerlearn.flows.dag import DEFAULT_MARGIN, DEFAULT_TOP_K, graph_of, task_consensus
+from ledgerlearn.flows.dag.consensus import DEFAULT_MARGIN, DEFAULT_TOP_K, graph_of, task_consensus
 from ledgerlearn.lab.results import RunResult, update_row
 from ledgerlearn.training import METRICS_BY_ID, evaluate
 

@@ -37,7 +37,8 @@ from ledgerlearn.chain.outbox import Outbox
 from ledgerlearn.config import ChainSettings, StorageSettings
 from ledgerlearn.data import Dataset, DirichletPartitioner, IidPartitioner, load_bundled
 from ledgerlearn.flows.base import Keeper
-from ledgerlearn.flows.dag import DEFAULT_MARGIN, DEFAULT_TOP_K, DagSettings
+from ledgerlearn.flows.dag.consensus import DEFAULT_MARGIN, DEFAULT_TOP_K
+from ledgerlearn.flows.dag.updates import DagSettings
 from ledgerlearn.flows.policy import Policy
 from ledgerlearn.flows.registry import FLOWS
 from ledgerlearn.lab.results import RunResult, agent_seconds

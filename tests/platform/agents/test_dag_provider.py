@@ -25,7 +25,8 @@ from ledgerlearn.chain.outbox import Outbox
 from ledgerlearn.config import ChainSettings, StorageSettings
 from ledgerlearn.core.rules import Status
 from ledgerlearn.data import Dataset, load_bundled
-from ledgerlearn.flows.dag import DagKeeper, DagSettings
+from ledgerlearn.flows.dag.keeper import DagKeeper
+from ledgerlearn.flows.dag.updates import DagSettings
 from ledgerlearn.flows.policy import Policy
 from ledgerlearn.model import build
 from ledgerlearn.model.flatten import state_dict_to_arrays

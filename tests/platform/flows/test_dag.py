@@ -11,7 +11,8 @@ import torch
 
 from ledgerlearn.core.dag_graph import DagGraph
 from ledgerlearn.data import load_bundled
-from ledgerlearn.flows.dag import beats, consensus_model, merge_models
+from ledgerlearn.flows.dag.consensus import consensus_model
+from ledgerlearn.flows.dag.updates import beats, merge_models
 from ledgerlearn.model import build
 from ledgerlearn.model.flatten import flatten, state_dict_to_arrays, unflatten
 from ledgerlearn.model.presets import logreg_digits

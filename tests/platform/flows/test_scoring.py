@@ -27,8 +27,8 @@ from ledgerlearn.errors import (
     ContentUnavailableError,
     LedgerlearnError,
 )
-from ledgerlearn.flows.dag import merge_models, parents_reference
-from ledgerlearn.flows.federation import LONE_MIN_GAIN, round_reference, round_sanity
+from ledgerlearn.flows.dag.updates import merge_models, parents_reference
+from ledgerlearn.flows.federation.rounds import LONE_MIN_GAIN, round_reference, round_sanity
 from ledgerlearn.flows.scoring import score_updates
 from ledgerlearn.model import build
 from ledgerlearn.model.flatten import flatten, state_dict_to_arrays, unflatten

@@ -1,17 +1,6 @@
-"""Federation flow: synchronous rounds, aggregated deterministically and verified by the committee.
-
-Round r starts from the global model of the task. Providers submit updates until the
-submission window closes (held open, up to the policy's extension, until ``min_updates``
-arrived); the committee scores them; then any participant (the :class:`RoundKeeper`) settles
-updates still pending at the scoring deadline (those short of a quorum only once the scoring
-extension ended: they expire), computes the aggregate of the accepted updates *in on-chain
-acceptance order* with the task's rule, puts it on IPFS and proposes it. Committee members
-recompute the same aggregate from the same inputs (:func:`aggregate_round`) and attest when
-their result matches within :data:`ATTEST_TOLERANCE`; k attestations finalize the round. After
-the attestation deadline any participant closes the round without a quorum
-(:func:`close_overdue_round`): with a proposal more than f members attested, else keeping the
-base model.
-"""
+"""A federation round's maths and rules as every participant computes them: the committee's
+reference and sanity context, the deterministic aggregate, when proposals open and when a
+round is overdue."""
 
 from __future__ import annotations
 
@@ -24,10 +13,9 @@ from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.chain.custom_error import ContractCustomError
 from ledgerlearn.chain.index import RoundRecord, TaskRecord
 from ledgerlearn.core.aggregate import aggregate_vectors
-from ledgerlearn.core.rules import Flow, Status, ThresholdMode, from_fixed
+from ledgerlearn.core.rules import Status, ThresholdMode, from_fixed
 from ledgerlearn.core.sanity import SanityVerdict, check_round_in_context
 from ledgerlearn.core.types import Float32Array, Vector, Weights
-from ledgerlearn.flows.base import FlowStrategy, Keeper
 from ledgerlearn.flows.ports import Member
 from ledgerlearn.flows.scoring import Reference, SanityPolicy
 from ledgerlearn.model import ModelSpec
@@ -191,107 +179,3 @@ def matches(spec: ModelSpec, proposed: bytes, recomputed: bytes) -> bool:
     b = flatten(decode(recomputed, spec), spec).astype(np.float64)
     scale = max(float(np.abs(b).max()), 1e-12)
     return bool(np.abs(a - b).max() <= ATTEST_TOLERANCE * scale)
-
-
-class RoundKeeper:
-    """Closes federation rounds for one participant: settles, aggregates, proposes.
-
-    Any participant may run it (the publisher's agent does; the gateway will); several
-    keepers at once cause no double effect: a second identical proposal is refused by the
-    contract and ignored here.
-    """
-
-    def __init__(self, participant: Member, task_id: int) -> None:
-        self.participant = participant
-        self.task_id = task_id
-        self._computed: dict[int, tuple[bytes, str]] = {}  # round -> our aggregate (hash, CID)
-
-    def step(self) -> bool:
-        """Do what the current round needs now; True when something was sent."""
-        p = self.participant
-        task = p.task(self.task_id)
-        if task.closed or not task.rounds:
-            return False
-        number = max(task.rounds)
-        record = task.rounds[number]
-        if record.result_hash is not None:
-            return False
-        client = p.client
-        block = p.head
-        if block < task.round_deadlines(number).submissions_close:
-            return False
-        quorum = task.params.quorum
-        pending = [u for u in record.updates if task.updates[u].status is Status.PENDING]
-        if pending:
-            due = [
-                u
-                for u in pending
-                if task.scoring_deadlines(u).settleable(
-                    block + 1, len(task.updates[u].scores), quorum
-                )
-            ]
-            if not due:
-                return False
-            with p.stopwatch.measure("chain"):
-                client.settle_updates(self.task_id, due)
-            log.info("task %d round %d: settled %d pending updates", self.task_id, number, len(due))
-            return True
-        if not record.accepted:
-            if record.base_model_hash in record.proposals:
-                return False  # another keeper proposed keeping the base model
-            with p.stopwatch.measure("chain"):
-                client.propose_aggregate(
-                    self.task_id, number, [], record.base_model_hash, record.base_model_cid
-                )
-            log.info("task %d round %d: no accepted update, base model kept", self.task_id, number)
-            return True
-        if p.address in record.proposers:
-            # proposed (or named a CID) this round: members attest; past the attestation
-            # deadline without a quorum, the round is closed anyway
-            return close_overdue_round(p, task, record)
-        if number not in self._computed:
-            with p.stopwatch.measure("aggregation"):
-                data = self.compute(task, record)
-            with p.stopwatch.measure("ipfs"):
-                cid, digest = p.store.put(data)
-            self._computed[number] = (digest, cid)
-        digest, cid = self._computed[number]
-        proposal = record.proposals.get(digest)
-        if proposal is not None and cid in proposal.cids:
-            # proposed by another participant with this very CID: nothing to add
-            return close_overdue_round(p, task, record)
-        with p.stopwatch.measure("chain"):
-            client.propose_aggregate(self.task_id, number, record.accepted, digest, cid)
-        log.info(
-            "task %d round %d: %s aggregate of %d updates (%s)",
-            self.task_id,
-            number,
-            "named another CID for the proposed" if proposal is not None else "proposed",
-            len(record.accepted),
-            cid,
-        )
-        return True
-
-    def compute(self, task: TaskRecord, record: RoundRecord) -> bytes:
-        """The aggregate to propose (safetensors bytes): the round's deterministic aggregate."""
-        return aggregate_round(self.participant, task, record)
-
-
-class FederationFlow(FlowStrategy):
-    """Synchronous rounds: each round's accepted updates are aggregated, proposed, attested."""
-
-    flow = Flow.FEDERATION
-    name = "federation"
-    has_rounds = True
-    has_graph = False
-    ends_itself = True
-
-    def keeper(self, member: Member, task_id: int, *, close_at: int | None = None) -> Keeper:
-        """A :class:`RoundKeeper` (a task closes after its last round: ``close_at`` is not
-        used)."""
-        return RoundKeeper(member, task_id)
-
-    def closed_line(self, task: TaskRecord) -> str:
-        final = task.final_model_hash
-        cid = task.cid_of(final) if final is not None else None
-        return f"task {task.task_id} closed; final model {cid or '(none)'}"
