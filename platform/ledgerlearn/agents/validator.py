@@ -114,9 +114,10 @@ class Validator:
 
     def duty(self, flow: Flow) -> CommitteeDuty:
         """This member's duty in the tasks of ``flow`` (the flow's strategy makes it once)."""
-        if flow not in self._duties:
-            self._duties[flow] = FLOWS[flow].committee(self)
-        return self._duties[flow]
+        duty = self._duties.get(flow)
+        if duty is None:
+            duty = self._duties[flow] = FLOWS[flow].committee(self)
+        return duty
 
     def _forget(self, task: TaskRecord, duty: CommitteeDuty) -> None:
         """Drop everything kept for a closed task (it never changes again), once."""
