@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 if TYPE_CHECKING:
     from ledgerlearn.chain.index import TaskRecord
     from ledgerlearn.core.rules import Flow
-    from ledgerlearn.flows.ports import Member
+    from ledgerlearn.flows.ports import CommitteeMember, Member
 
 
 class Keeper(Protocol):
@@ -22,6 +22,21 @@ class Keeper(Protocol):
 
     def step(self) -> bool:
         """Do what the task needs now; True when a transaction was sent."""
+        ...
+
+
+class CommitteeDuty(Protocol):
+    """What one committee member does for the tasks of one flow (one duty object per member
+    and flow serves all that member's tasks of the flow, and keeps what they need between
+    steps)."""
+
+    def step(self, task: TaskRecord) -> bool:
+        """Do what this flow's ``task`` needs from this member now (nothing when it is not on
+        the task's committee); True when a transaction was sent."""
+        ...
+
+    def forget(self, task: TaskRecord) -> None:
+        """Drop what was kept for ``task`` (closed: it never changes again)."""
         ...
 
 
@@ -52,3 +67,9 @@ class FlowStrategy(ABC):
     @abstractmethod
     def closed_line(self, task: TaskRecord) -> str:
         """One sentence on a closed task's outcome, for a person (the CLI prints it)."""
+
+    # -- committee duties (9b) --
+    @abstractmethod
+    def committee(self, member: CommitteeMember) -> CommitteeDuty:
+        """What ``member`` (a committee member's agent) does for the tasks of this flow: one
+        duty per member, serving all its tasks of the flow (the validator asks for it once)."""

@@ -4,7 +4,9 @@ contracts (py-evm).
 One Byzantine provider could stall the single-threaded scorer: a withheld CID named by m
 updates cost m sequential fetch deadlines. Now an unavailable outcome applies to every update
 naming that CID (one deadline), while a CID copied from an available update still fails only
-the copy (its bytes do not match the copy's hash).
+the copy (its bytes do not match the copy's hash). And what a member keeps goes once it cannot
+be needed: its federation duty (flows/federation/committee.py) releases content round by round,
+and a closed task leaves nothing in its flow's duty or in the member.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from eth_account import Account
@@ -22,10 +25,14 @@ from ledgerlearn.agents.validator import Validator
 from ledgerlearn.chain.backend import connect
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.deployment import deploy
-from ledgerlearn.chain.index import TaskRecord, UpdateRecord
+from ledgerlearn.chain.index import RoundRecord, TaskRecord, UpdateRecord
 from ledgerlearn.config import ChainSettings, StorageSettings
+from ledgerlearn.core.rules import Flow, Status
 from ledgerlearn.core.task_params import TaskParams
+from ledgerlearn.data import Dataset
 from ledgerlearn.errors import ContentHashMismatchError, ContentUnavailableError, StorageError
+from ledgerlearn.flows.dag.committee import DagCommittee
+from ledgerlearn.flows.federation.committee import RoundCommittee
 from ledgerlearn.model import build
 from ledgerlearn.model.flatten import state_dict_to_arrays
 from ledgerlearn.model.presets import logreg_digits
@@ -72,7 +79,9 @@ def validator(tmp_path: Path) -> Iterator[tuple[Validator, CountingStore]]:
         yield Validator(participant, bytes(member.key)), store
 
 
-def _task(updates: list[tuple[bytes, str]]) -> TaskRecord:
+def _task(
+    updates: list[tuple[bytes, str]], *, task_id: int = 1, flow: Flow = Flow.FEDERATION
+) -> TaskRecord:
     params = TaskParams(
         model_spec_hash=b"\x01" * 32,
         model_spec_cid="spec",
@@ -84,10 +93,11 @@ def _task(updates: list[tuple[bytes, str]]) -> TaskRecord:
         quorum=1,
         max_faulty_validators=0,
         threshold=0,
+        flow=flow,
     )
-    task = TaskRecord(1, "publisher", params, 0)
+    task = TaskRecord(task_id, "publisher", params, 0)
     for i, (digest, cid) in enumerate(updates):
-        task.updates[digest] = UpdateRecord(1, digest, f"provider-{i}", 1, 10, cid, [], 5)
+        task.updates[digest] = UpdateRecord(task_id, digest, f"provider-{i}", 1, 10, cid, [], 5)
     return task
 
 
@@ -123,10 +133,9 @@ def test_prefetched_content_is_released_on_every_path(
     """Content fetched early is dropped once it cannot be needed: the update was decided by
     the others, this member scored it, or its round is over; per-round caches of earlier
     rounds go too (they once grew for the agent's whole life)."""
-    from ledgerlearn.chain.index import RoundRecord
-    from ledgerlearn.core.rules import Status
-
     member, _ = validator
+    duty = member.duty(Flow.FEDERATION)
+    assert isinstance(duty, RoundCommittee)
     me = member.participant.address
     hashes = [hashlib.sha256(f"round update {i}".encode()).digest() for i in range(4)]
     task = _task([(h, f"cid-{i}") for i, h in enumerate(hashes)])
@@ -137,31 +146,42 @@ def test_prefetched_content_is_released_on_every_path(
     task.updates[hashes[0]].status = Status.ACCEPTED  # decided by the others
     task.updates[hashes[1]].scores[me] = 1  # scored by this member
     for h in [*hashes, old]:
-        member._content[h] = b"bytes"
-        member._content_task[h] = 1
-    member._prefetched.update([*hashes, old])
-    member._base_metric[(1, 1)] = 0.5
-    member._aggregates[(1, 1)] = (b"", "", b"")
-    member._bad_proposals[(1, 1)] = set()
-    member._release(task, task.rounds[2])
-    assert set(member._content) == {hashes[2], hashes[3]}  # still to be scored by this member
-    assert old not in member._prefetched
-    assert not member._base_metric and not member._aggregates and not member._bad_proposals
+        duty._content[h] = b"bytes"
+        duty._content_task[h] = 1
+    duty._prefetched.update([*hashes, old])
+    duty._base_metric[(1, 1)] = 0.5
+    duty._aggregates[(1, 1)] = (b"", "", b"")
+    duty._bad_proposals[(1, 1)] = set()
+    duty._release(task, task.rounds[2])
+    assert set(duty._content) == {hashes[2], hashes[3]}  # still to be scored by this member
+    assert old not in duty._prefetched
+    assert not duty._base_metric and not duty._aggregates and not duty._bad_proposals
 
 
 def test_a_closed_task_leaves_nothing_behind(validator: tuple[Validator, CountingStore]) -> None:
-    """Once a task closes (it never changes again) its content, caches and fragment go."""
+    """Once a task closes (it never changes again) its content, caches and fragment go, from
+    the duty of its flow and from the member; another flow's duty keeps what it holds."""
     member, _ = validator
+    federation, dag = member.duty(Flow.FEDERATION), member.duty(Flow.DAG)
+    assert isinstance(federation, RoundCommittee) and isinstance(dag, DagCommittee)
+    assert member.duty(Flow.DAG) is dag  # one duty per flow, made once
     hashes = [hashlib.sha256(f"closing {i}".encode()).digest() for i in range(3)]
     task = _task([(h, f"cid-{i}") for i, h in enumerate(hashes)])
+    dag_task = _task([], task_id=2, flow=Flow.DAG)  # open; this member is not on its committee
+    elsewhere = hashlib.sha256(b"an update of the open dag task").digest()
     for h in hashes:
-        member._content[h] = b"bytes"
-        member._content_task[h] = 1
-        member._dag._content[h] = b"bytes"
-        member._dag._tried.add(h)
-    member._base_metric[(1, 3)] = 0.5
+        federation._content[h] = b"bytes"
+        federation._content_task[h] = 1
+    federation._base_metric[(1, 3)] = 0.5
+    dag._content[elsewhere] = b"bytes"
+    dag._tried.add(elsewhere)
+    fragment = Dataset(np.zeros((1, 64), np.float32), np.zeros(1, np.int64), num_classes=10)
+    member._fragments[1] = member._fragments[2] = fragment
     task.closed = True
     member.participant.index.tasks[1] = task
+    member.participant.index.tasks[2] = dag_task
     member.step()
-    assert not member._content and not member._content_task and not member._base_metric
-    assert not member._dag._content and not member._dag._tried
+    assert not federation._content and not federation._content_task
+    assert not federation._base_metric and 1 not in member._fragments
+    assert dag._content == {elsewhere: b"bytes"} and dag._tried == {elsewhere}
+    assert member._fragments[2] is fragment

@@ -18,6 +18,7 @@ scoring deadline and closes the task when its planned duration is over.
 
 Modules: :mod:`.updates` (a provider's settings, the merge of parents, the reference an
 update is scored against, publish-if-better), :mod:`.consensus` (the consensus model),
-:mod:`.keeper` (:class:`~.keeper.DagKeeper`), :mod:`.strategy` (:class:`~.strategy.DagFlow`,
+:mod:`.keeper` (:class:`~.keeper.DagKeeper`), :mod:`.committee` (how a committee member scores
+dag updates: :class:`~.committee.DagCommittee`), :mod:`.strategy` (:class:`~.strategy.DagFlow`,
 registered in :data:`~ledgerlearn.flows.registry.FLOWS`).
 """

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from ledgerlearn.chain.index import TaskRecord
 from ledgerlearn.core.rules import Flow
-from ledgerlearn.flows.base import FlowStrategy, Keeper
+from ledgerlearn.flows.base import CommitteeDuty, FlowStrategy, Keeper
+from ledgerlearn.flows.dag.committee import DagCommittee
 from ledgerlearn.flows.dag.keeper import DagKeeper
-from ledgerlearn.flows.ports import Member
+from ledgerlearn.flows.ports import CommitteeMember, Member
 
 
 class DagFlow(FlowStrategy):
@@ -29,3 +30,9 @@ class DagFlow(FlowStrategy):
             f"{len(task.tips())} tips; its consensus model: "
             f"`ledgerlearn dag consensus --task {task.task_id}`"
         )
+
+    # -- committee duties (9b) --
+    def committee(self, member: CommitteeMember) -> CommitteeDuty:
+        """A :class:`DagCommittee`: scores each update against the merge of its parents
+        before its own deadline."""
+        return DagCommittee(member)

@@ -13,6 +13,7 @@ the attestation deadline any participant closes the round without a quorum
 base model.
 
 Modules: :mod:`.rounds` (the round's maths as every participant computes it),
-:mod:`.keeper` (:class:`~.keeper.RoundKeeper`), :mod:`.strategy`
+:mod:`.keeper` (:class:`~.keeper.RoundKeeper`), :mod:`.committee` (what a committee member does
+in a round: :class:`~.committee.RoundCommittee`), :mod:`.strategy`
 (:class:`~.strategy.FederationFlow`, registered in :data:`~ledgerlearn.flows.registry.FLOWS`).
 """

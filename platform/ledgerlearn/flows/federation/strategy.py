@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from ledgerlearn.chain.index import TaskRecord
 from ledgerlearn.core.rules import Flow
-from ledgerlearn.flows.base import FlowStrategy, Keeper
+from ledgerlearn.flows.base import CommitteeDuty, FlowStrategy, Keeper
+from ledgerlearn.flows.federation.committee import RoundCommittee
 from ledgerlearn.flows.federation.keeper import RoundKeeper
-from ledgerlearn.flows.ports import Member
+from ledgerlearn.flows.ports import CommitteeMember, Member
 
 
 class FederationFlow(FlowStrategy):
@@ -27,3 +28,9 @@ class FederationFlow(FlowStrategy):
         final = task.final_model_hash
         cid = task.cid_of(final) if final is not None else None
         return f"task {task.task_id} closed; final model {cid or '(none)'}"
+
+    # -- committee duties (9b) --
+    def committee(self, member: CommitteeMember) -> CommitteeDuty:
+        """A :class:`RoundCommittee`: scores each round's updates, attests or proposes its
+        aggregate, closes an overdue round."""
+        return RoundCommittee(member)

@@ -1,4 +1,4 @@
-"""How a committee member scores the updates of a dag task.
+"""The committee's duty in the dag flow: how a member scores the updates of a dag task.
 
 No rounds: each update has its own scoring deadline (its submission block plus the task's
 score window). Each step the member takes the pending updates it has not scored yet, tries
@@ -54,11 +54,12 @@ SEND_MARGIN = 2
 transaction is estimated, signed and mined a block or two later)."""
 
 
-class DagScorer:
-    """The dag part of a :class:`~ledgerlearn.agents.validator.Validator`."""
+class DagCommittee:
+    """A committee member's duty in dag tasks (the dag flow's
+    :class:`~ledgerlearn.flows.base.CommitteeDuty`): one per member, for all its dag tasks."""
 
-    def __init__(self, validator: CommitteeMember) -> None:
-        self.validator = validator
+    def __init__(self, member: CommitteeMember) -> None:
+        self.member = member
         self._content: dict[bytes, bytes | LedgerlearnError] = {}
         self._tried: set[bytes] = set()
         self._sent: set[bytes] = set()
@@ -78,9 +79,11 @@ class DagScorer:
 
     def step(self, task: TaskRecord) -> bool:
         """Score the task's updates that are due; True when scores were sent."""
-        v = self.validator
+        v = self.member
         p = v.participant
         me = p.address
+        if me not in task.params.committee:
+            return False
         quorum = task.params.quorum
         next_block = p.head + 1
         due = [
@@ -156,7 +159,7 @@ class DagScorer:
     def score(self, task: TaskRecord, updates: list[UpdateRecord]) -> dict[bytes, ScoreRecord]:
         """Scores of ``updates`` (their content fetched, or given up) on this member's
         fragment, each against the merge of its parents."""
-        v = self.validator
+        v = self.member
         p = v.participant
         spec = p.spec(task.task_id)
         fragment = v.fragment(task)
@@ -188,7 +191,7 @@ class DagScorer:
         if key in self._merges:
             self._merges.move_to_end(key)
             return self._merges[key]
-        v = self.validator
+        v = self.member
         p = v.participant
         spec = p.spec(task.task_id)
         models = [self._model(task, h) for h in update.parents]
@@ -208,7 +211,7 @@ class DagScorer:
         if content_hash in self._models:
             self._models.move_to_end(content_hash)
             return self._models[content_hash]
-        weights = self.validator.participant.fetch_weights(task.task_id, content_hash)
+        weights = self.member.participant.fetch_weights(task.task_id, content_hash)
         self._models[content_hash] = weights
         if len(self._models) > CACHE:
             self._models.popitem(last=False)
