@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 if TYPE_CHECKING:
     from ledgerlearn.chain.index import TaskRecord
     from ledgerlearn.core.rules import Flow
-    from ledgerlearn.flows.ports import Member
+    from ledgerlearn.flows.ports import Member, ProviderAgent
 
 
 class Keeper(Protocol):
@@ -22,6 +22,25 @@ class Keeper(Protocol):
 
     def step(self) -> bool:
         """Do what the task needs now; True when a transaction was sent."""
+        ...
+
+
+class ProviderDuty(Protocol):
+    """What a provider does in a task of one flow, step by step (its agent joins the task and
+    holds what every flow shares: see :class:`~ledgerlearn.flows.ports.ProviderAgent`)."""
+
+    @property
+    def unpublished(self) -> int:
+        """Models it made and then did not publish (a dag provider's publish-if-better)."""
+        ...
+
+    def check(self, task: TaskRecord) -> None:
+        """Fail early, with a clear message, when it cannot do this flow's work."""
+        ...
+
+    def step(self, task: TaskRecord) -> bool:
+        """Do the flow's next piece of work in a task it has joined; True when a transaction
+        was sent."""
         ...
 
 
@@ -52,3 +71,8 @@ class FlowStrategy(ABC):
     @abstractmethod
     def closed_line(self, task: TaskRecord) -> str:
         """One sentence on a closed task's outcome, for a person (the CLI prints it)."""
+
+    # -- provider (9c) --
+    @abstractmethod
+    def provider(self, agent: ProviderAgent) -> ProviderDuty:
+        """What ``agent`` does as a provider in a task of this flow (made once per provider)."""

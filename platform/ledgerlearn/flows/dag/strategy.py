@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from ledgerlearn.chain.index import TaskRecord
 from ledgerlearn.core.rules import Flow
-from ledgerlearn.flows.base import FlowStrategy, Keeper
+from ledgerlearn.flows.base import FlowStrategy, Keeper, ProviderDuty
 from ledgerlearn.flows.dag.keeper import DagKeeper
-from ledgerlearn.flows.ports import Member
+from ledgerlearn.flows.dag.provider import DagProvider
+from ledgerlearn.flows.ports import Member, ProviderAgent
 
 
 class DagFlow(FlowStrategy):
@@ -29,3 +30,9 @@ class DagFlow(FlowStrategy):
             f"{len(task.tips())} tips; its consensus model: "
             f"`ledgerlearn dag consensus --task {task.task_id}`"
         )
+
+    # -- provider (9c) --
+    def provider(self, agent: ProviderAgent) -> ProviderDuty:
+        """A :class:`DagProvider`: updates at its own pace on parents it chose, published
+        if better."""
+        return DagProvider(agent)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from ledgerlearn.chain.index import TaskRecord
 from ledgerlearn.core.rules import Flow
-from ledgerlearn.flows.base import FlowStrategy, Keeper
+from ledgerlearn.flows.base import FlowStrategy, Keeper, ProviderDuty
 from ledgerlearn.flows.federation.keeper import RoundKeeper
-from ledgerlearn.flows.ports import Member
+from ledgerlearn.flows.federation.provider import FederationProvider
+from ledgerlearn.flows.ports import Member, ProviderAgent
 
 
 class FederationFlow(FlowStrategy):
@@ -27,3 +28,8 @@ class FederationFlow(FlowStrategy):
         final = task.final_model_hash
         cid = task.cid_of(final) if final is not None else None
         return f"task {task.task_id} closed; final model {cid or '(none)'}"
+
+    # -- provider (9c) --
+    def provider(self, agent: ProviderAgent) -> ProviderDuty:
+        """A :class:`FederationProvider`: one update per round while the round is open."""
+        return FederationProvider(agent)
