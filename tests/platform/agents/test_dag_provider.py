@@ -240,6 +240,8 @@ def test_the_held_out_split_rotates_so_every_sample_is_trained_on(world: World) 
         data,
         dag=DagSettings(rotate_held_out=False),
     )
+    assert dag_duty(fixed) is fixed.duty  # made once, from the task's flow
+    assert dag_duty(fixed).settings is fixed.dag  # the agent's dag settings reach its duty
     splits = [dag_duty(fixed).split(attempt) for attempt in range(1, 9)]
     never_trained = _rows(splits[0][1])
     assert all(_rows(h) == never_trained for _, h in splits)
