@@ -31,14 +31,15 @@ from collections.abc import Callable
 import numpy as np
 
 from ledgerlearn.behaviours.omniscient import Omniscient
-from ledgerlearn.behaviours.provider import TrainFn
-from ledgerlearn.behaviours.view import ProviderView, Weights
 from ledgerlearn.core.attacks.alie import alie_at
 from ledgerlearn.core.attacks.attack import Matrix, Vector
 from ledgerlearn.core.attacks.ipm import ipm_at
 from ledgerlearn.core.attacks.line_search import scale_gaps
 from ledgerlearn.core.sanity import check_round
+from ledgerlearn.core.types import Weights
 from ledgerlearn.data import Dataset
+from ledgerlearn.flows.ports import TrainFn
+from ledgerlearn.flows.view import ProviderView
 from ledgerlearn.model.flatten import flatten
 from ledgerlearn.training import evaluate
 

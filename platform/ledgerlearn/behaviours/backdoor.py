@@ -15,9 +15,11 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from ledgerlearn.behaviours.provider import SafetensorsBehaviour, TrainFn
-from ledgerlearn.behaviours.view import ProviderView, Weights
+from ledgerlearn.behaviours.provider import SafetensorsBehaviour
+from ledgerlearn.core.types import Weights
 from ledgerlearn.data import Dataset
+from ledgerlearn.flows.ports import TrainFn
+from ledgerlearn.flows.view import ProviderView
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.flatten import flatten
 from ledgerlearn.training import predict_logits

@@ -15,9 +15,11 @@ from typing import Literal
 import numpy as np
 
 from ledgerlearn.behaviours.omniscient import Omniscient
-from ledgerlearn.behaviours.provider import SafetensorsBehaviour, TrainFn
-from ledgerlearn.behaviours.view import ProviderView, Weights
+from ledgerlearn.behaviours.provider import SafetensorsBehaviour
+from ledgerlearn.core.types import Weights
 from ledgerlearn.data import Dataset
+from ledgerlearn.flows.ports import TrainFn
+from ledgerlearn.flows.view import ProviderView
 
 Mode = Literal["noise", "replay", "zero"]
 

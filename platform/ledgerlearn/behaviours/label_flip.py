@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ledgerlearn.behaviours.provider import SafetensorsBehaviour, TrainFn, Weights
-from ledgerlearn.behaviours.view import ProviderView
+from ledgerlearn.behaviours.provider import SafetensorsBehaviour
+from ledgerlearn.core.types import Weights
 from ledgerlearn.data import Dataset
+from ledgerlearn.flows.ports import TrainFn
+from ledgerlearn.flows.view import ProviderView
 
 
 def flip_labels(data: Dataset) -> Dataset:

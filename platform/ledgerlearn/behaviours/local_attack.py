@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ledgerlearn.behaviours.provider import SafetensorsBehaviour, TrainFn
-from ledgerlearn.behaviours.view import ProviderView, Weights
+from ledgerlearn.behaviours.provider import SafetensorsBehaviour
 from ledgerlearn.core.attacks import VectorAttack
+from ledgerlearn.core.types import Weights
 from ledgerlearn.data import Dataset
+from ledgerlearn.flows.ports import TrainFn
+from ledgerlearn.flows.view import ProviderView
 from ledgerlearn.model.flatten import flatten
 
 __all__ = ["LocalAttack"]

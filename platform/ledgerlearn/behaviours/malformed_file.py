@@ -15,9 +15,11 @@ from typing import Literal
 import numpy as np
 import safetensors.numpy
 
-from ledgerlearn.behaviours.provider import PublishingBehaviour, TrainFn, Weights
-from ledgerlearn.behaviours.view import ProviderView
+from ledgerlearn.behaviours.provider import PublishingBehaviour
+from ledgerlearn.core.types import Weights
 from ledgerlearn.data import Dataset
+from ledgerlearn.flows.ports import TrainFn
+from ledgerlearn.flows.view import ProviderView
 from ledgerlearn.model import ModelSpec
 
 Kind = Literal["pickle", "wrong_shapes", "nan", "inf"]

@@ -19,7 +19,7 @@ from ledgerlearn.behaviours.lying_validator import (
 )
 from ledgerlearn.behaviours.malformed_file import MalformedFile
 from ledgerlearn.behaviours.omniscient import OmniscientAttack
-from ledgerlearn.behaviours.provider import Honest, ProviderBehaviour
+from ledgerlearn.behaviours.provider import Honest
 from ledgerlearn.behaviours.withhold import WithholdContent
 from ledgerlearn.core.attacks import (
     Alie,
@@ -31,6 +31,7 @@ from ledgerlearn.core.attacks import (
     Scaling,
     SignFlip,
 )
+from ledgerlearn.flows.ports import ProviderBehaviour
 
 __all__ = [
     "BEHAVIOURS",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 if TYPE_CHECKING:
     from ledgerlearn.chain.index import TaskRecord
     from ledgerlearn.core.rules import Flow
-    from ledgerlearn.flows.ports import CommitteeMember, Member
+    from ledgerlearn.flows.ports import CommitteeMember, Member, ProviderAgent
 
 
 class Keeper(Protocol):
@@ -37,6 +37,25 @@ class CommitteeDuty(Protocol):
 
     def forget(self, task: TaskRecord) -> None:
         """Drop what was kept for ``task`` (closed: it never changes again)."""
+        ...
+
+
+class ProviderDuty(Protocol):
+    """What a provider does in a task of one flow, step by step (its agent joins the task and
+    holds what every flow shares: see :class:`~ledgerlearn.flows.ports.ProviderAgent`)."""
+
+    @property
+    def unpublished(self) -> int:
+        """Models it made and then did not publish (a dag provider's publish-if-better)."""
+        ...
+
+    def check(self, task: TaskRecord) -> None:
+        """Fail early, with a clear message, when it cannot do this flow's work."""
+        ...
+
+    def step(self, task: TaskRecord) -> bool:
+        """Do the flow's next piece of work in a task it has joined; True when a transaction
+        was sent."""
         ...
 
 
@@ -73,3 +92,8 @@ class FlowStrategy(ABC):
     def committee(self, member: CommitteeMember) -> CommitteeDuty:
         """What ``member`` (a committee member's agent) does for the tasks of this flow: one
         duty per member, serving all its tasks of the flow (the validator asks for it once)."""
+
+    # -- provider (9c) --
+    @abstractmethod
+    def provider(self, agent: ProviderAgent) -> ProviderDuty:
+        """What ``agent`` does as a provider in a task of this flow (made once per provider)."""

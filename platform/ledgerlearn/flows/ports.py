@@ -8,8 +8,8 @@ committee duty is handed an agent and uses only what is declared here. A
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Protocol
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol, TypeVar
 
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.index import TaskRecord
@@ -17,10 +17,20 @@ from ledgerlearn.core.types import Weights
 from ledgerlearn.data import Dataset
 from ledgerlearn.errors import LedgerlearnError, StorageError
 from ledgerlearn.flows.scoring import ScoreRecord
+from ledgerlearn.flows.view import ProviderView
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.stopwatch import Stopwatch
+from ledgerlearn.training import ProgressCallback, TrainingConfig
 
-__all__ = ["CommitteeMember", "ContentStore", "Member", "ScoreReporter"]
+__all__ = [
+    "CommitteeMember",
+    "ContentStore",
+    "Member",
+    "ProviderAgent",
+    "ProviderBehaviour",
+    "ScoreReporter",
+    "TrainFn",
+]
 
 
 class ContentStore(Protocol):
@@ -156,4 +166,109 @@ class CommitteeMember(Protocol):
 
     def fragment(self, task: TaskRecord) -> Dataset:
         """Its validation fragment of the task, decrypted."""
+        ...
+
+
+# -- provider (9c) --
+TrainFn = Callable[[Dataset], Weights]
+"""Trains the task's model from the current base model on the given data."""
+
+SettingsT = TypeVar("SettingsT")
+
+
+class ProviderBehaviour(Protocol):
+    """What a provider submits, given the ledger's view of the round, its data and a way to
+    train; and when (the honest behaviour and the attacks are in :mod:`ledgerlearn.behaviours`)."""
+
+    name: str
+    follows_publish_if_better: bool
+    """Whether the provider's publish-if-better rule (dag flow) applies to what this
+    behaviour produces: honest providers publish only models that beat their parents on
+    their own held-out data; an attacker publishes what it made regardless."""
+
+    def ready(self, view: ProviderView) -> bool:
+        """Whether to submit now (honest: at once; omniscient attacks wait for the others)."""
+        ...
+
+    def produce(self, view: ProviderView, data: Dataset, train: TrainFn) -> Weights:
+        """The weights this provider submits."""
+        ...
+
+    def encode(self, weights: Weights, spec: ModelSpec) -> bytes:
+        """The bytes put on IPFS for ``weights`` (honest: safetensors)."""
+        ...
+
+    def publish(self, content: bytes, store: ContentStore) -> tuple[str, bytes]:
+        """Make ``content`` available (honest: put it on IPFS); returns (CID, sha256)."""
+        ...
+
+
+class ProviderAgent(Protocol):
+    """A provider's agent as a flow's provider duty sees it: who it is, its data, training
+    settings and behaviour, and what every flow's provider does alike (commit, then reveal;
+    wait for its pace; fetch the other providers' updates)."""
+
+    @property
+    def participant(self) -> Member:
+        """The provider itself."""
+        ...
+
+    @property
+    def task_id(self) -> int:
+        """The task it works on."""
+        ...
+
+    @property
+    def data(self) -> Dataset:
+        """Its private training data."""
+        ...
+
+    @property
+    def training(self) -> TrainingConfig:
+        """Its local training hyperparameters."""
+        ...
+
+    @property
+    def on_progress(self) -> ProgressCallback | None:
+        """Training progress callback."""
+        ...
+
+    @property
+    def behaviour(self) -> ProviderBehaviour:
+        """What it submits."""
+        ...
+
+    @property
+    def reveals(self) -> dict[int, str]:
+        """Reveals sent without waiting for their block, by round or attempt: the outbox
+        intent of each (a duty forgets one once it no longer needs it)."""
+        ...
+
+    def flow_settings(self, kind: type[SettingsT]) -> SettingsT:
+        """Its settings of ``kind`` for a flow (a dag task's
+        :class:`~ledgerlearn.flows.dag.updates.DagSettings`): the ones it was given, else the
+        defaults (``kind()``)."""
+        ...
+
+    def commit(self, update: bytes) -> tuple[str, bool]:
+        """Where its commitment to ``update`` stands (``waiting``, ``revealable`` or
+        ``failed``), and whether a commitment was sent just now (sent when there is none)."""
+        ...
+
+    def reveal(
+        self, key: int, update: bytes, *, broadcast: Callable[[], str], submit: Callable[[], object]
+    ) -> None:
+        """Reveal ``update``, its commitment mined: ``broadcast`` it when there is an outbox
+        (the intent is kept in :attr:`reveals` under ``key``, the round or attempt), else
+        ``submit`` it and wait for its block."""
+        ...
+
+    def ready_at(self, block: int, samples: int) -> int:
+        """The first block an update prepared at ``block`` may be sent from, after training on
+        ``samples`` samples (its pace)."""
+        ...
+
+    def visible_updates(self, updates: list[bytes]) -> list[Weights]:
+        """The weights of the other providers' ``updates`` that it can fetch and decode, in
+        order (a withheld or malformed one is left out)."""
         ...

@@ -27,7 +27,7 @@ from ledgerlearn.agents.participant import Participant
 from ledgerlearn.agents.provider import Provider
 from ledgerlearn.agents.publisher import Publisher
 from ledgerlearn.agents.validator import Validator
-from ledgerlearn.behaviours import ProviderBehaviour, behaviour, validator_behaviour
+from ledgerlearn.behaviours import behaviour, validator_behaviour
 from ledgerlearn.behaviours.keepers import DeadCidKeeper, WrongAggregateKeeper
 from ledgerlearn.behaviours.lying_validator import ValidatorBehaviour
 from ledgerlearn.chain.backend import Chain, connect
@@ -40,6 +40,7 @@ from ledgerlearn.flows.base import Keeper
 from ledgerlearn.flows.dag.consensus import DEFAULT_MARGIN, DEFAULT_TOP_K
 from ledgerlearn.flows.dag.updates import DagSettings
 from ledgerlearn.flows.policy import Policy
+from ledgerlearn.flows.ports import ProviderBehaviour
 from ledgerlearn.flows.registry import FLOWS
 from ledgerlearn.lab.results import RunResult, agent_seconds
 from ledgerlearn.model import ModelSpec
@@ -500,7 +501,7 @@ def _run(
         top_k=config.consensus_top_k,
         margin=config.consensus_margin,
         block_time_s=1.0 / tick,
-        dropped=sum(len(p.dropped) for p in providers),
+        dropped=sum(p.unpublished for p in providers),
     )
     result.agent_seconds = agent_seconds(
         {

@@ -26,6 +26,7 @@ from ledgerlearn.config import ChainSettings, StorageSettings
 from ledgerlearn.core.rules import Status
 from ledgerlearn.data import Dataset, load_bundled
 from ledgerlearn.flows.dag.keeper import DagKeeper
+from ledgerlearn.flows.dag.provider import DagProvider
 from ledgerlearn.flows.dag.updates import DagSettings
 from ledgerlearn.flows.policy import Policy
 from ledgerlearn.model import build
@@ -113,6 +114,12 @@ def local_data() -> Dataset:
     return test.subset(range(60), name="provider data")
 
 
+def dag_duty(provider: Provider) -> DagProvider:
+    duty = provider.duty
+    assert isinstance(duty, DagProvider)  # the task's flow chose it
+    return duty
+
+
 def steps(provider: Provider, count: int) -> int:
     sent = 0
     for _ in range(count):
@@ -133,7 +140,8 @@ def test_a_model_that_does_not_beat_its_parents_is_not_published(world: World) -
     task = careful.participant.task(world.good_task)
     assert careful.participant.address in task.providers
     assert not task.updates, "nothing may be submitted"
-    assert careful.dropped and "held-out split" in careful.dropped[0].note
+    dropped = dag_duty(careful).dropped
+    assert dropped and "held-out split" in dropped[0].note and careful.unpublished == len(dropped)
     reckless = Provider(
         world.participant(world.providers[1]),
         world.good_task,
@@ -143,11 +151,11 @@ def test_a_model_that_does_not_beat_its_parents_is_not_published(world: World) -
     )
     steps(reckless, 2)
     task = reckless.participant.task(world.good_task)
-    assert len(task.updates) == 1 and not reckless.dropped
+    assert len(task.updates) == 1 and not dag_duty(reckless).dropped
     (update,) = task.updates.values()
     assert update.parents == [task.root] and update.provider == world.providers[1].address
     # what the provider compared: its model lost to the parent on its held-out split
-    verdict = careful.dropped[0].verdict
+    verdict = dropped[0].verdict
     assert verdict is not None and not verdict.better
     assert verdict.candidate < verdict.reference or (
         verdict.candidate == verdict.reference and verdict.candidate_loss > verdict.reference_loss
@@ -168,8 +176,9 @@ def test_a_better_model_is_published_after_its_pace(world: World) -> None:
     assert steps(provider, 1) == 1  # joins
     prepared_at = provider.participant.head
     provider.step()  # prepares the update, holds it for two blocks of training
-    assert provider._prepared is not None and provider._prepared.publish
-    assert provider._prepared.ready_at == prepared_at + pace.blocks(48)
+    prepared = dag_duty(provider).prepared
+    assert prepared is not None and prepared.publish
+    assert prepared.ready_at == prepared_at + pace.blocks(48)
     assert not provider.participant.task(world.fresh_task).updates
     world.chain.mine(pace.blocks(48))
     steps(provider, 1)
@@ -218,7 +227,7 @@ def test_the_held_out_split_rotates_so_every_sample_is_trained_on(world: World) 
     trained: set[bytes] = set()
     held_outs = []
     for attempt in range(1, 9):
-        local, held_out = rotating.split(attempt)
+        local, held_out = dag_duty(rotating).split(attempt)
         assert not _rows(local) & _rows(held_out)
         assert _rows(local) | _rows(held_out) == everything
         trained |= _rows(local)
@@ -231,7 +240,9 @@ def test_the_held_out_split_rotates_so_every_sample_is_trained_on(world: World) 
         data,
         dag=DagSettings(rotate_held_out=False),
     )
-    splits = [fixed.split(attempt) for attempt in range(1, 9)]
+    assert dag_duty(fixed) is fixed.duty  # made once, from the task's flow
+    assert dag_duty(fixed).settings is fixed.dag  # the agent's dag settings reach its duty
+    splits = [dag_duty(fixed).split(attempt) for attempt in range(1, 9)]
     never_trained = _rows(splits[0][1])
     assert all(_rows(h) == never_trained for _, h in splits)
     assert not never_trained & set().union(*(_rows(local) for local, _ in splits))

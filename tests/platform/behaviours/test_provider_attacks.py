@@ -13,11 +13,12 @@ import pytest
 import torch
 
 from ledgerlearn.aggregation import get
-from ledgerlearn.behaviours import ProviderView, behaviour
+from ledgerlearn.behaviours import behaviour
 from ledgerlearn.behaviours.backdoor import add_trigger, backdoor_accuracy
 from ledgerlearn.behaviours.omniscient import LATE_BLOCKS
 from ledgerlearn.core.sanity import check_round
 from ledgerlearn.data import DirichletPartitioner, load_bundled
+from ledgerlearn.flows.view import ProviderView
 from ledgerlearn.model import build
 from ledgerlearn.model.flatten import flatten, state_dict_to_arrays, unflatten
 from ledgerlearn.model.presets import mlp_digits

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from ledgerlearn.chain.index import TaskRecord
 from ledgerlearn.core.rules import Flow
-from ledgerlearn.flows.base import CommitteeDuty, FlowStrategy, Keeper
+from ledgerlearn.flows.base import CommitteeDuty, FlowStrategy, Keeper, ProviderDuty
 from ledgerlearn.flows.dag.committee import DagCommittee
 from ledgerlearn.flows.dag.keeper import DagKeeper
-from ledgerlearn.flows.ports import CommitteeMember, Member
+from ledgerlearn.flows.dag.provider import DagProvider
+from ledgerlearn.flows.ports import CommitteeMember, Member, ProviderAgent
 
 
 class DagFlow(FlowStrategy):
@@ -36,3 +37,9 @@ class DagFlow(FlowStrategy):
         """A :class:`DagCommittee`: scores each update against the merge of its parents
         before its own deadline."""
         return DagCommittee(member)
+
+    # -- provider (9c) --
+    def provider(self, agent: ProviderAgent) -> ProviderDuty:
+        """A :class:`DagProvider`: updates at its own pace on parents it chose, published
+        if better."""
+        return DagProvider(agent)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from ledgerlearn.chain.index import TaskRecord
 from ledgerlearn.core.rules import Flow
-from ledgerlearn.flows.base import CommitteeDuty, FlowStrategy, Keeper
+from ledgerlearn.flows.base import CommitteeDuty, FlowStrategy, Keeper, ProviderDuty
 from ledgerlearn.flows.federation.committee import RoundCommittee
 from ledgerlearn.flows.federation.keeper import RoundKeeper
-from ledgerlearn.flows.ports import CommitteeMember, Member
+from ledgerlearn.flows.federation.provider import FederationProvider
+from ledgerlearn.flows.ports import CommitteeMember, Member, ProviderAgent
 
 
 class FederationFlow(FlowStrategy):
@@ -34,3 +35,8 @@ class FederationFlow(FlowStrategy):
         """A :class:`RoundCommittee`: scores each round's updates, attests or proposes its
         aggregate, closes an overdue round."""
         return RoundCommittee(member)
+
+    # -- provider (9c) --
+    def provider(self, agent: ProviderAgent) -> ProviderDuty:
+        """A :class:`FederationProvider`: one update per round while the round is open."""
+        return FederationProvider(agent)

@@ -1,5 +1,8 @@
 """What a provider's behaviour may see of the round: what the ledger shows, nothing more.
 
+Each flow's provider duty (``flows/<flow>/provider.py``) builds the view and hands it to the
+provider's behaviour (:class:`~ledgerlearn.flows.ports.ProviderBehaviour`).
+
 The base (global) model, the task's public parameters (aggregation rule, its num_byzantine,
 the joined providers) and the updates already submitted in the round — fetched from IPFS on
 first use, as any member could. Omniscient attacks (ALIE, IPM, Mimic, copy) read the
@@ -20,10 +23,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from ledgerlearn.core.types import Weights
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.flatten import flatten, unflatten
-
-Weights = dict[str, npt.NDArray[np.float32]]
 
 
 @dataclass
