@@ -24,13 +24,16 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from ledgerlearn import cli_agents
 from ledgerlearn.chain.backend import Chain, connect
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.deployment import Deployment, deploy
 from ledgerlearn.chain.devnet import Devnet
 from ledgerlearn.chain.events import EventStream
 from ledgerlearn.chain.index import LedgerIndex, RoundRecord, TaskRecord, UpdateRecord
+from ledgerlearn.cli import api_client, watch
+from ledgerlearn.cli.options import POLICY_OPTIONS
+from ledgerlearn.cli.provider import provider_run
+from ledgerlearn.cli.publish import publish as publish_command
 from ledgerlearn.config import ChainSettings, DevnetSettings
 from ledgerlearn.core.rules import Status
 from ledgerlearn.core.task_params import TaskParams
@@ -522,20 +525,19 @@ def test_option_defaults_are_the_librarys() -> None:
     from ledgerlearn.flows.dag.updates import DagSettings
     from ledgerlearn.flows.policy import Policy
     from ledgerlearn.training import TrainingConfig
-    from ledgerlearn_gateway import cli as api_cli
 
     policy = Policy()
-    assert set(cli_agents.POLICY_OPTIONS) == set(Policy.model_fields)
-    for command in (cli_agents.publish, api_cli.publish):  # directly, and through the gateway
-        publish = inspect.signature(command).parameters
-        for field_name, option in cli_agents.POLICY_OPTIONS.items():
+    assert set(POLICY_OPTIONS) == set(Policy.model_fields)
+    for command in (publish_command, api_client.publish):  # directly, and through the gateway
+        parameters = inspect.signature(command).parameters
+        for field_name, option in POLICY_OPTIONS.items():
             parameter = option.removeprefix("--").replace("-", "_")
-            assert parameter in publish, f"{command.__module__}: no {option}"
-            assert publish[parameter].default == getattr(policy, field_name), option
-    provider = inspect.signature(cli_agents.provider_run).parameters
+            assert parameter in parameters, f"{command.__module__}: no {option}"
+            assert parameters[parameter].default == getattr(policy, field_name), option
+    run = inspect.signature(provider_run).parameters
     training = TrainingConfig()
     for name in ("epochs", "batch_size", "lr"):
-        assert provider[name].default == getattr(training, name), name
+        assert run[name].default == getattr(training, name), name
     dag = DagSettings()
     for option, field_name in (
         ("parents", "parents"),
@@ -545,7 +547,7 @@ def test_option_defaults_are_the_librarys() -> None:
         ("rotate_held_out", "rotate_held_out"),
         ("staleness_beta", "staleness_beta"),
     ):
-        assert provider[option].default == getattr(dag, field_name), option
+        assert run[option].default == getattr(dag, field_name), option
 
 
 def test_both_publish_commands_show_the_policys_options_and_help() -> None:
@@ -562,11 +564,11 @@ def test_both_publish_commands_show_the_policys_options_and_help() -> None:
         return {
             p.opts[0]: (p.default, p.help or "")
             for p in command.params
-            if p.opts[0] in cli_agents.POLICY_OPTIONS.values()
+            if p.opts[0] in POLICY_OPTIONS.values()
         }
 
     direct, relayed = options("publish"), options("api", "publish")
-    assert direct == relayed and set(direct) == set(cli_agents.POLICY_OPTIONS.values())
+    assert direct == relayed and set(direct) == set(POLICY_OPTIONS.values())
     assert direct["--rule"][0] == "median"
     assert "(up to --round-extension blocks)" in direct["--min-updates"][1]
     assert "`" not in "".join(help_text for _, help_text in direct.values())
@@ -615,12 +617,12 @@ def _round_waiting_for_updates(submissions: tuple[int, ...]) -> TaskRecord:
 
 
 def test_the_publisher_prints_the_extended_window_of_a_round() -> None:
-    waiting = cli_agents._round_opening(_round_waiting_for_updates(()), 1)
+    waiting = watch.round_opening(_round_waiting_for_updates(()), 1)
     assert waiting == (
         "round 1: open for updates until block 20, up to block 30 while fewer than 2 arrived; "
         "scores until 5 blocks after (+3 for updates short of a quorum)"
     )
-    reached = cli_agents._round_opening(_round_waiting_for_updates((12, 24)), 1)
+    reached = watch.round_opening(_round_waiting_for_updates((12, 24)), 1)
     assert reached == (
         "round 1: open for updates until block 25, scores until block 30 "
         "(+3 for updates short of a quorum)"
@@ -629,9 +631,9 @@ def test_the_publisher_prints_the_extended_window_of_a_round() -> None:
 
 def test_a_provider_has_not_missed_a_round_that_waits_for_updates() -> None:
     task = _round_waiting_for_updates((12,))
-    assert not cli_agents._submissions_closed(task, 1, head=19)  # past round_length: waits
-    assert not cli_agents._submissions_closed(task, 1, head=28)
-    assert cli_agents._submissions_closed(task, 1, head=29)  # the next block is the 30th
+    assert not watch.submissions_closed(task, 1, head=19)  # past round_length: waits
+    assert not watch.submissions_closed(task, 1, head=28)
+    assert watch.submissions_closed(task, 1, head=29)  # the next block is the 30th
     reached = _round_waiting_for_updates((12, 14))
-    assert not cli_agents._submissions_closed(reached, 1, head=18)
-    assert cli_agents._submissions_closed(reached, 1, head=19)
+    assert not watch.submissions_closed(reached, 1, head=18)
+    assert watch.submissions_closed(reached, 1, head=19)

@@ -6,6 +6,7 @@ from ledgerlearn.chain.index import TaskRecord
 from ledgerlearn.core.rules import Flow
 from ledgerlearn.flows.base import FlowStrategy, Keeper
 from ledgerlearn.flows.dag.keeper import DagKeeper
+from ledgerlearn.flows.policy import Policy
 from ledgerlearn.flows.ports import Member
 
 
@@ -28,4 +29,15 @@ class DagFlow(FlowStrategy):
             f"task {task.task_id} closed with {len(task.accepted)} accepted updates and "
             f"{len(task.tips())} tips; its consensus model: "
             f"`ledgerlearn dag consensus --task {task.task_id}`"
+        )
+
+    # -- cli --
+
+    work_unit = "dag update"
+
+    def task_shape(self, policy: Policy, *, close_after: int | None) -> str:
+        until = "until Ctrl-C" if close_after is None else f"for {close_after} blocks"
+        return (
+            f"dag: up to {policy.max_parents} parents per update, {policy.score_window} "
+            f"blocks to score each, open {until}"
         )

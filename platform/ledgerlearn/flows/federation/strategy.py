@@ -6,6 +6,7 @@ from ledgerlearn.chain.index import TaskRecord
 from ledgerlearn.core.rules import Flow
 from ledgerlearn.flows.base import FlowStrategy, Keeper
 from ledgerlearn.flows.federation.keeper import RoundKeeper
+from ledgerlearn.flows.policy import Policy
 from ledgerlearn.flows.ports import Member
 
 
@@ -27,3 +28,11 @@ class FederationFlow(FlowStrategy):
         final = task.final_model_hash
         cid = task.cid_of(final) if final is not None else None
         return f"task {task.task_id} closed; final model {cid or '(none)'}"
+
+    # -- cli --
+
+    work_unit = "round"
+
+    def task_shape(self, policy: Policy, *, close_after: int | None) -> str:
+        rounds = f"{policy.rounds} round" + ("" if policy.rounds == 1 else "s")
+        return f"{rounds} of {policy.round_length} blocks (+{policy.score_window} to score)"
