@@ -292,6 +292,89 @@ def test_a_task_runs_end_to_end_with_the_agent_commands(tmp_path: Path) -> None:
         assert (tmp_path / "home" / "ipfs" / c.address(name)).is_dir()
 
 
+@pytest.mark.slow
+def test_a_dag_task_runs_end_to_end_with_the_agent_commands(tmp_path: Path) -> None:
+    """The same commands on a dag task: the publisher describes it and closes it after
+    ``--duration`` blocks, the providers build on tips and follow their own updates, and every
+    process prints its flow's lines and exits 0."""
+    roles: dict[str, str | None] = {"publisher": "PUBLISHER"}
+    roles |= {f"validator-{i}": "VALIDATOR" for i in range(1, 4)}
+    roles |= {f"provider-{i}": "PROVIDER" for i in range(1, 3)}
+    settings = DevnetSettings(port=free_port(), state_file=tmp_path / "devnet" / "state.json")
+    processes: list[Process] = []
+    logs = tmp_path / "logs"
+    env = agent_env(tmp_path / "home")
+    with Devnet(settings, log_file=logs / "devnet.log") as net:
+        c = set_up(net, tmp_path, roles)
+        validators = [f"validator-{i}" for i in range(1, 4)]
+        providers = [f"provider-{i}" for i in range(1, 3)]
+        reader = c.reader
+        try:
+            for name in validators:
+                args = ["validator", "run", *c.common(name), "--until-closed", "1"]
+                processes.append(start(name, args, env, logs))
+            for i, name in enumerate(providers, start=1):
+                args = [
+                    "provider", "run", *c.common(name), "--task", "1", "--wait",
+                    "--dataset", "digits", "--part", f"{i}/2",
+                ]  # fmt: skip
+                processes.append(start(name, args, env, logs))
+            wait_for(
+                lambda: (
+                    all(reader.member(c.address(v)).encryption_key for v in validators)
+                    and all("waiting for task 1" in p.output()[0] for p in processes[3:])
+                ),
+                processes,
+                120,
+                "the validators to register, the providers to wait for the task",
+            )
+            c.chain.set_block_time(1.0)
+            committee = ",".join(c.address(v) for v in validators)
+            publish = [
+                "publish", *c.common("publisher"), "--flow", "dag", "--duration", "40",
+                "--preset", "logreg_digits", "--dataset", "digits", "--seed", "1",
+                "--committee", committee, "--quorum", "2", "--max-faulty-validators", "0",
+                "--max-parents", "2", "--score-window", "10",
+                "--threshold-mode", "relative", "--threshold", "-0.05",
+            ]  # fmt: skip
+            processes.append(start("publisher", publish, env, logs))
+            wait_for(
+                lambda: all(p.popen.poll() is not None for p in processes),
+                processes,
+                240,
+                "every agent to finish",
+            )
+        finally:
+            stop(processes)
+        index = read_index(c)
+    outputs = {p.name: p.output() for p in processes}
+    for p in processes:
+        assert p.popen.returncode == 0, (p.name, *outputs[p.name])
+        assert "Traceback" not in outputs[p.name][1], (p.name, outputs[p.name][1])
+    task = index.tasks[1]
+    assert task.closed and task.accepted
+    closed = re.compile(r"task 1 closed with \d+ accepted updates and \d+ tips; its consensus")
+    publisher_out = outputs["publisher"][0]
+    shape = "  dag: up to 2 parents per update, 10 blocks to score each, open for 40 blocks, "
+    assert shape + "quorum 2" in publisher_out, publisher_out
+    assert re.search(r"update 0x[0-9a-f]{12} from 0x\w+ accepted \(committee score", publisher_out)
+    assert closed.search(publisher_out) and "`ledgerlearn dag consensus --task 1`" in publisher_out
+    for name in providers:
+        out = outputs[name][0]
+        assert "1 epoch per dag update" in out, out
+        mine = {
+            "0x" + u.update.hex()[:12]
+            for u in task.updates.values()
+            if u.provider == c.address(name)
+        }
+        shown = set(re.findall(r"submitted (0x[0-9a-f]{12}) on [12] parent\(s\)", out))
+        assert shown and shown <= mine, (mine, out)
+        assert closed.search(out), out
+    assert any("accepted (committee score" in outputs[name][0] for name in providers)
+    for name in validators:
+        assert "task 1 closed" in outputs[name][0]
+
+
 # --- clear errors -----------------------------------------------------------------------------
 
 
