@@ -325,7 +325,7 @@ def test_a_dag_task_runs_end_to_end_with_the_agent_commands(tmp_path: Path) -> N
                     and all("waiting for task 1" in p.output()[0] for p in processes[3:])
                 ),
                 processes,
-                120,
+                300,  # five processes importing torch on a loaded machine
                 "the validators to register, the providers to wait for the task",
             )
             c.chain.set_block_time(1.0)
@@ -341,7 +341,7 @@ def test_a_dag_task_runs_end_to_end_with_the_agent_commands(tmp_path: Path) -> N
             wait_for(
                 lambda: all(p.popen.poll() is not None for p in processes),
                 processes,
-                240,
+                300,
                 "every agent to finish",
             )
         finally:

@@ -38,7 +38,8 @@ def _report(
 
 
 def _preset(flow: str, quick: bool, *, simulated: bool = False) -> RunConfig:
-    """The demo's task in the flow named ``flow``."""
+    """The demo's task in the flow named ``flow``. (The one table of the CLI keyed by the
+    flow: its place is the lab's registry, ``LAB_FLOWS``, which has no preset yet.)"""
     from ledgerlearn.core.rules import Flow
     from ledgerlearn.flows.registry import FLOW_NAMES
     from ledgerlearn.lab.simulate import RunConfig
