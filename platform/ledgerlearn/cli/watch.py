@@ -286,11 +286,15 @@ class ValidatorWatch:
         self.attested: set[tuple[int, int]] = set()
 
     def _where(self, task_id: int, update: bytes) -> tuple[str, str]:
+        """(the task and the update's round if it has one, who submitted it)."""
         task = self.participant.index.tasks.get(task_id)
         record = task.updates.get(update) if task is not None else None
         if record is None:
             return f"task {task_id}", ""
-        return f"task {task_id} round {record.round}", f" from {record.provider}"
+        where = (
+            f"task {task_id}" if record.round is None else f"task {task_id} round {record.round}"
+        )
+        return where, f" from {record.provider}"
 
     def scores(self) -> None:
         """One line per new :class:`~ledgerlearn.flows.scoring.ScoreRecord`."""
