@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import typing
 from pathlib import Path
 
 import requests
@@ -103,3 +104,11 @@ def test_simulate_stops_on_sigterm_and_ctrl_c_once_its_ipfs_node_runs(tmp_path: 
                 process.wait()
         assert code != 0 or sig == signal.SIGTERM, code
         assert not (tmp_path / f"out-{sig.name}" / "report.md").exists()  # it stopped early
+
+
+def test_the_demo_offers_every_flow() -> None:
+    from ledgerlearn.cli.lab import FlowOpt
+    from ledgerlearn.flows.registry import FLOW_NAMES
+
+    choices, _ = typing.get_args(FlowOpt)
+    assert set(typing.get_args(choices)) == set(FLOW_NAMES)

@@ -24,13 +24,16 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from ledgerlearn import cli_agents
 from ledgerlearn.chain.backend import Chain, connect
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.deployment import Deployment, deploy
 from ledgerlearn.chain.devnet import Devnet
 from ledgerlearn.chain.events import EventStream
 from ledgerlearn.chain.index import LedgerIndex, RoundRecord, TaskRecord, UpdateRecord
+from ledgerlearn.cli import api_client, watch
+from ledgerlearn.cli.options import POLICY_OPTIONS
+from ledgerlearn.cli.provider import provider_run
+from ledgerlearn.cli.publish import publish as publish_command
 from ledgerlearn.config import ChainSettings, DevnetSettings
 from ledgerlearn.core.rules import Status
 from ledgerlearn.core.task_params import TaskParams
@@ -289,6 +292,91 @@ def test_a_task_runs_end_to_end_with_the_agent_commands(tmp_path: Path) -> None:
         assert (tmp_path / "home" / "ipfs" / c.address(name)).is_dir()
 
 
+@pytest.mark.slow
+def test_a_dag_task_runs_end_to_end_with_the_agent_commands(tmp_path: Path) -> None:
+    """The same commands on a dag task: the publisher describes it and closes it after
+    ``--duration`` blocks, the providers build on tips and follow their own updates, and every
+    process prints its flow's lines and exits 0."""
+    roles: dict[str, str | None] = {"publisher": "PUBLISHER"}
+    roles |= {f"validator-{i}": "VALIDATOR" for i in range(1, 4)}
+    roles |= {f"provider-{i}": "PROVIDER" for i in range(1, 3)}
+    settings = DevnetSettings(port=free_port(), state_file=tmp_path / "devnet" / "state.json")
+    processes: list[Process] = []
+    logs = tmp_path / "logs"
+    env = agent_env(tmp_path / "home")
+    with Devnet(settings, log_file=logs / "devnet.log") as net:
+        c = set_up(net, tmp_path, roles)
+        validators = [f"validator-{i}" for i in range(1, 4)]
+        providers = [f"provider-{i}" for i in range(1, 3)]
+        reader = c.reader
+        try:
+            for name in validators:
+                args = ["validator", "run", *c.common(name), "--until-closed", "1"]
+                processes.append(start(name, args, env, logs))
+            for i, name in enumerate(providers, start=1):
+                args = [
+                    "provider", "run", *c.common(name), "--task", "1", "--wait",
+                    "--dataset", "digits", "--part", f"{i}/2",
+                ]  # fmt: skip
+                processes.append(start(name, args, env, logs))
+            wait_for(
+                lambda: (
+                    all(reader.member(c.address(v)).encryption_key for v in validators)
+                    and all("waiting for task 1" in p.output()[0] for p in processes[3:])
+                ),
+                processes,
+                300,  # five processes importing torch on a loaded machine
+                "the validators to register, the providers to wait for the task",
+            )
+            c.chain.set_block_time(1.0)
+            committee = ",".join(c.address(v) for v in validators)
+            publish = [
+                "publish", *c.common("publisher"), "--flow", "dag", "--duration", "40",
+                "--preset", "logreg_digits", "--dataset", "digits", "--seed", "1",
+                "--committee", committee, "--quorum", "2", "--max-faulty-validators", "0",
+                "--max-parents", "2", "--score-window", "10",
+                "--threshold-mode", "relative", "--threshold", "-0.05",
+            ]  # fmt: skip
+            processes.append(start("publisher", publish, env, logs))
+            wait_for(
+                lambda: all(p.popen.poll() is not None for p in processes),
+                processes,
+                300,
+                "every agent to finish",
+            )
+        finally:
+            stop(processes)
+        index = read_index(c)
+    outputs = {p.name: p.output() for p in processes}
+    for p in processes:
+        assert p.popen.returncode == 0, (p.name, *outputs[p.name])
+        assert "Traceback" not in outputs[p.name][1], (p.name, outputs[p.name][1])
+    task = index.tasks[1]
+    assert task.closed and task.accepted
+    closed = re.compile(r"task 1 closed with \d+ accepted updates and \d+ tips; its consensus")
+    publisher_out = outputs["publisher"][0]
+    shape = "  dag: up to 2 parents per update, 10 blocks to score each, open for 40 blocks, "
+    assert shape + "quorum 2" in publisher_out, publisher_out
+    assert re.search(r"update 0x[0-9a-f]{12} from 0x\w+ accepted \(committee score", publisher_out)
+    assert closed.search(publisher_out) and "`ledgerlearn dag consensus --task 1`" in publisher_out
+    for name in providers:
+        out = outputs[name][0]
+        assert "1 epoch per dag update" in out, out
+        mine = {
+            "0x" + u.update.hex()[:12]
+            for u in task.updates.values()
+            if u.provider == c.address(name)
+        }
+        shown = set(re.findall(r"submitted (0x[0-9a-f]{12}) on [12] parent\(s\)", out))
+        assert shown and shown <= mine, (mine, out)
+        assert closed.search(out), out
+    assert any("accepted (committee score" in outputs[name][0] for name in providers)
+    for name in validators:  # a dag update has no round
+        out = outputs[name][0]
+        assert re.search(r"task 1: scored 0x[0-9a-f]{12} from 0x", out) or "by the other" in out
+        assert "round" not in out and "task 1 closed" in out
+
+
 # --- clear errors -----------------------------------------------------------------------------
 
 
@@ -522,20 +610,19 @@ def test_option_defaults_are_the_librarys() -> None:
     from ledgerlearn.flows.dag.updates import DagSettings
     from ledgerlearn.flows.policy import Policy
     from ledgerlearn.training import TrainingConfig
-    from ledgerlearn_gateway import cli as api_cli
 
     policy = Policy()
-    assert set(cli_agents.POLICY_OPTIONS) == set(Policy.model_fields)
-    for command in (cli_agents.publish, api_cli.publish):  # directly, and through the gateway
-        publish = inspect.signature(command).parameters
-        for field_name, option in cli_agents.POLICY_OPTIONS.items():
+    assert set(POLICY_OPTIONS) == set(Policy.model_fields)
+    for command in (publish_command, api_client.publish):  # directly, and through the gateway
+        parameters = inspect.signature(command).parameters
+        for field_name, option in POLICY_OPTIONS.items():
             parameter = option.removeprefix("--").replace("-", "_")
-            assert parameter in publish, f"{command.__module__}: no {option}"
-            assert publish[parameter].default == getattr(policy, field_name), option
-    provider = inspect.signature(cli_agents.provider_run).parameters
+            assert parameter in parameters, f"{command.__module__}: no {option}"
+            assert parameters[parameter].default == getattr(policy, field_name), option
+    run = inspect.signature(provider_run).parameters
     training = TrainingConfig()
     for name in ("epochs", "batch_size", "lr"):
-        assert provider[name].default == getattr(training, name), name
+        assert run[name].default == getattr(training, name), name
     dag = DagSettings()
     for option, field_name in (
         ("parents", "parents"),
@@ -545,7 +632,7 @@ def test_option_defaults_are_the_librarys() -> None:
         ("rotate_held_out", "rotate_held_out"),
         ("staleness_beta", "staleness_beta"),
     ):
-        assert provider[option].default == getattr(dag, field_name), option
+        assert run[option].default == getattr(dag, field_name), option
 
 
 def test_both_publish_commands_show_the_policys_options_and_help() -> None:
@@ -562,11 +649,11 @@ def test_both_publish_commands_show_the_policys_options_and_help() -> None:
         return {
             p.opts[0]: (p.default, p.help or "")
             for p in command.params
-            if p.opts[0] in cli_agents.POLICY_OPTIONS.values()
+            if p.opts[0] in POLICY_OPTIONS.values()
         }
 
     direct, relayed = options("publish"), options("api", "publish")
-    assert direct == relayed and set(direct) == set(cli_agents.POLICY_OPTIONS.values())
+    assert direct == relayed and set(direct) == set(POLICY_OPTIONS.values())
     assert direct["--rule"][0] == "median"
     assert "(up to --round-extension blocks)" in direct["--min-updates"][1]
     assert "`" not in "".join(help_text for _, help_text in direct.values())
@@ -615,12 +702,12 @@ def _round_waiting_for_updates(submissions: tuple[int, ...]) -> TaskRecord:
 
 
 def test_the_publisher_prints_the_extended_window_of_a_round() -> None:
-    waiting = cli_agents._round_opening(_round_waiting_for_updates(()), 1)
+    waiting = watch.round_opening(_round_waiting_for_updates(()), 1)
     assert waiting == (
         "round 1: open for updates until block 20, up to block 30 while fewer than 2 arrived; "
         "scores until 5 blocks after (+3 for updates short of a quorum)"
     )
-    reached = cli_agents._round_opening(_round_waiting_for_updates((12, 24)), 1)
+    reached = watch.round_opening(_round_waiting_for_updates((12, 24)), 1)
     assert reached == (
         "round 1: open for updates until block 25, scores until block 30 "
         "(+3 for updates short of a quorum)"
@@ -629,9 +716,9 @@ def test_the_publisher_prints_the_extended_window_of_a_round() -> None:
 
 def test_a_provider_has_not_missed_a_round_that_waits_for_updates() -> None:
     task = _round_waiting_for_updates((12,))
-    assert not cli_agents._submissions_closed(task, 1, head=19)  # past round_length: waits
-    assert not cli_agents._submissions_closed(task, 1, head=28)
-    assert cli_agents._submissions_closed(task, 1, head=29)  # the next block is the 30th
+    assert not watch.submissions_closed(task, 1, head=19)  # past round_length: waits
+    assert not watch.submissions_closed(task, 1, head=28)
+    assert watch.submissions_closed(task, 1, head=29)  # the next block is the 30th
     reached = _round_waiting_for_updates((12, 14))
-    assert not cli_agents._submissions_closed(reached, 1, head=18)
-    assert cli_agents._submissions_closed(reached, 1, head=19)
+    assert not watch.submissions_closed(reached, 1, head=18)
+    assert watch.submissions_closed(reached, 1, head=19)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 if TYPE_CHECKING:
     from ledgerlearn.chain.index import TaskRecord
     from ledgerlearn.core.rules import Flow
+    from ledgerlearn.flows.policy import Policy
     from ledgerlearn.flows.ports import CommitteeMember, Member, ProviderAgent
 
 
@@ -97,3 +98,17 @@ class FlowStrategy(ABC):
     @abstractmethod
     def provider(self, agent: ProviderAgent) -> ProviderDuty:
         """What ``agent`` does as a provider in a task of this flow (made once per provider)."""
+
+    # -- cli --
+
+    work_unit: ClassVar[str]
+    """What a provider trains for once, in the CLI's words ("1 epoch per round"; numbered
+    while the task has rounds: "round 3 epoch 1/2")."""
+
+    @abstractmethod
+    def task_shape(self, policy: Policy, *, close_after: int | None) -> str:
+        """How a task of this flow runs under ``policy``, in one phrase for a person
+        (``publish`` prints it): its rounds, or its parents and score window and how long it
+        stays open. ``close_after``: the blocks after publication at which its publisher
+        closes it (None: when the publisher stops); a flow whose tasks end by themselves
+        ignores it."""

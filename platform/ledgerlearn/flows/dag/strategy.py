@@ -8,6 +8,7 @@ from ledgerlearn.flows.base import CommitteeDuty, FlowStrategy, Keeper, Provider
 from ledgerlearn.flows.dag.committee import DagCommittee
 from ledgerlearn.flows.dag.keeper import DagKeeper
 from ledgerlearn.flows.dag.provider import DagProvider
+from ledgerlearn.flows.policy import Policy
 from ledgerlearn.flows.ports import CommitteeMember, Member, ProviderAgent
 
 
@@ -43,3 +44,14 @@ class DagFlow(FlowStrategy):
         """A :class:`DagProvider`: updates at its own pace on parents it chose, published
         if better."""
         return DagProvider(agent)
+
+    # -- cli --
+
+    work_unit = "dag update"
+
+    def task_shape(self, policy: Policy, *, close_after: int | None) -> str:
+        until = "until Ctrl-C" if close_after is None else f"for {close_after} blocks"
+        return (
+            f"dag: up to {policy.max_parents} parents per update, {policy.score_window} "
+            f"blocks to score each, open {until}"
+        )

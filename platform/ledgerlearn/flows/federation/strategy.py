@@ -8,6 +8,7 @@ from ledgerlearn.flows.base import CommitteeDuty, FlowStrategy, Keeper, Provider
 from ledgerlearn.flows.federation.committee import RoundCommittee
 from ledgerlearn.flows.federation.keeper import RoundKeeper
 from ledgerlearn.flows.federation.provider import FederationProvider
+from ledgerlearn.flows.policy import Policy
 from ledgerlearn.flows.ports import CommitteeMember, Member, ProviderAgent
 
 
@@ -40,3 +41,11 @@ class FederationFlow(FlowStrategy):
     def provider(self, agent: ProviderAgent) -> ProviderDuty:
         """A :class:`FederationProvider`: one update per round while the round is open."""
         return FederationProvider(agent)
+
+    # -- cli --
+
+    work_unit = "round"
+
+    def task_shape(self, policy: Policy, *, close_after: int | None) -> str:
+        rounds = f"{policy.rounds} round" + ("" if policy.rounds == 1 else "s")
+        return f"{rounds} of {policy.round_length} blocks (+{policy.score_window} to score)"

@@ -1,4 +1,4 @@
-"""``ledgerlearn gateway`` (serve the REST gateway) and ``ledgerlearn api ...`` (its client).
+"""``ledgerlearn api ...``: the REST gateway's client (``ledgerlearn gateway`` serves it).
 
 The client signs every write with the caller's keystore; ``ledgerlearn api publish`` runs the
 prepare -> sign -> submit exchange in one command. Errors end the command with a one-line
@@ -8,22 +8,17 @@ prepare -> sign -> submit exchange in one command. Errors end the command with a
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ledgerlearn.cli_agents import (
-    POLICY_OPTIONS,
-    _clear_errors,
-    _one_of,
-    _setup_logging,
-    policy_options,
-)
+from ledgerlearn.cli import inputs
+from ledgerlearn.cli.common import BundledOpt, clear_errors, console, one_of, setup_logging
+from ledgerlearn.cli.inputs import PresetName
+from ledgerlearn.cli.options import POLICY_OPTIONS, policy_options
 from ledgerlearn.flows.policy import Policy
 
 if TYPE_CHECKING:
@@ -33,7 +28,6 @@ api_app = typer.Typer(
     help="Talk to a ledgerlearn gateway over REST (writes signed with your key).",
     no_args_is_help=True,
 )
-console = Console(soft_wrap=True)
 
 GatewayOpt = Annotated[
     str,
@@ -51,85 +45,6 @@ KeystoreOpt = Annotated[
         "LEDGERLEARN_AGENT__PASSWORD or a prompt."
     ),
 ]
-
-
-def gateway(
-    host: Annotated[str | None, typer.Option(help="Interface (default 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
-    deployment: Annotated[
-        Path | None,
-        typer.Option("--deployment", "-d", help="Deployment file (contract addresses)."),
-    ] = None,
-    rpc: Annotated[str | None, typer.Option("--rpc", help="JSON-RPC URL of the chain.")] = None,
-    keystore: Annotated[
-        Path | None,
-        typer.Option(
-            help="The gateway's own keystore (relayer; default: "
-            "LEDGERLEARN_GATEWAY__RELAYER_KEYSTORE). Without one: read-only."
-        ),
-    ] = None,
-    state_dir: Annotated[
-        Path | None, typer.Option(help="Nonces, publications, outbox, IPFS repo.")
-    ] = None,
-    orchestrate: Annotated[
-        bool | None,
-        typer.Option(
-            "--orchestrate/--no-orchestrate", help="Keep the rounds of open tasks (default: on)."
-        ),
-    ] = None,
-    eval_dataset: Annotated[
-        Literal["digits", "mnist"] | None,
-        typer.Option(help="Held-out set for the accuracy curve (a bundled test split)."),
-    ] = None,
-    open_reads: Annotated[
-        bool | None,
-        typer.Option("--open-reads/--signed-reads", help="Reads without a signature (default)."),
-    ] = None,
-) -> None:
-    """Serve the REST gateway and the dashboard (Ctrl-C stops it)."""
-    _setup_logging()
-    with _clear_errors():
-        import uvicorn
-
-        from ledgerlearn.chain.keys import load_keystore
-        from ledgerlearn_gateway.app import create_app
-        from ledgerlearn_gateway.settings import GatewaySettings
-
-        settings = GatewaySettings()
-        chain = settings.chain
-        if rpc is not None:
-            chain = chain.model_copy(update={"backend": "rpc", "rpc_url": rpc})
-        elif chain.backend == "embedded":
-            chain = chain.model_copy(update={"backend": "rpc"})
-        if deployment is not None:
-            chain = chain.model_copy(update={"deployment_file": deployment})
-        elif chain.deployment_file is None:
-            chain = chain.model_copy(update={"deployment_file": Path("deployment.json")})
-        updates: dict[str, Any] = {
-            "host": host,
-            "port": port,
-            "relayer_keystore": keystore,
-            "state_dir": state_dir,
-            "orchestrate": orchestrate,
-            "eval_dataset": eval_dataset,
-            "open_reads": open_reads,
-        }
-        section = settings.gateway.model_copy(
-            update={k: v for k, v in updates.items() if v is not None}
-        )
-        settings = settings.model_copy(update={"chain": chain, "gateway": section})
-        relayer = None
-        if section.relayer_keystore is not None:
-            relayer = load_keystore(section.relayer_keystore.expanduser(), section.relayer_password)
-        app = create_app(settings, relayer)
-        console.print(
-            f"gateway on http://{section.host}:{section.port} (dashboard at /, API docs at /docs)"
-            + (f", relayer {relayer.address}" if relayer else ", read-only (no relayer key)")
-        )
-        level = os.environ.get("LEDGERLEARN_LOG", "warning").lower()
-        uvicorn.run(
-            app, host=section.host, port=section.port, log_level=level, timeout_graceful_shutdown=5
-        )
 
 
 def _client(url: str, keystore: Path | None, *, signer: bool) -> GatewayClient:
@@ -150,11 +65,10 @@ def _client(url: str, keystore: Path | None, *, signer: bool) -> GatewayClient:
 def _validation_upload(
     path: Path | None, dataset: str | None, spec_bytes: bytes
 ) -> tuple[str, bytes]:
-    from ledgerlearn.cli_agents import _bundled
     from ledgerlearn.errors import ConfigError
     from ledgerlearn.model import ModelSpec
 
-    _one_of(path, dataset, "--validation FILE and --dataset NAME")
+    one_of(path, dataset, "--validation FILE and --dataset NAME")
     if path is not None:
         try:
             return path.name, path.read_bytes()
@@ -162,7 +76,7 @@ def _validation_upload(
             raise ConfigError(f"--validation {path}: cannot read it ({exc.strerror})") from None
     import numpy as np
 
-    _, validation = _bundled(str(dataset), ModelSpec.from_json(spec_bytes))
+    _, validation = inputs.bundled(str(dataset), ModelSpec.from_json(spec_bytes))
     buffer = io.BytesIO()
     np.savez(buffer, x=validation.x, y=validation.y)
     return f"{dataset}-validation.npz", buffer.getvalue()
@@ -175,14 +89,11 @@ def publish(
     committee: Annotated[str, typer.Option(help="Validators' addresses, comma separated.")],
     keystore: KeystoreOpt = None,
     spec: Annotated[Path | None, typer.Option(help="Model spec JSON file (or --preset).")] = None,
-    preset: Annotated[
-        Literal["mlp_digits", "logreg_digits", "cnn_mnist"] | None,
-        typer.Option(help="A ready-made spec."),
-    ] = None,
+    preset: Annotated[PresetName | None, typer.Option(help="A ready-made spec.")] = None,
     weights: Annotated[Path | None, typer.Option(help="Initial weights (.safetensors).")] = None,
     validation: Annotated[Path | None, typer.Option(help="Validation data .npz or .csv.")] = None,
     dataset: Annotated[
-        Literal["digits", "mnist"] | None,
+        BundledOpt | None,
         typer.Option(help="Bundled dataset: its publisher's validation share is uploaded."),
     ] = None,
     *,
@@ -192,20 +103,21 @@ def publish(
 ) -> None:
     """Publish a task through the gateway: it prepares the content, you sign the EIP-712 typed
     data locally (after checking it is what you asked for), it relays the publication."""
-    _setup_logging()
-    with _clear_errors("policy", POLICY_OPTIONS):
-        from ledgerlearn.cli_agents import _committee, _spec
+    setup_logging()
+    with clear_errors("policy", POLICY_OPTIONS):
         from ledgerlearn_gateway.client import PublicationRequest
 
-        _one_of(spec, preset, "--spec FILE and --preset NAME")
-        spec_bytes = spec.read_bytes() if spec is not None else _spec(None, preset).to_json()
+        one_of(spec, preset, "--spec FILE and --preset NAME")
+        spec_bytes = (
+            spec.read_bytes() if spec is not None else inputs.model_spec(None, preset).to_json()
+        )
         name, data = _validation_upload(validation, dataset, spec_bytes)
         request = PublicationRequest(
             spec=spec_bytes,
             validation=data,
             validation_name=name,
             policy=policy,
-            committee=_committee(committee),
+            committee=inputs.committee(committee),
             weights=weights.read_bytes() if weights else None,
             seed=seed,
             expected_providers=expected_providers,
@@ -245,7 +157,7 @@ def publish(
 @api_app.command("tasks")
 def tasks(gateway_url: GatewayOpt, keystore: KeystoreOpt = None) -> None:
     """List the tasks."""
-    with _clear_errors(), _client(gateway_url, keystore, signer=False) as client:
+    with clear_errors(), _client(gateway_url, keystore, signer=False) as client:
         page = client.get("/tasks", limit=500)
     table = Table("task", "flow", "publisher", "round", "updates", "accepted", "closed")
     for t in page["items"]:
@@ -266,13 +178,12 @@ def task(
     gateway_url: GatewayOpt, task_id: Annotated[int, typer.Argument()], keystore: KeystoreOpt = None
 ) -> None:
     """One task and its rounds."""
-    with _clear_errors(), _client(gateway_url, keystore, signer=False) as client:
+    from ledgerlearn.flows.registry import FLOW_NAMES, FLOWS
+
+    with clear_errors(), _client(gateway_url, keystore, signer=False) as client:
         detail = client.get(f"/tasks/{task_id}")
-        rounds = (
-            client.get(f"/tasks/{task_id}/rounds", limit=500)
-            if detail["flow"] == "federation"
-            else None
-        )
+        strategy = FLOWS[FLOW_NAMES[detail["flow"]]]
+        rounds = client.get(f"/tasks/{task_id}/rounds", limit=500) if strategy.has_rounds else None
     console.print(
         f"task {task_id} ({detail['flow']}) by {detail['publisher']}: {detail['metric']}, "
         f"rule {detail['aggregation_rule']}, quorum {detail['quorum']} of "
@@ -301,7 +212,7 @@ def round_(
     keystore: KeystoreOpt = None,
 ) -> None:
     """A round's updates, each validator's score and the decision."""
-    with _clear_errors(), _client(gateway_url, keystore, signer=False) as client:
+    with clear_errors(), _client(gateway_url, keystore, signer=False) as client:
         detail = client.get(f"/tasks/{task_id}/rounds/{number}")
     table = Table("update", "provider", "decision", "median", "scores")
     for u in detail["updates"]:
@@ -315,7 +226,7 @@ def round_(
 @api_app.command("members")
 def members(gateway_url: GatewayOpt, keystore: KeystoreOpt = None) -> None:
     """Members and their roles."""
-    with _clear_errors(), _client(gateway_url, keystore, signer=False) as client:
+    with clear_errors(), _client(gateway_url, keystore, signer=False) as client:
         page = client.get("/members", limit=500)
     table = Table("account", "roles", "IPFS peer")
     for m in page["items"]:
@@ -333,7 +244,7 @@ def download(
     """Download a model's weights by CID (the gateway verifies them against the chain)."""
     import hashlib
 
-    with _clear_errors(), _client(gateway_url, keystore, signer=False) as client:
+    with clear_errors(), _client(gateway_url, keystore, signer=False) as client:
         response = client.request("GET", f"/models/{cid}")
         if response.status_code >= 400:
             from ledgerlearn_gateway.client import _error

@@ -21,10 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from ledgerlearn.cli_agents import DeploymentOpt, RpcOpt, _clear_errors, _setup_logging
+from ledgerlearn.cli.common import DeploymentOpt, RpcOpt, clear_errors, console, setup_logging
 from ledgerlearn.config import Settings, StorageSettings
 from ledgerlearn.errors import ConfigError
 
@@ -36,7 +35,6 @@ if TYPE_CHECKING:
 __all__ = ["dag_app"]
 
 log = logging.getLogger(__name__)
-console = Console(soft_wrap=True)
 
 dag_app = typer.Typer(
     help="Dag tasks: tips and the consensus model, from the chain and IPFS.",
@@ -96,14 +94,16 @@ def _reader(client: LedgerClient, ipfs_repo: Path | None) -> Iterator[Participan
 
 
 def _dag_task(index: LedgerIndex, task_id: int) -> TaskRecord:
+    """The task, if its flow builds a DAG of updates (a flow with tips and consensus models)."""
     from ledgerlearn.agents.participant import AgentError
-    from ledgerlearn.core.rules import Flow
+    from ledgerlearn.flows.registry import FLOWS
 
     task = index.tasks.get(task_id)
     if task is None:
         raise AgentError(f"task {task_id} is not published on this chain")
-    if task.flow is not Flow.DAG:
-        raise AgentError(f"task {task_id} is a {task.flow.name.lower()} task, not a dag task")
+    strategy = FLOWS[task.flow]
+    if not strategy.has_graph:
+        raise AgentError(f"task {task_id} is a {strategy.name} task, not a dag task")
     return task
 
 
@@ -116,8 +116,8 @@ def tips(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """The tips of a dag task (accepted updates nobody built on yet), best first."""
-    _setup_logging()
-    with _clear_errors():
+    setup_logging()
+    with clear_errors():
         from ledgerlearn.chain.index import read_index
         from ledgerlearn.flows.dag.consensus import graph_of
 
@@ -188,8 +188,8 @@ def consensus(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Recompute a dag task's consensus model: the robust aggregate of its top K tips."""
-    _setup_logging()
-    with _clear_errors(), _reader(_client(deployment, rpc), ipfs_repo) as participant:
+    setup_logging()
+    with clear_errors(), _reader(_client(deployment, rpc), ipfs_repo) as participant:
         from ledgerlearn.flows.dag.consensus import task_consensus
 
         _dag_task(participant.index, task)
@@ -200,26 +200,29 @@ def consensus(
             except OSError as exc:
                 raise ConfigError(f"--out {out}: cannot write it ({exc.strerror or exc})") from None
         record = participant.task(task)
+        block = at_block if at_block is not None else participant.head
+        content_hash = "0x" + model.content_hash.hex()
+        tips = ["0x" + t.hex() for t in model.tips]
+        providers = [
+            record.updates[t].provider if t in record.updates else None for t in model.tips
+        ]
         summary = {
             "task": task,
-            "block": at_block if at_block is not None else participant.head,
+            "block": block,
             "top": top,
-            "content_hash": "0x" + model.content_hash.hex(),
-            "tips": ["0x" + t.hex() for t in model.tips],
-            "providers": [
-                record.updates[t].provider if t in record.updates else None for t in model.tips
-            ],
+            "content_hash": content_hash,
+            "tips": tips,
+            "providers": providers,
             "out": str(out) if out is not None else None,
         }
         if as_json:
             console.print_json(json.dumps(summary))
             return
         console.print(
-            f"task {task}: consensus model of {len(model.tips)} tip(s) as of block "
-            f"{summary['block']}"
+            f"task {task}: consensus model of {len(model.tips)} tip(s) as of block {block}"
         )
-        for tip, provider in zip(summary["tips"], summary["providers"], strict=True):  # type: ignore[call-overload]
+        for tip, provider in zip(tips, providers, strict=True):
             console.print(f"  {tip}  {provider or '(initial model)'}")
-        console.print(f"content hash {summary['content_hash']}")
+        console.print(f"content hash {content_hash}")
         if out is not None:
             console.print(f"written to {out}")

@@ -1,0 +1,149 @@
+"""What the command groups share: consoles, the one-line ``error:``, logging, the options of
+every agent command and a few formatting helpers.
+
+Nothing here imports torch or web3: ``ledgerlearn --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Literal, NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+
+from ledgerlearn.errors import LedgerlearnError
+
+console = Console(soft_wrap=True)
+"""Standard output of the agent, dag and gateway commands: one line per event, never wrapped."""
+
+err = Console(stderr=True, soft_wrap=True)
+"""Standard error of every command: warnings and the one-line ``error:``."""
+
+report_console = Console()
+"""Standard output of the chain and lab commands: tables and reports wrapped to the terminal."""
+
+POLL_S = 0.5
+"""Wait between polls of the chain when an agent has nothing to do."""
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+def fail(message: str) -> NoReturn:
+    """End the command with ``error: <message>`` on one line and exit code 1."""
+    err.print(f"[bold red]error:[/] {escape(message)}")
+    raise typer.Exit(code=1)
+
+
+def _describe(exc: ValidationError, what: str, options: Mapping[str, str]) -> str:
+    """One line from a pydantic error, naming the command-line options at fault."""
+    problems = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        where = options.get(field, field)
+        problems.append(f"{where}: {message}" if where else message)
+    return f"invalid {what}: " + "; ".join(problems)
+
+
+@contextmanager
+def clear_errors(
+    what: str = "settings", options: Mapping[str, str] | None = None
+) -> Iterator[None]:
+    """Turn the library's errors into ``error: ...`` and exit code 1 (no traceback); an invalid
+    ``what`` names the options at fault (``options``: field -> option)."""
+    try:
+        yield
+    except LedgerlearnError as exc:
+        fail(str(exc))
+    except ValidationError as exc:
+        fail(_describe(exc, what, options or {}))
+
+
+def setup_logging() -> None:
+    """The agents' logs at ``LEDGERLEARN_LOG`` (default WARNING), the libraries' at WARNING."""
+    level = os.environ.get("LEDGERLEARN_LOG", "WARNING").upper()
+    if not isinstance(logging.getLevelName(level), int):
+        level = "WARNING"
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("web3", "urllib3", "asyncio"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def one_of(first: object, second: object, names: str) -> None:
+    """Refuse the command line unless exactly one of two options is given."""
+    if (first is None) == (second is None):
+        raise typer.BadParameter(f"give exactly one of {names}")
+
+
+# --- formatting -------------------------------------------------------------------------------
+
+
+def count(n: int, noun: str) -> str:
+    """``1 round``, ``3 rounds``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def short(digest: bytes) -> str:
+    """A digest as a person reads it in a line: ``0x`` and 12 hex digits."""
+    return "0x" + digest.hex()[:12]
+
+
+def default_out(kind: str) -> Path:
+    """A fresh report folder: ``reports/<kind>-<date>-<time>``."""
+    return Path("reports") / f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+# --- options of the agent commands --------------------------------------------------------------
+
+KeystoreOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="Your keystore (default: LEDGERLEARN_AGENT__KEYSTORE); its password comes from "
+        "LEDGERLEARN_AGENT__PASSWORD or a prompt."
+    ),
+]
+DeploymentOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--deployment",
+        "-d",
+        help="Deployment file (default: LEDGERLEARN_CHAIN__DEPLOYMENT_FILE or deployment.json).",
+    ),
+]
+RpcOpt = Annotated[
+    str | None, typer.Option("--rpc", help="JSON-RPC URL (default: LEDGERLEARN_CHAIN__RPC_URL).")
+]
+StateDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="Checkpoint and outbox of this agent (default: <agent.state_dir>/<account>)."
+    ),
+]
+IpfsRepoOpt = Annotated[
+    Path | None,
+    typer.Option(help="IPFS repository of this agent (default: <storage.repo_dir>/<account>)."),
+]
+FetchTimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        min=0.1, help="Deadline of one IPFS fetch, seconds (default: storage.get_timeout_s)."
+    ),
+]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="Report folder (default: reports/...).")]
+
+BundledOpt = Literal["digits", "mnist"]
+"""The bundled datasets."""
+
+DATASET_HELP = (
+    "Bundled dataset: the publisher validates on a seeded share of its training split "
+    "(30 % of digits, 5 % of MNIST); providers partition the rest."
+)

@@ -1,0 +1,141 @@
+"""``ledgerlearn demo`` and ``simulate``: the demo's task (5 validators, 10 providers of which 3
+are Byzantine) in either flow, run for real (a devnet, a process per agent) or simulated in this
+process, then its report (``LAB_FLOWS[flow]`` prints it and writes the folder)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal
+
+import typer
+
+from ledgerlearn.cli.common import OutOpt, default_out, fail
+from ledgerlearn.cli.common import report_console as console
+from ledgerlearn.errors import LedgerlearnError
+
+if TYPE_CHECKING:
+    from ledgerlearn.lab.results import RunResult
+    from ledgerlearn.lab.simulate import RunConfig
+
+__all__ = ["demo", "simulate_command"]
+
+
+def _report(
+    result: RunResult,
+    out: Path,
+    title: str,
+    config: RunConfig,
+    baseline: RunResult | None = None,
+) -> None:
+    """Print the run (and its comparison with ``baseline``) and write its report folder."""
+    from ledgerlearn.lab.registry import LAB_FLOWS
+
+    lab = LAB_FLOWS[result.history.flow]
+    lab.show(console, result, baseline)
+    config_json = config.model_dump(mode="json")
+    path = lab.write(result, out, title=title, config=config_json, baseline=baseline)
+    console.print(f"report: [bold]{path}[/]")
+
+
+def _preset(flow: str, quick: bool, *, simulated: bool = False) -> RunConfig:
+    """The demo's task in the flow named ``flow``. (The one table of the CLI keyed by the
+    flow: its place is the lab's registry, ``LAB_FLOWS``, which has no preset yet.)"""
+    from ledgerlearn.core.rules import Flow
+    from ledgerlearn.flows.registry import FLOW_NAMES
+    from ledgerlearn.lab.simulate import RunConfig
+
+    presets = {Flow.FEDERATION: RunConfig.preset, Flow.DAG: RunConfig.dag_preset}
+    return presets[FLOW_NAMES[flow]](quick=quick, simulated=simulated)
+
+
+def _clean_baseline(quick: bool, flow: str = "federation") -> RunResult:
+    """The same task without its Byzantine providers, simulated in this process."""
+    from ledgerlearn.lab.simulate import simulate
+
+    with console.status("baseline: the same task without the Byzantine providers"):
+        config = _preset(flow, quick, simulated=True)
+        return simulate(config.without_byzantine())
+
+
+QuickOpt = Annotated[
+    bool, typer.Option("--quick", help="Digits and 3 rounds (about 2 minutes) instead of MNIST.")
+]
+BaselineOpt = Annotated[
+    bool,
+    typer.Option(
+        "--baseline",
+        help="Also simulate the task without its Byzantine providers (each honest provider "
+        "on the same data) and compare the final accuracy.",
+    ),
+]
+
+
+FlowOpt = Annotated[
+    Literal["federation", "dag"],
+    typer.Option(help="federation (synchronous rounds) or dag (asynchronous tangle)."),
+]
+
+
+def demo(
+    quick: QuickOpt = False,
+    out: OutOpt = None,
+    flow: FlowOpt = "federation",
+    baseline: BaselineOpt = False,
+    background_load: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Keep this many cores busy with a CPU hog (stress-ng when installed, else "
+            "Python busy loops) while the agents run: the demo on a loaded machine.",
+        ),
+    ] = 0,
+) -> None:
+    """The main job: a full task on a devnet, every agent a separate process, then a report.
+
+    5 validators, 10 providers of which 3 are Byzantine (sign flipping, label flipping, free
+    riding) on non-IID data; each agent with its own key and embedded IPFS node. With
+    ``--flow dag`` the providers build a DAG at their own pace (two of them three times
+    slower) and the report draws it.
+    """
+    import logging
+
+    from ledgerlearn.lab.demo import run_demo
+
+    logging.basicConfig(level=logging.WARNING)
+    config = _preset(flow, quick)
+    out = out or default_out("demo")
+    try:
+        with console.status("starting the devnet") as status:
+
+            def progress(message: str) -> None:
+                status.update(message)
+                console.log(message)
+
+            result = run_demo(config, out, progress=progress, background_load=background_load)
+    except LedgerlearnError as exc:
+        fail(str(exc))
+    title = f"ledgerlearn demo ({'quick: digits' if quick else 'MNIST'}, {flow})"
+    _report(result, out, title, config, _clean_baseline(quick, flow) if baseline else None)
+
+
+def simulate_command(
+    quick: QuickOpt = False,
+    out: OutOpt = None,
+    baseline: BaselineOpt = False,
+    flow: FlowOpt = "federation",
+) -> None:
+    """The demo's task with every agent in this process on the in-process EVM (fast)."""
+    import logging
+
+    from rich.progress import Progress
+
+    from ledgerlearn.lab.simulate import simulate
+
+    logging.basicConfig(level=logging.WARNING)
+    config = _preset(flow, quick, simulated=True)
+    out = out or default_out("simulate")
+    with Progress(console=console) as progress:
+        bar = progress.add_task("blocks", total=None)
+        result = simulate(config, on_block=lambda block, _: progress.update(bar, completed=block))
+    clean = _clean_baseline(quick, flow) if baseline else None
+    _report(result, out, f"ledgerlearn simulation ({config.dataset}, {flow})", config, clean)
