@@ -28,9 +28,7 @@ from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.weights import decode
 from ledgerlearn.stopwatch import Stopwatch
 
-# AgentError lives in ledgerlearn.errors; it is re-exported here for the modules that still
-# import it from the agents (agents/publisher.py, cli_agents.py, cli_dag.py, the gateway).
-__all__ = ["VERIFY_EVERY", "AgentError", "Participant"]
+__all__ = ["VERIFY_EVERY", "Participant"]
 
 log = logging.getLogger(__name__)
 

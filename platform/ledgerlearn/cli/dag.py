@@ -95,7 +95,7 @@ def _reader(client: LedgerClient, ipfs_repo: Path | None) -> Iterator[Participan
 
 def _dag_task(index: LedgerIndex, task_id: int) -> TaskRecord:
     """The task, if its flow builds a DAG of updates (a flow with tips and consensus models)."""
-    from ledgerlearn.agents.participant import AgentError
+    from ledgerlearn.errors import AgentError
     from ledgerlearn.flows.registry import FLOWS
 
     task = index.tasks.get(task_id)
