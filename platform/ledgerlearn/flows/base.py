@@ -32,10 +32,6 @@ class FlowStrategy(ABC):
     """The flow as the contract stores it."""
     name: ClassVar[str]
     """The flow's name in policies, the CLI and the REST API."""
-    has_rounds: ClassVar[bool]
-    """Whether its tasks learn in rounds (REST ``/rounds``)."""
-    has_graph: ClassVar[bool]
-    """Whether its tasks build a DAG of updates (REST ``/dag``, consensus models)."""
     ends_itself: ClassVar[bool]
     """Whether a task ends by its own rules (its last round); otherwise its publisher closes
     it (``publish --duration``, the lab's ``duration_blocks``)."""
@@ -52,3 +48,31 @@ class FlowStrategy(ABC):
     @abstractmethod
     def closed_line(self, task: TaskRecord) -> str:
         """One sentence on a closed task's outcome, for a person (the CLI prints it)."""
+
+    # -- consumers --
+    summary: ClassVar[str]
+    """The flow in a few words, after its name (the help of a policy's ``flow``)."""
+    provider_step: ClassVar[str]
+    """What a provider trains for each time, for a sentence such as "2 epochs per round"."""
+
+    @property
+    def has_rounds(self) -> bool:
+        """Whether its tasks learn in rounds (REST ``/rounds``, a curve by round); the
+        contract decides it (:attr:`ledgerlearn.core.rules.Flow.has_rounds`)."""
+        return self.flow.has_rounds
+
+    @property
+    def has_graph(self) -> bool:
+        """Whether its tasks build a DAG of updates (REST ``/dag``, consensus models, a curve
+        by block); the contract decides it (:attr:`ledgerlearn.core.rules.Flow.has_graph`)."""
+        return self.flow.has_graph
+
+    @abstractmethod
+    def milestone(self, task: TaskRecord) -> object:
+        """How far a running task has come, as a value that changes when a person watching it
+        wants news; a watcher says :meth:`progress` each time it changes."""
+
+    @abstractmethod
+    def progress(self, task: TaskRecord) -> str:
+        """Where a running task stands, in a few words for a person (the lab's demo says it
+        at each :meth:`milestone`)."""

@@ -15,7 +15,7 @@ shows it as the option that sets it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -28,16 +28,20 @@ from pydantic import (
 
 from ledgerlearn.core.rules import (
     MAX_ABS_THRESHOLD,
-    Flow,
     MetricId,
     ThresholdMode,
     threshold_to_fixed,
 )
 from ledgerlearn.core.task_params import FIELDS, RANGES
 from ledgerlearn.errors import AgentError
+from ledgerlearn.flows.registry import FLOW_NAMES, FLOWS
 
-FlowName = Literal["federation", "dag"]
-"""A :class:`~ledgerlearn.core.rules.Flow`, by its name in lower case."""
+if TYPE_CHECKING:
+    FlowName = str
+else:
+    FlowName = Literal[tuple(FLOW_NAMES)]
+"""A flow by its name (:data:`~ledgerlearn.flows.registry.FLOW_NAMES`): a ``Literal`` of the
+registered names, so the schema lists them and a wrong name is refused with the list."""
 MetricName = Literal["accuracy", "macro_f1", "negative_loss"]
 """A :class:`~ledgerlearn.core.rules.MetricId`, by its name in lower case."""
 ThresholdModeName = Literal["absolute", "relative", "peer"]
@@ -51,7 +55,7 @@ class Policy(BaseModel):
 
     flow: FlowName = Field(
         "federation",
-        description="federation (rounds) or dag (asynchronous updates naming parents).",
+        description=" or ".join(f"{s.name} ({s.summary})" for s in FLOWS.values()) + ".",
     )
     metric: MetricName = Field("accuracy", description="The committee's metric.")
     threshold: float = Field(
@@ -193,7 +197,7 @@ def _rule_id(name: str) -> int:
 
 
 _TO_CHAIN: dict[str, Callable[[Any], object]] = {
-    "flow": lambda name: Flow[name.upper()],
+    "flow": FLOW_NAMES.__getitem__,
     "metric": lambda name: MetricId[name.upper()],
     "threshold_mode": lambda name: ThresholdMode[name.upper()],
     "threshold": threshold_to_fixed,

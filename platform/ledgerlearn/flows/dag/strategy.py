@@ -14,8 +14,6 @@ class DagFlow(FlowStrategy):
 
     flow = Flow.DAG
     name = "dag"
-    has_rounds = False
-    has_graph = True
     ends_itself = False
 
     def keeper(self, member: Member, task_id: int, *, close_at: int | None = None) -> Keeper:
@@ -29,3 +27,21 @@ class DagFlow(FlowStrategy):
             f"{len(task.tips())} tips; its consensus model: "
             f"`ledgerlearn dag consensus --task {task.task_id}`"
         )
+
+    # -- consumers --
+    summary = "asynchronous updates naming parents"
+    provider_step = "update (dag)"
+
+    def milestone(self, task: TaskRecord) -> object:
+        """Every fifth accepted update, and the close."""
+        return len(task.accepted) // PROGRESS_EVERY, task.closed
+
+    def progress(self, task: TaskRecord) -> str:
+        return (
+            f"dag: {len(task.updates)} updates, {len(task.accepted)} accepted, "
+            f"{len(task.tips())} tips"
+        )
+
+
+PROGRESS_EVERY = 5
+"""Accepted updates between two :meth:`DagFlow.progress` lines."""

@@ -14,8 +14,6 @@ class FederationFlow(FlowStrategy):
 
     flow = Flow.FEDERATION
     name = "federation"
-    has_rounds = True
-    has_graph = False
     ends_itself = True
 
     def keeper(self, member: Member, task_id: int, *, close_at: int | None = None) -> Keeper:
@@ -27,3 +25,14 @@ class FederationFlow(FlowStrategy):
         final = task.final_model_hash
         cid = task.cid_of(final) if final is not None else None
         return f"task {task.task_id} closed; final model {cid or '(none)'}"
+
+    # -- consumers --
+    summary = "rounds"
+    provider_step = "round"
+
+    def milestone(self, task: TaskRecord) -> object:
+        """The current round."""
+        return max(task.rounds, default=0)
+
+    def progress(self, task: TaskRecord) -> str:
+        return f"round {max(task.rounds, default=0)} of {task.params.max_rounds}"
