@@ -30,8 +30,6 @@ class FlowStrategy(ABC):
 
     flow: ClassVar[Flow]
     """The flow as the contract stores it."""
-    name: ClassVar[str]
-    """The flow's name in policies, the CLI and the REST API."""
     ends_itself: ClassVar[bool]
     """Whether a task ends by its own rules (its last round); otherwise its publisher closes
     it (``publish --duration``, the lab's ``duration_blocks``)."""
@@ -50,8 +48,12 @@ class FlowStrategy(ABC):
         """One sentence on a closed task's outcome, for a person (the CLI prints it)."""
 
     # -- consumers --
-    summary: ClassVar[str]
-    """The flow in a few words, after its name (the help of a policy's ``flow``)."""
+    @property
+    def name(self) -> str:
+        """The flow's name in policies, the CLI and the REST API (its
+        :class:`~ledgerlearn.core.rules.Flow` in lower case, as the policy's ``FlowName``)."""
+        return self.flow.name.lower()
+
     provider_step: ClassVar[str]
     """What a provider trains for each time, for a sentence such as "2 epochs per round"."""
 

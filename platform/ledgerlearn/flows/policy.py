@@ -28,20 +28,23 @@ from pydantic import (
 
 from ledgerlearn.core.rules import (
     MAX_ABS_THRESHOLD,
+    Flow,
     MetricId,
     ThresholdMode,
     threshold_to_fixed,
 )
 from ledgerlearn.core.task_params import FIELDS, RANGES
 from ledgerlearn.errors import AgentError
-from ledgerlearn.flows.registry import FLOW_NAMES, FLOWS
 
 if TYPE_CHECKING:
     FlowName = str
 else:
-    FlowName = Literal[tuple(FLOW_NAMES)]
-"""A flow by its name (:data:`~ledgerlearn.flows.registry.FLOW_NAMES`): a ``Literal`` of the
-registered names, so the schema lists them and a wrong name is refused with the list."""
+    FlowName = Literal[tuple(f.name.lower() for f in Flow)]
+"""A :class:`~ledgerlearn.core.rules.Flow` by its name in lower case, the name of its strategy
+(:data:`~ledgerlearn.flows.registry.FLOW_NAMES`): a ``Literal`` made from the enum, so a new
+flow needs no edit here, the schema lists the names and a wrong one is refused with the list.
+(Not made from the registry: importing the strategies imports torch and web3, and both
+command lines import this module as they start.)"""
 MetricName = Literal["accuracy", "macro_f1", "negative_loss"]
 """A :class:`~ledgerlearn.core.rules.MetricId`, by its name in lower case."""
 ThresholdModeName = Literal["absolute", "relative", "peer"]
@@ -55,7 +58,7 @@ class Policy(BaseModel):
 
     flow: FlowName = Field(
         "federation",
-        description=" or ".join(f"{s.name} ({s.summary})" for s in FLOWS.values()) + ".",
+        description="federation (rounds) or dag (asynchronous updates naming parents).",
     )
     metric: MetricName = Field("accuracy", description="The committee's metric.")
     threshold: float = Field(
@@ -197,7 +200,7 @@ def _rule_id(name: str) -> int:
 
 
 _TO_CHAIN: dict[str, Callable[[Any], object]] = {
-    "flow": FLOW_NAMES.__getitem__,
+    "flow": lambda name: Flow[name.upper()],
     "metric": lambda name: MetricId[name.upper()],
     "threshold_mode": lambda name: ThresholdMode[name.upper()],
     "threshold": threshold_to_fixed,

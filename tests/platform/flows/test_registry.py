@@ -25,8 +25,9 @@ def test_every_flow_has_its_strategy() -> None:
 
 
 def test_the_policy_offers_exactly_the_registered_flows() -> None:
-    annotation = Policy.model_fields["flow"].annotation
-    assert set(typing.get_args(annotation)) == set(FLOW_NAMES)
+    field = Policy.model_fields["flow"]
+    assert set(typing.get_args(field.annotation)) == set(FLOW_NAMES)
+    assert field.description and all(name in field.description for name in FLOW_NAMES)
 
 
 def _task(flow: Flow) -> TaskRecord:

@@ -13,7 +13,6 @@ class DagFlow(FlowStrategy):
     """An asynchronous DAG of updates, each naming its parents, scored one by one."""
 
     flow = Flow.DAG
-    name = "dag"
     ends_itself = False
 
     def keeper(self, member: Member, task_id: int, *, close_at: int | None = None) -> Keeper:
@@ -29,19 +28,14 @@ class DagFlow(FlowStrategy):
         )
 
     # -- consumers --
-    summary = "asynchronous updates naming parents"
     provider_step = "update (dag)"
 
     def milestone(self, task: TaskRecord) -> object:
         """Every fifth accepted update, and the close."""
-        return len(task.accepted) // PROGRESS_EVERY, task.closed
+        return len(task.accepted) // 5, task.closed
 
     def progress(self, task: TaskRecord) -> str:
         return (
             f"dag: {len(task.updates)} updates, {len(task.accepted)} accepted, "
             f"{len(task.tips())} tips"
         )
-
-
-PROGRESS_EVERY = 5
-"""Accepted updates between two :meth:`DagFlow.progress` lines."""

@@ -13,7 +13,6 @@ class FederationFlow(FlowStrategy):
     """Synchronous rounds: each round's accepted updates are aggregated, proposed, attested."""
 
     flow = Flow.FEDERATION
-    name = "federation"
     ends_itself = True
 
     def keeper(self, member: Member, task_id: int, *, close_at: int | None = None) -> Keeper:
@@ -27,7 +26,6 @@ class FederationFlow(FlowStrategy):
         return f"task {task.task_id} closed; final model {cid or '(none)'}"
 
     # -- consumers --
-    summary = "rounds"
     provider_step = "round"
 
     def milestone(self, task: TaskRecord) -> object:
