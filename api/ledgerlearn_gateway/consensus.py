@@ -16,9 +16,9 @@ import threading
 from dataclasses import dataclass
 
 from ledgerlearn.agents.participant import Participant
-from ledgerlearn.core.rules import Flow
 from ledgerlearn.errors import LedgerlearnError
 from ledgerlearn.flows.dag.consensus import DEFAULT_TOP_K, task_consensus
+from ledgerlearn.flows.registry import FLOWS
 from ledgerlearn.storage import IpfsNode
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ class ConsensusModels:
         p.sync()
         computed = 0
         for task in list(p.index.tasks.values()):
-            if task.flow is not Flow.DAG:
+            if not FLOWS[task.flow].has_graph:
                 continue
             accepted = tuple(task.accepted_as_of(None))
             if self._seen.get(task.task_id) == accepted:

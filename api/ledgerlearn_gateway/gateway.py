@@ -42,7 +42,6 @@ from ledgerlearn.chain.deployment import Deployment
 from ledgerlearn.chain.events import LedgerEvent
 from ledgerlearn.chain.index import LedgerIndex
 from ledgerlearn.chain.outbox import Outbox
-from ledgerlearn.core.rules import Flow
 from ledgerlearn.errors import (
     ChainError,
     ChainReorgError,
@@ -51,6 +50,7 @@ from ledgerlearn.errors import (
     ContractError,
     StorageError,
 )
+from ledgerlearn.flows.registry import FLOWS
 from ledgerlearn.storage import IpfsNode
 from ledgerlearn_gateway.auth import ANY_ROLE, RequestVerifier
 from ledgerlearn_gateway.consensus import ConsensusModels
@@ -61,6 +61,7 @@ from ledgerlearn_gateway.events import EventHub
 from ledgerlearn_gateway.nonces import NonceStore
 from ledgerlearn_gateway.publications import Publications
 from ledgerlearn_gateway.settings import GatewaySettings
+from ledgerlearn_gateway.views import curve_models
 
 log = logging.getLogger(__name__)
 
@@ -325,7 +326,6 @@ class Gateway:
 
     def _keeper_loop(self) -> None:
         from ledgerlearn.flows.base import Keeper
-        from ledgerlearn.flows.registry import FLOWS
 
         keepers: dict[int, Keeper] = {}
         state = self.orchestration.state
@@ -375,7 +375,7 @@ class Gateway:
                     dags = {
                         t.task_id: len(t.accepted)
                         for t in self.index.tasks.values()
-                        if t.flow is Flow.DAG
+                        if FLOWS[t.flow].has_graph
                     }
                 if dags != seen:
                     state.actions += self.consensus.refresh()
@@ -403,28 +403,20 @@ class Gateway:
             self._stop.wait(1.0)
 
     def eval_jobs(self) -> list[EvalJob]:
-        """The models of the accuracy curves: initial weights, then finalized round results
-        (federation) or the consensus models the gateway computed (dag)."""
+        """The models of the accuracy curves (:func:`~ledgerlearn_gateway.views.curve_models`)
+        that have a CID."""
         jobs = []
         with self.lock:
             for task in self.index.tasks.values():
                 p = task.params
-                models = [(p.initial_weights_hash, p.initial_weights_cid)]
-                if task.flow is Flow.FEDERATION:
-                    for _, r in sorted(task.rounds.items()):
-                        if r.result_hash:
-                            models.append((r.result_hash, task.cid_of(r.result_hash) or ""))
-                elif self.consensus is not None:
-                    models += [
-                        (v.content_hash, v.cid) for v in self.consensus.history(task.task_id)
-                    ]
-                for digest, cid in models:
-                    if cid:
+                history = self.consensus.history(task.task_id) if self.consensus else []
+                for model in curve_models(task, history):
+                    if model.cid:
                         jobs.append(
                             EvalJob(
                                 task.task_id,
-                                digest,
-                                cid,
+                                model.content_hash,
+                                model.cid,
                                 p.model_spec_cid,
                                 p.model_spec_hash,
                                 int(p.metric),

@@ -215,7 +215,7 @@ class GlobalModel(BaseModel):
     the consensus model (dag)."""
 
     task_id: int
-    flow: Literal["federation", "dag"]
+    flow: FlowName
     round: int | None = Field(description="Federation: the round it is the result of.")
     block: int | None = Field(
         None, description="Dag: the block the consensus model was computed at."

@@ -7,11 +7,13 @@ events give the same views in every gateway.
 from __future__ import annotations
 
 import statistics
+from dataclasses import dataclass
 from typing import Literal
 
 from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.chain.index import RoundRecord, TaskRecord, UpdateRecord
-from ledgerlearn.core.rules import SCORE_INVALID, Flow, Status, from_fixed, passes
+from ledgerlearn.core.rules import SCORE_INVALID, Status, from_fixed, passes
+from ledgerlearn.flows.registry import FLOWS
 from ledgerlearn.training import METRICS_BY_ID
 from ledgerlearn_gateway.consensus import ConsensusVersion
 from ledgerlearn_gateway.models import (
@@ -51,7 +53,7 @@ def task_summary(task: TaskRecord) -> TaskSummary:
     return TaskSummary(
         task_id=task.task_id,
         publisher=task.publisher,
-        flow="federation" if p.flow is Flow.FEDERATION else "dag",
+        flow=FLOWS[p.flow].name,
         metric=_metric_name(task),
         threshold=from_fixed(p.threshold),
         threshold_mode=p.threshold_mode.name.lower(),
@@ -229,6 +231,35 @@ def dag_view(task: TaskRecord) -> DagView:
     return DagView(task_id=task.task_id, nodes=nodes, edges=edges, tips=tips)
 
 
+@dataclass(frozen=True)
+class CurveModel:
+    """A model on a task's learning curve."""
+
+    at: int
+    """Where on the curve: its round (0: the initial weights), or the block it was computed at
+    (a consensus model)."""
+    content_hash: bytes
+    cid: str
+    """Its CID ("" when the index does not know it)."""
+
+
+def curve_models(task: TaskRecord, consensus: list[ConsensusVersion]) -> list[CurveModel]:
+    """The models of a task's learning curve, in order: its initial weights, then each
+    finalized round's result (a flow with rounds) or each of the ``consensus`` models the
+    gateway computed (a flow with a graph)."""
+    p = task.params
+    models = [CurveModel(0, p.initial_weights_hash, p.initial_weights_cid)]
+    if FLOWS[task.flow].has_graph:
+        models += [CurveModel(v.block, v.content_hash, v.cid) for v in consensus]
+    else:
+        models += [
+            CurveModel(n, r.result_hash, task.cid_of(r.result_hash) or "")
+            for n, r in sorted(task.rounds.items())
+            if r.result_hash
+        ]
+    return models
+
+
 def metric_curve(
     task: TaskRecord,
     evaluated: dict[tuple[int, bytes], float],
@@ -236,29 +267,25 @@ def metric_curve(
     unfit: str | None,
     consensus: list[ConsensusVersion] | None = None,
 ) -> MetricCurve:
-    """The curve of a task: the gateway's own evaluation of each round's global model
-    (federation) or of each consensus model it computed (dag, by block) when it has a held-out
-    set that fits; else the committee's scores."""
+    """The curve of a task: the gateway's own evaluation of each round's global model (a
+    flow with rounds) or of each consensus model it computed (a flow with a graph, by block)
+    when it has a held-out set that fits; else the committee's scores."""
     metric = _metric_name(task)
-    dag = task.flow is Flow.DAG
+    by_block = FLOWS[task.flow].has_graph  # its global models are the consensus models
     versions = consensus or []
-    axis: Literal["round", "block"] = "block" if dag else "round"
+    axis: Literal["round", "block"] = "block" if by_block else "round"
     if held_out is not None and unfit is None:
-        if dag:
-            models = [(0, task.params.initial_weights_hash)] + [
-                (v.block, v.content_hash) for v in versions
-            ]
+        if by_block:
             what = "each consensus model (by the block it was computed at)"
         else:
-            models = [(0, task.params.initial_weights_hash)] + [
-                (n, r.result_hash) for n, r in sorted(task.rounds.items()) if r.result_hash
-            ]
             what = "each round's global model"
         points = []
-        for number, digest in models:
-            value = evaluated.get((task.task_id, digest))
+        for model in curve_models(task, versions):
+            value = evaluated.get((task.task_id, model.content_hash))
             if value is not None:
-                points.append(MetricPoint(round=number, value=value, content_hash=hexed(digest)))
+                points.append(
+                    MetricPoint(round=model.at, value=value, content_hash=hexed(model.content_hash))
+                )
         return MetricCurve(
             task_id=task.task_id,
             metric=metric,
@@ -270,7 +297,7 @@ def metric_curve(
     why = f" ({unfit})" if unfit else " (the gateway has no held-out set)"
     mode = task.params.threshold_mode.name.lower()
     points = []
-    if dag:
+    if by_block:
         for v in versions:
             points.append(
                 MetricPoint(round=v.block, value=v.quality, content_hash=hexed(v.content_hash))

@@ -100,6 +100,27 @@ def test_the_dag_tasks_model_is_the_consensus_anyone_recomputes(
     assert download.headers["X-Model-Source"] == "consensus"
 
 
+def test_a_dag_task_has_a_graph_and_no_rounds(
+    dag_gateway: GatewayProcess, dag_task: dict[str, Any]
+) -> None:
+    task_id = dag_task["task_id"]
+    http = httpx.Client(base_url=dag_gateway.url, timeout=30)
+    rounds = http.get(f"/tasks/{task_id}/rounds")
+    assert rounds.status_code == 409
+    assert (
+        rounds.json()["message"] == f"task {task_id} is a dag task: it has no rounds (see its /dag)"
+    )
+    assert http.get(f"/tasks/{task_id}/dag").status_code == 200
+    listed = {
+        f: [t["task_id"] for t in http.get("/tasks", params={"flow": f}).json()["items"]]
+        for f in ("dag", "federation")
+    }
+    assert task_id in listed["dag"] and task_id not in listed["federation"]
+    unknown = http.get("/tasks", params={"flow": "gossip"})
+    assert unknown.status_code == 422 and unknown.json()["field"] == "flow"
+    assert "'federation' or 'dag'" in unknown.json()["message"]
+
+
 def test_a_dag_update_has_no_round_and_no_round_filter_matches_it(
     dag_gateway: GatewayProcess, dag_task: dict[str, Any]
 ) -> None:

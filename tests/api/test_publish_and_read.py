@@ -76,6 +76,9 @@ def test_reads_show_the_task_its_rounds_members_and_model(
     assert detail["committee"] == world.committee and detail["flow"] == "federation"
     rounds = http.get(f"/tasks/{task_id}/rounds").json()
     assert [r["round"] for r in rounds["items"]] == [1]
+    dag = http.get(f"/tasks/{task_id}/dag")
+    assert dag.status_code == 409
+    assert dag.json()["message"] == f"task {task_id} is a federation task: see its /rounds"
     members = {m["account"]: m for m in http.get("/members", params={"limit": 500}).json()["items"]}
     assert members[world.publisher.address]["roles"] == ["PUBLISHER"]
     assert members[world.validators[0].address]["roles"] == ["VALIDATOR"]

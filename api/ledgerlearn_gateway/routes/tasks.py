@@ -13,7 +13,9 @@ from fastapi.responses import JSONResponse
 
 from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.chain.index import TaskRecord
-from ledgerlearn.core.rules import Flow, Status
+from ledgerlearn.core.rules import Status
+from ledgerlearn.flows.policy import FlowName
+from ledgerlearn.flows.registry import FLOW_NAMES, FLOWS
 from ledgerlearn.limits import MAX_SPEC_BYTES
 from ledgerlearn_gateway.auth import (
     ROLE_EXTRA,
@@ -84,14 +86,14 @@ def list_tasks(
     gateway: GatewayDep,
     offset: Offset = 0,
     limit: Limit = 50,
-    flow: Annotated[Literal["federation", "dag"] | None, Query()] = None,
+    flow: Annotated[FlowName | None, Query()] = None,
     closed: Annotated[bool | None, Query()] = None,
 ) -> Page[TaskSummary]:
     """Every task published on the chain, newest first."""
     with gateway.lock:
         tasks = sorted(gateway.index.tasks.values(), key=lambda t: -t.task_id)
         if flow is not None:
-            tasks = [t for t in tasks if (t.flow is Flow.FEDERATION) == (flow == "federation")]
+            tasks = [t for t in tasks if t.flow is FLOW_NAMES[flow]]
         if closed is not None:
             tasks = [t for t in tasks if t.closed == closed]
         return page([task_summary(t) for t in tasks], offset, limit)
@@ -196,10 +198,14 @@ def get_task(gateway: GatewayDep, task_id: TaskId) -> TaskDetail:
         return task_detail(task_or_404(gateway, task_id))
 
 
-def _federation(gateway: Gateway, task_id: int) -> TaskRecord:
+def _in_rounds(gateway: Gateway, task_id: int) -> TaskRecord:
+    """The task, if its flow learns in rounds (a flow learns in rounds or through a graph)."""
     task = task_or_404(gateway, task_id)
-    if task.flow is not Flow.FEDERATION:
-        raise ApiError(409, f"task {task_id} is a dag task: it has no rounds (see its /dag)")
+    strategy = FLOWS[task.flow]
+    if not strategy.has_rounds:
+        raise ApiError(
+            409, f"task {task_id} is a {strategy.name} task: it has no rounds (see its /dag)"
+        )
     return task
 
 
@@ -217,7 +223,7 @@ def list_rounds(
 ) -> Page[RoundView]:
     """The rounds of a federation task, in order."""
     with gateway.lock:
-        task = _federation(gateway, task_id)
+        task = _in_rounds(gateway, task_id)
         views = [
             round_view(task, r, gateway.head, _result_metric(gateway, task, r.result_hash))
             for _, r in sorted(task.rounds.items())
@@ -233,7 +239,7 @@ def list_rounds(
 def get_round(gateway: GatewayDep, task_id: TaskId, round_number: RoundNumber) -> RoundDetail:
     """A round with every update, every validator's score and the decision."""
     with gateway.lock:
-        task = _federation(gateway, task_id)
+        task = _in_rounds(gateway, task_id)
         record = task.rounds.get(round_number)
         if record is None:
             raise ApiError(404, f"task {task_id} has no round {round_number} (yet)")
@@ -297,8 +303,9 @@ def get_dag(gateway: GatewayDep, task_id: TaskId) -> DagView:
     """The graph of a dag task: the initial weights, every update and whom it built on."""
     with gateway.lock:
         task = task_or_404(gateway, task_id)
-        if task.flow is not Flow.DAG:
-            raise ApiError(409, f"task {task_id} is a federation task: see its /rounds")
+        strategy = FLOWS[task.flow]
+        if not strategy.has_graph:  # it learns in rounds
+            raise ApiError(409, f"task {task_id} is a {strategy.name} task: see its /rounds")
         return dag_view(task)
 
 
@@ -310,7 +317,8 @@ def get_global_model(gateway: GatewayDep, task_id: TaskId) -> GlobalModel:
     consensus`; the initial weights while the gateway has computed none."""
     with gateway.lock:
         task = task_or_404(gateway, task_id)
-        if task.flow is Flow.DAG:
+        strategy = FLOWS[task.flow]
+        if strategy.has_graph:
             return _consensus_model(gateway, task)
         finalized = [r for _, r in sorted(task.rounds.items()) if r.result_hash is not None]
         if finalized:
@@ -323,7 +331,7 @@ def get_global_model(gateway: GatewayDep, task_id: TaskId) -> GlobalModel:
         cid = task.cid_of(digest) or ""
         return GlobalModel(
             task_id=task_id,
-            flow="federation",
+            flow=strategy.name,
             round=number,
             content_hash=hexed(digest),
             cid=cid,
@@ -344,7 +352,7 @@ def _consensus_model(gateway: Gateway, task: TaskRecord) -> GlobalModel:
         cid = task.params.initial_weights_cid
         return GlobalModel(
             task_id=task.task_id,
-            flow="dag",
+            flow=FLOWS[task.flow].name,
             round=None,
             content_hash=hexed(task.params.initial_weights_hash),
             cid=cid,
@@ -355,7 +363,7 @@ def _consensus_model(gateway: Gateway, task: TaskRecord) -> GlobalModel:
     stale = f" (stale: the gateway could not compute a newer one: {failure})" if failure else ""
     return GlobalModel(
         task_id=task.task_id,
-        flow="dag",
+        flow=FLOWS[task.flow].name,
         round=None,
         block=version.block,
         content_hash=hexed(version.content_hash),

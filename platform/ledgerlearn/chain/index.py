@@ -263,7 +263,7 @@ class LedgerIndex:
     def _task_published(self, e: LedgerEvent) -> None:
         params = TaskParams.from_event(e.args["params"])
         task = TaskRecord(e.args["task_id"], e.args["publisher"], params, e.block_number)
-        if params.flow is Flow.FEDERATION:
+        if params.flow.has_rounds:  # as the contract: round 1 opens at publication
             task.rounds[1] = RoundRecord(
                 1, params.initial_weights_hash, params.initial_weights_cid, e.block_number
             )
@@ -281,12 +281,12 @@ class LedgerIndex:
 
     def _update_submitted(self, e: LedgerEvent) -> None:
         task = self.tasks[e.args["task_id"]]
-        federation = task.flow is Flow.FEDERATION
+        in_rounds = task.flow.has_rounds
         record = UpdateRecord(
             task_id=task.task_id,
             update=e.args["update"],
             provider=e.args["provider"],
-            round=e.args["round"] if federation else None,  # dag: the submission block
+            round=e.args["round"] if in_rounds else None,  # else: the submission block
             num_samples=e.args["num_samples"],
             cid=e.args["cid"],
             parents=list(e.args["parents"]),

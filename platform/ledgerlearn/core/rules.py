@@ -82,10 +82,23 @@ def from_fixed(value: int) -> float:
 
 
 class Flow(IntEnum):
-    """How a task learns."""
+    """How a task learns, as the contract stores it (``TaskParams.flow``)."""
 
     FEDERATION = 0
     DAG = 1
+
+    @property
+    def has_rounds(self) -> bool:
+        """Whether its tasks learn in rounds: the contract opens round 1 at publication and
+        files each update under its round (``TaskRegistry`` decides this by the flow, and the
+        index mirrors it). A flow learns either in rounds or through a graph."""
+        return self is Flow.FEDERATION
+
+    @property
+    def has_graph(self) -> bool:
+        """Whether its tasks build a DAG of updates: each update names accepted parents,
+        which the contract checks (the flows without rounds)."""
+        return not self.has_rounds
 
 
 class MetricId(IntEnum):

@@ -65,12 +65,6 @@ class FlowStrategy(ABC):
 
     flow: ClassVar[Flow]
     """The flow as the contract stores it."""
-    name: ClassVar[str]
-    """The flow's name in policies, the CLI and the REST API."""
-    has_rounds: ClassVar[bool]
-    """Whether its tasks learn in rounds (REST ``/rounds``)."""
-    has_graph: ClassVar[bool]
-    """Whether its tasks build a DAG of updates (REST ``/dag``, consensus models)."""
     ends_itself: ClassVar[bool]
     """Whether a task ends by its own rules (its last round); otherwise its publisher closes
     it (``publish --duration``, the lab's ``duration_blocks``)."""
@@ -88,19 +82,17 @@ class FlowStrategy(ABC):
     def closed_line(self, task: TaskRecord) -> str:
         """One sentence on a closed task's outcome, for a person (the CLI prints it)."""
 
-    # -- committee duties (9b) --
+    # -- the agents' work --
     @abstractmethod
     def committee(self, member: CommitteeMember) -> CommitteeDuty:
         """What ``member`` (a committee member's agent) does for the tasks of this flow: one
         duty per member, serving all its tasks of the flow (the validator asks for it once)."""
 
-    # -- provider (9c) --
     @abstractmethod
     def provider(self, agent: ProviderAgent) -> ProviderDuty:
         """What ``agent`` does as a provider in a task of this flow (made once per provider)."""
 
-    # -- cli --
-
+    # -- what the gateway, the lab and the CLI show --
     work_unit: ClassVar[str]
     """What a provider trains for once, in the CLI's words ("1 epoch per round"; numbered
     while the task has rounds: "round 3 epoch 1/2")."""
@@ -112,3 +104,31 @@ class FlowStrategy(ABC):
         stays open. ``close_after``: the blocks after publication at which its publisher
         closes it (None: when the publisher stops); a flow whose tasks end by themselves
         ignores it."""
+
+    @property
+    def name(self) -> str:
+        """The flow's name in policies, the CLI and the REST API (its
+        :class:`~ledgerlearn.core.rules.Flow` in lower case, as the policy's ``FlowName``)."""
+        return self.flow.name.lower()
+
+    @property
+    def has_rounds(self) -> bool:
+        """Whether its tasks learn in rounds (REST ``/rounds``, a curve by round); the
+        contract decides it (:attr:`ledgerlearn.core.rules.Flow.has_rounds`)."""
+        return self.flow.has_rounds
+
+    @property
+    def has_graph(self) -> bool:
+        """Whether its tasks build a DAG of updates (REST ``/dag``, consensus models, a curve
+        by block); the contract decides it (:attr:`ledgerlearn.core.rules.Flow.has_graph`)."""
+        return self.flow.has_graph
+
+    @abstractmethod
+    def milestone(self, task: TaskRecord) -> object:
+        """How far a running task has come, as a value that changes when a person watching it
+        wants news; a watcher says :meth:`progress` each time it changes."""
+
+    @abstractmethod
+    def progress(self, task: TaskRecord) -> str:
+        """Where a running task stands, in a few words for a person (the lab's demo says it
+        at each :meth:`milestone`)."""

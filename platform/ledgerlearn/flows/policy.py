@@ -15,7 +15,7 @@ shows it as the option that sets it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -36,8 +36,15 @@ from ledgerlearn.core.rules import (
 from ledgerlearn.core.task_params import FIELDS, RANGES
 from ledgerlearn.errors import AgentError
 
-FlowName = Literal["federation", "dag"]
-"""A :class:`~ledgerlearn.core.rules.Flow`, by its name in lower case."""
+if TYPE_CHECKING:
+    FlowName = str
+else:
+    FlowName = Literal[tuple(f.name.lower() for f in Flow)]
+"""A :class:`~ledgerlearn.core.rules.Flow` by its name in lower case, the name of its strategy
+(:data:`~ledgerlearn.flows.registry.FLOW_NAMES`): a ``Literal`` made from the enum, so a new
+flow needs no edit here, the schema lists the names and a wrong one is refused with the list.
+(Not made from the registry: importing the strategies imports torch and web3, and both
+command lines import this module as they start.)"""
 MetricName = Literal["accuracy", "macro_f1", "negative_loss"]
 """A :class:`~ledgerlearn.core.rules.MetricId`, by its name in lower case."""
 ThresholdModeName = Literal["absolute", "relative", "peer"]

@@ -17,6 +17,7 @@ from ledgerlearn.agents.participant import Participant
 from ledgerlearn.core.rules import SCORE_INVALID, Flow, Status, from_fixed
 from ledgerlearn.data import Dataset
 from ledgerlearn.flows.dag.consensus import DEFAULT_MARGIN, DEFAULT_TOP_K, graph_of, task_consensus
+from ledgerlearn.flows.registry import FLOWS
 from ledgerlearn.lab.results import RunResult, update_row
 from ledgerlearn.training import METRICS_BY_ID, evaluate
 
@@ -126,8 +127,9 @@ def collect_dag(
         Models the providers trained but did not publish, if the caller knows.
     """
     task = participant.task(task_id)
-    if task.flow is not Flow.DAG:
-        raise ValueError(f"task {task_id} is not a dag task")
+    strategy = FLOWS[task.flow]
+    if not strategy.has_graph:
+        raise ValueError(f"task {task_id} is a {strategy.name} task: it has no DAG")
     spec = participant.spec(task_id)
     metric = METRICS_BY_ID[int(task.params.metric)]
     initial = participant.fetch_weights(task_id, task.root)

@@ -33,8 +33,8 @@ from ledgerlearn.chain.devnet import Devnet
 from ledgerlearn.chain.events import EventStream
 from ledgerlearn.chain.index import LedgerIndex
 from ledgerlearn.config import ChainSettings, DevnetSettings, StorageSettings
-from ledgerlearn.core.rules import Flow
 from ledgerlearn.errors import LedgerlearnError
+from ledgerlearn.flows.registry import FLOWS
 from ledgerlearn.lab.background_load import BackgroundLoad
 from ledgerlearn.lab.registry import LAB_FLOWS
 from ledgerlearn.lab.results import RunResult, agent_seconds
@@ -222,27 +222,20 @@ def run_demo(
             task_id = int(strict_json.load_file(out_dir / "task.json")["task_id"])
             say(f"task {task_id} published")
             reader = LedgerClient(chain, deployment)
-            last_round = 0
+            strategy = FLOWS[reader.task(task_id).flow]
             stream, index = EventStream(reader), LedgerIndex()
-            last_accepted = 0
+            said: object = None
 
             def finished() -> bool:
-                nonlocal last_round, last_accepted
+                nonlocal said
                 task = reader.task(task_id)
-                if task.flow is Flow.DAG:  # no rounds: say how the DAG grows
-                    batch = stream.poll(verify=False)
-                    index.apply_all(batch.events)
-                    stream.commit(batch)
-                    record = index.tasks[task_id]
-                    if len(record.accepted) >= last_accepted + 5 or task.closed:
-                        last_accepted = len(record.accepted)
-                        say(
-                            f"dag: {len(record.updates)} updates, {last_accepted} accepted, "
-                            f"{len(record.tips())} tips"
-                        )
-                elif task.current_round != last_round:
-                    last_round = task.current_round
-                    say(f"round {last_round} of {task.max_rounds}")
+                batch = stream.poll(verify=False)
+                index.apply_all(batch.events)
+                stream.commit(batch)
+                record = index.tasks[task_id]
+                if strategy.milestone(record) != said:
+                    said = strategy.milestone(record)
+                    say(strategy.progress(record))
                 return task.closed
 
             _wait(finished, agents, timeout_s, "the task to finish", restart)

@@ -46,6 +46,13 @@ def test_index_follows_a_federation_round_and_a_dag_update(consortium: Consortiu
     dag_task = index.tasks[dag]
     assert dag_task.flow is Flow.DAG and not dag_task.rounds
     assert dag_task.updates[sha("d")].parents == [sha("weights-0")]
+    assert dag_task.updates[sha("d")].round is None
+    # Flow.has_rounds is the contract's choice: it opens round 1 only for such a flow
+    for task_id in (fed, dag):
+        record = index.tasks[task_id]
+        opened = c.client().task(task_id).current_round > 0
+        assert record.flow.has_rounds is opened is bool(record.rounds)
+        assert record.flow.has_graph is not opened
 
 
 def test_dag_tips_follow_the_committee_decisions(consortium: Consortium) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.chain.index import TaskRecord
 from ledgerlearn.core.dag_graph import DagGraph
-from ledgerlearn.core.rules import Flow, ThresholdMode, from_fixed
+from ledgerlearn.core.rules import ThresholdMode, from_fixed
 from ledgerlearn.core.types import Float32Array, Weights
 from ledgerlearn.errors import AgentError
 from ledgerlearn.flows.dag.updates import merge_models
@@ -112,7 +112,7 @@ def task_consensus(
         A tip's content is unavailable or does not match the task's spec.
     """
     task = participant.task(task_id)
-    if task.flow is not Flow.DAG:
+    if not task.flow.has_graph:
         raise AgentError(f"task {task_id} is a {task.flow.name.lower()} task, not a dag task")
     graph = graph_of(task, block)
     spec = participant.spec(task_id)

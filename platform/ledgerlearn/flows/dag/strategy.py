@@ -16,9 +16,6 @@ class DagFlow(FlowStrategy):
     """An asynchronous DAG of updates, each naming its parents, scored one by one."""
 
     flow = Flow.DAG
-    name = "dag"
-    has_rounds = False
-    has_graph = True
     ends_itself = False
 
     def keeper(self, member: Member, task_id: int, *, close_at: int | None = None) -> Keeper:
@@ -33,20 +30,18 @@ class DagFlow(FlowStrategy):
             f"`ledgerlearn dag consensus --task {task.task_id}`"
         )
 
-    # -- committee duties (9b) --
+    # -- the agents' work --
     def committee(self, member: CommitteeMember) -> CommitteeDuty:
         """A :class:`DagCommittee`: scores each update against the merge of its parents
         before its own deadline."""
         return DagCommittee(member)
 
-    # -- provider (9c) --
     def provider(self, agent: ProviderAgent) -> ProviderDuty:
         """A :class:`DagProvider`: updates at its own pace on parents it chose, published
         if better."""
         return DagProvider(agent)
 
-    # -- cli --
-
+    # -- what the gateway, the lab and the CLI show --
     work_unit = "dag update"
 
     def task_shape(self, policy: Policy, *, close_after: int | None) -> str:
@@ -54,4 +49,14 @@ class DagFlow(FlowStrategy):
         return (
             f"dag: up to {policy.max_parents} parents per update, {policy.score_window} "
             f"blocks to score each, open {until}"
+        )
+
+    def milestone(self, task: TaskRecord) -> object:
+        """Every fifth accepted update, and the close."""
+        return len(task.accepted) // 5, task.closed
+
+    def progress(self, task: TaskRecord) -> str:
+        return (
+            f"dag: {len(task.updates)} updates, {len(task.accepted)} accepted, "
+            f"{len(task.tips())} tips"
         )

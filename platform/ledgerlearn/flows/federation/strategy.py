@@ -16,9 +16,6 @@ class FederationFlow(FlowStrategy):
     """Synchronous rounds: each round's accepted updates are aggregated, proposed, attested."""
 
     flow = Flow.FEDERATION
-    name = "federation"
-    has_rounds = True
-    has_graph = False
     ends_itself = True
 
     def keeper(self, member: Member, task_id: int, *, close_at: int | None = None) -> Keeper:
@@ -31,21 +28,26 @@ class FederationFlow(FlowStrategy):
         cid = task.cid_of(final) if final is not None else None
         return f"task {task.task_id} closed; final model {cid or '(none)'}"
 
-    # -- committee duties (9b) --
+    # -- the agents' work --
     def committee(self, member: CommitteeMember) -> CommitteeDuty:
         """A :class:`RoundCommittee`: scores each round's updates, attests or proposes its
         aggregate, closes an overdue round."""
         return RoundCommittee(member)
 
-    # -- provider (9c) --
     def provider(self, agent: ProviderAgent) -> ProviderDuty:
         """A :class:`FederationProvider`: one update per round while the round is open."""
         return FederationProvider(agent)
 
-    # -- cli --
-
+    # -- what the gateway, the lab and the CLI show --
     work_unit = "round"
 
     def task_shape(self, policy: Policy, *, close_after: int | None) -> str:
         rounds = f"{policy.rounds} round" + ("" if policy.rounds == 1 else "s")
         return f"{rounds} of {policy.round_length} blocks (+{policy.score_window} to score)"
+
+    def milestone(self, task: TaskRecord) -> object:
+        """The current round."""
+        return max(task.rounds, default=0)
+
+    def progress(self, task: TaskRecord) -> str:
+        return f"round {max(task.rounds, default=0)} of {task.params.max_rounds}"
