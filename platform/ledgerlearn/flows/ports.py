@@ -169,7 +169,7 @@ class CommitteeMember(Protocol):
         ...
 
 
-# -- provider (9c) --
+# -- the provider --
 TrainFn = Callable[[Dataset], Weights]
 """Trains the task's model from the current base model on the given data."""
 
