@@ -195,13 +195,32 @@ def stop(processes: list[Process]) -> None:
             p.popen.wait()
 
 
-@pytest.mark.slow
-def test_a_task_runs_end_to_end_with_the_agent_commands(tmp_path: Path) -> None:
-    """3 validators, a publisher and 3 providers, each a command in its own process: the task
-    closes, every validator scores every provider's update, every process exits 0."""
+@dataclass
+class AgentRun:
+    """What a cast of agent commands left: the consortium, each process's (stdout, stderr)
+    and the index of the chain once every process exited."""
+
+    consortium: Consortium
+    outputs: dict[str, tuple[str, str]]
+    index: LedgerIndex
+
+
+def run_agent_commands(
+    tmp_path: Path,
+    providers: int,
+    provider_args: Callable[[int, str], list[str]],
+    policy: list[str],
+    *,
+    start_s: float,
+    finish_s: float,
+) -> AgentRun:
+    """3 validators, ``providers`` providers and a publisher (with ``policy``), each a command
+    in its own process on a devnet: the validators register and the providers wait for the
+    task (``start_s``), then the publisher publishes and everyone runs until the task closes
+    (``finish_s``). Every process must exit 0 without a traceback."""
     roles: dict[str, str | None] = {"publisher": "PUBLISHER"}
     roles |= {f"validator-{i}": "VALIDATOR" for i in range(1, 4)}
-    roles |= {f"provider-{i}": "PROVIDER" for i in range(1, 4)}
+    roles |= {f"provider-{i}": "PROVIDER" for i in range(1, providers + 1)}
     settings = DevnetSettings(port=free_port(), state_file=tmp_path / "devnet" / "state.json")
     processes: list[Process] = []
     logs = tmp_path / "logs"
@@ -209,43 +228,36 @@ def test_a_task_runs_end_to_end_with_the_agent_commands(tmp_path: Path) -> None:
     with Devnet(settings, log_file=logs / "devnet.log") as net:
         c = set_up(net, tmp_path, roles)
         validators = [f"validator-{i}" for i in range(1, 4)]
-        providers = [f"provider-{i}" for i in range(1, 4)]
         reader = c.reader
         try:
             for name in validators:
                 args = ["validator", "run", *c.common(name), "--until-closed", "1"]
                 processes.append(start(name, args, env, logs))
-            for i, name in enumerate(providers, start=1):  # ready when round 1 opens
-                home = tmp_path / name
-                args = [
-                    "provider", "run", *c.common(name), "--task", "1", "--wait",
-                    "--dataset", "digits", "--part", f"{i}/3",
-                    "--state-dir", str(home / "state"), "--ipfs-repo", str(home / "ipfs"),
-                ]  # fmt: skip
-                processes.append(start(name, args, env, logs))
+            for i in range(1, providers + 1):  # ready when the task opens
+                name = f"provider-{i}"
+                args = ["provider", "run", *c.common(name), "--task", "1", "--wait"]
+                processes.append(start(name, args + provider_args(i, name), env, logs))
             wait_for(
                 lambda: (
                     all(reader.member(c.address(v)).encryption_key for v in validators)
                     and all("waiting for task 1" in p.output()[0] for p in processes[3:])
                 ),
                 processes,
-                120,
+                start_s,
                 "the validators to register, the providers to wait for the task",
             )
             c.chain.set_block_time(1.0)
             committee = ",".join(c.address(v) for v in validators)
             publish = [
-                "publish", *c.common("publisher"),
+                "publish", *c.common("publisher"), "--committee", committee,
                 "--preset", "logreg_digits", "--dataset", "digits", "--seed", "1",
-                "--committee", committee, "--quorum", "2", "--max-faulty-validators", "0",
-                "--rounds", "1", "--round-length", "30", "--score-window", "15",
-                "--expected-providers", "3",
+                "--quorum", "2", "--max-faulty-validators", "0", *policy,
             ]  # fmt: skip
             processes.append(start("publisher", publish, env, logs))
             wait_for(
                 lambda: all(p.popen.poll() is not None for p in processes),
                 processes,
-                150,
+                finish_s,
                 "every agent to finish",
             )
         finally:
@@ -255,6 +267,27 @@ def test_a_task_runs_end_to_end_with_the_agent_commands(tmp_path: Path) -> None:
     for p in processes:
         assert p.popen.returncode == 0, (p.name, *outputs[p.name])
         assert "Traceback" not in outputs[p.name][1], (p.name, outputs[p.name][1])
+    return AgentRun(c, outputs, index)
+
+
+@pytest.mark.slow
+def test_a_task_runs_end_to_end_with_the_agent_commands(tmp_path: Path) -> None:
+    """3 validators, a publisher and 3 providers, each a command in its own process: the task
+    closes, every validator scores every provider's update, every process exits 0."""
+
+    def provider_args(i: int, name: str) -> list[str]:
+        home = tmp_path / name
+        return [
+            "--dataset", "digits", "--part", f"{i}/3",
+            "--state-dir", str(home / "state"), "--ipfs-repo", str(home / "ipfs"),
+        ]  # fmt: skip
+
+    policy = ["--rounds", "1", "--round-length", "30", "--score-window", "15",
+              "--expected-providers", "3"]  # fmt: skip
+    run = run_agent_commands(tmp_path, 3, provider_args, policy, start_s=120, finish_s=150)
+    c, outputs, index = run.consortium, run.outputs, run.index
+    validators = [f"validator-{i}" for i in range(1, 4)]
+    providers = [f"provider-{i}" for i in range(1, 4)]
     task = index.tasks[1]
     assert task.closed and task.final_model_hash is not None
     updates = {u.provider: u for u in task.updates.values()}
@@ -297,60 +330,19 @@ def test_a_dag_task_runs_end_to_end_with_the_agent_commands(tmp_path: Path) -> N
     """The same commands on a dag task: the publisher describes it and closes it after
     ``--duration`` blocks, the providers build on tips and follow their own updates, and every
     process prints its flow's lines and exits 0."""
-    roles: dict[str, str | None] = {"publisher": "PUBLISHER"}
-    roles |= {f"validator-{i}": "VALIDATOR" for i in range(1, 4)}
-    roles |= {f"provider-{i}": "PROVIDER" for i in range(1, 3)}
-    settings = DevnetSettings(port=free_port(), state_file=tmp_path / "devnet" / "state.json")
-    processes: list[Process] = []
-    logs = tmp_path / "logs"
-    env = agent_env(tmp_path / "home")
-    with Devnet(settings, log_file=logs / "devnet.log") as net:
-        c = set_up(net, tmp_path, roles)
-        validators = [f"validator-{i}" for i in range(1, 4)]
-        providers = [f"provider-{i}" for i in range(1, 3)]
-        reader = c.reader
-        try:
-            for name in validators:
-                args = ["validator", "run", *c.common(name), "--until-closed", "1"]
-                processes.append(start(name, args, env, logs))
-            for i, name in enumerate(providers, start=1):
-                args = [
-                    "provider", "run", *c.common(name), "--task", "1", "--wait",
-                    "--dataset", "digits", "--part", f"{i}/2",
-                ]  # fmt: skip
-                processes.append(start(name, args, env, logs))
-            wait_for(
-                lambda: (
-                    all(reader.member(c.address(v)).encryption_key for v in validators)
-                    and all("waiting for task 1" in p.output()[0] for p in processes[3:])
-                ),
-                processes,
-                300,  # five processes importing torch on a loaded machine
-                "the validators to register, the providers to wait for the task",
-            )
-            c.chain.set_block_time(1.0)
-            committee = ",".join(c.address(v) for v in validators)
-            publish = [
-                "publish", *c.common("publisher"), "--flow", "dag", "--duration", "40",
-                "--preset", "logreg_digits", "--dataset", "digits", "--seed", "1",
-                "--committee", committee, "--quorum", "2", "--max-faulty-validators", "0",
-                "--max-parents", "2", "--score-window", "10",
-                "--threshold-mode", "relative", "--threshold", "-0.05",
-            ]  # fmt: skip
-            processes.append(start("publisher", publish, env, logs))
-            wait_for(
-                lambda: all(p.popen.poll() is not None for p in processes),
-                processes,
-                300,
-                "every agent to finish",
-            )
-        finally:
-            stop(processes)
-        index = read_index(c)
-    outputs = {p.name: p.output() for p in processes}
-    for p in processes:
-        assert p.popen.returncode == 0, (p.name, *outputs[p.name])
-        assert "Traceback" not in outputs[p.name][1], (p.name, outputs[p.name][1])
+    policy = ["--flow", "dag", "--duration", "40", "--max-parents", "2", "--score-window", "10",
+              "--threshold-mode", "relative", "--threshold", "-0.05"]  # fmt: skip
+    run = run_agent_commands(
+        tmp_path,
+        2,
+        lambda i, name: ["--dataset", "digits", "--part", f"{i}/2"],
+        policy,
+        start_s=300,  # five processes importing torch on a loaded machine
+        finish_s=300,
+    )
+    c, outputs, index = run.consortium, run.outputs, run.index
+    validators = [f"validator-{i}" for i in range(1, 4)]
+    providers = [f"provider-{i}" for i in range(1, 3)]
     task = index.tasks[1]
     assert task.closed and task.accepted
     closed = re.compile(r"task 1 closed with \d+ accepted updates and \d+ tips; its consensus")
