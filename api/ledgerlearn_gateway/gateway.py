@@ -37,11 +37,12 @@ from eth_account.signers.local import LocalAccount
 
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.chain.backend import Chain, connect
-from ledgerlearn.chain.client import ROLES, LedgerClient, role_id
+from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.deployment import Deployment
 from ledgerlearn.chain.events import LedgerEvent
 from ledgerlearn.chain.index import LedgerIndex
 from ledgerlearn.chain.outbox import Outbox
+from ledgerlearn.chain.roles import ROLES, role_name
 from ledgerlearn.errors import (
     ChainError,
     ChainReorgError,
@@ -64,8 +65,6 @@ from ledgerlearn_gateway.settings import GatewaySettings
 from ledgerlearn_gateway.views import curve_models
 
 log = logging.getLogger(__name__)
-
-ROLE_NAMES: dict[bytes, str] = {role_id(r): r for r in ROLES} | {bytes(32): "ADMIN"}
 
 
 @dataclass
@@ -282,7 +281,7 @@ class Gateway:
         for event in events:
             if event.name not in ("RoleGranted", "RoleRevoked"):
                 continue
-            name = ROLE_NAMES.get(bytes(event.args["role"]))
+            name = role_name(event.args["role"])
             if name is None:
                 continue
             held = self.roles.setdefault(event.args["account"], set())
