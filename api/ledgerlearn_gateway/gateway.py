@@ -42,6 +42,7 @@ from ledgerlearn.chain.deployment import Deployment
 from ledgerlearn.chain.events import LedgerEvent
 from ledgerlearn.chain.index import LedgerIndex
 from ledgerlearn.chain.outbox import Outbox
+from ledgerlearn.chain.races import describe_race
 from ledgerlearn.chain.roles import ROLES, role_name
 from ledgerlearn.errors import (
     ChainError,
@@ -347,7 +348,7 @@ class Gateway:
                             acted = True
                             state.actions += 1
                     except ContractError as exc:  # another keeper was first: nothing to do
-                        log.info("task %d: %s", task.task_id, exc)
+                        log.info("task %d: %s", task.task_id, describe_race(exc))
                     except (ChainError, StorageError) as exc:
                         state.error = f"task {task.task_id}: {exc}"
                         log.warning("keeping task %d: %s", task.task_id, exc)
