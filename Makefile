@@ -76,8 +76,11 @@ fuzz: $(NPM_STAMP)  ## the same, long: 128 runs x 500 calls with the attacks, 12
 fuzz-holes: $(NPM_STAMP)  ## each invariant alone (64 runs x 300 calls), steered into the attacks the old contracts fell to (all hold now)
 	FUZZ_KNOWN_HOLES=1 FOUNDRY_INVARIANT_SHOW_SOLIDITY=true FOUNDRY_INVARIANT_RUNS=$(or $(RUNS),64) $(FORGE) test --match-contract LedgerInvariants --no-match-test invariant_all
 
+# Two workers, a test file each at a time (--dist loadfile: a file's fixtures are made once):
+# most of the long tests wait for blocks, so two of them share two cores well.
+PYTEST_WORKERS ?= 2
 test-python: $(PY_STAMP) chromium
-	$(PY) -m pytest --durations=15
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 
 test-threats: $(PY_STAMP)  ## THREATS A1/A4 in full: the default pipeline against the whole attack catalog, f = 1 and 3 (about 20 minutes; make test runs the 4 tuned attacks at f = 3)
 	LEDGERLEARN_FULL_CATALOG=1 $(PY) -m pytest tests/platform/lab/test_threats_providers.py

@@ -293,10 +293,12 @@ def test_a_task_runs_end_to_end_with_the_agent_commands(tmp_path: Path) -> None:
             "--state-dir", str(home / "state"), "--ipfs-repo", str(home / "ipfs"),
         ]  # fmt: skip
 
+    # the round waits for the 3 updates (up to 300 more blocks): a loaded machine trains slowly
     policy = ["--rounds", "1", "--round-length", "30", "--score-window", "15",
-              "--expected-providers", "3"]  # fmt: skip
+              "--expected-providers", "3", "--min-updates", "3",
+              "--round-extension", "300"]  # fmt: skip
     run = run_agent_commands(
-        tmp_path, 3, provider_args, policy, start_s=120, finish_s=150, restart_validator=True
+        tmp_path, 3, provider_args, policy, start_s=120, finish_s=400, restart_validator=True
     )
     c, outputs, index = run.consortium, run.outputs, run.index
     validators = [f"validator-{i}" for i in range(1, 4)]
