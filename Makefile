@@ -11,14 +11,18 @@ NPM_STAMP := node_modules/.installed
 
 .PHONY: demo demo-quick demo-dag bench-flows simulate setup compile artifacts test test-contracts test-fuzz fuzz fuzz-holes test-python test-threats chromium analyze coverage gas bench bench-gateway bench-aggregation devnet lint clean
 
+# The demos serve the dashboard (http://127.0.0.1:8000, PORT= to choose, NO_DASHBOARD=1 to skip)
+# and, in a terminal, keep serving the finished task until Ctrl-C.
+DEMO_OPTS = $(if $(OUT),--out $(OUT),) $(if $(PORT),--port $(PORT),) $(if $(NO_DASHBOARD),--no-dashboard,)
+
 demo: setup  ## the main job: a full task (MNIST), every agent a process on a devnet, a report
-	$(VENV)/bin/ledgerlearn demo --baseline $(if $(OUT),--out $(OUT),)
+	$(VENV)/bin/ledgerlearn demo --baseline $(DEMO_OPTS)
 
 demo-quick: setup  ## the same on digits with 3 rounds (under 2 minutes)
-	$(VENV)/bin/ledgerlearn demo --quick $(if $(OUT),--out $(OUT),)
+	$(VENV)/bin/ledgerlearn demo --quick $(DEMO_OPTS)
 
 demo-dag: setup  ## the quick demo's cast on a dag task (about 90 s), the DAG drawn in the report
-	$(VENV)/bin/ledgerlearn demo --quick --flow dag $(if $(OUT),--out $(OUT),)
+	$(VENV)/bin/ledgerlearn demo --quick --flow dag $(DEMO_OPTS)
 
 bench-flows: setup  ## centralized vs federation vs DAG: accuracy over wall time, 3 scenarios
 	$(VENV)/bin/ledgerlearn bench flows $(if $(OUT),--out $(OUT),)
