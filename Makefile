@@ -11,14 +11,18 @@ NPM_STAMP := node_modules/.installed
 
 .PHONY: demo demo-quick demo-dag bench-flows simulate setup compile artifacts test test-contracts test-fuzz fuzz fuzz-holes test-python test-threats chromium analyze coverage gas bench bench-gateway bench-aggregation devnet lint clean
 
+# The demos serve the dashboard (http://127.0.0.1:8000, PORT= to choose, NO_DASHBOARD=1 to skip)
+# and, in a terminal, keep serving the finished task until Ctrl-C.
+DEMO_OPTS = $(if $(OUT),--out $(OUT),) $(if $(PORT),--port $(PORT),) $(if $(NO_DASHBOARD),--no-dashboard,)
+
 demo: setup  ## the main job: a full task (MNIST), every agent a process on a devnet, a report
-	$(VENV)/bin/ledgerlearn demo --baseline $(if $(OUT),--out $(OUT),)
+	$(VENV)/bin/ledgerlearn demo --baseline $(DEMO_OPTS)
 
 demo-quick: setup  ## the same on digits with 3 rounds (under 2 minutes)
-	$(VENV)/bin/ledgerlearn demo --quick $(if $(OUT),--out $(OUT),)
+	$(VENV)/bin/ledgerlearn demo --quick $(DEMO_OPTS)
 
 demo-dag: setup  ## the quick demo's cast on a dag task (about 90 s), the DAG drawn in the report
-	$(VENV)/bin/ledgerlearn demo --quick --flow dag $(if $(OUT),--out $(OUT),)
+	$(VENV)/bin/ledgerlearn demo --quick --flow dag $(DEMO_OPTS)
 
 bench-flows: setup  ## centralized vs federation vs DAG: accuracy over wall time, 3 scenarios
 	$(VENV)/bin/ledgerlearn bench flows $(if $(OUT),--out $(OUT),)
@@ -76,8 +80,11 @@ fuzz: $(NPM_STAMP)  ## the same, long: 128 runs x 500 calls with the attacks, 12
 fuzz-holes: $(NPM_STAMP)  ## each invariant alone (64 runs x 300 calls), steered into the attacks the old contracts fell to (all hold now)
 	FUZZ_KNOWN_HOLES=1 FOUNDRY_INVARIANT_SHOW_SOLIDITY=true FOUNDRY_INVARIANT_RUNS=$(or $(RUNS),64) $(FORGE) test --match-contract LedgerInvariants --no-match-test invariant_all
 
+# Two workers, a test file each at a time (--dist loadfile: a file's fixtures are made once):
+# most of the long tests wait for blocks, so two of them share two cores well.
+PYTEST_WORKERS ?= 2
 test-python: $(PY_STAMP) chromium
-	$(PY) -m pytest --durations=15
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 
 test-threats: $(PY_STAMP)  ## THREATS A1/A4 in full: the default pipeline against the whole attack catalog, f = 1 and 3 (about 20 minutes; make test runs the 4 tuned attacks at f = 3)
 	LEDGERLEARN_FULL_CATALOG=1 $(PY) -m pytest tests/platform/lab/test_threats_providers.py

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from ledgerlearn.errors import LedgerlearnError
 from ledgerlearn.storage import shutdown_signals
 from ledgerlearn_gateway import errors
 from ledgerlearn_gateway.auth import (
@@ -48,6 +49,22 @@ class ClientMistakesAreInfo(logging.Filter):
         return True
 
 
+class StartupErrorIsOneLine(logging.Filter):
+    """Drop uvicorn's traceback of a startup that failed for a reason the gateway names (no
+    node, a wrong deployment, a locked IPFS repository): ``app.state.startup_error`` holds it
+    and ``ledgerlearn gateway`` prints it as one ``error:`` line."""
+
+    def __init__(self, app: FastAPI) -> None:
+        super().__init__()
+        self.app = app
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # starlette hands uvicorn the traceback as the failure's message: every ERROR of a
+        # start that failed this way is about it
+        failed = getattr(self.app.state, "startup_error", None) is not None
+        return not (failed and record.levelno >= logging.ERROR)
+
+
 DESCRIPTION = """
 REST gateway of a ledgerlearn consortium: read the tasks, rounds, updates (with every
 validator's score and the committee's decision), the dag, members and roles, global models and
@@ -69,20 +86,31 @@ holds a publisher's key. `ledgerlearn api publish` does the three steps in one c
 """
 
 
-def create_app(settings: GatewaySettings, relayer: LocalAccount | None) -> FastAPI:
+def create_app(
+    settings: GatewaySettings,
+    relayer: LocalAccount | None,
+    on_ready: Callable[[], None] | None = None,
+) -> FastAPI:
     """The gateway's application; the :class:`~ledgerlearn_gateway.gateway.Gateway` starts
-    with the server."""
+    with the server (``on_ready`` is called once it has). A start that fails for a reason the
+    gateway names leaves it in ``app.state.startup_error``, without uvicorn's traceback."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         gateway = Gateway(settings, relayer)
-        await anyio.to_thread.run_sync(gateway.start)
+        try:
+            await anyio.to_thread.run_sync(gateway.start)
+        except LedgerlearnError as exc:
+            app.state.startup_error = exc
+            raise
         app.state.prepares = anyio.CapacityLimiter(settings.gateway.max_concurrent_prepares)
         # kubo took SIGTERM/SIGINT over when its node started: re-arm uvicorn's handlers
         # (here, in the main thread; a no-op when the app runs in another thread)
         signals = shutdown_signals.acquire()
         app.state.gateway = gateway
         log.info("gateway ready")
+        if on_ready is not None:
+            on_ready()
         try:
             yield
         finally:
@@ -98,10 +126,12 @@ def create_app(settings: GatewaySettings, relayer: LocalAccount | None) -> FastA
         lifespan=lifespan,
     )
     app.state.gateway = None
+    app.state.startup_error = None
     errors.install(app)
     uvicorn_log = logging.getLogger("uvicorn.error")
     if not any(isinstance(f, ClientMistakesAreInfo) for f in uvicorn_log.filters):
         uvicorn_log.addFilter(ClientMistakesAreInfo())
+    uvicorn_log.addFilter(StartupErrorIsOneLine(app))
 
     def verifier() -> RequestVerifier | None:
         gateway: Gateway | None = app.state.gateway
@@ -130,5 +160,9 @@ def create_app(settings: GatewaySettings, relayer: LocalAccount | None) -> FastA
     @app.get("/", include_in_schema=False)
     async def dashboard(_: Request) -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon(_: Request) -> FileResponse:
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
 
     return app

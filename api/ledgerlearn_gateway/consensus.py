@@ -23,6 +23,10 @@ from ledgerlearn.storage import IpfsNode
 
 log = logging.getLogger(__name__)
 
+PATIENCE = 5
+"""Failed computations of a task's consensus in a row that are a WARNING (once); fewer are
+normal (a tip's content not reachable yet)."""
+
 MAX_VERSIONS = 1000
 """Versions kept per task (the oldest are dropped; the curve thins out, nothing else)."""
 
@@ -65,6 +69,7 @@ class ConsensusModels:
         self._seen: dict[int, tuple[bytes, ...]] = {}
         self.failed: dict[int, str] = {}
         """Dag tasks whose consensus model could not be computed last time, and why."""
+        self._tries: dict[int, int] = {}
         self._lock = threading.Lock()
 
     def refresh(self) -> int:
@@ -86,9 +91,13 @@ class ConsensusModels:
                 cid, digest = self.node.put(model.content)
             except LedgerlearnError as exc:
                 self.failed[task.task_id] = f"task {task.task_id}: {exc}"
-                log.warning("task %d: no consensus model now: %s", task.task_id, exc)
+                tries = self._tries[task.task_id] = self._tries.get(task.task_id, 0) + 1
+                # a tip accepted a moment ago may not be reachable yet: tried again next time
+                level = logging.WARNING if tries == PATIENCE else logging.INFO
+                log.log(level, "task %d: no consensus model (try %d): %s", task.task_id, tries, exc)
                 continue
             self.failed.pop(task.task_id, None)
+            self._tries.pop(task.task_id, None)
             version = ConsensusVersion(
                 task.task_id, p.head, digest, cid, tuple(model.tips), len(accepted), model.quality
             )

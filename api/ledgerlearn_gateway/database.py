@@ -1,4 +1,5 @@
-"""The gateway's SQLite database: request nonces and prepared publications survive restarts."""
+"""The gateway's SQLite database: request nonces, prepared publications and the contract events
+it has seen survive restarts."""
 
 from __future__ import annotations
 
@@ -29,6 +30,15 @@ CREATE TABLE IF NOT EXISTS publications (
     task_id INTEGER,
     error TEXT
 );
+CREATE TABLE IF NOT EXISTS events (
+    block INTEGER NOT NULL,
+    log_index INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    task_id INTEGER,
+    body TEXT NOT NULL,
+    PRIMARY KEY (block, log_index)
+);
+CREATE INDEX IF NOT EXISTS events_task ON events (task_id, block, log_index);
 """
 
 
@@ -56,6 +66,12 @@ class Database:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """The connection, for reads (behind the same lock as writes)."""
+        with self._lock:
+            yield self._conn
 
     def close(self) -> None:
         """Close the file."""

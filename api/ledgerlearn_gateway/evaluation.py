@@ -23,6 +23,9 @@ from ledgerlearn.training import METRICS_BY_ID, evaluate
 
 log = logging.getLogger(__name__)
 
+MAX_TRIES = 3
+"""Evaluations of one model before the gateway gives up on it (and says so in a WARNING)."""
+
 
 @dataclass(frozen=True)
 class EvalJob:
@@ -66,7 +69,7 @@ class Evaluator:
             self.dataset is not None
             and key not in self.results
             and job.task_id not in self.unfit
-            and self._failures.get(key, 0) < 3
+            and self._failures.get(key, 0) < MAX_TRIES
         )
 
     def run(self, job: EvalJob) -> None:
@@ -81,8 +84,24 @@ class Evaluator:
             weights = decode(raw, spec)
             self.results[key] = evaluate(spec, weights, data, METRICS_BY_ID[job.metric_id])
         except LedgerlearnError as exc:
-            self._failures[key] = self._failures.get(key, 0) + 1
-            log.warning("cannot evaluate model %s of task %d: %s", job.cid, job.task_id, exc)
+            tries = self._failures[key] = self._failures.get(key, 0) + 1
+            if tries < MAX_TRIES:  # content not reachable yet is a normal race: tried again
+                log.info(
+                    "model %s of task %d not evaluated yet (try %d of %d): %s",
+                    job.cid,
+                    job.task_id,
+                    tries,
+                    MAX_TRIES,
+                    exc,
+                )
+            else:
+                log.warning(
+                    "model %s of task %d cannot be evaluated (%d tries): %s",
+                    job.cid,
+                    job.task_id,
+                    tries,
+                    exc,
+                )
 
     def _spec(self, job: EvalJob) -> ModelSpec:
         if job.task_id not in self._specs:

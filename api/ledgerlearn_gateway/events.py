@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
@@ -39,14 +38,14 @@ def event_json(event: LedgerEvent) -> dict[str, Any]:
 
 
 class EventHub:
-    """Keeps the latest events and hands new ones to every subscriber's queue.
+    """Hands new events to every subscriber's queue (what came before is in the gateway's
+    :class:`~ledgerlearn_gateway.history.EventHistory`).
 
     :meth:`publish` is called from the gateway's sync thread; subscribers are asyncio queues
     of the server's event loop.
     """
 
-    def __init__(self, keep: int = 2000) -> None:
-        self._recent: deque[dict[str, Any]] = deque(maxlen=keep)
+    def __init__(self) -> None:
         self._subscribers: dict[
             asyncio.Queue[dict[str, Any] | None], asyncio.AbstractEventLoop
         ] = {}
@@ -58,7 +57,6 @@ class EventHub:
         if not items:
             return
         with self._lock:
-            self._recent.extend(items)
             subscribers = list(self._subscribers.items())
         for queue, loop in subscribers:
             for item in items:
@@ -72,19 +70,12 @@ class EventHub:
             queue.get_nowait()
             queue.put_nowait(None)
 
-    def subscribe(
-        self, since: tuple[int, int] | None
-    ) -> tuple[asyncio.Queue[dict[str, Any] | None], list[dict[str, Any]]]:
-        """A queue of new events, and the kept events after position ``since`` (if given)."""
+    def subscribe(self) -> asyncio.Queue[dict[str, Any] | None]:
+        """A queue of the events published from now on."""
         queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(SUBSCRIBER_QUEUE)
         with self._lock:
             self._subscribers[queue] = asyncio.get_running_loop()
-            backlog = (
-                []
-                if since is None
-                else [e for e in self._recent if (e["block_number"], e["log_index"]) > since]
-            )
-        return queue, backlog
+        return queue
 
     def unsubscribe(self, queue: asyncio.Queue[dict[str, Any] | None]) -> None:
         """Stop sending to ``queue``."""

@@ -8,8 +8,8 @@ registers its IPFS address (validators fetch the fragments of tasks published th
 Background threads then
 
 - follow the chain (``sync``): new events go to the index (under :attr:`lock`, which the
-  read routes take too), to the server-sent-events hub and to the role book; the members'
-  IPFS nodes are dialled as they register;
+  read routes take too), to the role book, to the history in the database and then to the
+  server-sent-events hub; the members' IPFS nodes are dialled as they register;
 - keep the rounds (``keeper``, on by default): a
   :class:`~ledgerlearn.flows.federation.keeper.RoundKeeper` per open federation task, on
   an index of its own, as any participant may; the contract refuses a second identical
@@ -37,11 +37,13 @@ from eth_account.signers.local import LocalAccount
 
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.chain.backend import Chain, connect
-from ledgerlearn.chain.client import ROLES, LedgerClient, role_id
+from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.deployment import Deployment
 from ledgerlearn.chain.events import LedgerEvent
 from ledgerlearn.chain.index import LedgerIndex
 from ledgerlearn.chain.outbox import Outbox
+from ledgerlearn.chain.races import describe_race
+from ledgerlearn.chain.roles import ROLES, role_name
 from ledgerlearn.errors import (
     ChainError,
     ChainReorgError,
@@ -58,14 +60,13 @@ from ledgerlearn_gateway.content import ContentFetches
 from ledgerlearn_gateway.database import Database
 from ledgerlearn_gateway.evaluation import EvalJob, Evaluator
 from ledgerlearn_gateway.events import EventHub
+from ledgerlearn_gateway.history import EventHistory
 from ledgerlearn_gateway.nonces import NonceStore
 from ledgerlearn_gateway.publications import Publications
 from ledgerlearn_gateway.settings import GatewaySettings
 from ledgerlearn_gateway.views import curve_models
 
 log = logging.getLogger(__name__)
-
-ROLE_NAMES: dict[bytes, str] = {role_id(r): r for r in ROLES} | {bytes(32): "ADMIN"}
 
 
 @dataclass
@@ -138,6 +139,7 @@ class Gateway:
         if self.relayer is not None:
             self.client.recover_outbox()  # acknowledged publications still in flight
         self.db = Database(state / "gateway.sqlite")
+        self.history = EventHistory(self.db)
         self.nonces = NonceStore(self.db, gw.signature_window_s)
         self.gateway_id = gw.gateway_id or _kept_id(state / "gateway_id")
         self.verifier = RequestVerifier(
@@ -164,7 +166,9 @@ class Gateway:
                 self.client, self.node, state / "reader", fetch_timeout_s=gw.fetch_timeout_s
             )
             with self.lock:
-                self._fold(self.reader.sync())
+                events = self.reader.sync()
+                self._fold(events)
+            self.history.record(events)
             self._dial_members()
             self._register()
             if self.relayer is not None:
@@ -282,7 +286,7 @@ class Gateway:
         for event in events:
             if event.name not in ("RoleGranted", "RoleRevoked"):
                 continue
-            name = ROLE_NAMES.get(bytes(event.args["role"]))
+            name = role_name(event.args["role"])
             if name is None:
                 continue
             held = self.roles.setdefault(event.args["account"], set())
@@ -311,6 +315,7 @@ class Gateway:
                 with self.lock:
                     events = self.reader.sync()
                     self._fold(events)
+                self.history.record(events)  # before the stream: a replay never misses one
                 self.hub.publish(events)
                 self._dial_members()
                 self.sync_state.last_ok = time.time()
@@ -348,7 +353,7 @@ class Gateway:
                             acted = True
                             state.actions += 1
                     except ContractError as exc:  # another keeper was first: nothing to do
-                        log.info("task %d: %s", task.task_id, exc)
+                        log.info("task %d: %s", task.task_id, describe_race(exc))
                     except (ChainError, StorageError) as exc:
                         state.error = f"task {task.task_id}: {exc}"
                         log.warning("keeping task %d: %s", task.task_id, exc)

@@ -309,6 +309,15 @@ class ChainEvent(BaseModel):
     args: dict[str, Any]
 
 
+class EventPage(BaseModel):
+    """Contract events, newest first."""
+
+    items: list[ChainEvent]
+    next_before: str | None = Field(
+        description="Give it as `before` for the next (older) page; null: this is the oldest."
+    )
+
+
 class GatewayInfo(BaseModel):
     """The EIP-712 domain of signed requests, the gateway's id and its limits."""
 

@@ -1,7 +1,8 @@
 """The dashboard in a real browser (Debian's chromium driven by Playwright) while a quick demo
-runs: every agent a process on a devnet, the gateway a process reading the same chain. The
-browser sees the task appear, opens a round with every update's decision and each
-validator's score, sees the accuracy curve, and saves a screenshot (reports/dashboard.png)."""
+runs (``ledgerlearn demo --quick``, which serves the dashboard from a gateway on its own chain):
+every agent a process on a devnet. The browser sees the task appear, opens a round with every
+update's decision and each validator's score, sees the accuracy curve, and saves a screenshot
+(reports/dashboard.png); opened after the task closed, it shows the task's whole history."""
 
 from __future__ import annotations
 
@@ -14,16 +15,19 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from eth_account import Account
 
 from ledgerlearn.chain.backend import connect
+from ledgerlearn.chain.client import LedgerClient
+from ledgerlearn.chain.deployment import Deployment
+from ledgerlearn.chain.events import EventStream
 from ledgerlearn.config import ChainSettings
-from tests.api.conftest import PASSWORD, free_port, write_keystore
+from tests.api.conftest import PASSWORD, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -54,58 +58,43 @@ def wait_until(condition, timeout_s: float, what: str, processes=()):  # type: i
     raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
+@dataclass
+class DemoRun:
+    """A running ``ledgerlearn demo --quick --port P --linger``: the dashboard it serves, its
+    output folder, and the process to watch."""
+
+    url: str
+    out: Path
+    process: subprocess.Popen[bytes]
+    watched: list[Any]
+
+
 @contextmanager
-def demo_and_gateway(tmp_path: Path, *demo_args: str) -> Iterator[tuple[str, list[Any]]]:
-    """A quick demo (every agent a process on a devnet) and a gateway process reading the
-    same chain with a held-out set; yields the gateway's URL and the processes to watch."""
+def demo_with_dashboard(tmp_path: Path, *demo_args: str) -> Iterator[DemoRun]:
+    """A quick demo (every agent a process on a devnet) serving its dashboard (a read-only
+    gateway on the demo's chain, with the digits held-out set) and lingering after the task
+    closed; stopped with Ctrl-C (SIGINT) at the end."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "LEDGERLEARN_AGENT__PASSWORD": PASSWORD}
     out = tmp_path / "demo"
     demo_log = tmp_path / "demo.log"
+    port = free_port()
+    command = [
+        sys.executable, "-m", "ledgerlearn.cli", "demo", "--quick", *demo_args,
+        "--out", str(out), "--port", str(port), "--linger",
+    ]  # fmt: skip
     demo = subprocess.Popen(
-        [sys.executable, "-m", "ledgerlearn.cli", "demo", "--quick", *demo_args, "--out", str(out)],
+        command,
         stdout=demo_log.open("wb"),
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         env=env,
     )
-    gateway = None
-    gateway_log = tmp_path / "gateway.log"
+    url = f"http://127.0.0.1:{port}"
+    run = DemoRun(url, out, demo, [("demo", demo, demo_log)])
     try:
-        watched: list[Any] = [("demo", demo, demo_log)]
-        wait_until(lambda: (out / "run.json").exists(), 300, "the demo's devnet", watched)
-        run = json.loads((out / "run.json").read_text())
-        relayer = Account.create()
-        connect(ChainSettings(backend="rpc", rpc_url=run["rpc_url"])).fund(relayer.address, 10**20)
-        keystore = write_keystore(tmp_path / "relayer.json", relayer)
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        gateway = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "ledgerlearn.cli",
-                "gateway",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--rpc",
-                run["rpc_url"],
-                "--deployment",
-                run["deployment"],
-                "--keystore",
-                str(keystore),
-                "--state-dir",
-                str(tmp_path / "gateway"),
-                "--eval-dataset",
-                "digits",
-            ],
-            stdout=gateway_log.open("wb"),
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env={**env, "LEDGERLEARN_LOG": "INFO"},
+        assert f"dashboard: {url}" in wait_until(
+            lambda: demo_log.read_text(), 120, "the demo's first lines", run.watched
         )
-        watched.append(("gateway", gateway, gateway_log))
 
         def answers() -> bool:
             try:
@@ -113,21 +102,21 @@ def demo_and_gateway(tmp_path: Path, *demo_args: str) -> Iterator[tuple[str, lis
             except httpx.HTTPError:
                 return False
 
-        wait_until(answers, 120, "the gateway", watched)
-        yield url, watched
+        wait_until(answers, 300, "the demo's dashboard", run.watched)
+        yield run
     finally:
-        for process in (gateway, demo):
-            if process is not None and process.poll() is None:
-                process.send_signal(signal.SIGINT)
-                try:
-                    process.wait(timeout=60)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+        if demo.poll() is None:
+            demo.send_signal(signal.SIGINT)
+            try:
+                demo.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                demo.kill()
+                demo.wait()
 
 
 @contextmanager
-def browser_page(url: str) -> Iterator[Any]:
+def browser_page(url: str, path: str = "/", failed: list[str] | None = None) -> Iterator[Any]:
+    """A page of the dashboard; responses of status 400 and above go to ``failed``."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -136,7 +125,12 @@ def browser_page(url: str) -> Iterator[Any]:
         )
         try:
             page = browser.new_page(viewport={"width": 1500, "height": 1150})
-            page.goto(url + "/")
+            if failed is not None:
+                page.on(
+                    "response",
+                    lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+                )
+            page.goto(url + path)
             yield page
         finally:
             browser.close()
@@ -161,7 +155,8 @@ def save_screenshot(page: Any, name: str, tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
 def test_dashboard_shows_a_running_demo(tmp_path: Path) -> None:
-    with demo_and_gateway(tmp_path) as (url, watched), browser_page(url) as page:
+    with demo_with_dashboard(tmp_path) as run, browser_page(run.url) as page:
+        watched = run.watched
         # the task appears when the demo's publisher publishes it (live, no reload)
         wait_until(
             lambda: page.locator(".task-list a", has_text="Task 1").count() > 0,
@@ -194,6 +189,7 @@ def test_dashboard_shows_a_running_demo(tmp_path: Path) -> None:
         wait_until(  # every validator's scores
             lambda: page.locator("#updates .score").count() >= 10, 60, "the scores", watched
         )
+        assert "of two scores, the lower" in text_of(page, "#median-rule")
         # the accuracy curve: the initial model and round 1, on the gateway's held-out set
         wait_until(
             lambda: page.locator("#curve-svg circle").count() >= 2,
@@ -217,7 +213,8 @@ def test_dashboard_shows_a_running_demo(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
 def test_dashboard_shows_a_running_dag_demo(tmp_path: Path) -> None:
-    with demo_and_gateway(tmp_path, "--flow", "dag") as (url, watched), browser_page(url) as page:
+    with demo_with_dashboard(tmp_path, "--flow", "dag") as run, browser_page(run.url) as page:
+        watched = run.watched
         wait_until(
             lambda: page.locator(".task-list a", has_text="Task 1").count() > 0,
             300,
@@ -279,3 +276,64 @@ def test_dashboard_shows_a_running_dag_demo(tmp_path: Path) -> None:
         )
         page.wait_for_timeout(20_000)  # a fuller DAG for the picture
         save_screenshot(page, "dashboard-dag.png", tmp_path)
+
+
+def task_event_ids(run: DemoRun, task_id: int) -> list[str]:
+    """The task's contract events as the chain holds them, oldest first."""
+    settings = json.loads((run.out / "run.json").read_text())
+    client = LedgerClient(
+        connect(ChainSettings(backend="rpc", rpc_url=settings["rpc_url"])),
+        Deployment.load(Path(settings["deployment"])),
+    )
+    stream, ids = EventStream(client), []
+    while True:
+        batch = stream.poll()
+        ids += [
+            f"{e.block_number}-{e.log_index}"
+            for e in batch.events
+            if e.args.get("task_id") == task_id
+        ]
+        stream.commit(batch)
+        if batch.to_block >= client.block_number():
+            return ids
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+def test_dashboard_shows_a_finished_task_history(tmp_path: Path) -> None:
+    """Opened only after the task closed, the dashboard shows the task's whole history (every
+    contract event of the task, a page at a time), with no failed request; Ctrl-C then ends
+    the lingering demo cleanly."""
+    with demo_with_dashboard(tmp_path) as run:
+        wait_until(  # the report is written once the task closed; the demo then lingers
+            lambda: (run.out / "report.md").exists(), 600, "the demo's report", run.watched
+        )
+        expected = task_event_ids(run, 1)
+        assert len(expected) > 100  # a page is 100 events: the "older" button is needed
+        failed: list[str] = []
+        with browser_page(run.url, "/#/tasks/1", failed) as page:
+            wait_until(
+                lambda: text_of(page, "#feed-title") == "Task 1 events", 60, "the task's events",
+                run.watched,
+            )  # fmt: skip
+            items = page.locator("#feed li")
+            while True:
+                shown = items.count()
+                if page.locator("#feed-older").is_hidden():
+                    break
+                page.locator("#feed-older").click()
+                wait_until(lambda n=shown: items.count() > n, 30, "older events", run.watched)
+            ids = [li.get_attribute("data-id") for li in page.locator("#feed li").all()]
+            assert ids == expected[::-1]  # every event once, newest first
+            assert "TaskClosed" in page.locator("#feed li").first.inner_text()
+            wait_until(
+                lambda: page.locator('.round-card[data-round="3"] .badge.finalized').count(),
+                60, "the finished rounds", run.watched,
+            )  # fmt: skip
+            page.locator("#feed-panel").scroll_into_view_if_needed()
+            save_screenshot(page, "dashboard-history.png", tmp_path)
+        assert failed == []  # the favicon included
+        run.process.send_signal(signal.SIGINT)
+        assert run.process.wait(timeout=60) == 0
+    log = (tmp_path / "demo.log").read_text()
+    assert "serving the finished task" in log and "Traceback" not in log

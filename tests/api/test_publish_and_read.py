@@ -6,12 +6,14 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from typing import Any
 
 import httpx
 import numpy as np
 import pytest
 
+from ledgerlearn.chain.events import EventStream
 from ledgerlearn.core.rules import Status, to_fixed
 from ledgerlearn.flows.policy import Policy
 from ledgerlearn.model import build
@@ -189,6 +191,74 @@ def test_the_event_stream_sends_contract_events(world: World, gateway: GatewayPr
     published = [e for e in received if e["name"] == "TaskPublished"]
     assert published and published[0]["args"]["task_id"] == task_id
     assert published[0]["args"]["publisher"] == world.publisher.address
+
+
+def chain_event_ids(world: World, task_id: int | None = None) -> list[str]:
+    """Every event of the deployment (of one task) read from the chain, oldest first."""
+    stream = EventStream(world.client())
+    ids: list[str] = []
+    while True:
+        batch = stream.poll()
+        ids += [
+            f"{e.block_number}-{e.log_index}"
+            for e in batch.events
+            if task_id is None or e.args.get("task_id") == task_id
+        ]
+        stream.commit(batch)
+        if batch.to_block >= world.client().block_number():
+            return ids
+
+
+def history_ids(http: httpx.Client, task_id: int | None = None, limit: int = 7) -> list[str]:
+    """Every event the gateway's history pages hold, newest first."""
+    ids: list[str] = []
+    before = None
+    while True:
+        params: dict[str, Any] = {"limit": limit}
+        if task_id is not None:
+            params["task_id"] = task_id
+        if before is not None:
+            params["before"] = before
+        page = http.get("/events/history", params=params).raise_for_status().json()
+        ids += [e["id"] for e in page["items"]]
+        before = page["next_before"]
+        if before is None:
+            return ids
+
+
+def test_the_event_history_holds_every_event_once_newest_first(
+    world: World, gateway: GatewayProcess
+) -> None:
+    with GatewayClient(gateway.url, world.publisher) as client:
+        task_id = client.publish(request_for(world, rounds=1))["task_id"]
+    http = httpx.Client(base_url=gateway.url, timeout=30)
+    expected = chain_event_ids(world)
+    last_block = int(expected[-1].split("-")[0])
+
+    def up_to_snapshot(ids: list[str]) -> list[str]:  # events may go on after the snapshot
+        return [i for i in ids if int(i.split("-")[0]) <= last_block]
+
+    deadline = time.monotonic() + 60
+    while (got := up_to_snapshot(history_ids(http))) != expected[::-1]:  # it syncs every 0.2 s
+        assert time.monotonic() < deadline, (got[:5], expected[-5:])
+        time.sleep(0.3)
+    assert len(set(got)) == len(got) > 10
+    task_events = chain_event_ids(world, task_id)
+    assert task_events and up_to_snapshot(history_ids(http, task_id, limit=2)) == [
+        i for i in task_events[::-1] if int(i.split("-")[0]) <= last_block
+    ]
+    # the stream replays from the history after `since`, then goes on live
+    middle = expected[len(expected) // 2]
+    replayed: list[str] = []
+    with http.stream("GET", "/events", params={"since": middle}) as response:
+        for line in response.iter_lines():
+            if line.startswith("id: "):
+                replayed.append(line[4:])
+                if len(replayed) == len(expected) - len(expected) // 2 - 1:
+                    break
+    assert replayed == expected[len(expected) // 2 + 1 :]
+    bad = http.get("/events/history", params={"before": "12-x"})
+    assert bad.status_code == 422
 
 
 def test_bad_inputs_are_422_naming_the_field(world: World, gateway: GatewayProcess) -> None:

@@ -1,4 +1,5 @@
-"""The ``ledgerlearn`` command: devnet up, account new, chain deploy / grant / info."""
+"""The ``ledgerlearn`` command: stopping ``simulate``, the demo's flows (the operator's
+commands: test_cli_operator.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,6 @@ import time
 import typing
 from pathlib import Path
 
-import requests
-
-from tests.platform.chain.conftest import free_port
-
 CLI = [sys.executable, "-m", "ledgerlearn.cli"]
 
 
@@ -21,60 +18,6 @@ def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*CLI, *args], capture_output=True, text=True, env=env, timeout=120, check=False
     )
-
-
-def test_devnet_deploy_grant_info(tmp_path: Path) -> None:
-    env = {**os.environ, "LEDGERLEARN_AGENT__PASSWORD": "pw", "COLUMNS": "200"}
-    port = free_port()
-    state = tmp_path / "state.json"
-    devnet = subprocess.Popen(
-        [*CLI, "devnet", "up", "--port", str(port), "--state-file", str(state)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                requests.post(
-                    url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}, timeout=1
-                )
-                break
-            except requests.RequestException:
-                time.sleep(0.2)
-        admin = run("account", "new", str(tmp_path / "admin.json"), env=env)
-        assert admin.returncode == 0, admin.stderr
-        member = run("account", "new", str(tmp_path / "member.json"), env=env)
-        member_address = member.stdout.split()[0]
-        deployment = tmp_path / "deployment.json"
-        deployed = run(
-            "chain", "deploy", "--keystore", str(tmp_path / "admin.json"), "--rpc", url,
-            "--fund", "--out", str(deployment), env=env,
-        )  # fmt: skip
-        assert deployed.returncode == 0, deployed.stderr
-        assert deployment.exists()
-        granted = run(
-            "chain", "grant", "validator", member_address, "--keystore",
-            str(tmp_path / "admin.json"), "--rpc", url, "-d", str(deployment), env=env,
-        )  # fmt: skip
-        assert granted.returncode == 0, granted.stderr
-        refused = run(
-            "chain", "grant", "oracle", member_address, "--keystore",
-            str(tmp_path / "admin.json"), "--rpc", url, "-d", str(deployment), env=env,
-        )  # fmt: skip
-        assert refused.returncode == 1 and "unknown role 'ORACLE'" in refused.stderr
-        info = run("chain", "info", "--rpc", url, "-d", str(deployment), env=env)
-        assert info.returncode == 0, info.stderr
-        assert "members" in info.stdout and "tasks" in info.stdout
-    finally:
-        devnet.send_signal(signal.SIGTERM)
-        out, _ = devnet.communicate(timeout=30)
-    assert devnet.returncode == 0, out
-    assert f"devnet at {url}" in out
-    assert state.exists()  # anvil wrote its state on the way out
 
 
 def test_simulate_stops_on_sigterm_and_ctrl_c_once_its_ipfs_node_runs(tmp_path: Path) -> None:

@@ -213,11 +213,13 @@ def run_agent_commands(
     *,
     start_s: float,
     finish_s: float,
+    restart_validator: bool = False,
 ) -> AgentRun:
     """3 validators, ``providers`` providers and a publisher (with ``policy``), each a command
     in its own process on a devnet: the validators register and the providers wait for the
     task (``start_s``), then the publisher publishes and everyone runs until the task closes
-    (``finish_s``). Every process must exit 0 without a traceback."""
+    (``finish_s``); with ``restart_validator``, validator-1 then starts again on its state
+    (output ``validator-1-again``). Every process must exit 0 without a traceback."""
     roles: dict[str, str | None] = {"publisher": "PUBLISHER"}
     roles |= {f"validator-{i}": "VALIDATOR" for i in range(1, 4)}
     roles |= {f"provider-{i}": "PROVIDER" for i in range(1, providers + 1)}
@@ -260,6 +262,15 @@ def run_agent_commands(
                 finish_s,
                 "every agent to finish",
             )
+            if restart_validator:
+                args = ["validator", "run", *c.common("validator-1"), "--until-closed", "1"]
+                processes.append(start("validator-1-again", args, env, logs))
+                wait_for(
+                    lambda: processes[-1].popen.poll() is not None,
+                    processes,
+                    120,
+                    "the restarted validator to see the task closed",
+                )
         finally:
             stop(processes)
         index = read_index(c)
@@ -282,9 +293,13 @@ def test_a_task_runs_end_to_end_with_the_agent_commands(tmp_path: Path) -> None:
             "--state-dir", str(home / "state"), "--ipfs-repo", str(home / "ipfs"),
         ]  # fmt: skip
 
+    # the round waits for the 3 updates (up to 300 more blocks): a loaded machine trains slowly
     policy = ["--rounds", "1", "--round-length", "30", "--score-window", "15",
-              "--expected-providers", "3"]  # fmt: skip
-    run = run_agent_commands(tmp_path, 3, provider_args, policy, start_s=120, finish_s=150)
+              "--expected-providers", "3", "--min-updates", "3",
+              "--round-extension", "300"]  # fmt: skip
+    run = run_agent_commands(
+        tmp_path, 3, provider_args, policy, start_s=120, finish_s=400, restart_validator=True
+    )
     c, outputs, index = run.consortium, run.outputs, run.index
     validators = [f"validator-{i}" for i in range(1, 4)]
     providers = [f"provider-{i}" for i in range(1, 4)]
@@ -309,6 +324,10 @@ def test_a_task_runs_end_to_end_with_the_agent_commands(tmp_path: Path) -> None:
         assert "task 1 closed" in out
     assert all(len(names) >= 2 for names in scorers.values()), scorers
     assert attesters >= 2
+    # restarted after the task closed, a validator does not announce the history again
+    again = outputs["validator-1-again"][0]
+    assert "on the committee of 0 open tasks" in again and "task 1 closed" in again, again
+    assert "attested aggregate" not in again and "scored" not in again, again
     publisher_out = outputs["publisher"][0]
     assert "task 1 published" in publisher_out
     assert task.params.model_spec_cid in publisher_out

@@ -14,7 +14,7 @@ async function api(path) {
   return body;
 }
 
-const state = { taskId: null, round: null, names: {} };
+const state = { taskId: null, round: null, names: {}, relayer: null };
 
 function name(address) {
   return state.names[address] || short(address);
@@ -43,6 +43,10 @@ async function loadMembers() {
   });
   const counters = {};
   for (const m of rows) {
+    if (m.account === state.relayer) {  // this gateway's own account: it relays and keeps rounds
+      state.names[m.account] = "gateway";
+      continue;
+    }
     const r = m.role.toLowerCase() || "member";
     counters[r] = (counters[r] || 0);
     state.names[m.account] = `${r}-${counters[r]++}`;
@@ -126,9 +130,15 @@ async function showRound(taskId, round, task) {
   const closed = r.closed_at_deadline ? (r.kept_base_model ? " — closed at the attestation deadline without a quorum: the base model was kept" : " — closed at the attestation deadline with its leading proposal") : "";
   $("#round-detail").innerHTML = `<h3 id="round-title">Round ${r.round} <span class="badge ${r.status}">${r.status}</span></h3>
     <p class="muted">blocks ${r.start_block}–${r.submissions_close_block} (submissions${r.status === "waiting" ? ", held open for more updates" : ""}), scoring until ${r.scoring_close_block} (updates short of a quorum: ${r.extended_scoring_close_block}), attestations until ${r.attestation_close_block}${r.finalized_block ? `, finalized at ${r.finalized_block}` : ""}${closed}</p>
-    <table id="updates"><tr><th>update</th><th>provider</th><th>decision</th><th>median</th>${validators.map((v) => `<th class="mono">${esc(name(v))}</th>`).join("")}</tr>${rows || `<tr><td colspan="9" class="muted">no update yet</td></tr>`}</table>
+    <table id="updates"><tr><th>update</th><th>provider</th><th>decision</th><th title="${esc(MEDIAN_RULE)}">median</th>${validators.map((v) => `<th class="mono">${esc(name(v))}</th>`).join("")}</tr>${rows || `<tr><td colspan="9" class="muted">no update yet</td></tr>`}</table>
+    <p class="muted" id="median-rule">${esc(MEDIAN_RULE)}</p>
     <p><b>Aggregates proposed</b></p><ul>${proposals || "<li class=muted>none yet</li>"}</ul>`;
 }
+
+const MEDIAN_RULE = "How the committee decides: an update is accepted as soon as a quorum (k) of " +
+  "the committee's scores clear the threshold. At the scoring deadline, with at least k scores, " +
+  "the median counts, and of an even number of scores the lower middle one (of two scores, the " +
+  "lower): more than f scores must clear the threshold, so f lying members cannot carry it.";
 
 // ---- charts (SVG, drawn here) -----------------------------------------------------------
 function drawCurve(curve) {
@@ -192,6 +202,7 @@ function drawDag(dag) {
 async function route() {
   const m = location.hash.match(/^#\/tasks\/(\d+)(?:\/rounds\/(\d+))?/);
   try {
+    await loadFeed(m ? Number(m[1]) : null);
     if (m) await showTask(Number(m[1]), m[2] ? Number(m[2]) : null);
   } catch (e) {
     $("#content").innerHTML = `<p class="error">${esc(e.message)}</p>`;
@@ -208,23 +219,67 @@ function refreshSoon() {
   }, 700);
 }
 
-function listen() {
-  const source = new EventSource("/events");
+// ---- contract events: the history (a page at a time), then live --------------------------
+const EVENT_NAMES = ["TaskPublished", "TaskClosed", "ProviderJoined", "UpdateCommitted", "UpdateSubmitted",
+  "ScoreSubmitted", "UpdateAccepted", "UpdateRejected", "UpdateExpired", "AggregateProposed", "AggregateCidAdded",
+  "AggregateAttested", "RoundClosedAtDeadline", "RoundFinalized", "MemberRegistered", "RoleGranted", "RoleRevoked",
+  "PublishNonceCancelled"];
+const feed = { task: null, oldest: null, seen: new Set() };
+
+function eventItem(e) {
+  const li = document.createElement("li");
+  li.dataset.id = e.id;
+  const task = e.args.task_id !== undefined ? ` task ${e.args.task_id}` : "";
+  const round = e.args.round !== undefined ? ` r${e.args.round}` : "";
+  const who = e.args.provider || e.args.validator || e.args.publisher || e.args.proposer || e.args.account;
+  li.innerHTML = `<b>${esc(e.name)}</b>${task}${round}${who ? ` <span class="mono">${esc(name(who))}</span>` : ""} <span class="muted">#${e.block_number}</span>`;
+  return li;
+}
+
+function showEvent(e, live) {
+  if (feed.seen.has(e.id)) return false;
+  if (feed.task !== null && e.args.task_id !== feed.task) return false;
+  feed.seen.add(e.id);
+  if (live) $("#feed").prepend(eventItem(e));
+  else $("#feed").append(eventItem(e));
+  return true;
+}
+
+async function loadOlder() {
+  const query = new URLSearchParams({ limit: "100" });
+  if (feed.task !== null) query.set("task_id", String(feed.task));
+  if (feed.oldest) query.set("before", feed.oldest);
+  const task = feed.task;
+  const page = await api(`/events/history?${query}`);
+  if (task !== feed.task) return;  // another task was opened meanwhile
+  for (const e of page.items) showEvent(e, false);
+  feed.oldest = page.next_before;
+  $("#feed-older").hidden = page.next_before === null;
+  $("#feed-count").textContent = `${feed.seen.size} event${feed.seen.size === 1 ? "" : "s"}` +
+    (page.next_before === null ? "" : ", older ones below");
+}
+
+async function loadFeed(task) {
+  if (feed.task === task && feed.seen.size) return;
+  feed.task = task;
+  feed.oldest = null;
+  feed.seen = new Set();
+  $("#feed").innerHTML = "";
+  $("#feed-title").textContent = task === null ? "Contract events" : `Task ${task} events`;
+  await loadOlder();
+}
+
+async function listen() {
+  // live from the newest event the gateway had when the page opened: no gap with the history
+  const newest = await api("/events/history?limit=1").catch(() => ({ items: [] }));
+  const since = newest.items.length ? `?since=${encodeURIComponent(newest.items[0].id)}` : "";
+  const source = new EventSource(`/events${since}`);
   source.onopen = () => { $("#live").className = "live on"; };
   source.onerror = () => { $("#live").className = "live off"; };
-  source.onmessage = null;
-  const names = ["TaskPublished", "TaskClosed", "ProviderJoined", "UpdateSubmitted", "ScoreSubmitted", "UpdateAccepted",
-    "UpdateRejected", "AggregateProposed", "AggregateAttested", "RoundFinalized", "MemberRegistered", "RoleGranted", "RoleRevoked"];
-  for (const n of names) {
+  for (const n of EVENT_NAMES) {
     source.addEventListener(n, (message) => {
       const e = JSON.parse(message.data);
-      const li = document.createElement("li");
-      const task = e.args.task_id !== undefined ? ` task ${e.args.task_id}` : "";
-      const round = e.args.round !== undefined ? ` r${e.args.round}` : "";
-      li.innerHTML = `<b>${esc(e.name)}</b>${task}${round} <span class="muted">#${e.block_number}</span>`;
-      const feed = $("#feed");
-      feed.prepend(li);
-      while (feed.children.length > 200) feed.lastChild.remove();
+      showEvent(e, true);
       if (n === "MemberRegistered" || n.startsWith("Role")) loadMembers();
       refreshSoon();
     });
@@ -234,10 +289,12 @@ function listen() {
 window.addEventListener("hashchange", route);
 (async () => {
   await loadHealth();
+  state.relayer = (await api("/info").catch(() => ({}))).relayer || null;
   await loadMembers().catch(() => {});
   await loadTasks().catch((e) => { $("#task-list").innerHTML = `<li class="error">${esc(e.message)}</li>`; });
   await route();
-  listen();
+  await listen();
+  $("#feed-older").addEventListener("click", () => loadOlder().catch(() => {}));
   setInterval(loadHealth, 5000);
   // evaluations and consensus models change without a contract event: refresh now and then
   setInterval(() => { if (state.taskId !== null) refreshSoon(); }, 10000);

@@ -84,5 +84,8 @@ def connect(settings: ChainSettings) -> Chain:
     )
     w3 = Web3(provider)
     if not w3.is_connected():
-        raise ChainError(f"no JSON-RPC node answers at {settings.rpc_url}")
+        raise ChainError(
+            f"no JSON-RPC node answers at {settings.rpc_url}: start the local devnet with "
+            "`ledgerlearn devnet up` (or give --rpc / LEDGERLEARN_CHAIN__RPC_URL your node's URL)"
+        )
     return Chain(w3, "rpc")

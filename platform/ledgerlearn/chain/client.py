@@ -28,15 +28,13 @@ from ledgerlearn.chain.backend import Chain
 from ledgerlearn.chain.deployment import Deployment
 from ledgerlearn.chain.outbox import Outbox
 from ledgerlearn.chain.revert import decode_revert, revert_data
+from ledgerlearn.chain.roles import ROLES, role_id
 from ledgerlearn.chain.transactor import Transactor
 from ledgerlearn.chain.types import Member, RoundInfo, TaskInfo, UpdateInfo
 from ledgerlearn.core.abi import snake_case
 from ledgerlearn.core.rules import update_commitment
 from ledgerlearn.core.task_params import EIP712_FIELDS, TaskParams
 from ledgerlearn.errors import ChainError
-
-ROLES = ("PUBLISHER", "PROVIDER", "VALIDATOR")
-"""The participant roles of the consortium."""
 
 DECIDING_GAS = 40_000
 """Extra gas a score needs when it becomes the deciding one (digest, counters, event)."""
@@ -47,15 +45,6 @@ T = TypeVar("T")
 
 EIP712_DOMAIN_NAME = "ledgerlearn"
 EIP712_DOMAIN_VERSION = "1"
-
-
-def role_id(role: str) -> bytes:
-    """The bytes32 id of a role name (``PUBLISHER``, ``PROVIDER``, ``VALIDATOR`` or ``ADMIN``)."""
-    if role == "ADMIN":
-        return bytes(32)
-    if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)} or ADMIN")
-    return keccak(text=f"{role}_ROLE")
 
 
 class LedgerClient:

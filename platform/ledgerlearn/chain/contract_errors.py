@@ -8,7 +8,7 @@ from ledgerlearn.chain.custom_error import ContractCustomError
 
 
 class AccessControlBadConfirmation(ContractCustomError):
-    """AccessControlBadConfirmation"""
+    """Only the account itself can renounce its role."""
 
     signature = "AccessControlBadConfirmation()"
     selector = bytes.fromhex("6697b232")
@@ -17,7 +17,7 @@ class AccessControlBadConfirmation(ContractCustomError):
 
 
 class AccessControlEnforcedDefaultAdminDelay(ContractCustomError):
-    """AccessControlEnforcedDefaultAdminDelay"""
+    """The admin transfer's delay has not passed yet."""
 
     signature = "AccessControlEnforcedDefaultAdminDelay(uint48)"
     selector = bytes.fromhex("19ca5ebb")
@@ -27,7 +27,7 @@ class AccessControlEnforcedDefaultAdminDelay(ContractCustomError):
 
 
 class AccessControlEnforcedDefaultAdminRules(ContractCustomError):
-    """AccessControlEnforcedDefaultAdminRules"""
+    """The admin role moves only by the two-step transfer (begin, wait the delay, accept)."""
 
     signature = "AccessControlEnforcedDefaultAdminRules()"
     selector = bytes.fromhex("3fc3c27a")
@@ -36,7 +36,7 @@ class AccessControlEnforcedDefaultAdminRules(ContractCustomError):
 
 
 class AccessControlInvalidDefaultAdmin(ContractCustomError):
-    """AccessControlInvalidDefaultAdmin"""
+    """This account is not the pending admin."""
 
     signature = "AccessControlInvalidDefaultAdmin(address)"
     selector = bytes.fromhex("c22c8022")
@@ -46,7 +46,7 @@ class AccessControlInvalidDefaultAdmin(ContractCustomError):
 
 
 class AccessControlUnauthorizedAccount(ContractCustomError):
-    """AccessControlUnauthorizedAccount"""
+    """The account does not hold the role this call needs."""
 
     signature = "AccessControlUnauthorizedAccount(address,bytes32)"
     selector = bytes.fromhex("e2517d3f")
@@ -103,7 +103,9 @@ class ConsortiumNotAParticipant(ContractCustomError):
 
 
 class InvalidAccountNonce(ContractCustomError):
-    """InvalidAccountNonce"""
+    """The signed nonce is not the account's current one (the signature was used already or
+    cancelled).
+    """
 
     signature = "InvalidAccountNonce(address,uint256)"
     selector = bytes.fromhex("752d88c0")
@@ -114,7 +116,7 @@ class InvalidAccountNonce(ContractCustomError):
 
 
 class InvalidShortString(ContractCustomError):
-    """InvalidShortString"""
+    """A string is too long for a short string."""
 
     signature = "InvalidShortString()"
     selector = bytes.fromhex("b3512b0c")
@@ -283,7 +285,7 @@ class RoundLedgerUnknownProposal(ContractCustomError):
 
 
 class SafeCastOverflowedUintDowncast(ContractCustomError):
-    """SafeCastOverflowedUintDowncast"""
+    """A value is too large for its field."""
 
     signature = "SafeCastOverflowedUintDowncast(uint8,uint256)"
     selector = bytes.fromhex("6dfcc650")
@@ -294,7 +296,7 @@ class SafeCastOverflowedUintDowncast(ContractCustomError):
 
 
 class StringTooLong(ContractCustomError):
-    """StringTooLong"""
+    """A string is longer than its field allows."""
 
     signature = "StringTooLong(string)"
     selector = bytes.fromhex("305a27a9")

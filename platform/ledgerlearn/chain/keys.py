@@ -7,11 +7,13 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from ledgerlearn import strict_json
+from ledgerlearn.addresses import AddressError, parse_address
 from ledgerlearn.errors import ConfigError
 
 PASSWORD_ENV = "LEDGERLEARN_AGENT__PASSWORD"  # noqa: S105 (the name of a variable)
@@ -30,18 +32,35 @@ def create_keystore(path: Path, password: str) -> LocalAccount:
     return account
 
 
+def _read(path: Path) -> Any:
+    try:
+        return strict_json.load_file(path)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"no keystore at {path}") from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(f"{path} is a folder, not a keystore file") from exc
+    except ValueError as exc:
+        raise ConfigError(f"{path} is not a keystore (not JSON)") from exc
+
+
+def keystore_address(path: Path) -> str:
+    """The checksummed address a keystore names (its ``address`` field; no password needed:
+    :func:`load_keystore` checks the key matches)."""
+    keystore = _read(path)
+    found = keystore.get("address") if isinstance(keystore, dict) else None
+    try:
+        return parse_address("0x" + str(found).lower().removeprefix("0x"))
+    except AddressError as exc:
+        raise ConfigError(f"{path} names no address (not an eth-account keystore)") from exc
+
+
 def load_keystore(path: Path, password: str | None = None) -> LocalAccount:
     """Decrypt the keystore at ``path``.
 
     The password is ``password``, else the environment variable ``LEDGERLEARN_AGENT__PASSWORD``,
     else asked for on the terminal.
     """
-    try:
-        keystore = strict_json.load_file(path)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"no keystore at {path}") from exc
-    except ValueError as exc:
-        raise ConfigError(f"{path} is not a keystore (not JSON)") from exc
+    keystore = _read(path)
     if password is None:
         password = os.environ.get(PASSWORD_ENV)
     if password is None:

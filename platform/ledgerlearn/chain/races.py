@@ -36,8 +36,8 @@ def is_race(exc: BaseException) -> bool:
 
 
 def describe_race(exc: BaseException) -> str:
-    """A plain sentence for a race revert (its error name for anything else)."""
+    """A plain sentence for a race revert (the error's own message for anything else)."""
     for kind, meaning in MOVED_ON.items():
         if isinstance(exc, kind):
             return f"{meaning} ({kind.__name__}); acting on the new state next step"
-    return type(exc).__name__
+    return str(exc) or type(exc).__name__

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ledgerlearn.cli.common import chain_settings, deployment_path
 from ledgerlearn.config import ChainSettings, Settings, StorageSettings
 from ledgerlearn.errors import ConfigError
 
@@ -37,12 +38,8 @@ class AgentSetup:
         if path is None:
             raise ConfigError("no keystore: give --keystore (or set LEDGERLEARN_AGENT__KEYSTORE)")
         self.account: LocalAccount = load_keystore(path.expanduser())
-        self.chain: ChainSettings = settings.chain.model_copy(
-            update={"backend": "rpc", "rpc_url": rpc or settings.chain.rpc_url}
-        )
-        self.deployment = (
-            deployment or settings.chain.deployment_file or Path("deployment.json")
-        ).expanduser()
+        self.chain: ChainSettings = chain_settings(rpc)
+        self.deployment = deployment_path(deployment)
         sub = self.account.address
         self.state_dir = (state_dir or settings.agent.state_dir / sub).expanduser()
         repo = (ipfs_repo or settings.storage.repo_dir / sub).expanduser()

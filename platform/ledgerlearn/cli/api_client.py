@@ -8,6 +8,7 @@ prepare -> sign -> submit exchange in one command. Errors end the command with a
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,7 +17,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from ledgerlearn.cli import inputs
-from ledgerlearn.cli.common import BundledOpt, clear_errors, console, one_of, setup_logging
+from ledgerlearn.cli.common import (
+    BundledOpt,
+    clear_errors,
+    console,
+    err,
+    one_of,
+    setup_logging,
+)
 from ledgerlearn.cli.inputs import PresetName
 from ledgerlearn.cli.options import POLICY_OPTIONS, policy_options
 from ledgerlearn.flows.policy import Policy
@@ -30,14 +38,34 @@ api_app = typer.Typer(
 )
 
 GatewayOpt = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--gateway",
         "-g",
-        envvar="LEDGERLEARN_GATEWAY_URL",
-        help="The gateway's URL (or LEDGERLEARN_GATEWAY_URL).",
+        envvar="LEDGERLEARN_GATEWAY__URL",
+        show_envvar=False,
+        help="The gateway's URL (default: LEDGERLEARN_GATEWAY__URL, else http://127.0.0.1:8000).",
     ),
 ]
+DEFAULT_GATEWAY = "http://127.0.0.1:8000"
+OLD_GATEWAY_VARIABLE = "LEDGERLEARN_GATEWAY_URL"
+
+
+def gateway_url(option: str | None) -> str:
+    """``--gateway`` or ``LEDGERLEARN_GATEWAY__URL``, else the old ``LEDGERLEARN_GATEWAY_URL``
+    (read for one more release, with a line saying so), else the gateway's default address."""
+    if option is not None:
+        return option
+    old = os.environ.get(OLD_GATEWAY_VARIABLE)
+    if old:
+        err.print(
+            f"[yellow]note:[/] {OLD_GATEWAY_VARIABLE} is deprecated: name it "
+            "LEDGERLEARN_GATEWAY__URL (like every other setting)"
+        )
+        return old
+    return DEFAULT_GATEWAY
+
+
 KeystoreOpt = Annotated[
     Path | None,
     typer.Option(
@@ -47,7 +75,7 @@ KeystoreOpt = Annotated[
 ]
 
 
-def _client(url: str, keystore: Path | None, *, signer: bool) -> GatewayClient:
+def _client(url: str | None, keystore: Path | None, *, signer: bool) -> GatewayClient:
     from ledgerlearn.chain.keys import load_keystore
     from ledgerlearn.config import Settings
     from ledgerlearn.errors import ConfigError
@@ -59,7 +87,7 @@ def _client(url: str, keystore: Path | None, *, signer: bool) -> GatewayClient:
         if path is None:
             raise ConfigError("no keystore: give --keystore (or set LEDGERLEARN_AGENT__KEYSTORE)")
         account = load_keystore(path.expanduser())
-    return GatewayClient(url, account)
+    return GatewayClient(gateway_url(url), account)
 
 
 def _validation_upload(
@@ -85,7 +113,6 @@ def _validation_upload(
 @api_app.command("publish")
 @policy_options
 def publish(
-    gateway_url: GatewayOpt,
     committee: Annotated[str, typer.Option(help="Validators' addresses, comma separated.")],
     keystore: KeystoreOpt = None,
     spec: Annotated[Path | None, typer.Option(help="Model spec JSON file (or --preset).")] = None,
@@ -100,6 +127,7 @@ def publish(
     policy: Policy,
     seed: Annotated[int, typer.Option()] = 0,
     expected_providers: Annotated[int | None, typer.Option()] = None,
+    gateway_url: GatewayOpt = None,
 ) -> None:
     """Publish a task through the gateway: it prepares the content, you sign the EIP-712 typed
     data locally (after checking it is what you asked for), it relays the publication."""
@@ -155,7 +183,7 @@ def publish(
 
 
 @api_app.command("tasks")
-def tasks(gateway_url: GatewayOpt, keystore: KeystoreOpt = None) -> None:
+def tasks(keystore: KeystoreOpt = None, gateway_url: GatewayOpt = None) -> None:
     """List the tasks."""
     with clear_errors(), _client(gateway_url, keystore, signer=False) as client:
         page = client.get("/tasks", limit=500)
@@ -175,7 +203,9 @@ def tasks(gateway_url: GatewayOpt, keystore: KeystoreOpt = None) -> None:
 
 @api_app.command("task")
 def task(
-    gateway_url: GatewayOpt, task_id: Annotated[int, typer.Argument()], keystore: KeystoreOpt = None
+    task_id: Annotated[int, typer.Argument()],
+    keystore: KeystoreOpt = None,
+    gateway_url: GatewayOpt = None,
 ) -> None:
     """One task and its rounds."""
     from ledgerlearn.flows.registry import FLOW_NAMES, FLOWS
@@ -206,10 +236,10 @@ def task(
 
 @api_app.command("round")
 def round_(
-    gateway_url: GatewayOpt,
     task_id: Annotated[int, typer.Argument()],
     number: Annotated[int, typer.Argument()],
     keystore: KeystoreOpt = None,
+    gateway_url: GatewayOpt = None,
 ) -> None:
     """A round's updates, each validator's score and the decision."""
     with clear_errors(), _client(gateway_url, keystore, signer=False) as client:
@@ -224,7 +254,7 @@ def round_(
 
 
 @api_app.command("members")
-def members(gateway_url: GatewayOpt, keystore: KeystoreOpt = None) -> None:
+def members(keystore: KeystoreOpt = None, gateway_url: GatewayOpt = None) -> None:
     """Members and their roles."""
     with clear_errors(), _client(gateway_url, keystore, signer=False) as client:
         page = client.get("/members", limit=500)
@@ -236,10 +266,10 @@ def members(gateway_url: GatewayOpt, keystore: KeystoreOpt = None) -> None:
 
 @api_app.command("download")
 def download(
-    gateway_url: GatewayOpt,
     cid: Annotated[str, typer.Argument()],
     out: Annotated[Path, typer.Option("--out", "-o")],
     keystore: KeystoreOpt = None,
+    gateway_url: GatewayOpt = None,
 ) -> None:
     """Download a model's weights by CID (the gateway verifies them against the chain)."""
     import hashlib

@@ -11,9 +11,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ledgerlearn.cli.common import fail
+from ledgerlearn.cli.common import (
+    DeploymentOpt,
+    RpcOpt,
+    chain_settings,
+    clear_errors,
+    deployment_path,
+    fail,
+    ledger_client,
+)
 from ledgerlearn.cli.common import report_console as console
-from ledgerlearn.config import ChainSettings, Settings
+from ledgerlearn.config import Settings
 from ledgerlearn.errors import LedgerlearnError
 
 __all__ = ["account_app", "chain_app", "devnet_app"]
@@ -22,34 +30,37 @@ devnet_app = typer.Typer(help="The local anvil devnet.", no_args_is_help=True)
 account_app = typer.Typer(help="Participant keys (eth-account keystores).", no_args_is_help=True)
 chain_app = typer.Typer(help="Deploy and inspect the contracts.", no_args_is_help=True)
 
-# an operator's options: a deployment file in the working folder, the chain of the settings
-DeploymentOpt = Annotated[
-    Path, typer.Option("--deployment", "-d", help="Deployment file (contract addresses).")
-]
-RpcOpt = Annotated[str | None, typer.Option("--rpc", help="JSON-RPC URL (default: settings).")]
-
 
 @devnet_app.command("up")
 def devnet_up(
     port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1.")] = None,
     state_file: Annotated[Path | None, typer.Option(help="Chain state file.")] = None,
     block_time: Annotated[
-        float | None, typer.Option(help="Seconds per block (default: a block per tx).")
-    ] = None,
+        float,
+        typer.Option(
+            min=0,
+            help="Seconds per block; 0: a block per transaction only (then deadlines, counted "
+            "in blocks, pass only when someone sends a transaction: rounds may never end).",
+        ),
+    ] = 1.0,
 ) -> None:
     """Run the anvil devnet in the foreground until Ctrl-C; its state persists to a file."""
     from ledgerlearn.chain.devnet import Devnet
 
     settings = Settings().devnet
-    updates = {"port": port, "state_file": state_file, "block_time_s": block_time}
-    settings = settings.model_copy(update={k: v for k, v in updates.items() if v is not None})
+    updates = {"port": port, "state_file": state_file}
+    settings = settings.model_copy(
+        update={k: v for k, v in updates.items() if v is not None}
+        | {"block_time_s": block_time or None}
+    )
     net = Devnet(settings)
     stop = threading.Event()
     try:
         url = net.start()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
-        console.print(f"devnet at [bold]{url}[/] (chain id {settings.chain_id})")
+        pace = f"a block every {block_time:g} s" if block_time else "a block per transaction"
+        console.print(f"devnet at [bold]{url}[/] (chain id {settings.chain_id}, {pace})")
         console.print(f"state file: {settings.state_file}; Ctrl-C stops it and saves the state")
         while not stop.wait(0.5):
             if net.process is None or net.process.poll() is not None:
@@ -84,19 +95,48 @@ def account_new(
     console.print(f"{account.address}  {path}")
 
 
-def _chain_settings(rpc: str | None) -> ChainSettings:
-    settings = Settings().chain
-    if rpc is not None:
-        settings = settings.model_copy(update={"backend": "rpc", "rpc_url": rpc})
-    return settings
+@account_app.command("show")
+def account_show(
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="Keystore file (default: LEDGERLEARN_AGENT__KEYSTORE)."),
+    ] = None,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="Also decrypt it (password from LEDGERLEARN_AGENT__PASSWORD or a prompt) and "
+            "check the key matches the address.",
+        ),
+    ] = False,
+) -> None:
+    """Print a keystore's address (no password needed, unless --verify)."""
+    from ledgerlearn.chain.keys import keystore_address, load_keystore
+
+    with clear_errors():
+        keystore = path or Settings().agent.keystore
+        if keystore is None:
+            raise typer.BadParameter("give a keystore file (or set LEDGERLEARN_AGENT__KEYSTORE)")
+        address = keystore_address(keystore.expanduser())
+        if verify:
+            account = load_keystore(keystore.expanduser())
+            if account.address != address:
+                fail(f"{keystore} names {address} but its key is {account.address}")
+    console.print(f"{address}  {keystore}" + ("  (key verified)" if verify else ""))
 
 
 @chain_app.command("deploy")
 def chain_deploy(
     keystore: Annotated[Path, typer.Option(help="The admin's keystore.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Deployment file to write.")] = Path(
-        "deployment.json"
-    ),
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Deployment file to write (default: LEDGERLEARN_CHAIN__DEPLOYMENT_FILE or "
+            "deployment.json).",
+        ),
+    ] = None,
     rpc: RpcOpt = None,
     fund: Annotated[bool, typer.Option(help="Fund the admin first (devnet faucet).")] = False,
     admin_delay: Annotated[int, typer.Option(help="Seconds an admin transfer waits.")] = 86400,
@@ -106,68 +146,63 @@ def chain_deploy(
     from ledgerlearn.chain.deployment import deploy
     from ledgerlearn.chain.keys import load_keystore
 
-    try:
+    path = deployment_path(out)
+    with clear_errors():
         admin = load_keystore(keystore)
-        chain = connect(_chain_settings(rpc))
-        if chain.kind == "embedded":
-            raise typer.BadParameter("deploying to the in-process EVM is lost on exit: give --rpc")
+        chain = connect(chain_settings(rpc))
         if fund:
             chain.fund(admin.address, 10**21)
         deployment = deploy(chain, admin, admin_delay_s=admin_delay)
-        deployment.save(out)
-    except LedgerlearnError as exc:
-        fail(str(exc))
+        deployment.save(path)
     console.print(f"Consortium     {deployment.consortium}")
     console.print(f"LearningLedger {deployment.ledger}")
-    console.print(f"written to {out}")
+    console.print(f"written to {path}")
 
 
 @chain_app.command("grant")
 def chain_grant(
     role: Annotated[str, typer.Argument(help="PUBLISHER, PROVIDER or VALIDATOR.")],
-    address: Annotated[str, typer.Argument(help="Account to grant the role to.")],
+    address: Annotated[str, typer.Argument(help="Account to grant the role to (0x...).")],
     keystore: Annotated[Path, typer.Option(help="The admin's keystore.")],
-    deployment_file: DeploymentOpt = Path("deployment.json"),
+    deployment_file: DeploymentOpt = None,
     rpc: RpcOpt = None,
     fund: Annotated[bool, typer.Option(help="Also fund the account (devnet faucet).")] = False,
 ) -> None:
     """Grant a participant role (admin)."""
-    from ledgerlearn.chain.backend import connect
-    from ledgerlearn.chain.client import LedgerClient
-    from ledgerlearn.chain.deployment import Deployment
+    from ledgerlearn.addresses import AddressError, parse_address
+    from ledgerlearn.chain.contract_errors import AccessControlUnauthorizedAccount
     from ledgerlearn.chain.keys import load_keystore
+    from ledgerlearn.chain.roles import role_id
 
+    name = role.upper()
     try:
-        admin = load_keystore(keystore)
-        chain = connect(_chain_settings(rpc))
-        deployment = Deployment.load(deployment_file)
-        deployment.check(chain)
-        if fund:
-            chain.fund(address, 10**20)
-        LedgerClient(chain, deployment, admin).grant_role(role.upper(), address)
-    except (LedgerlearnError, ValueError) as exc:
+        role_id(name)
+        member = parse_address(address)
+    except (AddressError, ValueError) as exc:
         fail(str(exc))
-    console.print(f"granted {role.upper()} to {address}")
+    with clear_errors():
+        admin = load_keystore(keystore)
+        client = ledger_client(deployment_file, rpc, admin)
+        if fund:
+            client.chain.fund(member, 10**20)
+        try:
+            client.grant_role(name, member)
+        except AccessControlUnauthorizedAccount:
+            fail(
+                f"{admin.address} is not the consortium's admin: roles are granted with the "
+                "keystore that ran `ledgerlearn chain deploy`"
+            )
+    console.print(f"granted {name} to {member}")
 
 
 @chain_app.command("info")
-def chain_info(
-    deployment_file: DeploymentOpt = Path("deployment.json"), rpc: RpcOpt = None
-) -> None:
+def chain_info(deployment_file: DeploymentOpt = None, rpc: RpcOpt = None) -> None:
     """Show the deployment, its members and its tasks."""
-    from ledgerlearn.chain.backend import connect
-    from ledgerlearn.chain.client import LedgerClient
-    from ledgerlearn.chain.deployment import Deployment
-
-    try:
-        chain = connect(_chain_settings(rpc))
-        deployment = Deployment.load(deployment_file)
-        deployment.check(chain)
-        client = LedgerClient(chain, deployment)
+    with clear_errors():
+        client = ledger_client(deployment_file, rpc)
         members = client.members()
         tasks = [client.task(i) for i in range(1, client.task_count() + 1)]
-    except LedgerlearnError as exc:
-        fail(str(exc))
+    deployment = client.deployment
     console.print(f"chain {deployment.chain_id}, block {client.block_number()}")
     table = Table("member", "roles", "IPFS peer", title="members")
     for m in members:

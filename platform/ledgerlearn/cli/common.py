@@ -12,14 +12,20 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Literal, NoReturn
+from typing import TYPE_CHECKING, Annotated, Literal, NoReturn
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-from ledgerlearn.errors import LedgerlearnError
+from ledgerlearn.config import ChainSettings, Settings
+from ledgerlearn.errors import ConfigError, LedgerlearnError
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+    from ledgerlearn.chain.client import LedgerClient
 
 console = Console(soft_wrap=True)
 """Standard output of the agent, dag and gateway commands: one line per event, never wrapped."""
@@ -84,6 +90,52 @@ def one_of(first: object, second: object, names: str) -> None:
         raise typer.BadParameter(f"give exactly one of {names}")
 
 
+# --- the node and the deployment every command talks to ---------------------------------------
+
+DEFAULT_DEPLOYMENT = Path("deployment.json")
+
+
+def chain_settings(rpc: str | None = None) -> ChainSettings:
+    """The chain every command talks to, resolved one way for all of them: ``--rpc``, else
+    ``LEDGERLEARN_CHAIN__RPC_URL``, else the local devnet at http://127.0.0.1:8545.
+
+    Commands always talk to a node: the in-process EVM (the settings' default backend, for the
+    Python API and ``ledgerlearn simulate``) forgets everything when the command exits, so an
+    explicit ``LEDGERLEARN_CHAIN__BACKEND=embedded`` is refused in one line.
+    """
+    settings = Settings().chain
+    if settings.backend == "embedded" and "backend" in settings.model_fields_set:
+        raise ConfigError(
+            "LEDGERLEARN_CHAIN__BACKEND=embedded: the commands talk to a node (the in-process "
+            "EVM forgets everything when a command exits); unset it or set it to rpc"
+        )
+    update: dict[str, object] = {"backend": "rpc"}
+    if rpc is not None:
+        update["rpc_url"] = rpc
+    return settings.model_copy(update=update)
+
+
+def deployment_path(option: Path | None = None) -> Path:
+    """The deployment file: ``--deployment``, else ``LEDGERLEARN_CHAIN__DEPLOYMENT_FILE``, else
+    ``deployment.json`` in the working folder."""
+    return (option or Settings().chain.deployment_file or DEFAULT_DEPLOYMENT).expanduser()
+
+
+def ledger_client(
+    deployment: Path | None, rpc: str | None, account: LocalAccount | None = None
+) -> LedgerClient:
+    """A client of the deployment the options and settings name, checked against the chain
+    (read-only without ``account``)."""
+    from ledgerlearn.chain.backend import connect
+    from ledgerlearn.chain.client import LedgerClient
+    from ledgerlearn.chain.deployment import Deployment
+
+    chain = connect(chain_settings(rpc))
+    found = Deployment.load(deployment_path(deployment))
+    found.check(chain)
+    return LedgerClient(chain, found, account)
+
+
 # --- formatting -------------------------------------------------------------------------------
 
 
@@ -120,7 +172,12 @@ DeploymentOpt = Annotated[
     ),
 ]
 RpcOpt = Annotated[
-    str | None, typer.Option("--rpc", help="JSON-RPC URL (default: LEDGERLEARN_CHAIN__RPC_URL).")
+    str | None,
+    typer.Option(
+        "--rpc",
+        help="JSON-RPC URL of the node (default: LEDGERLEARN_CHAIN__RPC_URL or "
+        "http://127.0.0.1:8545, the local devnet).",
+    ),
 ]
 StateDirOpt = Annotated[
     Path | None,

@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from ledgerlearn.cli.common import DeploymentOpt, RpcOpt, clear_errors, console, setup_logging
+from ledgerlearn.cli.common import (
+    DeploymentOpt,
+    RpcOpt,
+    clear_errors,
+    console,
+    ledger_client,
+    setup_logging,
+)
 from ledgerlearn.config import Settings, StorageSettings
 from ledgerlearn.errors import ConfigError
 
@@ -48,23 +55,6 @@ AtBlockOpt = Annotated[
         "--at-block", min=0, help="Read the DAG as it stood at this block (default: now)."
     ),
 ]
-
-
-def _client(deployment: Path | None, rpc: str | None) -> LedgerClient:
-    """A read-only client of the deployment (checked against the chain)."""
-    from ledgerlearn.chain.backend import connect
-    from ledgerlearn.chain.client import LedgerClient
-    from ledgerlearn.chain.deployment import Deployment
-
-    settings = Settings()
-    chain_settings = settings.chain.model_copy(
-        update={"backend": "rpc", "rpc_url": rpc or settings.chain.rpc_url}
-    )
-    path = (deployment or settings.chain.deployment_file or Path("deployment.json")).expanduser()
-    chain = connect(chain_settings)
-    found = Deployment.load(path)
-    found.check(chain)
-    return LedgerClient(chain, found)
 
 
 @contextmanager
@@ -121,7 +111,7 @@ def tips(
         from ledgerlearn.chain.index import read_index
         from ledgerlearn.flows.dag.consensus import graph_of
 
-        record = _dag_task(read_index(_client(deployment, rpc)), task)
+        record = _dag_task(read_index(ledger_client(deployment, rpc)), task)
         graph = graph_of(record, at_block)
         rows = []
         for tip in graph.ranked_tips():
@@ -189,7 +179,7 @@ def consensus(
 ) -> None:
     """Recompute a dag task's consensus model: the robust aggregate of its top K tips."""
     setup_logging()
-    with clear_errors(), _reader(_client(deployment, rpc), ipfs_repo) as participant:
+    with clear_errors(), _reader(ledger_client(deployment, rpc), ipfs_repo) as participant:
         from ledgerlearn.flows.dag.consensus import task_consensus
 
         _dag_task(participant.index, task)

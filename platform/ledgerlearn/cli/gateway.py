@@ -10,7 +10,13 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from ledgerlearn.cli.common import clear_errors, console, setup_logging
+from ledgerlearn.cli.common import (
+    chain_settings,
+    clear_errors,
+    console,
+    deployment_path,
+    setup_logging,
+)
 
 __all__ = ["gateway"]
 
@@ -58,15 +64,9 @@ def gateway(
         from ledgerlearn_gateway.settings import GatewaySettings
 
         settings = GatewaySettings()
-        chain = settings.chain
-        if rpc is not None:
-            chain = chain.model_copy(update={"backend": "rpc", "rpc_url": rpc})
-        elif chain.backend == "embedded":
-            chain = chain.model_copy(update={"backend": "rpc"})
-        if deployment is not None:
-            chain = chain.model_copy(update={"deployment_file": deployment})
-        elif chain.deployment_file is None:
-            chain = chain.model_copy(update={"deployment_file": Path("deployment.json")})
+        chain = chain_settings(rpc).model_copy(
+            update={"deployment_file": deployment_path(deployment)}
+        )
         updates: dict[str, Any] = {
             "host": host,
             "port": port,
@@ -83,12 +83,41 @@ def gateway(
         relayer = None
         if section.relayer_keystore is not None:
             relayer = load_keystore(section.relayer_keystore.expanduser(), section.relayer_password)
-        app = create_app(settings, relayer)
-        console.print(
+        check_port_free(section.host, section.port)
+        ready = (
             f"gateway on http://{section.host}:{section.port} (dashboard at /, API docs at /docs)"
             + (f", relayer {relayer.address}" if relayer else ", read-only (no relayer key)")
         )
+        app = create_app(settings, relayer, on_ready=lambda: console.print(ready))
         level = os.environ.get("LEDGERLEARN_LOG", "warning").lower()
-        uvicorn.run(
-            app, host=section.host, port=section.port, log_level=level, timeout_graceful_shutdown=5
-        )
+        try:
+            uvicorn.run(
+                app,
+                host=section.host,
+                port=section.port,
+                log_level=level,
+                timeout_graceful_shutdown=5,
+            )
+        except SystemExit:
+            if app.state.startup_error is not None:
+                raise app.state.startup_error from None
+            raise
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse a port another process listens on, before the gateway starts its node."""
+    import socket
+
+    from ledgerlearn.errors import ConfigError
+
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {host}:{port} ({exc.strerror}): another program uses it; "
+                "give --port"
+            ) from None

@@ -89,6 +89,27 @@ def demo(
             "Python busy loops) while the agents run: the demo on a loaded machine.",
         ),
     ] = 0,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=65535, help="The dashboard's port (default 8000, else a free one)."
+        ),
+    ] = None,
+    dashboard: Annotated[
+        bool,
+        typer.Option(
+            "--dashboard/--no-dashboard",
+            help="Serve the gateway and its dashboard on the demo's chain while it runs.",
+        ),
+    ] = True,
+    linger: Annotated[
+        bool | None,
+        typer.Option(
+            "--linger/--no-linger",
+            help="After the report, keep the devnet, the agents and the dashboard serving the "
+            "finished task until Ctrl-C (default: when run in a terminal).",
+        ),
+    ] = None,
 ) -> None:
     """The main job: a full task on a devnet, every agent a separate process, then a report.
 
@@ -98,12 +119,20 @@ def demo(
     slower) and the report draws it.
     """
     import logging
+    import sys
 
+    from ledgerlearn.cli.dashboard import DemoDashboard, wait_for_ctrl_c
     from ledgerlearn.lab.demo import run_demo
 
     logging.basicConfig(level=logging.WARNING)
     config = _preset(flow, quick)
     out = out or default_out("demo")
+    title = f"ledgerlearn demo ({'quick: digits' if quick else 'MNIST'}, {flow})"
+    linger = sys.stdin.isatty() if linger is None else linger
+    board = DemoDashboard(out, config.dataset, port) if dashboard else None
+    if board is not None:
+        console.print(f"dashboard: [bold]{board.url}[/] (once the contracts are deployed)")
+
     try:
         with console.status("starting the devnet") as status:
 
@@ -111,11 +140,29 @@ def demo(
                 status.update(message)
                 console.log(message)
 
-            result = run_demo(config, out, progress=progress, background_load=background_load)
+            def finished(result: RunResult) -> None:  # the devnet and the agents still run
+                status.stop()
+                _report(
+                    result, out, title, config, _clean_baseline(quick, flow) if baseline else None
+                )
+                where = f"the dashboard at {board.url}" if board is not None else "the devnet"
+                wait_for_ctrl_c(f"serving the finished task: {where}")
+
+            result = run_demo(
+                config,
+                out,
+                progress=progress,
+                background_load=background_load,
+                on_chain_ready=board.start if board is not None else None,
+                on_finished=finished if linger else None,
+            )
     except LedgerlearnError as exc:
         fail(str(exc))
-    title = f"ledgerlearn demo ({'quick: digits' if quick else 'MNIST'}, {flow})"
-    _report(result, out, title, config, _clean_baseline(quick, flow) if baseline else None)
+    finally:
+        if board is not None:
+            board.stop()
+    if not linger:
+        _report(result, out, title, config, _clean_baseline(quick, flow) if baseline else None)
 
 
 def simulate_command(

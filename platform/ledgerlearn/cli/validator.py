@@ -23,6 +23,7 @@ from ledgerlearn.cli.common import (
     StateDirOpt,
     clear_errors,
     console,
+    count,
     setup_logging,
 )
 from ledgerlearn.cli.watch import ValidatorWatch
@@ -64,6 +65,7 @@ def validator_run(
                     "encryption key registered"
                 )
                 watch = ValidatorWatch(participant, validator.scored)
+                console.print(f"on the committee of {count(watch.open_tasks(), 'open task')}")
 
                 def step() -> bool:
                     try:

@@ -8,7 +8,7 @@ Which watch a task gets follows its flow's capabilities: round by round for a fl
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from rich.markup import escape
@@ -276,14 +276,26 @@ class TrainingDisplay:
 
 class ValidatorWatch:
     """Prints each score this validator computed, each update the other members decided
-    before its score, and each attestation it sent, once."""
+    before its score, and each attestation it sent, once. What the chain already showed when
+    the watch began (a restart: the committee's history) is not news and is not printed."""
 
     def __init__(self, participant: Participant, scored: list[ScoreRecord]) -> None:
         self.participant = participant
         self.scored = scored
-        self.printed = 0
+        self.printed = len(scored)
         self.passed: set[bytes] = set()
         self.attested: set[tuple[int, int]] = set()
+        for _ in self._news():  # the history as the synced index holds it: seen
+            pass
+
+    def open_tasks(self) -> int:
+        """How many open tasks have this validator on their committee."""
+        me = self.participant.address
+        return sum(
+            1
+            for task in self.participant.index.tasks.values()
+            if me in task.params.committee and not task.closed
+        )
 
     def _where(self, task_id: int, update: bytes) -> tuple[str, str]:
         """(the task and the update's round if it has one, who submitted it)."""
@@ -311,10 +323,11 @@ class ValidatorWatch:
             console.print(f"{where}: scored {short(record.update)}{origin}: {escape(value)}")
         self.printed = len(self.scored)
 
-    def __call__(self) -> None:
+    def _news(self) -> Iterator[str]:
+        """A line for each decision made without this member's score and each attestation of
+        its own not seen yet (each marked seen as it is yielded)."""
         from ledgerlearn.core.rules import Status
 
-        self.scores()
         me = self.participant.address
         mine = {record.update for record in self.scored}
         for task in self.participant.index.tasks.values():
@@ -326,7 +339,7 @@ class ValidatorWatch:
                     continue
                 self.passed.add(update.update)
                 where, origin = self._where(task.task_id, update.update)
-                console.print(
+                yield (
                     f"{where}: {short(update.update)}{origin} was "
                     f"{update.status.name.lower()} by the other members before my score"
                 )
@@ -334,6 +347,10 @@ class ValidatorWatch:
                 for proposal in record.proposals.values():
                     if me in proposal.attesters and (task.task_id, number) not in self.attested:
                         self.attested.add((task.task_id, number))
-                        console.print(
-                            f"task {task.task_id} round {number}: attested aggregate {proposal.cid}"
-                        )
+                        where = f"task {task.task_id} round {number}"
+                        yield f"{where}: attested aggregate {proposal.cid}"
+
+    def __call__(self) -> None:
+        self.scores()
+        for line in self._news():
+            console.print(line)

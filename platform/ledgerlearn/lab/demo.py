@@ -125,8 +125,16 @@ def run_demo(
     agent_env: dict[str, dict[str, str]] | None = None,
     restart_killed: bool = False,
     background_load: int = 0,
+    on_chain_ready: Callable[[str, Path], None] | None = None,
+    on_finished: Callable[[RunResult], None] | None = None,
 ) -> RunResult:
     """Run ``config`` as separate processes on a fresh devnet; returns the recorded result.
+
+    ``on_chain_ready(rpc_url, deployment_file)`` is called once the contracts are deployed and
+    the roles granted (the CLI starts the dashboard's gateway there); ``on_finished(result)``
+    once the task closed and its history was read back, while the devnet and the agents still
+    run and serve the task's content (the CLI writes the report there and, when asked, keeps
+    serving the finished task until Ctrl-C).
 
     ``agent_env`` adds environment variables per agent name (``validator-0``, ...), e.g. a
     crash point (:mod:`ledgerlearn.faults`); with ``restart_killed`` an agent killed by
@@ -183,6 +191,8 @@ def run_demo(
             "timeout_s": timeout_s,
         }
         (out_dir / "run.json").write_text(json.dumps(run, indent=1))
+        if on_chain_ready is not None:
+            on_chain_ready(net.rpc_url, out_dir / "deployment.json")
         chain.set_block_time(block_time_s)
         env = {**os.environ, "LEDGERLEARN_AGENT__PASSWORD": DEMO_PASSWORD}
         extra = agent_env or {}
@@ -244,14 +254,16 @@ def run_demo(
             clock.save(out_dir / "blocks.json")
             say("task finished; reading the history back from the chain and IPFS")
             result = _collect(chain, deployment, task_id, config, cast, out_dir, block_time_s)
+            result.timings["wall_s"] = time.perf_counter() - started
+            if load.report is not None:
+                result.background_load = load.report.describe()
+            if on_finished is not None:
+                on_finished(result)
         finally:
             load.stop()
             if clock is not None:
                 clock.stop()
             _stop(agents)
-    result.timings["wall_s"] = time.perf_counter() - started
-    if load.report is not None:
-        result.background_load = load.report.describe()
     return result
 
 
