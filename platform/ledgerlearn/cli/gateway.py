@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from ledgerlearn.cli.common import clear_errors, console, setup_logging
+from ledgerlearn.cli.common import IpfsPortOpt, clear_errors, console, setup_logging
 
 __all__ = ["gateway"]
 
@@ -47,6 +47,7 @@ def gateway(
         bool | None,
         typer.Option("--open-reads/--signed-reads", help="Reads without a signature (default)."),
     ] = None,
+    ipfs_port: IpfsPortOpt = None,
 ) -> None:
     """Serve the REST gateway and the dashboard (Ctrl-C stops it)."""
     setup_logging()
@@ -79,7 +80,12 @@ def gateway(
         section = settings.gateway.model_copy(
             update={k: v for k, v in updates.items() if v is not None}
         )
-        settings = settings.model_copy(update={"chain": chain, "gateway": section})
+        storage = settings.storage
+        if ipfs_port is not None:
+            storage = storage.model_copy(update={"swarm_port": ipfs_port})
+        settings = settings.model_copy(
+            update={"chain": chain, "gateway": section, "storage": storage}
+        )
         relayer = None
         if section.relayer_keystore is not None:
             relayer = load_keystore(section.relayer_keystore.expanduser(), section.relayer_password)
