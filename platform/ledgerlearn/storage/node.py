@@ -195,7 +195,10 @@ class IpfsNode:
             self._work_root.mkdir(parents=True, exist_ok=True)
             listening = kubo.listen_addresses(self._repo)
             if kept:
-                keep_port(self._repo_dir, listening)
+                try:
+                    keep_port(self._repo_dir, listening)
+                except StorageError as exc:  # the node runs; only the next start may move
+                    _LOG.warning("%s: the next start may listen on another port", exc)
             own = [f"{addr}/p2p/{peer_id}" for addr in listening]
             fetcher = Fetcher(self._repo_dir / FETCH_WORKER_SUBDIR, peers=[*own, *map(str, peers)])
             self._fetcher = fetcher
