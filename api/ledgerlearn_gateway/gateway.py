@@ -9,7 +9,8 @@ Background threads then
 
 - follow the chain (``sync``): new events go to the index (under :attr:`lock`, which the
   read routes take too), to the role book, to the history in the database and then to the
-  server-sent-events hub; the members' IPFS nodes are dialled as they register;
+  server-sent-events hub; the members' IPFS nodes are dialled as they register (at the
+  address each registered last);
 - keep the rounds (``keeper``, on by default): a
   :class:`~ledgerlearn.flows.federation.keeper.RoundKeeper` per open federation task, on
   an index of its own, as any participant may; the contract refuses a second identical
@@ -36,6 +37,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from ledgerlearn.agents.participant import Participant
+from ledgerlearn.agents.peering import Peering
 from ledgerlearn.chain.backend import Chain, connect
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.deployment import Deployment
@@ -114,7 +116,6 @@ class Gateway:
         self.started = time.time()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._dialled: set[str] = set()
         self.verifier: RequestVerifier | None = None
         self.publications: Publications | None = None
         self.gateway_id = ""
@@ -169,7 +170,8 @@ class Gateway:
                 events = self.reader.sync()
                 self._fold(events)
             self.history.record(events)
-            self._dial_members()
+            self.peering = Peering(self.reader, self.node)  # refreshed by the sync thread only
+            self.peering.refresh()
             self._register()
             if self.relayer is not None:
                 self.publications = Publications(
@@ -295,19 +297,6 @@ class Gateway:
             else:
                 held.discard(name)
 
-    def _dial_members(self) -> None:
-        own = set(self.node.multiaddrs)
-        with self.lock:
-            addresses = [a for a, _ in self.index.members.values()]
-        for address in addresses:
-            if address in self._dialled or address in own:
-                continue
-            self._dialled.add(address)
-            try:
-                self.node.connect(address)
-            except Exception as exc:  # a member that is down now is dialled again by fetches
-                log.info("cannot reach %s yet: %s", address, exc)
-
     def _sync_loop(self) -> None:
         interval = self.settings.gateway.poll_interval_s
         while not self._stop.is_set():
@@ -317,7 +306,7 @@ class Gateway:
                     self._fold(events)
                 self.history.record(events)  # before the stream: a replay never misses one
                 self.hub.publish(events)
-                self._dial_members()
+                self.peering.refresh()
                 self.sync_state.last_ok = time.time()
                 self.sync_state.error = None
                 self.sync_state.actions += len(events)

@@ -1,7 +1,7 @@
 """Settings of the gateway, read from the environment (prefix ``LEDGERLEARN_``).
 
 The chain and IPFS sections are the platform's own (``LEDGERLEARN_CHAIN__RPC_URL``,
-``LEDGERLEARN_STORAGE__SWARM_ADDRESSES``, ...); the gateway's section uses
+``LEDGERLEARN_STORAGE__SWARM_PORT``, ...); the gateway's section uses
 ``LEDGERLEARN_GATEWAY__...`` (e.g. ``LEDGERLEARN_GATEWAY__RELAYER_KEYSTORE``).
 """
 

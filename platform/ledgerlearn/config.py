@@ -7,10 +7,11 @@ settings change, never a code change.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ledgerlearn.limits import MAX_CONTENT_BYTES
@@ -40,9 +41,23 @@ class StorageSettings(BaseModel):
     """The embedded kubo node of this agent."""
 
     repo_dir: Path = Field(DEFAULT_HOME / "ipfs", description="Kubo repository of this agent.")
-    swarm_addresses: list[str] = Field(
-        default_factory=lambda: ["/ip4/127.0.0.1/tcp/0"],
-        description="Multiaddresses the node listens on (private swarm, loopback by default).",
+    swarm_host: str = Field(
+        "127.0.0.1",
+        description="IP address the node listens on (private swarm, loopback by default).",
+    )
+    swarm_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="TCP port the node listens on. None: a free port chosen at the first start "
+        "and kept in the repository (ledgerlearn-listen.json), so the address registered on "
+        "chain stays valid across restarts; a kept port taken meanwhile is replaced by a new "
+        "one. A port given here that is taken is an error.",
+    )
+    swarm_addresses: list[str] | None = Field(
+        None,
+        description="Exact multiaddresses to listen on, instead of swarm_host and swarm_port "
+        "(a /tcp/0 there is a new port at every start).",
     )
     peers: list[str] = Field(
         default_factory=list,
@@ -55,6 +70,14 @@ class StorageSettings(BaseModel):
         "publication is checked against, ledgerlearn.limits.MAX_CONTENT_BYTES).",
     )
     get_timeout_s: float = Field(30.0, gt=0, description="Deadline of one get.")
+
+    @field_validator("swarm_host")
+    @classmethod
+    def _ip_address(cls, value: str) -> str:
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            raise ValueError(f"swarm_host must be an IP address, got {value!r}") from None
 
 
 class DevnetSettings(BaseModel):

@@ -2,11 +2,13 @@
 broadcasting their scores, and after the scores are mined — restarted on their own state —
 score every update at most once, send no second transaction for an intent, and the task
 finishes. The crashes are injected at named points (ledgerlearn.faults: a fake for a fault
-that cannot be timed from outside)."""
+that cannot be timed from outside). A restarted validator listens at the address it
+registered (its IPFS port is kept), so it registers once and nobody dials a stale address."""
 
 from __future__ import annotations
 
 import json
+import re
 import socket
 from pathlib import Path
 
@@ -77,10 +79,11 @@ def test_killed_validators_restart_without_double_work(tmp_path: Path) -> None:
                 # an attestation may lose a race with the quorum that finalized the round
                 if entry.key.startswith("scores:"):
                     assert receipt["status"] == 1, f"validator-{i}: {entry.key} reverted"
-            # a restarted node listens on a new port: the member registers its new address
+            # a restarted node listens on its kept port: no second registration
             registrations = sum(
                 e.name == "MemberRegistered" and e.args["account"] == address for e in events
             )
+            assert registrations == 1, f"validator-{i} registered {registrations} times"
             sent = int(chain.w3.eth.get_transaction_count(address))
             assert sent == len(entries) + registrations, (
                 f"validator-{i} sent {sent} transactions for {len(entries)} intents "
@@ -88,3 +91,10 @@ def test_killed_validators_restart_without_double_work(tmp_path: Path) -> None:
             )
     decided = [u for u in result.updates if u.status in ("accepted", "rejected")]
     assert len(decided) == len(result.updates)
+    stale = [
+        f"{log.name}: {line}"
+        for log in sorted((run / "logs").glob("*.log"))
+        for line in log.read_text(errors="replace").splitlines()
+        if re.search(r"WARNING.*(cannot connect|cannot reach)", line)
+    ]
+    assert not stale, "\n".join(stale)

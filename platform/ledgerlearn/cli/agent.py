@@ -30,6 +30,7 @@ class AgentSetup:
         state_dir: Path | None,
         ipfs_repo: Path | None,
         fetch_timeout: float | None,
+        ipfs_port: int | None = None,
     ) -> None:
         from ledgerlearn.chain.keys import load_keystore
 
@@ -43,7 +44,10 @@ class AgentSetup:
         sub = self.account.address
         self.state_dir = (state_dir or settings.agent.state_dir / sub).expanduser()
         repo = (ipfs_repo or settings.storage.repo_dir / sub).expanduser()
-        self.storage: StorageSettings = settings.storage.model_copy(update={"repo_dir": repo})
+        storage: dict[str, object] = {"repo_dir": repo}
+        if ipfs_port is not None:
+            storage["swarm_port"] = ipfs_port
+        self.storage: StorageSettings = settings.storage.model_copy(update=storage)
         self.fetch_timeout_s = fetch_timeout or settings.storage.get_timeout_s
 
     @contextmanager

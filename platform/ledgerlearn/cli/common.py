@@ -189,6 +189,15 @@ IpfsRepoOpt = Annotated[
     Path | None,
     typer.Option(help="IPFS repository of this agent (default: <storage.repo_dir>/<account>)."),
 ]
+IpfsPortOpt = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        max=65535,
+        help="TCP port of this agent's IPFS node (default: storage.swarm_port, else the port "
+        "chosen at its first start and kept in its repository).",
+    ),
+]
 FetchTimeoutOpt = Annotated[
     float | None,
     typer.Option(

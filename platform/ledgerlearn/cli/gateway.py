@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 import typer
 
 from ledgerlearn.cli.common import (
+    IpfsPortOpt,
     chain_settings,
     clear_errors,
     console,
@@ -53,6 +54,7 @@ def gateway(
         bool | None,
         typer.Option("--open-reads/--signed-reads", help="Reads without a signature (default)."),
     ] = None,
+    ipfs_port: IpfsPortOpt = None,
 ) -> None:
     """Serve the REST gateway and the dashboard (Ctrl-C stops it)."""
     setup_logging()
@@ -79,7 +81,12 @@ def gateway(
         section = settings.gateway.model_copy(
             update={k: v for k, v in updates.items() if v is not None}
         )
-        settings = settings.model_copy(update={"chain": chain, "gateway": section})
+        storage = settings.storage
+        if ipfs_port is not None:
+            storage = storage.model_copy(update={"swarm_port": ipfs_port})
+        settings = settings.model_copy(
+            update={"chain": chain, "gateway": section, "storage": storage}
+        )
         relayer = None
         if section.relayer_keystore is not None:
             relayer = load_keystore(section.relayer_keystore.expanduser(), section.relayer_password)

@@ -20,6 +20,7 @@ from ledgerlearn.cli.common import (
     BundledOpt,
     DeploymentOpt,
     FetchTimeoutOpt,
+    IpfsPortOpt,
     IpfsRepoOpt,
     KeystoreOpt,
     RpcOpt,
@@ -50,6 +51,7 @@ def provider_run(
     rpc: RpcOpt = None,
     state_dir: StateDirOpt = None,
     ipfs_repo: IpfsRepoOpt = None,
+    ipfs_port: IpfsPortOpt = None,
     data: Annotated[
         Path | None,
         typer.Option(help="Your data, .npz (arrays x, y) or .csv (label last); or --dataset."),
@@ -152,7 +154,9 @@ def provider_run(
         from ledgerlearn.training import TrainingConfig
 
         training = TrainingConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed or 0)
-        agent = AgentSetup(keystore, deployment, rpc, state_dir, ipfs_repo, fetch_timeout)
+        agent = AgentSetup(
+            keystore, deployment, rpc, state_dir, ipfs_repo, fetch_timeout, ipfs_port
+        )
         if seed is None:  # distinct providers start from distinct minibatch orders
             training = training.model_copy(update={"seed": int(agent.account.address[2:10], 16)})
         try:

