@@ -13,10 +13,6 @@ registered nodes. Anyone gets the same answer for the same block:
 from __future__ import annotations
 
 import json
-import logging
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -24,17 +20,13 @@ import typer
 from rich.table import Table
 
 from ledgerlearn.cli.common import DeploymentOpt, RpcOpt, clear_errors, console, setup_logging
-from ledgerlearn.config import Settings, StorageSettings
+from ledgerlearn.cli.reader import read_client, reader
 from ledgerlearn.errors import ConfigError
 
 if TYPE_CHECKING:
-    from ledgerlearn.agents.participant import Participant
-    from ledgerlearn.chain.client import LedgerClient
     from ledgerlearn.chain.index import LedgerIndex, TaskRecord
 
 __all__ = ["dag_app"]
-
-log = logging.getLogger(__name__)
 
 dag_app = typer.Typer(
     help="Dag tasks: tips and the consensus model, from the chain and IPFS.",
@@ -48,49 +40,6 @@ AtBlockOpt = Annotated[
         "--at-block", min=0, help="Read the DAG as it stood at this block (default: now)."
     ),
 ]
-
-
-def _client(deployment: Path | None, rpc: str | None) -> LedgerClient:
-    """A read-only client of the deployment (checked against the chain)."""
-    from ledgerlearn.chain.backend import connect
-    from ledgerlearn.chain.client import LedgerClient
-    from ledgerlearn.chain.deployment import Deployment
-
-    settings = Settings()
-    chain_settings = settings.chain.model_copy(
-        update={"backend": "rpc", "rpc_url": rpc or settings.chain.rpc_url}
-    )
-    path = (deployment or settings.chain.deployment_file or Path("deployment.json")).expanduser()
-    chain = connect(chain_settings)
-    found = Deployment.load(path)
-    found.check(chain)
-    return LedgerClient(chain, found)
-
-
-@contextmanager
-def _reader(client: LedgerClient, ipfs_repo: Path | None) -> Iterator[Participant]:
-    """A read-only participant synced with the chain, with an IPFS node of its own that
-    dialled the members' registered nodes."""
-    import torch
-
-    from ledgerlearn.agents.participant import Participant
-    from ledgerlearn.storage import IpfsNode
-
-    torch.set_num_threads(1)
-    settings = Settings()
-    with tempfile.TemporaryDirectory(prefix="ledgerlearn-dag-") as tmp:
-        repo = ipfs_repo.expanduser() if ipfs_repo is not None else Path(tmp) / "ipfs"
-        storage: StorageSettings = settings.storage.model_copy(update={"repo_dir": repo})
-        with IpfsNode(storage, start_fetch_worker=True) as node:
-            state = Path(tmp) / "state"
-            participant = Participant(client, node, state, fetch_timeout_s=storage.get_timeout_s)
-            participant.sync()
-            for account, (address, _) in participant.index.members.items():
-                try:
-                    node.connect(address)
-                except Exception as exc:  # a member offline now: the others may serve it
-                    log.info("cannot reach %s at %s: %s", account, address, exc)
-            yield participant
 
 
 def _dag_task(index: LedgerIndex, task_id: int) -> TaskRecord:
@@ -121,7 +70,7 @@ def tips(
         from ledgerlearn.chain.index import read_index
         from ledgerlearn.flows.dag.consensus import graph_of
 
-        record = _dag_task(read_index(_client(deployment, rpc)), task)
+        record = _dag_task(read_index(read_client(deployment, rpc)), task)
         graph = graph_of(record, at_block)
         rows = []
         for tip in graph.ranked_tips():
@@ -189,7 +138,7 @@ def consensus(
 ) -> None:
     """Recompute a dag task's consensus model: the robust aggregate of its top K tips."""
     setup_logging()
-    with clear_errors(), _reader(_client(deployment, rpc), ipfs_repo) as participant:
+    with clear_errors(), reader(read_client(deployment, rpc), ipfs_repo) as participant:
         from ledgerlearn.flows.dag.consensus import task_consensus
 
         _dag_task(participant.index, task)

@@ -1,0 +1,68 @@
+"""What the read-only commands (``dag``, ``model``) share: a client of the deployment that
+needs no key, and a reader — a participant synced with the chain, with an embedded IPFS node
+of its own that dialled the members' registered nodes, so it fetches what they serve.
+
+Nothing here imports torch or web3 at module level: ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ledgerlearn.config import Settings, StorageSettings
+
+if TYPE_CHECKING:
+    from ledgerlearn.agents.participant import Participant
+    from ledgerlearn.chain.client import LedgerClient
+
+__all__ = ["read_client", "reader"]
+
+log = logging.getLogger(__name__)
+
+
+def read_client(deployment: Path | None, rpc: str | None) -> LedgerClient:
+    """A read-only client of the deployment (checked against the chain)."""
+    from ledgerlearn.chain.backend import connect
+    from ledgerlearn.chain.client import LedgerClient
+    from ledgerlearn.chain.deployment import Deployment
+
+    settings = Settings()
+    chain_settings = settings.chain.model_copy(
+        update={"backend": "rpc", "rpc_url": rpc or settings.chain.rpc_url}
+    )
+    path = (deployment or settings.chain.deployment_file or Path("deployment.json")).expanduser()
+    chain = connect(chain_settings)
+    found = Deployment.load(path)
+    found.check(chain)
+    return LedgerClient(chain, found)
+
+
+@contextmanager
+def reader(client: LedgerClient, ipfs_repo: Path | None) -> Iterator[Participant]:
+    """A read-only participant synced with the chain, with an IPFS node of its own (in
+    ``ipfs_repo``, default a temporary folder) that dialled the members' registered nodes."""
+    import torch
+
+    from ledgerlearn.agents.participant import Participant
+    from ledgerlearn.storage import IpfsNode
+
+    torch.set_num_threads(1)
+    settings = Settings()
+    with tempfile.TemporaryDirectory(prefix="ledgerlearn-reader-") as tmp:
+        repo = ipfs_repo.expanduser() if ipfs_repo is not None else Path(tmp) / "ipfs"
+        storage: StorageSettings = settings.storage.model_copy(update={"repo_dir": repo})
+        with IpfsNode(storage, start_fetch_worker=True) as node:
+            state = Path(tmp) / "state"
+            participant = Participant(client, node, state, fetch_timeout_s=storage.get_timeout_s)
+            participant.sync()
+            for account, (address, _) in participant.index.members.items():
+                try:
+                    node.connect(address)
+                except Exception as exc:  # a member offline now: the others may serve it
+                    log.info("cannot reach %s at %s: %s", account, address, exc)
+            yield participant
