@@ -323,35 +323,40 @@ def test_mistakes_are_one_line_errors(finished: Finished, tmp_path: Path) -> Non
         run(finished, "get", task_id, "--round", "3", "--out", out),
         f"task {task_id} has rounds 1 to 2, not 3",
     )
-    published = finished.task.published_block
-    assert_clear_error(
-        run(finished, "get", task_id, "--at-block", str(published), "--out", out),
-        f"task {task_id} has no finalized round by block {published}",
-    )
     np.savez(tmp_path / "wide.npz", x=np.zeros((3, 65), np.float32), y=np.zeros(3, np.int64))
     assert_clear_error(
         run(finished, "evaluate", task_id, "--data", str(tmp_path / "wide.npz")),
         "samples have 65 values",
         "input_shape [64]",
     )
-    assert_clear_error(
-        run(finished, "evaluate", task_id, "--data", str(tmp_path / "missing.csv")),
-        "missing.csv: no such file (give digits, mnist or a .npz or .csv file)",
-    )
-    assert_clear_error(
-        run(finished, "predict", task_id, "--data", "digits", "--out", str(tmp_path / "p.txt")),
-        "write predictions to a .csv or .json file",
-    )
-    assert_clear_error(
-        run(
-            finished,
-            "predict",
-            "--model",
-            str(tmp_path / "nowhere"),
-            "--data",
-            "digits",
-            "--out",
-            str(tmp_path / "p.csv"),
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["evaluate", "1", "--data", "{tmp}/missing.csv"], "missing.csv: no such file (give "),
+        (["predict", "1", "--data", "digits", "--out", "{tmp}/p.txt"], "a .csv or .json file"),
+        (
+            ["predict", "--model", "{tmp}/nowhere", "--data", "digits", "--out", "{tmp}/p.csv"],
+            "nowhere: no such folder",
         ),
-        "nowhere: no such folder",
-    )
+        (
+            ["predict", "1", "--model", "{tmp}", "--data", "digits", "--out", "{tmp}/p.csv"],
+            "give a TASK or --model DIR (one of them)",
+        ),
+    ],
+)
+def test_mistakes_found_before_reading_the_chain(
+    args: list[str], message: str, tmp_path: Path
+) -> None:
+    """Refused before anything is read (here in-process: no chain, no IPFS node is needed)."""
+    from typer.testing import CliRunner
+
+    from ledgerlearn.cli import app
+
+    given = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    result = CliRunner().invoke(app, ["model", *given, "--rpc", "http://127.0.0.1:9"])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0], result.stderr

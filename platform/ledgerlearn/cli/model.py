@@ -254,9 +254,11 @@ def get(
             console.print(f"  {item['name']:<18} {item['bytes']:>12,} bytes")
         if check is not None:
             accuracy = (
-                f"; accuracy {check.torch_accuracy:.4f}" if check.torch_accuracy is not None else ""
+                f" (torch: accuracy {check.torch_accuracy:.4f})"
+                if check.torch_accuracy is not None
+                else ""
             )
-            console.print(f"on {check_on} ({check.samples} samples), torch{accuracy}:")
+            console.print(f"against torch on {check_on}, {check.samples} samples{accuracy}:")
             for f in check.formats:
                 line = (
                     f"  {f.format:<12} max |Δlogit| {f.max_abs_diff:.3g}, mean "

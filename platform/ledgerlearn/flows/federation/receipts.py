@@ -20,9 +20,10 @@ from ledgerlearn.flows.models import TaskModel
 __all__ = ["SCORES", "round_receipts", "rounds_section"]
 
 SCORES = {
-    ThresholdMode.ABSOLUTE: "the task's metric on the member's validation fragment",
-    ThresholdMode.RELATIVE: "the task's metric minus the round's global model's",
-    ThresholdMode.PEER: "the task's metric minus the median of the round's valid updates'",
+    ThresholdMode.ABSOLUTE: "the update's metric on the member's validation fragment",
+    ThresholdMode.RELATIVE: "the update's metric minus the round's base model's",
+    ThresholdMode.PEER: "the update's metric minus the median metric of the round's valid "
+    "updates (so a round's median is near 0)",
 }
 """What a committee member's score of an update is, by the task's threshold mode."""
 
