@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
 import io
 import logging
 import time
@@ -248,7 +249,7 @@ def to_torchscript(
 def _import(name: str) -> ModuleType:
     """A module of the export extra, or a one-line error saying how to install it."""
     try:
-        return __import__(name, fromlist=["_"])
+        return importlib.import_module(name)
     except ImportError:
         raise ExportError(
             f"ONNX needs the export extra ({name} is not installed): {EXPORT_EXTRA}"
