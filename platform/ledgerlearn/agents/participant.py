@@ -108,10 +108,38 @@ class Participant:
             self._specs[task_id] = ModelSpec.from_json(raw)
         return self._specs[task_id]
 
+    def fetch_model(self, task_id: int, content_hash: bytes, cid: str | None = None) -> bytes:
+        """A model of the task (initial weights, update or aggregate): its bytes, verified
+        against ``content_hash``, from the first of its CIDs that serves them.
+
+        Raises
+        ------
+        AgentError
+            No CID is known for the model.
+        StorageError
+            Unavailable before the deadline, too large, or bytes not matching the hash.
+        """
+        task = self.task(task_id)
+        # An aggregate may have several CIDs (a proposer may name one that points to nothing):
+        # the given one first, then the members' own, then the rest.
+        candidates = list(dict.fromkeys([*([cid] if cid else []), *task.cids_of(content_hash)]))
+        if not candidates:
+            raise AgentError(f"no CID known for model 0x{content_hash.hex()} of task {task_id}")
+        failure: StorageError | None = None
+        for candidate in candidates:
+            try:
+                with self.stopwatch.measure("ipfs"):
+                    return self.store.get(candidate, content_hash, None, self.fetch_timeout_s)
+            except StorageError as exc:
+                failure = exc
+        assert failure is not None
+        raise failure
+
     def fetch_weights(
         self, task_id: int, content_hash: bytes, cid: str | None = None
     ) -> dict[str, npt.NDArray[np.float32]]:
-        """A model of the task (initial weights, update or aggregate), verified and decoded.
+        """A model of the task (initial weights, update or aggregate), verified and decoded
+        (:meth:`fetch_model`, then the task's spec).
 
         Raises
         ------
@@ -120,21 +148,5 @@ class Participant:
         WeightsError
             Not a safetensors file matching the task's model spec, or non-finite values.
         """
-        task = self.task(task_id)
-        # An aggregate may have several CIDs (a proposer may name one that points to nothing):
-        # the given one first, then the members' own, then the rest.
-        candidates = list(dict.fromkeys([*([cid] if cid else []), *task.cids_of(content_hash)]))
-        if not candidates:
-            raise AgentError(f"no CID known for model 0x{content_hash.hex()} of task {task_id}")
         spec = self.spec(task_id)
-        failure: StorageError | None = None
-        for candidate in candidates:
-            try:
-                with self.stopwatch.measure("ipfs"):
-                    data = self.store.get(candidate, content_hash, None, self.fetch_timeout_s)
-            except StorageError as exc:
-                failure = exc
-                continue
-            return dict(decode(data, spec))
-        assert failure is not None
-        raise failure
+        return dict(decode(self.fetch_model(task_id, content_hash, cid), spec))

@@ -6,8 +6,8 @@
   unpickler that only rebuilds numpy arrays;
 - :mod:`~ledgerlearn.data.partition`: seeded IID, Dirichlet(alpha) and shard partitioners, a
   stratified partitioner and holdout;
-- :mod:`~ledgerlearn.data.files`: ``.npz`` / ``.csv`` files -> :class:`Dataset` with clear
-  errors;
+- :mod:`~ledgerlearn.data.files`: ``.npz`` / ``.csv`` files -> :class:`Dataset` (or
+  :class:`Features`, labels optional, to predict on) with clear errors;
 - :mod:`~ledgerlearn.data.fragments`: stratified validation fragments, safetensors codec,
   ECIES encryption to a committee member's secp256k1 key;
 - :mod:`~ledgerlearn.data.errors`: the :class:`DataError` hierarchy.
@@ -35,7 +35,14 @@ from ledgerlearn.data.errors import (
     PartitionError,
     UnsafePickleError,
 )
-from ledgerlearn.data.files import SUPPORTED_SUFFIXES, load_csv, load_file, load_npz
+from ledgerlearn.data.files import (
+    SUPPORTED_SUFFIXES,
+    Features,
+    load_csv,
+    load_features,
+    load_file,
+    load_npz,
+)
 from ledgerlearn.data.fragments import (
     DEFAULT_MAX_FRAGMENT_BYTES,
     ECIES_OVERHEAD,
@@ -75,6 +82,7 @@ __all__ = [
     "Dataset",
     "DatasetError",
     "DirichletPartitioner",
+    "Features",
     "FragmentDecryptionError",
     "FragmentError",
     "IidPartitioner",
@@ -98,6 +106,7 @@ __all__ = [
     "load_bundled",
     "load_csv",
     "load_digits",
+    "load_features",
     "load_file",
     "load_mnist",
     "load_npz",

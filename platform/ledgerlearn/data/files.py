@@ -14,6 +14,10 @@ Two formats, chosen by the file's suffix:
   Blank lines are skipped. Labels may be written ``3`` or ``3.0`` but must be whole numbers.
   The file is streamed in chunks of lines; at most ``max_values`` feature values are read.
 
+:func:`load_features` reads samples to run a model on (``ledgerlearn model predict``): the
+same formats, with labels optional (an ``.npz`` without ``y``; a ``.csv`` with as many columns
+as the model has input values, or one more: the label, last).
+
 Features are converted to float32 (no scaling: preprocess them as the task's model expects,
 e.g. pixels in [0, 1] for the bundled models). With ``input_shape`` (a model spec's), each
 sample is reshaped row-major to it when the number of values matches.
@@ -33,6 +37,7 @@ import csv
 import math
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -43,7 +48,7 @@ from ledgerlearn.data.datasets import Dataset, check_labels
 from ledgerlearn.data.errors import DataFileError, LabelRangeError
 from ledgerlearn.limits import MAX_LOCAL_DATA_VALUES
 
-__all__ = ["SUPPORTED_SUFFIXES", "load_csv", "load_file", "load_npz"]
+__all__ = ["SUPPORTED_SUFFIXES", "Features", "load_csv", "load_features", "load_file", "load_npz"]
 
 SUPPORTED_SUFFIXES: tuple[str, ...] = (".npz", ".csv")
 """File suffixes :func:`load_file` understands."""
@@ -188,6 +193,18 @@ def load_npz(
     file = Path(path)
     where = label or str(file)
     _check_num_classes(num_classes, where)
+    features, labels = _npz_arrays(file, where, max_values, need_y=True)
+    assert labels is not None
+    check_labels(labels, num_classes, name=where)
+    features = _reshape(features, input_shape, where)
+    return Dataset(features, labels, num_classes, file.name if name is None else name)
+
+
+def _npz_arrays(
+    file: Path, where: str, max_values: int, *, need_y: bool
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64] | None]:
+    """The features (float32) and labels (int64; None when ``y`` is absent and not needed) of
+    an ``.npz`` archive, checked as :func:`load_npz` says (labels not yet against a model)."""
     if not file.is_file():
         raise DataFileError(f"{where}: no such file")
     try:
@@ -204,47 +221,50 @@ def load_npz(
     except (OSError, EOFError, ValueError) as exc:
         raise DataFileError(f"{where}: not a readable .npz archive ({exc})") from None
     with archive:
-        members = _npz_members(archive, where)
+        members = _npz_members(archive, where, need_y=need_y)
         headers = {key: _npy_header(archive, info, key, where) for key, info in members.items()}
-        x_shape, y_shape = headers["x"][0], headers["y"][0]
+        x_shape = headers["x"][0]
         x_values = math.prod(x_shape)
         if x_values > max_values:
             raise DataFileError(
                 f"{where}: x has shape {x_shape} ({x_values} values), above the limit of "
                 f"{max_values} values"
             )
-        if math.prod(y_shape) > max_values:
+        if "y" in headers and math.prod(headers["y"][0]) > max_values:
             raise DataFileError(
-                f"{where}: y has shape {y_shape}, above the limit of {max_values} values"
+                f"{where}: y has shape {headers['y'][0]}, above the limit of {max_values} values"
             )
         x = _read_member(archive, members["x"], "x", where)
-        y = _read_member(archive, members["y"], "y", where)
+        y = _read_member(archive, members["y"], "y", where) if "y" in members else None
 
     if x.dtype.kind not in _NUMERIC_KINDS:
         raise DataFileError(
             f"{where}: x has dtype {x.dtype} ({_kind_name(x.dtype)}); features must be numbers"
-        )
-    if y.dtype.kind not in "iu":
-        hint = " (save y.astype(np.int64))" if y.dtype.kind in "fb" else ""
-        raise DataFileError(
-            f"{where}: y has dtype {y.dtype} ({_kind_name(y.dtype)}); labels must be integers{hint}"
         )
     if x.ndim < 2:
         raise DataFileError(
             f"{where}: x has shape {x.shape}; it needs one row per sample, "
             f"shape (samples, features...)"
         )
-    if y.ndim != 1:
-        raise DataFileError(f"{where}: y has shape {y.shape}; it must be 1-D, one label per sample")
-    if x.shape[0] != y.shape[0]:
-        raise DataFileError(f"{where}: x has {x.shape[0]} samples but y has {y.shape[0]} labels")
-    if y.shape[0] == 0:
+    if x.shape[0] == 0:
         raise DataFileError(f"{where}: no samples")
+    if y is not None:
+        if y.dtype.kind not in "iu":
+            hint = " (save y.astype(np.int64))" if y.dtype.kind in "fb" else ""
+            raise DataFileError(
+                f"{where}: y has dtype {y.dtype} ({_kind_name(y.dtype)}); labels must be "
+                f"integers{hint}"
+            )
+        if y.ndim != 1:
+            raise DataFileError(
+                f"{where}: y has shape {y.shape}; it must be 1-D, one label per sample"
+            )
+        if x.shape[0] != y.shape[0]:
+            raise DataFileError(
+                f"{where}: x has {x.shape[0]} samples but y has {y.shape[0]} labels"
+            )
     features = _to_float32(x, where, lambda i: f"sample {i}")
-    labels = y.astype(np.int64)
-    check_labels(labels, num_classes, name=where)
-    features = _reshape(features, input_shape, where)
-    return Dataset(features, labels, num_classes, file.name if name is None else name)
+    return features, None if y is None else y.astype(np.int64)
 
 
 def load_csv(
@@ -320,6 +340,103 @@ def load_csv(
         raise DataFileError(f"{where}: cannot read ({exc.strerror or exc})") from None
 
 
+@dataclass(frozen=True)
+class Features:
+    """Samples to run a model on, with their labels when the file has them."""
+
+    x: npt.NDArray[np.float32]
+    """``(n, *input_shape)`` float32."""
+    y: npt.NDArray[np.int64] | None
+    """``(n,)`` labels, or None."""
+    name: str
+
+
+def load_features(
+    path: str | Path,
+    *,
+    input_shape: Sequence[int],
+    num_classes: int,
+    name: str | None = None,
+    label: str | None = None,
+    max_values: int = MAX_LOCAL_DATA_VALUES,
+) -> Features:
+    """Load samples to run a model on from a ``.npz`` or ``.csv`` file; labels optional.
+
+    ``.npz``: the array ``x``, and ``y`` when present (checked as in :func:`load_npz`).
+    ``.csv``: as in :func:`load_csv`, each line holding the model's ``prod(input_shape)``
+    input values, or one more, the label, last (a header line is allowed either way).
+
+    Parameters
+    ----------
+    path
+        The file; its suffix (case-insensitive) selects the format.
+    input_shape
+        The model's input shape; samples are reshaped to it.
+    num_classes
+        The model's classes (labels, when present, must lie in ``[0, num_classes)``).
+    name, label, max_values
+        As for :func:`load_file`.
+
+    Raises
+    ------
+    DataFileError
+        A missing, malformed or oversized file, or samples that do not fit ``input_shape``.
+    LabelRangeError
+        A label outside ``[0, num_classes)``.
+    """
+    file = Path(path)
+    where = label or str(file)
+    _check_num_classes(num_classes, where)
+    name = file.name if name is None else name
+    suffix = file.suffix.lower()
+    if suffix == ".npz":
+        x, y = _npz_arrays(file, where, max_values, need_y=False)
+        if y is not None:
+            check_labels(y, num_classes, name=where)
+        return Features(_reshape(x, input_shape, where), y, name)
+    if suffix != ".csv":
+        raise DataFileError(
+            f"{where}: unsupported file type {file.suffix or '(no suffix)'!r}; "
+            f"use one of {', '.join(SUPPORTED_SUFFIXES)}"
+        )
+    if not file.is_file():
+        raise DataFileError(f"{where}: no such file")
+    values = math.prod(int(d) for d in input_shape)
+    try:
+        with file.open("rb") as handle:
+            reader = _CsvReader(
+                handle,
+                where=where,
+                num_classes=num_classes,
+                label_column=None,
+                delimiter=",",
+                max_values=max_values,
+            )
+            first = next(reader.lines(), None)
+            if first is None:
+                raise DataFileError(f"{where}: empty file, no data lines")
+            width = len(_split(first[1], ","))
+            if width not in (values, values + 1):
+                raise DataFileError(
+                    f"{where}: lines have {width} columns; the model takes {values} values per "
+                    f"sample ({values} columns, or {values + 1} with the label last)"
+                )
+            handle.seek(0)
+            reader = _CsvReader(
+                handle,
+                where=where,
+                num_classes=num_classes,
+                label_column=None,
+                delimiter=",",
+                max_values=max_values,
+                labels=width == values + 1,
+            )
+            x, y = reader.read_arrays(input_shape)
+    except OSError as exc:
+        raise DataFileError(f"{where}: cannot read ({exc.strerror or exc})") from None
+    return Features(x, y, name)
+
+
 class _CsvReader:
     """Reads one CSV file as a stream of chunks (see :func:`load_csv`)."""
 
@@ -332,8 +449,10 @@ class _CsvReader:
         label_column: str | int | None,
         delimiter: str,
         max_values: int,
+        labels: bool = True,
     ) -> None:
         self.handle = handle
+        self.has_labels = labels
         self.where = where
         self.num_classes = num_classes
         self.label_column = label_column
@@ -387,6 +506,14 @@ class _CsvReader:
         return breaks
 
     def read(self, input_shape: Sequence[int] | None, name: str) -> Dataset:
+        features, labels = self.read_arrays(input_shape)
+        assert labels is not None
+        return Dataset(features, labels, self.num_classes, name)
+
+    def read_arrays(
+        self, input_shape: Sequence[int] | None
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64] | None]:
+        """The features and (when the file has a label column) the labels."""
         where, delimiter = self.where, self.delimiter
         breaks = self._line_breaks()
         lines = self.lines()
@@ -403,7 +530,7 @@ class _CsvReader:
             )
         header = [field.strip() for field in first] if has_header else None
         width = len(first)
-        if width < 2:
+        if width < 2 and self.has_labels:
             raise DataFileError(
                 f"{where}: line {head[0]} has {width} column; need features and a label "
                 f"(delimiter {delimiter!r})"
@@ -415,10 +542,13 @@ class _CsvReader:
             else [str(i) for i in range(1, width + 1)]
         )
         self.width = width
-        self.label_index = _label_index(self.label_column, header, width, where)
+        self.label_index = (
+            _label_index(self.label_column, header, width, where) if self.has_labels else None
+        )
         self.feature_names = [c for j, c in enumerate(self.columns) if j != self.label_index]
-        capacity = min(breaks + 1, self.max_values // (width - 1) + 1)
-        self.features = np.empty((capacity, width - 1), dtype=np.float32)
+        self.n_features = len(self.feature_names)
+        capacity = min(breaks + 1, self.max_values // self.n_features + 1)
+        self.features = np.empty((capacity, self.n_features), dtype=np.float32)
         chunk: list[tuple[int, str]] = [] if has_header else [head]
         rows = 0
         for item in lines:
@@ -434,14 +564,14 @@ class _CsvReader:
             self._parse(chunk)
         if rows == 0:
             raise DataFileError(f"{where}: a header line but no data lines")
-        return self._finish(input_shape, name)
+        return self._finish(input_shape)
 
     def _check_count(self, rows: int, line: int) -> None:
-        values = rows * (self.width - 1)
+        values = rows * self.n_features
         if values > self.max_values:
             raise DataFileError(
                 f"{self.where}: more than {self.max_values} feature values by line {line} "
-                f"({rows} lines of {self.width - 1} features); the limit is {self.max_values}"
+                f"({rows} lines of {self.n_features} features); the limit is {self.max_values}"
             )
 
     def _parse(self, rows: list[tuple[int, str]]) -> None:
@@ -463,6 +593,9 @@ class _CsvReader:
         if table.shape[1] != self.width:  # pragma: no cover - loadtxt refuses ragged rows
             raise DataFileError(f"{where}: expected {self.width} columns, read {table.shape[1]}")
         numbers = np.array([n for n, _ in rows], dtype=np.int64)
+        if self.label_index is None:
+            self._store(table, numbers)
+            return
         raw_labels = table[:, self.label_index].copy()  # not a view keeping the table alive
         bad = ~np.isfinite(raw_labels) | (raw_labels != np.round(raw_labels))
         if bad.any():
@@ -477,7 +610,11 @@ class _CsvReader:
             value = float(raw_labels[i])
             if self.huge is None or abs(value) > abs(self.huge[0]):
                 self.huge = (value, f"line {int(numbers[i])}")
-        features64 = np.delete(table, self.label_index, axis=1)
+        self.labels.append(raw_labels)
+        self._store(np.delete(table, self.label_index, axis=1), numbers)
+
+    def _store(self, features64: npt.NDArray[np.float64], numbers: npt.NDArray[np.int64]) -> None:
+        """Check a chunk's features (float32, finite) and append them."""
         with np.errstate(over="ignore", invalid="ignore"):
             features = np.ascontiguousarray(features64, dtype=np.float32)
         ok = np.isfinite(features)
@@ -505,11 +642,15 @@ class _CsvReader:
             self.features = grown
         self.features[self.rows : end] = features
         self.rows = end
-        self.labels.append(raw_labels)
         self.line_numbers.append(numbers)
 
-    def _finish(self, input_shape: Sequence[int] | None, name: str) -> Dataset:
+    def _finish(
+        self, input_shape: Sequence[int] | None
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64] | None]:
         where = self.where
+        if self.label_index is None:
+            self._check_finite()
+            return _reshape(self.features[: self.rows], input_shape, where), None
         label_name = self.columns[self.label_index]
         if self.fractional is not None:
             place, _ = self.fractional
@@ -532,14 +673,15 @@ class _CsvReader:
             name=where,
             locate=lambda i: f"line {int(line_numbers[i])}",
         )
+        self._check_finite()
+        return _reshape(self.features[: self.rows], input_shape, where), labels
+
+    def _check_finite(self) -> None:
         if self.non_finite is not None:
             raise DataFileError(
-                f"{where}: {self.non_finite[0]} ({self.non_finite_count} non-finite values in "
-                "all); every feature must be a finite number"
+                f"{self.where}: {self.non_finite[0]} ({self.non_finite_count} non-finite "
+                "values in all); every feature must be a finite number"
             )
-        features = self.features[: self.rows]
-        features = _reshape(features, input_shape, where)
-        return Dataset(features, labels, self.num_classes, name)
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -550,8 +692,11 @@ def _check_num_classes(num_classes: Any, where: str) -> None:
         raise DataFileError(f"{where}: num_classes must be a positive integer, got {num_classes!r}")
 
 
-def _npz_members(archive: zipfile.ZipFile, where: str) -> dict[str, zipfile.ZipInfo]:
-    """The members ``x`` and ``y`` of an archive, refusing anything else."""
+def _npz_members(
+    archive: zipfile.ZipFile, where: str, *, need_y: bool = True
+) -> dict[str, zipfile.ZipInfo]:
+    """The members ``x`` and ``y`` (optional unless ``need_y``) of an archive, refusing
+    anything else."""
     infos = archive.infolist()
     keys = [info.filename.removesuffix(".npy") for info in infos]
     repeated = sorted({k for k in keys if keys.count(k) > 1})
@@ -559,7 +704,7 @@ def _npz_members(archive: zipfile.ZipFile, where: str) -> dict[str, zipfile.ZipI
         raise DataFileError(
             f"{where}: the archive holds {', '.join(repr(k) for k in repeated)} more than once"
         )
-    missing = [k for k in ("x", "y") if k not in keys]
+    missing = [k for k in ("x", "y") if k not in keys and (k == "x" or need_y)]
     extra = sorted(k for k in keys if k not in ("x", "y"))
     if missing or extra:
         problems = []
@@ -567,8 +712,9 @@ def _npz_members(archive: zipfile.ZipFile, where: str) -> dict[str, zipfile.ZipI
             problems.append("missing " + ", ".join(repr(k) for k in missing))
         if extra:
             problems.append("unexpected " + ", ".join(repr(k) for k in extra[:10]))
+        expected = "exactly the arrays 'x' and 'y'" if need_y else "the array 'x' (and 'y')"
         raise DataFileError(
-            f"{where}: expected exactly the arrays 'x' and 'y', {'; '.join(problems)} "
+            f"{where}: expected {expected}, {'; '.join(problems)} "
             f"(save with np.savez(path, x=x, y=y))"
         )
     members = dict(zip(keys, infos, strict=True))

@@ -104,6 +104,11 @@ class Member(Protocol):
         """The task's model spec, checked against its on-chain hash."""
         ...
 
+    def fetch_model(self, task_id: int, content_hash: bytes, cid: str | None = None) -> bytes:
+        """A model of the task (initial weights, update or aggregate): its bytes, verified
+        against ``content_hash``."""
+        ...
+
     def fetch_weights(self, task_id: int, content_hash: bytes, cid: str | None = None) -> Weights:
         """A model of the task (initial weights, update or aggregate), verified and decoded."""
         ...

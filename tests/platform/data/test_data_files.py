@@ -373,3 +373,64 @@ def test_line_breaks_only_unicode_knows_still_load_every_row(tmp_path: Path) -> 
     path.write_bytes("\u2028".join(f"{i},{i % 10}" for i in range(5000)).encode())
     data = load_file(path, num_classes=10)
     assert data.x.shape == (5000, 1) and data.x[-1, 0] == 4999.0
+
+
+# --- samples to predict on: labels optional ---------------------------------------------------
+
+
+def test_features_without_labels_load_from_npz_and_csv(tmp_path: Path) -> None:
+    from ledgerlearn.data import load_features
+
+    x = np.arange(3 * 64, dtype=np.float64).reshape(3, 64) / 100
+    shape = (1, 8, 8)
+    unlabelled = load_features(_npz(tmp_path, x=x), input_shape=shape, num_classes=10)
+    assert unlabelled.y is None and unlabelled.x.shape == (3, 1, 8, 8)
+    assert unlabelled.x.dtype == np.float32 and np.allclose(unlabelled.x.reshape(3, 64), x)
+    rows = "\n".join(",".join(f"{v:g}" for v in row) for row in x)
+    from_csv = load_features(_csv(tmp_path, rows + "\n"), input_shape=shape, num_classes=10)
+    assert from_csv.y is None and np.array_equal(from_csv.x, unlabelled.x)
+    header = ",".join(f"p{i}" for i in range(64))
+    headed = load_features(
+        _csv(tmp_path, f"{header}\n{rows}\n", "headed.csv"), input_shape=shape, num_classes=10
+    )
+    assert headed.y is None and np.array_equal(headed.x, unlabelled.x)
+
+
+def test_features_with_labels_keep_them(tmp_path: Path) -> None:
+    from ledgerlearn.data import load_features
+
+    x = np.ones((2, 4), dtype=np.float32)
+    labelled = load_features(
+        _npz(tmp_path, x=x, y=np.array([1, 2])), input_shape=(4,), num_classes=3
+    )
+    assert labelled.y is not None and labelled.y.tolist() == [1, 2]
+    from_csv = load_features(
+        _csv(tmp_path, "1,1,1,1,2\n1,1,1,1,0\n"), input_shape=(4,), num_classes=3
+    )
+    assert from_csv.y is not None and from_csv.y.tolist() == [2, 0]
+    with pytest.raises(LabelRangeError):
+        load_features(_csv(tmp_path, "1,1,1,1,3\n", "bad.csv"), input_shape=(4,), num_classes=3)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("wide.csv", "1,2,3,4,5,6\n", "lines have 6 columns; the model takes 4 values per sample"),
+        ("empty.csv", "\n\n", "empty file, no data lines"),
+        ("text.csv", "1,2,3,4\n1,2,x,4\n", "line 2, column 3: 'x' is not a number"),
+        ("data.txt", "1,2,3,4\n", "unsupported file type '.txt'"),
+    ],
+)
+def test_features_that_do_not_fit_are_refused(
+    tmp_path: Path, name: str, content: str, message: str
+) -> None:
+    from ledgerlearn.data import load_features
+
+    path = _csv(tmp_path, content, name)
+    with pytest.raises(DataFileError) as caught:
+        load_features(path, input_shape=(4,), num_classes=3)
+    assert message in str(caught.value)
+    with pytest.raises(DataFileError, match="samples have 5 values"):
+        load_features(_npz(tmp_path, x=np.zeros((2, 5))), input_shape=(4,), num_classes=3)
+    with pytest.raises(DataFileError, match="no such file"):
+        load_features(tmp_path / "missing.npz", input_shape=(4,), num_classes=3)
