@@ -55,7 +55,7 @@ from ledgerlearn_gateway.signing import (
 )
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-ALWAYS_OPEN = ("/health", "/openapi.json", "/docs", "/redoc", "/static/")
+ALWAYS_OPEN = ("/health", "/openapi.json", "/docs", "/redoc", "/static/", "/schemas/")
 """Paths readable without a signature even when reads are closed."""
 
 ROLE_EXTRA = "x-ledgerlearn-role"
