@@ -23,7 +23,16 @@ from ledgerlearn_gateway.auth import (
     UploadSlots,
 )
 from ledgerlearn_gateway.gateway import Gateway
-from ledgerlearn_gateway.routes import events, health, members, models, publications, tasks
+from ledgerlearn_gateway.routes import (
+    content,
+    events,
+    health,
+    members,
+    models,
+    publications,
+    schemas,
+    tasks,
+)
 from ledgerlearn_gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -68,7 +77,9 @@ class StartupErrorIsOneLine(logging.Filter):
 DESCRIPTION = """
 REST gateway of a ledgerlearn consortium: read the tasks, rounds, updates (with every
 validator's score and the committee's decision), the dag, members and roles, global models and
-their weights (verified against the on-chain hash), and follow the contract events live.
+their weights, and every content a task names (`/content/{cid}`: its model spec, weights,
+updates, aggregates; each verified against the on-chain hash), and follow the contract events
+live. The model spec's JSON Schema is at `/schemas/model-spec.v1.json`.
 
 **Writes are signed** by the caller's Ethereum key: headers `X-Ledgerlearn-Address`,
 `X-Ledgerlearn-Timestamp` (Unix seconds, within the gateway's window), `X-Ledgerlearn-Nonce`
@@ -153,7 +164,7 @@ def create_app(
         retry_after_s=gw.retry_after_s,
         routes=lambda: app.router.routes,
     )
-    for module in (tasks, publications, members, models, events, health):
+    for module in (tasks, publications, members, models, content, schemas, events, health):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -55,7 +55,15 @@ from ledgerlearn_gateway.signing import (
 )
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-ALWAYS_OPEN = ("/health", "/openapi.json", "/docs", "/redoc", "/static/", "/favicon.ico")
+ALWAYS_OPEN = (
+    "/health",
+    "/openapi.json",
+    "/docs",
+    "/redoc",
+    "/static/",
+    "/favicon.ico",
+    "/schemas/",
+)
 """Paths readable without a signature even when reads are closed."""
 
 ROLE_EXTRA = "x-ledgerlearn-role"

@@ -220,3 +220,29 @@ def test_f2_a_replay_is_refused_after_a_gateway_restart(world: World) -> None:
         assert send(prepare_request(world, gateway)).status_code == 202
     finally:
         gateway.stop()
+
+
+def test_closed_reads_leave_the_schemas_open(world: World) -> None:
+    gateway = GatewayProcess(
+        world, world.root / "closed-gateway", env={"LEDGERLEARN_GATEWAY__OPEN_READS": "false"}
+    ).start(ready_path="/health")
+    try:
+        assert httpx.get(gateway.url + "/tasks", timeout=30).status_code == 401
+        unsigned_content = httpx.get(gateway.url + "/content/bafkreigh2akiscaildcq", timeout=30)
+        assert unsigned_content.status_code == 401
+        schema = httpx.get(gateway.url + "/schemas/model-spec.v1.json", timeout=30)
+        assert schema.status_code == 200
+        assert schema.headers["content-type"] == "application/schema+json"
+        assert schema.json()["$id"] == "urn:ledgerlearn:schema:model-spec:v1"
+        audience = (gateway.state_dir / "gateway_id").read_text().strip()  # /info is closed
+        request = signed(
+            world,
+            gateway.url,
+            world.publisher,
+            "GET",
+            "/content/bafkreigh2akiscaildcq",
+            audience=audience,
+        )
+        assert send(request).status_code == 404  # a member's signed read gets through
+    finally:
+        gateway.stop()

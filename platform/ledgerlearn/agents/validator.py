@@ -22,6 +22,8 @@ the same signed transaction, never a second one).
 
 from __future__ import annotations
 
+import logging
+
 from eth_keys.datatypes import PrivateKey
 
 from ledgerlearn.agents.participant import Participant
@@ -30,11 +32,14 @@ from ledgerlearn.chain.index import TaskRecord
 from ledgerlearn.core.rules import Flow
 from ledgerlearn.data import Dataset
 from ledgerlearn.data.fragments import decrypt_fragment
+from ledgerlearn.data.inputs import range_report
 from ledgerlearn.errors import ContentTooLargeError, ContentUnavailableError, LedgerlearnError
 from ledgerlearn.flows.base import CommitteeDuty
 from ledgerlearn.flows.registry import FLOWS
 from ledgerlearn.flows.scoring import ScoreRecord
 from ledgerlearn.model.weights import default_max_bytes
+
+log = logging.getLogger(__name__)
 
 
 class Validator:
@@ -159,7 +164,10 @@ class Validator:
         return outcomes
 
     def fragment(self, task: TaskRecord) -> Dataset:
-        """This member's validation fragment of ``task``, fetched and decrypted once."""
+        """This member's validation fragment of ``task``, fetched and decrypted once; a
+        fragment whose values do not fit the input range the spec declares is logged as a
+        WARNING with the numbers (the publisher's data and its spec disagree: every score on
+        it measures the model on inputs it was not made for)."""
         if task.task_id not in self._fragments:
             p = self.participant
             index = task.params.committee.index(p.address)
@@ -178,4 +186,11 @@ class Validator:
                 num_classes=spec.num_classes,
                 name=f"task-{task.task_id}/fragment-{index}",
             )
+            report = range_report(spec, self._fragments[task.task_id])
+            if report is not None and not report.fits:
+                log.warning(
+                    "task %d: my validation fragment does not fit the model's input: %s",
+                    task.task_id,
+                    report.describe(f"fragment {index}"),
+                )
         return self._fragments[task.task_id]

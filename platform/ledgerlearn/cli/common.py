@@ -209,6 +209,16 @@ OutOpt = Annotated[Path | None, typer.Option("--out", help="Report folder (defau
 BundledOpt = Literal["digits", "mnist"]
 """The bundled datasets."""
 
+HeaderOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--header/--no-header",
+        help="A .csv file's line 1 names the columns / is data (default: detected; a line "
+        "reading 0,1,...,n-1 or 1,...,n must be said).",
+    ),
+]
+"""Whether a CSV data file has a header line (None: detect it)."""
+
 DATASET_HELP = (
     "Bundled dataset: the publisher validates on a seeded share of its training split "
     "(30 % of digits, 5 % of MNIST); providers partition the rest."

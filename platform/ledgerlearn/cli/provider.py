@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
+from rich.markup import escape
 
 from ledgerlearn.cli.agent import AgentSetup
 from ledgerlearn.cli.common import (
@@ -20,6 +21,7 @@ from ledgerlearn.cli.common import (
     BundledOpt,
     DeploymentOpt,
     FetchTimeoutOpt,
+    HeaderOpt,
     IpfsPortOpt,
     IpfsRepoOpt,
     KeystoreOpt,
@@ -56,6 +58,7 @@ def provider_run(
         Path | None,
         typer.Option(help="Your data, .npz (arrays x, y) or .csv (label last); or --dataset."),
     ] = None,
+    header: HeaderOpt = None,
     dataset: Annotated[
         BundledOpt | None, typer.Option(help=DATASET_HELP + " Take one with --part.")
     ] = None,
@@ -146,7 +149,9 @@ def provider_run(
             staleness_beta=staleness_beta,
         )
     with clear_errors("partition", {"alpha": "--alpha"}):
-        source = provider_source(data, dataset, part, partition, alpha)
+        source = provider_source(
+            data, dataset, part, partition, alpha, header, lambda line: console.print(escape(line))
+        )
 
         from ledgerlearn.agents.provider import Provider
         from ledgerlearn.errors import AgentError
@@ -178,7 +183,14 @@ def provider_run(
                 provider = Provider(
                     participant, task, local, training, on_progress=display, dag=dag
                 )
-                provider.check()
+                report = provider.check()
+                if report is not None and not report.fits:
+                    err.print(
+                        f"[bold yellow]warning:[/] {escape(report.describe(local.name))}; "
+                        "preprocess your data as the task says (training goes on with the "
+                        "values as they are)",
+                        highlight=False,
+                    )
                 session.register_peer()
                 console.print(
                     f"provider {session.address} on task {task}: {len(local)} samples "

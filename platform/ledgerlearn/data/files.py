@@ -9,18 +9,25 @@ Two formats, chosen by the file's suffix:
   (dtype, shape, size against the zip entry, at most ``max_values`` values) before its data
   is inflated, so a small archive that would expand to gigabytes costs nothing.
 - ``.csv``: one sample per line, numeric features; the label is the last column, or the
-  column named (header) or numbered (0-based, negative from the end) by ``label_column``. A
-  first line of non-numbers only is a header; a first line mixing numbers and text is refused.
+  column named (header) or numbered (0-based, negative from the end) by ``label_column``.
   Blank lines are skipped. Labels may be written ``3`` or ``3.0`` but must be whole numbers.
   The file is streamed in chunks of lines; at most ``max_values`` feature values are read.
+  **Header line** (``header``): ``True``, line 1 names the columns, whatever it holds;
+  ``False``, line 1 is data; ``None`` (auto), line 1 is a header when none of its fields is a
+  number and data when all are, except that a line reading ``0, 1, ..., n-1`` or ``1, ..., n``
+  (the column numbers a dataframe writes) is refused as ambiguous
+  (:class:`~ledgerlearn.data.errors.AmbiguousHeaderError`), and a line mixing numbers and text
+  is refused. What was decided is reported through ``notice``.
 
 :func:`load_features` reads samples to run a model on (``ledgerlearn model predict``): the
 same formats, with labels optional (an ``.npz`` without ``y``; a ``.csv`` with as many columns
 as the model has input values, or one more: the label, last).
 
-Features are converted to float32 (no scaling: preprocess them as the task's model expects,
-e.g. pixels in [0, 1] for the bundled models). With ``input_shape`` (a model spec's), each
-sample is reshaped row-major to it when the number of values matches.
+Features are converted to float32 and not scaled: the values reach the model as they are
+in the file, and the model applies the transform its spec declares, if any (see
+:mod:`ledgerlearn.data.inputs` for the check against the spec's input range). With
+``input_shape`` (a model spec's), each sample is reshaped row-major to it when the number of
+values matches.
 
 Every problem raises :class:`~ledgerlearn.data.errors.DataFileError` (or
 :class:`~ledgerlearn.data.errors.LabelRangeError` for labels outside ``[0, num_classes)``),
@@ -35,6 +42,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -45,7 +53,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ledgerlearn.data.datasets import Dataset, check_labels
-from ledgerlearn.data.errors import DataFileError, LabelRangeError
+from ledgerlearn.data.errors import AmbiguousHeaderError, DataFileError, LabelRangeError
 from ledgerlearn.limits import MAX_LOCAL_DATA_VALUES
 
 __all__ = ["SUPPORTED_SUFFIXES", "Features", "load_csv", "load_features", "load_file", "load_npz"]
@@ -78,6 +86,8 @@ def load_file(
     name: str | None = None,
     label: str | None = None,
     max_values: int = MAX_LOCAL_DATA_VALUES,
+    header: bool | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> Dataset:
     """Load a ``.npz`` or ``.csv`` data file.
 
@@ -100,6 +110,10 @@ def load_file(
     max_values
         Most feature values (samples x features per sample) the file may hold; a file
         declaring more is refused before its data is read or inflated.
+    header
+        ``.csv`` only: whether line 1 is a header (``None``: detect it, see the module).
+    notice
+        Told, in one line, how the file was read (a CSV's header line, detected or given).
 
     Returns
     -------
@@ -120,6 +134,8 @@ def load_file(
     if suffix == ".npz":
         if label_column is not None:
             raise DataFileError(f"{where}: label_column applies to .csv files, not .npz")
+        if header is not None:
+            raise DataFileError(f"{where}: a header line applies to .csv files, not .npz")
         return load_npz(
             file,
             num_classes=num_classes,
@@ -137,6 +153,8 @@ def load_file(
             name=name,
             label=label,
             max_values=max_values,
+            header=header,
+            notice=notice,
         )
     raise DataFileError(
         f"{where}: unsupported file type {file.suffix or '(no suffix)'!r}; "
@@ -277,6 +295,8 @@ def load_csv(
     delimiter: str = ",",
     label: str | None = None,
     max_values: int = MAX_LOCAL_DATA_VALUES,
+    header: bool | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> Dataset:
     """Load a CSV file of numeric features and an integer label column.
 
@@ -305,6 +325,10 @@ def load_csv(
         How error messages name the file; default its path.
     max_values
         Most feature values (lines x feature columns) the file may hold.
+    header
+        Whether line 1 names the columns; ``None`` detects it (see the module).
+    notice
+        Told, in one line, whether line 1 was taken as a header and why.
 
     Returns
     -------
@@ -317,7 +341,8 @@ def load_csv(
         Missing or undecodable file, no data lines, unknown label column, rows of differing
         lengths, empty or non-numeric fields, non-integer labels, non-finite features, lines
         longer than :data:`MAX_CSV_LINE_BYTES`, too many values; the message gives the line
-        number and column.
+        number and column. :class:`~ledgerlearn.data.errors.AmbiguousHeaderError` when
+        ``header`` is ``None`` and line 1 reads like column numbers.
     LabelRangeError
         If a label lies outside ``[0, num_classes)`` (with the line of the first one).
     """
@@ -335,6 +360,8 @@ def load_csv(
                 label_column=label_column,
                 delimiter=delimiter,
                 max_values=max_values,
+                header=header,
+                notice=notice,
             ).read(input_shape, file.name if name is None else name)
     except OSError as exc:
         raise DataFileError(f"{where}: cannot read ({exc.strerror or exc})") from None
@@ -450,9 +477,13 @@ class _CsvReader:
         delimiter: str,
         max_values: int,
         labels: bool = True,
+        header: bool | None = None,
+        notice: Callable[[str], None] | None = None,
     ) -> None:
         self.handle = handle
         self.has_labels = labels
+        self.header = header
+        self.notice = notice
         self.where = where
         self.num_classes = num_classes
         self.label_column = label_column
@@ -521,20 +552,14 @@ class _CsvReader:
         if head is None:
             raise DataFileError(f"{where}: empty file, no data lines")
         first = _split(head[1], delimiter)
-        numeric = [_is_number(field) for field in first]
-        has_header = not any(numeric)
-        if any(numeric) and not all(numeric):
-            raise DataFileError(
-                f"{where}: line {head[0]} mixes numbers and text: a header line must name "
-                f"every column and a data line must hold only numbers"
-            )
-        header = [field.strip() for field in first] if has_header else None
         width = len(first)
         if width < 2 and self.has_labels:
             raise DataFileError(
                 f"{where}: line {head[0]} has {width} column; need features and a label "
                 f"(delimiter {delimiter!r})"
             )
+        has_header = self._has_header(head[0], first)
+        header = [field.strip() for field in first] if has_header else None
         # How messages name a column: its header name, else its 1-based position.
         self.columns = (
             [repr(name) for name in header]
@@ -547,6 +572,8 @@ class _CsvReader:
         )
         self.feature_names = [c for j, c in enumerate(self.columns) if j != self.label_index]
         self.n_features = len(self.feature_names)
+        if self.notice is not None:
+            self.notice(self._layout(head[0], header))
         capacity = min(breaks + 1, self.max_values // self.n_features + 1)
         self.features = np.empty((capacity, self.n_features), dtype=np.float32)
         chunk: list[tuple[int, str]] = [] if has_header else [head]
@@ -565,6 +592,43 @@ class _CsvReader:
         if rows == 0:
             raise DataFileError(f"{where}: a header line but no data lines")
         return self._finish(input_shape)
+
+    def _has_header(self, line: int, first: list[str]) -> bool:
+        """Whether the first line is a header: as given, else detected (see the module)."""
+        if self.header is not None:
+            return self.header
+        numeric = [_is_number(field) for field in first]
+        if not any(numeric):
+            return True
+        if not all(numeric):
+            raise DataFileError(
+                f"{self.where}: line {line} mixes numbers and text: a header line names every "
+                "column and a data line holds only numbers (if it is a header, give --header)"
+            )
+        if _counts_columns(first):
+            raise AmbiguousHeaderError(self.where, line, [f.strip() for f in first])
+        return False
+
+    def _layout(self, line: int, header: list[str] | None) -> str:
+        """How the file is read, in one line."""
+        how = "given" if self.header is not None else "detected"
+        if self.label_index is None:
+            labelled = "no label column"
+        else:
+            label = self.columns[self.label_index]
+            position = "the last" if self.label_index == self.width - 1 else "given"
+            labelled = f"label column {label} ({position})"
+        if header is None:
+            why = "" if self.header is not None else ": it holds numbers"
+            return (
+                f"{self.where}: no header line ({how}{why}); line {line} is data, "
+                f"{self.n_features} features, {labelled}"
+            )
+        why = "" if self.header is not None else ": it names the columns"
+        return (
+            f"{self.where}: line {line} is a header ({how}{why}); {self.n_features} features, "
+            f"{labelled}"
+        )
 
     def _check_count(self, rows: int, line: int) -> None:
         values = rows * self.n_features
@@ -848,6 +912,17 @@ def _reshape(
 
 def _split(line: str, delimiter: str) -> list[str]:
     return next(csv.reader([line], delimiter=delimiter, quotechar='"'))
+
+
+_WHOLE = re.compile(r"\s*[0-9]+\s*")
+
+
+def _counts_columns(fields: list[str]) -> bool:
+    """Whether a line reads ``0, 1, ..., n-1`` or ``1, 2, ..., n`` (column numbers)."""
+    if not all(_WHOLE.fullmatch(field) for field in fields):
+        return False
+    numbers = [int(field) for field in fields]
+    return numbers in (list(range(len(fields))), list(range(1, len(fields) + 1)))
 
 
 def _is_number(text: str) -> bool:
