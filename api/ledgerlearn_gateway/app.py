@@ -23,7 +23,15 @@ from ledgerlearn_gateway.auth import (
     UploadSlots,
 )
 from ledgerlearn_gateway.gateway import Gateway
-from ledgerlearn_gateway.routes import events, health, members, models, publications, tasks
+from ledgerlearn_gateway.routes import (
+    events,
+    exports,
+    health,
+    members,
+    models,
+    publications,
+    tasks,
+)
 from ledgerlearn_gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -153,7 +161,7 @@ def create_app(
         retry_after_s=gw.retry_after_s,
         routes=lambda: app.router.routes,
     )
-    for module in (tasks, publications, members, models, events, health):
+    for module in (tasks, exports, publications, members, models, events, health):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
