@@ -26,6 +26,7 @@ from ledgerlearn_gateway.gateway import Gateway
 from ledgerlearn_gateway.routes import (
     content,
     events,
+    exports,
     health,
     members,
     models,
@@ -164,7 +165,7 @@ def create_app(
         retry_after_s=gw.retry_after_s,
         routes=lambda: app.router.routes,
     )
-    for module in (tasks, publications, members, models, content, schemas, events, health):
+    for module in (tasks, exports, publications, members, models, content, schemas, events, health):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

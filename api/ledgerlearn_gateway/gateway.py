@@ -62,6 +62,7 @@ from ledgerlearn_gateway.content import ContentFetches
 from ledgerlearn_gateway.database import Database
 from ledgerlearn_gateway.evaluation import EvalJob, Evaluator
 from ledgerlearn_gateway.events import EventHub
+from ledgerlearn_gateway.exports import ModelExports
 from ledgerlearn_gateway.history import EventHistory
 from ledgerlearn_gateway.nonces import NonceStore
 from ledgerlearn_gateway.publications import Publications
@@ -179,6 +180,9 @@ class Gateway:
                 )
             if gw.eval_dataset is not None:
                 self.evaluator = Evaluator(gw.eval_dataset, self.node, gw.fetch_timeout_s)
+            self.exports = ModelExports(
+                LedgerClient(self.chain, self.deployment), self.node, state, gw.fetch_timeout_s
+            )
             self._start_threads(state)
         except BaseException:
             self.node.stop()
