@@ -22,6 +22,7 @@ from ledgerlearn.cli.common import (
     FetchTimeoutOpt,
     IpfsRepoOpt,
     KeystoreOpt,
+    MetricsPortOpt,
     RpcOpt,
     StateDirOpt,
     clear_errors,
@@ -87,6 +88,7 @@ def provider_run(
         typer.Option(help="After the task closes, keep serving your updates until Ctrl-C."),
     ] = False,
     fetch_timeout: FetchTimeoutOpt = None,
+    metrics_port: MetricsPortOpt = None,
     parents: Annotated[
         int, typer.Option(min=1, max=8, help="Dag: parents per update (the task caps it).")
     ] = 2,
@@ -152,7 +154,9 @@ def provider_run(
         from ledgerlearn.training import TrainingConfig
 
         training = TrainingConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed or 0)
-        agent = AgentSetup(keystore, deployment, rpc, state_dir, ipfs_repo, fetch_timeout)
+        agent = AgentSetup(
+            keystore, deployment, rpc, state_dir, ipfs_repo, fetch_timeout, metrics_port
+        )
         if seed is None:  # distinct providers start from distinct minibatch orders
             training = training.model_copy(update={"seed": int(agent.account.address[2:10], 16)})
         try:
@@ -175,6 +179,7 @@ def provider_run(
                     participant, task, local, training, on_progress=display, dag=dag
                 )
                 provider.check()
+                agent.observe(provider=provider)
                 session.register_peer()
                 console.print(
                     f"provider {session.address} on task {task}: {len(local)} samples "

@@ -32,6 +32,7 @@ from ledgerlearn.cli.common import (
     FetchTimeoutOpt,
     IpfsRepoOpt,
     KeystoreOpt,
+    MetricsPortOpt,
     RpcOpt,
     StateDirOpt,
     clear_errors,
@@ -106,6 +107,7 @@ def publish(
         ),
     ] = True,
     fetch_timeout: FetchTimeoutOpt = None,
+    metrics_port: MetricsPortOpt = None,
 ) -> None:
     """Publish a learning task, then keep its rounds and serve its content until it closes.
 
@@ -132,7 +134,9 @@ def publish(
         model = inputs.model_spec(spec, preset)
         initial = inputs.initial_weights(weights, model)
         validation_set = inputs.validation_data(validation, dataset, model)
-        agent = AgentSetup(keystore, deployment, rpc, state_dir, ipfs_repo, fetch_timeout)
+        agent = AgentSetup(
+            keystore, deployment, rpc, state_dir, ipfs_repo, fetch_timeout, metrics_port
+        )
         try:
             with agent.session("PUBLISHER") as session:
                 publisher = Publisher(session.participant)

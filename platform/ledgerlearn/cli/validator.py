@@ -19,6 +19,7 @@ from ledgerlearn.cli.common import (
     FetchTimeoutOpt,
     IpfsRepoOpt,
     KeystoreOpt,
+    MetricsPortOpt,
     RpcOpt,
     StateDirOpt,
     clear_errors,
@@ -43,6 +44,7 @@ def validator_run(
     state_dir: StateDirOpt = None,
     ipfs_repo: IpfsRepoOpt = None,
     fetch_timeout: FetchTimeoutOpt = None,
+    metrics_port: MetricsPortOpt = None,
     until_closed: Annotated[
         int | None,
         typer.Option(min=1, help="Exit once this task is closed (default: run until Ctrl-C)."),
@@ -54,11 +56,14 @@ def validator_run(
     with clear_errors():
         from ledgerlearn.agents.validator import Validator
 
-        agent = AgentSetup(keystore, deployment, rpc, state_dir, ipfs_repo, fetch_timeout)
+        agent = AgentSetup(
+            keystore, deployment, rpc, state_dir, ipfs_repo, fetch_timeout, metrics_port
+        )
         try:
             with agent.session("VALIDATOR") as session:
                 participant = session.participant
                 validator = Validator(participant, agent.account.key)
+                agent.observe(validator=validator)
                 validator.register(session.peer_address)
                 console.print(
                     f"validator {session.address}: IPFS node {session.peer_address} and "

@@ -332,6 +332,17 @@ class RunConfig(BaseModel):
 
 
 @dataclass
+class Agents:
+    """The agents of a finished simulation, handed to ``simulate(on_finish=...)`` while the
+    chain and the IPFS node still run (e.g. to read their metrics)."""
+
+    publisher: Participant
+    validators: list[Validator]
+    providers: list[Provider]
+    node: IpfsNode
+
+
+@dataclass
 class Cast:
     """The accounts of a run and how to show them."""
 
@@ -361,11 +372,13 @@ def simulate(
     max_blocks: int = 2000,
     on_block: Callable[[int, RunResult | None], None] | None = None,
     budget: bool = False,
+    on_finish: Callable[[Agents], None] | None = None,
 ) -> RunResult:
     """Run ``config`` in this process and return what the chain recorded.
 
     ``max_blocks`` bounds the agents' steps (ticks when ``blocks_per_tick`` > 1); with
     ``budget`` it is a deliberate time budget: the task's history up to then is the result.
+    ``on_finish`` is handed the agents once the run is collected, before anything stops.
     """
     torch.set_num_threads(1)
     started = time.perf_counter()
@@ -384,7 +397,9 @@ def simulate(
             admin.grant_role("PROVIDER", p.address)
         node = IpfsNode(StorageSettings(repo_dir=root / "ipfs"))  # Ctrl-C / SIGTERM still stop it
         with node:
-            result = _run(config, chain, deployment, cast, node, root, max_blocks, on_block, budget)
+            result = _run(
+                config, chain, deployment, cast, node, root, max_blocks, on_block, budget, on_finish
+            )
     result.timings["wall_s"] = time.perf_counter() - started
     return result
 
@@ -412,6 +427,7 @@ def _run(
     max_blocks: int,
     on_block: Callable[[int, RunResult | None], None] | None,
     budget: bool = False,
+    on_finish: Callable[[Agents], None] | None = None,
 ) -> RunResult:
     spec, parts, validation, test = config.data()
     feed = SharedFeed(LedgerClient(chain, deployment))  # type: ignore[arg-type]
@@ -510,6 +526,8 @@ def _run(
             "providers": [p.participant.stopwatch for p in providers],
         }
     )
+    if on_finish is not None:
+        on_finish(Agents(publisher, validators, providers, node))
     return result
 
 
