@@ -5,9 +5,11 @@ read back through HTTP from ``serve_metrics`` and parsed with prometheus_client'
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,6 +17,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from ledgerlearn.agents.metrics import AgentCollector, Reading, serve_metrics
+from ledgerlearn.agents.provider import Provider
+from ledgerlearn.agents.validator import Validator
 from ledgerlearn.flows.policy import Policy
 from ledgerlearn.lab.simulate import Agents, RunConfig, simulate
 
@@ -98,23 +102,26 @@ def scrapes() -> dict[str, Scrape]:
     def read(agents: Agents) -> None:
         index = agents.publisher.index
         task = index.tasks[1]
-        cast = {
-            "validator-0": ("validator", agents.validators[0]),
-            "validator-2": ("validator", agents.validators[2]),
-            "provider-0": ("provider", agents.providers[0]),
-            "provider-4": ("provider", agents.providers[4]),  # the one withholding its content
+        cast: dict[str, Validator | Provider] = {
+            "validator-0": agents.validators[0],
+            "validator-2": agents.validators[2],
+            "provider-0": agents.providers[0],
+            "provider-4": agents.providers[4],  # the one withholding its content
         }
-        for name, (role, agent) in cast.items():
+        for name, agent in cast.items():
             p = agent.participant
+            role = "validator" if isinstance(agent, Validator) else "provider"
             collector = AgentCollector(p, agents.node, role=role)
-            if role == "validator":
-                collector.validator = agent  # type: ignore[assignment]
+            if isinstance(agent, Validator):
+                collector.validator = agent
             else:
-                collector.provider = agent  # type: ignore[assignment]
+                collector.provider = agent
             with serve_metrics(collector, 0) as url:
                 families, seconds = scrape(url)
-                again, _ = scrape(url)  # a second scrape counts nothing twice
-            assert again.keys() == families.keys()
+                again, _ = scrape(url)
+            counted = ("ledgerlearn_updates_scored", "ledgerlearn_scores_sent")
+            for family in counted:  # a second scrape counts nothing twice
+                assert again.get(family) == families.get(family), family
             on_chain = {
                 "scores": sum(p.address in u.scores for u in task.updates.values()),
                 "updates": sum(u.provider == p.address for u in task.updates.values()),
@@ -129,11 +136,11 @@ def scrapes() -> dict[str, Scrape]:
                 **{f"node:{c}": n for c, n in agents.node.failures.items()},
                 "decode": p.decode_failures,
             }
-            if role == "validator":
-                expected["decode"] += sum(r.failure == "decode" for r in agent.scored)  # type: ignore[union-attr]
-                expected |= {f"dropped:{r}": n for r, n in agent.dropped.items()}  # type: ignore[union-attr]
+            if isinstance(agent, Validator):
+                expected["decode"] += sum(r.failure == "decode" for r in agent.scored)
+                expected |= {f"dropped:{r}": n for r, n in agent.dropped.items()}
             else:
-                expected["lost"] = agent.lost  # type: ignore[union-attr]
+                expected["lost"] = agent.lost
             found[name] = Scrape(families, seconds, expected)
             if role == "validator":  # its account, as the chain knows it
                 (info,) = families["ledgerlearn_agent_info"][1]
@@ -246,3 +253,19 @@ def test_a_reading_that_hangs_does_not_hold_the_scrape() -> None:
     while reading.value() != 7.0 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert reading.value() == 7.0
+
+
+def test_only_the_two_metrics_modules_import_prometheus_client() -> None:
+    """The agents and the gateway keep plain counters; reading them for Prometheus is the
+    business of agents/metrics.py and ledgerlearn_gateway/metrics.py alone."""
+    root = Path(__file__).resolve().parents[3]
+    importers = sorted(
+        str(path.relative_to(root))
+        for folder in ("platform", "api")
+        for path in (root / folder).rglob("*.py")
+        if re.search(r"^\s*(from|import) prometheus_client", path.read_text(), re.MULTILINE)
+    )
+    assert importers == [
+        "api/ledgerlearn_gateway/metrics.py",
+        "platform/ledgerlearn/agents/metrics.py",
+    ]
