@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from ledgerlearn.errors import LedgerlearnError
 from ledgerlearn.storage import shutdown_signals
-from ledgerlearn_gateway import errors
+from ledgerlearn_gateway import errors, metrics
 from ledgerlearn_gateway.auth import (
     RequestVerifier,
     RoleCheck,
@@ -164,9 +164,11 @@ def create_app(
         uploads=UploadSlots(gw.max_concurrent_uploads),
         retry_after_s=gw.retry_after_s,
         routes=lambda: app.router.routes,
+        metrics_open=gw.metrics_open,
     )
     for module in (tasks, exports, publications, members, models, content, schemas, events, health):
         app.include_router(module.router)
+    metrics.install(app)  # outermost: the signature middleware's refusals count too
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -74,11 +74,13 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ThreadState:
-    """What a background thread last did, for the health endpoint."""
+    """What a background thread last did, for the health endpoint and the metrics."""
 
     last_ok: float | None = None
     error: str | None = None
     actions: int = 0
+    errors: int = 0
+    """Steps (or a task's step) that failed."""
 
 
 @dataclass
@@ -349,14 +351,17 @@ class Gateway:
                         log.info("task %d: %s", task.task_id, describe_race(exc))
                     except (ChainError, StorageError) as exc:
                         state.error = f"task {task.task_id}: {exc}"
+                        state.errors += 1
                         log.warning("keeping task %d: %s", task.task_id, exc)
                 state.last_ok = time.time()
             except (ChainResetError, ChainReorgError) as exc:
                 state.error = f"{type(exc).__name__}: {exc}"
+                state.errors += 1
                 log.error("keeper stopped: %s", exc)
                 return
             except Exception as exc:
                 state.error = f"{type(exc).__name__}: {exc}"
+                state.errors += 1
                 log.exception("keeper step failed")
             if not acted:
                 self._stop.wait(interval)

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from ledgerlearn.chain.events import EventStream
 from ledgerlearn.core.rules import Status, to_fixed
@@ -432,3 +433,95 @@ def test_the_spec_schema_is_served_open_at_a_stable_url(gateway: GatewayProcess)
     assert not validator.is_valid(
         {"input_shape": [64], "num_classes": 10, "layers": [{"type": "Lambda"}]}
     )
+
+
+GATEWAY_SERIES = {
+    "ledgerlearn_http_requests": ("counter", {"route", "status"}),
+    "ledgerlearn_sse_subscribers": ("gauge", set()),
+    "ledgerlearn_chain_head_block": ("gauge", set()),
+    "ledgerlearn_index_lag_blocks": ("gauge", set()),
+    "ledgerlearn_keeper_actions": ("counter", set()),
+    "ledgerlearn_keeper_errors": ("counter", set()),
+    "ledgerlearn_downloads": ("counter", {"result"}),
+    "ledgerlearn_relayer_balance_wei": ("gauge", set()),
+    "ledgerlearn_ipfs_peers": ("gauge", set()),
+    "ledgerlearn_fetch_failures": ("counter", {"cause"}),
+}
+"""The gateway's series, frozen: dashboards and alerts depend on these names and labels."""
+
+
+def test_metrics_count_requests_by_route_and_read_the_gateway(
+    world: World, gateway: GatewayProcess, published: dict[str, Any]
+) -> None:
+    """A live scrape of ``GET /metrics`` (open, unsigned): requests counted by route template
+    and status (never the raw path), downloads by result, event-stream subscribers, the index
+    and the relayer as the chain sees them."""
+    http = httpx.Client(base_url=gateway.url, timeout=30)
+    task_id = published["task_id"]
+
+    def scrape() -> tuple[dict[str, Any], float]:
+        started = time.perf_counter()
+        response = http.get("/metrics")  # no signature
+        seconds = time.perf_counter() - started
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].startswith("text/plain; version=")
+        return {f.name: f for f in text_string_to_metric_families(response.text)}, seconds
+
+    def value(families: dict[str, Any], sample: str, **labels: str) -> float:
+        found = [
+            s.value
+            for f in families.values()
+            for s in f.samples
+            if s.name == sample and s.labels == labels
+        ]
+        assert len(found) <= 1
+        return found[0] if found else 0.0
+
+    def requests(families: dict[str, Any], route: str, status: str) -> float:
+        return value(families, "ledgerlearn_http_requests_total", route=route, status=status)
+
+    before, _ = scrape()
+    for _ in range(3):
+        assert http.get(f"/tasks/{task_id}").status_code == 200
+    assert http.get("/tasks/987654").status_code == 404
+    assert http.get("/no/such/path").status_code == 404
+    assert http.post("/tasks").status_code == 401  # refused by the signature middleware
+    model = http.get(f"/tasks/{task_id}/model").json()
+    assert http.get(model["download"]).status_code == 200
+    with httpx.Client(base_url=gateway.url, timeout=30) as listener:
+        with listener.stream("GET", "/events") as stream:
+            assert stream.status_code == 200
+            deadline = time.monotonic() + 30
+            while True:
+                during, _ = scrape()
+                if value(during, "ledgerlearn_sse_subscribers") >= 1:
+                    break
+                assert time.monotonic() < deadline, "the open stream was never counted"
+    after, seconds = scrape()
+    assert seconds < 1.0, seconds
+
+    def delta(route: str, status: str) -> float:
+        return requests(after, route, status) - requests(before, route, status)
+
+    assert delta("/tasks/{task_id}", "200") == 3
+    assert delta("/tasks/{task_id}", "404") == 1
+    assert delta("unmatched", "404") == 1
+    assert delta("/tasks", "401") == 1
+    assert delta("/models/{cid}", "200") == 1
+    assert delta("/events", "200") == 1
+    routes = {s.labels["route"] for s in after["ledgerlearn_http_requests"].samples}
+    assert not any("987654" in r or task_id == r for r in routes), routes  # templates only
+    ok = value(after, "ledgerlearn_downloads_total", result="ok")
+    assert ok - value(before, "ledgerlearn_downloads_total", result="ok") == 1
+    # the index and the relayer as the chain sees them
+    head = value(after, "ledgerlearn_chain_head_block")
+    assert 0 < head <= world.chain.w3.eth.block_number
+    assert 0 <= value(after, "ledgerlearn_index_lag_blocks") <= 5
+    balance = value(after, "ledgerlearn_relayer_balance_wei")
+    chain_balance = world.chain.w3.eth.get_balance(world.relayer.address)
+    assert balance == pytest.approx(chain_balance, rel=1e-3) and balance > 0
+    assert value(after, "ledgerlearn_ipfs_peers") >= 1  # the members' node
+    assert value(after, "ledgerlearn_keeper_errors_total") == 0
+    assert value(after, "ledgerlearn_keeper_actions_total") >= 0
+    seen = {f.name: (f.type, set().union(*(s.labels for s in f.samples))) for f in after.values()}
+    assert seen == GATEWAY_SERIES

@@ -19,10 +19,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from prometheus_client.parser import text_string_to_metric_families
 
 from ledgerlearn.chain.backend import Chain, connect
 from ledgerlearn.chain.client import LedgerClient
@@ -561,8 +563,19 @@ def test_validator_refuses_an_account_without_the_validator_role(published: Publ
 def test_validator_stops_cleanly_on_a_signal(
     published: Published, signum: signal.Signals, tmp_path: Path
 ) -> None:
-    args = ["validator", "run", *published.consortium.common("validator-4")]
-    process = start("validator", args, published.env, tmp_path)
+    """Also, as a systemd unit runs it (SIGTERM): the password from a file
+    (``LoadCredential=``), and metrics served while it runs."""
+    c = published.consortium
+    args = ["validator", "run", *c.common("validator-4")]
+    env = published.env
+    if signum == signal.SIGTERM:
+        args += ["--metrics-port", "0"]
+        secret = tmp_path / "credentials" / "keystore-password"
+        secret.parent.mkdir()
+        secret.write_text(PASSWORD + "\n")
+        env = {k: v for k, v in env.items() if k != "LEDGERLEARN_AGENT__PASSWORD"}
+        env["LEDGERLEARN_AGENT__PASSWORD_FILE"] = str(secret)
+    process = start("validator", args, env, tmp_path)
     try:
         wait_for(
             lambda: "encryption key registered" in process.output()[0],
@@ -570,6 +583,19 @@ def test_validator_stops_cleanly_on_a_signal(
             90,
             "the validator to register",
         )
+        if signum == signal.SIGTERM:
+            found = re.search(r"metrics at (http://127\.0\.0\.1:\d+/metrics)", process.output()[0])
+            assert found, process.output()
+            started = time.perf_counter()
+            response = httpx.get(found.group(1), timeout=10)
+            assert time.perf_counter() - started < 2.0
+            families = {f.name: f for f in text_string_to_metric_families(response.text)}
+            (info,) = families["ledgerlearn_agent_info"].samples
+            assert info.labels == {"account": c.address("validator-4"), "role": "validator"}
+            assert families["ledgerlearn_chain_head_block"].samples[0].value > 0
+            assert families["ledgerlearn_scores_sent"].samples[0].value == 0  # on no committee
+            peers = families["ledgerlearn_ipfs_peers"].samples[0].value
+            assert peers >= 1, response.text  # the test's node, which serves task 1
         process.popen.send_signal(signum)
         process.popen.wait(timeout=30)
     finally:

@@ -11,6 +11,7 @@ restarted sends each intended transaction at most once.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from ledgerlearn.agents.feed import SharedFeed
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.events import EventStream, LedgerEvent
 from ledgerlearn.chain.index import LedgerIndex, TaskRecord
-from ledgerlearn.errors import AgentError, StorageError
+from ledgerlearn.errors import AgentError, ModelSpecError, StorageError, WeightsError
 from ledgerlearn.flows.ports import ContentStore
 from ledgerlearn.limits import MAX_SPEC_BYTES
 from ledgerlearn.model import ModelSpec
@@ -56,6 +57,11 @@ class Participant:
     feed: SharedFeed | None = None
     """In a single-process run: the feed whose index this participant reads (one poll per
     block for every agent) instead of its own event stream and checkpoint."""
+    synced_at: float | None = None
+    """When :meth:`sync` last succeeded (``time.monotonic()``); None before the first."""
+    decode_failures: int = 0
+    """Content fetched and verified against its hash that did not decode (a model spec, or
+    weights not matching the task's spec): the fetch failures that are not the storage's."""
 
     @property
     def address(self) -> str:
@@ -72,6 +78,7 @@ class Participant:
             with self.stopwatch.measure("events"):
                 events = self.feed.sync()
             self.index, self.head = self.feed.index, self.feed.head
+            self.synced_at = time.monotonic()
             return events
         if self._stream is None:
             self._guard = EventStream(self.client, self.state_dir / "checkpoint.json")
@@ -85,6 +92,7 @@ class Participant:
         self._stream.commit(batch)
         assert self._guard is not None
         self._guard.commit(batch)
+        self.synced_at = time.monotonic()
         return batch.events
 
     def task(self, task_id: int) -> TaskRecord:
@@ -105,7 +113,11 @@ class Participant:
                     MAX_SPEC_BYTES,
                     self.fetch_timeout_s,
                 )
-            self._specs[task_id] = ModelSpec.from_json(raw)
+            try:
+                self._specs[task_id] = ModelSpec.from_json(raw)
+            except ModelSpecError:
+                self.decode_failures += 1
+                raise
         return self._specs[task_id]
 
     def fetch_model(self, task_id: int, content_hash: bytes, cid: str | None = None) -> bytes:
@@ -149,4 +161,9 @@ class Participant:
             Not a safetensors file matching the task's model spec, or non-finite values.
         """
         spec = self.spec(task_id)
-        return dict(decode(self.fetch_model(task_id, content_hash, cid), spec))
+        data = self.fetch_model(task_id, content_hash, cid)
+        try:
+            return dict(decode(data, spec))
+        except WeightsError:
+            self.decode_failures += 1
+            raise

@@ -80,6 +80,9 @@ class Provider:
         self.dag = dag or DagSettings()
         self.pace = pace
         self.submitted: list[tuple[int, bytes]] = []  # (round or attempt, update) sent
+        self.lost = 0
+        """Updates it made and could not submit (the window closed first, the commitment
+        reverted)."""
         self.reveals: dict[int, str] = {}  # round/attempt -> intent of a reveal not yet mined
         self._duty: ProviderDuty | None = None
         self._commits: dict[
@@ -176,6 +179,7 @@ class Provider:
             return ("revealable" if committed <= p.head else "waiting"), False
         if reverted:
             del self._commits[update]
+            self.lost += 1
             log.warning(
                 "task %d: the commitment to update 0x%s reverted; not submitted",
                 self.task_id,

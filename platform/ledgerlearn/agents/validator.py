@@ -5,8 +5,9 @@ its validation fragments are encrypted to, registered on chain with :meth:`Valid
 its fragment of each task it judges (fetched and decrypted once with ECIES; the fragment's
 sha256 is on chain), fetching updates (concurrently under one deadline, each verified, one
 update per CID and pass), its behaviour (what it reports given its true scores, whether it
-attests), whether it runs the sanity checks, and every score it sent. It is the
-:class:`~ledgerlearn.flows.ports.CommitteeMember` the flows' committee duties use.
+attests), whether it runs the sanity checks, every score it sent and how many it computed and
+did not send. It is the :class:`~ledgerlearn.flows.ports.CommitteeMember` the flows'
+committee duties use.
 
 What a task needs from it is its flow's: each step it hands every task it has indexed to the
 flow's duty (:meth:`~ledgerlearn.flows.base.FlowStrategy.committee`, one per flow, made on
@@ -23,6 +24,7 @@ the same signed transaction, never a second one).
 from __future__ import annotations
 
 import logging
+from collections import Counter
 
 from eth_keys.datatypes import PrivateKey
 
@@ -91,6 +93,10 @@ class Validator:
         self._fragments: dict[int, Dataset] = {}
         self._forgotten: set[int] = set()  # closed tasks whose caches were dropped
         self.scored: list[ScoreRecord] = []
+        """Every score it sent, in order."""
+        self.dropped: Counter[str] = Counter()
+        """Scores it computed and did not send, by reason
+        (:data:`~ledgerlearn.flows.scoring.DROPPED`)."""
         self._duties: dict[Flow, CommitteeDuty] = {}  # made on first use, one per flow
 
     def register(self, peer_address: str) -> bool:

@@ -204,6 +204,15 @@ FetchTimeoutOpt = Annotated[
         min=0.1, help="Deadline of one IPFS fetch, seconds (default: storage.get_timeout_s)."
     ),
 ]
+MetricsPortOpt = Annotated[
+    int | None,
+    typer.Option(
+        min=0,
+        max=65535,
+        help="Serve Prometheus metrics at http://127.0.0.1:PORT/metrics while the agent runs "
+        "(0: a free port, printed; default: no metrics).",
+    ),
+]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Report folder (default: reports/...).")]
 
 BundledOpt = Literal["digits", "mnist"]

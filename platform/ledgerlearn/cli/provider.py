@@ -25,6 +25,7 @@ from ledgerlearn.cli.common import (
     IpfsPortOpt,
     IpfsRepoOpt,
     KeystoreOpt,
+    MetricsPortOpt,
     RpcOpt,
     StateDirOpt,
     clear_errors,
@@ -92,6 +93,7 @@ def provider_run(
         typer.Option(help="After the task closes, keep serving your updates until Ctrl-C."),
     ] = False,
     fetch_timeout: FetchTimeoutOpt = None,
+    metrics_port: MetricsPortOpt = None,
     parents: Annotated[
         int, typer.Option(min=1, max=8, help="Dag: parents per update (the task caps it).")
     ] = 2,
@@ -160,7 +162,14 @@ def provider_run(
 
         training = TrainingConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed or 0)
         agent = AgentSetup(
-            keystore, deployment, rpc, state_dir, ipfs_repo, fetch_timeout, ipfs_port
+            keystore,
+            deployment,
+            rpc,
+            state_dir,
+            ipfs_repo,
+            fetch_timeout,
+            ipfs_port,
+            metrics_port,
         )
         if seed is None:  # distinct providers start from distinct minibatch orders
             training = training.model_copy(update={"seed": int(agent.account.address[2:10], 16)})
@@ -191,6 +200,7 @@ def provider_run(
                         "values as they are)",
                         highlight=False,
                     )
+                agent.observe(provider=provider)
                 session.register_peer()
                 console.print(
                     f"provider {session.address} on task {task}: {len(local)} samples "

@@ -35,6 +35,7 @@ from ledgerlearn.cli.common import (
     IpfsPortOpt,
     IpfsRepoOpt,
     KeystoreOpt,
+    MetricsPortOpt,
     RpcOpt,
     StateDirOpt,
     clear_errors,
@@ -111,6 +112,7 @@ def publish(
         ),
     ] = True,
     fetch_timeout: FetchTimeoutOpt = None,
+    metrics_port: MetricsPortOpt = None,
 ) -> None:
     """Publish a learning task, then keep its rounds and serve its content until it closes.
 
@@ -149,7 +151,14 @@ def publish(
                 highlight=False,
             )
         agent = AgentSetup(
-            keystore, deployment, rpc, state_dir, ipfs_repo, fetch_timeout, ipfs_port
+            keystore,
+            deployment,
+            rpc,
+            state_dir,
+            ipfs_repo,
+            fetch_timeout,
+            ipfs_port,
+            metrics_port,
         )
         try:
             with agent.session("PUBLISHER") as session:

@@ -8,6 +8,7 @@ committee duty is handed an agent and uses only what is declared here. A
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol, TypeVar
 
@@ -163,6 +164,12 @@ class CommitteeMember(Protocol):
         """Every score it sent, in order."""
         ...
 
+    @property
+    def dropped(self) -> Counter[str]:
+        """Scores it computed and did not send, by reason
+        (:data:`~ledgerlearn.flows.scoring.DROPPED`)."""
+        ...
+
     def fetch_updates(
         self, task: TaskRecord, updates: list[bytes], timeout_s: float
     ) -> dict[bytes, bytes | LedgerlearnError]:
@@ -242,6 +249,10 @@ class ProviderAgent(Protocol):
     def behaviour(self) -> ProviderBehaviour:
         """What it submits."""
         ...
+
+    lost: int
+    """Updates it made and could not submit (the window closed first, the commitment
+    reverted); a duty counts the ones it loses."""
 
     @property
     def reveals(self) -> dict[int, str]:

@@ -332,6 +332,17 @@ class RunConfig(BaseModel):
 
 
 @dataclass
+class Agents:
+    """The agents of a finished simulation, handed to ``simulate(on_finish=...)`` while the
+    chain and the IPFS node still run (e.g. to read their metrics)."""
+
+    publisher: Participant
+    validators: list[Validator]
+    providers: list[Provider]
+    node: IpfsNode
+
+
+@dataclass
 class Cast:
     """The accounts of a run and how to show them."""
 
@@ -364,6 +375,7 @@ def simulate(
     chain: Chain | None = None,
     node: IpfsNode | None = None,
     deployment_file: Path | None = None,
+    on_finish: Callable[[Agents], None] | None = None,
 ) -> RunResult:
     """Run ``config`` in this process and return what the chain recorded.
 
@@ -375,6 +387,7 @@ def simulate(
     instead (a devnet and a started node that keeps serving the task's content afterwards,
     so separate processes can read the finished task); ``deployment_file``: save the
     contracts' deployment there (what a reader of the chain needs).
+    ``on_finish`` is handed the agents once the run is collected, before anything stops.
     """
     torch.set_num_threads(1)
     started = time.perf_counter()
@@ -394,12 +407,23 @@ def simulate(
         for p in cast.providers:
             admin.grant_role("PROVIDER", p.address)
         if node is not None:
-            result = _run(config, chain, deployment, cast, node, root, max_blocks, on_block, budget)
+            result = _run(
+                config, chain, deployment, cast, node, root, max_blocks, on_block, budget, on_finish
+            )
         else:
             own = IpfsNode(StorageSettings(repo_dir=root / "ipfs"))  # Ctrl-C / SIGTERM stop it
             with own:
                 result = _run(
-                    config, chain, deployment, cast, own, root, max_blocks, on_block, budget
+                    config,
+                    chain,
+                    deployment,
+                    cast,
+                    own,
+                    root,
+                    max_blocks,
+                    on_block,
+                    budget,
+                    on_finish,
                 )
     result.timings["wall_s"] = time.perf_counter() - started
     return result
@@ -428,6 +452,7 @@ def _run(
     max_blocks: int,
     on_block: Callable[[int, RunResult | None], None] | None,
     budget: bool = False,
+    on_finish: Callable[[Agents], None] | None = None,
 ) -> RunResult:
     spec, parts, validation, test = config.data()
     feed = SharedFeed(LedgerClient(chain, deployment))  # type: ignore[arg-type]
@@ -526,6 +551,8 @@ def _run(
             "providers": [p.participant.stopwatch for p in providers],
         }
     )
+    if on_finish is not None:
+        on_finish(Agents(publisher, validators, providers, node))
     return result
 
 
