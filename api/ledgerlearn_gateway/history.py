@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from ledgerlearn import strict_json
 from ledgerlearn.chain.events import LedgerEvent
 from ledgerlearn_gateway.database import Database
 from ledgerlearn_gateway.events import event_json
@@ -96,4 +97,4 @@ class EventHistory:
         )
         with self.db.read() as conn:
             rows = conn.execute(query, [*args, min(limit, MAX_PAGE)]).fetchall()
-        return [json.loads(body) for (body,) in rows]
+        return [strict_json.loads(body) for (body,) in rows]

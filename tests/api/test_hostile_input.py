@@ -465,11 +465,13 @@ def test_a_30_mb_csv_is_parsed_in_bounded_memory_off_the_event_loop(
             stop.set()
             prober.join()
     assert response.status_code == 202, response.text[:300]  # 30 MB of valid data: accepted
-    # 469,000 samples x 64 float32 features are 120 MiB themselves; the text and a float64
-    # copy of the whole table (the old way) are not held on top
+    # the features as float32 are the floor; the text and a float64 copy of the whole table
+    # (the old way: +553 MiB) are not held on top. Measured: +225 MiB when this was fixed,
+    # +261 to +286 MiB with the packages a fresh venv resolves on 2026-12-02 at the commit of
+    # that fix and after it (the same code): the bound leaves room for the libraries' share
     samples = len(content.splitlines())
     floor = samples * 65 * 4 / MIB
-    assert peak.above_mib < floor + 200, (peak.above_mib, floor)
+    assert peak.above_mib < floor + 300, (peak.above_mib, floor)
     assert health and set(health) == {200}
     alive(gateway)
 

@@ -620,6 +620,7 @@ class _CsvReader:
             labelled = f"label column {label} ({position})"
         if header is None:
             why = "" if self.header is not None else ": it holds numbers"
+            labelled = labelled.replace("label column", "label in column")
             return (
                 f"{self.where}: no header line ({how}{why}); line {line} is data, "
                 f"{self.n_features} features, {labelled}"

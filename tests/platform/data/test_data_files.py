@@ -493,7 +493,8 @@ def test_features_with_labels_keep_them(tmp_path: Path) -> None:
     [
         ("wide.csv", "1,2,3,4,5,6\n", "lines have 6 columns; the model takes 4 values per sample"),
         ("empty.csv", "\n\n", "empty file, no data lines"),
-        ("text.csv", "1,2,3,4\n1,2,x,4\n", "line 2, column 3: 'x' is not a number"),
+        ("text.csv", "5,2,3,4\n1,2,x,4\n", "line 2, column 3: 'x' is not a number"),
+        ("numbered.csv", "1,2,3,4\n1,2,3,4\n", "column numbers of a header, or a line of data"),
         ("data.txt", "1,2,3,4\n", "unsupported file type '.txt'"),
     ],
 )
