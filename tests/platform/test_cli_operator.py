@@ -186,6 +186,8 @@ def test_account_show_prints_the_address_without_the_password(operator: Operator
     shown = run("account", "show", operator.keystore("member"), env=no_password)
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.split()[0] == operator.member
+    quiet = run("account", "show", "-q", operator.keystore("member"), env=no_password)
+    assert quiet.returncode == 0 and quiet.stdout == operator.member + "\n", quiet
     verified = run("account", "show", operator.keystore("member"), "--verify", env=operator.env)
     assert verified.returncode == 0 and "key verified" in verified.stdout, verified.stderr
     wrong = {**operator.env, "LEDGERLEARN_AGENT__PASSWORD": "not-it"}
