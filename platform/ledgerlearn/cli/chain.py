@@ -127,12 +127,11 @@ def account_show(
     from ledgerlearn.chain.keys import keystore_address, load_keystore
 
     with clear_errors():
-        keystores = paths or [Settings().agent.keystore]
+        default = Settings().agent.keystore
+        keystores = paths or ([default] if default is not None else [])
+        if not keystores:
+            raise typer.BadParameter("give a keystore file (or set LEDGERLEARN_AGENT__KEYSTORE)")
         for keystore in keystores:
-            if keystore is None:
-                raise typer.BadParameter(
-                    "give a keystore file (or set LEDGERLEARN_AGENT__KEYSTORE)"
-                )
             address = keystore_address(keystore.expanduser())
             if verify:
                 account = load_keystore(keystore.expanduser())
