@@ -50,10 +50,11 @@ $(NPM_STAMP): package.json package-lock.json
 compile: $(NPM_STAMP)  ## compile the contracts (the shipped Python artifacts are NOT touched)
 	npx hardhat compile --quiet
 
-artifacts: compile $(PY_STAMP)  ## after changing contracts: ship the new ABI/bytecode to Python
+artifacts: compile $(PY_STAMP)  ## after changing contracts or the model spec: ship the new ABI/bytecode to Python, regenerate the spec's JSON Schema
 	$(PY) scripts/export_artifacts.py
 	$(PY) scripts/gen_contract_errors.py
 	$(PY) scripts/gen_task_params.py
+	$(PY) scripts/gen_spec_schema.py
 
 test: setup test-contracts test-fuzz test-python analyze  ## every test suite and the static analysis
 

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from ledgerlearn.errors import LedgerlearnError
 from ledgerlearn.storage import shutdown_signals
-from ledgerlearn_gateway import errors
+from ledgerlearn_gateway import errors, metrics
 from ledgerlearn_gateway.auth import (
     RequestVerifier,
     RoleCheck,
@@ -23,7 +23,17 @@ from ledgerlearn_gateway.auth import (
     UploadSlots,
 )
 from ledgerlearn_gateway.gateway import Gateway
-from ledgerlearn_gateway.routes import events, health, members, models, publications, tasks
+from ledgerlearn_gateway.routes import (
+    content,
+    events,
+    exports,
+    health,
+    members,
+    models,
+    publications,
+    schemas,
+    tasks,
+)
 from ledgerlearn_gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -68,7 +78,9 @@ class StartupErrorIsOneLine(logging.Filter):
 DESCRIPTION = """
 REST gateway of a ledgerlearn consortium: read the tasks, rounds, updates (with every
 validator's score and the committee's decision), the dag, members and roles, global models and
-their weights (verified against the on-chain hash), and follow the contract events live.
+their weights, and every content a task names (`/content/{cid}`: its model spec, weights,
+updates, aggregates; each verified against the on-chain hash), and follow the contract events
+live. The model spec's JSON Schema is at `/schemas/model-spec.v1.json`.
 
 **Writes are signed** by the caller's Ethereum key: headers `X-Ledgerlearn-Address`,
 `X-Ledgerlearn-Timestamp` (Unix seconds, within the gateway's window), `X-Ledgerlearn-Nonce`
@@ -152,9 +164,11 @@ def create_app(
         uploads=UploadSlots(gw.max_concurrent_uploads),
         retry_after_s=gw.retry_after_s,
         routes=lambda: app.router.routes,
+        metrics_open=gw.metrics_open,
     )
-    for module in (tasks, publications, members, models, events, health):
+    for module in (tasks, exports, publications, members, models, content, schemas, events, health):
         app.include_router(module.router)
+    metrics.install(app)  # outermost: the signature middleware's refusals count too
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

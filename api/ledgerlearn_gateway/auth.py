@@ -55,8 +55,19 @@ from ledgerlearn_gateway.signing import (
 )
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-ALWAYS_OPEN = ("/health", "/openapi.json", "/docs", "/redoc", "/static/", "/favicon.ico")
+ALWAYS_OPEN = (
+    "/health",
+    "/openapi.json",
+    "/docs",
+    "/redoc",
+    "/static/",
+    "/favicon.ico",
+    "/schemas/",
+)
 """Paths readable without a signature even when reads are closed."""
+METRICS_PATH = "/metrics"
+"""Prometheus's endpoint: open unless ``gateway.metrics_open`` is off, then signed by a member
+whether reads are open or not."""
 
 ROLE_EXTRA = "x-ledgerlearn-role"
 """The ``openapi_extra`` key by which a signed route names the role its signer needs."""
@@ -236,8 +247,10 @@ class SignedRequestMiddleware:
         uploads: UploadSlots,
         retry_after_s: int = 5,
         routes: Callable[[], Sequence[BaseRoute]] = list,
+        metrics_open: bool = True,
     ) -> None:
         self.routes = routes
+        self.metrics_open = metrics_open
         self.app = app
         self.verifier = verifier
         self.has_role = has_role
@@ -269,8 +282,7 @@ class SignedRequestMiddleware:
         path = scope.get("path", "")
         route = self._route(scope)
         needs_signature = route is not None and (
-            method not in SAFE_METHODS
-            or not (self.open_reads or path == "/" or path.startswith(ALWAYS_OPEN))
+            method not in SAFE_METHODS or not self._open_read(path)
         )
         if not needs_signature:
             await self.app(scope, self._capped(receive), send)
@@ -308,6 +320,12 @@ class SignedRequestMiddleware:
             spool.close()
             if has_body:
                 self.uploads.release()
+
+    def _open_read(self, path: str) -> bool:
+        """Whether a read of ``path`` goes through without a signature."""
+        if path == METRICS_PATH:
+            return self.metrics_open
+        return self.open_reads or path == "/" or path.startswith(ALWAYS_OPEN)
 
     # -- steps ---------------------------------------------------------------------------
     def _declared_length(self, headers: list[tuple[str, str]]) -> int | None:

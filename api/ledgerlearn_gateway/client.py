@@ -49,6 +49,8 @@ class PublicationRequest:
     weights: bytes | None = None
     seed: int = 0
     expected_providers: int | None = None
+    validation_header: bool | None = None
+    """Whether a .csv validation file's line 1 is a header (None: the gateway detects it)."""
 
 
 class GatewayClient:
@@ -134,6 +136,8 @@ class GatewayClient:
         }
         if request.expected_providers is not None:
             data["expected_providers"] = str(request.expected_providers)
+        if request.validation_header is not None:
+            data["validation_header"] = "true" if request.validation_header else "false"
         result: dict[str, Any] = self.call("POST", "/tasks", signed=True, files=files, data=data)
         return result
 

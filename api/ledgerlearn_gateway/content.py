@@ -13,6 +13,8 @@ available download time out and ``/health`` slow. :class:`ContentFetches` gives 
   ``Retry-After``, for ``unavailable_ttl_s``;
 - a bound on distinct CIDs waiting for a slot (:class:`Busy` beyond ``max_waiting``);
 - a deadline that starts when the fetch gets its slot, not while it waits for one.
+
+It counts every download's result (:attr:`ContentFetches.results`, for the metrics).
 """
 
 from __future__ import annotations
@@ -26,9 +28,19 @@ from dataclasses import dataclass
 import anyio
 import anyio.to_thread
 
-from ledgerlearn.errors import ContentUnavailableError, StorageError
+from ledgerlearn.errors import (
+    ContentHashMismatchError,
+    ContentTooLargeError,
+    ContentUnavailableError,
+    StorageError,
+)
 
-__all__ = ["Busy", "ContentFetches", "RecentlyFailed"]
+__all__ = ["RESULTS", "Busy", "ContentFetches", "RecentlyFailed"]
+
+RESULTS = ("ok", "remembered", "busy", "unavailable", "too_large", "hash_mismatch", "failed")
+"""What a download ended with: the verified bytes; a failure answered from the memory of a
+recent one; no slot (too many CIDs waiting); a fetch that failed because nobody served the
+content in time, it was too large, did not match its hash, or another storage error."""
 
 Fetch = Callable[[str, bytes, float], bytes]
 """``fetch(cid, expected_sha256, timeout_s)``: verified bytes, or a :class:`StorageError`."""
@@ -106,8 +118,36 @@ class ContentFetches:
         self.waiting = 0
         self.fetches = 0
         """Fetches started (coalesced and remembered requests start none)."""
+        self.results: dict[str, int] = dict.fromkeys(RESULTS, 0)
+        """Downloads (calls of :meth:`get`, and failures :meth:`unavailable` remembered) by
+        how they ended (:data:`RESULTS`)."""
 
     async def get(self, cid: str, digest: bytes) -> bytes:
+        """The verified content of ``cid`` (see :meth:`_get`), its result counted."""
+        try:
+            data = await self._get(cid, digest)
+        except RecentlyFailed:
+            self.results["remembered"] += 1
+            raise
+        except Busy:
+            self.results["busy"] += 1
+            raise
+        except ContentUnavailableError:
+            self.results["unavailable"] += 1
+            raise
+        except ContentTooLargeError:
+            self.results["too_large"] += 1
+            raise
+        except ContentHashMismatchError:
+            self.results["hash_mismatch"] += 1
+            raise
+        except StorageError:
+            self.results["failed"] += 1
+            raise
+        self.results["ok"] += 1
+        return data
+
+    async def _get(self, cid: str, digest: bytes) -> bytes:
         """The verified content of ``cid``.
 
         Raises
@@ -146,6 +186,7 @@ class ContentFetches:
         if now >= failure.until:
             del self._unavailable[cid]
             return None
+        self.results["remembered"] += 1
         return RecentlyFailed(failure.error, max(1, math.ceil(failure.until - now)))
 
     def _raise_if_failed(self, key: tuple[str, bytes]) -> None:

@@ -2,7 +2,9 @@
 
 With ``gateway.eval_dataset`` set (a bundled dataset's test split), the gateway evaluates the
 initial weights and every finalized round's result of each federation task whose model fits
-that dataset, with the task's own metric, in a background thread; the results are cached by
+that dataset (its input shape, its classes, and the input range the spec declares, after the
+spec's transform: a model that divides raw pixels by 16 itself does not fit the pre-scaled
+bundled data), with the task's own metric, in a background thread; the results are cached by
 content hash. Without it (or when the model does not fit) the curve falls back to the
 committee's scores (see :func:`ledgerlearn_gateway.views.metric_curve`).
 """
@@ -13,7 +15,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from ledgerlearn.data import Dataset, load_bundled
+from ledgerlearn.data import Dataset, load_bundled, range_report
 from ledgerlearn.errors import LedgerlearnError
 from ledgerlearn.limits import MAX_SPEC_BYTES
 from ledgerlearn.model import ModelSpec
@@ -119,5 +121,12 @@ class Evaluator:
             data.check_matches(spec)
         except LedgerlearnError as exc:
             self.unfit[task_id] = f"the task's model does not fit {self.dataset}: {exc}"
+            return None
+        report = range_report(spec, data)
+        if report is not None and not report.fits:  # e.g. a model that divides by 16 itself
+            self.unfit[task_id] = (
+                f"the task's model expects other values than the {self.dataset} test split: "
+                f"{report.describe(self.dataset)}"
+            )
             return None
         return data

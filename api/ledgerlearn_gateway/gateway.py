@@ -62,6 +62,7 @@ from ledgerlearn_gateway.content import ContentFetches
 from ledgerlearn_gateway.database import Database
 from ledgerlearn_gateway.evaluation import EvalJob, Evaluator
 from ledgerlearn_gateway.events import EventHub
+from ledgerlearn_gateway.exports import ModelExports
 from ledgerlearn_gateway.history import EventHistory
 from ledgerlearn_gateway.nonces import NonceStore
 from ledgerlearn_gateway.publications import Publications
@@ -73,11 +74,13 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ThreadState:
-    """What a background thread last did, for the health endpoint."""
+    """What a background thread last did, for the health endpoint and the metrics."""
 
     last_ok: float | None = None
     error: str | None = None
     actions: int = 0
+    errors: int = 0
+    """Steps (or a task's step) that failed."""
 
 
 @dataclass
@@ -179,6 +182,9 @@ class Gateway:
                 )
             if gw.eval_dataset is not None:
                 self.evaluator = Evaluator(gw.eval_dataset, self.node, gw.fetch_timeout_s)
+            self.exports = ModelExports(
+                LedgerClient(self.chain, self.deployment), self.node, state, gw.fetch_timeout_s
+            )
             self._start_threads(state)
         except BaseException:
             self.node.stop()
@@ -345,14 +351,17 @@ class Gateway:
                         log.info("task %d: %s", task.task_id, describe_race(exc))
                     except (ChainError, StorageError) as exc:
                         state.error = f"task {task.task_id}: {exc}"
+                        state.errors += 1
                         log.warning("keeping task %d: %s", task.task_id, exc)
                 state.last_ok = time.time()
             except (ChainResetError, ChainReorgError) as exc:
                 state.error = f"{type(exc).__name__}: {exc}"
+                state.errors += 1
                 log.error("keeper stopped: %s", exc)
                 return
             except Exception as exc:
                 state.error = f"{type(exc).__name__}: {exc}"
+                state.errors += 1
                 log.exception("keeper step failed")
             if not acted:
                 self._stop.wait(interval)

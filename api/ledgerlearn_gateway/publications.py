@@ -36,7 +36,7 @@ from ledgerlearn.agents.publisher import Publisher, UnservableContentError
 from ledgerlearn.aggregation import AggregationConfigError
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.core.task_params import TaskParams, TaskParamsView
-from ledgerlearn.data import DataError, load_file
+from ledgerlearn.data import AmbiguousHeaderError, DataError, load_file
 from ledgerlearn.errors import (
     AgentError,
     ChainError,
@@ -73,6 +73,7 @@ class Upload:
     weights: bytes | None
     seed: int
     expected_providers: int | None
+    validation_header: bool | None = None
 
 
 def _policy(text: str) -> Policy:
@@ -264,8 +265,12 @@ class Publications:
                 name=name,
                 label=name,
                 max_values=MAX_DATA_VALUES,
+                header=upload.validation_header,
             )
             data.check_matches(spec)
+        except AmbiguousHeaderError as exc:
+            message = exc.asking("set the form field validation_header to true or false")
+            raise ApiError(422, f"validation: {message}", field="validation_header") from exc
         except DataError as exc:
             raise ApiError(422, f"validation: {exc}", field="validation") from exc
         return data

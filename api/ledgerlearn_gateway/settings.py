@@ -37,6 +37,11 @@ class GatewaySection(BaseModel):
     open_reads: bool = Field(
         True, description="Reads without a signature; False: every request must be signed."
     )
+    metrics_open: bool = Field(
+        True,
+        description="GET /metrics (Prometheus) without a signature, also when reads are "
+        "closed; False: only a member's signed request reads it.",
+    )
     orchestrate: bool = Field(
         True,
         description="Keep the rounds of every open task as an ordinary participant (settle at "

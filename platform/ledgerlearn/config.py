@@ -103,6 +103,11 @@ class AgentSettings(BaseModel):
     password: str | None = Field(
         None, description="Keystore password; prompted for when unset and a terminal is attached."
     )
+    password_file: Path | None = Field(
+        None,
+        description="A file holding the keystore password (e.g. a systemd credential, "
+        "%d/<name> with LoadCredential=), read when no password is set.",
+    )
     state_dir: Path = Field(DEFAULT_HOME / "state", description="Checkpoints and outbox.")
 
 

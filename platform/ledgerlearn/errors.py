@@ -58,3 +58,8 @@ class ModelSpecError(LedgerlearnError):
 
 class WeightsError(LedgerlearnError):
     """A weights file is malformed, unsafe, or does not match the model spec."""
+
+
+class ExportError(LedgerlearnError):
+    """A model could not be exported (TorchScript, ONNX) or checked after its export, or the
+    export extra is not installed."""

@@ -158,7 +158,9 @@ class GatewayProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout_s: float = 120.0) -> GatewayProcess:
+    def start(self, timeout_s: float = 120.0, ready_path: str = "/info") -> GatewayProcess:
+        """Start it and wait until ``ready_path`` answers 200 (``/health`` when reads are
+        closed: ``/info`` then needs a signature)."""
         env = {
             **os.environ,
             "LEDGERLEARN_AGENT__PASSWORD": PASSWORD,
@@ -194,7 +196,7 @@ class GatewayProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gateway exited {self.process.returncode}:\n{self.tail()}")
             try:
-                if httpx.get(self.url + "/info", timeout=2).status_code == 200:
+                if httpx.get(self.url + ready_path, timeout=2).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
 
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.contract_errors import (
@@ -17,7 +21,10 @@ from ledgerlearn.chain.contract_errors import (
     TaskRegistryInvalidSigner,
 )
 from ledgerlearn.core.task_params import TaskParams, TaskParamsView
+from ledgerlearn_gateway.auth import RequestVerifier, SignedRequestMiddleware, UploadSlots
 from ledgerlearn_gateway.client import GatewayClient
+from ledgerlearn_gateway.database import Database
+from ledgerlearn_gateway.nonces import NonceStore
 from ledgerlearn_gateway.signing import sign_request
 from tests.api.conftest import GatewayProcess, World, publication_form
 
@@ -220,3 +227,73 @@ def test_f2_a_replay_is_refused_after_a_gateway_restart(world: World) -> None:
         assert send(prepare_request(world, gateway)).status_code == 202
     finally:
         gateway.stop()
+
+
+def test_closed_reads_leave_the_schemas_open(world: World) -> None:
+    gateway = GatewayProcess(
+        world, world.root / "closed-gateway", env={"LEDGERLEARN_GATEWAY__OPEN_READS": "false"}
+    ).start(ready_path="/health")
+    try:
+        assert httpx.get(gateway.url + "/tasks", timeout=30).status_code == 401
+        unsigned_content = httpx.get(gateway.url + "/content/bafkreigh2akiscaildcq", timeout=30)
+        assert unsigned_content.status_code == 401
+        schema = httpx.get(gateway.url + "/schemas/model-spec.v1.json", timeout=30)
+        assert schema.status_code == 200
+        assert schema.headers["content-type"] == "application/schema+json"
+        assert schema.json()["$id"] == "urn:ledgerlearn:schema:model-spec:v1"
+        audience = (gateway.state_dir / "gateway_id").read_text().strip()  # /info is closed
+        request = signed(
+            world,
+            gateway.url,
+            world.publisher,
+            "GET",
+            "/content/bafkreigh2akiscaildcq",
+            audience=audience,
+        )
+        assert send(request).status_code == 404  # a member's signed read gets through
+    finally:
+        gateway.stop()
+
+
+@pytest.mark.parametrize("open_reads", [True, False], ids=["open-reads", "signed-reads"])
+@pytest.mark.parametrize("metrics_open", [True, False], ids=["metrics-open", "metrics-signed"])
+def test_metrics_are_open_unless_turned_off(
+    open_reads: bool, metrics_open: bool, tmp_path: Path
+) -> None:
+    """``GET /metrics`` needs no signature (Prometheus signs nothing), even with reads closed,
+    unless ``gateway.metrics_open`` is off: then an unsigned scrape is 401, reads open or not.
+    The signature middleware itself, in front of a small app."""
+    app = FastAPI()
+
+    @app.get("/metrics")
+    def scrape() -> PlainTextResponse:
+        return PlainTextResponse("ledgerlearn_up 1\n")
+
+    @app.get("/tasks")
+    def tasks() -> dict[str, list[int]]:
+        return {"items": []}
+
+    database = Database(tmp_path / "nonces.sqlite")
+    verifier = RequestVerifier(1, "0x" + "11" * 20, "gw-test", 300, NonceStore(database, 300))
+    guarded = SignedRequestMiddleware(
+        app,
+        verifier=lambda: verifier,
+        has_role=lambda: lambda role, account: True,
+        max_body=1024,
+        open_reads=open_reads,
+        uploads=UploadSlots(1),
+        routes=lambda: app.router.routes,
+        metrics_open=metrics_open,
+    )
+
+    async def statuses() -> tuple[int, int]:
+        transport = httpx.ASGITransport(app=guarded)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+            return (await client.get("/metrics")).status_code, (
+                await client.get("/tasks")
+            ).status_code
+
+    metrics, reads = anyio.run(statuses)
+    database.close()
+    assert metrics == (200 if metrics_open else 401)
+    assert reads == (200 if open_reads else 401)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -98,6 +99,66 @@ def test_the_dag_tasks_model_is_the_consensus_anyone_recomputes(
     assert hashlib.sha256(download.content).hexdigest() == model["content_hash"][2:]
     assert download.content == expected.content
     assert download.headers["X-Model-Source"] == "consensus"
+
+
+def test_the_card_and_the_model_exports_are_served(
+    world: World, dag_gateway: GatewayProcess, dag_task: dict[str, Any], tmp_path: Path
+) -> None:
+    """The gateway serves the task's model card (counts as the chain's index says) and its
+    model as ONNX (agreeing with torch in onnxruntime on the digits test split), made once."""
+    from ledgerlearn.core.rules import Status
+    from ledgerlearn.data.datasets import load_digits
+    from ledgerlearn.model.export import load_model, onnx_session
+
+    task_id = dag_task["task_id"]
+    http = httpx.Client(base_url=dag_gateway.url, timeout=120)
+
+    def served(path: str, **params: Any) -> httpx.Response:  # 503 while another job runs
+        return wait_for(
+            lambda: (r := http.get(path, params=params)).status_code != 503 and r, 120, path
+        )
+
+    reader = Participant(world.client(), world.node, world.root / "export-reader")
+    reader.sync()
+    record = reader.index.tasks[task_id]
+    expected = task_consensus(reader, task_id)
+    card = served(f"/tasks/{task_id}/card").raise_for_status().json()
+    assert card["task"]["id"] == task_id and card["task"]["flow"] == "dag"
+    for status in (Status.ACCEPTED, Status.REJECTED, Status.PENDING):
+        counted = sum(u.status is status for u in record.updates.values())
+        assert card["updates"][status.name.lower()] == counted
+    assert card["model"]["content_hash"] == "0x" + expected.content_hash.hex()
+    assert card["trained"]["spec_hash"] == "0x" + record.params.model_spec_hash.hex()
+    markdown = served(f"/tasks/{task_id}/card", format="markdown")
+    assert markdown.headers["content-type"].startswith("text/markdown")
+    assert expected.content_hash.hex()[:12] in markdown.text
+    # the model as ONNX, agreeing with torch on the digits test split
+    onnx = served(f"/tasks/{task_id}/model/export", format="onnx").raise_for_status()
+    assert onnx.headers["X-Ledgerlearn-Content-Hash"] == "0x" + expected.content_hash.hex()
+    path = tmp_path / "model.onnx"
+    path.write_bytes(onnx.content)
+    test = load_digits("test")
+    x = test.x.astype(np.float32)
+    session = onnx_session(path)
+    got = session.run(None, {session.get_inputs()[0].name: x})[0]
+    import torch
+
+    with torch.no_grad():
+        want = load_model(SPEC, expected.content)(torch.from_numpy(x)).numpy()
+    assert np.abs(got - want).max() < 1e-4
+    assert (got.argmax(1) == want.argmax(1)).all()
+    # made once: the second download is the same file, not a new export
+    exported = list((dag_gateway.state_dir / "exports").glob("task-*/model.onnx"))
+    assert len(exported) == 1
+    made = exported[0].stat().st_mtime_ns
+    again = served(f"/tasks/{task_id}/model/export", format="onnx")
+    assert again.content == onnx.content and exported[0].stat().st_mtime_ns == made
+    safetensors = served(f"/tasks/{task_id}/model/export", format="safetensors")
+    assert safetensors.content == expected.content
+    # a dag task has no rounds; unknown tasks and formats are refused with the error body
+    assert served(f"/tasks/{task_id}/model/export", round=1).status_code == 409
+    assert http.get("/tasks/999/card").status_code == 404
+    assert http.get(f"/tasks/{task_id}/model/export", params={"format": "pkl"}).status_code == 422
 
 
 def test_a_dag_task_has_a_graph_and_no_rounds(

@@ -313,7 +313,7 @@ def test_dashboard_shows_a_finished_task_history(tmp_path: Path) -> None:
         failed: list[str] = []
         with browser_page(run.url, "/#/tasks/1", failed) as page:
             wait_until(
-                lambda: text_of(page, "#feed-title") == "Task 1 events", 60, "the task's events",
+                lambda: text_of(page, "#feed-title").lower() == "task 1 events", 60, "the events",
                 run.watched,
             )  # fmt: skip
             items = page.locator("#feed li")

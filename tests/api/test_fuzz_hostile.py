@@ -37,8 +37,9 @@ HOSTILE_TEXT = [
 TEMPLATES = [
     "/tasks", "/tasks/{}", "/tasks/{}/rounds", "/tasks/{}/rounds/{}", "/tasks/{}/updates",
     "/tasks/{}/updates/{}", "/tasks/{}/dag", "/tasks/{}/model", "/tasks/{}/metrics",
-    "/members", "/members/{}", "/models/{}", "/publications/{}", "/publications/{}/signature",
-    "/health", "/info", "/", "/static/{}", "/nowhere/{}",
+    "/tasks/{}/spec", "/members", "/members/{}", "/models/{}", "/content/{}", "/schemas/{}",
+    "/publications/{}", "/publications/{}/signature", "/health", "/info", "/", "/static/{}",
+    "/nowhere/{}",
 ]  # fmt: skip
 OPERATIONS = [
     ("GET", "/tasks"), ("POST", "/tasks"), ("GET", "/tasks/{}"), ("GET", "/tasks/{}/rounds"),
@@ -46,6 +47,7 @@ OPERATIONS = [
     ("GET", "/tasks/{}/dag"), ("GET", "/tasks/{}/model"), ("GET", "/tasks/{}/metrics"),
     ("GET", "/publications/{}"), ("POST", "/publications/{}/signature"), ("GET", "/members"),
     ("GET", "/members/{}"), ("GET", "/models/{}"), ("GET", "/health"), ("GET", "/info"),
+    ("GET", "/tasks/{}/spec"), ("GET", "/content/{}"), ("GET", "/schemas/model-spec.v1.json"),
 ]  # fmt: skip
 """The gateway's operations (most requests aim at one, with hostile parts)."""
 QUERY_KEYS = ["offset", "limit", "round", "provider", "status", "flow", "closed", "task_id", "x"]

@@ -3,7 +3,9 @@ against a real gateway process, a real devnet and real IPFS nodes."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import io
 import json
 import threading
 import time
@@ -12,13 +14,14 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from ledgerlearn.chain.events import EventStream
 from ledgerlearn.core.rules import Status, to_fixed
 from ledgerlearn.flows.policy import Policy
-from ledgerlearn.model import build
+from ledgerlearn.model import ModelSpec, build
 from ledgerlearn.model.flatten import state_dict_to_arrays
-from ledgerlearn.model.presets import logreg_digits
+from ledgerlearn.model.presets import logreg_digits, mlp_digits
 from ledgerlearn.model.weights import encode
 from ledgerlearn_gateway.client import GatewayClient, GatewayError, PublicationRequest
 from tests.api.conftest import GatewayProcess, World, digits_validation, publication_form
@@ -296,8 +299,14 @@ def test_bad_inputs_are_422_naming_the_field(world: World, gateway: GatewayProce
         assert rule.status == 422 and rule.field == "policy.aggregation_rule"
         outsider = attempt(files, {**data, "committee": world.outsider.address})
         assert outsider.status == 422 and outsider.field == "committee"
-        labels = attempt({**files, "validation": ("v.csv", b"1,2,3\n4,5,6\n", "text/csv")}, data)
+        labels = attempt({**files, "validation": ("v.csv", b"1,2,4\n4,5,6\n", "text/csv")}, data)
         assert labels.status == 422 and labels.field == "validation"
+        numbered = attempt({**files, "validation": ("v.csv", b"0,1,2\n4,5,6\n", "text/csv")}, data)
+        assert numbered.status == 422 and numbered.field == "validation_header"
+        assert str(numbered) == (
+            "422: validation: v.csv: line 1 reads 0, 1, 2: column numbers of a header, or a "
+            "line of data? set the form field validation_header to true or false"
+        )
         pickle = attempt(
             {**files, "weights": ("w.safetensors", b"\x80\x04K\x01.", "application/octet-stream")},
             data,
@@ -313,3 +322,206 @@ def test_an_upload_over_the_limit_is_413(world: World, gateway: GatewayProcess) 
         with pytest.raises(GatewayError) as caught:
             client.call("POST", "/tasks", signed=True, files=files, data=data)
     assert caught.value.status == 413
+
+
+def test_a_csv_header_of_column_numbers_is_taken_when_said(
+    world: World, gateway: GatewayProcess
+) -> None:
+    arrays = np.load(io.BytesIO(digits_validation()))
+    x, y = arrays["x"], arrays["y"]
+    lines = [",".join(str(i) for i in range(65))]  # as a dataframe with numbered columns writes
+    lines += [
+        ",".join([*(f"{v:g}" for v in row), str(label)]) for row, label in zip(x, y, strict=True)
+    ]
+    csv = ("\n".join(lines) + "\n").encode()
+    with GatewayClient(gateway.url, world.publisher) as client:
+        files, data = publication_form(world)
+        files["validation"] = ("numbered.csv", csv, "text/csv")
+        with pytest.raises(GatewayError) as caught:
+            client.call("POST", "/tasks", signed=True, files=files, data=data)
+        assert caught.value.status == 422 and caught.value.field == "validation_header"
+        prepared = client.call(
+            "POST", "/tasks", signed=True, files=files, data={**data, "validation_header": "true"}
+        )
+    assert prepared["status"] == "prepared"
+
+
+def test_every_content_a_task_names_is_served_checked_against_its_hash(
+    world: World, gateway: GatewayProcess
+) -> None:
+    model = mlp_digits(hidden=(7,))  # a spec (and initial weights) no other task names
+    request = dataclasses.replace(
+        request_for(world, rounds=1, round_length=40), spec=model.to_json()
+    )
+    with GatewayClient(gateway.url, world.publisher) as client:
+        published = client.publish(request)
+    task_id, params = published["task_id"], published["params"]
+    http = httpx.Client(base_url=gateway.url, timeout=60)
+
+    # the model spec: before, /models/<spec CID> was a 404 and nothing served it
+    spec_cid = params["model_spec_cid"]
+    spec = http.get(f"/content/{spec_cid}")
+    assert spec.status_code == 200, spec.text
+    assert spec.headers["content-type"] == "application/json"
+    assert "0x" + hashlib.sha256(spec.content).hexdigest() == params["model_spec_hash"]
+    assert spec.headers["x-content-sha256"] == params["model_spec_hash"]
+    assert spec.headers["x-content-kind"] == "model spec"
+    assert spec.headers["x-task-id"] == str(task_id)
+    assert ModelSpec.from_json(spec.content) == model
+    not_a_model = http.get(f"/models/{spec_cid}")
+    assert not_a_model.status_code == 404
+    assert not_a_model.json()["message"] == (
+        f"{spec_cid} is the model spec of task {task_id}, not a model; GET /content/{spec_cid} "
+        "serves what the chain names"
+    )
+    parsed = http.get(f"/tasks/{task_id}/spec")
+    assert parsed.status_code == 200
+    assert parsed.json() == json.loads(model.to_json())
+    assert parsed.headers["x-content-cid"] == spec_cid
+    assert http.get("/tasks/999999/spec").status_code == 404
+
+    # the initial weights, at both addresses
+    for path in (
+        f"/content/{params['initial_weights_cid']}",
+        f"/models/{params['initial_weights_cid']}",
+    ):
+        weights = http.get(path)
+        assert weights.status_code == 200 and weights.headers["x-content-kind"] == "initial weights"
+        assert weights.headers["content-type"] == "application/octet-stream"
+        assert "0x" + hashlib.sha256(weights.content).hexdigest() == params["initial_weights_hash"]
+
+    # an update
+    arrays = state_dict_to_arrays(build(model, seed=42))
+    data = encode(arrays, spec=model)
+    cid, digest = world.node.put(data)
+    provider = world.client(world.providers[2])
+    provider.join_task(task_id)
+    provider.submit_update(task_id, 1, digest, cid, 50)
+    for _ in range(100):
+        update = http.get(f"/content/{cid}")
+        if update.status_code != 404:
+            break
+        threading.Event().wait(0.2)
+    assert update.status_code == 200 and update.content == data
+    assert update.headers["x-content-kind"] == "update"
+    assert update.headers["x-content-sha256"] == "0x" + digest.hex()
+
+    # a validation fragment: ciphertext for one member, not served
+    fragment_cid = params["fragment_cids"][0]
+    fragment = http.get(f"/content/{fragment_cid}")
+    assert fragment.status_code == 403
+    body = fragment.json()
+    assert body["error"] == "forbidden" and body["message"] == (
+        f"{fragment_cid} is a validation fragment of task {task_id}: ciphertext only committee "
+        f"member {world.committee[0]} can read; it is not served"
+    )
+    unknown = http.get("/content/bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy")
+    assert unknown.status_code == 404
+
+
+def test_the_spec_schema_is_served_open_at_a_stable_url(gateway: GatewayProcess) -> None:
+    import jsonschema_rs
+
+    from ledgerlearn.model.schema import schema_bytes
+
+    response = httpx.get(gateway.url + "/schemas/model-spec.v1.json", timeout=30)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/schema+json"
+    assert response.content == schema_bytes()
+    validator = jsonschema_rs.validator_for(response.json())
+    assert validator.is_valid(json.loads(logreg_digits().to_json()))
+    assert not validator.is_valid(
+        {"input_shape": [64], "num_classes": 10, "layers": [{"type": "Lambda"}]}
+    )
+
+
+GATEWAY_SERIES = {
+    "ledgerlearn_http_requests": ("counter", {"route", "status"}),
+    "ledgerlearn_sse_subscribers": ("gauge", set()),
+    "ledgerlearn_chain_head_block": ("gauge", set()),
+    "ledgerlearn_index_lag_blocks": ("gauge", set()),
+    "ledgerlearn_keeper_actions": ("counter", set()),
+    "ledgerlearn_keeper_errors": ("counter", set()),
+    "ledgerlearn_downloads": ("counter", {"result"}),
+    "ledgerlearn_relayer_balance_wei": ("gauge", set()),
+    "ledgerlearn_ipfs_peers": ("gauge", set()),
+    "ledgerlearn_fetch_failures": ("counter", {"cause"}),
+}
+"""The gateway's series, frozen: dashboards and alerts depend on these names and labels."""
+
+
+def test_metrics_count_requests_by_route_and_read_the_gateway(
+    world: World, gateway: GatewayProcess, published: dict[str, Any]
+) -> None:
+    """A live scrape of ``GET /metrics`` (open, unsigned): requests counted by route template
+    and status (never the raw path), downloads by result, event-stream subscribers, the index
+    and the relayer as the chain sees them."""
+    http = httpx.Client(base_url=gateway.url, timeout=30)
+    task_id = published["task_id"]
+
+    def scrape() -> tuple[dict[str, Any], float]:
+        started = time.perf_counter()
+        response = http.get("/metrics")  # no signature
+        seconds = time.perf_counter() - started
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].startswith("text/plain; version=")
+        return {f.name: f for f in text_string_to_metric_families(response.text)}, seconds
+
+    def value(families: dict[str, Any], sample: str, **labels: str) -> float:
+        found = [
+            s.value
+            for f in families.values()
+            for s in f.samples
+            if s.name == sample and s.labels == labels
+        ]
+        assert len(found) <= 1
+        return found[0] if found else 0.0
+
+    def requests(families: dict[str, Any], route: str, status: str) -> float:
+        return value(families, "ledgerlearn_http_requests_total", route=route, status=status)
+
+    before, _ = scrape()
+    for _ in range(3):
+        assert http.get(f"/tasks/{task_id}").status_code == 200
+    assert http.get("/tasks/987654").status_code == 404
+    assert http.get("/no/such/path").status_code == 404
+    assert http.post("/tasks").status_code == 401  # refused by the signature middleware
+    model = http.get(f"/tasks/{task_id}/model").json()
+    assert http.get(model["download"]).status_code == 200
+    with httpx.Client(base_url=gateway.url, timeout=30) as listener:
+        with listener.stream("GET", "/events") as stream:
+            assert stream.status_code == 200
+            deadline = time.monotonic() + 30
+            while True:
+                during, _ = scrape()
+                if value(during, "ledgerlearn_sse_subscribers") >= 1:
+                    break
+                assert time.monotonic() < deadline, "the open stream was never counted"
+    after, seconds = scrape()
+    assert seconds < 1.0, seconds
+
+    def delta(route: str, status: str) -> float:
+        return requests(after, route, status) - requests(before, route, status)
+
+    assert delta("/tasks/{task_id}", "200") == 3
+    assert delta("/tasks/{task_id}", "404") == 1
+    assert delta("unmatched", "404") == 1
+    assert delta("/tasks", "401") == 1
+    assert delta("/models/{cid}", "200") == 1
+    assert delta("/events", "200") == 1
+    routes = {s.labels["route"] for s in after["ledgerlearn_http_requests"].samples}
+    assert not any("987654" in r or task_id == r for r in routes), routes  # templates only
+    ok = value(after, "ledgerlearn_downloads_total", result="ok")
+    assert ok - value(before, "ledgerlearn_downloads_total", result="ok") == 1
+    # the index and the relayer as the chain sees them
+    head = value(after, "ledgerlearn_chain_head_block")
+    assert 0 < head <= world.chain.w3.eth.block_number
+    assert 0 <= value(after, "ledgerlearn_index_lag_blocks") <= 5
+    balance = value(after, "ledgerlearn_relayer_balance_wei")
+    chain_balance = world.chain.w3.eth.get_balance(world.relayer.address)
+    assert balance == pytest.approx(chain_balance, rel=1e-3) and balance > 0
+    assert value(after, "ledgerlearn_ipfs_peers") >= 1  # the members' node
+    assert value(after, "ledgerlearn_keeper_errors_total") == 0
+    assert value(after, "ledgerlearn_keeper_actions_total") >= 0
+    seen = {f.name: (f.type, set().union(*(s.labels for s in f.samples))) for f in after.values()}
+    assert seen == GATEWAY_SERIES

@@ -46,6 +46,16 @@ def test_quick_demo(tmp_path: Path) -> None:
     seconds = result.agent_seconds
     assert seconds["providers"]["training"] > 0 and seconds["validators"]["validation"] > 0
     assert seconds["publisher"]["aggregation"] > 0 and seconds["all"]["ipfs"] > 0
+    # nothing went wrong, and the logs say so: a WARNING or an ERROR means something did
+    # (normal races are INFO in plain words)
+    alarms = [
+        f"{log.name}: {line}"
+        for log in sorted((tmp_path / "run" / "logs").glob("*.log"))
+        if log.name != "devnet.log"
+        for line in log.read_text(errors="replace").splitlines()
+        if " WARNING " in line or " ERROR " in line or "Traceback" in line
+    ]
+    assert not alarms, "\n".join(alarms[:20])
     report = write_report(result, tmp_path / "report", title="e2e quick demo")
     text = report.read_text()
     assert "provider-7" in text and (tmp_path / "report" / "accuracy.png").exists()

@@ -19,10 +19,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from prometheus_client.parser import text_string_to_metric_families
 
 from ledgerlearn.chain.backend import Chain, connect
 from ledgerlearn.chain.client import LedgerClient
@@ -413,7 +415,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Published]:
     root = tmp_path_factory.mktemp("published")
     roles: dict[str, str | None] = {"publisher": "PUBLISHER", "publisher-2": "PUBLISHER"}
     roles |= {f"validator-{i}": "VALIDATOR" for i in range(1, 5)}  # 4: on no committee
-    roles |= {"provider": "PROVIDER", "outsider": None}
+    roles |= {"provider": "PROVIDER", "provider-2": "PROVIDER", "outsider": None}
     settings = DevnetSettings(port=free_port(), state_file=root / "devnet" / "state.json")
     with Devnet(settings) as net:
         c = set_up(net, root, roles)
@@ -479,6 +481,61 @@ def test_provider_refuses_labels_outside_the_models_classes(
     assert_clear_error(result, "labels lie outside [0, 10)", "10 classes")
 
 
+def test_provider_with_raw_pixels_is_warned_with_the_numbers_before_it_trains(
+    published: Published, tmp_path: Path
+) -> None:
+    from ledgerlearn.data import load_bundled
+
+    digits = load_bundled("digits", "test")
+    raw = (digits.x * 16).round().astype(int)  # 0-16, as scikit-learn ships them
+    share = round(100 * float(np.mean(raw > 1)))
+    rows = [",".join(f"pixel{i}" for i in range(64)) + ",label"]
+    rows += [",".join(map(str, [*row, label])) for row, label in zip(raw, digits.y, strict=True)]
+    data = tmp_path / "raw.csv"
+    data.write_text("\n".join(rows) + "\n")
+    args = provider_args(published, "provider-2", "--task", "1", "--data", str(data))
+    process = start("provider", args, published.env, tmp_path / "logs")
+    try:
+        wait_for(
+            lambda: "warning:" in process.output()[1],
+            [process],
+            90,
+            "the provider's warning about its data",
+        )
+        process.popen.send_signal(signal.SIGINT)
+        process.popen.wait(timeout=30)
+    finally:
+        stop([process])
+    out, err = process.output()
+    assert "raw.csv: line 1 is a header (detected: it names the columns)" in out
+    warning = next(line for line in err.splitlines() if line.startswith("warning:"))
+    assert f"{share}% of values lie outside [0, 1] (min 0, max 16, mean" in warning, warning
+    assert "the task says: 8x8 digit images" in warning and "preprocess your data" in warning
+    logged = [line for line in err.splitlines() if " WARNING " in line]
+    assert any(
+        "my data do not fit the model's input" in line and "max 16" in line for line in logged
+    )
+    assert "Traceback" not in err, err
+
+
+def test_provider_asks_whether_a_line_of_column_numbers_is_a_header(
+    published: Published, tmp_path: Path
+) -> None:
+    rows = [",".join(str(i) for i in range(65))]  # a dataframe's column numbers, or data?
+    rows += [",".join(["0.5"] * 64 + ["3"]) for _ in range(5)]
+    data = tmp_path / "numbered.csv"
+    data.write_text("\n".join(rows) + "\n")
+    args = provider_args(published, "provider", "--task", "1", "--data", str(data))
+    result = run(*args, env=published.env)
+    assert_clear_error(result, "numbered.csv: line 1 reads 0, 1, 2, ..., 64", "give --header")
+    bundled = provider_args(
+        published, "provider", "--task", "1", "--dataset", "digits", "--part", "1/2", "--header"
+    )
+    refused = run(*bundled, env=published.env)
+    assert refused.returncode == 2, refused.stderr
+    assert "--header/--no-header apply to a .csv --data file" in refused.stderr
+
+
 def test_provider_refuses_an_account_without_the_provider_role(published: Published) -> None:
     args = provider_args(
         published, "outsider", "--task", "1", "--dataset", "digits", "--part", "1/2"
@@ -506,8 +563,19 @@ def test_validator_refuses_an_account_without_the_validator_role(published: Publ
 def test_validator_stops_cleanly_on_a_signal(
     published: Published, signum: signal.Signals, tmp_path: Path
 ) -> None:
-    args = ["validator", "run", *published.consortium.common("validator-4")]
-    process = start("validator", args, published.env, tmp_path)
+    """Also, as a systemd unit runs it (SIGTERM): the password from a file
+    (``LoadCredential=``), and metrics served while it runs."""
+    c = published.consortium
+    args = ["validator", "run", *c.common("validator-4")]
+    env = published.env
+    if signum == signal.SIGTERM:
+        args += ["--metrics-port", "0"]
+        secret = tmp_path / "credentials" / "keystore-password"
+        secret.parent.mkdir()
+        secret.write_text(PASSWORD + "\n")
+        env = {k: v for k, v in env.items() if k != "LEDGERLEARN_AGENT__PASSWORD"}
+        env["LEDGERLEARN_AGENT__PASSWORD_FILE"] = str(secret)
+    process = start("validator", args, env, tmp_path)
     try:
         wait_for(
             lambda: "encryption key registered" in process.output()[0],
@@ -515,6 +583,19 @@ def test_validator_stops_cleanly_on_a_signal(
             90,
             "the validator to register",
         )
+        if signum == signal.SIGTERM:
+            found = re.search(r"metrics at (http://127\.0\.0\.1:\d+/metrics)", process.output()[0])
+            assert found, process.output()
+            started = time.perf_counter()
+            response = httpx.get(found.group(1), timeout=10)
+            assert time.perf_counter() - started < 2.0
+            families = {f.name: f for f in text_string_to_metric_families(response.text)}
+            (info,) = families["ledgerlearn_agent_info"].samples
+            assert info.labels == {"account": c.address("validator-4"), "role": "validator"}
+            assert families["ledgerlearn_chain_head_block"].samples[0].value > 0
+            assert families["ledgerlearn_scores_sent"].samples[0].value == 0  # on no committee
+            peers = families["ledgerlearn_ipfs_peers"].samples[0].value
+            assert peers >= 1, response.text  # the test's node, which serves task 1
         process.popen.send_signal(signum)
         process.popen.wait(timeout=30)
     finally:

@@ -46,6 +46,8 @@ class DagWorld:
     federation_task: int
     tips: list[bytes]
     expected: bytes  # the consensus model's content hash, computed in this process
+    default: bytes  # ... with the defaults (`model get`): the top 5 tips
+    accepted: list[bytes]  # in acceptance order
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +123,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagWorld]:
             assert reader.task(dag_task).tips() == [c, d, e]
             expected = task_consensus(reader, dag_task, top_k=2)
             assert expected.tips == [d, c]  # best quality first: 0.9, 0.8
+            default = task_consensus(reader, dag_task)
+            assert default.tips == [d, c, e]
             yield DagWorld(
                 net.rpc_url,
                 root_dir / "deployment.json",
@@ -128,6 +132,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagWorld]:
                 federation_task,
                 [d, c, e],
                 expected.content_hash,
+                default.content_hash,
+                reader.task(dag_task).accepted,
             )
 
 
@@ -205,3 +211,53 @@ def test_a_federation_task_has_no_consensus_model(world: DagWorld, tmp_path: Pat
     )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "is a federation task, not a dag task" in result.stderr
+
+
+def test_model_get_and_card_give_the_consensus_model(world: DagWorld, tmp_path: Path) -> None:
+    def model(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*CLI, "model", *args, "--rpc", world.rpc, "--deployment", str(world.deployment)],
+            capture_output=True,
+            text=True,
+            env=env(tmp_path / "home"),
+            stdin=subprocess.DEVNULL,
+            timeout=240,
+            check=False,
+        )
+
+    task = str(world.dag_task)
+    got = model("get", task, "--format", "onnx", "--out", str(tmp_path / "m"), "--json")
+    assert got.returncode == 0, got.stderr
+    summary = json.loads(got.stdout)
+    assert summary["model"]["content_hash"] == "0x" + world.default.hex()
+    assert summary["model"]["parts"] == ["0x" + t.hex() for t in world.tips]
+    content = (tmp_path / "m" / "model.safetensors").read_bytes()
+    assert sha256_digest(content) == world.default
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == [
+        "SHA256SUMS",
+        "model.onnx",
+        "model.safetensors",
+        "spec.json",
+    ]
+    card = model("card", task, "--json")
+    assert card.returncode == 0, card.stderr
+    document = json.loads(card.stdout)
+    assert document["updates"] == {
+        "submitted": 6,
+        "accepted": 5,
+        "rejected": 1,
+        "expired": 0,
+        "pending": 0,
+    }
+    receipts = document["receipts"]
+    assert [u["hash"] for u in receipts["accepted_updates"]] == [
+        "0x" + u.hex() for u in world.accepted
+    ]
+    assert receipts["consensus"]["content_hash"] == "0x" + world.default.hex()
+    block = receipts["consensus"]["block"]
+    assert document["reverify"][0].startswith(
+        f"ledgerlearn dag consensus --task {task} --at-block {block}"
+    )
+    refused = model("get", task, "--round", "1", "--out", str(tmp_path / "r"))
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert f"task {task} is a dag task: it has no rounds" in refused.stderr

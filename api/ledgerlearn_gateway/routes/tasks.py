@@ -1,4 +1,5 @@
-"""Tasks, their rounds, updates, dag, global model and metric curve; publishing (prepare)."""
+"""Tasks, their rounds, updates, dag, model spec, global model and metric curve; publishing
+(prepare)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,17 @@ from pathlib import Path
 from typing import IO, Annotated, Literal
 
 import anyio
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 
 from ledgerlearn.aggregation import RULE_NAMES
 from ledgerlearn.chain.index import TaskRecord
 from ledgerlearn.core.rules import Status
+from ledgerlearn.errors import ModelSpecError
 from ledgerlearn.flows.policy import FlowName
 from ledgerlearn.flows.registry import FLOW_NAMES, FLOWS
 from ledgerlearn.limits import MAX_SPEC_BYTES
+from ledgerlearn.model.spec import ModelSpec
 from ledgerlearn_gateway.auth import (
     ROLE_EXTRA,
     address_scheme,
@@ -54,6 +57,7 @@ from ledgerlearn_gateway.routes.common import (
     page,
     task_or_404,
 )
+from ledgerlearn_gateway.routes.content import fetch
 from ledgerlearn_gateway.strict_body import StrictRoute
 from ledgerlearn_gateway.views import (
     dag_view,
@@ -68,7 +72,7 @@ from ledgerlearn_gateway.views import (
 
 router = APIRouter(prefix="/tasks", tags=["tasks"], route_class=StrictRoute)
 FORM_LIMITS = {"max_fields": 8, "max_files": 3, "max_part_size": MAX_FIELD_BYTES}
-"""A prepare request has 4 fields and 3 files; a field is at most a few KB."""
+"""A prepare request has 5 fields and 3 files; a field is at most a few KB."""
 SIGNED = [
     Depends(address_scheme),
     Depends(timestamp_scheme),
@@ -131,6 +135,13 @@ async def prepare_publication(
     ] = None,
     seed: Annotated[int, Form(ge=0, le=2**31 - 1), DIGITS_ONLY] = 0,
     expected_providers: Annotated[int | None, Form(ge=1, le=10_000), DIGITS_ONLY] = None,
+    validation_header: Annotated[
+        bool | None,
+        Form(
+            description="A .csv validation file: whether line 1 names the columns (default: "
+            "detected; a line reading 0,1,...,n-1 or 1,...,n must be said)."
+        ),
+    ] = None,
 ) -> JSONResponse:
     """Prepare a publication (step 1 of 3): put the task's content on IPFS and return the
     EIP-712 typed data the publisher signs. Signed by the publisher (PUBLISHER_ROLE)."""
@@ -158,6 +169,7 @@ async def prepare_publication(
             weights=await _read_capped(weights, max_weights, "weights") if weights else None,
             seed=seed,
             expected_providers=expected_providers,
+            validation_header=validation_header,
         )
         # parsing, splitting, encrypting: a worker thread, never the event loop, and only
         # max_concurrent_prepares at once
@@ -307,6 +319,33 @@ def get_dag(gateway: GatewayDep, task_id: TaskId) -> DagView:
         if not strategy.has_graph:  # it learns in rounds
             raise ApiError(409, f"task {task_id} is a {strategy.name} task: see its /rounds")
         return dag_view(task)
+
+
+@router.get(
+    "/{task_id}/spec",
+    response_model=ModelSpec,
+    response_model_exclude_none=True,
+    responses=error_responses(404, 422, 502, 503, 504),
+)
+async def get_task_spec(gateway: GatewayDep, task_id: TaskId, response: Response) -> ModelSpec:
+    """The task's model spec, parsed: its canonical form (see `/schemas/model-spec.v1.json`).
+    The bytes the chain names, checked against their hash, are at `/content/{cid}`
+    (X-Content-Cid)."""
+
+    def params() -> tuple[str, bytes]:
+        with gateway.lock:
+            p = task_or_404(gateway, task_id).params
+            return p.model_spec_cid, p.model_spec_hash
+
+    cid, digest = await anyio.to_thread.run_sync(params)
+    raw = await fetch(gateway, cid, digest)
+    try:
+        spec = await anyio.to_thread.run_sync(ModelSpec.from_json, raw)
+    except ModelSpecError as exc:
+        raise ApiError(502, f"task {task_id}'s model spec ({cid}) is not valid: {exc}") from None
+    response.headers["X-Content-Cid"] = cid
+    response.headers["X-Content-Sha256"] = "0x" + digest.hex()
+    return spec
 
 
 @router.get("/{task_id}/model", response_model=GlobalModel, responses=error_responses(404, 422))

@@ -11,6 +11,7 @@ restarted sends each intended transaction at most once.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from ledgerlearn.agents.feed import SharedFeed
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.events import EventStream, LedgerEvent
 from ledgerlearn.chain.index import LedgerIndex, TaskRecord
-from ledgerlearn.errors import AgentError, StorageError
+from ledgerlearn.errors import AgentError, ModelSpecError, StorageError, WeightsError
 from ledgerlearn.flows.ports import ContentStore
 from ledgerlearn.limits import MAX_SPEC_BYTES
 from ledgerlearn.model import ModelSpec
@@ -56,6 +57,11 @@ class Participant:
     feed: SharedFeed | None = None
     """In a single-process run: the feed whose index this participant reads (one poll per
     block for every agent) instead of its own event stream and checkpoint."""
+    synced_at: float | None = None
+    """When :meth:`sync` last succeeded (``time.monotonic()``); None before the first."""
+    decode_failures: int = 0
+    """Content fetched and verified against its hash that did not decode (a model spec, or
+    weights not matching the task's spec): the fetch failures that are not the storage's."""
 
     @property
     def address(self) -> str:
@@ -72,6 +78,7 @@ class Participant:
             with self.stopwatch.measure("events"):
                 events = self.feed.sync()
             self.index, self.head = self.feed.index, self.feed.head
+            self.synced_at = time.monotonic()
             return events
         if self._stream is None:
             self._guard = EventStream(self.client, self.state_dir / "checkpoint.json")
@@ -85,6 +92,7 @@ class Participant:
         self._stream.commit(batch)
         assert self._guard is not None
         self._guard.commit(batch)
+        self.synced_at = time.monotonic()
         return batch.events
 
     def task(self, task_id: int) -> TaskRecord:
@@ -105,13 +113,45 @@ class Participant:
                     MAX_SPEC_BYTES,
                     self.fetch_timeout_s,
                 )
-            self._specs[task_id] = ModelSpec.from_json(raw)
+            try:
+                self._specs[task_id] = ModelSpec.from_json(raw)
+            except ModelSpecError:
+                self.decode_failures += 1
+                raise
         return self._specs[task_id]
+
+    def fetch_model(self, task_id: int, content_hash: bytes, cid: str | None = None) -> bytes:
+        """A model of the task (initial weights, update or aggregate): its bytes, verified
+        against ``content_hash``, from the first of its CIDs that serves them.
+
+        Raises
+        ------
+        AgentError
+            No CID is known for the model.
+        StorageError
+            Unavailable before the deadline, too large, or bytes not matching the hash.
+        """
+        task = self.task(task_id)
+        # An aggregate may have several CIDs (a proposer may name one that points to nothing):
+        # the given one first, then the members' own, then the rest.
+        candidates = list(dict.fromkeys([*([cid] if cid else []), *task.cids_of(content_hash)]))
+        if not candidates:
+            raise AgentError(f"no CID known for model 0x{content_hash.hex()} of task {task_id}")
+        failure: StorageError | None = None
+        for candidate in candidates:
+            try:
+                with self.stopwatch.measure("ipfs"):
+                    return self.store.get(candidate, content_hash, None, self.fetch_timeout_s)
+            except StorageError as exc:
+                failure = exc
+        assert failure is not None
+        raise failure
 
     def fetch_weights(
         self, task_id: int, content_hash: bytes, cid: str | None = None
     ) -> dict[str, npt.NDArray[np.float32]]:
-        """A model of the task (initial weights, update or aggregate), verified and decoded.
+        """A model of the task (initial weights, update or aggregate), verified and decoded
+        (:meth:`fetch_model`, then the task's spec).
 
         Raises
         ------
@@ -120,21 +160,10 @@ class Participant:
         WeightsError
             Not a safetensors file matching the task's model spec, or non-finite values.
         """
-        task = self.task(task_id)
-        # An aggregate may have several CIDs (a proposer may name one that points to nothing):
-        # the given one first, then the members' own, then the rest.
-        candidates = list(dict.fromkeys([*([cid] if cid else []), *task.cids_of(content_hash)]))
-        if not candidates:
-            raise AgentError(f"no CID known for model 0x{content_hash.hex()} of task {task_id}")
         spec = self.spec(task_id)
-        failure: StorageError | None = None
-        for candidate in candidates:
-            try:
-                with self.stopwatch.measure("ipfs"):
-                    data = self.store.get(candidate, content_hash, None, self.fetch_timeout_s)
-            except StorageError as exc:
-                failure = exc
-                continue
+        data = self.fetch_model(task_id, content_hash, cid)
+        try:
             return dict(decode(data, spec))
-        assert failure is not None
-        raise failure
+        except WeightsError:
+            self.decode_failures += 1
+            raise

@@ -23,6 +23,7 @@ from ledgerlearn.agents.participant import Participant
 from ledgerlearn.behaviours import Honest
 from ledgerlearn.core.types import Weights
 from ledgerlearn.data import Dataset
+from ledgerlearn.data.inputs import RangeReport, range_report
 from ledgerlearn.errors import AgentError, LedgerlearnError
 from ledgerlearn.flows.base import ProviderDuty
 from ledgerlearn.flows.dag.updates import DagSettings
@@ -79,6 +80,9 @@ class Provider:
         self.dag = dag or DagSettings()
         self.pace = pace
         self.submitted: list[tuple[int, bytes]] = []  # (round or attempt, update) sent
+        self.lost = 0
+        """Updates it made and could not submit (the window closed first, the commitment
+        reverted)."""
         self.reveals: dict[int, str] = {}  # round/attempt -> intent of a reveal not yet mined
         self._duty: ProviderDuty | None = None
         self._commits: dict[
@@ -102,16 +106,34 @@ class Provider:
         defaults (``kind()``)."""
         return self.dag if isinstance(self.dag, kind) else kind()
 
-    def check(self) -> None:
-        """Fail early, with a clear message, when this provider cannot take part."""
+    def check(self) -> RangeReport | None:
+        """Fail early, with a clear message, when this provider cannot take part.
+
+        Returns
+        -------
+        RangeReport or None
+            Its data measured against the input range the task's spec declares (None when
+            it declares none). Data that do not fit it are logged as a WARNING with the
+            numbers, before any training: the provider may go on, but it trains the model on
+            inputs it was not made for.
+        """
         client = self.participant.client
         task = self.participant.task(self.task_id)
         if not client.has_role("PROVIDER", client.address):
             raise AgentError(f"{client.address} does not hold PROVIDER_ROLE: it may not join")
         if client.address in task.params.committee:
             raise AgentError(f"{client.address} is on task {self.task_id}'s committee")
-        self.data.check_matches(self.participant.spec(self.task_id))
+        spec = self.participant.spec(self.task_id)
+        self.data.check_matches(spec)
         self.duty.check(task)
+        report = range_report(spec, self.data)
+        if report is not None and not report.fits:
+            log.warning(
+                "task %d: my data do not fit the model's input: %s",
+                self.task_id,
+                report.describe(self.data.name),
+            )
+        return report
 
     def step(self) -> bool:
         """Join, or do its flow's next piece of work; True when a transaction was sent."""
@@ -157,6 +179,7 @@ class Provider:
             return ("revealable" if committed <= p.head else "waiting"), False
         if reverted:
             del self._commits[update]
+            self.lost += 1
             log.warning(
                 "task %d: the commitment to update 0x%s reverted; not submitted",
                 self.task_id,

@@ -5,8 +5,9 @@ its validation fragments are encrypted to, registered on chain with :meth:`Valid
 its fragment of each task it judges (fetched and decrypted once with ECIES; the fragment's
 sha256 is on chain), fetching updates (concurrently under one deadline, each verified, one
 update per CID and pass), its behaviour (what it reports given its true scores, whether it
-attests), whether it runs the sanity checks, and every score it sent. It is the
-:class:`~ledgerlearn.flows.ports.CommitteeMember` the flows' committee duties use.
+attests), whether it runs the sanity checks, every score it sent and how many it computed and
+did not send. It is the :class:`~ledgerlearn.flows.ports.CommitteeMember` the flows'
+committee duties use.
 
 What a task needs from it is its flow's: each step it hands every task it has indexed to the
 flow's duty (:meth:`~ledgerlearn.flows.base.FlowStrategy.committee`, one per flow, made on
@@ -22,6 +23,9 @@ the same signed transaction, never a second one).
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
+
 from eth_keys.datatypes import PrivateKey
 
 from ledgerlearn.agents.participant import Participant
@@ -30,11 +34,14 @@ from ledgerlearn.chain.index import TaskRecord
 from ledgerlearn.core.rules import Flow
 from ledgerlearn.data import Dataset
 from ledgerlearn.data.fragments import decrypt_fragment
+from ledgerlearn.data.inputs import range_report
 from ledgerlearn.errors import ContentTooLargeError, ContentUnavailableError, LedgerlearnError
 from ledgerlearn.flows.base import CommitteeDuty
 from ledgerlearn.flows.registry import FLOWS
 from ledgerlearn.flows.scoring import ScoreRecord
 from ledgerlearn.model.weights import default_max_bytes
+
+log = logging.getLogger(__name__)
 
 
 class Validator:
@@ -86,6 +93,10 @@ class Validator:
         self._fragments: dict[int, Dataset] = {}
         self._forgotten: set[int] = set()  # closed tasks whose caches were dropped
         self.scored: list[ScoreRecord] = []
+        """Every score it sent, in order."""
+        self.dropped: Counter[str] = Counter()
+        """Scores it computed and did not send, by reason
+        (:data:`~ledgerlearn.flows.scoring.DROPPED`)."""
         self._duties: dict[Flow, CommitteeDuty] = {}  # made on first use, one per flow
 
     def register(self, peer_address: str) -> bool:
@@ -159,7 +170,10 @@ class Validator:
         return outcomes
 
     def fragment(self, task: TaskRecord) -> Dataset:
-        """This member's validation fragment of ``task``, fetched and decrypted once."""
+        """This member's validation fragment of ``task``, fetched and decrypted once; a
+        fragment whose values do not fit the input range the spec declares is logged as a
+        WARNING with the numbers (the publisher's data and its spec disagree: every score on
+        it measures the model on inputs it was not made for)."""
         if task.task_id not in self._fragments:
             p = self.participant
             index = task.params.committee.index(p.address)
@@ -178,4 +192,11 @@ class Validator:
                 num_classes=spec.num_classes,
                 name=f"task-{task.task_id}/fragment-{index}",
             )
+            report = range_report(spec, self._fragments[task.task_id])
+            if report is not None and not report.fits:
+                log.warning(
+                    "task %d: my validation fragment does not fit the model's input: %s",
+                    task.task_id,
+                    report.describe(f"fragment {index}"),
+                )
         return self._fragments[task.task_id]

@@ -105,6 +105,10 @@ class LedgerClient:
         """The same contracts seen by another participant."""
         return LedgerClient(self.chain, self.deployment, account, outbox=outbox)
 
+    def balance(self, account: str | None = None) -> int:
+        """The balance of ``account`` (default: this client's), in wei."""
+        return int(self.chain.w3.eth.get_balance(account or self.address))  # type: ignore[arg-type]
+
     def block_number(self) -> int:
         """The latest block number."""
         return int(self.chain.w3.eth.block_number)

@@ -17,6 +17,7 @@ from ledgerlearn.addresses import AddressError, parse_address
 from ledgerlearn.errors import ConfigError
 
 PASSWORD_ENV = "LEDGERLEARN_AGENT__PASSWORD"  # noqa: S105 (the name of a variable)
+PASSWORD_FILE_ENV = "LEDGERLEARN_AGENT__PASSWORD_FILE"  # noqa: S105 (the name of a variable)
 
 
 def create_keystore(path: Path, password: str) -> LocalAccount:
@@ -54,18 +55,48 @@ def keystore_address(path: Path) -> str:
         raise ConfigError(f"{path} names no address (not an eth-account keystore)") from exc
 
 
+def read_password_file(path: Path) -> str:
+    """The password kept in the file at ``path`` (e.g. a systemd credential): its content, less
+    one trailing line break.
+
+    Raises
+    ------
+    ConfigError
+        The file cannot be read (one line naming it and why).
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(
+            f"cannot read the keystore password from {path} ({PASSWORD_FILE_ENV}): {reason}"
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"the keystore password in {path} ({PASSWORD_FILE_ENV}) is not UTF-8 text"
+        ) from None
+    return text.removesuffix("\n").removesuffix("\r")
+
+
 def load_keystore(path: Path, password: str | None = None) -> LocalAccount:
     """Decrypt the keystore at ``path``.
 
     The password is ``password``, else the environment variable ``LEDGERLEARN_AGENT__PASSWORD``,
-    else asked for on the terminal.
+    else the file ``LEDGERLEARN_AGENT__PASSWORD_FILE`` names (a systemd credential:
+    ``LoadCredential=``), else asked for on the terminal.
     """
     keystore = _read(path)
     if password is None:
         password = os.environ.get(PASSWORD_ENV)
+    if password is None and os.environ.get(PASSWORD_FILE_ENV):
+        password = read_password_file(Path(os.environ[PASSWORD_FILE_ENV]))
     if password is None:
         if not sys.stdin.isatty():
-            raise ConfigError(f"keystore {path} needs a password: set {PASSWORD_ENV}")
+            raise ConfigError(
+                f"keystore {path} needs a password: set {PASSWORD_ENV} or {PASSWORD_FILE_ENV}"
+            )
         password = getpass.getpass(f"password for {path}: ")
     try:
         key = Account.decrypt(keystore, password)

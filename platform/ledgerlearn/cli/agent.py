@@ -1,6 +1,7 @@
 """What an agent command resolves from its options and the settings before it starts its
 agent: the member's key, the chain, the deployment file, and per-account state and IPFS
-folders, so that several agents run side by side on one machine."""
+folders, so that several agents run side by side on one machine; and, with
+``--metrics-port``, its Prometheus endpoint (:mod:`ledgerlearn.agents.metrics`)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ledgerlearn.cli.common import chain_settings, deployment_path
+from ledgerlearn.cli.common import chain_settings, console, deployment_path
 from ledgerlearn.config import ChainSettings, Settings, StorageSettings
 from ledgerlearn.errors import ConfigError
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
+    from ledgerlearn.agents.metrics import AgentCollector
+    from ledgerlearn.agents.provider import Provider
     from ledgerlearn.agents.session import AgentSession
+    from ledgerlearn.agents.validator import Validator
 
 
 class AgentSetup:
@@ -31,6 +35,7 @@ class AgentSetup:
         ipfs_repo: Path | None,
         fetch_timeout: float | None,
         ipfs_port: int | None = None,
+        metrics_port: int | None = None,
     ) -> None:
         from ledgerlearn.chain.keys import load_keystore
 
@@ -49,10 +54,14 @@ class AgentSetup:
             storage["swarm_port"] = ipfs_port
         self.storage: StorageSettings = settings.storage.model_copy(update=storage)
         self.fetch_timeout_s = fetch_timeout or settings.storage.get_timeout_s
+        self.metrics_port = metrics_port
+        self.metrics: AgentCollector | None = None
+        """The agent's metrics while its session runs with ``--metrics-port``."""
 
     @contextmanager
     def session(self, role: str) -> Iterator[AgentSession]:
-        """The running agent (:func:`~ledgerlearn.agents.session.open_session`)."""
+        """The running agent (:func:`~ledgerlearn.agents.session.open_session`), with its
+        metrics served while it runs when a metrics port was given."""
         import torch
 
         from ledgerlearn.agents.session import open_session
@@ -69,9 +78,33 @@ class AgentSetup:
                 role=role,
                 fetch_timeout_s=self.fetch_timeout_s,
             ) as session:
-                yield session
+                if self.metrics_port is None:
+                    yield session
+                    return
+                from ledgerlearn.agents.metrics import AgentCollector, serve_metrics
+
+                collector = AgentCollector(session.participant, session.node, role=role.lower())
+                with serve_metrics(collector, self.metrics_port) as url:
+                    console.print(f"metrics at {url}")
+                    self.metrics = collector
+                    try:
+                        yield session
+                    finally:
+                        self.metrics = None
         except (ChainResetError, ChainReorgError) as exc:
             raise type(exc)(
                 f"{exc} (this agent's state in {self.state_dir} belongs to the chain before: "
                 "remove it or give another --state-dir)"
             ) from exc
+
+    def observe(
+        self, *, validator: Validator | None = None, provider: Provider | None = None
+    ) -> None:
+        """Expose the series of the agent's validator or provider once it is made (nothing
+        without ``--metrics-port``)."""
+        if self.metrics is None:
+            return
+        if validator is not None:
+            self.metrics.validator = validator
+        if provider is not None:
+            self.metrics.provider = provider

@@ -19,6 +19,7 @@ from rich.table import Table
 from ledgerlearn.cli import inputs
 from ledgerlearn.cli.common import (
     BundledOpt,
+    HeaderOpt,
     clear_errors,
     console,
     err,
@@ -119,6 +120,7 @@ def publish(
     preset: Annotated[PresetName | None, typer.Option(help="A ready-made spec.")] = None,
     weights: Annotated[Path | None, typer.Option(help="Initial weights (.safetensors).")] = None,
     validation: Annotated[Path | None, typer.Option(help="Validation data .npz or .csv.")] = None,
+    header: HeaderOpt = None,
     dataset: Annotated[
         BundledOpt | None,
         typer.Option(help="Bundled dataset: its publisher's validation share is uploaded."),
@@ -139,11 +141,13 @@ def publish(
         spec_bytes = (
             spec.read_bytes() if spec is not None else inputs.model_spec(None, preset).to_json()
         )
+        inputs.csv_only(header, validation, "--validation")
         name, data = _validation_upload(validation, dataset, spec_bytes)
         request = PublicationRequest(
             spec=spec_bytes,
             validation=data,
             validation_name=name,
+            validation_header=header,
             policy=policy,
             committee=inputs.committee(committee),
             weights=weights.read_bytes() if weights else None,

@@ -204,10 +204,29 @@ FetchTimeoutOpt = Annotated[
         min=0.1, help="Deadline of one IPFS fetch, seconds (default: storage.get_timeout_s)."
     ),
 ]
+MetricsPortOpt = Annotated[
+    int | None,
+    typer.Option(
+        min=0,
+        max=65535,
+        help="Serve Prometheus metrics at http://127.0.0.1:PORT/metrics while the agent runs "
+        "(0: a free port, printed; default: no metrics).",
+    ),
+]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Report folder (default: reports/...).")]
 
 BundledOpt = Literal["digits", "mnist"]
 """The bundled datasets."""
+
+HeaderOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--header/--no-header",
+        help="A .csv file's line 1 names the columns / is data (default: detected; a line "
+        "reading 0,1,...,n-1 or 1,...,n must be said).",
+    ),
+]
+"""Whether a CSV data file has a header line (None: detect it)."""
 
 DATASET_HELP = (
     "Bundled dataset: the publisher validates on a seeded share of its training split "

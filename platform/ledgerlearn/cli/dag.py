@@ -13,10 +13,6 @@ registered nodes. Anyone gets the same answer for the same block:
 from __future__ import annotations
 
 import json
-import logging
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -31,17 +27,13 @@ from ledgerlearn.cli.common import (
     ledger_client,
     setup_logging,
 )
-from ledgerlearn.config import Settings, StorageSettings
+from ledgerlearn.cli.reader import reader
 from ledgerlearn.errors import ConfigError
 
 if TYPE_CHECKING:
-    from ledgerlearn.agents.participant import Participant
-    from ledgerlearn.chain.client import LedgerClient
     from ledgerlearn.chain.index import LedgerIndex, TaskRecord
 
 __all__ = ["dag_app"]
-
-log = logging.getLogger(__name__)
 
 dag_app = typer.Typer(
     help="Dag tasks: tips and the consensus model, from the chain and IPFS.",
@@ -55,32 +47,6 @@ AtBlockOpt = Annotated[
         "--at-block", min=0, help="Read the DAG as it stood at this block (default: now)."
     ),
 ]
-
-
-@contextmanager
-def _reader(client: LedgerClient, ipfs_repo: Path | None) -> Iterator[Participant]:
-    """A read-only participant synced with the chain, with an IPFS node of its own that
-    dialled the members' registered nodes."""
-    import torch
-
-    from ledgerlearn.agents.participant import Participant
-    from ledgerlearn.storage import IpfsNode
-
-    torch.set_num_threads(1)
-    settings = Settings()
-    with tempfile.TemporaryDirectory(prefix="ledgerlearn-dag-") as tmp:
-        repo = ipfs_repo.expanduser() if ipfs_repo is not None else Path(tmp) / "ipfs"
-        storage: StorageSettings = settings.storage.model_copy(update={"repo_dir": repo})
-        with IpfsNode(storage, start_fetch_worker=True) as node:
-            state = Path(tmp) / "state"
-            participant = Participant(client, node, state, fetch_timeout_s=storage.get_timeout_s)
-            participant.sync()
-            for account, (address, _) in participant.index.members.items():
-                try:
-                    node.connect(address)
-                except Exception as exc:  # a member offline now: the others may serve it
-                    log.info("cannot reach %s at %s: %s", account, address, exc)
-            yield participant
 
 
 def _dag_task(index: LedgerIndex, task_id: int) -> TaskRecord:
@@ -179,7 +145,7 @@ def consensus(
 ) -> None:
     """Recompute a dag task's consensus model: the robust aggregate of its top K tips."""
     setup_logging()
-    with clear_errors(), _reader(ledger_client(deployment, rpc), ipfs_repo) as participant:
+    with clear_errors(), reader(ledger_client(deployment, rpc), ipfs_repo) as participant:
         from ledgerlearn.flows.dag.consensus import task_consensus
 
         _dag_task(participant.index, task)

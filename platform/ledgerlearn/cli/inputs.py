@@ -93,12 +93,33 @@ def bundled(name: str, spec: ModelSpec) -> tuple[Dataset, Dataset]:
     return pool, validation
 
 
-def validation_data(path: Path | None, dataset: str | None, spec: ModelSpec) -> Dataset:
-    """The publisher's validation data: ``--validation FILE`` or a bundled dataset's share."""
+def csv_only(header: bool | None, path: Path | None, option: str) -> None:
+    """Refuse ``--header/--no-header`` unless ``option`` names a .csv file."""
+    if header is not None and (path is None or path.suffix.lower() != ".csv"):
+        raise typer.BadParameter(f"--header/--no-header apply to a .csv {option} file")
+
+
+def validation_data(
+    path: Path | None,
+    dataset: str | None,
+    spec: ModelSpec,
+    header: bool | None = None,
+    notice: Callable[[str], None] | None = None,
+) -> Dataset:
+    """The publisher's validation data: ``--validation FILE`` (``header``: whether a CSV's
+    line 1 is a header; how the file was read goes to ``notice``) or a bundled dataset's
+    share."""
     from ledgerlearn.data import load_file
 
+    csv_only(header, path, "--validation")
     if path is not None:
-        data = load_file(path, num_classes=spec.num_classes, input_shape=spec.input_shape)
+        data = load_file(
+            path,
+            num_classes=spec.num_classes,
+            input_shape=spec.input_shape,
+            header=header,
+            notice=notice,
+        )
     else:
         _, data = bundled(str(dataset), spec)
     data.check_matches(spec)
@@ -111,10 +132,14 @@ def provider_source(
     part: str | None,
     partition: str,
     alpha: float,
+    header: bool | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> Callable[[ModelSpec, int], Dataset]:
     """Check a provider's data options now; the data are loaded once the task's spec is
-    known (the callable takes the spec and the partition seed)."""
+    known (the callable takes the spec and the partition seed). ``header`` says whether a
+    CSV's line 1 is a header (None: detect it); how the file was read goes to ``notice``."""
     one_of(data, dataset, "--data FILE and --dataset NAME")
+    csv_only(header, data, "--data")
     if data is not None and part is not None:
         raise typer.BadParameter("--part applies to --dataset, not --data")
     if data is None and part is None:
@@ -132,7 +157,13 @@ def provider_source(
         path = data
 
         def from_file(spec: ModelSpec, _: int) -> Dataset:
-            return load_file(path, num_classes=spec.num_classes, input_shape=spec.input_shape)
+            return load_file(
+                path,
+                num_classes=spec.num_classes,
+                input_shape=spec.input_shape,
+                header=header,
+                notice=notice,
+            )
 
         return from_file
     partitioner: IidPartitioner | DirichletPartitioner | ShardPartitioner

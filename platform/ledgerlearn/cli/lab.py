@@ -133,6 +133,9 @@ def demo(
     if board is not None:
         console.print(f"dashboard: [bold]{board.url}[/] (once the contracts are deployed)")
 
+    def report(result: RunResult) -> None:
+        _report(result, out, title, config, _clean_baseline(quick, flow) if baseline else None)
+
     try:
         with console.status("starting the devnet") as status:
 
@@ -142,9 +145,7 @@ def demo(
 
             def finished(result: RunResult) -> None:  # the devnet and the agents still run
                 status.stop()
-                _report(
-                    result, out, title, config, _clean_baseline(quick, flow) if baseline else None
-                )
+                report(result)
                 where = f"the dashboard at {board.url}" if board is not None else "the devnet"
                 wait_for_ctrl_c(f"serving the finished task: {where}")
 
@@ -162,7 +163,7 @@ def demo(
         if board is not None:
             board.stop()
     if not linger:
-        _report(result, out, title, config, _clean_baseline(quick, flow) if baseline else None)
+        report(result)
 
 
 def simulate_command(

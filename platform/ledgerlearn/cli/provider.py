@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
+from rich.markup import escape
 
 from ledgerlearn.cli.agent import AgentSetup
 from ledgerlearn.cli.common import (
@@ -20,9 +21,11 @@ from ledgerlearn.cli.common import (
     BundledOpt,
     DeploymentOpt,
     FetchTimeoutOpt,
+    HeaderOpt,
     IpfsPortOpt,
     IpfsRepoOpt,
     KeystoreOpt,
+    MetricsPortOpt,
     RpcOpt,
     StateDirOpt,
     clear_errors,
@@ -56,6 +59,7 @@ def provider_run(
         Path | None,
         typer.Option(help="Your data, .npz (arrays x, y) or .csv (label last); or --dataset."),
     ] = None,
+    header: HeaderOpt = None,
     dataset: Annotated[
         BundledOpt | None, typer.Option(help=DATASET_HELP + " Take one with --part.")
     ] = None,
@@ -89,6 +93,7 @@ def provider_run(
         typer.Option(help="After the task closes, keep serving your updates until Ctrl-C."),
     ] = False,
     fetch_timeout: FetchTimeoutOpt = None,
+    metrics_port: MetricsPortOpt = None,
     parents: Annotated[
         int, typer.Option(min=1, max=8, help="Dag: parents per update (the task caps it).")
     ] = 2,
@@ -146,7 +151,9 @@ def provider_run(
             staleness_beta=staleness_beta,
         )
     with clear_errors("partition", {"alpha": "--alpha"}):
-        source = provider_source(data, dataset, part, partition, alpha)
+        source = provider_source(
+            data, dataset, part, partition, alpha, header, lambda line: console.print(escape(line))
+        )
 
         from ledgerlearn.agents.provider import Provider
         from ledgerlearn.errors import AgentError
@@ -155,7 +162,14 @@ def provider_run(
 
         training = TrainingConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed or 0)
         agent = AgentSetup(
-            keystore, deployment, rpc, state_dir, ipfs_repo, fetch_timeout, ipfs_port
+            keystore,
+            deployment,
+            rpc,
+            state_dir,
+            ipfs_repo,
+            fetch_timeout,
+            ipfs_port,
+            metrics_port,
         )
         if seed is None:  # distinct providers start from distinct minibatch orders
             training = training.model_copy(update={"seed": int(agent.account.address[2:10], 16)})
@@ -178,7 +192,15 @@ def provider_run(
                 provider = Provider(
                     participant, task, local, training, on_progress=display, dag=dag
                 )
-                provider.check()
+                report = provider.check()
+                if report is not None and not report.fits:
+                    err.print(
+                        f"[bold yellow]warning:[/] {escape(report.describe(local.name))}; "
+                        "preprocess your data as the task says (training goes on with the "
+                        "values as they are)",
+                        highlight=False,
+                    )
+                agent.observe(provider=provider)
                 session.register_peer()
                 console.print(
                     f"provider {session.address} on task {task}: {len(local)} samples "

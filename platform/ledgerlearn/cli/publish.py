@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from ledgerlearn.cli import inputs
 from ledgerlearn.cli.agent import AgentSetup
@@ -30,9 +31,11 @@ from ledgerlearn.cli.common import (
     BundledOpt,
     DeploymentOpt,
     FetchTimeoutOpt,
+    HeaderOpt,
     IpfsPortOpt,
     IpfsRepoOpt,
     KeystoreOpt,
+    MetricsPortOpt,
     RpcOpt,
     StateDirOpt,
     clear_errors,
@@ -82,6 +85,7 @@ def publish(
             help="Validation data, .npz (arrays x, y) or .csv (label last); or --dataset."
         ),
     ] = None,
+    header: HeaderOpt = None,
     dataset: Annotated[BundledOpt | None, typer.Option(help=DATASET_HELP)] = None,
     *,
     policy: Policy,
@@ -108,6 +112,7 @@ def publish(
         ),
     ] = True,
     fetch_timeout: FetchTimeoutOpt = None,
+    metrics_port: MetricsPortOpt = None,
 ) -> None:
     """Publish a learning task, then keep its rounds and serve its content until it closes.
 
@@ -133,9 +138,27 @@ def publish(
         policy.check_committee(len(members), expected_providers)
         model = inputs.model_spec(spec, preset)
         initial = inputs.initial_weights(weights, model)
-        validation_set = inputs.validation_data(validation, dataset, model)
+        validation_set = inputs.validation_data(
+            validation, dataset, model, header, lambda line: console.print(escape(line))
+        )
+        from ledgerlearn.data import range_report
+
+        report = range_report(model, validation_set)
+        if report is not None and not report.fits:
+            err.print(
+                f"[bold yellow]warning:[/] {escape(report.describe(validation_set.name))}: the "
+                "committee would score every update on inputs the model was not made for",
+                highlight=False,
+            )
         agent = AgentSetup(
-            keystore, deployment, rpc, state_dir, ipfs_repo, fetch_timeout, ipfs_port
+            keystore,
+            deployment,
+            rpc,
+            state_dir,
+            ipfs_repo,
+            fetch_timeout,
+            ipfs_port,
+            metrics_port,
         )
         try:
             with agent.session("PUBLISHER") as session:

@@ -20,6 +20,7 @@ from ledgerlearn.cli.common import (
     IpfsPortOpt,
     IpfsRepoOpt,
     KeystoreOpt,
+    MetricsPortOpt,
     RpcOpt,
     StateDirOpt,
     clear_errors,
@@ -45,6 +46,7 @@ def validator_run(
     ipfs_repo: IpfsRepoOpt = None,
     ipfs_port: IpfsPortOpt = None,
     fetch_timeout: FetchTimeoutOpt = None,
+    metrics_port: MetricsPortOpt = None,
     until_closed: Annotated[
         int | None,
         typer.Option(min=1, help="Exit once this task is closed (default: run until Ctrl-C)."),
@@ -57,12 +59,20 @@ def validator_run(
         from ledgerlearn.agents.validator import Validator
 
         agent = AgentSetup(
-            keystore, deployment, rpc, state_dir, ipfs_repo, fetch_timeout, ipfs_port
+            keystore,
+            deployment,
+            rpc,
+            state_dir,
+            ipfs_repo,
+            fetch_timeout,
+            ipfs_port,
+            metrics_port,
         )
         try:
             with agent.session("VALIDATOR") as session:
                 participant = session.participant
                 validator = Validator(participant, agent.account.key)
+                agent.observe(validator=validator)
                 sent = validator.register(session.peer_address)
                 console.print(
                     f"validator {session.address}: IPFS node {session.peer_address} and "

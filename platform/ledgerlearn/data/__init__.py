@@ -6,8 +6,11 @@
   unpickler that only rebuilds numpy arrays;
 - :mod:`~ledgerlearn.data.partition`: seeded IID, Dirichlet(alpha) and shard partitioners, a
   stratified partitioner and holdout;
-- :mod:`~ledgerlearn.data.files`: ``.npz`` / ``.csv`` files -> :class:`Dataset` with clear
-  errors;
+- :mod:`~ledgerlearn.data.files`: ``.npz`` / ``.csv`` files -> :class:`Dataset` (or
+  :class:`Features`, labels optional, to predict on) with clear errors (a CSV's header line
+  detected, or given);
+- :mod:`~ledgerlearn.data.inputs`: a dataset's values against the input range a model spec
+  declares (:func:`range_report`);
 - :mod:`~ledgerlearn.data.fragments`: stratified validation fragments, safetensors codec,
   ECIES encryption to a committee member's secp256k1 key;
 - :mod:`~ledgerlearn.data.errors`: the :class:`DataError` hierarchy.
@@ -26,6 +29,7 @@ from ledgerlearn.data.datasets import (
     load_mnist,
 )
 from ledgerlearn.data.errors import (
+    AmbiguousHeaderError,
     DataError,
     DataFileError,
     DatasetError,
@@ -35,7 +39,14 @@ from ledgerlearn.data.errors import (
     PartitionError,
     UnsafePickleError,
 )
-from ledgerlearn.data.files import SUPPORTED_SUFFIXES, load_csv, load_file, load_npz
+from ledgerlearn.data.files import (
+    SUPPORTED_SUFFIXES,
+    Features,
+    load_csv,
+    load_features,
+    load_file,
+    load_npz,
+)
 from ledgerlearn.data.fragments import (
     DEFAULT_MAX_FRAGMENT_BYTES,
     ECIES_OVERHEAD,
@@ -46,6 +57,7 @@ from ledgerlearn.data.fragments import (
     encrypt_fragment,
     split_fragments,
 )
+from ledgerlearn.data.inputs import RangeReport, range_report
 from ledgerlearn.data.partition import (
     PARTITIONERS,
     DirichletPartitioner,
@@ -70,11 +82,13 @@ __all__ = [
     "FRAGMENT_FORMAT",
     "PARTITIONERS",
     "SUPPORTED_SUFFIXES",
+    "AmbiguousHeaderError",
     "DataError",
     "DataFileError",
     "Dataset",
     "DatasetError",
     "DirichletPartitioner",
+    "Features",
     "FragmentDecryptionError",
     "FragmentError",
     "IidPartitioner",
@@ -82,6 +96,7 @@ __all__ = [
     "LabelRangeError",
     "PartitionError",
     "Partitioner",
+    "RangeReport",
     "ShardPartitioner",
     "Split",
     "UnsafePickleError",
@@ -98,9 +113,11 @@ __all__ = [
     "load_bundled",
     "load_csv",
     "load_digits",
+    "load_features",
     "load_file",
     "load_mnist",
     "load_npz",
+    "range_report",
     "shard_partition",
     "split_fragments",
     "stratified_partition",

@@ -9,14 +9,25 @@ Two formats, chosen by the file's suffix:
   (dtype, shape, size against the zip entry, at most ``max_values`` values) before its data
   is inflated, so a small archive that would expand to gigabytes costs nothing.
 - ``.csv``: one sample per line, numeric features; the label is the last column, or the
-  column named (header) or numbered (0-based, negative from the end) by ``label_column``. A
-  first line of non-numbers only is a header; a first line mixing numbers and text is refused.
+  column named (header) or numbered (0-based, negative from the end) by ``label_column``.
   Blank lines are skipped. Labels may be written ``3`` or ``3.0`` but must be whole numbers.
   The file is streamed in chunks of lines; at most ``max_values`` feature values are read.
+  **Header line** (``header``): ``True``, line 1 names the columns, whatever it holds;
+  ``False``, line 1 is data; ``None`` (auto), line 1 is a header when none of its fields is a
+  number and data when all are, except that a line reading ``0, 1, ..., n-1`` or ``1, ..., n``
+  (the column numbers a dataframe writes) is refused as ambiguous
+  (:class:`~ledgerlearn.data.errors.AmbiguousHeaderError`), and a line mixing numbers and text
+  is refused. What was decided is reported through ``notice``.
 
-Features are converted to float32 (no scaling: preprocess them as the task's model expects,
-e.g. pixels in [0, 1] for the bundled models). With ``input_shape`` (a model spec's), each
-sample is reshaped row-major to it when the number of values matches.
+:func:`load_features` reads samples to run a model on (``ledgerlearn model predict``): the
+same formats, with labels optional (an ``.npz`` without ``y``; a ``.csv`` with as many columns
+as the model has input values, or one more: the label, last).
+
+Features are converted to float32 and not scaled: the values reach the model as they are
+in the file, and the model applies the transform its spec declares, if any (see
+:mod:`ledgerlearn.data.inputs` for the check against the spec's input range). With
+``input_shape`` (a model spec's), each sample is reshaped row-major to it when the number of
+values matches.
 
 Every problem raises :class:`~ledgerlearn.data.errors.DataFileError` (or
 :class:`~ledgerlearn.data.errors.LabelRangeError` for labels outside ``[0, num_classes)``),
@@ -31,8 +42,10 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -40,10 +53,10 @@ import numpy as np
 import numpy.typing as npt
 
 from ledgerlearn.data.datasets import Dataset, check_labels
-from ledgerlearn.data.errors import DataFileError, LabelRangeError
+from ledgerlearn.data.errors import AmbiguousHeaderError, DataFileError, LabelRangeError
 from ledgerlearn.limits import MAX_LOCAL_DATA_VALUES
 
-__all__ = ["SUPPORTED_SUFFIXES", "load_csv", "load_file", "load_npz"]
+__all__ = ["SUPPORTED_SUFFIXES", "Features", "load_csv", "load_features", "load_file", "load_npz"]
 
 SUPPORTED_SUFFIXES: tuple[str, ...] = (".npz", ".csv")
 """File suffixes :func:`load_file` understands."""
@@ -73,6 +86,8 @@ def load_file(
     name: str | None = None,
     label: str | None = None,
     max_values: int = MAX_LOCAL_DATA_VALUES,
+    header: bool | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> Dataset:
     """Load a ``.npz`` or ``.csv`` data file.
 
@@ -95,6 +110,10 @@ def load_file(
     max_values
         Most feature values (samples x features per sample) the file may hold; a file
         declaring more is refused before its data is read or inflated.
+    header
+        ``.csv`` only: whether line 1 is a header (``None``: detect it, see the module).
+    notice
+        Told, in one line, how the file was read (a CSV's header line, detected or given).
 
     Returns
     -------
@@ -115,6 +134,8 @@ def load_file(
     if suffix == ".npz":
         if label_column is not None:
             raise DataFileError(f"{where}: label_column applies to .csv files, not .npz")
+        if header is not None:
+            raise DataFileError(f"{where}: a header line applies to .csv files, not .npz")
         return load_npz(
             file,
             num_classes=num_classes,
@@ -132,6 +153,8 @@ def load_file(
             name=name,
             label=label,
             max_values=max_values,
+            header=header,
+            notice=notice,
         )
     raise DataFileError(
         f"{where}: unsupported file type {file.suffix or '(no suffix)'!r}; "
@@ -188,6 +211,18 @@ def load_npz(
     file = Path(path)
     where = label or str(file)
     _check_num_classes(num_classes, where)
+    features, labels = _npz_arrays(file, where, max_values, need_y=True)
+    assert labels is not None
+    check_labels(labels, num_classes, name=where)
+    features = _reshape(features, input_shape, where)
+    return Dataset(features, labels, num_classes, file.name if name is None else name)
+
+
+def _npz_arrays(
+    file: Path, where: str, max_values: int, *, need_y: bool
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64] | None]:
+    """The features (float32) and labels (int64; None when ``y`` is absent and not needed) of
+    an ``.npz`` archive, checked as :func:`load_npz` says (labels not yet against a model)."""
     if not file.is_file():
         raise DataFileError(f"{where}: no such file")
     try:
@@ -204,47 +239,50 @@ def load_npz(
     except (OSError, EOFError, ValueError) as exc:
         raise DataFileError(f"{where}: not a readable .npz archive ({exc})") from None
     with archive:
-        members = _npz_members(archive, where)
+        members = _npz_members(archive, where, need_y=need_y)
         headers = {key: _npy_header(archive, info, key, where) for key, info in members.items()}
-        x_shape, y_shape = headers["x"][0], headers["y"][0]
+        x_shape = headers["x"][0]
         x_values = math.prod(x_shape)
         if x_values > max_values:
             raise DataFileError(
                 f"{where}: x has shape {x_shape} ({x_values} values), above the limit of "
                 f"{max_values} values"
             )
-        if math.prod(y_shape) > max_values:
+        if "y" in headers and math.prod(headers["y"][0]) > max_values:
             raise DataFileError(
-                f"{where}: y has shape {y_shape}, above the limit of {max_values} values"
+                f"{where}: y has shape {headers['y'][0]}, above the limit of {max_values} values"
             )
         x = _read_member(archive, members["x"], "x", where)
-        y = _read_member(archive, members["y"], "y", where)
+        y = _read_member(archive, members["y"], "y", where) if "y" in members else None
 
     if x.dtype.kind not in _NUMERIC_KINDS:
         raise DataFileError(
             f"{where}: x has dtype {x.dtype} ({_kind_name(x.dtype)}); features must be numbers"
-        )
-    if y.dtype.kind not in "iu":
-        hint = " (save y.astype(np.int64))" if y.dtype.kind in "fb" else ""
-        raise DataFileError(
-            f"{where}: y has dtype {y.dtype} ({_kind_name(y.dtype)}); labels must be integers{hint}"
         )
     if x.ndim < 2:
         raise DataFileError(
             f"{where}: x has shape {x.shape}; it needs one row per sample, "
             f"shape (samples, features...)"
         )
-    if y.ndim != 1:
-        raise DataFileError(f"{where}: y has shape {y.shape}; it must be 1-D, one label per sample")
-    if x.shape[0] != y.shape[0]:
-        raise DataFileError(f"{where}: x has {x.shape[0]} samples but y has {y.shape[0]} labels")
-    if y.shape[0] == 0:
+    if x.shape[0] == 0:
         raise DataFileError(f"{where}: no samples")
+    if y is not None:
+        if y.dtype.kind not in "iu":
+            hint = " (save y.astype(np.int64))" if y.dtype.kind in "fb" else ""
+            raise DataFileError(
+                f"{where}: y has dtype {y.dtype} ({_kind_name(y.dtype)}); labels must be "
+                f"integers{hint}"
+            )
+        if y.ndim != 1:
+            raise DataFileError(
+                f"{where}: y has shape {y.shape}; it must be 1-D, one label per sample"
+            )
+        if x.shape[0] != y.shape[0]:
+            raise DataFileError(
+                f"{where}: x has {x.shape[0]} samples but y has {y.shape[0]} labels"
+            )
     features = _to_float32(x, where, lambda i: f"sample {i}")
-    labels = y.astype(np.int64)
-    check_labels(labels, num_classes, name=where)
-    features = _reshape(features, input_shape, where)
-    return Dataset(features, labels, num_classes, file.name if name is None else name)
+    return features, None if y is None else y.astype(np.int64)
 
 
 def load_csv(
@@ -257,6 +295,8 @@ def load_csv(
     delimiter: str = ",",
     label: str | None = None,
     max_values: int = MAX_LOCAL_DATA_VALUES,
+    header: bool | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> Dataset:
     """Load a CSV file of numeric features and an integer label column.
 
@@ -285,6 +325,10 @@ def load_csv(
         How error messages name the file; default its path.
     max_values
         Most feature values (lines x feature columns) the file may hold.
+    header
+        Whether line 1 names the columns; ``None`` detects it (see the module).
+    notice
+        Told, in one line, whether line 1 was taken as a header and why.
 
     Returns
     -------
@@ -297,7 +341,8 @@ def load_csv(
         Missing or undecodable file, no data lines, unknown label column, rows of differing
         lengths, empty or non-numeric fields, non-integer labels, non-finite features, lines
         longer than :data:`MAX_CSV_LINE_BYTES`, too many values; the message gives the line
-        number and column.
+        number and column. :class:`~ledgerlearn.data.errors.AmbiguousHeaderError` when
+        ``header`` is ``None`` and line 1 reads like column numbers.
     LabelRangeError
         If a label lies outside ``[0, num_classes)`` (with the line of the first one).
     """
@@ -315,9 +360,108 @@ def load_csv(
                 label_column=label_column,
                 delimiter=delimiter,
                 max_values=max_values,
+                header=header,
+                notice=notice,
             ).read(input_shape, file.name if name is None else name)
     except OSError as exc:
         raise DataFileError(f"{where}: cannot read ({exc.strerror or exc})") from None
+
+
+@dataclass(frozen=True)
+class Features:
+    """Samples to run a model on, with their labels when the file has them."""
+
+    x: npt.NDArray[np.float32]
+    """``(n, *input_shape)`` float32."""
+    y: npt.NDArray[np.int64] | None
+    """``(n,)`` labels, or None."""
+    name: str
+
+
+def load_features(
+    path: str | Path,
+    *,
+    input_shape: Sequence[int],
+    num_classes: int,
+    name: str | None = None,
+    label: str | None = None,
+    max_values: int = MAX_LOCAL_DATA_VALUES,
+) -> Features:
+    """Load samples to run a model on from a ``.npz`` or ``.csv`` file; labels optional.
+
+    ``.npz``: the array ``x``, and ``y`` when present (checked as in :func:`load_npz`).
+    ``.csv``: as in :func:`load_csv`, each line holding the model's ``prod(input_shape)``
+    input values, or one more, the label, last (a header line is allowed either way).
+
+    Parameters
+    ----------
+    path
+        The file; its suffix (case-insensitive) selects the format.
+    input_shape
+        The model's input shape; samples are reshaped to it.
+    num_classes
+        The model's classes (labels, when present, must lie in ``[0, num_classes)``).
+    name, label, max_values
+        As for :func:`load_file`.
+
+    Raises
+    ------
+    DataFileError
+        A missing, malformed or oversized file, or samples that do not fit ``input_shape``.
+    LabelRangeError
+        A label outside ``[0, num_classes)``.
+    """
+    file = Path(path)
+    where = label or str(file)
+    _check_num_classes(num_classes, where)
+    name = file.name if name is None else name
+    suffix = file.suffix.lower()
+    if suffix == ".npz":
+        x, y = _npz_arrays(file, where, max_values, need_y=False)
+        if y is not None:
+            check_labels(y, num_classes, name=where)
+        return Features(_reshape(x, input_shape, where), y, name)
+    if suffix != ".csv":
+        raise DataFileError(
+            f"{where}: unsupported file type {file.suffix or '(no suffix)'!r}; "
+            f"use one of {', '.join(SUPPORTED_SUFFIXES)}"
+        )
+    if not file.is_file():
+        raise DataFileError(f"{where}: no such file")
+    values = math.prod(int(d) for d in input_shape)
+    try:
+        with file.open("rb") as handle:
+            reader = _CsvReader(
+                handle,
+                where=where,
+                num_classes=num_classes,
+                label_column=None,
+                delimiter=",",
+                max_values=max_values,
+            )
+            first = next(reader.lines(), None)
+            if first is None:
+                raise DataFileError(f"{where}: empty file, no data lines")
+            width = len(_split(first[1], ","))
+            if width not in (values, values + 1):
+                raise DataFileError(
+                    f"{where}: lines have {width} columns; the model takes {values} values per "
+                    f"sample ({values} columns, or {values + 1} with the label last)"
+                )
+            handle.seek(0)
+            reader = _CsvReader(
+                handle,
+                where=where,
+                num_classes=num_classes,
+                label_column=None,
+                delimiter=",",
+                max_values=max_values,
+                labels=width == values + 1,
+            )
+            x, y = reader.read_arrays(input_shape)
+    except OSError as exc:
+        raise DataFileError(f"{where}: cannot read ({exc.strerror or exc})") from None
+    return Features(x, y, name)
 
 
 class _CsvReader:
@@ -332,8 +476,14 @@ class _CsvReader:
         label_column: str | int | None,
         delimiter: str,
         max_values: int,
+        labels: bool = True,
+        header: bool | None = None,
+        notice: Callable[[str], None] | None = None,
     ) -> None:
         self.handle = handle
+        self.has_labels = labels
+        self.header = header
+        self.notice = notice
         self.where = where
         self.num_classes = num_classes
         self.label_column = label_column
@@ -387,6 +537,14 @@ class _CsvReader:
         return breaks
 
     def read(self, input_shape: Sequence[int] | None, name: str) -> Dataset:
+        features, labels = self.read_arrays(input_shape)
+        assert labels is not None
+        return Dataset(features, labels, self.num_classes, name)
+
+    def read_arrays(
+        self, input_shape: Sequence[int] | None
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64] | None]:
+        """The features and (when the file has a label column) the labels."""
         where, delimiter = self.where, self.delimiter
         breaks = self._line_breaks()
         lines = self.lines()
@@ -394,20 +552,14 @@ class _CsvReader:
         if head is None:
             raise DataFileError(f"{where}: empty file, no data lines")
         first = _split(head[1], delimiter)
-        numeric = [_is_number(field) for field in first]
-        has_header = not any(numeric)
-        if any(numeric) and not all(numeric):
-            raise DataFileError(
-                f"{where}: line {head[0]} mixes numbers and text: a header line must name "
-                f"every column and a data line must hold only numbers"
-            )
-        header = [field.strip() for field in first] if has_header else None
         width = len(first)
-        if width < 2:
+        if width < 2 and self.has_labels:
             raise DataFileError(
                 f"{where}: line {head[0]} has {width} column; need features and a label "
                 f"(delimiter {delimiter!r})"
             )
+        has_header = self._has_header(head[0], first)
+        header = [field.strip() for field in first] if has_header else None
         # How messages name a column: its header name, else its 1-based position.
         self.columns = (
             [repr(name) for name in header]
@@ -415,10 +567,15 @@ class _CsvReader:
             else [str(i) for i in range(1, width + 1)]
         )
         self.width = width
-        self.label_index = _label_index(self.label_column, header, width, where)
+        self.label_index = (
+            _label_index(self.label_column, header, width, where) if self.has_labels else None
+        )
         self.feature_names = [c for j, c in enumerate(self.columns) if j != self.label_index]
-        capacity = min(breaks + 1, self.max_values // (width - 1) + 1)
-        self.features = np.empty((capacity, width - 1), dtype=np.float32)
+        self.n_features = len(self.feature_names)
+        if self.notice is not None:
+            self.notice(self._layout(head[0], header))
+        capacity = min(breaks + 1, self.max_values // self.n_features + 1)
+        self.features = np.empty((capacity, self.n_features), dtype=np.float32)
         chunk: list[tuple[int, str]] = [] if has_header else [head]
         rows = 0
         for item in lines:
@@ -434,14 +591,51 @@ class _CsvReader:
             self._parse(chunk)
         if rows == 0:
             raise DataFileError(f"{where}: a header line but no data lines")
-        return self._finish(input_shape, name)
+        return self._finish(input_shape)
+
+    def _has_header(self, line: int, first: list[str]) -> bool:
+        """Whether the first line is a header: as given, else detected (see the module)."""
+        if self.header is not None:
+            return self.header
+        numeric = [_is_number(field) for field in first]
+        if not any(numeric):
+            return True
+        if not all(numeric):
+            raise DataFileError(
+                f"{self.where}: line {line} mixes numbers and text: a header line names every "
+                "column and a data line holds only numbers (if it is a header, give --header)"
+            )
+        if _counts_columns(first):
+            raise AmbiguousHeaderError(self.where, line, [f.strip() for f in first])
+        return False
+
+    def _layout(self, line: int, header: list[str] | None) -> str:
+        """How the file is read, in one line."""
+        how = "given" if self.header is not None else "detected"
+        if self.label_index is None:
+            labelled = "no label column"
+        else:
+            label = self.columns[self.label_index]
+            position = "the last" if self.label_index == self.width - 1 else "given"
+            labelled = f"label column {label} ({position})"
+        if header is None:
+            why = "" if self.header is not None else ": it holds numbers"
+            return (
+                f"{self.where}: no header line ({how}{why}); line {line} is data, "
+                f"{self.n_features} features, {labelled}"
+            )
+        why = "" if self.header is not None else ": it names the columns"
+        return (
+            f"{self.where}: line {line} is a header ({how}{why}); {self.n_features} features, "
+            f"{labelled}"
+        )
 
     def _check_count(self, rows: int, line: int) -> None:
-        values = rows * (self.width - 1)
+        values = rows * self.n_features
         if values > self.max_values:
             raise DataFileError(
                 f"{self.where}: more than {self.max_values} feature values by line {line} "
-                f"({rows} lines of {self.width - 1} features); the limit is {self.max_values}"
+                f"({rows} lines of {self.n_features} features); the limit is {self.max_values}"
             )
 
     def _parse(self, rows: list[tuple[int, str]]) -> None:
@@ -463,6 +657,9 @@ class _CsvReader:
         if table.shape[1] != self.width:  # pragma: no cover - loadtxt refuses ragged rows
             raise DataFileError(f"{where}: expected {self.width} columns, read {table.shape[1]}")
         numbers = np.array([n for n, _ in rows], dtype=np.int64)
+        if self.label_index is None:
+            self._store(table, numbers)
+            return
         raw_labels = table[:, self.label_index].copy()  # not a view keeping the table alive
         bad = ~np.isfinite(raw_labels) | (raw_labels != np.round(raw_labels))
         if bad.any():
@@ -477,7 +674,11 @@ class _CsvReader:
             value = float(raw_labels[i])
             if self.huge is None or abs(value) > abs(self.huge[0]):
                 self.huge = (value, f"line {int(numbers[i])}")
-        features64 = np.delete(table, self.label_index, axis=1)
+        self.labels.append(raw_labels)
+        self._store(np.delete(table, self.label_index, axis=1), numbers)
+
+    def _store(self, features64: npt.NDArray[np.float64], numbers: npt.NDArray[np.int64]) -> None:
+        """Check a chunk's features (float32, finite) and append them."""
         with np.errstate(over="ignore", invalid="ignore"):
             features = np.ascontiguousarray(features64, dtype=np.float32)
         ok = np.isfinite(features)
@@ -505,11 +706,15 @@ class _CsvReader:
             self.features = grown
         self.features[self.rows : end] = features
         self.rows = end
-        self.labels.append(raw_labels)
         self.line_numbers.append(numbers)
 
-    def _finish(self, input_shape: Sequence[int] | None, name: str) -> Dataset:
+    def _finish(
+        self, input_shape: Sequence[int] | None
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64] | None]:
         where = self.where
+        if self.label_index is None:
+            self._check_finite()
+            return _reshape(self.features[: self.rows], input_shape, where), None
         label_name = self.columns[self.label_index]
         if self.fractional is not None:
             place, _ = self.fractional
@@ -532,14 +737,15 @@ class _CsvReader:
             name=where,
             locate=lambda i: f"line {int(line_numbers[i])}",
         )
+        self._check_finite()
+        return _reshape(self.features[: self.rows], input_shape, where), labels
+
+    def _check_finite(self) -> None:
         if self.non_finite is not None:
             raise DataFileError(
-                f"{where}: {self.non_finite[0]} ({self.non_finite_count} non-finite values in "
-                "all); every feature must be a finite number"
+                f"{self.where}: {self.non_finite[0]} ({self.non_finite_count} non-finite "
+                "values in all); every feature must be a finite number"
             )
-        features = self.features[: self.rows]
-        features = _reshape(features, input_shape, where)
-        return Dataset(features, labels, self.num_classes, name)
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -550,8 +756,11 @@ def _check_num_classes(num_classes: Any, where: str) -> None:
         raise DataFileError(f"{where}: num_classes must be a positive integer, got {num_classes!r}")
 
 
-def _npz_members(archive: zipfile.ZipFile, where: str) -> dict[str, zipfile.ZipInfo]:
-    """The members ``x`` and ``y`` of an archive, refusing anything else."""
+def _npz_members(
+    archive: zipfile.ZipFile, where: str, *, need_y: bool = True
+) -> dict[str, zipfile.ZipInfo]:
+    """The members ``x`` and ``y`` (optional unless ``need_y``) of an archive, refusing
+    anything else."""
     infos = archive.infolist()
     keys = [info.filename.removesuffix(".npy") for info in infos]
     repeated = sorted({k for k in keys if keys.count(k) > 1})
@@ -559,7 +768,7 @@ def _npz_members(archive: zipfile.ZipFile, where: str) -> dict[str, zipfile.ZipI
         raise DataFileError(
             f"{where}: the archive holds {', '.join(repr(k) for k in repeated)} more than once"
         )
-    missing = [k for k in ("x", "y") if k not in keys]
+    missing = [k for k in ("x", "y") if k not in keys and (k == "x" or need_y)]
     extra = sorted(k for k in keys if k not in ("x", "y"))
     if missing or extra:
         problems = []
@@ -567,8 +776,9 @@ def _npz_members(archive: zipfile.ZipFile, where: str) -> dict[str, zipfile.ZipI
             problems.append("missing " + ", ".join(repr(k) for k in missing))
         if extra:
             problems.append("unexpected " + ", ".join(repr(k) for k in extra[:10]))
+        expected = "exactly the arrays 'x' and 'y'" if need_y else "the array 'x' (and 'y')"
         raise DataFileError(
-            f"{where}: expected exactly the arrays 'x' and 'y', {'; '.join(problems)} "
+            f"{where}: expected {expected}, {'; '.join(problems)} "
             f"(save with np.savez(path, x=x, y=y))"
         )
     members = dict(zip(keys, infos, strict=True))
@@ -702,6 +912,17 @@ def _reshape(
 
 def _split(line: str, delimiter: str) -> list[str]:
     return next(csv.reader([line], delimiter=delimiter, quotechar='"'))
+
+
+_WHOLE = re.compile(r"\s*[0-9]+\s*")
+
+
+def _counts_columns(fields: list[str]) -> bool:
+    """Whether a line reads ``0, 1, ..., n-1`` or ``1, 2, ..., n`` (column numbers)."""
+    if not all(_WHOLE.fullmatch(field) for field in fields):
+        return False
+    numbers = [int(field) for field in fields]
+    return numbers in (list(range(len(fields))), list(range(1, len(fields) + 1)))
 
 
 def _is_number(text: str) -> bool:

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 if TYPE_CHECKING:
     from ledgerlearn.chain.index import TaskRecord
     from ledgerlearn.core.rules import Flow
+    from ledgerlearn.flows.card import CardSection, Evaluate
+    from ledgerlearn.flows.models import TaskModel, Verification
     from ledgerlearn.flows.policy import Policy
     from ledgerlearn.flows.ports import CommitteeMember, Member, ProviderAgent
 
@@ -91,6 +93,46 @@ class FlowStrategy(ABC):
     @abstractmethod
     def provider(self, agent: ProviderAgent) -> ProviderDuty:
         """What ``agent`` does as a provider in a task of this flow (made once per provider)."""
+
+    # -- the learned model --
+    @abstractmethod
+    def model(
+        self,
+        member: Member,
+        task: TaskRecord,
+        *,
+        round: int | None = None,
+        block: int | None = None,
+    ) -> TaskModel:
+        """The model a person takes out of ``task`` (``ledgerlearn model get``): a round's
+        result (``round``, default the last finalized) or the model as of ``block``, its bytes
+        fetched or recomputed by ``member`` and checked.
+
+        Raises
+        ------
+        NoModelError
+            There is none (yet), or the flow has no such thing as ``round``.
+        """
+
+    @abstractmethod
+    def verify(
+        self,
+        member: Member,
+        task: TaskRecord,
+        *,
+        round: int | None = None,
+        block: int | None = None,
+    ) -> list[Verification]:
+        """Recompute the task's models from what the chain names, as the committee did
+        (``ledgerlearn model verify``)."""
+
+    @abstractmethod
+    def card_section(
+        self, task: TaskRecord, model: TaskModel | None, evaluate: Evaluate | None
+    ) -> CardSection:
+        """This flow's part of the task's model card: its history (rounds, or accepted
+        updates), the receipts and the commands that re-verify ``model``; with
+        ``evaluate``, the metric of each of its models."""
 
     # -- what the gateway, the lab and the CLI show --
     work_unit: ClassVar[str]

@@ -31,9 +31,10 @@ from ledgerlearn.core.rules import (
     Flow,
     MetricId,
     ThresholdMode,
+    from_fixed,
     threshold_to_fixed,
 )
-from ledgerlearn.core.task_params import FIELDS, RANGES
+from ledgerlearn.core.task_params import FIELDS, RANGES, TaskParams
 from ledgerlearn.errors import AgentError
 
 if TYPE_CHECKING:
@@ -207,3 +208,28 @@ _TO_CHAIN: dict[str, Callable[[Any], object]] = {
     "aggregation_rule": _rule_id,
 }
 """How a field's value becomes its component's (the others are the same integer)."""
+
+
+def _rule_name(rule_id: int) -> str:
+    from ledgerlearn.aggregation import RULE_NAMES
+
+    return RULE_NAMES.get(rule_id, f"rule {rule_id}")
+
+
+_FROM_CHAIN: dict[str, Callable[[Any], object]] = {
+    "flow": lambda value: Flow(value).name.lower(),
+    "metric": lambda value: MetricId(value).name.lower(),
+    "threshold_mode": lambda value: ThresholdMode(value).name.lower(),
+    "threshold": from_fixed,
+    "aggregation_rule": _rule_name,
+}
+
+
+def policy_fields(params: TaskParams) -> dict[str, object]:
+    """A published task's policy in the words of :class:`Policy` (its fields' names and
+    values, in order), read from its parameters: what a person compares with the options
+    of ``publish``. Not validated: a task on chain is what it is."""
+    return {
+        name: _FROM_CHAIN.get(name, _same)(getattr(params, ON_CHAIN_NAMES[name]))
+        for name in Policy.model_fields
+    }

@@ -8,6 +8,7 @@ committee duty is handed an agent and uses only what is declared here. A
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol, TypeVar
 
@@ -104,6 +105,11 @@ class Member(Protocol):
         """The task's model spec, checked against its on-chain hash."""
         ...
 
+    def fetch_model(self, task_id: int, content_hash: bytes, cid: str | None = None) -> bytes:
+        """A model of the task (initial weights, update or aggregate): its bytes, verified
+        against ``content_hash``."""
+        ...
+
     def fetch_weights(self, task_id: int, content_hash: bytes, cid: str | None = None) -> Weights:
         """A model of the task (initial weights, update or aggregate), verified and decoded."""
         ...
@@ -156,6 +162,12 @@ class CommitteeMember(Protocol):
     @property
     def scored(self) -> list[ScoreRecord]:
         """Every score it sent, in order."""
+        ...
+
+    @property
+    def dropped(self) -> Counter[str]:
+        """Scores it computed and did not send, by reason
+        (:data:`~ledgerlearn.flows.scoring.DROPPED`)."""
         ...
 
     def fetch_updates(
@@ -237,6 +249,10 @@ class ProviderAgent(Protocol):
     def behaviour(self) -> ProviderBehaviour:
         """What it submits."""
         ...
+
+    lost: int
+    """Updates it made and could not submit (the window closed first, the commitment
+    reverted); a duty counts the ones it loses."""
 
     @property
     def reveals(self) -> dict[int, str]:

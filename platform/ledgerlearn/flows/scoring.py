@@ -15,7 +15,8 @@ fragment. :func:`score_updates` then, for every update,
    federation round: zero, the base model's metric or the peers' median; a dag update: its
    parents' merge's metric), as the contract's fixed point.
 
-Every failed update scores :data:`~ledgerlearn.chain.types.SCORE_INVALID`. The function
+Every failed update scores :data:`~ledgerlearn.chain.types.SCORE_INVALID`, with its reason and
+the kind of failure (:data:`FAILURES`). The function
 fetches nothing and sends nothing: the agent fetches (each flow decides when missing content
 is given up) and sends, so the pipeline is tested without a chain.
 """
@@ -25,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ledgerlearn.core.rules import SCORE_INVALID, to_fixed
+from ledgerlearn.core.rules import SCORE_INVALID, Status, to_fixed
 from ledgerlearn.core.sanity import SanityVerdict
 from ledgerlearn.core.types import Vector, Weights
 from ledgerlearn.data import Dataset
@@ -35,7 +36,35 @@ from ledgerlearn.model.flatten import flatten
 from ledgerlearn.model.weights import decode, default_max_bytes
 from ledgerlearn.training import Metric, evaluate
 
-__all__ = ["Reference", "SanityPolicy", "ScoreRecord", "Scored", "Scoring", "score_updates"]
+__all__ = [
+    "DROPPED",
+    "FAILURES",
+    "Reference",
+    "SanityPolicy",
+    "ScoreRecord",
+    "Scored",
+    "Scoring",
+    "dropped_reason",
+    "score_updates",
+]
+
+FAILURES = ("unavailable", "fetch", "decode", "checks", "evaluation")
+"""Why an update scored invalid: ``unavailable``, not fetched before the deadline; ``fetch``,
+fetched but too large or not matching its hash; ``decode``, not a safetensors file of the
+task's model (or not finite); ``checks``, a sanity check flagged it; ``evaluation``, evaluating
+it on the fragment failed."""
+
+DROPPED = ("decided", "late", "closed")
+"""Why a score a member computed was not sent: ``decided``, the others decided the update
+first (a quorum was reached without it); ``late``, the update's scoring window closed first;
+``closed``, the task closed first."""
+
+
+def dropped_reason(status: Status) -> str:
+    """Why a score computed for an update of an open task, now in ``status``, is not sent:
+    ``decided`` once it is no longer pending, else ``late``."""
+    return "late" if status is Status.PENDING else "decided"
+
 
 Reference = Callable[[Mapping[bytes, float]], Mapping[bytes, float]]
 """The valid updates' metrics (in order) -> the reference each one's score is taken from."""
@@ -46,21 +75,24 @@ SanityPolicy = Callable[[Sequence[bytes], Sequence[Vector]], Sequence[SanityVerd
 @dataclass(frozen=True)
 class Scored:
     """An update's score (fixed point; :data:`~ledgerlearn.chain.types.SCORE_INVALID` when it
-    failed) and why it failed (empty when it did not)."""
+    failed), why it failed and the kind of failure (:data:`FAILURES`; both empty when it did
+    not)."""
 
     score: int
     reason: str = ""
+    failure: str = ""
 
 
 @dataclass(frozen=True)
 class ScoreRecord:
-    """A score a committee member computed for an update of a task, with the reason when the
-    update failed."""
+    """A score a committee member computed for an update of a task, with the reason and the
+    kind of failure (:data:`FAILURES`) when the update failed."""
 
     task_id: int
     update: bytes
     score: int
     reason: str
+    failure: str = ""
 
 
 @dataclass(frozen=True)
@@ -102,27 +134,27 @@ def score_updates(
     decoded: dict[bytes, Weights] = {}
     for u, data in contents.items():
         if isinstance(data, ContentUnavailableError):
-            failed[u] = Scored(SCORE_INVALID, f"unavailable: {data}")
+            failed[u] = Scored(SCORE_INVALID, f"unavailable: {data}", "unavailable")
             continue
         if isinstance(data, LedgerlearnError):
-            failed[u] = Scored(SCORE_INVALID, f"invalid: {data}")
+            failed[u] = Scored(SCORE_INVALID, f"invalid: {data}", "fetch")
             continue
         try:
             decoded[u] = dict(decode(data, spec, cap))
         except LedgerlearnError as exc:
-            failed[u] = Scored(SCORE_INVALID, f"invalid: {exc}")
+            failed[u] = Scored(SCORE_INVALID, f"invalid: {exc}", "decode")
     order = list(decoded)
     vectors = {u: flatten(decoded[u], spec) for u in order}
     verdicts = sanity(order, [vectors[u] for u in order]) if sanity is not None else None
     values: dict[bytes, float] = {}
     for i, u in enumerate(order):
         if verdicts is not None and not verdicts[i].ok:
-            failed[u] = Scored(SCORE_INVALID, verdicts[i].reason)
+            failed[u] = Scored(SCORE_INVALID, verdicts[i].reason, "checks")
             continue
         try:
             values[u] = evaluate(spec, decoded[u], fragment, metric)
         except LedgerlearnError as exc:
-            failed[u] = Scored(SCORE_INVALID, f"invalid: {exc}")
+            failed[u] = Scored(SCORE_INVALID, f"invalid: {exc}", "evaluation")
     references = reference(values)
     passed = {u: Scored(to_fixed(value - references[u])) for u, value in values.items()}
     scores = {u: failed[u] if u in failed else passed[u] for u in contents}

@@ -332,6 +332,17 @@ class RunConfig(BaseModel):
 
 
 @dataclass
+class Agents:
+    """The agents of a finished simulation, handed to ``simulate(on_finish=...)`` while the
+    chain and the IPFS node still run (e.g. to read their metrics)."""
+
+    publisher: Participant
+    validators: list[Validator]
+    providers: list[Provider]
+    node: IpfsNode
+
+
+@dataclass
 class Cast:
     """The accounts of a run and how to show them."""
 
@@ -361,30 +372,59 @@ def simulate(
     max_blocks: int = 2000,
     on_block: Callable[[int, RunResult | None], None] | None = None,
     budget: bool = False,
+    chain: Chain | None = None,
+    node: IpfsNode | None = None,
+    deployment_file: Path | None = None,
+    on_finish: Callable[[Agents], None] | None = None,
 ) -> RunResult:
     """Run ``config`` in this process and return what the chain recorded.
 
     ``max_blocks`` bounds the agents' steps (ticks when ``blocks_per_tick`` > 1); with
     ``budget`` it is a deliberate time budget: the task's history up to then is the result.
+
+    By default the run has a chain and an IPFS node of its own (the in-process EVM, a node in
+    a temporary folder), gone when it returns. ``chain`` and ``node``: run on the caller's
+    instead (a devnet and a started node that keeps serving the task's content afterwards,
+    so separate processes can read the finished task); ``deployment_file``: save the
+    contracts' deployment there (what a reader of the chain needs).
+    ``on_finish`` is handed the agents once the run is collected, before anything stops.
     """
     torch.set_num_threads(1)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         root = Path(tmp)
-        chain = connect(ChainSettings())
+        chain = chain if chain is not None else connect(ChainSettings())
         cast = make_cast(config)
         for account in [cast.admin, cast.publisher, *cast.validators, *cast.providers]:
             chain.fund(account.address, 100 * ETHER)
         deployment = deploy(chain, cast.admin, admin_delay_s=0)
+        if deployment_file is not None:
+            deployment.save(deployment_file)
         admin = LedgerClient(chain, deployment, cast.admin)
         admin.grant_role("PUBLISHER", cast.publisher.address)
         for v in cast.validators:
             admin.grant_role("VALIDATOR", v.address)
         for p in cast.providers:
             admin.grant_role("PROVIDER", p.address)
-        node = IpfsNode(StorageSettings(repo_dir=root / "ipfs"))  # Ctrl-C / SIGTERM still stop it
-        with node:
-            result = _run(config, chain, deployment, cast, node, root, max_blocks, on_block, budget)
+        if node is not None:
+            result = _run(
+                config, chain, deployment, cast, node, root, max_blocks, on_block, budget, on_finish
+            )
+        else:
+            own = IpfsNode(StorageSettings(repo_dir=root / "ipfs"))  # Ctrl-C / SIGTERM stop it
+            with own:
+                result = _run(
+                    config,
+                    chain,
+                    deployment,
+                    cast,
+                    own,
+                    root,
+                    max_blocks,
+                    on_block,
+                    budget,
+                    on_finish,
+                )
     result.timings["wall_s"] = time.perf_counter() - started
     return result
 
@@ -412,6 +452,7 @@ def _run(
     max_blocks: int,
     on_block: Callable[[int, RunResult | None], None] | None,
     budget: bool = False,
+    on_finish: Callable[[Agents], None] | None = None,
 ) -> RunResult:
     spec, parts, validation, test = config.data()
     feed = SharedFeed(LedgerClient(chain, deployment))  # type: ignore[arg-type]
@@ -510,6 +551,8 @@ def _run(
             "providers": [p.participant.stopwatch for p in providers],
         }
     )
+    if on_finish is not None:
+        on_finish(Agents(publisher, validators, providers, node))
     return result
 
 

@@ -2,7 +2,12 @@
 
 - :mod:`~ledgerlearn.model.spec`: :class:`ModelSpec`, the validated JSON description of a
   model (allowlisted layers, shape propagation, size caps, canonical JSON and its hash);
-- :mod:`~ledgerlearn.model.build`: :func:`build`, spec -> ``torch.nn.Sequential``;
+- :mod:`~ledgerlearn.model.input`: :class:`InputSpec`, a spec's optional ``input`` (the range
+  of values the model expects, a transform it applies first, a description);
+- :mod:`~ledgerlearn.model.schema`: the spec's JSON Schema, generated from the models;
+- :mod:`~ledgerlearn.model.build`: :func:`build`, spec -> ``torch.nn.Sequential`` (an
+  :class:`~ledgerlearn.model.build.InputTransformed` one, which applies the input transform
+  first, for a spec with a transform);
 - :mod:`~ledgerlearn.model.weights`: :func:`encode` / :func:`decode`, safetensors bytes with
   strict validation of untrusted files (never unpickles anything);
 - :mod:`~ledgerlearn.model.flatten`: :func:`flatten` / :func:`unflatten` between named tensors
@@ -12,6 +17,7 @@
 
 from ledgerlearn.model.build import build
 from ledgerlearn.model.flatten import flatten, load_arrays_into, state_dict_to_arrays, unflatten
+from ledgerlearn.model.input import InputSpec
 from ledgerlearn.model.presets import cnn_mnist, logreg_digits, mlp_digits
 from ledgerlearn.model.spec import LAYER_TYPES, LayerSpec, ModelSpec, Shape, SpecLimits
 from ledgerlearn.model.weights import (
@@ -29,6 +35,7 @@ from ledgerlearn.model.weights import (
 __all__ = [
     "LAYER_TYPES",
     "MAX_HEADER_BYTES",
+    "InputSpec",
     "LayerSpec",
     "ModelSpec",
     "NonFiniteWeightsError",

@@ -2,6 +2,13 @@
 
 Each allowed layer spec maps to exactly one torch constructor through an exhaustive ``match``
 (checked by mypy with ``assert_never``): nothing is looked up by name on ``torch.nn``.
+
+The built model is an ``nn.Sequential`` of the layers; for a spec with an input transform
+(``input.transform``, see :mod:`ledgerlearn.model.input`) it is an :class:`InputTransformed`,
+which applies the transform first, its coefficients held in two *non-persistent* buffers.
+The state dict, the flat vector and the safetensors file hold the layers' parameters only,
+exactly as for a spec without a transform, and everything that runs the model (training,
+scoring, the gateway's evaluation, exports) applies the transform.
 """
 
 from __future__ import annotations
@@ -27,7 +34,38 @@ from ledgerlearn.model.spec import (
     Tanh,
 )
 
-__all__ = ["build", "build_layer"]
+__all__ = ["InputTransformed", "build", "build_layer"]
+
+
+class InputTransformed(nn.Sequential):
+    """The layers of a spec in order, after its input transform ``x * scale + offset``.
+
+    What :func:`build` returns for a spec with ``input.transform`` (without one: a plain
+    ``nn.Sequential``). Children are the layers only (``model[i]`` is layer ``i``, parameters
+    are named ``"{i}.weight"``); the coefficients are the non-persistent buffers
+    ``input_scale`` and ``input_offset`` (float32, shaped to broadcast against a batch), absent
+    from ``state_dict()``.
+
+    Parameters
+    ----------
+    layers
+        The layer modules.
+    scale, offset
+        The transform's coefficients.
+    """
+
+    def __init__(self, layers: list[nn.Module], scale: torch.Tensor, offset: torch.Tensor) -> None:
+        super().__init__(*layers)
+        self.register_buffer("input_scale", scale, persistent=False)
+        self.register_buffer("input_offset", offset, persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of a batch ``(batch, *input_shape)`` of raw values."""
+        # buffers: mypy sees nn.Module.__getattr__'s Tensor | Module
+        x = x * self.input_scale + self.input_offset  # type: ignore[operator]
+        for layer in self:
+            x = layer(x)
+        return x
 
 
 def build_layer(layer: LayerSpec) -> nn.Module:
@@ -92,9 +130,11 @@ def build(spec: ModelSpec, *, seed: int | None = None) -> nn.Sequential:
     Returns
     -------
     torch.nn.Sequential
-        The model, in training mode. Its ``state_dict()`` holds exactly the float32 tensors of
-        ``spec.parameter_shapes()``, in that order, and no buffers. Its input is a batch
-        ``(batch, *spec.input_shape)`` and its output ``(batch, spec.num_classes)`` logits.
+        The model, in training mode (an :class:`InputTransformed` when the spec has a
+        transform). Its ``state_dict()`` holds exactly the float32 tensors of
+        ``spec.parameter_shapes()``, in that order (the transform's buffers are not in it).
+        Its input is a batch ``(batch, *spec.input_shape)`` of raw values (the model applies
+        the spec's transform) and its output ``(batch, spec.num_classes)`` logits.
 
     Raises
     ------
@@ -102,11 +142,18 @@ def build(spec: ModelSpec, *, seed: int | None = None) -> nn.Sequential:
         If the built module disagrees with the spec (an internal invariant; never expected).
     """
     if seed is None:
-        model = nn.Sequential(*(build_layer(layer) for layer in spec.layers))
+        layers = [build_layer(layer) for layer in spec.layers]
     else:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            model = nn.Sequential(*(build_layer(layer) for layer in spec.layers))
+            layers = [build_layer(layer) for layer in spec.layers]
+    coefficients = spec.input.coefficients(spec.input_shape) if spec.input else None
+    model: nn.Sequential
+    if coefficients is None:
+        model = nn.Sequential(*layers)
+    else:
+        scale, offset = coefficients
+        model = InputTransformed(layers, torch.from_numpy(scale), torch.from_numpy(offset))
     _check_matches_spec(model, spec)
     return model
 

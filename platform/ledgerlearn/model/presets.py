@@ -1,7 +1,9 @@
 """Ready-made model specs for the bundled datasets.
 
 Each function returns a validated :class:`~ledgerlearn.model.spec.ModelSpec`; publish it with
-``spec.to_json()``.
+``spec.to_json()``. Each declares its input (``input``): values in [0, 1], as the bundled
+datasets are scaled, with no transform (the data are scaled before they reach the model) and
+a description saying so, so a provider with raw pixels is warned before it trains.
 """
 
 from __future__ import annotations
@@ -11,7 +13,20 @@ from typing import Any
 
 from ledgerlearn.model.spec import ModelSpec
 
-__all__ = ["cnn_mnist", "logreg_digits", "mlp_digits"]
+__all__ = ["DIGITS_INPUT", "MNIST_INPUT", "cnn_mnist", "logreg_digits", "mlp_digits"]
+
+DIGITS_INPUT: dict[str, Any] = {
+    "range": [0.0, 1.0],
+    "description": "8x8 digit images, 64 pixels row by row, each 0-16 divided by 16 (in [0, 1])",
+}
+"""The input of the digits presets (scikit-learn's digits as :func:`ledgerlearn.data.load_digits`
+scales them)."""
+
+MNIST_INPUT: dict[str, Any] = {
+    "range": [0.0, 1.0],
+    "description": "28x28 grey images (1 channel), each pixel 0-255 divided by 255 (in [0, 1])",
+}
+"""The input of the MNIST preset (as :func:`ledgerlearn.data.load_mnist` scales it)."""
 
 
 def logreg_digits(num_classes: int = 10) -> ModelSpec:
@@ -34,6 +49,7 @@ def logreg_digits(num_classes: int = 10) -> ModelSpec:
             "layers": [
                 {"type": "Linear", "in_features": 64, "out_features": num_classes},
             ],
+            "input": DIGITS_INPUT,
         }
     )
 
@@ -61,7 +77,9 @@ def mlp_digits(hidden: Sequence[int] = (32,), num_classes: int = 10) -> ModelSpe
         layers.append({"type": "ReLU"})
         width = size
     layers.append({"type": "Linear", "in_features": width, "out_features": num_classes})
-    return ModelSpec.from_dict({"input_shape": [64], "num_classes": num_classes, "layers": layers})
+    return ModelSpec.from_dict(
+        {"input_shape": [64], "num_classes": num_classes, "layers": layers, "input": DIGITS_INPUT}
+    )
 
 
 def cnn_mnist(num_classes: int = 10) -> ModelSpec:
@@ -108,5 +126,6 @@ def cnn_mnist(num_classes: int = 10) -> ModelSpec:
                 {"type": "ReLU"},
                 {"type": "Linear", "in_features": 64, "out_features": num_classes},
             ],
+            "input": MNIST_INPUT,
         }
     )

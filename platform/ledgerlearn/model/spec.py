@@ -54,6 +54,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     Strict,
@@ -66,6 +67,7 @@ from pydantic import (
 from ledgerlearn import strict_json
 from ledgerlearn.errors import ModelSpecError
 from ledgerlearn.limits import MAX_PARAMETERS, MAX_SPEC_BYTES
+from ledgerlearn.model.input import InputSpec
 
 __all__ = [
     "LAYER_TYPES",
@@ -94,8 +96,25 @@ MAX_DIM = 1 << 24
 
 _PosInt = Annotated[int, Strict(), Field(ge=1, le=MAX_DIM)]
 _NonNegInt = Annotated[int, Strict(), Field(ge=0, le=MAX_DIM)]
-_Pair = tuple[_PosInt, _PosInt]
-_NonNegPair = tuple[_NonNegInt, _NonNegInt]
+
+
+def _as_pair(value: Any) -> Any:
+    """Normalise an int to a ``(value, value)`` pair; leave anything else to validation."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value, value)
+    return value
+
+
+# A size along both spatial axes: one integer for both, or [height, width]; the canonical form
+# is the pair (the JSON Schema accepts either, as validation does).
+_Pair = Annotated[
+    tuple[_PosInt, _PosInt],
+    BeforeValidator(_as_pair, json_schema_input_type=_PosInt | tuple[_PosInt, _PosInt]),
+]
+_NonNegPair = Annotated[
+    tuple[_NonNegInt, _NonNegInt],
+    BeforeValidator(_as_pair, json_schema_input_type=_NonNegInt | tuple[_NonNegInt, _NonNegInt]),
+]
 _StrictBool = Annotated[bool, Strict()]
 
 
@@ -140,13 +159,6 @@ class SpecLimits:
 
 
 DEFAULT_LIMITS = SpecLimits()
-
-
-def _as_pair(value: Any) -> Any:
-    """Normalise an int to a ``(value, value)`` pair; leave anything else to validation."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return (value, value)
-    return value
 
 
 def _fmt(shape: Shape) -> str:
@@ -235,11 +247,6 @@ class Conv2d(LayerBase):
     padding: _NonNegPair = (0, 0)
     bias: _StrictBool = True
 
-    @field_validator("kernel_size", "stride", "padding", mode="before")
-    @classmethod
-    def _normalise_pairs(cls, value: Any) -> Any:
-        return _as_pair(value)
-
     def output_shape(self, shape: Shape) -> Shape:
         channels, height, width = _require_image(shape)
         if channels != self.in_channels:
@@ -268,11 +275,18 @@ class Conv2d(LayerBase):
         return math.prod(output_shape) * self.in_channels * math.prod(self.kernel_size)
 
 
+def _stride_is_optional(schema: dict[str, Any]) -> None:
+    """A pool's JSON Schema: ``stride`` may be left out (it then equals ``kernel_size``)."""
+    schema["required"] = [name for name in schema.get("required", []) if name != "stride"]
+
+
 class _Pool2d(LayerBase):
     """Common shape logic of the 2-D pooling layers (no padding, floor mode)."""
 
+    model_config = ConfigDict(json_schema_extra=_stride_is_optional)
+
     kernel_size: _Pair
-    stride: _Pair
+    stride: _Pair = Field(description="Default: the kernel size.")
 
     @model_validator(mode="before")
     @classmethod
@@ -281,11 +295,6 @@ class _Pool2d(LayerBase):
         if isinstance(data, dict) and "stride" not in data and "kernel_size" in data:
             return {**data, "stride": data["kernel_size"]}
         return data
-
-    @field_validator("kernel_size", "stride", mode="before")
-    @classmethod
-    def _normalise_pairs(cls, value: Any) -> Any:
-        return _as_pair(value)
 
     def output_shape(self, shape: Shape) -> Shape:
         channels, height, width = _require_image(shape)
@@ -406,13 +415,30 @@ class ModelSpec(BaseModel):
         Number of classes; the last layer must output ``(num_classes,)`` logits.
     layers
         The layers, applied in order (an ``nn.Sequential``).
+    input
+        What the model expects of its input (:class:`~ledgerlearn.model.input.InputSpec`):
+        the range of values, a transform the built model applies first, a description.
+        Optional; absent from the canonical JSON when ``None``.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    input_shape: tuple[_PosInt, ...]
-    num_classes: Annotated[int, Strict(), Field(ge=2, le=MAX_DIM)]
-    layers: tuple[LayerSpec, ...]
+    input_shape: tuple[_PosInt, ...] = Field(
+        description="The shape of one sample: [features] or [channels, height, width].",
+        json_schema_extra={"minItems": 1, "maxItems": 3},  # 1 or 3: checked by the validator
+    )
+    num_classes: Annotated[int, Strict(), Field(ge=2, le=MAX_DIM)] = Field(
+        description="The number of classes; the last layer outputs this many logits."
+    )
+    layers: tuple[LayerSpec, ...] = Field(
+        description="The layers, applied in order; each names its type from the allowlist.",
+        json_schema_extra={"minItems": 1},
+    )
+    input: InputSpec | None = Field(
+        default=None,
+        description="What the model expects of its input: the range of values, a transform "
+        "the model applies first, a description. Optional.",
+    )
 
     @field_validator("input_shape")
     @classmethod
@@ -528,6 +554,8 @@ class ModelSpec(BaseModel):
             limits = info.context["limits"]
         if len(self.layers) > limits.max_layers:
             raise ValueError(f"{len(self.layers)} layers, above the limit of {limits.max_layers}")
+        if self.input is not None:
+            self.input.check_shape(self.input_shape)
         shapes = self.output_shapes(limits=limits)  # raises ValueError naming the layer
         macs = sum(layer.macs(shape) for layer, shape in zip(self.layers, shapes, strict=True))
         if macs > limits.max_macs_per_sample:
@@ -620,11 +648,13 @@ class ModelSpec(BaseModel):
         return sum(math.prod(shape) for shape in self.parameter_shapes().values())
 
     def to_json(self) -> bytes:
-        """Canonical JSON: defaults filled in, sorted keys, no whitespace, ASCII only.
+        """Canonical JSON: defaults filled in, sorted keys, no whitespace, ASCII only; an
+        absent optional section (``input``, a transform, a description) is left out, so a spec
+        without ``input`` has the bytes it had before the section existed.
 
         ``ModelSpec.from_json(spec.to_json()) == spec`` and equal specs give equal bytes.
         """
-        document = self.model_dump(mode="json")
+        document = self.model_dump(mode="json", exclude_none=True)
         return json.dumps(
             document, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
         ).encode("ascii")
@@ -648,11 +678,30 @@ def _short(value: Any, limit: int = 60) -> str:
 
 def _describe(exc: ValidationError, max_errors: int = 5) -> str:
     """Turn a pydantic ValidationError into one readable message naming layers and fields."""
-    errors = exc.errors(include_url=False)
+    errors: list[dict[str, Any]] = []
+    seen: set[tuple[int | str, ...]] = set()
+    for error in exc.errors(include_url=False):
+        loc = _clean_loc(tuple(error.get("loc", ())))
+        if loc in seen and loc:  # the other members of a union (number or list) say no more
+            continue
+        seen.add(loc)
+        errors.append({**error, "loc": loc})
     parts = [_describe_one(error) for error in errors[:max_errors]]
     if len(errors) > max_errors:
         parts.append(f"and {len(errors) - max_errors} more error(s)")
     return "invalid model spec: " + "; ".join(parts)
+
+
+def _clean_loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """A location as the document spells it: without pydantic's union member labels (the
+    transform's tag, ``float`` or ``tuple[...]`` of a number-or-list coefficient)."""
+    if loc[:2] == ("input", "transform") and loc[2:3] in (("scale",), ("standardize",)):
+        loc = loc[:2] + loc[3:]
+    return tuple(
+        part
+        for part in loc
+        if not (isinstance(part, str) and (not part.isidentifier() or part == "float"))
+    )
 
 
 def _describe_one(error: Mapping[str, Any]) -> str:

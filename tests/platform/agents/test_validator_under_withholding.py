@@ -185,3 +185,50 @@ def test_a_closed_task_leaves_nothing_behind(validator: tuple[Validator, Countin
     assert not federation._base_metric and 1 not in member._fragments
     assert dag._content == {elsewhere: b"bytes"} and dag._tried == {elsewhere}
     assert member._fragments[2] is fragment
+
+
+def _with_fragment(task: TaskRecord, member: str, cid: str, digest: bytes) -> TaskRecord:
+    """``task`` with ``member`` as its committee and one fragment at ``cid``."""
+    import dataclasses
+
+    task.params = dataclasses.replace(
+        task.params, committee=(member,), fragment_cids=(cid,), fragment_hashes=(digest,)
+    )
+    return task
+
+
+def test_a_fragment_outside_the_specs_input_range_is_logged_once_with_the_numbers(
+    validator: tuple[Validator, CountingStore], caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from eth_keys.datatypes import PrivateKey
+
+    from ledgerlearn.data import load_bundled
+    from ledgerlearn.data.fragments import encrypt_fragment
+
+    member, store = validator
+    address = member.participant.address
+    digits = load_bundled("digits", "test")
+    raw = Dataset((digits.x[:60] * 16).round(), digits.y[:60], 10, "raw")  # 0-16, not [0, 1]
+    public = PrivateKey(member.encryption_key).public_key.to_compressed_bytes()
+    task = _with_fragment(_task([]), address, *store.node.put(encrypt_fragment(raw, public)))
+    with caplog.at_level(logging.INFO, logger="ledgerlearn.agents.validator"):
+        first = member.fragment(task)
+        assert member.fragment(task) is first  # decrypted and measured once
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    share, mean = round(100 * float(np.mean(raw.x > 1))), float(raw.x.mean(dtype=np.float64))
+    assert warnings == [
+        f"task 1: my validation fragment does not fit the model's input: fragment 0: {share}% "
+        f"of values lie outside [0, 1] (min 0, max 16, mean {mean:.3g}); the task "
+        "says: 8x8 digit images, 64 pixels row by row, each 0-16 divided by 16 (in [0, 1])"
+    ]
+    caplog.clear()  # a fragment that fits: nothing said
+    scaled = Dataset(digits.x[:60], digits.y[:60], 10, "scaled")
+    other = _with_fragment(
+        _task([], task_id=2), address, *store.node.put(encrypt_fragment(scaled, public))
+    )
+    member.participant._specs[2] = SPEC
+    with caplog.at_level(logging.INFO, logger="ledgerlearn.agents.validator"):
+        member.fragment(other)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

@@ -14,7 +14,14 @@ import numpy as np
 import pytest
 import torch
 
-from ledgerlearn.data import DataFileError, LabelRangeError, load_csv, load_file, load_npz
+from ledgerlearn.data import (
+    AmbiguousHeaderError,
+    DataFileError,
+    LabelRangeError,
+    load_csv,
+    load_file,
+    load_npz,
+)
 from ledgerlearn.data.files import CSV_CHUNK_LINES, MAX_CSV_LINE_BYTES
 from ledgerlearn.model import logreg_digits
 
@@ -222,18 +229,87 @@ def test_npz_shape_does_not_fit_the_model(tmp_path: Path) -> None:
             {"label_column": "target"},
         ),
         (
-            "1,2,3\n",
+            "1,2,4\n",
             r"label_column 'label' names a column but the file has no header",
             {"label_column": "label"},
         ),
-        ("1,2,3\n", r"label_column 5 is outside the 3 columns", {"label_column": 5}),
+        ("1,2,4\n", r"label_column 5 is outside the 3 columns", {"label_column": 5}),
         ("a,1,label\n1,2,3\n", r"line 1 mixes numbers and text", {}),
         ("1\n2\n", r"line 1 has 1 column; need features and a label", {}),
-        ("1,2,3\n", r"samples have 2 values .* input_shape \[64\]", {"input_shape": (64,)}),
+        ("1,2,4\n", r"samples have 2 values .* input_shape \[64\]", {"input_shape": (64,)}),
     ],
 )
 def test_csv_malformed(tmp_path: Path, text: str, message: str, kwargs: dict[str, Any]) -> None:
     _fails(_csv(tmp_path, text), message, **kwargs)
+
+
+# --- header lines: detected (and said), given, or refused as ambiguous -----------------------
+
+
+def _read(path: Path, **kwargs: Any) -> tuple[Any, list[str]]:
+    notices: list[str] = []
+    kwargs.setdefault("num_classes", 10)
+    return load_file(path, notice=notices.append, **kwargs), notices
+
+
+def test_a_header_of_names_is_detected_and_said(tmp_path: Path) -> None:
+    data, notices = _read(_csv(tmp_path, "pixel0,pixel1,label\n0,16,3\n4,2,1\n"))
+    assert data.x.tolist() == [[0, 16], [4, 2]] and data.y.tolist() == [3, 1]
+    assert notices == [
+        f"{tmp_path / 'data.csv'}: line 1 is a header (detected: it names the columns); "
+        "2 features, label column 'label' (the last)"
+    ]
+
+
+def test_a_first_line_of_numbers_is_data_and_said(tmp_path: Path) -> None:
+    data, notices = _read(_csv(tmp_path, "0,16,3\n4,2,1\n"))
+    assert len(data) == 2
+    assert notices == [
+        f"{tmp_path / 'data.csv'}: no header line (detected: it holds numbers); line 1 is "
+        "data, 2 features, label in column 3 (the last)"
+    ]
+
+
+@pytest.mark.parametrize("first", ["0,1,2,3", "1,2,3,4", " 0, 1 ,2,3"])
+def test_column_numbers_are_ambiguous_unless_said(tmp_path: Path, first: str) -> None:
+    path = _csv(tmp_path, f"{first}\n5,6,7,2\n8,9,10,1\n")
+    message = _fails(
+        path,
+        r"line 1 reads .*: column numbers of a header, or a line of data\? "
+        r"give --header or --no-header$",
+        AmbiguousHeaderError,
+    )
+    assert "line 1 reads 0, 1, 2, ..., 3" in message or "line 1 reads 1, 2, 3, ..., 4" in message
+    header, notices = _read(path, header=True)
+    assert len(header) == 2 and header.y.tolist() == [2, 1]
+    assert "line 1 is a header (given)" in notices[0]
+    data, notices = _read(path, header=False)
+    assert len(data) == 3 and data.x[0].tolist() == [float(v) for v in first.split(",")[:3]]
+    assert "no header line (given)" in notices[0]
+
+
+def test_a_dataframes_header_with_a_label_name_asks_for_header(tmp_path: Path) -> None:
+    # pandas writes column numbers and the label's name: a mixed line, refused with a hint
+    path = _csv(tmp_path, "0,1,label\n5,6,1\n")
+    _fails(path, r"line 1 mixes numbers and text: .* \(if it is a header, give --header\)")
+    data, _ = _read(path, header=True, label_column="label")
+    assert data.x.tolist() == [[5, 6]] and data.y.tolist() == [1]
+
+
+def test_no_header_said_of_a_header_names_the_text(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "a,b,label\n5,6,1\n")
+    _fails(path, r"line 1, column 1: 'a' is not a number", header=False)
+
+
+def test_other_numbers_in_line_one_are_data(tmp_path: Path) -> None:
+    for first in ("0,1,3", "1,2,2", "0,2,1", "0.0,1,2"):
+        data, _ = _read(_csv(tmp_path, f"{first}\n"))
+        assert len(data) == 1, first
+
+
+def test_a_header_is_for_csv_files(tmp_path: Path) -> None:
+    path = _npz(tmp_path, x=np.zeros((2, 2)), y=np.zeros(2, int))
+    _fails(path, r"a header line applies to .csv files, not .npz", header=True)
 
 
 def test_csv_labels_outside_the_model_name_the_line(tmp_path: Path) -> None:
@@ -373,3 +449,64 @@ def test_line_breaks_only_unicode_knows_still_load_every_row(tmp_path: Path) -> 
     path.write_bytes("\u2028".join(f"{i},{i % 10}" for i in range(5000)).encode())
     data = load_file(path, num_classes=10)
     assert data.x.shape == (5000, 1) and data.x[-1, 0] == 4999.0
+
+
+# --- samples to predict on: labels optional ---------------------------------------------------
+
+
+def test_features_without_labels_load_from_npz_and_csv(tmp_path: Path) -> None:
+    from ledgerlearn.data import load_features
+
+    x = np.arange(3 * 64, dtype=np.float64).reshape(3, 64) / 100
+    shape = (1, 8, 8)
+    unlabelled = load_features(_npz(tmp_path, x=x), input_shape=shape, num_classes=10)
+    assert unlabelled.y is None and unlabelled.x.shape == (3, 1, 8, 8)
+    assert unlabelled.x.dtype == np.float32 and np.allclose(unlabelled.x.reshape(3, 64), x)
+    rows = "\n".join(",".join(f"{v:g}" for v in row) for row in x)
+    from_csv = load_features(_csv(tmp_path, rows + "\n"), input_shape=shape, num_classes=10)
+    assert from_csv.y is None and np.array_equal(from_csv.x, unlabelled.x)
+    header = ",".join(f"p{i}" for i in range(64))
+    headed = load_features(
+        _csv(tmp_path, f"{header}\n{rows}\n", "headed.csv"), input_shape=shape, num_classes=10
+    )
+    assert headed.y is None and np.array_equal(headed.x, unlabelled.x)
+
+
+def test_features_with_labels_keep_them(tmp_path: Path) -> None:
+    from ledgerlearn.data import load_features
+
+    x = np.ones((2, 4), dtype=np.float32)
+    labelled = load_features(
+        _npz(tmp_path, x=x, y=np.array([1, 2])), input_shape=(4,), num_classes=3
+    )
+    assert labelled.y is not None and labelled.y.tolist() == [1, 2]
+    from_csv = load_features(
+        _csv(tmp_path, "1,1,1,1,2\n1,1,1,1,0\n"), input_shape=(4,), num_classes=3
+    )
+    assert from_csv.y is not None and from_csv.y.tolist() == [2, 0]
+    with pytest.raises(LabelRangeError):
+        load_features(_csv(tmp_path, "1,1,1,1,3\n", "bad.csv"), input_shape=(4,), num_classes=3)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("wide.csv", "1,2,3,4,5,6\n", "lines have 6 columns; the model takes 4 values per sample"),
+        ("empty.csv", "\n\n", "empty file, no data lines"),
+        ("text.csv", "1,2,3,4\n1,2,x,4\n", "line 2, column 3: 'x' is not a number"),
+        ("data.txt", "1,2,3,4\n", "unsupported file type '.txt'"),
+    ],
+)
+def test_features_that_do_not_fit_are_refused(
+    tmp_path: Path, name: str, content: str, message: str
+) -> None:
+    from ledgerlearn.data import load_features
+
+    path = _csv(tmp_path, content, name)
+    with pytest.raises(DataFileError) as caught:
+        load_features(path, input_shape=(4,), num_classes=3)
+    assert message in str(caught.value)
+    with pytest.raises(DataFileError, match="samples have 5 values"):
+        load_features(_npz(tmp_path, x=np.zeros((2, 5))), input_shape=(4,), num_classes=3)
+    with pytest.raises(DataFileError, match="no such file"):
+        load_features(tmp_path / "missing.npz", input_shape=(4,), num_classes=3)

@@ -137,3 +137,38 @@ def test_params_fields_walk_the_generated_fields() -> None:
     assert fields["threshold"] == 500_000 and fields["max_rounds"] == 7
     assert fields["aggregation_rule"] == RULE_IDS["median"]
     assert Policy().typed_data_fields()["maxRounds"] == 3
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        Policy(),
+        Policy(
+            flow="dag",
+            metric="negative_loss",
+            threshold=-0.125,
+            threshold_mode="relative",
+            aggregation_rule="krum",
+            num_byzantine=1,
+            max_parents=3,
+        ),
+        Policy(rounds=7, min_updates=4, round_extension=9, attest_window=11, quorum=4),
+    ],
+)
+def test_a_published_tasks_policy_reads_back_as_it_was_declared(policy: Policy) -> None:
+    from ledgerlearn.core.task_params import TaskParams
+    from ledgerlearn.flows.policy import policy_fields
+
+    params = TaskParams(
+        model_spec_hash=b"\x01" * 32,
+        model_spec_cid="spec",
+        initial_weights_hash=b"\x02" * 32,
+        initial_weights_cid="w0",
+        committee=(),
+        fragment_hashes=(),
+        fragment_cids=(),
+        **policy.params_fields(),  # type: ignore[arg-type]
+    )
+    fields = policy_fields(params)
+    assert list(fields) == list(Policy.model_fields)
+    assert Policy(**fields) == policy  # type: ignore[arg-type]

@@ -29,7 +29,7 @@ from ledgerlearn.errors import (
 )
 from ledgerlearn.flows.dag.updates import merge_models, parents_reference
 from ledgerlearn.flows.federation.rounds import LONE_MIN_GAIN, round_reference, round_sanity
-from ledgerlearn.flows.scoring import score_updates
+from ledgerlearn.flows.scoring import FAILURES, score_updates
 from ledgerlearn.model import build
 from ledgerlearn.model.flatten import flatten, state_dict_to_arrays, unflatten
 from ledgerlearn.model.presets import logreg_digits
@@ -117,6 +117,19 @@ def test_every_bad_update_fails_for_its_own_reason(
     assert reasons["scaled"].startswith("norm outlier")
     for u, scored in scoring.scores.items():
         assert (scored.score == SCORE_INVALID) == (scored.reason != ""), u
+        assert (scored.reason != "") == (scored.failure in FAILURES), u
+    failures = {u.decode(): s.failure for u, s in scoring.scores.items() if s.failure}
+    assert failures == {  # the kinds the validators' metrics count
+        "withheld": "unavailable",
+        "too large": "fetch",
+        "mismatch": "fetch",
+        "nan": "decode",
+        "pickle": "decode",
+        "free rider": "checks",
+        "copy": "checks",
+        "sign flip": "checks",
+        "scaled": "checks",
+    }
     # the honest updates passed, scored by their metric (absolute mode: reference 0)
     for i, h in enumerate(honest):
         value = evaluate(SPEC, h, fragment, METRIC)

@@ -74,17 +74,34 @@ def test_output_shapes_are_propagated() -> None:
 # --- canonical JSON ----------------------------------------------------------------------
 
 
+LOGREG_BEFORE_INPUT = (
+    b'{"input_shape":[64],"layers":[{"bias":true,"in_features":64,"out_features":10,'
+    b'"type":"Linear"}],"num_classes":10}'
+)
+"""The logreg preset as published before specs had an ``input`` section."""
+
+
 def test_canonical_json_is_sorted_compact_and_has_a_pinned_hash() -> None:
-    spec = logreg_digits()
+    # a spec without `input` (every spec published before the section existed) keeps its
+    # bytes and its hash: the absent section is left out of the canonical form
+    old = ModelSpec.from_json(LOGREG_BEFORE_INPUT)
+    assert old.input is None
+    assert old.to_json() == LOGREG_BEFORE_INPUT
+    assert old == logreg_digits().model_copy(update={"input": None})
+    # Pinned: a change of the canonical form changes every published content hash.
+    assert old.content_hash().hex() == (
+        "f222d02af213df9b6e9b598fe45c36bd1c4d11bf33d7a7191be72cbfbaa50821"
+    )
+    spec = logreg_digits()  # the preset now declares its input: a new document, a new hash
     raw = spec.to_json()
     assert raw == (
-        b'{"input_shape":[64],"layers":[{"bias":true,"in_features":64,"out_features":10,'
-        b'"type":"Linear"}],"num_classes":10}'
+        b'{"input":{"description":"8x8 digit images, 64 pixels row by row, each 0-16 divided '
+        b'by 16 (in [0, 1])","range":[0.0,1.0]},"input_shape":[64],"layers":[{"bias":true,'
+        b'"in_features":64,"out_features":10,"type":"Linear"}],"num_classes":10}'
     )
     assert spec.content_hash() == hashlib.sha256(raw).digest()
-    # Pinned: a change of the canonical form changes every published content hash.
     assert spec.content_hash().hex() == (
-        "f222d02af213df9b6e9b598fe45c36bd1c4d11bf33d7a7191be72cbfbaa50821"
+        "8d5efc78e173b42679e85234046d520cf5a02c962105921145223b9fd5827c63"
     )
 
 

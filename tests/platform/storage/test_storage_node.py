@@ -58,9 +58,11 @@ def test_wrong_expected_hash_raises(pair: Pair, remote: bool) -> None:
     cid, digest = first.put(data)
     wrong = bytes([digest[0] ^ 1]) + digest[1:]
     reader = second if remote else first
+    before = dict(reader.failures)
     with pytest.raises(ContentHashMismatchError, match=digest.hex()):
         reader.get(cid, wrong, timeout_s=20, pin=True)
     assert reader.has(cid) is not remote  # mismatching content is not kept
+    assert reader.failures == {**before, "hash_mismatch": before["hash_mismatch"] + 1}
 
 
 @pytest.mark.parametrize("remote", [False, True], ids=["local", "remote"])
@@ -69,9 +71,11 @@ def test_content_above_max_size_raises(pair: Pair, remote: bool) -> None:
     data = os.urandom(100_000)
     cid, digest = first.put(data)
     reader = second if remote else first
+    before = dict(reader.failures)
     with pytest.raises(ContentTooLargeError, match="100000 bytes"):
         reader.get(cid, digest, max_bytes=len(data) - 1, timeout_s=20)
     assert reader.get(cid, digest, max_bytes=len(data), timeout_s=20) == data
+    assert reader.failures == {**before, "too_large": before["too_large"] + 1}  # the metrics'
 
 
 def test_remote_fetch_is_stopped_when_blocks_outgrow_the_limit(pair: Pair) -> None:
@@ -91,10 +95,12 @@ def test_withheld_cid_is_unavailable_within_deadline_and_node_stays_healthy(pair
     cid = first.compute_cid(withheld)  # a valid CID nobody has
     deadline = 2.0
     children_before = set(child_pids(os.getpid()))  # e.g. a devnet started by another fixture
+    before = dict(second.failures)
     started = time.monotonic()
     with pytest.raises(ContentUnavailableError, match="within 2 s"):
         second.get(cid, sha256_digest(withheld), timeout_s=deadline)
     elapsed = time.monotonic() - started
+    assert second.failures == {**before, "unavailable": before["unavailable"] + 1}
     assert deadline <= elapsed < deadline + 2.0
     assert not pid_alive(worker)  # killed and reaped before the get returned
     assert second.fetch_worker_pid is None

@@ -36,7 +36,7 @@ from ledgerlearn.core.types import Vector, Weights
 from ledgerlearn.errors import LedgerlearnError
 from ledgerlearn.flows.dag.updates import HISTORY, merge_models, parents_reference
 from ledgerlearn.flows.ports import CommitteeMember
-from ledgerlearn.flows.scoring import ScoreRecord, score_updates
+from ledgerlearn.flows.scoring import ScoreRecord, dropped_reason, score_updates
 from ledgerlearn.model.flatten import flatten
 from ledgerlearn.training import METRICS_BY_ID, evaluate
 
@@ -70,6 +70,7 @@ class DagCommittee:
 
     def forget(self, task: TaskRecord) -> None:
         """Drop what was kept for ``task`` (closed: it never changes again)."""
+        self.member.dropped["closed"] += sum(h in task.updates for h in self._scores)
         for cache in (self._content, self._scores):
             for h in [h for h in cache if h in task.updates]:
                 del cache[h]
@@ -96,6 +97,8 @@ class DagCommittee:
         ]
         due_set = {u.update for u in due}
         pending = {u.update for u in task.updates.values() if u.status is Status.PENDING}
+        for h in [h for h in self._scores if h in task.updates and h not in due_set]:
+            self.member.dropped[dropped_reason(task.updates[h].status)] += 1  # computed, unsent
         for cache in (self._content, self._scores):  # decided or past their deadline
             for h in [h for h in cache if h in task.updates and h not in due_set]:
                 del cache[h]
@@ -182,7 +185,8 @@ class DagCommittee:
                 spec, fragment, metric, reference, contents, check if v.sanity else None
             )
         return {
-            u: ScoreRecord(task.task_id, u, s.score, s.reason) for u, s in scoring.scores.items()
+            u: ScoreRecord(task.task_id, u, s.score, s.reason, s.failure)
+            for u, s in scoring.scores.items()
         }
 
     def _merge(self, task: TaskRecord, update: UpdateRecord) -> tuple[Weights, float]:

@@ -13,6 +13,7 @@ from ledgerlearn.core.rules import ThresholdMode, from_fixed
 from ledgerlearn.core.types import Float32Array, Weights
 from ledgerlearn.errors import AgentError
 from ledgerlearn.flows.dag.updates import merge_models
+from ledgerlearn.flows.models import NoModelError, TaskModel
 from ledgerlearn.flows.ports import Member
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.weights import encode
@@ -126,4 +127,39 @@ def task_consensus(
         horizon=HORIZON_WINDOWS * task.params.score_window if horizon is None else horizon,
         margin=margin,
         block=block,
+    )
+
+
+def consensus_task_model(member: Member, task: TaskRecord, block: int | None = None) -> TaskModel:
+    """A dag task's model: its consensus model as the DAG stood at ``block`` (None: the
+    member's latest block), with the defaults of :func:`task_consensus` (anyone gets the
+    same bytes: ``ledgerlearn dag consensus --task N --at-block B``).
+
+    Raises
+    ------
+    NoModelError
+        Nothing was accepted by ``block``: the task has learned nothing yet.
+    StorageError, WeightsError
+        A tip's content is unavailable or does not match the task's spec.
+    """
+    at = member.head if block is None else block
+    accepted = task.accepted_as_of(at)
+    if not accepted:
+        state = "closed" if task.closed else "still open"
+        raise NoModelError(
+            f"task {task.task_id} has no accepted update by block {at} (it is {state}): "
+            "no model to take out yet"
+        )
+    model = task_consensus(member, task.task_id, block=at)
+    rule = RULE_NAMES.get(task.params.aggregation_rule, str(task.params.aggregation_rule))
+    return TaskModel(
+        task_id=task.task_id,
+        content=model.content,
+        content_hash=model.content_hash,
+        source=(
+            f"consensus model: {rule} of the best {len(model.tips)} tip(s) of "
+            f"{len(accepted)} accepted updates, as the DAG stood at block {at}"
+        ),
+        block=at,
+        parts=tuple(model.tips),
     )

@@ -51,7 +51,7 @@ from ledgerlearn.flows.federation.rounds import (
     self_propose_after,
 )
 from ledgerlearn.flows.ports import CommitteeMember
-from ledgerlearn.flows.scoring import ScoreRecord, score_updates
+from ledgerlearn.flows.scoring import ScoreRecord, dropped_reason, score_updates
 from ledgerlearn.model.flatten import flatten
 from ledgerlearn.training import METRICS_BY_ID, evaluate
 
@@ -75,6 +75,7 @@ class RoundCommittee:
         self._base_metric: dict[tuple[int, int], float] = {}
         self._aggregates: dict[tuple[int, int], tuple[bytes, str, bytes]] = {}  # data, CID, hash
         self._bad_proposals: dict[tuple[int, int], set[bytes]] = {}  # unavailable or no match
+        self._unsent: set[bytes] = set()  # updates scored and counted as dropped (once each)
         # task -> (round, its decodable updates' changes): context for a round with few updates
         self._history: dict[int, tuple[int, list[npt.NDArray[np.float32]]]] = {}
 
@@ -101,6 +102,7 @@ class RoundCommittee:
             for key in [k for k in cache if k[0] == task_id]:
                 del cache[key]
         self._history.pop(task_id, None)
+        self._unsent.difference_update(task.updates)
 
     def _release(self, task: TaskRecord, record: RoundRecord) -> None:
         """Forget what no longer helps: content and prefetch marks of updates this member
@@ -118,6 +120,7 @@ class RoundCommittee:
                 self._content_task.pop(u, None)
         current = set(record.updates)
         self._prefetched = {u for u in self._prefetched if u in current or u not in task.updates}
+        self._unsent = {u for u in self._unsent if u in current or u not in task.updates}
         for cache in (self._base_metric, self._aggregates, self._bad_proposals):
             for key in [k for k in cache if k[0] == task.task_id and k[1] < record.round]:
                 del cache[key]
@@ -195,6 +198,12 @@ class RoundCommittee:
             client.submit_scores(task.task_id, due, [reported[u] for u in due])
         crash_point("validator:after_mined")
         self.member.scored.extend(scores[u] for u, _ in todo)
+        # the round's other updates this member has not scored were scored with them (the
+        # checks compare every update of the round) and are not sent: count each once
+        for u in unscored:
+            if u not in due and u not in self._unsent:
+                self._unsent.add(u)
+                self.member.dropped[dropped_reason(task.updates[u].status)] += 1
         for u in record.updates:  # fetched again (locally) by the attestation if accepted
             self._content.pop(u, None)
             self._content_task.pop(u, None)
@@ -239,7 +248,8 @@ class RoundCommittee:
             changes = [v - flat_base for v in scoring.vectors.values()]
             self._history[task.task_id] = (record.round, changes[-HISTORY:])
         return {
-            u: ScoreRecord(task.task_id, u, s.score, s.reason) for u, s in scoring.scores.items()
+            u: ScoreRecord(task.task_id, u, s.score, s.reason, s.failure)
+            for u, s in scoring.scores.items()
         }
 
     # -- attestation ---------------------------------------------------------------------

@@ -85,6 +85,7 @@ class FederationProvider:
                     closes,
                 )
                 self.prepared = None
+                agent.lost += 1
             return False  # missed this round's window (the next block is the last chance)
         prepared = self.prepared
         if prepared is None or prepared.round != number:
@@ -121,6 +122,7 @@ class FederationProvider:
                 number,
                 exc.deadline_block,
             )
+            agent.lost += 1
             return False
         log.info(
             "task %d round %d: submitted %s (%s)",

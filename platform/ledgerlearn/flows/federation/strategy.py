@@ -5,9 +5,13 @@ from __future__ import annotations
 from ledgerlearn.chain.index import TaskRecord
 from ledgerlearn.core.rules import Flow
 from ledgerlearn.flows.base import CommitteeDuty, FlowStrategy, Keeper, ProviderDuty
+from ledgerlearn.flows.card import CardSection, Evaluate
 from ledgerlearn.flows.federation.committee import RoundCommittee
 from ledgerlearn.flows.federation.keeper import RoundKeeper
 from ledgerlearn.flows.federation.provider import FederationProvider
+from ledgerlearn.flows.federation.receipts import rounds_section
+from ledgerlearn.flows.federation.results import round_result, verify_rounds
+from ledgerlearn.flows.models import TaskModel, Verification
 from ledgerlearn.flows.policy import Policy
 from ledgerlearn.flows.ports import CommitteeMember, Member, ProviderAgent
 
@@ -37,6 +41,36 @@ class FederationFlow(FlowStrategy):
     def provider(self, agent: ProviderAgent) -> ProviderDuty:
         """A :class:`FederationProvider`: one update per round while the round is open."""
         return FederationProvider(agent)
+
+    # -- the learned model --
+    def model(
+        self,
+        member: Member,
+        task: TaskRecord,
+        *,
+        round: int | None = None,
+        block: int | None = None,
+    ) -> TaskModel:
+        """Round ``round``'s result, by default the last round finalized (by ``block``)."""
+        return round_result(member, task, round, block)
+
+    def verify(
+        self,
+        member: Member,
+        task: TaskRecord,
+        *,
+        round: int | None = None,
+        block: int | None = None,
+    ) -> list[Verification]:
+        """Each finalized round's result (or round ``round``'s) recomputed from its accepted
+        updates."""
+        return verify_rounds(member, task, round, block)
+
+    def card_section(
+        self, task: TaskRecord, model: TaskModel | None, evaluate: Evaluate | None
+    ) -> CardSection:
+        """The rounds, with each round's receipt."""
+        return rounds_section(task, model, evaluate)
 
     # -- what the gateway, the lab and the CLI show --
     work_unit = "round"
