@@ -46,28 +46,33 @@ STORY: list[tuple[str, str]] = [
     ("committee.md", "What you need"),
     ("committee.md", "1. Your key and your role"),
     ("committee.md", "2. Run your validator"),
+    ("publisher.md", "What you need"),
+    ("publisher.md", "1. Your key and your role"),
+    ("publisher.md", "2. The model and the validation data"),
     ("provider.md", "What you need"),
     ("provider.md", "1. Your key and your role"),
     ("provider.md", "2. Your data file"),
     ("provider.md", "3. Run your provider"),
-    ("publisher.md", "What you need"),
-    ("publisher.md", "1. Your key and your role"),
-    ("publisher.md", "2. The model and the validation data"),
     ("publisher.md", "3. The committee"),
     ("publisher.md", "4. Publish"),
     ("committee.md", "3. While a task runs"),
     ("provider.md", "4. While the task runs"),
     ("publisher.md", "5. Watch it run"),
+    ("publisher.md", "6. The model"),
     ("operator.md", "6. Ports"),
-    ("operator.md", "7. Backups"),
-    ("operator.md", "8. Restarts and upgrades"),
+    ("operator.md", "7. Metrics"),
+    ("operator.md", "8. Backups"),
+    ("operator.md", "9. Restarts and upgrades"),
 ]
 """The guides' sections in the order of their story: the operator sets up, the committee
-members start their validators, the providers wait for the task, the publisher publishes,
-everyone sees it run and close, then the operator backs up and restarts a validator."""
+members start their validators, the publisher writes the model's spec and its validation data,
+the providers check their files against the spec and wait for the task, the publisher
+publishes, everyone sees it run and close, the publisher takes the model out, then the
+operator reads the metrics, backs up, restores and restarts a validator."""
 
-PORTS = (8545, 8000, 4001, 4002, 4003)
-"""The ports the guides name: the devnet, the gateway, the validators' IPFS nodes."""
+PORTS = (8545, 8000, 4001, 4002, 4003, 9101, 9102, 9103)
+"""The ports the guides name: the devnet, the gateway, the validators' IPFS nodes and their
+metrics."""
 
 VALIDATORS = ("val1", "val2", "val3")
 
@@ -232,6 +237,26 @@ def test_the_guides_end_to_end(tmp_path: Path) -> None:
             registered[account] = registered.get(account, 0) + 1
     committee = task.params.committee
     assert all(registered.get(member) == 1 for member in committee), registered
+    # every member judged every update (scored it, or saw the others decide it first), every
+    # update had at least two scores, and at least two members attested each round
+    updates = {"0x" + u.hex()[:12] for u in task.updates}
+    scorers: dict[str, set[str]] = {u: set() for u in updates}
+    attested = {number: 0 for number in task.rounds}
+    for name in VALIDATORS:
+        out = session.terminals[name].text()
+        scored = set(re.findall(r"task 1 round \d: scored (0x[0-9a-f]{12}) from 0x", out))
+        passed = set(re.findall(r"(0x[0-9a-f]{12}) from 0x\w+ was accepted by the other", out))
+        assert scored | passed == updates and not scored & passed, (name, out)
+        for update in scored:
+            scorers[update].add(name)
+        for number in attested:
+            attested[number] += f"task 1 round {number}: attested aggregate" in out
+    assert all(len(names) >= 2 for names in scorers.values()), scorers
+    assert all(count >= 2 for count in attested.values()), attested
+    # nothing went wrong that an operator would have to look at
     for terminal in session.terminals.values():
-        assert "Traceback" not in terminal.text(), terminal.tail()
+        text = terminal.text()
+        assert "Traceback" not in text, terminal.tail()
+        warnings = [line for line in text.splitlines() if re.search(r" (WARNING|ERROR) ", line)]
+        assert not warnings, (terminal.name, warnings)
     assert "Traceback" not in (tmp_path / "logs" / "main.log").read_text()
