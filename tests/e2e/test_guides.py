@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import resource
+import shutil
 import socket
 import sys
 from pathlib import Path
@@ -192,6 +193,8 @@ def test_the_guides_end_to_end(tmp_path: Path) -> None:
     from ledgerlearn.config import ChainSettings
     from ledgerlearn.core.rules import Status
 
+    missing = [tool for tool in ("bash", "curl", "tar", "paste") if shutil.which(tool) is None]
+    assert not missing, f"the guides use {', '.join(missing)}: install it (apt-get install ...)"
     blocks = story_blocks()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     home = tmp_path / "home"
