@@ -9,7 +9,7 @@ PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
 
-.PHONY: demo demo-quick demo-dag bench-flows simulate setup compile artifacts test test-contracts test-fuzz fuzz fuzz-holes test-python test-threats chromium analyze coverage gas bench bench-gateway bench-aggregation devnet lint clean
+.PHONY: demo demo-quick demo-dag bench-flows simulate setup compile artifacts test guides test-contracts test-fuzz fuzz fuzz-holes test-python test-threats chromium analyze coverage gas bench bench-gateway bench-aggregation devnet lint clean
 
 # The demos serve the dashboard (http://127.0.0.1:8000, PORT= to choose, NO_DASHBOARD=1 to skip)
 # and, in a terminal, keep serving the finished task until Ctrl-C.
@@ -86,6 +86,9 @@ fuzz-holes: $(NPM_STAMP)  ## each invariant alone (64 runs x 300 calls), steered
 PYTEST_WORKERS ?= 2
 test-python: $(PY_STAMP) chromium
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15
+
+guides: $(PY_STAMP) $(NPM_STAMP)  ## run every command of docs/guides/ as one story on a fresh HOME (devnet, gateway, agents; about 3 minutes)
+	$(PY) -m pytest tests/e2e/test_guides.py
 
 test-threats: $(PY_STAMP)  ## THREATS A1/A4 in full: the default pipeline against the whole attack catalog, f = 1 and 3 (about 20 minutes; make test runs the 4 tuned attacks at f = 3)
 	LEDGERLEARN_FULL_CATALOG=1 $(PY) -m pytest tests/platform/lab/test_threats_providers.py

@@ -545,6 +545,25 @@ def test_provider_refuses_an_account_without_the_provider_role(published: Publis
     assert_clear_error(result, outsider, "does not hold PROVIDER_ROLE", "chain grant provider")
 
 
+def test_data_check_reads_the_spec_of_a_published_task(
+    published: Published, tmp_path: Path
+) -> None:
+    """``data check --task``: the spec from the chain and the publisher's IPFS node."""
+    from ledgerlearn.data import load_bundled
+
+    digits = load_bundled("digits", "test")
+    raw = write_npz(tmp_path / "raw.npz", x=digits.x * 16, y=digits.y)  # the task wants [0, 1]
+    c = published.consortium
+    where = ["--deployment", str(c.deployment_file), "--rpc", c.url]
+    result = run("data", "check", str(raw), "--task", "1", *where, env=published.env)
+    assert result.returncode == 0, result.stderr
+    assert f"raw.npz: {len(digits)} samples of 64 values; labels of all 10" in result.stdout
+    assert "warning: raw.npz: " in result.stderr
+    assert "% of values lie outside [0, 1] (min 0, max 16" in result.stderr
+    unknown = run("data", "check", str(raw), "--task", "7", *where, env=published.env)
+    assert_clear_error(unknown, "task 7 is not published on this chain")
+
+
 def test_provider_refuses_an_unknown_task(published: Published) -> None:
     args = provider_args(
         published, "provider", "--task", "7", "--dataset", "digits", "--part", "1/2"

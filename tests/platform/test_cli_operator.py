@@ -186,6 +186,8 @@ def test_account_show_prints_the_address_without_the_password(operator: Operator
     shown = run("account", "show", operator.keystore("member"), env=no_password)
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.split()[0] == operator.member
+    quiet = run("account", "show", "-q", operator.keystore("member"), env=no_password)
+    assert quiet.returncode == 0 and quiet.stdout == operator.member + "\n", quiet
     verified = run("account", "show", operator.keystore("member"), "--verify", env=operator.env)
     assert verified.returncode == 0 and "key verified" in verified.stdout, verified.stderr
     wrong = {**operator.env, "LEDGERLEARN_AGENT__PASSWORD": "not-it"}
@@ -196,6 +198,33 @@ def test_account_show_prints_the_address_without_the_password(operator: Operator
     from_settings = {**no_password, "LEDGERLEARN_AGENT__KEYSTORE": operator.keystore("admin")}
     assert run("account", "show", env=from_settings).stdout.split()[0] == operator.admin
     one_line_error(run("account", "show", str(operator.work), env=no_password), "a folder")
+
+
+def test_keys_and_grants_for_several_members_at_once(operator: Operator) -> None:
+    """``account new A B``, ``$(account show -q A B)`` and ``chain grant ROLE X Y``: what the
+    guides run for a committee; a malformed address among them sends nothing."""
+    paths = [str(operator.work / f"several-{i}.json") for i in (1, 2)]
+    made = run("account", "new", *paths, env=operator.env)
+    assert made.returncode == 0, made.stderr
+    shown = run("account", "show", "-q", *paths, env=operator.env)
+    addresses = shown.stdout.split("\n")[:-1]
+    assert addresses == [line.split()[0] for line in made.stdout.splitlines()], shown.stdout
+    one_line_error(run("account", "new", paths[1], env=operator.env), "exists")
+    admin = operator.keystore("admin")
+    one_line_error(
+        run("chain", "grant", "provider", addresses[0], "0xBob", "--keystore", admin,
+            env=operator.env),
+        "not an address",
+    )  # fmt: skip
+    client = LedgerClient(
+        connect(ChainSettings(backend="rpc", rpc_url=operator.url)),
+        Deployment.load(operator.work / "consortium.json"),
+    )
+    assert not client.has_role("PROVIDER", addresses[0])
+    granted = run("chain", "grant", "provider", *addresses, "--keystore", admin, env=operator.env)
+    assert granted.returncode == 0, granted.stderr
+    assert granted.stdout.splitlines() == [f"granted PROVIDER to {a}" for a in addresses]
+    assert all(client.has_role("PROVIDER", a) for a in addresses)
 
 
 def test_grant_mistakes_are_one_line(operator: Operator) -> None:

@@ -7,6 +7,7 @@
   setup), :mod:`~ledgerlearn.cli.inputs` (spec, weights, data), :mod:`~ledgerlearn.cli.options`
   (the policy's options) and :mod:`~ledgerlearn.cli.watch` (what they print as the task runs);
 - :mod:`~ledgerlearn.cli.dag`: ``dag tips`` and ``dag consensus`` (read-only);
+- :mod:`~ledgerlearn.cli.data`: ``data check`` (a data file against a task's model);
 - :mod:`~ledgerlearn.cli.model`: ``model get/evaluate/predict/card/verify`` (a task's learned
   model, read-only), with :mod:`~ledgerlearn.cli.reader` (the read-only commands' client and
   IPFS reader);
@@ -29,6 +30,7 @@ from ledgerlearn.cli.api_client import api_app
 from ledgerlearn.cli.bench import bench_app
 from ledgerlearn.cli.chain import account_app, chain_app, devnet_app
 from ledgerlearn.cli.dag import dag_app
+from ledgerlearn.cli.data import data_app
 from ledgerlearn.cli.gateway import gateway
 from ledgerlearn.cli.model import model_app
 from ledgerlearn.cli.provider import provider_app
@@ -50,6 +52,7 @@ app.command("publish")(publish)
 app.add_typer(provider_app, name="provider")
 app.add_typer(validator_app, name="validator")
 app.add_typer(dag_app, name="dag")
+app.add_typer(data_app, name="data")
 app.add_typer(model_app, name="model")
 app.command("gateway")(gateway)
 app.add_typer(api_app, name="api")

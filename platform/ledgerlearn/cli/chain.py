@@ -73,7 +73,7 @@ def devnet_up(
 
 @account_app.command("new")
 def account_new(
-    path: Annotated[Path, typer.Argument(help="Keystore file to create.")],
+    paths: Annotated[list[Path], typer.Argument(help="Keystore file(s) to create, a key in each.")],
     password: Annotated[
         str,
         typer.Option(
@@ -85,21 +85,25 @@ def account_new(
         ),
     ],
 ) -> None:
-    """Create a new participant key, encrypted in a keystore file."""
+    """Create a new participant key, encrypted in a keystore file (one per file given)."""
     from ledgerlearn.chain.keys import create_keystore
 
-    try:
-        account = create_keystore(path, password)
-    except LedgerlearnError as exc:
-        fail(str(exc))
-    console.print(f"{account.address}  {path}")
+    for path in paths:  # all or none
+        if path.exists():
+            fail(f"{path} exists: refusing to overwrite a keystore")
+    for path in paths:
+        try:
+            account = create_keystore(path, password)
+        except LedgerlearnError as exc:
+            fail(str(exc))
+        console.print(f"{account.address}  {path}")
 
 
 @account_app.command("show")
 def account_show(
-    path: Annotated[
-        Path | None,
-        typer.Argument(help="Keystore file (default: LEDGERLEARN_AGENT__KEYSTORE)."),
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Keystore file(s) (default: LEDGERLEARN_AGENT__KEYSTORE)."),
     ] = None,
     verify: Annotated[
         bool,
@@ -109,20 +113,34 @@ def account_show(
             "check the key matches the address.",
         ),
     ] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="Print the addresses alone, one a line, for scripts: "
+            "$(ledgerlearn account show -q FILE...).",
+        ),
+    ] = False,
 ) -> None:
     """Print a keystore's address (no password needed, unless --verify)."""
     from ledgerlearn.chain.keys import keystore_address, load_keystore
 
     with clear_errors():
-        keystore = path or Settings().agent.keystore
-        if keystore is None:
+        default = Settings().agent.keystore
+        keystores = paths or ([default] if default is not None else [])
+        if not keystores:
             raise typer.BadParameter("give a keystore file (or set LEDGERLEARN_AGENT__KEYSTORE)")
-        address = keystore_address(keystore.expanduser())
-        if verify:
-            account = load_keystore(keystore.expanduser())
-            if account.address != address:
-                fail(f"{keystore} names {address} but its key is {account.address}")
-    console.print(f"{address}  {keystore}" + ("  (key verified)" if verify else ""))
+        for keystore in keystores:
+            address = keystore_address(keystore.expanduser())
+            if verify:
+                account = load_keystore(keystore.expanduser())
+                if account.address != address:
+                    fail(f"{keystore} names {address} but its key is {account.address}")
+            if quiet:
+                console.print(address)
+            else:
+                console.print(f"{address}  {keystore}" + ("  (key verified)" if verify else ""))
 
 
 @chain_app.command("deploy")
@@ -162,13 +180,15 @@ def chain_deploy(
 @chain_app.command("grant")
 def chain_grant(
     role: Annotated[str, typer.Argument(help="PUBLISHER, PROVIDER or VALIDATOR.")],
-    address: Annotated[str, typer.Argument(help="Account to grant the role to (0x...).")],
+    addresses: Annotated[
+        list[str], typer.Argument(help="Account(s) to grant the role to (0x...).")
+    ],
     keystore: Annotated[Path, typer.Option(help="The admin's keystore.")],
     deployment_file: DeploymentOpt = None,
     rpc: RpcOpt = None,
     fund: Annotated[bool, typer.Option(help="Also fund the account (devnet faucet).")] = False,
 ) -> None:
-    """Grant a participant role (admin)."""
+    """Grant a participant role to one or more accounts (admin)."""
     from ledgerlearn.addresses import AddressError, parse_address
     from ledgerlearn.chain.contract_errors import AccessControlUnauthorizedAccount
     from ledgerlearn.chain.keys import load_keystore
@@ -177,22 +197,23 @@ def chain_grant(
     name = role.upper()
     try:
         role_id(name)
-        member = parse_address(address)
+        members = [parse_address(address) for address in addresses]  # all checked first
     except (AddressError, ValueError) as exc:
         fail(str(exc))
     with clear_errors():
         admin = load_keystore(keystore)
         client = ledger_client(deployment_file, rpc, admin)
-        if fund:
-            client.chain.fund(member, 10**20)
-        try:
-            client.grant_role(name, member)
-        except AccessControlUnauthorizedAccount:
-            fail(
-                f"{admin.address} is not the consortium's admin: roles are granted with the "
-                "keystore that ran `ledgerlearn chain deploy`"
-            )
-    console.print(f"granted {name} to {member}")
+        for member in members:
+            if fund:
+                client.chain.fund(member, 10**20)
+            try:
+                client.grant_role(name, member)
+            except AccessControlUnauthorizedAccount:
+                fail(
+                    f"{admin.address} is not the consortium's admin: roles are granted with "
+                    "the keystore that ran `ledgerlearn chain deploy`"
+                )
+            console.print(f"granted {name} to {member}")
 
 
 @chain_app.command("info")

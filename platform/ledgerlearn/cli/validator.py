@@ -79,6 +79,7 @@ def validator_run(
                     "encryption key registered" + ("" if sent else " (as at the last start)")
                 )
                 watch = ValidatorWatch(participant, validator.scored)
+                closed_before = set(watch.closed)  # the watch prints only what closes now
                 console.print(f"on the committee of {count(watch.open_tasks(), 'open task')}")
 
                 def step() -> bool:
@@ -94,6 +95,7 @@ def validator_run(
                     return task is not None and task.closed
 
                 session.run(step, until=until, on_sync=watch, poll_s=POLL_S)
-                console.print(f"task {until_closed} closed")
+                if until_closed not in watch.closed - closed_before:  # not said yet
+                    console.print(f"task {until_closed} closed")
         except KeyboardInterrupt:
             console.print("validator stopped")

@@ -276,8 +276,9 @@ class TrainingDisplay:
 
 class ValidatorWatch:
     """Prints each score this validator computed, each update the other members decided
-    before its score, and each attestation it sent, once. What the chain already showed when
-    the watch began (a restart: the committee's history) is not news and is not printed."""
+    before its score, each attestation it sent and each of its tasks closing, once. What the
+    chain already showed when the watch began (a restart: the committee's history) is not news
+    and is not printed."""
 
     def __init__(self, participant: Participant, scored: list[ScoreRecord]) -> None:
         self.participant = participant
@@ -285,6 +286,7 @@ class ValidatorWatch:
         self.printed = len(scored)
         self.passed: set[bytes] = set()
         self.attested: set[tuple[int, int]] = set()
+        self.closed: set[int] = set()
         for _ in self._news():  # the history as the synced index holds it: seen
             pass
 
@@ -324,8 +326,8 @@ class ValidatorWatch:
         self.printed = len(self.scored)
 
     def _news(self) -> Iterator[str]:
-        """A line for each decision made without this member's score and each attestation of
-        its own not seen yet (each marked seen as it is yielded)."""
+        """A line for each decision made without this member's score, each attestation of its
+        own and each of its tasks closed, not seen yet (each marked seen as it is yielded)."""
         from ledgerlearn.core.rules import Status
 
         me = self.participant.address
@@ -349,6 +351,9 @@ class ValidatorWatch:
                         self.attested.add((task.task_id, number))
                         where = f"task {task.task_id} round {number}"
                         yield f"{where}: attested aggregate {proposal.cid}"
+            if task.closed and task.task_id not in self.closed:
+                self.closed.add(task.task_id)
+                yield f"task {task.task_id} closed"
 
     def __call__(self) -> None:
         self.scores()
