@@ -93,11 +93,11 @@ guides: $(PY_STAMP) $(NPM_STAMP)  ## run every command of docs/guides/ as one st
 test-threats: $(PY_STAMP)  ## THREATS A1/A4 in full: the default pipeline against the whole attack catalog, f = 1 and 3 (about 20 minutes; make test runs the 4 tuned attacks at f = 3)
 	LEDGERLEARN_FULL_CATALOG=1 $(PY) -m pytest tests/platform/lab/test_threats_providers.py
 
-chromium:  ## Debian's chromium for the dashboard's browser test (never `playwright install`)
-	@test -x /usr/bin/chromium || { export DEBIAN_FRONTEND=noninteractive; \
+chromium:  ## Debian's chromium for the dashboard's browser test (never `playwright install`), and curl for the guides' test
+	@{ test -x /usr/bin/chromium && command -v curl >/dev/null; } || { export DEBIAN_FRONTEND=noninteractive; \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-	  $$SUDO apt-get install -y -q chromium || \
-	  { $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }; }
+	  $$SUDO apt-get install -y -q chromium curl || \
+	  { $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium curl; }; }
 
 # Slither pins web3 7, the package needs web3 8: it gets a venv of its own.
 ANALYSIS_VENV := .venv-analysis

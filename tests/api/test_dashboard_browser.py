@@ -337,3 +337,7 @@ def test_dashboard_shows_a_finished_task_history(tmp_path: Path) -> None:
         assert run.process.wait(timeout=60) == 0
     log = (tmp_path / "demo.log").read_text()
     assert "serving the finished task" in log and "Traceback" not in log
+    # the dashboard's gateway saw pages open and close their event streams: nothing went wrong
+    gateway_log = (run.out / "logs" / "gateway.log").read_text()
+    alarms = [line for line in gateway_log.splitlines() if " WARNING " in line or " ERROR " in line]
+    assert not alarms and "Traceback" not in gateway_log, alarms[:10]
