@@ -13,5 +13,11 @@ import {UpdateLedger} from "./ledger/UpdateLedger.sol";
 /// UpdateLedger, RoundLedger) over shared storage (LedgerState). Roles come from the Consortium.
 contract LearningLedger is TaskRegistry, UpdateLedger, RoundLedger {
     /// @param consortium_ the consortium whose roles this ledger enforces
-    constructor(IConsortium consortium_) LedgerState(consortium_) EIP712("ledgerlearn", "1") {}
+    /// @param vetting_ the contract that draws committees and vets tasks (zero: tasks name their
+    /// committee and open at publication, a single-host laboratory)
+    /// @param scoreCommitments_ the contract that forwards committed-then-revealed scores (zero: none)
+    constructor(IConsortium consortium_, address vetting_, address scoreCommitments_)
+        LedgerState(consortium_, vetting_, scoreCommitments_)
+        EIP712("ledgerlearn", "1")
+    {}
 }

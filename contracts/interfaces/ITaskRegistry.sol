@@ -32,7 +32,25 @@ import {ILedgerAccess} from "./ILedgerAccess.sol";
 /// its deadline is not rejected: its scoring stays open up to scoreExtension more blocks while
 /// it lacks a quorum, and it expires (no credit, no blame) if the quorum never comes.
 /// A score equal to the invalid score (type(int64).min) never clears the threshold.
+///
+/// Vetting: on a ledger deployed with a vetting contract, a task names no committee: it names the
+/// committee's size (`drawSize`), starts in stage Drawing, gets a committee drawn from the
+/// validators' pool (`setCommittee`, by the vetting contract), then the publisher posts one
+/// validation fragment per drawn member (`postFragments`); the task opens when the committee
+/// approved it and the fragments are posted; it is rejected or expires otherwise
+/// (`concludeVetting`). Nobody joins, submits or scores before it opens; a rejected or expired
+/// task is closed and never opens. Without a vetting contract (a single-host laboratory), a task
+/// names its committee and fragments and opens at publication.
 interface ITaskRegistry is ILedgerAccess {
+    /// @notice Where a task is in its life (closing is the separate `closed` flag).
+    enum Stage {
+        Open, // accepting providers (or closed after it was open)
+        Drawing, // its committee is being drawn
+        Vetting, // its committee reviews it; the publisher posts the fragments
+        Rejected, // the committee rejected it: closed, never opened
+        Expired // nobody decided in time (or no committee could be drawn): closed, never opened
+    }
+
     /// @notice Everything a publisher declares about a task. Signed as EIP-712 `TaskParams`.
     struct TaskParams {
         bytes32 modelSpecHash; // sha256 of the canonical model spec JSON
@@ -56,7 +74,10 @@ interface ITaskRegistry is ILedgerAccess {
         uint32 scoreExtension; // most blocks scoring stays open for an update with fewer than quorum scores
         uint32 attestWindow; // federation: blocks to attest after scoring closed; then closeRound falls back
         uint16 maxPending; // dag: most undecided updates one provider may have at once (federation: unused)
-        address[] committee; // validators, at most 32
+        uint8 drawSize; // committee drawn from the validators' pool, of this size (0: the committee below)
+        uint32 commitWindow; // scores are committed for this many blocks, then revealed (0: sent in the clear)
+        uint16 maxRejections; // a provider with this many rejected updates is excluded (0: never)
+        address[] committee; // validators, at most 24 (empty when drawn)
         bytes32[] fragmentHashes; // sha256 of each member's encrypted validation fragment
         string[] fragmentCids;
     }
@@ -88,6 +109,11 @@ interface ITaskRegistry is ILedgerAccess {
         bytes32 modelSpecHash;
         bytes32 initialWeightsHash;
         bytes32 globalModelHash;
+        Stage stage;
+        uint32 commitWindow;
+        uint16 maxRejections;
+        bool approved;
+        bool fragmentsPosted;
     }
 
     /// @notice A task was published (by the publisher itself or relayed with its signature).
@@ -95,6 +121,13 @@ interface ITaskRegistry is ILedgerAccess {
     /// @notice A task stopped accepting updates (closed by its publisher, or its last round finalized).
     /// A closed task never changes state again.
     event TaskClosed(uint256 indexed taskId, address indexed by, bytes32 finalModelHash);
+    /// @notice A drawn committee was seated on a task (stage Drawing -> Vetting).
+    event CommitteeSeated(uint256 indexed taskId, address[] members);
+    /// @notice The publisher posted the validation fragments of a drawn committee, in its order.
+    event FragmentsPosted(uint256 indexed taskId, bytes32[] fragmentHashes, string[] fragmentCids);
+    /// @notice A task moved to `stage` (opened, rejected or expired; or was approved while its
+    /// fragments are missing: then `stage` stays Vetting).
+    event TaskStageChanged(uint256 indexed taskId, Stage stage);
     /// @notice The publisher invalidated its relayed-publication nonce `nonce`: a signature over it
     /// can no longer be relayed.
     event PublishNonceCancelled(address indexed publisher, uint256 nonce);
@@ -122,6 +155,18 @@ interface ITaskRegistry is ILedgerAccess {
     /// proposal or attestation).
     error TaskRegistryTaskClosed(uint256 taskId);
 
+    /// @notice The task is not open: it is being drawn or vetted, or was rejected or expired.
+    error TaskRegistryNotOpen(uint256 taskId, Stage stage);
+    /// @notice The task is not in the stage this step needs.
+    error TaskRegistryWrongStage(uint256 taskId, Stage stage, Stage expected);
+    /// @notice Only the ledger's vetting contract may do this.
+    error TaskRegistryNotVetting(address account);
+    /// @notice This ledger draws committees (the task must give drawSize and no committee), or it
+    /// has no vetting contract (the task must name its committee).
+    error TaskRegistryCommitteeMode(bool drawn);
+    /// @notice The fragments of a drawn committee were already posted.
+    error TaskRegistryFragmentsPosted(uint256 taskId);
+
     /// @notice Publishes a task; the caller is its publisher and needs PUBLISHER_ROLE.
     function publishTask(TaskParams calldata params) external returns (uint256 taskId);
 
@@ -135,7 +180,8 @@ interface ITaskRegistry is ILedgerAccess {
         bytes calldata signature
     ) external returns (uint256 taskId);
 
-    /// @notice Stops a task from accepting updates. Its publisher, while it holds PUBLISHER_ROLE;
+    /// @notice Stops a task from accepting updates (or withdraws it while it is drawn or vetted).
+    /// Its publisher, while it holds PUBLISHER_ROLE;
     /// once the publisher lost the role, any member of the task's committee (holding
     /// VALIDATOR_ROLE), so that no task stays open for want of a publisher.
     function closeTask(uint256 taskId) external;
@@ -144,6 +190,19 @@ interface ITaskRegistry is ILedgerAccess {
     /// over it (handed to a relayer and not yet relayed) can no longer be used. Returns the
     /// cancelled nonce.
     function cancelPublishNonce() external returns (uint256);
+
+    /// @notice Seats the drawn committee of a task in stage Drawing (stage -> Vetting). Only the
+    /// vetting contract; members hold VALIDATOR_ROLE, are distinct and are not the publisher.
+    function setCommittee(uint256 taskId, address[] calldata members) external;
+
+    /// @notice The publisher posts one validation fragment per drawn member (in the committee's
+    /// order), once, in stage Vetting. A task already approved opens.
+    function postFragments(uint256 taskId, bytes32[] calldata fragmentHashes, string[] calldata fragmentCids)
+        external;
+
+    /// @notice Ends vetting: `outcome` is Open (approved: the task opens once its fragments are
+    /// posted), Rejected or Expired (the task is closed and never opens). Only the vetting contract.
+    function concludeVetting(uint256 taskId, Stage outcome) external;
 
     /// @notice Highest aggregation rule id (ids run from 0).
     function MAX_AGGREGATION_RULE() external view returns (uint8);

@@ -32,7 +32,7 @@ interface IUpdateLedger is ILedgerAccess {
         Expired // fewer than quorum scores by the end of the scoring extension: no credit, no blame
     }
 
-    /// @notice The stored state of an update.
+    /// @notice The stored state of an update (counts and mask over the committee, at most 24 members).
     struct UpdateInfo {
         address provider;
         uint64 round; // federation: the round; dag: the block it was submitted in
@@ -66,6 +66,17 @@ interface IUpdateLedger is ILedgerAccess {
     /// scoring extension. It is neither accepted nor rejected.
     event UpdateExpired(uint256 indexed taskId, bytes32 indexed update, uint64 round, uint8 scoreCount);
 
+    /// @notice A provider's updates were rejected `rejections` times in a task (the policy's
+    /// maxRejections): it submits nothing more to that task.
+    event ProviderExcluded(uint256 indexed taskId, address indexed provider, uint32 rejections);
+
+    /// @notice The provider was excluded from the task after `maxRejections` rejected updates.
+    error UpdateLedgerProviderExcluded(uint256 taskId, address provider, uint256 maxRejections);
+    /// @notice The task's scores are committed then revealed: they reach the ledger through the
+    /// score commitments contract only.
+    error UpdateLedgerScoresCommitted(uint256 taskId);
+    /// @notice Only the ledger's score commitments contract may submit a score for a member.
+    error UpdateLedgerNotScoreCommitments(address account);
     /// @notice The function is for the other flow (0 federation, 1 dag).
     error UpdateLedgerWrongFlow(uint256 taskId, uint8 flow);
     /// @notice The provider already joined the task.
@@ -150,6 +161,26 @@ interface IUpdateLedger is ILedgerAccess {
     /// decided since the batch was prepared are skipped, so a batch does not fail on that race;
     /// every other check (membership, double score, deadline, unknown update) still reverts.
     function submitScores(uint256 taskId, bytes32[] calldata updates, int64[] calldata scores) external;
+
+    /// @notice A committee member's revealed score, forwarded by the score commitments contract
+    /// (which checked the member's commitment and the reveal window): counted as `submitScore`.
+    function submitScoreFor(uint256 taskId, bytes32 update, address validator, int64 score) external;
+
+    /// @notice Last block (exclusive) a commit-reveal task's members commit their score of
+    /// `update`: scoring opens for the update's round (federation: when submissions close; dag:
+    /// at submission) plus the task's commitWindow. Reveals follow until the scoring deadline.
+    function commitDeadline(uint256 taskId, bytes32 update) external view returns (uint256);
+
+    /// @notice What `account` earned in a task so far: as a provider, its updates accepted and
+    /// rejected; as a validator, its scores on the side of the decision (an accepted update it
+    /// passed, a rejected one it failed). Expired updates count for nobody.
+    function creditOf(uint256 taskId, address account)
+        external
+        view
+        returns (uint32 accepted, uint32 rejected, uint32 agreed);
+
+    /// @notice The task's totals of `creditOf` over all accounts.
+    function creditTotals(uint256 taskId) external view returns (uint32 accepted, uint32 rejected, uint32 agreed);
 
     /// @notice Decides pending updates whose scoring deadline has passed (any participant): with at
     /// least quorum scores by the decision rule, with fewer only once the scoring extension ended

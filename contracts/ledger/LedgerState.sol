@@ -17,7 +17,15 @@ abstract contract LedgerState is ILedgerAccess {
     uint8 internal constant STATUS_ACCEPTED = 2;
     uint8 internal constant STATUS_REJECTED = 3;
     uint8 internal constant STATUS_EXPIRED = 4;
-    uint256 internal constant MAX_COMMITTEE = 32;
+    uint8 internal constant STAGE_OPEN = 0;
+    uint8 internal constant STAGE_DRAWING = 1;
+    uint8 internal constant STAGE_VETTING = 2;
+    uint8 internal constant STAGE_REJECTED = 3;
+    uint8 internal constant STAGE_EXPIRED = 4;
+    /// @dev Committee masks are 24 bits wide (see Update).
+    uint256 internal constant MAX_COMMITTEE = 24;
+    /// @dev `_participation` of a provider excluded from a task (maxRejections reached).
+    uint32 internal constant EXCLUDED = type(uint32).max;
     /// @dev The score a validator gives an invalid (unavailable, malformed) update: never passes.
     int64 internal constant SCORE_INVALID = type(int64).min;
 
@@ -38,6 +46,7 @@ abstract contract LedgerState is ILedgerAccess {
         uint8 maxParents;
         uint16 numByzantine;
         bool closed;
+        uint8 stage; // open, drawing, vetting, rejected, expired
         // slot 1
         int64 threshold;
         uint32 roundLength;
@@ -46,23 +55,35 @@ abstract contract LedgerState is ILedgerAccess {
         uint32 currentRound;
         uint40 publishedBlock;
         uint16 minUpdates; // read with the round length on every submission and score
+        bool scoresCommitted; // commitWindow > 0: scores arrive through the commitments contract
         // slot 2
         uint32 roundExtension;
         uint32 scoreExtension;
         uint32 attestWindow;
         uint16 maxPending;
+        uint32 commitWindow;
+        uint16 maxRejections;
+        bool approved; // vetting approved the task; it opens once the fragments are posted
+        bool fragmentsPosted;
         // slots 3, 4
         bytes32 modelSpecHash;
         bytes32 initialWeightsHash;
     }
 
+    /// @dev One slot. The counts of scores are the popcounts of the masks.
     struct Update {
         address provider;
         uint40 round; // federation: round; dag: submission block
         uint8 status;
-        uint8 passCount;
-        uint8 scoreCount;
-        uint32 scoredMask;
+        uint24 scoredMask; // bit i: committee member i scored
+        uint24 passMask; // bit i: committee member i's score cleared the threshold
+    }
+
+    /// @dev What an account earned in a task: counted when updates are decided.
+    struct Credit {
+        uint32 accepted; // provider: its updates accepted
+        uint32 rejected; // provider: its updates rejected
+        uint32 agreed; // validator: its scores on the same side as the decision
     }
 
     struct Round {
@@ -87,6 +108,10 @@ abstract contract LedgerState is ILedgerAccess {
     }
 
     IConsortium internal immutable _consortium;
+    /// @dev Draws committees and runs vetting (zero: tasks name their committee and open at once).
+    address internal immutable _vetting;
+    /// @dev Forwards revealed scores of commit-reveal tasks (zero: no commit-reveal).
+    address internal immutable _scoreCommitments;
 
     uint256 internal _taskCount;
     mapping(uint256 taskId => Task) internal _tasks;
@@ -101,14 +126,28 @@ abstract contract LedgerState is ILedgerAccess {
     mapping(address provider => mapping(bytes32 commitment => uint256 blockNumber)) internal _commitments;
     /// @dev Content the ledger has seen as a model: initial weights, updates, finalized aggregates.
     mapping(bytes32 contentHash => bool) internal _usedContent;
+    mapping(uint256 taskId => mapping(address account => Credit)) internal _credits;
+    mapping(uint256 taskId => Credit) internal _creditTotals;
 
-    constructor(IConsortium consortium_) {
+    constructor(IConsortium consortium_, address vetting_, address scoreCommitments_) {
         _consortium = consortium_;
+        _vetting = vetting_;
+        _scoreCommitments = scoreCommitments_;
     }
 
     /// @notice The consortium whose roles this ledger enforces.
     function consortium() external view returns (IConsortium) {
         return _consortium;
+    }
+
+    /// @notice The contract that draws committees and vets tasks (zero: tasks open at publication).
+    function vetting() external view returns (address) {
+        return _vetting;
+    }
+
+    /// @notice The contract that forwards committed-then-revealed scores (zero: none).
+    function scoreCommitments() external view returns (address) {
+        return _scoreCommitments;
     }
 
     function _requireRole(bytes32 role, address account) internal view {
@@ -124,10 +163,20 @@ abstract contract LedgerState is ILedgerAccess {
         return _tasks[taskId];
     }
 
-    /// @dev The task, which must not be closed: a closed task never changes.
+    /// @dev The task, which must be open: not closed (a closed task never changes) and past vetting.
     function _liveTask(uint256 taskId) internal view returns (Task storage t) {
         t = _task(taskId);
         if (t.closed) revert ITaskRegistry.TaskRegistryTaskClosed(taskId);
+        if (t.stage != STAGE_OPEN) revert ITaskRegistry.TaskRegistryNotOpen(taskId, ITaskRegistry.Stage(t.stage));
+    }
+
+    /// @dev Number of set bits of a committee mask.
+    function _popcount(uint24 mask) internal pure returns (uint8 count) {
+        uint256 x = mask;
+        while (x != 0) {
+            x &= x - 1;
+            ++count;
+        }
     }
 
     /// @dev Federation: the first block that refuses submissions. roundLength blocks after the

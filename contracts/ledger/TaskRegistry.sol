@@ -22,7 +22,8 @@ abstract contract TaskRegistry is LedgerState, EIP712, Nonces, ITaskRegistry {
         "uint8 flow,uint8 metric,uint8 thresholdMode,int64 threshold,uint8 quorum,uint8 maxFaultyValidators,"
         "uint8 aggregationRule,uint16 numByzantine,uint32 roundLength,uint32 scoreWindow,uint32 maxRounds,"
         "uint8 maxParents,uint16 minUpdates,uint32 roundExtension,uint32 scoreExtension,uint32 attestWindow,"
-        "uint16 maxPending,address[] committee,bytes32[] fragmentHashes,string[] fragmentCids)"
+        "uint16 maxPending,uint8 drawSize,uint32 commitWindow,uint16 maxRejections,address[] committee,"
+        "bytes32[] fragmentHashes,string[] fragmentCids)"
     );
     bytes32 private constant PUBLISH_TASK_TYPE = keccak256(
         "PublishTask(address publisher,TaskParams params,uint256 nonce,uint256 deadline)"
@@ -30,7 +31,8 @@ abstract contract TaskRegistry is LedgerState, EIP712, Nonces, ITaskRegistry {
         "uint8 flow,uint8 metric,uint8 thresholdMode,int64 threshold,uint8 quorum,uint8 maxFaultyValidators,"
         "uint8 aggregationRule,uint16 numByzantine,uint32 roundLength,uint32 scoreWindow,uint32 maxRounds,"
         "uint8 maxParents,uint16 minUpdates,uint32 roundExtension,uint32 scoreExtension,uint32 attestWindow,"
-        "uint16 maxPending,address[] committee,bytes32[] fragmentHashes,string[] fragmentCids)"
+        "uint16 maxPending,uint8 drawSize,uint32 commitWindow,uint16 maxRejections,address[] committee,"
+        "bytes32[] fragmentHashes,string[] fragmentCids)"
     );
 
     /// @inheritdoc ITaskRegistry
@@ -57,7 +59,8 @@ abstract contract TaskRegistry is LedgerState, EIP712, Nonces, ITaskRegistry {
 
     /// @inheritdoc ITaskRegistry
     function closeTask(uint256 taskId) external {
-        Task storage t = _liveTask(taskId);
+        Task storage t = _task(taskId); // in any stage: a publisher may withdraw a task under vetting
+        if (t.closed) revert TaskRegistryTaskClosed(taskId);
         address publisher = t.publisher;
         if (msg.sender == publisher) {
             _requireRole(PUBLISHER_ROLE, msg.sender);
@@ -68,6 +71,61 @@ abstract contract TaskRegistry is LedgerState, EIP712, Nonces, ITaskRegistry {
         }
         t.closed = true;
         emit TaskClosed(taskId, msg.sender, _globalModel(taskId, t));
+    }
+
+    /// @inheritdoc ITaskRegistry
+    function setCommittee(uint256 taskId, address[] calldata members) external {
+        Task storage t = _vettedTask(taskId, STAGE_DRAWING);
+        if (members.length != t.committeeSize) revert TaskRegistryCommitteeSize(members.length, t.committeeSize);
+        address publisher = t.publisher;
+        for (uint256 i = 0; i < members.length; ++i) {
+            if (members[i] == publisher) revert TaskRegistryDuplicateCommitteeMember(publisher);
+        }
+        _seat(taskId, members);
+        t.stage = STAGE_VETTING;
+        emit CommitteeSeated(taskId, members);
+    }
+
+    /// @inheritdoc ITaskRegistry
+    function postFragments(uint256 taskId, bytes32[] calldata fragmentHashes, string[] calldata fragmentCids)
+        external
+    {
+        Task storage t = _task(taskId);
+        if (msg.sender != t.publisher) revert TaskRegistryNotPublisher(taskId, msg.sender);
+        _requireRole(PUBLISHER_ROLE, msg.sender);
+        if (t.closed) revert TaskRegistryTaskClosed(taskId);
+        if (t.stage != STAGE_VETTING) revert TaskRegistryWrongStage(taskId, Stage(t.stage), Stage.Vetting);
+        if (t.fragmentsPosted) revert TaskRegistryFragmentsPosted(taskId);
+        _checkFragments(t.committeeSize, fragmentHashes, fragmentCids);
+        _fragmentHashes[taskId] = fragmentHashes;
+        t.fragmentsPosted = true;
+        emit FragmentsPosted(taskId, fragmentHashes, fragmentCids);
+        if (t.approved) _open(taskId, t);
+    }
+
+    /// @inheritdoc ITaskRegistry
+    function concludeVetting(uint256 taskId, Stage outcome) external {
+        if (msg.sender != _vetting || _vetting == address(0)) revert TaskRegistryNotVetting(msg.sender);
+        Task storage t = _task(taskId);
+        if (t.closed) revert TaskRegistryTaskClosed(taskId);
+        uint8 stage = t.stage;
+        if (stage != STAGE_DRAWING && stage != STAGE_VETTING) {
+            revert TaskRegistryWrongStage(taskId, Stage(stage), Stage.Vetting);
+        }
+        if (outcome == Stage.Open) {
+            // Approval needs a committee that approved: only from stage Vetting.
+            if (stage != STAGE_VETTING) revert TaskRegistryWrongStage(taskId, Stage(stage), Stage.Vetting);
+            t.approved = true;
+            if (t.fragmentsPosted) _open(taskId, t);
+            else emit TaskStageChanged(taskId, Stage.Vetting);
+            return;
+        }
+        if (outcome != Stage.Rejected && outcome != Stage.Expired) {
+            revert TaskRegistryWrongStage(taskId, outcome, Stage.Rejected);
+        }
+        t.stage = uint8(outcome);
+        t.closed = true;
+        emit TaskStageChanged(taskId, outcome);
     }
 
     /// @inheritdoc ITaskRegistry
@@ -109,6 +167,11 @@ abstract contract TaskRegistry is LedgerState, EIP712, Nonces, ITaskRegistry {
         info.modelSpecHash = t.modelSpecHash;
         info.initialWeightsHash = t.initialWeightsHash;
         info.globalModelHash = _globalModel(taskId, t);
+        info.stage = Stage(t.stage);
+        info.commitWindow = t.commitWindow;
+        info.maxRejections = t.maxRejections;
+        info.approved = t.approved;
+        info.fragmentsPosted = t.fragmentsPosted;
     }
 
     /// @inheritdoc ITaskRegistry
@@ -141,7 +204,12 @@ abstract contract TaskRegistry is LedgerState, EIP712, Nonces, ITaskRegistry {
 
     function _publish(TaskParams calldata p, address publisher) private returns (uint256 taskId) {
         _requireRole(PUBLISHER_ROLE, publisher);
-        _checkParams(p);
+        bool drawn = _vetting != address(0);
+        if (drawn != (p.committee.length == 0) || drawn != (p.drawSize > 0)) revert TaskRegistryCommitteeMode(drawn);
+        if (p.commitWindow > 0 && _scoreCommitments == address(0)) {
+            revert TaskRegistryInvalidParameter("commitWindow", int256(uint256(p.commitWindow)));
+        }
+        _checkParams(p, drawn ? p.drawSize : p.committee.length);
         taskId = ++_taskCount;
         Task storage t = _tasks[taskId];
         t.publisher = publisher;
@@ -150,7 +218,7 @@ abstract contract TaskRegistry is LedgerState, EIP712, Nonces, ITaskRegistry {
         t.thresholdMode = p.thresholdMode;
         t.quorum = p.quorum;
         t.maxFaultyValidators = p.maxFaultyValidators;
-        t.committeeSize = uint8(p.committee.length);
+        t.committeeSize = drawn ? p.drawSize : uint8(p.committee.length);
         t.aggregationRule = p.aggregationRule;
         t.maxParents = p.maxParents;
         t.numByzantine = p.numByzantine;
@@ -164,33 +232,64 @@ abstract contract TaskRegistry is LedgerState, EIP712, Nonces, ITaskRegistry {
         t.scoreExtension = p.scoreExtension;
         t.attestWindow = p.attestWindow;
         t.maxPending = p.maxPending;
+        t.commitWindow = p.commitWindow;
+        t.scoresCommitted = p.commitWindow > 0;
+        t.maxRejections = p.maxRejections;
         t.modelSpecHash = p.modelSpecHash;
         t.initialWeightsHash = p.initialWeightsHash;
         _usedContent[p.initialWeightsHash] = true; // no update of any task may replay it
-        _committees[taskId] = p.committee;
+        if (p.flow == FLOW_FEDERATION) {
+            t.currentRound = 1;
+            _rounds[taskId][1].baseModelHash = p.initialWeightsHash;
+        }
+        if (drawn) {
+            t.stage = STAGE_DRAWING;
+            emit TaskPublished(taskId, publisher, msg.sender, p);
+            return taskId;
+        }
+        _seat(taskId, p.committee);
         _fragmentHashes[taskId] = p.fragmentHashes;
+        if (p.flow == FLOW_FEDERATION) _rounds[taskId][1].startBlock = uint40(block.number);
+        emit TaskPublished(taskId, publisher, msg.sender, p);
+    }
+
+    /// @dev A task of this ledger's vetting in `stage`; the caller is the vetting contract.
+    function _vettedTask(uint256 taskId, uint8 stage) private view returns (Task storage t) {
+        if (msg.sender != _vetting || _vetting == address(0)) revert TaskRegistryNotVetting(msg.sender);
+        t = _task(taskId);
+        if (t.closed) revert TaskRegistryTaskClosed(taskId);
+        if (t.stage != stage) revert TaskRegistryWrongStage(taskId, Stage(t.stage), Stage(stage));
+    }
+
+    function _seat(uint256 taskId, address[] calldata members) private {
+        _committees[taskId] = members;
         mapping(address => uint256) storage slots = _committeeSlot[taskId];
-        for (uint256 i = 0; i < p.committee.length; ++i) {
-            address member = p.committee[i];
+        for (uint256 i = 0; i < members.length; ++i) {
+            address member = members[i];
             if (slots[member] != 0) revert TaskRegistryDuplicateCommitteeMember(member);
             _requireRole(VALIDATOR_ROLE, member);
             slots[member] = i + 1;
         }
-        if (p.flow == FLOW_FEDERATION) {
-            t.currentRound = 1;
-            Round storage first = _rounds[taskId][1];
-            first.startBlock = uint40(block.number);
-            first.baseModelHash = p.initialWeightsHash;
-        }
-        emit TaskPublished(taskId, publisher, msg.sender, p);
     }
 
-    function _checkParams(TaskParams calldata p) private pure {
-        uint256 n = p.committee.length;
-        if (n == 0 || n > MAX_COMMITTEE) revert TaskRegistryCommitteeSize(n, MAX_COMMITTEE);
-        if (p.fragmentHashes.length != n || p.fragmentCids.length != n) {
-            revert TaskRegistryFragmentCount(n, p.fragmentHashes.length, p.fragmentCids.length);
+    /// @dev Vetting approved and the fragments are posted: the task opens; round 1 starts now.
+    function _open(uint256 taskId, Task storage t) private {
+        t.stage = STAGE_OPEN;
+        if (t.flow == FLOW_FEDERATION) _rounds[taskId][1].startBlock = uint40(block.number);
+        emit TaskStageChanged(taskId, Stage.Open);
+    }
+
+    function _checkFragments(uint256 n, bytes32[] calldata hashes, string[] calldata cids) private pure {
+        if (hashes.length != n || cids.length != n) revert TaskRegistryFragmentCount(n, hashes.length, cids.length);
+        for (uint256 i = 0; i < n; ++i) {
+            if (hashes[i] == bytes32(0)) revert TaskRegistryInvalidParameter("fragmentHashes", int256(i));
         }
+    }
+
+    /// @dev `n`: the committee's size (named, or to be drawn).
+    function _checkParams(TaskParams calldata p, uint256 n) private pure {
+        if (n == 0 || n > MAX_COMMITTEE) revert TaskRegistryCommitteeSize(n, MAX_COMMITTEE);
+        _checkFragments(p.committee.length, p.fragmentHashes, p.fragmentCids);
         uint256 k = p.quorum;
         uint256 f = p.maxFaultyValidators;
         // k = 1 with three or more members: one member would decide alone at the deadline.
@@ -219,10 +318,9 @@ abstract contract TaskRegistry is LedgerState, EIP712, Nonces, ITaskRegistry {
         }
         if (p.flow == FLOW_DAG && p.maxPending == 0) revert TaskRegistryInvalidParameter("maxPending", 0);
         if (p.flow == FLOW_FEDERATION && p.attestWindow == 0) revert TaskRegistryInvalidParameter("attestWindow", 0);
-        for (uint256 i = 0; i < n; ++i) {
-            if (p.fragmentHashes[i] == bytes32(0)) {
-                revert TaskRegistryInvalidParameter("fragmentHashes", int256(i));
-            }
+        // Reveals need blocks after the commit window, before scoring closes.
+        if (p.commitWindow >= p.scoreWindow && p.commitWindow > 0) {
+            revert TaskRegistryInvalidParameter("commitWindow", int256(uint256(p.commitWindow)));
         }
     }
 
@@ -266,6 +364,9 @@ abstract contract TaskRegistry is LedgerState, EIP712, Nonces, ITaskRegistry {
         bytes memory tail = abi.encode(
             p.attestWindow,
             p.maxPending,
+            p.drawSize,
+            p.commitWindow,
+            p.maxRejections,
             keccak256(abi.encodePacked(p.committee)),
             keccak256(abi.encodePacked(p.fragmentHashes)),
             keccak256(abi.encodePacked(cidHashes))

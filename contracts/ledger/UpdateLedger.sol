@@ -46,6 +46,7 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
         mapping(address => uint32) storage joinedRound = _participation[taskId];
         uint32 joined = joinedRound[msg.sender];
         if (joined == 0) revert UpdateLedgerNotJoined(taskId, msg.sender);
+        if (joined == EXCLUDED) revert UpdateLedgerProviderExcluded(taskId, msg.sender, t.maxRejections);
         if (joined > round) revert UpdateLedgerAlreadySubmitted(taskId, round, msg.sender);
         Update storage u = _reveal(taskId, update, numSamples, salt);
         joinedRound[msg.sender] = round + 1;
@@ -70,6 +71,7 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
         Task storage t = _openTask(taskId, FLOW_DAG);
         uint32 joined = _participation[taskId][msg.sender]; // 1 + the provider's undecided updates
         if (joined == 0) revert UpdateLedgerNotJoined(taskId, msg.sender);
+        if (joined == EXCLUDED) revert UpdateLedgerProviderExcluded(taskId, msg.sender, t.maxRejections);
         if (joined - 1 >= t.maxPending) {
             revert UpdateLedgerTooManyPending(taskId, msg.sender, joined - 1, t.maxPending);
         }
@@ -95,20 +97,32 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
     /// @inheritdoc IUpdateLedger
     function submitScore(uint256 taskId, bytes32 update, int64 score) external {
         Task storage t = _liveTask(taskId);
+        if (t.scoresCommitted) revert UpdateLedgerScoresCommitted(taskId);
         uint256 member = _committeeMember(taskId, msg.sender);
-        _score(taskId, t, member, update, score);
+        _score(taskId, t, member, msg.sender, update, score);
+    }
+
+    /// @inheritdoc IUpdateLedger
+    function submitScoreFor(uint256 taskId, bytes32 update, address validator, int64 score) external {
+        if (msg.sender != _scoreCommitments || msg.sender == address(0)) {
+            revert UpdateLedgerNotScoreCommitments(msg.sender);
+        }
+        Task storage t = _liveTask(taskId);
+        uint256 member = _committeeMember(taskId, validator);
+        _score(taskId, t, member, validator, update, score);
     }
 
     /// @inheritdoc IUpdateLedger
     function submitScores(uint256 taskId, bytes32[] calldata updates, int64[] calldata scores) external {
         if (updates.length != scores.length) revert UpdateLedgerLengthMismatch(updates.length, scores.length);
         Task storage t = _liveTask(taskId);
+        if (t.scoresCommitted) revert UpdateLedgerScoresCommitted(taskId);
         uint256 member = _committeeMember(taskId, msg.sender);
         for (uint256 i = 0; i < updates.length; ++i) {
             uint8 status = _updates[taskId][updates[i]].status;
             // Decided by the other members since the batch was prepared: nothing left to score.
             if (status > STATUS_PENDING) continue;
-            _score(taskId, t, member, updates[i], scores[i]);
+            _score(taskId, t, member, msg.sender, updates[i], scores[i]);
         }
     }
 
@@ -123,7 +137,9 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
             if (u.status != STATUS_PENDING) continue; // settled since the batch was prepared
             uint256 deadline = _scoreDeadline(taskId, t, u);
             if (block.number < deadline) revert UpdateLedgerScoringOpen(taskId, update, deadline);
-            if (u.scoreCount < t.quorum) {
+            uint8 scoreCount = _popcount(u.scoredMask);
+            uint8 passCount = _popcount(u.passMask);
+            if (scoreCount < t.quorum) {
                 // Too few scores: the committee could not judge it. Scoring stays open for the
                 // extension; after it, the update expires (no credit, no blame).
                 uint256 extended = deadline + t.scoreExtension;
@@ -133,7 +149,7 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
                 // Lower median of the received scores clears the threshold iff more than half of
                 // them do; more than f of them must clear it, so that at least one honest member
                 // approved.
-                bool accepted = u.passCount >= u.scoreCount / 2 + 1 && u.passCount > t.maxFaultyValidators;
+                bool accepted = passCount >= scoreCount / 2 + 1 && passCount > t.maxFaultyValidators;
                 u.status = accepted ? _acceptable(u.provider) : STATUS_REJECTED;
             }
             _updates[taskId][update] = u;
@@ -158,7 +174,33 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
     /// @inheritdoc IUpdateLedger
     function getUpdate(uint256 taskId, bytes32 update) external view returns (UpdateInfo memory) {
         Update storage u = _updates[taskId][update];
-        return UpdateInfo(u.provider, u.round, Status(u.status), u.passCount, u.scoreCount, u.scoredMask);
+        return UpdateInfo(
+            u.provider, u.round, Status(u.status), _popcount(u.passMask), _popcount(u.scoredMask), u.scoredMask
+        );
+    }
+
+    /// @inheritdoc IUpdateLedger
+    function commitDeadline(uint256 taskId, bytes32 update) external view returns (uint256) {
+        Task storage t = _task(taskId);
+        Update memory u = _updates[taskId][update];
+        if (u.status == STATUS_NONE) revert UpdateLedgerUnknownUpdate(taskId, update);
+        return _scoreDeadline(taskId, t, u) - t.scoreWindow + t.commitWindow;
+    }
+
+    /// @inheritdoc IUpdateLedger
+    function creditOf(uint256 taskId, address account)
+        external
+        view
+        returns (uint32 accepted, uint32 rejected, uint32 agreed)
+    {
+        Credit storage c = _credits[taskId][account];
+        return (c.accepted, c.rejected, c.agreed);
+    }
+
+    /// @inheritdoc IUpdateLedger
+    function creditTotals(uint256 taskId) external view returns (uint32 accepted, uint32 rejected, uint32 agreed) {
+        Credit storage c = _creditTotals[taskId];
+        return (c.accepted, c.rejected, c.agreed);
     }
 
     /// @inheritdoc IUpdateLedger
@@ -206,8 +248,8 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
     }
 
     /// @dev Writes a new pending update of the caller in one SSTORE. Layout of `Update`
-    /// (low to high bits): provider (160), round (40), status (8), passCount, scoreCount (8
-    /// each), scoredMask (32); a new update has zero counts and mask.
+    /// (low to high bits): provider (160), round (40), status (8), scoredMask, passMask (24
+    /// each); a new update has empty masks.
     function _storeNew(Update storage u, uint40 round) private {
         uint256 packed = uint256(uint160(msg.sender)) | (uint256(round) << 160) | (uint256(STATUS_PENDING) << 200);
         assembly ("memory-safe") {
@@ -221,27 +263,31 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
         if (u.status != STATUS_PENDING) revert UpdateLedgerAlreadyDecided(taskId, update, Status(u.status));
     }
 
-    function _score(uint256 taskId, Task storage t, uint256 member, bytes32 update, int64 score) private {
+    function _score(uint256 taskId, Task storage t, uint256 member, address validator, bytes32 update, int64 score)
+        private
+    {
         Update memory u = _pendingUpdate(taskId, update);
-        uint32 bit = uint32(1 << member);
-        if (u.scoredMask & bit != 0) revert UpdateLedgerAlreadyScored(taskId, update, msg.sender);
+        uint24 bit = uint24(1 << member);
+        if (u.scoredMask & bit != 0) revert UpdateLedgerAlreadyScored(taskId, update, validator);
         uint256 deadline = _scoreDeadline(taskId, t, u);
+        uint8 scoreCount = _popcount(u.scoredMask);
         if (block.number >= deadline) {
             // Late: only while the update still lacks a quorum, until the end of the extension.
             uint256 extended = deadline + t.scoreExtension;
-            if (u.scoreCount >= t.quorum || block.number >= extended) {
-                revert UpdateLedgerScoringClosed(taskId, update, u.scoreCount >= t.quorum ? deadline : extended);
+            if (scoreCount >= t.quorum || block.number >= extended) {
+                revert UpdateLedgerScoringClosed(taskId, update, scoreCount >= t.quorum ? deadline : extended);
             }
         }
         u.scoredMask |= bit;
-        u.scoreCount += 1;
-        if (score != SCORE_INVALID && score >= t.threshold) u.passCount += 1;
-        emit ScoreSubmitted(taskId, update, msg.sender, score);
+        scoreCount += 1;
+        if (score != SCORE_INVALID && score >= t.threshold) u.passMask |= bit;
+        uint8 passCount = _popcount(u.passMask);
+        emit ScoreSubmitted(taskId, update, validator, score);
         // Decided once the median over the whole committee is settled whatever the rest score.
         uint256 majority = uint256(t.committeeSize) / 2 + 1;
-        if (u.passCount >= majority) {
+        if (passCount >= majority) {
             u.status = _acceptable(u.provider);
-        } else if (u.scoreCount - u.passCount > t.committeeSize - majority) {
+        } else if (scoreCount - passCount > t.committeeSize - majority) {
             u.status = STATUS_REJECTED;
         }
         _updates[taskId][update] = u;
@@ -262,6 +308,9 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
 
     function _onDecided(uint256 taskId, Task storage t, bytes32 update, Update memory u) private {
         uint8 status = u.status;
+        uint8 passCount = _popcount(u.passMask);
+        uint8 scoreCount = _popcount(u.scoredMask);
+        if (status != STATUS_EXPIRED) _credit(taskId, t, u);
         if (t.flow == FLOW_FEDERATION) {
             Round storage r = _rounds[taskId][uint32(u.round)];
             r.pendingCount -= 1;
@@ -270,10 +319,45 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
                 r.acceptedDigest = keccak256(abi.encode(r.acceptedDigest, update));
             }
         } else {
-            _participation[taskId][u.provider] -= 1; // one undecided update fewer
+            mapping(address => uint32) storage joined = _participation[taskId];
+            if (joined[u.provider] != EXCLUDED) joined[u.provider] -= 1; // one undecided update fewer
         }
-        if (status == STATUS_ACCEPTED) emit UpdateAccepted(taskId, update, u.round, u.passCount, u.scoreCount);
-        else if (status == STATUS_REJECTED) emit UpdateRejected(taskId, update, u.round, u.passCount, u.scoreCount);
-        else emit UpdateExpired(taskId, update, u.round, u.scoreCount);
+        if (status == STATUS_ACCEPTED) emit UpdateAccepted(taskId, update, u.round, passCount, scoreCount);
+        else if (status == STATUS_REJECTED) emit UpdateRejected(taskId, update, u.round, passCount, scoreCount);
+        else emit UpdateExpired(taskId, update, u.round, scoreCount);
+    }
+
+    /// @dev Credits a decided (accepted or rejected) update: its provider, and every member whose
+    /// score fell on the side of the decision. Excludes the provider at maxRejections rejections.
+    function _credit(uint256 taskId, Task storage t, Update memory u) private {
+        bool accepted = u.status == STATUS_ACCEPTED;
+        Credit storage total = _creditTotals[taskId];
+        Credit storage provider = _credits[taskId][u.provider];
+        if (accepted) {
+            provider.accepted += 1;
+            total.accepted += 1;
+        } else {
+            uint32 rejections = provider.rejected + 1;
+            provider.rejected = rejections;
+            total.rejected += 1;
+            uint16 limit = t.maxRejections;
+            if (limit != 0 && rejections == limit) {
+                _participation[taskId][u.provider] = EXCLUDED;
+                emit ProviderExcluded(taskId, u.provider, rejections);
+            }
+        }
+        // Members on the side of the decision: passed an accepted update, or failed a rejected one.
+        uint24 agreeing = accepted ? u.passMask : u.scoredMask & ~u.passMask;
+        if (agreeing == 0) return;
+        address[] storage members = _committees[taskId];
+        uint32 count = 0;
+        for (uint256 i = 0; agreeing != 0; ++i) {
+            if (agreeing & 1 != 0) {
+                _credits[taskId][members[i]].agreed += 1;
+                ++count;
+            }
+            agreeing >>= 1;
+        }
+        total.agreed += count;
     }
 }

@@ -42,6 +42,9 @@ const paramsTuple = (p) => [
   BigInt(p.scoreExtension),
   BigInt(p.attestWindow),
   BigInt(p.maxPending),
+  BigInt(p.drawSize),
+  BigInt(p.commitWindow),
+  BigInt(p.maxRejections),
   p.committee,
   p.fragmentHashes,
   p.fragmentCids,
@@ -198,19 +201,31 @@ describe("TaskRegistry", function () {
       }
     });
 
-    it("committee of 0 or more than 32 members; 32 is fine", async function () {
+    it("committee of 0 (without a vetting contract nothing draws one) or more than 24 members; 24 is fine", async function () {
       const ctx = await loadFixture(deployLedger);
       const { ledger, publisher } = ctx;
       await expect(ledger.connect(publisher).publishTask(taskParams([], { quorum: 1, maxFaultyValidators: 0 })))
+        .to.be.revertedWithCustomError(ledger, "TaskRegistryCommitteeMode")
+        .withArgs(false);
+      const drawn = taskParams([], { quorum: 3, maxFaultyValidators: 1, drawSize: 5 });
+      await expect(ledger.connect(publisher).publishTask(drawn))
+        .to.be.revertedWithCustomError(ledger, "TaskRegistryCommitteeMode")
+        .withArgs(false);
+      const big = await committeeOf(25, ctx);
+      await expect(ledger.connect(publisher).publishTask(taskParams(big, { quorum: 13, maxFaultyValidators: 12 })))
         .to.be.revertedWithCustomError(ledger, "TaskRegistryCommitteeSize")
-        .withArgs(0, 32);
-      const big = await committeeOf(33, ctx);
-      await expect(ledger.connect(publisher).publishTask(taskParams(big, { quorum: 17, maxFaultyValidators: 16 })))
-        .to.be.revertedWithCustomError(ledger, "TaskRegistryCommitteeSize")
-        .withArgs(33, 32);
-      const id = await publish(ledger, publisher, taskParams(big.slice(0, 32), { quorum: 16, maxFaultyValidators: 15 }));
-      expect((await ledger.getTask(id)).committeeSize).to.equal(32);
-      expect((await ledger.getCommittee(id))[0]).to.deep.equal(big.slice(0, 32));
+        .withArgs(25, 24);
+      const id = await publish(ledger, publisher, taskParams(big.slice(0, 24), { quorum: 12, maxFaultyValidators: 11 }));
+      expect((await ledger.getTask(id)).committeeSize).to.equal(24);
+      expect((await ledger.getCommittee(id))[0]).to.deep.equal(big.slice(0, 24));
+      expect((await ledger.getTask(id)).stage).to.equal(0); // open at publication
+    });
+
+    it("commit-reveal needs a score commitments contract and a commit window shorter than scoring", async function () {
+      const { ledger, publisher, v } = await loadFixture(deployLedger);
+      await expect(ledger.connect(publisher).publishTask(taskParams(v.slice(0, 5), { commitWindow: 5 })))
+        .to.be.revertedWithCustomError(ledger, "TaskRegistryInvalidParameter")
+        .withArgs("commitWindow", 5);
     });
 
     it("one fragment hash and one CID per committee member", async function () {
@@ -353,7 +368,11 @@ describe("TaskRegistry", function () {
       const params = taskParams(v.slice(0, 5));
       const deadline = await deadlineIn(3600);
       // a second ledger on the same chain: a signature for it must not work here, and vice versa
-      const other = await (await ethers.getContractFactory("LearningLedger")).deploy(await consortium.getAddress());
+      const other = await (await ethers.getContractFactory("LearningLedger")).deploy(
+        await consortium.getAddress(),
+        ethers.ZeroAddress,
+        ethers.ZeroAddress
+      );
       const sig = await signPublish(ledger, publisher, params, {
         deadline,
         domain: { verifyingContract: await other.getAddress() },

@@ -71,6 +71,9 @@ function taskParams(committee, overrides = {}) {
     scoreExtension: 0,
     attestWindow: ATTEST_WINDOW,
     maxPending: 0,
+    drawSize: 0,
+    commitWindow: 0,
+    maxRejections: 0,
     committee: committee.map((c) => (typeof c === "string" ? c : c.address)),
     fragmentHashes: Array.from({ length: n }, (_, i) => h(`fragment-${i}`)),
     fragmentCids: Array.from({ length: n }, (_, i) => cid(`fragment-${i}`)),
@@ -104,6 +107,9 @@ const TASK_PARAMS_FIELDS = [
   { name: "scoreExtension", type: "uint32" },
   { name: "attestWindow", type: "uint32" },
   { name: "maxPending", type: "uint16" },
+  { name: "drawSize", type: "uint8" },
+  { name: "commitWindow", type: "uint32" },
+  { name: "maxRejections", type: "uint16" },
   { name: "committee", type: "address[]" },
   { name: "fragmentHashes", type: "bytes32[]" },
   { name: "fragmentCids", type: "string[]" },
@@ -156,7 +162,7 @@ async function deployLedger() {
   const Consortium = await ethers.getContractFactory("Consortium");
   const consortium = await Consortium.deploy(ADMIN_DELAY, admin.address);
   const Ledger = await ethers.getContractFactory("LearningLedger");
-  const ledger = await Ledger.deploy(await consortium.getAddress());
+  const ledger = await Ledger.deploy(await consortium.getAddress(), ethers.ZeroAddress, ethers.ZeroAddress);
   const grants = [
     [ROLE.PUBLISHER, publisher],
     [ROLE.PUBLISHER, publisher2],
