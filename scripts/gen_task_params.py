@@ -48,6 +48,9 @@ DEFAULTS = {
     "score_extension": "0",
     "attest_window": "20",
     "max_pending": "4",
+    "draw_size": "0",
+    "commit_window": "0",
+    "max_rejections": "0",
 }
 """Defaults of the dataclass (a publisher's :class:`~ledgerlearn.flows.policy.Policy` sets every
 policy component; these serve hand-built parameters, in tests and benchmarks)."""

@@ -140,7 +140,7 @@ class Provider:
         p = self.participant
         client = p.client
         task = p.task(self.task_id)
-        if task.closed:
+        if not task.is_open:  # closed, or its committee is still drawn or vetting it
             return False
         if client.address not in task.providers:
             with p.stopwatch.measure("chain"):

@@ -120,6 +120,8 @@ class Validator:
                 if task.task_id not in self._forgotten:
                     self._forget(task, duty)
                 continue
+            if not task.is_open:  # drawn or vetted: nothing to score yet
+                continue
             sent = duty.step(task) or sent
         return sent
 

@@ -165,6 +165,17 @@ class LedgerClient:
         receipt = self._tx.send(self.ledger.functions.publishTask(params.as_tuple()))
         return self._task_id_from(receipt)
 
+    def post_fragments(
+        self, task_id: int, fragment_hashes: Sequence[bytes], fragment_cids: Sequence[str]
+    ) -> TxReceipt:
+        """As a drawn task's publisher: post one validation fragment per seated member."""
+        return self._tx.send(
+            self.ledger.functions.postFragments(
+                task_id, list(fragment_hashes), list(fragment_cids)
+            ),
+            key=f"fragments:{task_id}",
+        )
+
     def publish_nonce(self, publisher: str) -> int:
         """The nonce ``publisher`` must sign next for a relayed publication."""
         return int(self._read(self.ledger.functions.publishNonce(publisher)))

@@ -305,6 +305,18 @@ class StringTooLong(ContractCustomError):
     str: str
 
 
+class TaskRegistryCommitteeMode(ContractCustomError):
+    """This ledger draws committees (the task must give drawSize and no committee), or it has
+    no vetting contract (the task must name its committee).
+    """
+
+    signature = "TaskRegistryCommitteeMode(bool)"
+    selector = bytes.fromhex("9ea24e21")
+    abi_types = ('bool',)
+    fields = ('drawn',)
+    drawn: bool
+
+
 class TaskRegistryCommitteeSize(ContractCustomError):
     """The committee is empty or larger than `max`."""
 
@@ -349,6 +361,16 @@ class TaskRegistryFragmentCount(ContractCustomError):
     cids: int
 
 
+class TaskRegistryFragmentsPosted(ContractCustomError):
+    """The fragments of a drawn committee were already posted."""
+
+    signature = "TaskRegistryFragmentsPosted(uint256)"
+    selector = bytes.fromhex("b0723fe2")
+    abi_types = ('uint256',)
+    fields = ('task_id',)
+    task_id: int
+
+
 class TaskRegistryInvalidParameter(ContractCustomError):
     """A field of the task parameters is out of its range (`name` names the field)."""
 
@@ -373,6 +395,17 @@ class TaskRegistryInvalidSigner(ContractCustomError):
     publisher: str
 
 
+class TaskRegistryNotOpen(ContractCustomError):
+    """The task is not open: it is being drawn or vetted, or was rejected or expired."""
+
+    signature = "TaskRegistryNotOpen(uint256,uint8)"
+    selector = bytes.fromhex("bf80704f")
+    abi_types = ('uint256', 'uint8')
+    fields = ('task_id', 'stage')
+    task_id: int
+    stage: int
+
+
 class TaskRegistryNotPublisher(ContractCustomError):
     """Only the task's publisher may do this (or, once the publisher lost its role, a member of
     the task's committee).
@@ -383,6 +416,16 @@ class TaskRegistryNotPublisher(ContractCustomError):
     abi_types = ('uint256', 'address')
     fields = ('task_id', 'account')
     task_id: int
+    account: str
+
+
+class TaskRegistryNotVetting(ContractCustomError):
+    """Only the ledger's vetting contract may do this."""
+
+    signature = "TaskRegistryNotVetting(address)"
+    selector = bytes.fromhex("b4388fed")
+    abi_types = ('address',)
+    fields = ('account',)
     account: str
 
 
@@ -410,6 +453,18 @@ class TaskRegistryUnsafePolicy(ContractCustomError):
     committee_size: int
     quorum: int
     max_faulty_validators: int
+
+
+class TaskRegistryWrongStage(ContractCustomError):
+    """The task is not in the stage this step needs."""
+
+    signature = "TaskRegistryWrongStage(uint256,uint8,uint8)"
+    selector = bytes.fromhex("dfdcecc5")
+    abi_types = ('uint256', 'uint8', 'uint8')
+    fields = ('task_id', 'stage', 'expected')
+    task_id: int
+    stage: int
+    expected: int
 
 
 class UpdateLedgerAlreadyDecided(ContractCustomError):
@@ -565,6 +620,16 @@ class UpdateLedgerNotJoined(ContractCustomError):
     provider: str
 
 
+class UpdateLedgerNotScoreCommitments(ContractCustomError):
+    """Only the ledger's score commitments contract may submit a score for a member."""
+
+    signature = "UpdateLedgerNotScoreCommitments(address)"
+    selector = bytes.fromhex("110b283b")
+    abi_types = ('address',)
+    fields = ('account',)
+    account: str
+
+
 class UpdateLedgerParentCount(ContractCustomError):
     """A dag update must name between 1 and maxParents parents."""
 
@@ -575,6 +640,18 @@ class UpdateLedgerParentCount(ContractCustomError):
     task_id: int
     count: int
     max_parents: int
+
+
+class UpdateLedgerProviderExcluded(ContractCustomError):
+    """The provider was excluded from the task after `maxRejections` rejected updates."""
+
+    signature = "UpdateLedgerProviderExcluded(uint256,address,uint256)"
+    selector = bytes.fromhex("f12a9168")
+    abi_types = ('uint256', 'address', 'uint256')
+    fields = ('task_id', 'provider', 'max_rejections')
+    task_id: int
+    provider: str
+    max_rejections: int
 
 
 class UpdateLedgerReplayedModel(ContractCustomError):
@@ -589,6 +666,18 @@ class UpdateLedgerReplayedModel(ContractCustomError):
     fields = ('task_id', 'update')
     task_id: int
     update: bytes
+
+
+class UpdateLedgerScoresCommitted(ContractCustomError):
+    """The task's scores are committed then revealed: they reach the ledger through the score
+    commitments contract only.
+    """
+
+    signature = "UpdateLedgerScoresCommitted(uint256)"
+    selector = bytes.fromhex("c41b8515")
+    abi_types = ('uint256',)
+    fields = ('task_id',)
+    task_id: int
 
 
 class UpdateLedgerScoringClosed(ContractCustomError):
@@ -707,15 +796,20 @@ ERRORS_BY_SELECTOR: dict[bytes, type[ContractCustomError]] = {
     RoundLedgerUnknownProposal.selector: RoundLedgerUnknownProposal,
     SafeCastOverflowedUintDowncast.selector: SafeCastOverflowedUintDowncast,
     StringTooLong.selector: StringTooLong,
+    TaskRegistryCommitteeMode.selector: TaskRegistryCommitteeMode,
     TaskRegistryCommitteeSize.selector: TaskRegistryCommitteeSize,
     TaskRegistryDuplicateCommitteeMember.selector: TaskRegistryDuplicateCommitteeMember,
     TaskRegistryExpiredSignature.selector: TaskRegistryExpiredSignature,
     TaskRegistryFragmentCount.selector: TaskRegistryFragmentCount,
+    TaskRegistryFragmentsPosted.selector: TaskRegistryFragmentsPosted,
     TaskRegistryInvalidParameter.selector: TaskRegistryInvalidParameter,
     TaskRegistryInvalidSigner.selector: TaskRegistryInvalidSigner,
+    TaskRegistryNotOpen.selector: TaskRegistryNotOpen,
     TaskRegistryNotPublisher.selector: TaskRegistryNotPublisher,
+    TaskRegistryNotVetting.selector: TaskRegistryNotVetting,
     TaskRegistryTaskClosed.selector: TaskRegistryTaskClosed,
     TaskRegistryUnsafePolicy.selector: TaskRegistryUnsafePolicy,
+    TaskRegistryWrongStage.selector: TaskRegistryWrongStage,
     UpdateLedgerAlreadyDecided.selector: UpdateLedgerAlreadyDecided,
     UpdateLedgerAlreadyJoined.selector: UpdateLedgerAlreadyJoined,
     UpdateLedgerAlreadyScored.selector: UpdateLedgerAlreadyScored,
@@ -729,8 +823,11 @@ ERRORS_BY_SELECTOR: dict[bytes, type[ContractCustomError]] = {
     UpdateLedgerLengthMismatch.selector: UpdateLedgerLengthMismatch,
     UpdateLedgerNotCommitted.selector: UpdateLedgerNotCommitted,
     UpdateLedgerNotJoined.selector: UpdateLedgerNotJoined,
+    UpdateLedgerNotScoreCommitments.selector: UpdateLedgerNotScoreCommitments,
     UpdateLedgerParentCount.selector: UpdateLedgerParentCount,
+    UpdateLedgerProviderExcluded.selector: UpdateLedgerProviderExcluded,
     UpdateLedgerReplayedModel.selector: UpdateLedgerReplayedModel,
+    UpdateLedgerScoresCommitted.selector: UpdateLedgerScoresCommitted,
     UpdateLedgerScoringClosed.selector: UpdateLedgerScoringClosed,
     UpdateLedgerScoringOpen.selector: UpdateLedgerScoringOpen,
     UpdateLedgerSubmissionClosed.selector: UpdateLedgerSubmissionClosed,

@@ -14,6 +14,9 @@ from ledgerlearn.chain.backend import Chain
 from ledgerlearn.chain.transactor import Transactor
 from ledgerlearn.errors import ChainError, ChainResetError
 
+ZERO_ADDRESS = "0x" + "00" * 20
+"""A satellite left out: a laboratory ledger (tasks name their committee and open at once)."""
+
 ADMIN_TRANSFER_DELAY_S = 24 * 3600
 """Default delay between starting and accepting an admin transfer (two-step admin)."""
 
@@ -72,7 +75,7 @@ def deploy(
     """Deploy the Consortium (``admin`` as its admin) and the LearningLedger bound to it."""
     sender = Transactor(chain, admin)
     consortium, block = _deploy_one(chain, sender, "Consortium", admin_delay_s, admin.address)
-    ledger, _ = _deploy_one(chain, sender, "LearningLedger", consortium)
+    ledger, _ = _deploy_one(chain, sender, "LearningLedger", consortium, ZERO_ADDRESS, ZERO_ADDRESS)
     return Deployment(
         chain_id=chain.chain_id,
         genesis_hash="0x" + chain.genesis_hash().hex(),

@@ -18,7 +18,7 @@ at block b is recomputable by anyone).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.events import EventStream, LedgerEvent
@@ -29,7 +29,7 @@ from ledgerlearn.core.deadlines import (
     round_deadlines,
     round_scoring_deadlines,
 )
-from ledgerlearn.core.rules import Flow, Status, lower_median
+from ledgerlearn.core.rules import Flow, Stage, Status, lower_median
 from ledgerlearn.core.task_params import TaskParams
 
 
@@ -144,6 +144,14 @@ class TaskRecord:
     closed: bool = False
     closed_block: int | None = None
     final_model_hash: bytes | None = None
+    stage: Stage = Stage.OPEN
+    opened_block: int | None = None  # the block it opened in (publication, or after vetting)
+    excluded: list[str] = field(default_factory=list)  # providers excluded at maxRejections
+
+    @property
+    def is_open(self) -> bool:
+        """Whether providers may join and submit: past vetting and not closed."""
+        return self.stage is Stage.OPEN and not self.closed
 
     @property
     def flow(self) -> Flow:
@@ -230,6 +238,10 @@ class LedgerIndex:
             "MemberRegistered": self._member_registered,
             "TaskPublished": self._task_published,
             "TaskClosed": self._task_closed,
+            "CommitteeSeated": self._committee_seated,
+            "FragmentsPosted": self._fragments_posted,
+            "TaskStageChanged": self._task_stage_changed,
+            "ProviderExcluded": self._provider_excluded,
             "ProviderJoined": self._provider_joined,
             "UpdateSubmitted": self._update_submitted,
             "ScoreSubmitted": self._score_submitted,
@@ -263,11 +275,47 @@ class LedgerIndex:
     def _task_published(self, e: LedgerEvent) -> None:
         params = TaskParams.from_event(e.args["params"])
         task = TaskRecord(e.args["task_id"], e.args["publisher"], params, e.block_number)
-        if params.flow.has_rounds:  # as the contract: round 1 opens at publication
-            task.rounds[1] = RoundRecord(
-                1, params.initial_weights_hash, params.initial_weights_cid, e.block_number
-            )
         self.tasks[task.task_id] = task
+        if params.draw_size > 0:  # its committee is drawn, then it is vetted
+            task.stage = Stage.DRAWING
+        else:
+            self._opened(task, e.block_number)
+
+    def _opened(self, task: TaskRecord, block: int) -> None:
+        """As the contract: round 1 starts when the task opens."""
+        task.stage = Stage.OPEN
+        task.opened_block = block
+        if task.flow.has_rounds:
+            params = task.params
+            task.rounds[1] = RoundRecord(
+                1, params.initial_weights_hash, params.initial_weights_cid, block
+            )
+
+    def _committee_seated(self, e: LedgerEvent) -> None:
+        task = self.tasks[e.args["task_id"]]
+        task.params = replace(task.params, committee=tuple(e.args["members"]))
+        task.stage = Stage.VETTING
+
+    def _fragments_posted(self, e: LedgerEvent) -> None:
+        task = self.tasks[e.args["task_id"]]
+        task.params = replace(
+            task.params,
+            fragment_hashes=tuple(e.args["fragment_hashes"]),
+            fragment_cids=tuple(e.args["fragment_cids"]),
+        )
+
+    def _task_stage_changed(self, e: LedgerEvent) -> None:
+        task = self.tasks[e.args["task_id"]]
+        stage = Stage(e.args["stage"])
+        if stage is Stage.OPEN:
+            self._opened(task, e.block_number)
+        elif stage is not Stage.VETTING:  # rejected or expired: closed, never opened
+            task.stage = stage
+            task.closed = True
+            task.closed_block = e.block_number
+
+    def _provider_excluded(self, e: LedgerEvent) -> None:
+        self.tasks[e.args["task_id"]].excluded.append(e.args["provider"])
 
     def _task_closed(self, e: LedgerEvent) -> None:
         task = self.tasks[e.args["task_id"]]

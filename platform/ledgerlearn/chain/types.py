@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ledgerlearn.core.rules import Flow, MetricId, Status, ThresholdMode
+from ledgerlearn.core.rules import Flow, MetricId, Stage, Status, ThresholdMode
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,16 @@ class TaskInfo:
     score_extension: int = 0
     attest_window: int = 0
     max_pending: int = 0
+    stage: Stage = Stage.OPEN
+    commit_window: int = 0
+    max_rejections: int = 0
+    approved: bool = False
+    fragments_posted: bool = False
+
+    @property
+    def is_open(self) -> bool:
+        """Whether providers may join and submit: past vetting and not closed."""
+        return self.stage is Stage.OPEN and not self.closed
 
 
 @dataclass(frozen=True)

@@ -135,7 +135,7 @@ def publish(
                 "end by themselves)"
             )
         members = inputs.committee(committee)
-        policy.check_committee(len(members), expected_providers)
+        policy.check_committee(policy.draw_size or len(members), expected_providers)
         model = inputs.model_spec(spec, preset)
         initial = inputs.initial_weights(weights, model)
         validation_set = inputs.validation_data(
@@ -201,8 +201,13 @@ def publish(
                 published = participant.task(task_id).published_block
                 close_at = None if duration is None else published + duration
                 keeper = strategy.keeper(participant, task_id, close_at=close_at)
+
+                def step() -> bool:  # a drawn committee gets its fragments, then the keeper
+                    task = participant.task(task_id)
+                    return publisher.tend(task, validation_set, seed=seed) or keeper.step()
+
                 session.run(
-                    keeper.step,
+                    step,
                     until=lambda: participant.task(task_id).closed,
                     on_sync=publisher_watch(strategy, participant, task_id),
                     poll_s=POLL_S,

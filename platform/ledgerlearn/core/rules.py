@@ -118,6 +118,26 @@ class ThresholdMode(IntEnum):
     PEER = 2  # minus the median metric of the round's valid updates
 
 
+class Stage(IntEnum):
+    """Where a task is in its life (mirrors ``ITaskRegistry.Stage``; closing is the separate
+    ``closed`` flag)."""
+
+    OPEN = 0  # accepting providers (or closed after it was open)
+    DRAWING = 1  # its committee is being drawn from the validators' pool
+    VETTING = 2  # its committee reviews it; the publisher posts the fragments
+    REJECTED = 3  # the committee rejected it: closed, never opened
+    EXPIRED = 4  # nobody decided in time, or no committee could be drawn: closed, never opened
+
+    @property
+    def before_opening(self) -> bool:
+        """Whether the task is still being drawn or vetted."""
+        return self in (Stage.DRAWING, Stage.VETTING)
+
+
+MAX_COMMITTEE = 24
+"""Most members a committee has (the contract keeps 24-bit masks of scorers and passers)."""
+
+
 class Status(IntEnum):
     """Decision state of an update."""
 

@@ -61,8 +61,14 @@ class TaskParams:
     """federation: blocks to attest after scoring closed; then closeRound falls back"""
     max_pending: int = 4
     """dag: most undecided updates one provider may have at once (federation: unused)"""
+    draw_size: int = 0
+    """committee drawn from the validators' pool, of this size (0: the committee below)"""
+    commit_window: int = 0
+    """scores are committed for this many blocks, then revealed (0: sent in the clear)"""
+    max_rejections: int = 0
+    """a provider with this many rejected updates is excluded (0: never)"""
     committee: tuple[str, ...]
-    """validators, at most 32"""
+    """validators, at most 24 (empty when drawn)"""
     fragment_hashes: tuple[bytes, ...]
     """sha256 of each member's encrypted validation fragment"""
     fragment_cids: tuple[str, ...]
@@ -92,6 +98,9 @@ class TaskParams:
             score_extension=params["score_extension"],
             attest_window=params["attest_window"],
             max_pending=params["max_pending"],
+            draw_size=params["draw_size"],
+            commit_window=params["commit_window"],
+            max_rejections=params["max_rejections"],
             committee=tuple(params["committee"]),
             fragment_hashes=tuple(params["fragment_hashes"]),
             fragment_cids=tuple(params["fragment_cids"]),
@@ -121,6 +130,9 @@ class TaskParams:
             self.score_extension,
             self.attest_window,
             self.max_pending,
+            self.draw_size,
+            self.commit_window,
+            self.max_rejections,
             list(self.committee),
             list(self.fragment_hashes),
             list(self.fragment_cids),
@@ -150,6 +162,9 @@ class TaskParams:
             "scoreExtension": self.score_extension,
             "attestWindow": self.attest_window,
             "maxPending": self.max_pending,
+            "drawSize": self.draw_size,
+            "commitWindow": self.commit_window,
+            "maxRejections": self.max_rejections,
             "committee": list(self.committee),
             "fragmentHashes": list(self.fragment_hashes),
             "fragmentCids": list(self.fragment_cids),
@@ -179,6 +194,9 @@ class TaskParams:
             score_extension=self.score_extension,
             attest_window=self.attest_window,
             max_pending=self.max_pending,
+            draw_size=self.draw_size,
+            commit_window=self.commit_window,
+            max_rejections=self.max_rejections,
             committee=list(self.committee),
             fragment_hashes=[_hex(v) for v in self.fragment_hashes],
             fragment_cids=list(self.fragment_cids),
@@ -209,6 +227,9 @@ class TaskParams:
             score_extension=view.score_extension,
             attest_window=view.attest_window,
             max_pending=view.max_pending,
+            draw_size=view.draw_size,
+            commit_window=view.commit_window,
+            max_rejections=view.max_rejections,
             committee=tuple(view.committee),
             fragment_hashes=tuple(_unhex(v) for v in view.fragment_hashes),
             fragment_cids=tuple(view.fragment_cids),
@@ -259,7 +280,18 @@ class TaskParamsView(BaseModel):
     max_pending: int = Field(
         description="dag: most undecided updates one provider may have at once (federation: unused)"
     )
-    committee: list[str] = Field(description="validators, at most 32")
+    draw_size: int = Field(
+        description="committee drawn from the validators' pool, of this size (0: the committee "
+        "below)"
+    )
+    commit_window: int = Field(
+        description="scores are committed for this many blocks, then revealed (0: sent in the "
+        "clear)"
+    )
+    max_rejections: int = Field(
+        description="a provider with this many rejected updates is excluded (0: never)"
+    )
+    committee: list[str] = Field(description="validators, at most 24 (empty when drawn)")
     fragment_hashes: list[str] = Field(
         description="sha256 of each member's encrypted validation fragment"
     )
@@ -288,6 +320,9 @@ FIELDS: tuple[ParamField, ...] = (
     ParamField("score_extension", "scoreExtension", "uint32"),
     ParamField("attest_window", "attestWindow", "uint32"),
     ParamField("max_pending", "maxPending", "uint16"),
+    ParamField("draw_size", "drawSize", "uint8"),
+    ParamField("commit_window", "commitWindow", "uint32"),
+    ParamField("max_rejections", "maxRejections", "uint16"),
     ParamField("committee", "committee", "address[]"),
     ParamField("fragment_hashes", "fragmentHashes", "bytes32[]"),
     ParamField("fragment_cids", "fragmentCids", "string[]"),
@@ -316,6 +351,9 @@ EIP712_FIELDS: list[dict[str, str]] = [
     {"name": "scoreExtension", "type": "uint32"},
     {"name": "attestWindow", "type": "uint32"},
     {"name": "maxPending", "type": "uint16"},
+    {"name": "drawSize", "type": "uint8"},
+    {"name": "commitWindow", "type": "uint32"},
+    {"name": "maxRejections", "type": "uint16"},
     {"name": "committee", "type": "address[]"},
     {"name": "fragmentHashes", "type": "bytes32[]"},
     {"name": "fragmentCids", "type": "string[]"},
@@ -340,6 +378,9 @@ RANGES: dict[str, IntRange] = {
     "score_extension": IntRange("scoreExtension", "uint32", 0, 4294967295),
     "attest_window": IntRange("attestWindow", "uint32", 0, 4294967295),
     "max_pending": IntRange("maxPending", "uint16", 0, 65535),
+    "draw_size": IntRange("drawSize", "uint8", 0, 255),
+    "commit_window": IntRange("commitWindow", "uint32", 0, 4294967295),
+    "max_rejections": IntRange("maxRejections", "uint16", 0, 65535),
 }
 """The values each integer component can hold, by Python name: a value outside its
 type cannot be encoded (web3 refuses it only when the transaction is built)."""

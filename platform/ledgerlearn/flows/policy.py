@@ -28,6 +28,7 @@ from pydantic import (
 
 from ledgerlearn.core.rules import (
     MAX_ABS_THRESHOLD,
+    MAX_COMMITTEE,
     Flow,
     MetricId,
     ThresholdMode,
@@ -78,11 +79,14 @@ class Policy(BaseModel):
     quorum: int = Field(
         3,
         ge=1,
-        le=32,
+        le=MAX_COMMITTEE,
         description="k: scores an update needs at the deadline; attestations a round needs.",
     )
     max_faulty_validators: int = Field(
-        1, ge=0, le=31, description="f: committee members that may lie (f < k <= n - f)."
+        1,
+        ge=0,
+        le=MAX_COMMITTEE - 1,
+        description="f: committee members that may lie (f < k <= n - f).",
     )
     aggregation_rule: str = Field(
         "median", description="Aggregation rule, e.g. median, mean, krum."
@@ -120,6 +124,25 @@ class Policy(BaseModel):
         "the round without a quorum.",
     )
     max_pending: int = Field(4, ge=1, description="Dag: most undecided updates per provider.")
+    draw_size: int = Field(
+        0,
+        ge=0,
+        le=MAX_COMMITTEE,
+        description="Committee drawn from the validators' pool, of this size (0: the publisher "
+        "names it; only a laboratory ledger without a vetting contract allows that).",
+    )
+    commit_window: int = Field(
+        0,
+        ge=0,
+        description="Blocks the committee commits its scores before revealing them (0: scores "
+        "are sent in the clear). Must be shorter than score_window.",
+    )
+    max_rejections: int = Field(
+        0,
+        ge=0,
+        description="A provider whose updates are rejected this many times is excluded from "
+        "the task (0: never).",
+    )
 
     @field_validator("*", mode="after")
     @classmethod
@@ -139,6 +162,11 @@ class Policy(BaseModel):
             raise ValueError(
                 f"aggregation_rule {self.aggregation_rule!r} is unknown; "
                 f"expected one of {', '.join(sorted(RULE_IDS))}"
+            )
+        if self.commit_window >= self.score_window and self.commit_window > 0:
+            raise ValueError(
+                f"commit_window={self.commit_window} must be shorter than "
+                f"score_window={self.score_window}: reveals need the blocks after it"
             )
         if self.min_updates > 0 and self.round_extension == 0:
             raise ValueError(
