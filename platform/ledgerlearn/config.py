@@ -111,6 +111,46 @@ class AgentSettings(BaseModel):
     state_dir: Path = Field(DEFAULT_HOME / "state", description="Checkpoints and outbox.")
 
 
+class VettingPolicy(BaseModel):
+    """How a validator vets a task its committee was drawn for, before the task opens
+    (``LEDGERLEARN_VETTING__...``). A task within every limit is approved; one beyond a limit is
+    rejected with the reason; one whose purpose names a word in ``needs_a_human`` (or that
+    declares no purpose, when ``require_purpose``) is left to a person
+    (``ledgerlearn validator vet TASK --approve|--reject --reason ...``)."""
+
+    max_parameters: int = Field(1_000_000, ge=1, description="Most trainable parameters.")
+    max_macs: int = Field(
+        50_000_000, ge=1, description="Most multiply-accumulates per sample (compute)."
+    )
+    allowed_layers: list[str] = Field(
+        default_factory=lambda: [
+            "Linear",
+            "Conv2d",
+            "ReLU",
+            "Tanh",
+            "Sigmoid",
+            "MaxPool2d",
+            "AvgPool2d",
+            "Flatten",
+            "Dropout",
+            "GroupNorm",
+        ],
+        description="Layer types a model may use.",
+    )
+    allowed_data_kinds: list[str] = Field(
+        default_factory=lambda: ["handwritten-digits", "tabular"],
+        description="Data kinds (the spec's purpose.data_kind) the consortium trains on.",
+    )
+    needs_a_human: list[str] = Field(
+        default_factory=lambda: ["face", "biometric", "health", "medical", "location", "child"],
+        description="Words that, found in the purpose, leave the decision to a person.",
+    )
+    require_purpose: bool = Field(
+        True, description="A spec that declares no purpose is left to a person."
+    )
+    auto: bool = Field(True, description="Vote automatically (False: a person always decides).")
+
+
 class Settings(BaseSettings):
     """All settings of ledgerlearn."""
 
@@ -122,3 +162,4 @@ class Settings(BaseSettings):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     devnet: DevnetSettings = Field(default_factory=DevnetSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
+    vetting: VettingPolicy = Field(default_factory=VettingPolicy)

@@ -13,7 +13,15 @@ from typing import Any
 
 from ledgerlearn.model.spec import ModelSpec
 
-__all__ = ["DIGITS_INPUT", "MNIST_INPUT", "cnn_mnist", "logreg_digits", "mlp_digits"]
+__all__ = [
+    "DIGITS_INPUT",
+    "DIGITS_PURPOSE",
+    "MNIST_INPUT",
+    "MNIST_PURPOSE",
+    "cnn_mnist",
+    "logreg_digits",
+    "mlp_digits",
+]
 
 DIGITS_INPUT: dict[str, Any] = {
     "range": [0.0, 1.0],
@@ -27,6 +35,18 @@ MNIST_INPUT: dict[str, Any] = {
     "description": "28x28 grey images (1 channel), each pixel 0-255 divided by 255 (in [0, 1])",
 }
 """The input of the MNIST preset (as :func:`ledgerlearn.data.load_mnist` scales it)."""
+
+DIGITS_PURPOSE: dict[str, Any] = {
+    "data_kind": "handwritten-digits",
+    "description": "recognise the handwritten digits 0-9 in 8x8 scans",
+}
+"""What the digits presets are for (the committee vets it)."""
+
+MNIST_PURPOSE: dict[str, Any] = {
+    "data_kind": "handwritten-digits",
+    "description": "recognise the handwritten digits 0-9 in 28x28 grey images",
+}
+"""What the MNIST preset is for (the committee vets it)."""
 
 
 def logreg_digits(num_classes: int = 10) -> ModelSpec:
@@ -50,6 +70,7 @@ def logreg_digits(num_classes: int = 10) -> ModelSpec:
                 {"type": "Linear", "in_features": 64, "out_features": num_classes},
             ],
             "input": DIGITS_INPUT,
+            "purpose": DIGITS_PURPOSE,
         }
     )
 
@@ -78,7 +99,13 @@ def mlp_digits(hidden: Sequence[int] = (32,), num_classes: int = 10) -> ModelSpe
         width = size
     layers.append({"type": "Linear", "in_features": width, "out_features": num_classes})
     return ModelSpec.from_dict(
-        {"input_shape": [64], "num_classes": num_classes, "layers": layers, "input": DIGITS_INPUT}
+        {
+            "input_shape": [64],
+            "num_classes": num_classes,
+            "layers": layers,
+            "input": DIGITS_INPUT,
+            "purpose": DIGITS_PURPOSE,
+        }
     )
 
 
@@ -127,5 +154,6 @@ def cnn_mnist(num_classes: int = 10) -> ModelSpec:
                 {"type": "Linear", "in_features": 64, "out_features": num_classes},
             ],
             "input": MNIST_INPUT,
+            "purpose": MNIST_PURPOSE,
         }
     )

@@ -68,6 +68,7 @@ from ledgerlearn import strict_json
 from ledgerlearn.errors import ModelSpecError
 from ledgerlearn.limits import MAX_PARAMETERS, MAX_SPEC_BYTES
 from ledgerlearn.model.input import InputSpec
+from ledgerlearn.model.purpose import PurposeSpec
 
 __all__ = [
     "LAYER_TYPES",
@@ -419,6 +420,10 @@ class ModelSpec(BaseModel):
         What the model expects of its input (:class:`~ledgerlearn.model.input.InputSpec`):
         the range of values, a transform the built model applies first, a description.
         Optional; absent from the canonical JSON when ``None``.
+    purpose
+        The declared data kind and what the model is for
+        (:class:`~ledgerlearn.model.purpose.PurposeSpec`), which the committee vets. Optional;
+        absent from the canonical JSON when ``None``.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -438,6 +443,11 @@ class ModelSpec(BaseModel):
         default=None,
         description="What the model expects of its input: the range of values, a transform "
         "the model applies first, a description. Optional.",
+    )
+    purpose: PurposeSpec | None = Field(
+        default=None,
+        description="The kind of data the model learns from and what it is for, which the "
+        "committee vets before the task opens. Optional.",
     )
 
     @field_validator("input_shape")

@@ -41,7 +41,7 @@ def test_the_schema_names_itself_and_its_dialect() -> None:
     schema = json.loads(schema_bytes())
     assert schema["$id"] == SCHEMA_ID
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert set(schema["properties"]) == {"input_shape", "num_classes", "layers", "input"}
+    assert set(schema["properties"]) == {"input_shape", "num_classes", "layers", "input", "purpose"}
     assert schema["required"] == ["input_shape", "num_classes", "layers"]
     assert "``" not in schema_bytes().decode()  # plain text, not reStructuredText
 

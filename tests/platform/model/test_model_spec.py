@@ -87,12 +87,14 @@ def test_canonical_json_is_sorted_compact_and_has_a_pinned_hash() -> None:
     old = ModelSpec.from_json(LOGREG_BEFORE_INPUT)
     assert old.input is None
     assert old.to_json() == LOGREG_BEFORE_INPUT
-    assert old == logreg_digits().model_copy(update={"input": None})
+    assert old == logreg_digits().model_copy(update={"input": None, "purpose": None})
     # Pinned: a change of the canonical form changes every published content hash.
     assert old.content_hash().hex() == (
         "f222d02af213df9b6e9b598fe45c36bd1c4d11bf33d7a7191be72cbfbaa50821"
     )
-    spec = logreg_digits()  # the preset now declares its input: a new document, a new hash
+    # the preset declared its input (a new document, a new hash), then its purpose (another);
+    # without the later section the earlier document keeps its bytes
+    spec = logreg_digits().model_copy(update={"purpose": None})
     raw = spec.to_json()
     assert raw == (
         b'{"input":{"description":"8x8 digit images, 64 pixels row by row, each 0-16 divided '
@@ -102,6 +104,14 @@ def test_canonical_json_is_sorted_compact_and_has_a_pinned_hash() -> None:
     assert spec.content_hash() == hashlib.sha256(raw).digest()
     assert spec.content_hash().hex() == (
         "8d5efc78e173b42679e85234046d520cf5a02c962105921145223b9fd5827c63"
+    )
+    with_purpose = logreg_digits().to_json()
+    assert with_purpose == raw[:-1] + (
+        b',"purpose":{"data_kind":"handwritten-digits","description":"recognise the '
+        b'handwritten digits 0-9 in 8x8 scans"}}'
+    )
+    assert logreg_digits().content_hash().hex() == (
+        "eafdfb4ef7b39223331dd183e325647482dc54cddf653e32fa363d597c975423"
     )
 
 
