@@ -14,6 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from ledgerlearn.core.task_params import TaskParamsView
 from ledgerlearn.flows.policy import FlowName, Policy, ThresholdModeName
 
+StageName = Literal["open", "drawing", "vetting", "rejected", "expired"]
+"""A task's stage in words (``core.rules.Stage`` in lower case)."""
+
 T = TypeVar("T")
 
 Hash = str
@@ -57,7 +60,19 @@ class TaskSummary(BaseModel):
     score_extension: int = Field(description=_policy("score_extension"))
     attest_window: int = Field(description=_policy("attest_window"))
     max_pending: int = Field(description=_policy("max_pending"))
+    draw_size: int = Field(description=_policy("draw_size"))
+    commit_window: int = Field(description=_policy("commit_window"))
+    max_rejections: int = Field(description=_policy("max_rejections"))
     published_block: int
+    stage: StageName = Field(
+        description="drawing (its committee is drawn), vetting (its committee reviews it), "
+        "open (providers join; or closed after it was open), rejected or expired (closed at "
+        "vetting: it never opened)."
+    )
+    opened_block: int | None = Field(description="The block the task opened in (null before).")
+    excluded: list[Address] = Field(
+        description="Providers excluded after max_rejections rejected updates."
+    )
     closed: bool
     current_round: int | None = Field(description="Federation: the latest round; dag: null.")
     providers: int

@@ -66,8 +66,15 @@ async function loadTasks() {
   }
   list.innerHTML = page.items.map((t) =>
     `<li><a href="#/tasks/${t.task_id}" data-task="${t.task_id}" class="${t.task_id === state.taskId ? "active" : ""}">` +
-    `Task ${t.task_id} <span class="badge ${t.closed ? "finalized" : "open"}">${t.closed ? "closed" : "open"}</span>` +
+    `Task ${t.task_id} ${stageBadge(t)}` +
     `<small>${esc(t.flow)} · ${esc(t.metric)} · ${t.flow === "federation" ? `round ${t.current_round}/${t.max_rounds}` : `${t.updates} updates`} · ${t.accepted}/${t.updates} accepted</small></a></li>`).join("");
+}
+
+/** A task's state: drawing, vetting, open, closed, or rejected / expired at vetting. */
+function stageBadge(t) {
+  const word = t.stage === "open" ? (t.closed ? "closed" : "open") : t.stage;
+  const kind = { open: "open", closed: "finalized", drawing: "waiting", vetting: "waiting" }[word] || "rejected";
+  return `<span class="badge ${kind}">${esc(word)}</span>`;
 }
 
 // ---- one task ---------------------------------------------------------------------------
@@ -85,7 +92,10 @@ async function showTask(taskId, round) {
       <div><b>rounds</b>${t.flow === "federation" ? `${t.current_round}/${t.max_rounds}` : "–"}</div>
       <div><b>providers</b>${t.providers}</div>
       <div><b>updates</b>${t.accepted} accepted of ${t.updates}</div>
-      <div><b>state</b>${t.closed ? "closed" : "open"}</div>
+      <div><b>state</b>${stageBadge(t)}</div>
+      ${t.draw_size ? `<div><b>committee</b>drawn (${t.draw_size})</div>` : ""}
+      ${t.commit_window ? `<div><b>scores</b>committed ${t.commit_window} blocks, then revealed</div>` : ""}
+      ${t.max_rejections ? `<div><b>free riders</b>out after ${t.max_rejections} rejections${t.excluded.length ? ` (${t.excluded.length} excluded)` : ""}</div>` : ""}
     </div>`;
   if (t.flow === "federation") {
     const rounds = await api(`/tasks/${taskId}/rounds?limit=500`);
