@@ -145,6 +145,7 @@ class TaskRecord:
     closed_block: int | None = None
     final_model_hash: bytes | None = None
     stage: Stage = Stage.OPEN
+    approved: bool = False  # its committee approved it (it opens once the fragments are posted)
     opened_block: int | None = None  # the block it opened in (publication, or after vetting)
     excluded: list[str] = field(default_factory=list)  # providers excluded at maxRejections
 
@@ -308,8 +309,11 @@ class LedgerIndex:
         task = self.tasks[e.args["task_id"]]
         stage = Stage(e.args["stage"])
         if stage is Stage.OPEN:
+            task.approved = True
             self._opened(task, e.block_number)
-        elif stage is not Stage.VETTING:  # rejected or expired: closed, never opened
+        elif stage is Stage.VETTING:  # approved before its fragments were posted
+            task.approved = True
+        else:  # rejected or expired: closed, never opened
             task.stage = stage
             task.closed = True
             task.closed_block = e.block_number
