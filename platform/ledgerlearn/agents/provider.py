@@ -21,6 +21,7 @@ from typing import TypeVar
 from ledgerlearn.agents.pace import Pace
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.behaviours import Honest
+from ledgerlearn.core.rules import Stage
 from ledgerlearn.core.types import Weights
 from ledgerlearn.data import Dataset
 from ledgerlearn.data.inputs import RangeReport, range_report
@@ -85,6 +86,7 @@ class Provider:
         reverted)."""
         self.reveals: dict[int, str] = {}  # round/attempt -> intent of a reveal not yet mined
         self._duty: ProviderDuty | None = None
+        self._stage_said: Stage | None = None  # the last stage of a task not open, said once
         self._commits: dict[
             bytes, str | None
         ] = {}  # update -> commit intent (None: mined, no outbox)
@@ -141,6 +143,13 @@ class Provider:
         client = p.client
         task = p.task(self.task_id)
         if not task.is_open:  # closed, or its committee is still drawn or vetting it
+            if task.stage.before_opening and task.stage is not self._stage_said:
+                self._stage_said = task.stage
+                log.info(
+                    "task %d is not open yet: its committee is %s; waiting",
+                    self.task_id,
+                    "being drawn" if task.stage is Stage.DRAWING else "vetting it",
+                )
             return False
         if client.address not in task.providers:
             with p.stopwatch.measure("chain"):
