@@ -252,7 +252,9 @@ abstract contract LedgerGhost is CheatCodes {
     constructor(bool knownHoles_) {
         knownHoles = knownHoles_;
         consortium = IConsortium(vm.deployCode("Consortium.sol:Consortium", abi.encode(uint48(2 days), address(this))));
-        ledger = vm.deployCode("LearningLedger.sol:LearningLedger", abi.encode(address(consortium)));
+        ledger = vm.deployCode(
+            "LearningLedger.sol:LearningLedger", abi.encode(address(consortium), address(0), address(0))
+        );
         registry = ITaskRegistry(ledger);
         updateLedger = IUpdateLedger(ledger);
         roundLedger = IRoundLedger(ledger);
