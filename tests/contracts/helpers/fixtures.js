@@ -175,6 +175,93 @@ async function deployLedger() {
   return { consortium, ledger, admin, publisher, publisher2, p, v, dual, outsider, relayer, signers: s };
 }
 
+/** Windows of the vetting contract in the governed fixture (blocks). */
+const LIMITS = { drawCommitBlocks: 5, drawRevealBlocks: 5, vetBlocks: 20 };
+
+/** Deploys Consortium, TaskVetting (and, with `commitments`, ScoreCommitments) at the ledger's
+ * predicted address, then the LearningLedger naming them; the same accounts and roles as
+ * deployLedger; v[0..5] and dual register their keys and join the pool. */
+async function deployGovernedLedger({ commitments = false } = {}) {
+  const s = await ethers.getSigners();
+  const [admin, publisher, publisher2] = s;
+  const p = s.slice(3, 7);
+  const v = s.slice(7, 13);
+  const dual = s[13];
+  const outsider = s[14];
+  const relayer = s[15];
+  const consortium = await (await ethers.getContractFactory("Consortium")).deploy(ADMIN_DELAY, admin.address);
+  const nonce = await admin.getNonce();
+  const satellites = commitments ? 2 : 1;
+  const ledgerAddress = ethers.getCreateAddress({ from: admin.address, nonce: nonce + satellites });
+  const vetting = await (await ethers.getContractFactory("TaskVetting")).deploy(ledgerAddress, LIMITS);
+  const scoreCommitments = commitments
+    ? await (await ethers.getContractFactory("ScoreCommitments")).deploy(ledgerAddress)
+    : null;
+  const ledger = await (await ethers.getContractFactory("LearningLedger")).deploy(
+    await consortium.getAddress(),
+    await vetting.getAddress(),
+    scoreCommitments ? await scoreCommitments.getAddress() : ethers.ZeroAddress
+  );
+  if ((await ledger.getAddress()) !== ledgerAddress) throw new Error("the ledger is not at its predicted address");
+  const grants = [
+    [ROLE.PUBLISHER, publisher],
+    [ROLE.PUBLISHER, publisher2],
+    ...p.map((a) => [ROLE.PROVIDER, a]),
+    ...v.map((a) => [ROLE.VALIDATOR, a]),
+    [ROLE.PROVIDER, dual],
+    [ROLE.VALIDATOR, dual],
+  ];
+  for (const [role, acct] of grants) await consortium.connect(admin).grantRole(role, acct.address);
+  for (const [i, a] of [...v, dual].entries()) {
+    await registerMember(consortium, a, `/ip4/127.0.0.1/tcp/${4001 + i}`);
+    await vetting.connect(a).joinPool();
+  }
+  return {
+    consortium,
+    ledger,
+    vetting,
+    scoreCommitments,
+    admin,
+    publisher,
+    publisher2,
+    p,
+    v,
+    dual,
+    outsider,
+    relayer,
+    signers: s,
+  };
+}
+
+/** TaskParams of a drawn task: no committee, `drawSize` members drawn (k = 3, f = 1 for 5). */
+function drawnParams(drawSize = 5, overrides = {}) {
+  return taskParams([], { drawSize, quorum: 3, maxFaultyValidators: 1, ...overrides });
+}
+
+/** Runs a task's draw: each of `revealers` commits a seed and reveals it, then the draw.
+ * Returns the drawn committee (signers) in committee order and the draw's receipt. */
+async function runDraw(ctx, taskId, revealers, seedOf = (i) => ethers.id(`seed-${taskId}-${i}`)) {
+  const { vetting, ledger, signers } = ctx;
+  for (const [i, m] of revealers.entries()) {
+    await vetting.connect(m).commitSeed(taskId, await vetting.seedCommitment(taskId, m.address, seedOf(i)));
+  }
+  let info = await vetting.vettingOf(taskId);
+  await mineBefore(Number(info.commitEnd));
+  for (const [i, m] of revealers.entries()) await vetting.connect(m).revealSeed(taskId, seedOf(i));
+  info = await vetting.vettingOf(taskId);
+  await mineBefore(Number(info.revealEnd));
+  const receipt = await (await vetting.draw(taskId)).wait();
+  const [members] = await ledger.getCommittee(taskId);
+  const bySigner = new Map(signers.map((a) => [a.address, a]));
+  return { committee: members.map((a) => bySigner.get(a)), receipt };
+}
+
+/** Mines so that the next transaction lands in block `block` or later. */
+async function mineBefore(block) {
+  const latest = await ethers.provider.getBlockNumber();
+  if (latest < block - 1) await mineUpTo(block - 1);
+}
+
 /** Publishes `params` as `signer`; returns the task id. */
 async function publish(ledger, signer, params) {
   const tx = await ledger.connect(signer).publishTask(params);
@@ -327,6 +414,11 @@ module.exports = {
   domainOf,
   signPublish,
   deployLedger,
+  deployGovernedLedger,
+  drawnParams,
+  runDraw,
+  mineBefore,
+  LIMITS,
   publish,
   federationTask,
   federationTaskWithDual,
