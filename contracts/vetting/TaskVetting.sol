@@ -229,6 +229,8 @@ contract TaskVetting is ValidatorPool, ITaskVetting {
 
     /// @dev `member`'s index on the task's drawn committee.
     function _seat(uint256 taskId, address member) private view returns (uint256) {
+        // The fragment hashes are not needed to find a seat.
+        // slither-disable-next-line unused-return
         (address[] memory committee,) = _ledger.getCommittee(taskId);
         for (uint256 i = 0; i < committee.length; ++i) {
             if (committee[i] == member) return i;
