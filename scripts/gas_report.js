@@ -18,6 +18,10 @@ const {
   submitUpdate,
   submitDagUpdate,
   SALT,
+  deployGovernedLedger,
+  drawnParams,
+  mineBefore,
+  registerMember,
 } = require("../tests/contracts/helpers/fixtures");
 
 // An update is committed, then revealed (issue 11): the reveal also marks the content used
@@ -143,6 +147,52 @@ async function main() {
     await gasOf(submitDagUpdate(ledger, fed[2], dagId, [d[0], d[1]], d[2], cid("dag-c"), 500))
   );
   record("score (dag, non-deciding)", await gasOf(ledger.connect(v[0]).submitScore(dagId, d[2], PASS)));
+
+  // --- a governed ledger: the pool, the draw, vetting, commit-reveal of scores ----------------------
+  const g = await deployGovernedLedger({ commitments: true });
+  const lone = g.signers[16];
+  await g.consortium.connect(g.admin).grantRole(ethers.id("VALIDATOR_ROLE"), lone.address);
+  await registerMember(g.consortium, lone, "/ip4/127.0.0.1/tcp/4100");
+  record("join the validators' pool", await gasOf(g.vetting.connect(lone).joinPool()), "8th member");
+  const drawnPub = await (await g.ledger.connect(g.publisher).publishTask(drawnParams(5, { commitWindow: 10 }))).wait();
+  record("publish task (drawn committee of 5)", drawnPub.gasUsed, "no committee, no fragments yet");
+  const gid = await g.ledger.taskCount();
+  const seeds = g.v.slice(0, 3).map((_, i) => ethers.id(`gas-seed-${i}`));
+  for (const [i, m] of g.v.slice(0, 3).entries()) {
+    const c = await g.vetting.seedCommitment(gid, m.address, seeds[i]);
+    record(`commit a draw seed${i ? "" : " (first)"}`, await gasOf(g.vetting.connect(m).commitSeed(gid, c)));
+  }
+  let vinfo = await g.vetting.vettingOf(gid);
+  await mineBefore(Number(vinfo.commitEnd));
+  for (const [i, m] of g.v.slice(0, 3).entries()) {
+    record("reveal a draw seed", await gasOf(g.vetting.connect(m).revealSeed(gid, seeds[i])));
+  }
+  vinfo = await g.vetting.vettingOf(gid);
+  await mineBefore(Number(vinfo.revealEnd));
+  record("draw a committee of 5 (pool of 8)", await gasOf(g.vetting.draw(gid)), "seats it on the ledger");
+  const [drawn] = await g.ledger.getCommittee(gid);
+  const bySigner = new Map(g.signers.map((a) => [a.address, a]));
+  const members = drawn.map((a) => bySigner.get(a));
+  record("post 5 validation fragments", await gasOf(g.ledger.connect(g.publisher).postFragments(
+    gid, members.map((_, i) => h(`gf-${i}`)), members.map((_, i) => cid(`gf-${i}`)))));
+  const reason = "within limits: 2,410 parameters, 2,368 MACs per sample, layers Linear, ReLU, data kind handwritten-digits";
+  record("vetting vote (approve, 104-byte reason)", await gasOf(g.vetting.connect(members[0]).vote(gid, true, reason)));
+  await g.vetting.connect(members[1]).vote(gid, true, reason);
+  record("vetting vote (deciding: opens the task)", await gasOf(g.vetting.connect(members[2]).vote(gid, true, reason)));
+  for (const a of g.p.slice(0, 2)) await g.ledger.connect(a).joinTask(gid);
+  const cu = [h("cr-a"), h("cr-b")];
+  await submitUpdate(g.ledger, g.p[0], gid, 1, cu[0], cid("cr-a"), 100);
+  await submitUpdate(g.ledger, g.p[1], gid, 1, cu[1], cid("cr-b"), 100);
+  const saltOf = (m, u) => ethers.id(`gas-salt-${m.address}-${u}`);
+  const commitment = (m, u, score) => g.scoreCommitments.scoreCommitment(gid, u, m.address, score, saltOf(m, u));
+  record("commit a score", await gasOf(g.scoreCommitments.connect(members[0]).commitScore(gid, cu[0], await commitment(members[0], cu[0], PASS))));
+  for (const m of members.slice(1)) await g.scoreCommitments.connect(m).commitScore(gid, cu[0], await commitment(m, cu[0], PASS));
+  record("commit a score (batch call, 1 update)", await gasOf(g.scoreCommitments.connect(members[0]).commitScores(
+    gid, [cu[1]], [await commitment(members[0], cu[1], PASS)])));
+  await mineBefore(Number(await g.ledger.commitDeadline(gid, cu[0])));
+  record("reveal a score (non-deciding)", await gasOf(g.scoreCommitments.connect(members[0]).revealScore(gid, cu[0], PASS, saltOf(members[0], cu[0]))));
+  await g.scoreCommitments.connect(members[1]).revealScore(gid, cu[0], PASS, saltOf(members[1], cu[0]));
+  record("reveal a score (deciding, accepts)", await gasOf(g.scoreCommitments.connect(members[2]).revealScore(gid, cu[0], PASS, saltOf(members[2], cu[0]))));
 
   // --- print -------------------------------------------------------------------------------------
   const width = Math.max(...rows.map((r) => r.op.length));

@@ -178,10 +178,11 @@ async function deployLedger() {
 /** Windows of the vetting contract in the governed fixture (blocks). */
 const LIMITS = { drawCommitBlocks: 5, drawRevealBlocks: 5, vetBlocks: 20 };
 
-/** Deploys Consortium, TaskVetting (and, with `commitments`, ScoreCommitments) at the ledger's
- * predicted address, then the LearningLedger naming them; the same accounts and roles as
- * deployLedger; v[0..5] and dual register their keys and join the pool. */
-async function deployGovernedLedger({ commitments = false } = {}) {
+/** Deploys Consortium, TaskVetting (unless `vetting` is false: tasks name their committee) and,
+ * with `commitments`, ScoreCommitments at the ledger's predicted address, then the
+ * LearningLedger naming them; the same accounts and roles as deployLedger; with vetting, v[0..5]
+ * and dual register their keys and join the pool. */
+async function deployGovernedLedger({ vetting: withVetting = true, commitments = false } = {}) {
   const s = await ethers.getSigners();
   const [admin, publisher, publisher2] = s;
   const p = s.slice(3, 7);
@@ -191,15 +192,17 @@ async function deployGovernedLedger({ commitments = false } = {}) {
   const relayer = s[15];
   const consortium = await (await ethers.getContractFactory("Consortium")).deploy(ADMIN_DELAY, admin.address);
   const nonce = await admin.getNonce();
-  const satellites = commitments ? 2 : 1;
+  const satellites = (withVetting ? 1 : 0) + (commitments ? 1 : 0);
   const ledgerAddress = ethers.getCreateAddress({ from: admin.address, nonce: nonce + satellites });
-  const vetting = await (await ethers.getContractFactory("TaskVetting")).deploy(ledgerAddress, LIMITS);
+  const vetting = withVetting
+    ? await (await ethers.getContractFactory("TaskVetting")).deploy(ledgerAddress, LIMITS)
+    : null;
   const scoreCommitments = commitments
     ? await (await ethers.getContractFactory("ScoreCommitments")).deploy(ledgerAddress)
     : null;
   const ledger = await (await ethers.getContractFactory("LearningLedger")).deploy(
     await consortium.getAddress(),
-    await vetting.getAddress(),
+    vetting ? await vetting.getAddress() : ethers.ZeroAddress,
     scoreCommitments ? await scoreCommitments.getAddress() : ethers.ZeroAddress
   );
   if ((await ledger.getAddress()) !== ledgerAddress) throw new Error("the ledger is not at its predicted address");
@@ -212,7 +215,7 @@ async function deployGovernedLedger({ commitments = false } = {}) {
     [ROLE.VALIDATOR, dual],
   ];
   for (const [role, acct] of grants) await consortium.connect(admin).grantRole(role, acct.address);
-  for (const [i, a] of [...v, dual].entries()) {
+  for (const [i, a] of (vetting ? [...v, dual] : []).entries()) {
     await registerMember(consortium, a, `/ip4/127.0.0.1/tcp/${4001 + i}`);
     await vetting.connect(a).joinPool();
   }
