@@ -646,7 +646,7 @@ def test_publish_refuses_a_committee_member_without_an_encryption_key(
     ("options", "expected"),
     [
         ("--quorum 4", "unsafe committee policy: quorum k=4, tolerated liars f=1, committee n=3"),
-        ("--quorum 40", "invalid policy: --quorum: Input should be less than or equal to 32"),
+        ("--quorum 40", "invalid policy: --quorum: Input should be less than or equal to 24"),
         ("--rule averaging", "aggregation_rule 'averaging' is unknown"),
         (
             "--quorum 2 --max-faulty-validators 0 --rule krum --num-byzantine 2 "
