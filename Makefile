@@ -43,8 +43,11 @@ $(PY_STAMP): pyproject.toml | $(PY)
 	  print(' '.join(tomllib.load(open('pyproject.toml','rb'))['tool']['ledgerlearn']['no-deps-requirements']))")
 	touch $@
 
+# A node_modules that is a link (a git worktree sharing another checkout's install) is left as
+# it is: npm ci would empty the shared install through the link.
 $(NPM_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	@if [ -L node_modules ]; then echo "node_modules links to a shared install: not reinstalled"; \
+	else npm ci --no-audit --no-fund --loglevel=error; fi
 	touch $@
 
 compile: $(NPM_STAMP)  ## compile the contracts (the shipped Python artifacts are NOT touched)
