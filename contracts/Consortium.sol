@@ -8,8 +8,9 @@ import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/Messa
 import {IConsortium} from "./interfaces/IConsortium.sol";
 
 /// @title Consortium — membership and roles of a ledgerlearn consortium
-/// @notice The admin (two-step transfer with a delay, OpenZeppelin AccessControlDefaultAdminRules)
-/// grants and revokes PUBLISHER, PROVIDER and VALIDATOR. Members register how to reach them.
+/// @notice The admin (two-step transfer with a delay, OpenZeppelin AccessControlDefaultAdminRules;
+/// in a council deployment the council's timelock) grants and revokes PUBLISHER, PROVIDER and
+/// VALIDATOR. Members register how to reach them.
 contract Consortium is AccessControlDefaultAdminRules, IConsortium {
     /// @inheritdoc IConsortium
     bytes32 public constant PUBLISHER_ROLE = keccak256("PUBLISHER_ROLE");
@@ -24,10 +25,20 @@ contract Consortium is AccessControlDefaultAdminRules, IConsortium {
     address[] private _registered;
 
     /// @param adminTransferDelay seconds between starting and accepting an admin transfer
-    /// @param initialAdmin the first admin
-    constructor(uint48 adminTransferDelay, address initialAdmin)
+    /// @param initialAdmin the first admin (a council deployment: the council's timelock)
+    /// @param founders roles granted at deployment (the founding members), so that the deployer
+    /// never holds a role
+    constructor(uint48 adminTransferDelay, address initialAdmin, RoleGrant[] memory founders)
         AccessControlDefaultAdminRules(adminTransferDelay, initialAdmin)
-    {}
+    {
+        for (uint256 i = 0; i < founders.length; ++i) {
+            bytes32 role = founders[i].role;
+            if (role != PUBLISHER_ROLE && role != PROVIDER_ROLE && role != VALIDATOR_ROLE) {
+                revert ConsortiumNotAParticipantRole(role);
+            }
+            _grantRole(role, founders[i].account);
+        }
+    }
 
     /// @inheritdoc IConsortium
     function registerMember(string calldata peerAddress, bytes calldata encryptionKey, bytes calldata keyProof)

@@ -15,12 +15,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "build" / "artifacts" / "contracts"
 DEST = ROOT / "platform" / "ledgerlearn" / "chain" / "artifacts"
-CONTRACTS = ("Consortium", "LearningLedger")
+CONTRACTS = {
+    "Consortium": "Consortium.sol",
+    "LearningLedger": "LearningLedger.sol",
+    "TaskVetting": "vetting/TaskVetting.sol",
+    "ScoreCommitments": "scoring/ScoreCommitments.sol",
+    "RewardEscrow": "rewards/RewardEscrow.sol",
+    "TestToken": "rewards/TestToken.sol",
+    "Council": "governance/Council.sol",
+    "CouncilTimelock": "governance/CouncilTimelock.sol",
+    "MembershipToken": "governance/MembershipToken.sol",
+}
+"""The deployed contracts -> their source under contracts/."""
 
 
 def _userdoc(name: str) -> dict[str, object]:
     """NatSpec @notice texts of ``name`` (from the compiler metadata in Hardhat's build info)."""
-    source = f"contracts/{name}.sol"
+    source = f"contracts/{CONTRACTS[name]}"
     for info in sorted((BUILD.parent / "build-info").glob("*.json")):
         contracts = json.loads(info.read_text())["output"]["contracts"]
         if name in contracts.get(source, {}):
@@ -32,7 +43,7 @@ def _userdoc(name: str) -> dict[str, object]:
 
 def exported(name: str) -> str:
     """The shipped JSON text for contract ``name`` built from Hardhat's artifact."""
-    artifact = json.loads((BUILD / f"{name}.sol" / f"{name}.json").read_text())
+    artifact = json.loads((BUILD / CONTRACTS[name] / f"{name}.json").read_text())
     keep = {
         "userdoc": _userdoc(name),
         "contractName": artifact["contractName"],

@@ -22,7 +22,14 @@ const {
   drawnParams,
   mineBefore,
   registerMember,
+  deployCouncil,
+  admitProposal,
+  propose,
+  VOTING_DELAY,
+  VOTING_PERIOD,
+  TIMELOCK_DELAY,
 } = require("../tests/contracts/helpers/fixtures");
+const { mine, time } = require("@nomicfoundation/hardhat-network-helpers");
 
 // An update is committed, then revealed (issue 11): the reveal also marks the content used
 // ledger-wide (one more cold write than the old single submission's 75k target).
@@ -193,6 +200,29 @@ async function main() {
   record("reveal a score (non-deciding)", await gasOf(g.scoreCommitments.connect(members[0]).revealScore(gid, cu[0], PASS, saltOf(members[0], cu[0]))));
   await g.scoreCommitments.connect(members[1]).revealScore(gid, cu[0], PASS, saltOf(members[1], cu[0]));
   record("reveal a score (deciding, accepts)", await gasOf(g.scoreCommitments.connect(members[2]).revealScore(gid, cu[0], PASS, saltOf(members[2], cu[0]))));
+
+  // --- the council: admit an organisation with a role ------------------------------------------------
+  const c = await deployCouncil();
+  const admit = await admitProposal(c);
+  record("council: propose (admit + grant role)", await gasOf(c.council.connect(c.f0).propose(admit.targets, admit.values, admit.calldatas, admit.description)));
+  const pid = await c.council.latestProposalId();
+  await mine(VOTING_DELAY + 1);
+  record("council: vote (first)", await gasOf(c.council.connect(c.f0).castVote(pid, 1)));
+  record("council: vote (reaching the majority)", await gasOf(c.council.connect(c.f1).castVote(pid, 1)));
+  await mine(VOTING_PERIOD);
+  record("council: queue in the timelock", await gasOf(c.council["queue(uint256)"](pid)));
+  await time.increase(TIMELOCK_DELAY);
+  record("council: execute (mint + grant)", await gasOf(c.council["execute(uint256)"](pid)));
+
+  // --- rewards: escrow at publication, withdraw after close ----------------------------------------
+  const escrow = await (await ethers.getContractFactory("RewardEscrow")).deploy(await ledger.getAddress());
+  const token = await (await ethers.getContractFactory("TestToken")).deploy(ctx.admin.address);
+  await token.connect(ctx.admin).mint(publisher.address, 1_000_000n);
+  await token.connect(publisher).approve(await escrow.getAddress(), 1_000_000n);
+  record("reward: fund (ERC-20 transferFrom)", await gasOf(escrow.connect(publisher).fund(dagId, await token.getAddress(), 1_000_000n, 7000)));
+  await ledger.connect(publisher).closeTask(dagId);
+  record("reward: withdraw (provider)", await gasOf(escrow.connect(fed[0]).withdraw(dagId)));
+  record("reward: withdraw (validator)", await gasOf(escrow.connect(v[0]).withdraw(dagId)));
 
   // --- print -------------------------------------------------------------------------------------
   const width = Math.max(...rows.map((r) => r.op.length));

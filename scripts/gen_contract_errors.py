@@ -10,6 +10,7 @@ Usage: python scripts/gen_contract_errors.py [--check]
 from __future__ import annotations
 
 import json
+import keyword
 import re
 import sys
 import textwrap
@@ -52,8 +53,15 @@ def _py_type(sol_type: str) -> str:
     raise SystemExit(f"unsupported error field type {sol_type}")
 
 
+_TAKEN = {"values", "fields", "signature", "selector"}
+"""Attribute names of ContractCustomError a field must not shadow."""
+
+
 def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    """A parameter's attribute name: snake_case, with a trailing underscore for a Python keyword
+    or a name ContractCustomError uses itself."""
+    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    return snake + "_" if keyword.iskeyword(snake) or snake in _TAKEN else snake
 
 
 def _docstring(notice: str) -> list[str]:

@@ -7,7 +7,8 @@ import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol"
 /// @notice Who may take part and in which role (publisher, provider, validator), and how to
 /// reach each member: the multiaddress of its IPFS node (the private swarm is built from these)
 /// and its secp256k1 public key (validation fragments are encrypted to it).
-/// Roles are granted and revoked by the admin; a revocation takes effect in the next block.
+/// Roles are granted and revoked by the admin (in a council deployment, the council's timelock:
+/// by vote); a revocation takes effect in the next block.
 interface IConsortium is IAccessControl {
     /// @notice What a member published about itself.
     struct Member {
@@ -16,9 +17,17 @@ interface IConsortium is IAccessControl {
         uint64 registeredBlock;
     }
 
+    /// @notice A role granted at deployment (the founding members of a council deployment).
+    struct RoleGrant {
+        bytes32 role;
+        address account;
+    }
+
     /// @notice A member registered (or updated) its IPFS peer address and encryption key.
     event MemberRegistered(address indexed account, string peerAddress, bytes encryptionKey);
 
+    /// @notice A founder's role must be PUBLISHER, PROVIDER or VALIDATOR.
+    error ConsortiumNotAParticipantRole(bytes32 role);
     /// @notice `account` holds none of the participant roles.
     error ConsortiumNotAParticipant(address account);
     /// @notice The encryption key is not an uncompressed secp256k1 public key (65 bytes, 0x04 first).

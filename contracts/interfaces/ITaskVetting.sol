@@ -71,11 +71,11 @@ interface ITaskVetting is IValidatorPool {
     /// @notice Only the Consortium's admin (the council) changes the limits.
     error VettingNotAdmin(address account);
     /// @notice A window of zero blocks.
-    error VettingInvalidLimits(Limits limits);
+    error VettingInvalidLimits(uint32 drawCommitBlocks, uint32 drawRevealBlocks, uint32 vetBlocks);
     /// @notice The task is not in the stage this step needs.
     error VettingWrongStage(uint256 taskId, ITaskRegistry.Stage stage);
-    /// @notice Too early or too late: this step is allowed in [from, until).
-    error VettingOutsideWindow(uint256 taskId, uint256 from, uint256 until);
+    /// @notice Too early or too late: this step is allowed in [opensAt, closesAt).
+    error VettingOutsideWindow(uint256 taskId, uint256 opensAt, uint256 closesAt);
     /// @notice The member already committed a seed for the task.
     error VettingAlreadyCommitted(uint256 taskId, address member);
     /// @notice The member committed no seed for the task (or revealed it already).

@@ -187,7 +187,7 @@ contract TaskVetting is ValidatorPool, ITaskVetting {
 
     function _setLimits(Limits memory newLimits) private {
         if (newLimits.drawCommitBlocks == 0 || newLimits.drawRevealBlocks == 0 || newLimits.vetBlocks == 0) {
-            revert VettingInvalidLimits(newLimits);
+            revert VettingInvalidLimits(newLimits.drawCommitBlocks, newLimits.drawRevealBlocks, newLimits.vetBlocks);
         }
         _limits = newLimits;
         emit LimitsChanged(newLimits);

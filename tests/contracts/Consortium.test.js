@@ -37,7 +37,7 @@ describe("Consortium", function () {
 
     it("refuses a zero initial admin", async function () {
       const Consortium = await ethers.getContractFactory("Consortium");
-      await expect(Consortium.deploy(ADMIN_DELAY, ethers.ZeroAddress))
+      await expect(Consortium.deploy(ADMIN_DELAY, ethers.ZeroAddress, []))
         .to.be.revertedWithCustomError(Consortium, "AccessControlInvalidDefaultAdmin")
         .withArgs(ethers.ZeroAddress);
     });
@@ -114,7 +114,7 @@ describe("Consortium", function () {
         .withArgs(p[1].address, keyAddress, ethers.computeAddress(mine.key));
       // A proof made for another consortium (another contract address) is refused too.
       const Consortium = await ethers.getContractFactory("Consortium");
-      const other = await Consortium.deploy(ADMIN_DELAY, p[1].address);
+      const other = await Consortium.deploy(ADMIN_DELAY, p[1].address, []);
       const foreign = await memberKey(other, p[1], mine.wallet);
       await expect(consortium.connect(p[1]).registerMember(PEER, mine.key, foreign.proof)).to.be.revertedWithCustomError(
         consortium,

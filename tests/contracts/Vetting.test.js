@@ -295,7 +295,7 @@ describe("TaskVetting (governed ledger)", function () {
       const { vetting, admin, publisher } = await loadFixture(deployGovernedLedger);
       await expect(vetting.connect(publisher).setLimits(LIMITS)).to.be.revertedWithCustomError(vetting, "VettingNotAdmin").withArgs(publisher.address);
       const zero = { ...LIMITS, vetBlocks: 0 };
-      await expect(vetting.connect(admin).setLimits(zero)).to.be.revertedWithCustomError(vetting, "VettingInvalidLimits");
+      await expect(vetting.connect(admin).setLimits(zero)).to.be.revertedWithCustomError(vetting, "VettingInvalidLimits").withArgs(5, 5, 0);
       const next = { drawCommitBlocks: 7, drawRevealBlocks: 8, vetBlocks: 9 };
       await expect(vetting.connect(admin).setLimits(next)).to.emit(vetting, "LimitsChanged");
       expect((await vetting.limits()).toArray().map(Number)).to.deep.equal([7, 8, 9]);

@@ -13,7 +13,17 @@ from typing import Any, Literal
 
 from ledgerlearn import strict_json
 
-ContractName = Literal["Consortium", "LearningLedger"]
+ContractName = Literal[
+    "Consortium",
+    "LearningLedger",
+    "TaskVetting",
+    "ScoreCommitments",
+    "RewardEscrow",
+    "TestToken",
+    "Council",
+    "CouncilTimelock",
+    "MembershipToken",
+]
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,15 @@ class AccessControlUnauthorizedAccount(ContractCustomError):
     needed_role: bytes
 
 
+class CheckpointUnorderedInsertion(ContractCustomError):
+    """CheckpointUnorderedInsertion"""
+
+    signature = "CheckpointUnorderedInsertion()"
+    selector = bytes.fromhex("2520601d")
+    abi_types = ()
+    fields = ()
+
+
 class ConsortiumInvalidEncryptionKey(ContractCustomError):
     """The encryption key is not an uncompressed secp256k1 public key (65 bytes, 0x04 first)."""
 
@@ -100,6 +109,394 @@ class ConsortiumNotAParticipant(ContractCustomError):
     abi_types = ('address',)
     fields = ('account',)
     account: str
+
+
+class ConsortiumNotAParticipantRole(ContractCustomError):
+    """A founder's role must be PUBLISHER, PROVIDER or VALIDATOR."""
+
+    signature = "ConsortiumNotAParticipantRole(bytes32)"
+    selector = bytes.fromhex("edd74414")
+    abi_types = ('bytes32',)
+    fields = ('role',)
+    role: bytes
+
+
+class ECDSAInvalidSignature(ContractCustomError):
+    """ECDSAInvalidSignature"""
+
+    signature = "ECDSAInvalidSignature()"
+    selector = bytes.fromhex("f645eedf")
+    abi_types = ()
+    fields = ()
+
+
+class ECDSAInvalidSignatureLength(ContractCustomError):
+    """ECDSAInvalidSignatureLength"""
+
+    signature = "ECDSAInvalidSignatureLength(uint256)"
+    selector = bytes.fromhex("fce698f7")
+    abi_types = ('uint256',)
+    fields = ('length',)
+    length: int
+
+
+class ECDSAInvalidSignatureS(ContractCustomError):
+    """ECDSAInvalidSignatureS"""
+
+    signature = "ECDSAInvalidSignatureS(bytes32)"
+    selector = bytes.fromhex("d78bce0c")
+    abi_types = ('bytes32',)
+    fields = ('s',)
+    s: bytes
+
+
+class ERC20InsufficientAllowance(ContractCustomError):
+    """ERC20InsufficientAllowance"""
+
+    signature = "ERC20InsufficientAllowance(address,uint256,uint256)"
+    selector = bytes.fromhex("fb8f41b2")
+    abi_types = ('address', 'uint256', 'uint256')
+    fields = ('spender', 'allowance', 'needed')
+    spender: str
+    allowance: int
+    needed: int
+
+
+class ERC20InsufficientBalance(ContractCustomError):
+    """ERC20InsufficientBalance"""
+
+    signature = "ERC20InsufficientBalance(address,uint256,uint256)"
+    selector = bytes.fromhex("e450d38c")
+    abi_types = ('address', 'uint256', 'uint256')
+    fields = ('sender', 'balance', 'needed')
+    sender: str
+    balance: int
+    needed: int
+
+
+class ERC20InvalidApprover(ContractCustomError):
+    """ERC20InvalidApprover"""
+
+    signature = "ERC20InvalidApprover(address)"
+    selector = bytes.fromhex("e602df05")
+    abi_types = ('address',)
+    fields = ('approver',)
+    approver: str
+
+
+class ERC20InvalidReceiver(ContractCustomError):
+    """ERC20InvalidReceiver"""
+
+    signature = "ERC20InvalidReceiver(address)"
+    selector = bytes.fromhex("ec442f05")
+    abi_types = ('address',)
+    fields = ('receiver',)
+    receiver: str
+
+
+class ERC20InvalidSender(ContractCustomError):
+    """ERC20InvalidSender"""
+
+    signature = "ERC20InvalidSender(address)"
+    selector = bytes.fromhex("96c6fd1e")
+    abi_types = ('address',)
+    fields = ('sender',)
+    sender: str
+
+
+class ERC20InvalidSpender(ContractCustomError):
+    """ERC20InvalidSpender"""
+
+    signature = "ERC20InvalidSpender(address)"
+    selector = bytes.fromhex("94280d62")
+    abi_types = ('address',)
+    fields = ('spender',)
+    spender: str
+
+
+class ERC5805FutureLookup(ContractCustomError):
+    """ERC5805FutureLookup"""
+
+    signature = "ERC5805FutureLookup(uint256,uint48)"
+    selector = bytes.fromhex("ecd3f81e")
+    abi_types = ('uint256', 'uint48')
+    fields = ('timepoint', 'clock')
+    timepoint: int
+    clock: int
+
+
+class ERC6372InconsistentClock(ContractCustomError):
+    """ERC6372InconsistentClock"""
+
+    signature = "ERC6372InconsistentClock()"
+    selector = bytes.fromhex("6ff07140")
+    abi_types = ()
+    fields = ()
+
+
+class ERC721IncorrectOwner(ContractCustomError):
+    """ERC721IncorrectOwner"""
+
+    signature = "ERC721IncorrectOwner(address,uint256,address)"
+    selector = bytes.fromhex("64283d7b")
+    abi_types = ('address', 'uint256', 'address')
+    fields = ('sender', 'token_id', 'owner')
+    sender: str
+    token_id: int
+    owner: str
+
+
+class ERC721InsufficientApproval(ContractCustomError):
+    """ERC721InsufficientApproval"""
+
+    signature = "ERC721InsufficientApproval(address,uint256)"
+    selector = bytes.fromhex("177e802f")
+    abi_types = ('address', 'uint256')
+    fields = ('operator', 'token_id')
+    operator: str
+    token_id: int
+
+
+class ERC721InvalidApprover(ContractCustomError):
+    """ERC721InvalidApprover"""
+
+    signature = "ERC721InvalidApprover(address)"
+    selector = bytes.fromhex("a9fbf51f")
+    abi_types = ('address',)
+    fields = ('approver',)
+    approver: str
+
+
+class ERC721InvalidOperator(ContractCustomError):
+    """ERC721InvalidOperator"""
+
+    signature = "ERC721InvalidOperator(address)"
+    selector = bytes.fromhex("5b08ba18")
+    abi_types = ('address',)
+    fields = ('operator',)
+    operator: str
+
+
+class ERC721InvalidOwner(ContractCustomError):
+    """ERC721InvalidOwner"""
+
+    signature = "ERC721InvalidOwner(address)"
+    selector = bytes.fromhex("89c62b64")
+    abi_types = ('address',)
+    fields = ('owner',)
+    owner: str
+
+
+class ERC721InvalidReceiver(ContractCustomError):
+    """ERC721InvalidReceiver"""
+
+    signature = "ERC721InvalidReceiver(address)"
+    selector = bytes.fromhex("64a0ae92")
+    abi_types = ('address',)
+    fields = ('receiver',)
+    receiver: str
+
+
+class ERC721InvalidSender(ContractCustomError):
+    """ERC721InvalidSender"""
+
+    signature = "ERC721InvalidSender(address)"
+    selector = bytes.fromhex("73c6ac6e")
+    abi_types = ('address',)
+    fields = ('sender',)
+    sender: str
+
+
+class ERC721NonexistentToken(ContractCustomError):
+    """ERC721NonexistentToken"""
+
+    signature = "ERC721NonexistentToken(uint256)"
+    selector = bytes.fromhex("7e273289")
+    abi_types = ('uint256',)
+    fields = ('token_id',)
+    token_id: int
+
+
+class FailedCall(ContractCustomError):
+    """FailedCall"""
+
+    signature = "FailedCall()"
+    selector = bytes.fromhex("d6bda275")
+    abi_types = ()
+    fields = ()
+
+
+class GovernorAlreadyCastVote(ContractCustomError):
+    """GovernorAlreadyCastVote"""
+
+    signature = "GovernorAlreadyCastVote(address)"
+    selector = bytes.fromhex("71c6af49")
+    abi_types = ('address',)
+    fields = ('voter',)
+    voter: str
+
+
+class GovernorAlreadyInitializedLatestProposalId(ContractCustomError):
+    """GovernorAlreadyInitializedLatestProposalId"""
+
+    signature = "GovernorAlreadyInitializedLatestProposalId()"
+    selector = bytes.fromhex("47737606")
+    abi_types = ()
+    fields = ()
+
+
+class GovernorAlreadyQueuedProposal(ContractCustomError):
+    """GovernorAlreadyQueuedProposal"""
+
+    signature = "GovernorAlreadyQueuedProposal(uint256)"
+    selector = bytes.fromhex("f20e7d37")
+    abi_types = ('uint256',)
+    fields = ('proposal_id',)
+    proposal_id: int
+
+
+class GovernorDisabledDeposit(ContractCustomError):
+    """GovernorDisabledDeposit"""
+
+    signature = "GovernorDisabledDeposit()"
+    selector = bytes.fromhex("e90a651e")
+    abi_types = ()
+    fields = ()
+
+
+class GovernorInsufficientProposerVotes(ContractCustomError):
+    """GovernorInsufficientProposerVotes"""
+
+    signature = "GovernorInsufficientProposerVotes(address,uint256,uint256)"
+    selector = bytes.fromhex("c242ee16")
+    abi_types = ('address', 'uint256', 'uint256')
+    fields = ('proposer', 'votes', 'threshold')
+    proposer: str
+    votes: int
+    threshold: int
+
+
+class GovernorInvalidProposalLength(ContractCustomError):
+    """GovernorInvalidProposalLength"""
+
+    signature = "GovernorInvalidProposalLength(uint256,uint256,uint256)"
+    selector = bytes.fromhex("447b05d0")
+    abi_types = ('uint256', 'uint256', 'uint256')
+    fields = ('targets', 'calldatas', 'values_')
+    targets: int
+    calldatas: int
+    values_: int
+
+
+class GovernorInvalidSignature(ContractCustomError):
+    """GovernorInvalidSignature"""
+
+    signature = "GovernorInvalidSignature(address)"
+    selector = bytes.fromhex("94ab6c07")
+    abi_types = ('address',)
+    fields = ('voter',)
+    voter: str
+
+
+class GovernorInvalidVoteParams(ContractCustomError):
+    """GovernorInvalidVoteParams"""
+
+    signature = "GovernorInvalidVoteParams()"
+    selector = bytes.fromhex("867db771")
+    abi_types = ()
+    fields = ()
+
+
+class GovernorInvalidVoteType(ContractCustomError):
+    """GovernorInvalidVoteType"""
+
+    signature = "GovernorInvalidVoteType()"
+    selector = bytes.fromhex("06b337c2")
+    abi_types = ()
+    fields = ()
+
+
+class GovernorInvalidVotingPeriod(ContractCustomError):
+    """GovernorInvalidVotingPeriod"""
+
+    signature = "GovernorInvalidVotingPeriod(uint256)"
+    selector = bytes.fromhex("f1cfbf05")
+    abi_types = ('uint256',)
+    fields = ('voting_period',)
+    voting_period: int
+
+
+class GovernorNonexistentProposal(ContractCustomError):
+    """GovernorNonexistentProposal"""
+
+    signature = "GovernorNonexistentProposal(uint256)"
+    selector = bytes.fromhex("6ad06075")
+    abi_types = ('uint256',)
+    fields = ('proposal_id',)
+    proposal_id: int
+
+
+class GovernorOnlyExecutor(ContractCustomError):
+    """GovernorOnlyExecutor"""
+
+    signature = "GovernorOnlyExecutor(address)"
+    selector = bytes.fromhex("47096e47")
+    abi_types = ('address',)
+    fields = ('account',)
+    account: str
+
+
+class GovernorProposalQueueingFailed(ContractCustomError):
+    """GovernorProposalQueueingFailed"""
+
+    signature = "GovernorProposalQueueingFailed(uint256)"
+    selector = bytes.fromhex("ab2d0311")
+    abi_types = ('uint256',)
+    fields = ('proposal_id',)
+    proposal_id: int
+
+
+class GovernorProposalQueueingNotRequired(ContractCustomError):
+    """GovernorProposalQueueingNotRequired"""
+
+    signature = "GovernorProposalQueueingNotRequired(uint256)"
+    selector = bytes.fromhex("d838bcb7")
+    abi_types = ('uint256',)
+    fields = ('proposal_id',)
+    proposal_id: int
+
+
+class GovernorRestrictedProposer(ContractCustomError):
+    """GovernorRestrictedProposer"""
+
+    signature = "GovernorRestrictedProposer(address)"
+    selector = bytes.fromhex("d9b39557")
+    abi_types = ('address',)
+    fields = ('proposer',)
+    proposer: str
+
+
+class GovernorUnableToCancel(ContractCustomError):
+    """GovernorUnableToCancel"""
+
+    signature = "GovernorUnableToCancel(uint256,address)"
+    selector = bytes.fromhex("8fe5d8a9")
+    abi_types = ('uint256', 'address')
+    fields = ('proposal_id', 'account')
+    proposal_id: int
+    account: str
+
+
+class GovernorUnexpectedProposalState(ContractCustomError):
+    """GovernorUnexpectedProposalState"""
+
+    signature = "GovernorUnexpectedProposalState(uint256,uint8,bytes32)"
+    selector = bytes.fromhex("31b75e4d")
+    abi_types = ('uint256', 'uint8', 'bytes32')
+    fields = ('proposal_id', 'current', 'expected_states')
+    proposal_id: int
+    current: int
+    expected_states: bytes
 
 
 class InvalidAccountNonce(ContractCustomError):
@@ -154,6 +551,181 @@ class LedgerUnknownTask(ContractCustomError):
     abi_types = ('uint256',)
     fields = ('task_id',)
     task_id: int
+
+
+class MembershipNotTransferable(ContractCustomError):
+    """Membership tokens move only by admission and removal."""
+
+    signature = "MembershipNotTransferable(uint256)"
+    selector = bytes.fromhex("09f484c9")
+    abi_types = ('uint256',)
+    fields = ('token_id',)
+    token_id: int
+
+
+class MembershipSelfDelegationOnly(ContractCustomError):
+    """A vote cannot be delegated to another account."""
+
+    signature = "MembershipSelfDelegationOnly(address,address)"
+    selector = bytes.fromhex("b2ca7799")
+    abi_types = ('address', 'address')
+    fields = ('account', 'delegatee')
+    account: str
+    delegatee: str
+
+
+class OwnableInvalidOwner(ContractCustomError):
+    """OwnableInvalidOwner"""
+
+    signature = "OwnableInvalidOwner(address)"
+    selector = bytes.fromhex("1e4fbdf7")
+    abi_types = ('address',)
+    fields = ('owner',)
+    owner: str
+
+
+class OwnableUnauthorizedAccount(ContractCustomError):
+    """OwnableUnauthorizedAccount"""
+
+    signature = "OwnableUnauthorizedAccount(address)"
+    selector = bytes.fromhex("118cdaa7")
+    abi_types = ('address',)
+    fields = ('account',)
+    account: str
+
+
+class PoolAlreadyJoined(ContractCustomError):
+    """`account` is already in the pool."""
+
+    signature = "PoolAlreadyJoined(address)"
+    selector = bytes.fromhex("c4d771fe")
+    abi_types = ('address',)
+    fields = ('account',)
+    account: str
+
+
+class PoolFull(ContractCustomError):
+    """The pool holds `max` validators already."""
+
+    signature = "PoolFull(uint256)"
+    selector = bytes.fromhex("f740adbd")
+    abi_types = ('uint256',)
+    fields = ('max',)
+    max: int
+
+
+class PoolNotJoined(ContractCustomError):
+    """`account` is not in the pool."""
+
+    signature = "PoolNotJoined(address)"
+    selector = bytes.fromhex("e563b525")
+    abi_types = ('address',)
+    fields = ('account',)
+    account: str
+
+
+class PoolNotRegistered(ContractCustomError):
+    """`account` has not registered its encryption key in the Consortium."""
+
+    signature = "PoolNotRegistered(address)"
+    selector = bytes.fromhex("9e51bd5c")
+    abi_types = ('address',)
+    fields = ('account',)
+    account: str
+
+
+class PoolNotValidator(ContractCustomError):
+    """`account` does not hold VALIDATOR_ROLE."""
+
+    signature = "PoolNotValidator(address)"
+    selector = bytes.fromhex("c1b0976b")
+    abi_types = ('address',)
+    fields = ('account',)
+    account: str
+
+
+class ReentrancyGuardReentrantCall(ContractCustomError):
+    """ReentrancyGuardReentrantCall"""
+
+    signature = "ReentrancyGuardReentrantCall()"
+    selector = bytes.fromhex("3ee5aeb5")
+    abi_types = ()
+    fields = ()
+
+
+class RewardAlreadyFunded(ContractCustomError):
+    """The task has a reward already."""
+
+    signature = "RewardAlreadyFunded(uint256)"
+    selector = bytes.fromhex("3a492098")
+    abi_types = ('uint256',)
+    fields = ('task_id',)
+    task_id: int
+
+
+class RewardInvalidAmount(ContractCustomError):
+    """A zero amount, or a provider share above 10000 basis points."""
+
+    signature = "RewardInvalidAmount(uint256,uint256)"
+    selector = bytes.fromhex("084bca4e")
+    abi_types = ('uint256', 'uint256')
+    fields = ('amount', 'provider_share_bps')
+    amount: int
+    provider_share_bps: int
+
+
+class RewardNotFunded(ContractCustomError):
+    """No reward was escrowed for the task."""
+
+    signature = "RewardNotFunded(uint256)"
+    selector = bytes.fromhex("63b595b6")
+    abi_types = ('uint256',)
+    fields = ('task_id',)
+    task_id: int
+
+
+class RewardNotPublisher(ContractCustomError):
+    """Only the task's publisher funds and is refunded."""
+
+    signature = "RewardNotPublisher(uint256,address)"
+    selector = bytes.fromhex("22fcd500")
+    abi_types = ('uint256', 'address')
+    fields = ('task_id', 'account')
+    task_id: int
+    account: str
+
+
+class RewardNotRefundable(ContractCustomError):
+    """The refund was made already, or the sweep is not due until `sweepAfter`."""
+
+    signature = "RewardNotRefundable(uint256,uint256)"
+    selector = bytes.fromhex("5fa895b8")
+    abi_types = ('uint256', 'uint256')
+    fields = ('task_id', 'sweep_after')
+    task_id: int
+    sweep_after: int
+
+
+class RewardNothingOwed(ContractCustomError):
+    """The account has nothing (more) to withdraw."""
+
+    signature = "RewardNothingOwed(uint256,address)"
+    selector = bytes.fromhex("81fdb547")
+    abi_types = ('uint256', 'address')
+    fields = ('task_id', 'account')
+    task_id: int
+    account: str
+
+
+class RewardTaskState(ContractCustomError):
+    """The task is closed (funding) or not closed yet (withdraw, refund)."""
+
+    signature = "RewardTaskState(uint256,bool)"
+    selector = bytes.fromhex("e2afce2f")
+    abi_types = ('uint256', 'bool')
+    fields = ('task_id', 'closed')
+    task_id: int
+    closed: bool
 
 
 class RoundLedgerAlreadyAttested(ContractCustomError):
@@ -293,6 +865,109 @@ class SafeCastOverflowedUintDowncast(ContractCustomError):
     fields = ('bits', 'value')
     bits: int
     value: int
+
+
+class SafeERC20FailedOperation(ContractCustomError):
+    """SafeERC20FailedOperation"""
+
+    signature = "SafeERC20FailedOperation(address)"
+    selector = bytes.fromhex("5274afe7")
+    abi_types = ('address',)
+    fields = ('token',)
+    token: str
+
+
+class ScoreCommitmentsAlreadyCommitted(ContractCustomError):
+    """The member committed to this update already (or a zero commitment)."""
+
+    signature = "ScoreCommitmentsAlreadyCommitted(uint256,bytes32,address)"
+    selector = bytes.fromhex("ba8543cd")
+    abi_types = ('uint256', 'bytes32', 'address')
+    fields = ('task_id', 'update', 'validator')
+    task_id: int
+    update: bytes
+    validator: str
+
+
+class ScoreCommitmentsCommitClosed(ContractCustomError):
+    """The commit window of the update closed at `deadline`."""
+
+    signature = "ScoreCommitmentsCommitClosed(uint256,bytes32,uint256)"
+    selector = bytes.fromhex("7e668600")
+    abi_types = ('uint256', 'bytes32', 'uint256')
+    fields = ('task_id', 'update', 'deadline')
+    task_id: int
+    update: bytes
+    deadline: int
+
+
+class ScoreCommitmentsLengthMismatch(ContractCustomError):
+    """One entry per update is needed in every array of a batch."""
+
+    signature = "ScoreCommitmentsLengthMismatch(uint256,uint256)"
+    selector = bytes.fromhex("6b198372")
+    abi_types = ('uint256', 'uint256')
+    fields = ('updates', 'values_')
+    updates: int
+    values_: int
+
+
+class ScoreCommitmentsMismatch(ContractCustomError):
+    """The score and salt do not match the commitment."""
+
+    signature = "ScoreCommitmentsMismatch(uint256,bytes32,bytes32,bytes32)"
+    selector = bytes.fromhex("12f09fa0")
+    abi_types = ('uint256', 'bytes32', 'bytes32', 'bytes32')
+    fields = ('task_id', 'update', 'commitment', 'revealed')
+    task_id: int
+    update: bytes
+    commitment: bytes
+    revealed: bytes
+
+
+class ScoreCommitmentsNoCommitment(ContractCustomError):
+    """The member has no commitment to reveal for this update."""
+
+    signature = "ScoreCommitmentsNoCommitment(uint256,bytes32,address)"
+    selector = bytes.fromhex("01cea2c0")
+    abi_types = ('uint256', 'bytes32', 'address')
+    fields = ('task_id', 'update', 'validator')
+    task_id: int
+    update: bytes
+    validator: str
+
+
+class ScoreCommitmentsNotCommitReveal(ContractCustomError):
+    """The task's scores are sent in the clear (its commitWindow is 0)."""
+
+    signature = "ScoreCommitmentsNotCommitReveal(uint256)"
+    selector = bytes.fromhex("e0ac9913")
+    abi_types = ('uint256',)
+    fields = ('task_id',)
+    task_id: int
+
+
+class ScoreCommitmentsNotMember(ContractCustomError):
+    """`account` is not on the task's committee (or lost VALIDATOR_ROLE)."""
+
+    signature = "ScoreCommitmentsNotMember(uint256,address)"
+    selector = bytes.fromhex("de007bee")
+    abi_types = ('uint256', 'address')
+    fields = ('task_id', 'account')
+    task_id: int
+    account: str
+
+
+class ScoreCommitmentsRevealTooEarly(ContractCustomError):
+    """Reveals open at `deadline` (the end of the commit window)."""
+
+    signature = "ScoreCommitmentsRevealTooEarly(uint256,bytes32,uint256)"
+    selector = bytes.fromhex("f0040ad3")
+    abi_types = ('uint256', 'bytes32', 'uint256')
+    fields = ('task_id', 'update', 'deadline')
+    task_id: int
+    update: bytes
+    deadline: int
 
 
 class StringTooLong(ContractCustomError):
@@ -465,6 +1140,60 @@ class TaskRegistryWrongStage(ContractCustomError):
     task_id: int
     stage: int
     expected: int
+
+
+class TimelockInsufficientDelay(ContractCustomError):
+    """TimelockInsufficientDelay"""
+
+    signature = "TimelockInsufficientDelay(uint256,uint256)"
+    selector = bytes.fromhex("54336609")
+    abi_types = ('uint256', 'uint256')
+    fields = ('delay', 'min_delay')
+    delay: int
+    min_delay: int
+
+
+class TimelockInvalidOperationLength(ContractCustomError):
+    """TimelockInvalidOperationLength"""
+
+    signature = "TimelockInvalidOperationLength(uint256,uint256,uint256)"
+    selector = bytes.fromhex("ffb03211")
+    abi_types = ('uint256', 'uint256', 'uint256')
+    fields = ('targets', 'payloads', 'values_')
+    targets: int
+    payloads: int
+    values_: int
+
+
+class TimelockUnauthorizedCaller(ContractCustomError):
+    """TimelockUnauthorizedCaller"""
+
+    signature = "TimelockUnauthorizedCaller(address)"
+    selector = bytes.fromhex("e2850c59")
+    abi_types = ('address',)
+    fields = ('caller',)
+    caller: str
+
+
+class TimelockUnexecutedPredecessor(ContractCustomError):
+    """TimelockUnexecutedPredecessor"""
+
+    signature = "TimelockUnexecutedPredecessor(bytes32)"
+    selector = bytes.fromhex("90a9a618")
+    abi_types = ('bytes32',)
+    fields = ('predecessor_id',)
+    predecessor_id: bytes
+
+
+class TimelockUnexpectedOperationState(ContractCustomError):
+    """TimelockUnexpectedOperationState"""
+
+    signature = "TimelockUnexpectedOperationState(bytes32,bytes32)"
+    selector = bytes.fromhex("5ead8eb5")
+    abi_types = ('bytes32', 'bytes32')
+    fields = ('operation_id', 'expected_states')
+    operation_id: bytes
+    expected_states: bytes
 
 
 class UpdateLedgerAlreadyDecided(ContractCustomError):
@@ -769,21 +1498,209 @@ class UpdateLedgerWrongRound(ContractCustomError):
     current_round: int
 
 
+class VettingAlreadyCommitted(ContractCustomError):
+    """The member already committed a seed for the task."""
+
+    signature = "VettingAlreadyCommitted(uint256,address)"
+    selector = bytes.fromhex("6a702852")
+    abi_types = ('uint256', 'address')
+    fields = ('task_id', 'member')
+    task_id: int
+    member: str
+
+
+class VettingAlreadyVoted(ContractCustomError):
+    """The member voted on the task already."""
+
+    signature = "VettingAlreadyVoted(uint256,address)"
+    selector = bytes.fromhex("59ba5e93")
+    abi_types = ('uint256', 'address')
+    fields = ('task_id', 'member')
+    task_id: int
+    member: str
+
+
+class VettingInvalidLimits(ContractCustomError):
+    """A window of zero blocks."""
+
+    signature = "VettingInvalidLimits(uint32,uint32,uint32)"
+    selector = bytes.fromhex("e703f147")
+    abi_types = ('uint32', 'uint32', 'uint32')
+    fields = ('draw_commit_blocks', 'draw_reveal_blocks', 'vet_blocks')
+    draw_commit_blocks: int
+    draw_reveal_blocks: int
+    vet_blocks: int
+
+
+class VettingNoCommitment(ContractCustomError):
+    """The member committed no seed for the task (or revealed it already)."""
+
+    signature = "VettingNoCommitment(uint256,address)"
+    selector = bytes.fromhex("b936c68c")
+    abi_types = ('uint256', 'address')
+    fields = ('task_id', 'member')
+    task_id: int
+    member: str
+
+
+class VettingNotAdmin(ContractCustomError):
+    """Only the Consortium's admin (the council) changes the limits."""
+
+    signature = "VettingNotAdmin(address)"
+    selector = bytes.fromhex("c0aa00ae")
+    abi_types = ('address',)
+    fields = ('account',)
+    account: str
+
+
+class VettingNotCommitteeMember(ContractCustomError):
+    """`account` is not on the task's drawn committee."""
+
+    signature = "VettingNotCommitteeMember(uint256,address)"
+    selector = bytes.fromhex("75e4f4f1")
+    abi_types = ('uint256', 'address')
+    fields = ('task_id', 'account')
+    task_id: int
+    account: str
+
+
+class VettingNotInPool(ContractCustomError):
+    """`account` is not in the pool."""
+
+    signature = "VettingNotInPool(address)"
+    selector = bytes.fromhex("6147725c")
+    abi_types = ('address',)
+    fields = ('account',)
+    account: str
+
+
+class VettingOutsideWindow(ContractCustomError):
+    """Too early or too late: this step is allowed in [opensAt, closesAt)."""
+
+    signature = "VettingOutsideWindow(uint256,uint256,uint256)"
+    selector = bytes.fromhex("60770f5a")
+    abi_types = ('uint256', 'uint256', 'uint256')
+    fields = ('task_id', 'opens_at', 'closes_at')
+    task_id: int
+    opens_at: int
+    closes_at: int
+
+
+class VettingReasonLength(ContractCustomError):
+    """A reason must be 1 to MAX_REASON_BYTES bytes long."""
+
+    signature = "VettingReasonLength(uint256,uint256)"
+    selector = bytes.fromhex("8303762a")
+    abi_types = ('uint256', 'uint256')
+    fields = ('length', 'max')
+    length: int
+    max: int
+
+
+class VettingSeedMismatch(ContractCustomError):
+    """The revealed seed does not match the commitment."""
+
+    signature = "VettingSeedMismatch(uint256,bytes32,bytes32)"
+    selector = bytes.fromhex("611dae58")
+    abi_types = ('uint256', 'bytes32', 'bytes32')
+    fields = ('task_id', 'commitment', 'revealed')
+    task_id: int
+    commitment: bytes
+    revealed: bytes
+
+
+class VettingWrongStage(ContractCustomError):
+    """The task is not in the stage this step needs."""
+
+    signature = "VettingWrongStage(uint256,uint8)"
+    selector = bytes.fromhex("06fa5f15")
+    abi_types = ('uint256', 'uint8')
+    fields = ('task_id', 'stage')
+    task_id: int
+    stage: int
+
+
+class VotesExpiredSignature(ContractCustomError):
+    """VotesExpiredSignature"""
+
+    signature = "VotesExpiredSignature(uint256)"
+    selector = bytes.fromhex("4683af0e")
+    abi_types = ('uint256',)
+    fields = ('expiry',)
+    expiry: int
+
+
 ERRORS_BY_SELECTOR: dict[bytes, type[ContractCustomError]] = {
     AccessControlBadConfirmation.selector: AccessControlBadConfirmation,
     AccessControlEnforcedDefaultAdminDelay.selector: AccessControlEnforcedDefaultAdminDelay,
     AccessControlEnforcedDefaultAdminRules.selector: AccessControlEnforcedDefaultAdminRules,
     AccessControlInvalidDefaultAdmin.selector: AccessControlInvalidDefaultAdmin,
     AccessControlUnauthorizedAccount.selector: AccessControlUnauthorizedAccount,
+    CheckpointUnorderedInsertion.selector: CheckpointUnorderedInsertion,
     ConsortiumInvalidEncryptionKey.selector: ConsortiumInvalidEncryptionKey,
     ConsortiumInvalidKeyProof.selector: ConsortiumInvalidKeyProof,
     ConsortiumInvalidPeerAddress.selector: ConsortiumInvalidPeerAddress,
     ConsortiumNotAParticipant.selector: ConsortiumNotAParticipant,
+    ConsortiumNotAParticipantRole.selector: ConsortiumNotAParticipantRole,
+    ECDSAInvalidSignature.selector: ECDSAInvalidSignature,
+    ECDSAInvalidSignatureLength.selector: ECDSAInvalidSignatureLength,
+    ECDSAInvalidSignatureS.selector: ECDSAInvalidSignatureS,
+    ERC20InsufficientAllowance.selector: ERC20InsufficientAllowance,
+    ERC20InsufficientBalance.selector: ERC20InsufficientBalance,
+    ERC20InvalidApprover.selector: ERC20InvalidApprover,
+    ERC20InvalidReceiver.selector: ERC20InvalidReceiver,
+    ERC20InvalidSender.selector: ERC20InvalidSender,
+    ERC20InvalidSpender.selector: ERC20InvalidSpender,
+    ERC5805FutureLookup.selector: ERC5805FutureLookup,
+    ERC6372InconsistentClock.selector: ERC6372InconsistentClock,
+    ERC721IncorrectOwner.selector: ERC721IncorrectOwner,
+    ERC721InsufficientApproval.selector: ERC721InsufficientApproval,
+    ERC721InvalidApprover.selector: ERC721InvalidApprover,
+    ERC721InvalidOperator.selector: ERC721InvalidOperator,
+    ERC721InvalidOwner.selector: ERC721InvalidOwner,
+    ERC721InvalidReceiver.selector: ERC721InvalidReceiver,
+    ERC721InvalidSender.selector: ERC721InvalidSender,
+    ERC721NonexistentToken.selector: ERC721NonexistentToken,
+    FailedCall.selector: FailedCall,
+    GovernorAlreadyCastVote.selector: GovernorAlreadyCastVote,
+    GovernorAlreadyInitializedLatestProposalId.selector: GovernorAlreadyInitializedLatestProposalId,
+    GovernorAlreadyQueuedProposal.selector: GovernorAlreadyQueuedProposal,
+    GovernorDisabledDeposit.selector: GovernorDisabledDeposit,
+    GovernorInsufficientProposerVotes.selector: GovernorInsufficientProposerVotes,
+    GovernorInvalidProposalLength.selector: GovernorInvalidProposalLength,
+    GovernorInvalidSignature.selector: GovernorInvalidSignature,
+    GovernorInvalidVoteParams.selector: GovernorInvalidVoteParams,
+    GovernorInvalidVoteType.selector: GovernorInvalidVoteType,
+    GovernorInvalidVotingPeriod.selector: GovernorInvalidVotingPeriod,
+    GovernorNonexistentProposal.selector: GovernorNonexistentProposal,
+    GovernorOnlyExecutor.selector: GovernorOnlyExecutor,
+    GovernorProposalQueueingFailed.selector: GovernorProposalQueueingFailed,
+    GovernorProposalQueueingNotRequired.selector: GovernorProposalQueueingNotRequired,
+    GovernorRestrictedProposer.selector: GovernorRestrictedProposer,
+    GovernorUnableToCancel.selector: GovernorUnableToCancel,
+    GovernorUnexpectedProposalState.selector: GovernorUnexpectedProposalState,
     InvalidAccountNonce.selector: InvalidAccountNonce,
     InvalidShortString.selector: InvalidShortString,
     LedgerNotCommitteeMember.selector: LedgerNotCommitteeMember,
     LedgerUnauthorizedAccount.selector: LedgerUnauthorizedAccount,
     LedgerUnknownTask.selector: LedgerUnknownTask,
+    MembershipNotTransferable.selector: MembershipNotTransferable,
+    MembershipSelfDelegationOnly.selector: MembershipSelfDelegationOnly,
+    OwnableInvalidOwner.selector: OwnableInvalidOwner,
+    OwnableUnauthorizedAccount.selector: OwnableUnauthorizedAccount,
+    PoolAlreadyJoined.selector: PoolAlreadyJoined,
+    PoolFull.selector: PoolFull,
+    PoolNotJoined.selector: PoolNotJoined,
+    PoolNotRegistered.selector: PoolNotRegistered,
+    PoolNotValidator.selector: PoolNotValidator,
+    ReentrancyGuardReentrantCall.selector: ReentrancyGuardReentrantCall,
+    RewardAlreadyFunded.selector: RewardAlreadyFunded,
+    RewardInvalidAmount.selector: RewardInvalidAmount,
+    RewardNotFunded.selector: RewardNotFunded,
+    RewardNotPublisher.selector: RewardNotPublisher,
+    RewardNotRefundable.selector: RewardNotRefundable,
+    RewardNothingOwed.selector: RewardNothingOwed,
+    RewardTaskState.selector: RewardTaskState,
     RoundLedgerAlreadyAttested.selector: RoundLedgerAlreadyAttested,
     RoundLedgerAlreadyProposed.selector: RoundLedgerAlreadyProposed,
     RoundLedgerAttestationOpen.selector: RoundLedgerAttestationOpen,
@@ -795,6 +1712,15 @@ ERRORS_BY_SELECTOR: dict[bytes, type[ContractCustomError]] = {
     RoundLedgerRoundOpen.selector: RoundLedgerRoundOpen,
     RoundLedgerUnknownProposal.selector: RoundLedgerUnknownProposal,
     SafeCastOverflowedUintDowncast.selector: SafeCastOverflowedUintDowncast,
+    SafeERC20FailedOperation.selector: SafeERC20FailedOperation,
+    ScoreCommitmentsAlreadyCommitted.selector: ScoreCommitmentsAlreadyCommitted,
+    ScoreCommitmentsCommitClosed.selector: ScoreCommitmentsCommitClosed,
+    ScoreCommitmentsLengthMismatch.selector: ScoreCommitmentsLengthMismatch,
+    ScoreCommitmentsMismatch.selector: ScoreCommitmentsMismatch,
+    ScoreCommitmentsNoCommitment.selector: ScoreCommitmentsNoCommitment,
+    ScoreCommitmentsNotCommitReveal.selector: ScoreCommitmentsNotCommitReveal,
+    ScoreCommitmentsNotMember.selector: ScoreCommitmentsNotMember,
+    ScoreCommitmentsRevealTooEarly.selector: ScoreCommitmentsRevealTooEarly,
     StringTooLong.selector: StringTooLong,
     TaskRegistryCommitteeMode.selector: TaskRegistryCommitteeMode,
     TaskRegistryCommitteeSize.selector: TaskRegistryCommitteeSize,
@@ -810,6 +1736,11 @@ ERRORS_BY_SELECTOR: dict[bytes, type[ContractCustomError]] = {
     TaskRegistryTaskClosed.selector: TaskRegistryTaskClosed,
     TaskRegistryUnsafePolicy.selector: TaskRegistryUnsafePolicy,
     TaskRegistryWrongStage.selector: TaskRegistryWrongStage,
+    TimelockInsufficientDelay.selector: TimelockInsufficientDelay,
+    TimelockInvalidOperationLength.selector: TimelockInvalidOperationLength,
+    TimelockUnauthorizedCaller.selector: TimelockUnauthorizedCaller,
+    TimelockUnexecutedPredecessor.selector: TimelockUnexecutedPredecessor,
+    TimelockUnexpectedOperationState.selector: TimelockUnexpectedOperationState,
     UpdateLedgerAlreadyDecided.selector: UpdateLedgerAlreadyDecided,
     UpdateLedgerAlreadyJoined.selector: UpdateLedgerAlreadyJoined,
     UpdateLedgerAlreadyScored.selector: UpdateLedgerAlreadyScored,
@@ -835,4 +1766,16 @@ ERRORS_BY_SELECTOR: dict[bytes, type[ContractCustomError]] = {
     UpdateLedgerUnknownUpdate.selector: UpdateLedgerUnknownUpdate,
     UpdateLedgerWrongFlow.selector: UpdateLedgerWrongFlow,
     UpdateLedgerWrongRound.selector: UpdateLedgerWrongRound,
+    VettingAlreadyCommitted.selector: VettingAlreadyCommitted,
+    VettingAlreadyVoted.selector: VettingAlreadyVoted,
+    VettingInvalidLimits.selector: VettingInvalidLimits,
+    VettingNoCommitment.selector: VettingNoCommitment,
+    VettingNotAdmin.selector: VettingNotAdmin,
+    VettingNotCommitteeMember.selector: VettingNotCommitteeMember,
+    VettingNotInPool.selector: VettingNotInPool,
+    VettingOutsideWindow.selector: VettingOutsideWindow,
+    VettingReasonLength.selector: VettingReasonLength,
+    VettingSeedMismatch.selector: VettingSeedMismatch,
+    VettingWrongStage.selector: VettingWrongStage,
+    VotesExpiredSignature.selector: VotesExpiredSignature,
 }

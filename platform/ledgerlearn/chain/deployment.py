@@ -74,7 +74,7 @@ def deploy(
 ) -> Deployment:
     """Deploy the Consortium (``admin`` as its admin) and the LearningLedger bound to it."""
     sender = Transactor(chain, admin)
-    consortium, block = _deploy_one(chain, sender, "Consortium", admin_delay_s, admin.address)
+    consortium, block = _deploy_one(chain, sender, "Consortium", admin_delay_s, admin.address, [])
     ledger, _ = _deploy_one(chain, sender, "LearningLedger", consortium, ZERO_ADDRESS, ZERO_ADDRESS)
     return Deployment(
         chain_id=chain.chain_id,

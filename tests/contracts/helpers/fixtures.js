@@ -160,7 +160,7 @@ async function deployLedger() {
   const outsider = s[14];
   const relayer = s[15];
   const Consortium = await ethers.getContractFactory("Consortium");
-  const consortium = await Consortium.deploy(ADMIN_DELAY, admin.address);
+  const consortium = await Consortium.deploy(ADMIN_DELAY, admin.address, []);
   const Ledger = await ethers.getContractFactory("LearningLedger");
   const ledger = await Ledger.deploy(await consortium.getAddress(), ethers.ZeroAddress, ethers.ZeroAddress);
   const grants = [
@@ -190,7 +190,7 @@ async function deployGovernedLedger({ vetting: withVetting = true, commitments =
   const dual = s[13];
   const outsider = s[14];
   const relayer = s[15];
-  const consortium = await (await ethers.getContractFactory("Consortium")).deploy(ADMIN_DELAY, admin.address);
+  const consortium = await (await ethers.getContractFactory("Consortium")).deploy(ADMIN_DELAY, admin.address, []);
   const nonce = await admin.getNonce();
   const satellites = (withVetting ? 1 : 0) + (commitments ? 1 : 0);
   const ledgerAddress = ethers.getCreateAddress({ from: admin.address, nonce: nonce + satellites });
@@ -258,6 +258,61 @@ async function runDraw(ctx, taskId, revealers, seedOf = (i) => ethers.id(`seed-$
   const bySigner = new Map(signers.map((a) => [a.address, a]));
   return { committee: members.map((a) => bySigner.get(a)), receipt };
 }
+
+// --- the council ---------------------------------------------------------------------------------
+const VOTING_DELAY = 1;
+const VOTING_PERIOD = 10;
+const TIMELOCK_DELAY = 3600;
+
+/** A council deployment: timelock, membership token (founders f0..f2), Council, the deployer's
+ * timelock admin renounced, the Consortium administered by the timelock with the founders' roles. */
+async function deployCouncil() {
+  const s = await ethers.getSigners();
+  const [deployer, f0, f1, f2, candidate, outsider] = s;
+  const founders = [f0, f1, f2];
+  const timelock = await (await ethers.getContractFactory("CouncilTimelock")).deploy(
+    TIMELOCK_DELAY, [], [ethers.ZeroAddress], deployer.address
+  );
+  const token = await (await ethers.getContractFactory("MembershipToken")).deploy(
+    await timelock.getAddress(), founders.map((f) => f.address)
+  );
+  const council = await (await ethers.getContractFactory("Council")).deploy(
+    await token.getAddress(), await timelock.getAddress(), VOTING_DELAY, VOTING_PERIOD
+  );
+  await timelock.grantRole(await timelock.PROPOSER_ROLE(), await council.getAddress());
+  await timelock.grantRole(await timelock.CANCELLER_ROLE(), await council.getAddress());
+  await timelock.renounceRole(await timelock.DEFAULT_ADMIN_ROLE(), deployer.address);
+  const consortium = await (await ethers.getContractFactory("Consortium")).deploy(ADMIN_DELAY, await timelock.getAddress(), [
+    { role: ROLE.PUBLISHER, account: f0.address },
+    { role: ROLE.VALIDATOR, account: f1.address },
+    { role: ROLE.VALIDATOR, account: f2.address },
+  ]);
+  await mine(1); // the founders' votes are checkpointed before any proposal's snapshot
+  return { deployer, founders, f0, f1, f2, candidate, outsider, timelock, token, council, consortium };
+}
+
+/** The admit proposal: mint the candidate's token and grant it PROVIDER_ROLE. */
+async function admitProposal(ctx, who = ctx.candidate) {
+  const targets = [await ctx.token.getAddress(), await ctx.consortium.getAddress()];
+  const calldatas = [
+    ctx.token.interface.encodeFunctionData("admit", [who.address]),
+    ctx.consortium.interface.encodeFunctionData("grantRole", [ROLE.PROVIDER, who.address]),
+  ];
+  return { targets, values: [0, 0], calldatas, description: `admit ${who.address} as a provider` };
+}
+
+async function propose(ctx, proposer, p) {
+  const receipt = await (await ctx.council.connect(proposer).propose(p.targets, p.values, p.calldatas, p.description)).wait();
+  const event = receipt.logs.map((l) => ctx.council.interface.parseLog(l)).find((e) => e && e.name === "ProposalCreated");
+  return event.args.proposalId;
+}
+
+async function voteAndClose(ctx, id, votes) {
+  await mine(VOTING_DELAY + 1);
+  for (const [voter, support] of votes) await ctx.council.connect(voter).castVote(id, support);
+  await mine(VOTING_PERIOD);
+}
+
 
 /** Mines so that the next transaction lands in block `block` or later. */
 async function mineBefore(block) {
@@ -395,6 +450,13 @@ function prng(seed) {
 }
 
 module.exports = {
+  VOTING_DELAY,
+  VOTING_PERIOD,
+  TIMELOCK_DELAY,
+  deployCouncil,
+  admitProposal,
+  propose,
+  voteAndClose,
   ADMIN_DELAY,
   ROLE,
   FLOW,

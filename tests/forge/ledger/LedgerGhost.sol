@@ -251,7 +251,9 @@ abstract contract LedgerGhost is CheatCodes {
 
     constructor(bool knownHoles_) {
         knownHoles = knownHoles_;
-        consortium = IConsortium(vm.deployCode("Consortium.sol:Consortium", abi.encode(uint48(2 days), address(this))));
+        consortium = IConsortium(vm.deployCode(
+                "Consortium.sol:Consortium", abi.encode(uint48(2 days), address(this), new IConsortium.RoleGrant[](0))
+            ));
         ledger = vm.deployCode(
             "LearningLedger.sol:LearningLedger", abi.encode(address(consortium), address(0), address(0))
         );
