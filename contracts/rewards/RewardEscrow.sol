@@ -68,10 +68,12 @@ contract RewardEscrow is IRewardEscrow, ReentrancyGuard {
         if (e.refunded) revert RewardNotRefundable(taskId, e.sweepAfter);
         e.refunded = true;
         e.sweepAfter = uint64(block.timestamp + CLAIM_PERIOD);
-        uint256 amount;
+        uint256 amount = 0;
         if (t.stage != ITaskRegistry.Stage.Open) {
             amount = e.amount - e.paid; // it never opened: nobody earned anything
         } else {
+            // Rejected updates earn nothing: their count is not needed.
+            // slither-disable-next-line unused-return
             (uint32 accepted,, uint32 agreed) = _ledger.creditTotals(taskId);
             (uint256 providerPool, uint256 validatorPool) = _pools(e);
             if (accepted == 0) amount += providerPool;
@@ -95,7 +97,10 @@ contract RewardEscrow is IRewardEscrow, ReentrancyGuard {
         ITaskRegistry.TaskInfo memory t = _ledger.getTask(taskId);
         if (!t.closed || t.stage != ITaskRegistry.Stage.Open) return 0;
         if (e.refunded && block.timestamp >= e.sweepAfter) return 0; // swept or sweepable
+        // Rejected updates earn nothing: their counts are not needed.
+        // slither-disable-next-line unused-return
         (uint32 totalAccepted,, uint32 totalAgreed) = _ledger.creditTotals(taskId);
+        // slither-disable-next-line unused-return
         (uint32 accepted,, uint32 agreed) = _ledger.creditOf(taskId, account);
         (uint256 providerPool, uint256 validatorPool) = _pools(e);
         if (accepted != 0) amount += providerPool * accepted / totalAccepted;
@@ -125,6 +130,8 @@ contract RewardEscrow is IRewardEscrow, ReentrancyGuard {
     }
 
     function _pay(uint256 taskId, Escrow storage e, address publisher, uint256 amount) private {
+        // Nothing to pay back (an amount, not a balance: no equality on a balance an attacker moves).
+        // slither-disable-next-line incorrect-equality
         if (amount == 0) return;
         e.paid += uint128(amount);
         emit RewardRefunded(taskId, publisher, amount);
