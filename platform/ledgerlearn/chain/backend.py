@@ -65,6 +65,19 @@ class Chain:
         if "error" in response:
             raise ChainError(f"this node cannot mine on request: {response['error']}")
 
+    def advance_time(self, seconds: int) -> None:
+        """Move the chain's clock ``seconds`` forward and mine a block (devnets only): lets a
+        timelock's delay pass in tests and demos."""
+        if self.tester is not None:
+            with self.lock:
+                latest = int(self.tester.get_block_by_number("latest")["timestamp"])
+                self.tester.time_travel(latest + seconds)
+            return
+        for method, params in (("evm_increaseTime", [seconds]), ("evm_mine", [])):
+            response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
+            if "error" in response:
+                raise ChainError(f"this node cannot move its clock: {response['error']}")
+
     def set_block_time(self, seconds: float) -> None:
         """Mine a block every ``seconds`` instead of one per transaction (anvil only)."""
         interval = max(1, round(seconds))  # anvil takes whole seconds

@@ -23,7 +23,7 @@ from web3.contract.contract import ContractFunction
 from web3.exceptions import MismatchedABI
 from web3.types import TxReceipt
 
-from ledgerlearn.chain.artifacts import load_artifact
+from ledgerlearn.chain.artifacts import ContractName, load_artifact
 from ledgerlearn.chain.backend import Chain
 from ledgerlearn.chain.deployment import Deployment
 from ledgerlearn.chain.outbox import Outbox
@@ -83,6 +83,40 @@ class LedgerClient:
             abi=load_artifact("LearningLedger").abi,
         )
         self._sender = Transactor(chain, account, outbox=outbox) if account is not None else None
+        self._satellites: dict[str, Contract] = {}
+
+    # -- the satellites of a consortium deployment ----------------------------------------
+    def satellite(self, name: ContractName) -> Contract:
+        """A contract of the deployment besides the Consortium and the ledger (the vetting
+        contract, the council, ...).
+
+        Raises
+        ------
+        ChainError
+            The deployment has no such contract (a laboratory deployment has none).
+        """
+        contract = self._satellites.get(name)
+        if contract is None:
+            address = self.deployment.satellites().get(name)
+            if address is None:
+                raise ChainError(
+                    f"this deployment has no {name}: it is a laboratory deployment "
+                    "(ledgerlearn chain deploy --founder ... deploys a consortium with a council)"
+                )
+            contract = self.chain.w3.eth.contract(
+                address=Web3.to_checksum_address(address), abi=load_artifact(name).abi
+            )
+            self._satellites[name] = contract
+        return contract
+
+    def transact(self, call: ContractFunction, *, key: str | None = None) -> TxReceipt:
+        """Send a call of any of the deployment's contracts as this participant (``key``: an
+        idempotency key for the outbox)."""
+        return self._tx.send(call, key=key)
+
+    def read(self, call: ContractFunction) -> Any:
+        """A view call of any of the deployment's contracts; a revert raises its typed error."""
+        return self._read(call)
 
     # -- identity ------------------------------------------------------------------------
     @property

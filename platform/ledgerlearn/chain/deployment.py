@@ -30,11 +30,39 @@ class Deployment:
     consortium: str
     ledger: str
     block_number: int  # the first deployment block: event streams start here
+    # A consortium deployment (deploy_consortium) adds its satellites and its council; a
+    # laboratory deployment (deploy) has none of them.
+    vetting: str | None = None  # TaskVetting: the pool, drawn committees, vetting
+    score_commitments: str | None = None  # ScoreCommitments: committed, then revealed scores
+    rewards: str | None = None  # RewardEscrow
+    reward_token: str | None = None  # TestToken on a devnet (a consortium names its own)
+    council: str | None = None  # Council (OZ Governor)
+    timelock: str | None = None  # CouncilTimelock: the Consortium's admin
+    membership: str | None = None  # MembershipToken: one organisation, one vote
+
+    @property
+    def governed(self) -> bool:
+        """Whether a council governs the consortium (no admin key)."""
+        return self.council is not None
+
+    def satellites(self) -> dict[ContractName, str]:
+        """The deployed contracts besides the Consortium and the ledger, by artifact name."""
+        named: dict[ContractName, str | None] = {
+            "TaskVetting": self.vetting,
+            "ScoreCommitments": self.score_commitments,
+            "RewardEscrow": self.rewards,
+            "TestToken": self.reward_token,
+            "Council": self.council,
+            "CouncilTimelock": self.timelock,
+            "MembershipToken": self.membership,
+        }
+        return {name: address for name, address in named.items() if address is not None}
 
     def save(self, path: Path) -> None:
-        """Write the deployment as JSON."""
+        """Write the deployment as JSON (a laboratory deployment without the satellites' keys)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        document = {k: v for k, v in asdict(self).items() if v is not None}
+        path.write_text(json.dumps(document, indent=2) + "\n")
 
     @classmethod
     def load(cls, path: Path) -> Deployment:
@@ -64,7 +92,11 @@ class Deployment:
                 f"the chain has a new genesis ({genesis}, deployment on {self.genesis_hash}): "
                 "it was reset; deploy again"
             )
-        for name, address in (("Consortium", self.consortium), ("LearningLedger", self.ledger)):
+        named: list[tuple[str, str]] = [
+            ("Consortium", self.consortium),
+            ("LearningLedger", self.ledger),
+        ]
+        for name, address in [*named, *self.satellites().items()]:
             if len(chain.w3.eth.get_code(address)) == 0:  # type: ignore[arg-type]
                 raise ChainResetError(f"no {name} code at {address}: the chain was reset")
 
