@@ -87,6 +87,7 @@ class Provider:
         self.reveals: dict[int, str] = {}  # round/attempt -> intent of a reveal not yet mined
         self._duty: ProviderDuty | None = None
         self._stage_said: Stage | None = None  # the last stage of a task not open, said once
+        self._excluded_said = False
         self._commits: dict[
             bytes, str | None
         ] = {}  # update -> commit intent (None: mined, no outbox)
@@ -149,6 +150,16 @@ class Provider:
                     "task %d is not open yet: its committee is %s; waiting",
                     self.task_id,
                     "being drawn" if task.stage is Stage.DRAWING else "vetting it",
+                )
+            return False
+        if client.address in task.excluded:  # maxRejections rejected updates: out of the task
+            if not self._excluded_said:
+                self._excluded_said = True
+                log.warning(
+                    "task %d excluded this provider after %d rejected updates: it submits "
+                    "nothing more to it",
+                    self.task_id,
+                    task.params.max_rejections,
                 )
             return False
         if client.address not in task.providers:

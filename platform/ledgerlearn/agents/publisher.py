@@ -233,6 +233,8 @@ class Publisher:
     @staticmethod
     def _encrypt(validation: Dataset, keys: list[bytes], seed: int) -> list[bytes]:
         """One stratified fragment per key, each encrypted to its key."""
+        if not keys:
+            return []
         parts: list[Dataset | None] = list(split_fragments(validation, len(keys), seed=seed))
         fragments = []
         for i, key in enumerate(keys):

@@ -29,8 +29,11 @@ from collections import Counter
 from eth_keys.datatypes import PrivateKey
 
 from ledgerlearn.agents.participant import Participant
+from ledgerlearn.agents.score_reveals import ScoreReveals
+from ledgerlearn.agents.vetting_duty import VettingDuty
 from ledgerlearn.behaviours.lying_validator import HonestValidator, ValidatorBehaviour
 from ledgerlearn.chain.index import TaskRecord
+from ledgerlearn.config import VettingPolicy
 from ledgerlearn.core.rules import Flow
 from ledgerlearn.data import Dataset
 from ledgerlearn.data.fragments import decrypt_fragment
@@ -75,6 +78,8 @@ class Validator:
         prefetch_timeout_s: float = 2.0,
         behaviour: ValidatorBehaviour | None = None,
         sanity: bool = True,
+        vetting: VettingPolicy | None = None,
+        pool: bool = True,
     ) -> None:
         self.participant = participant
         self.behaviour = behaviour or HonestValidator()
@@ -98,6 +103,17 @@ class Validator:
         """Scores it computed and did not send, by reason
         (:data:`~ledgerlearn.flows.scoring.DROPPED`)."""
         self._duties: dict[Flow, CommitteeDuty] = {}  # made on first use, one per flow
+        deployment = participant.client.deployment
+        self.vetting: VettingDuty | None = (
+            VettingDuty(participant, vetting or VettingPolicy(), pool=pool)
+            if deployment.vetting is not None
+            else None
+        )
+        """Its part in draws and vetting (a consortium deployment's validators)."""
+        self.reveals: ScoreReveals | None = (
+            ScoreReveals(participant) if deployment.score_commitments is not None else None
+        )
+        """Its commit-reveal scores (a deployment with score commitments)."""
 
     def register(self, peer_address: str) -> bool:
         """Register this member's IPFS address and encryption key on chain (once), with the
@@ -113,17 +129,35 @@ class Validator:
     def step(self) -> bool:
         """Do what each indexed task needs from this member now (its flow's duty); True when
         a transaction was sent."""
-        sent = False
+        sent = self.vetting.join() if self.vetting is not None else False
         for task in list(self.participant.index.tasks.values()):
             duty = self.duty(task.flow)
             if task.closed:
                 if task.task_id not in self._forgotten:
                     self._forget(task, duty)
                 continue
-            if not task.is_open:  # drawn or vetted: nothing to score yet
+            if not task.is_open:  # drawn or vetted: its draw, its vote, nothing to score yet
+                if self.vetting is not None:
+                    sent = self.vetting.step(task) or sent
                 continue
+            if self.reveals is not None and task.params.commit_window:
+                sent = self.reveals.step(task) or sent
             sent = duty.step(task) or sent
         return sent
+
+    def send_scores(self, task: TaskRecord, updates: list[bytes], scores: list[int]) -> None:
+        """Send scores in the clear, or commit them on a commit-reveal task (revealed by
+        :meth:`step` once the commit window closed)."""
+        if not task.params.commit_window:
+            self.participant.client.submit_scores(task.task_id, updates, scores)
+            return
+        if self.reveals is None:
+            raise LedgerlearnError(
+                f"task {task.task_id} commits its scores but this deployment names no score "
+                "commitments contract"
+            )
+        kept = self.reveals.commit(task, updates, scores)
+        self.dropped["late"] += len(updates) - len(kept)  # its commit window closed first
 
     def duty(self, flow: Flow) -> CommitteeDuty:
         """This member's duty in the tasks of ``flow`` (the flow's strategy makes it once)."""

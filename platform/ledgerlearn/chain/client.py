@@ -109,6 +109,12 @@ class LedgerClient:
             self._satellites[name] = contract
         return contract
 
+    def derived_secret(self, purpose: bytes, data: bytes) -> bytes:
+        """A secret only this participant can compute, the same after a restart: derived from
+        its key, ``purpose``, the ledger and ``data`` (a draw seed, a score's salt)."""
+        secret = keccak(b"ledgerlearn " + purpose + bytes(self._tx.account.key))
+        return keccak(secret + bytes.fromhex(self.deployment.ledger[2:]) + data)
+
     def transact(self, call: ContractFunction, *, key: str | None = None) -> TxReceipt:
         """Send a call of any of the deployment's contracts as this participant (``key``: an
         idempotency key for the outbox)."""
@@ -312,8 +318,11 @@ class LedgerClient:
         return _stored(TaskInfo, self._outputs("getTask"), v, task_id=task_id)
 
     def committee(self, task_id: int) -> list[tuple[str, bytes]]:
-        """The committee of a task: (validator, fragment hash) in committee order."""
+        """The committee of a task: (validator, fragment hash) in committee order (the hash is
+        empty for a drawn committee whose fragments are not posted yet)."""
         members, hashes = self._read(self.ledger.functions.getCommittee(task_id))
+        if not hashes:  # a drawn committee before its publisher posted the fragments
+            return [(m, b"") for m in members]
         return [(m, bytes(h)) for m, h in zip(members, hashes, strict=True)]
 
     # -- updates and scores --------------------------------------------------------------

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from eth_utils.abi import event_abi_to_log_topic
+from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import BlockNotFound
 
@@ -111,15 +112,27 @@ class EventStream:
         self.checkpoint_file = checkpoint_file
         self.max_range = max_range
         self._start_block = client.deployment.block_number if start_block is None else start_block
-        self._decoders: dict[bytes, tuple[str, Contract, str]] = {}
-        for contract_name, contract in (
+        # (contract address, topic) -> decoder: contracts may share an event's signature
+        # (a token's Transfer) with other layouts.
+        self._decoders: dict[tuple[str, bytes], tuple[str, Contract, str]] = {}
+        contracts: list[tuple[str, Contract]] = [
             ("Consortium", client.consortium),
             ("LearningLedger", client.ledger),
-        ):
+        ]
+        # A consortium deployment's satellites (the reward token's transfers are not the
+        # consortium's events: the escrow's are).
+        contracts += [
+            (name, client.satellite(name))
+            for name in client.deployment.satellites()
+            if name != "TestToken"
+        ]
+        self._addresses = [Web3.to_checksum_address(str(c.address)) for _, c in contracts]
+        for contract_name, contract in contracts:
             for item in contract.abi:
                 if item["type"] == "event":
                     topic = event_abi_to_log_topic(item)
-                    self._decoders[topic] = (contract_name, contract, item["name"])
+                    key = (str(contract.address).lower(), topic)
+                    self._decoders[key] = (contract_name, contract, item["name"])
         self._checkpoint = self._load()
         self._genesis: str | None = None  # the chain's genesis hash, as last verified
 
@@ -183,7 +196,7 @@ class EventStream:
             return EventBatch([], last, hash_hex)
         logs = w3.eth.get_logs(
             {
-                "address": [self.client.consortium.address, self.client.ledger.address],
+                "address": self._addresses,
                 "fromBlock": first,
                 "toBlock": last,
             }
@@ -224,7 +237,7 @@ class EventStream:
         topics = log["topics"]
         if not topics:
             return None
-        found = self._decoders.get(bytes(topics[0]))
+        found = self._decoders.get((str(log["address"]).lower(), bytes(topics[0])))
         if found is None:
             return None
         contract_name, contract, event_name = found

@@ -50,6 +50,18 @@ class UpdateRecord:
     status: Status = Status.PENDING
     scores: dict[str, int] = field(default_factory=dict)  # validator -> score, arrival order
     decided_block: int | None = None
+    committed: dict[str, int] = field(
+        default_factory=dict
+    )  # validator -> block it committed a score
+
+    def judged_by(self, member: str) -> bool:
+        """Whether ``member`` scored this update, or committed to a score (commit-reveal)."""
+        return member in self.scores or member in self.committed
+
+    @property
+    def unrevealed(self) -> list[str]:
+        """Members that committed a score and never revealed it (commit-reveal tasks)."""
+        return [v for v in self.committed if v not in self.scores]
 
     @property
     def committee_score(self) -> int | None:
@@ -106,6 +118,44 @@ class ProposalRecord:
         return {self.proposer, *(a for a, _ in self.added_cids)}
 
 
+@dataclass(frozen=True)
+class VoteRecord:
+    """A drawn member's vetting vote."""
+
+    approve: bool
+    reason: str
+    block_number: int
+
+
+@dataclass
+class VettingRecord:
+    """A task's committee draw and vetting, as the events describe them."""
+
+    seeds_committed: list[str] = field(default_factory=list)  # pool members, commit order
+    seeds_revealed: dict[str, bytes] = field(default_factory=dict)  # member -> its seed
+    seed: bytes | None = None  # the draw's seed
+    eligible: list[str] = field(default_factory=list)  # pool order, at the draw
+    drawn_block: int | None = None
+    votes: dict[str, VoteRecord] = field(default_factory=dict)  # member -> its vote, vote order
+    outcome: Stage | None = None  # OPEN (approved), REJECTED or EXPIRED
+
+    @property
+    def withheld(self) -> list[str]:
+        """Pool members that committed a seed and did not reveal it."""
+        return [m for m in self.seeds_committed if m not in self.seeds_revealed]
+
+
+@dataclass
+class RewardRecord:
+    """A task's escrowed reward and what was paid out of it."""
+
+    token: str
+    amount: int
+    provider_share_bps: int
+    withdrawn: dict[str, int] = field(default_factory=dict)  # account -> amount
+    refunded: int = 0
+
+
 @dataclass
 class RoundRecord:
     """A federation round: its base model, updates and proposals."""
@@ -148,6 +198,8 @@ class TaskRecord:
     approved: bool = False  # its committee approved it (it opens once the fragments are posted)
     opened_block: int | None = None  # the block it opened in (publication, or after vetting)
     excluded: list[str] = field(default_factory=list)  # providers excluded at maxRejections
+    vetting: VettingRecord = field(default_factory=VettingRecord)
+    reward: RewardRecord | None = None
 
     @property
     def is_open(self) -> bool:
@@ -197,6 +249,20 @@ class TaskRecord:
             return dag_scoring_deadlines(self.params, record.submitted_block)
         return round_scoring_deadlines(self.round_deadlines(record.round))
 
+    def commit_deadline(self, update: bytes) -> int:
+        """Commit-reveal tasks: the first block refusing score commitments for ``update``
+        (reveals from there on)."""
+        return self.scoring_deadlines(update).opened + self.params.commit_window
+
+    def may_score(self, update: bytes, block: int) -> bool:
+        """Whether a member's score of ``update`` mined in ``block`` still counts: on a
+        commit-reveal task, its commitment before the commit deadline; otherwise the score
+        itself within the scoring window (or its extension while short of a quorum)."""
+        if self.params.commit_window:
+            return block < self.commit_deadline(update)
+        scores = len(self.updates[update].scores)
+        return self.scoring_deadlines(update).scoring_open(block, scores, self.params.quorum)
+
     # -- the dag -------------------------------------------------------------------------
     @property
     def root(self) -> bytes:
@@ -234,6 +300,8 @@ class LedgerIndex:
     def __init__(self) -> None:
         self.tasks: dict[int, TaskRecord] = {}
         self.members: dict[str, tuple[str, bytes]] = {}  # account -> (peer address, key)
+        self.pool: list[str] = []  # validators in the pool, pool order (a consortium deployment)
+        self.council: list[str] = []  # member organisations (a consortium deployment)
         self.last_block = -1
         self._handlers: dict[str, Callable[[LedgerEvent], None]] = {
             "MemberRegistered": self._member_registered,
@@ -243,6 +311,19 @@ class LedgerIndex:
             "FragmentsPosted": self._fragments_posted,
             "TaskStageChanged": self._task_stage_changed,
             "ProviderExcluded": self._provider_excluded,
+            "PoolJoined": self._pool_joined,
+            "PoolLeft": self._pool_left,
+            "SeedCommitted": self._seed_committed,
+            "SeedRevealed": self._seed_revealed,
+            "CommitteeDrawn": self._committee_drawn,
+            "VettingVoted": self._vetting_voted,
+            "VettingConcluded": self._vetting_concluded,
+            "ScoreCommitted": self._score_committed,
+            "RewardFunded": self._reward_funded,
+            "RewardWithdrawn": self._reward_withdrawn,
+            "RewardRefunded": self._reward_refunded,
+            "MemberAdmitted": self._member_admitted,
+            "MemberRemoved": self._member_removed,
             "ProviderJoined": self._provider_joined,
             "UpdateSubmitted": self._update_submitted,
             "ScoreSubmitted": self._score_submitted,
@@ -320,6 +401,65 @@ class LedgerIndex:
 
     def _provider_excluded(self, e: LedgerEvent) -> None:
         self.tasks[e.args["task_id"]].excluded.append(e.args["provider"])
+
+    # -- the pool, the draw and vetting (a consortium deployment) ------------------------
+    def _pool_joined(self, e: LedgerEvent) -> None:
+        self.pool.append(e.args["validator"])
+
+    def _pool_left(self, e: LedgerEvent) -> None:
+        # as the contract: the last member moves to the gap
+        gone = self.pool.index(e.args["validator"])
+        last = self.pool.pop()
+        if gone < len(self.pool):
+            self.pool[gone] = last
+
+    def _seed_committed(self, e: LedgerEvent) -> None:
+        self.tasks[e.args["task_id"]].vetting.seeds_committed.append(e.args["member"])
+
+    def _seed_revealed(self, e: LedgerEvent) -> None:
+        self.tasks[e.args["task_id"]].vetting.seeds_revealed[e.args["member"]] = e.args["seed"]
+
+    def _committee_drawn(self, e: LedgerEvent) -> None:
+        vetting = self.tasks[e.args["task_id"]].vetting
+        vetting.seed = e.args["seed"]
+        vetting.eligible = list(e.args["eligible"])
+        vetting.drawn_block = e.block_number
+
+    def _vetting_voted(self, e: LedgerEvent) -> None:
+        vote = VoteRecord(e.args["approve"], e.args["reason"], e.block_number)
+        self.tasks[e.args["task_id"]].vetting.votes[e.args["member"]] = vote
+
+    def _vetting_concluded(self, e: LedgerEvent) -> None:
+        self.tasks[e.args["task_id"]].vetting.outcome = Stage(e.args["outcome"])
+
+    def _score_committed(self, e: LedgerEvent) -> None:
+        update = self.tasks[e.args["task_id"]].updates[e.args["update"]]
+        update.committed[e.args["validator"]] = e.block_number
+
+    # -- rewards and the council ---------------------------------------------------------
+    def _reward_funded(self, e: LedgerEvent) -> None:
+        self.tasks[e.args["task_id"]].reward = RewardRecord(
+            e.args["token"], e.args["amount"], e.args["provider_share_bps"]
+        )
+
+    def _reward_withdrawn(self, e: LedgerEvent) -> None:
+        reward = self.tasks[e.args["task_id"]].reward
+        if reward is not None:
+            reward.withdrawn[e.args["account"]] = e.args["amount"]
+
+    def _reward_refunded(self, e: LedgerEvent) -> None:
+        reward = self.tasks[e.args["task_id"]].reward
+        if reward is not None:
+            reward.refunded += e.args["amount"]
+
+    def _member_admitted(self, e: LedgerEvent) -> None:
+        self.council.append(e.args["organisation"])
+
+    def _member_removed(self, e: LedgerEvent) -> None:
+        gone = self.council.index(e.args["organisation"])
+        last = self.council.pop()
+        if gone < len(self.council):
+            self.council[gone] = last
 
     def _task_closed(self, e: LedgerEvent) -> None:
         task = self.tasks[e.args["task_id"]]

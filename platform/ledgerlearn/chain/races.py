@@ -26,6 +26,14 @@ MOVED_ON: dict[type[ContractCustomError], str] = {
     ce.RoundLedgerAttestationOpen: "the attestation deadline is a block away still",
     ce.RoundLedgerRoundOpen: "the round's proposals open a block later",
     ce.RoundLedgerPendingUpdates: "an update of the round is still to be settled",
+    ce.VettingWrongStage: "the task's draw or vetting moved on meanwhile",
+    ce.VettingOutsideWindow: "the draw's or the vetting's window is a block away or closed",
+    ce.VettingAlreadyVoted: "this member's vote was already mined",
+    ce.VettingAlreadyCommitted: "this member's seed commitment was already mined",
+    ce.TaskRegistryNotOpen: "the task is not open yet",
+    ce.ScoreCommitmentsAlreadyCommitted: "this member's score commitment was already mined",
+    ce.ScoreCommitmentsCommitClosed: "the commit window closed meanwhile",
+    ce.ScoreCommitmentsRevealTooEarly: "the reveals open a block later",
 }
 """Revert -> what it means, for the reverts that are races between agents."""
 

@@ -180,6 +180,11 @@ class CommitteeMember(Protocol):
         """Its validation fragment of the task, decrypted."""
         ...
 
+    def send_scores(self, task: TaskRecord, updates: list[bytes], scores: list[int]) -> None:
+        """Send its scores of ``updates``: in the clear, or committed (a commit-reveal task:
+        revealed once the commit window closed)."""
+        ...
+
 
 # -- the provider --
 TrainFn = Callable[[Dataset], Weights]

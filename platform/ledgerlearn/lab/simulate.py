@@ -32,8 +32,10 @@ from ledgerlearn.behaviours.keepers import DeadCidKeeper, WrongAggregateKeeper
 from ledgerlearn.behaviours.lying_validator import ValidatorBehaviour
 from ledgerlearn.chain.backend import Chain, connect
 from ledgerlearn.chain.client import LedgerClient
-from ledgerlearn.chain.deployment import deploy
+from ledgerlearn.chain.consortium_deployment import CouncilSettings, Founder, deploy_consortium
+from ledgerlearn.chain.deployment import Deployment, deploy
 from ledgerlearn.chain.outbox import Outbox
+from ledgerlearn.chain.rewards import Rewards
 from ledgerlearn.config import ChainSettings, StorageSettings
 from ledgerlearn.data import Dataset, DirichletPartitioner, IidPartitioner, load_bundled
 from ledgerlearn.flows.base import Keeper
@@ -99,7 +101,19 @@ class RunConfig(BaseModel):
         default_factory=lambda: ["honest"] * 7 + ["sign_flip", "label_flip", "free_rider"],
         description="One behaviour per provider.",
     )
-    validators: int = Field(5, ge=1, le=32)
+    validators: int = Field(5, ge=1, le=24)
+    reward: int = Field(
+        0,
+        ge=0,
+        description="Consortium runs: test tokens the publisher escrows for the task (70% to "
+        "providers by accepted updates, 30% to validators by agreeing scores).",
+    )
+    consortium: bool = Field(
+        False,
+        description="Run as a consortium governed by a council: every organisation a founder, "
+        "the committee drawn from the validators' pool (of policy.draw_size members, default "
+        "every validator) and vetted before the task opens.",
+    )
     validator_behaviours: list[str] | None = Field(
         None,
         description="One behaviour per validator (honest, inflate, deflate, collude: "
@@ -289,6 +303,8 @@ class RunConfig(BaseModel):
         """The policy as published: windows in blocks (ticks times ``blocks_per_tick``), and a
         round waits for at most every provider of the cast."""
         update: dict[str, int] = {"min_updates": min(self.policy.min_updates, len(self.providers))}
+        if self.consortium and not self.policy.draw_size:
+            update["draw_size"] = self.validators
         if blocks_per_tick > 1:
             for name in (
                 "round_length",
@@ -397,15 +413,9 @@ def simulate(
         cast = make_cast(config)
         for account in [cast.admin, cast.publisher, *cast.validators, *cast.providers]:
             chain.fund(account.address, 100 * ETHER)
-        deployment = deploy(chain, cast.admin, admin_delay_s=0)
+        deployment = _deploy(chain, cast, consortium=config.consortium)
         if deployment_file is not None:
             deployment.save(deployment_file)
-        admin = LedgerClient(chain, deployment, cast.admin)
-        admin.grant_role("PUBLISHER", cast.publisher.address)
-        for v in cast.validators:
-            admin.grant_role("VALIDATOR", v.address)
-        for p in cast.providers:
-            admin.grant_role("PROVIDER", p.address)
         if node is not None:
             result = _run(
                 config, chain, deployment, cast, node, root, max_blocks, on_block, budget, on_finish
@@ -427,6 +437,37 @@ def simulate(
                 )
     result.timings["wall_s"] = time.perf_counter() - started
     return result
+
+
+REWARD_PROVIDER_SHARE_BPS = 7000
+"""The share of a run's reward for providers (the rest for validators), in basis points."""
+
+
+def _deploy(chain: Chain, cast: Cast, *, consortium: bool) -> Deployment:
+    """The contracts and the roles: a laboratory deployment (the cast's admin grants the roles)
+    or a consortium (every organisation a founder of its council; nobody is admin)."""
+    if consortium:
+        founders = [
+            Founder(cast.publisher.address, ("PUBLISHER",)),
+            *[Founder(v.address, ("VALIDATOR",)) for v in cast.validators],
+            *[Founder(p.address, ("PROVIDER",)) for p in cast.providers],
+        ]
+        deployment = deploy_consortium(
+            chain, cast.admin, founders, CouncilSettings(timelock_delay_s=1)
+        )
+        token = LedgerClient(chain, deployment, cast.admin).satellite("TestToken")
+        LedgerClient(chain, deployment, cast.admin).transact(
+            token.functions.mint(cast.publisher.address, 10**24)  # the devnet's test token
+        )
+        return deployment
+    deployment = deploy(chain, cast.admin, admin_delay_s=0)
+    admin = LedgerClient(chain, deployment, cast.admin)
+    admin.grant_role("PUBLISHER", cast.publisher.address)
+    for v in cast.validators:
+        admin.grant_role("VALIDATOR", v.address)
+    for p in cast.providers:
+        admin.grant_role("PROVIDER", p.address)
+    return deployment
 
 
 def _participant(
@@ -469,19 +510,35 @@ def _run(
             sanity=config.committee_filtering,
         )
         agent.register(node.multiaddrs[0])
+        if agent.vetting is not None:
+            agent.vetting.join()  # in the pool before the task is published
         validators.append(agent)
     publisher = _participant(chain, deployment, cast.publisher, node, root, feed)
-    params = Publisher(publisher).prepare(
+    policy = config.chain_policy(config.blocks_per_tick)
+    publishing = Publisher(publisher)
+    params = publishing.prepare(
         spec,
         validation,
-        [v.address for v in cast.validators],
-        config.chain_policy(config.blocks_per_tick),
+        [] if policy.draw_size else [v.address for v in cast.validators],
+        policy,
         seed=config.seed,
         expected_providers=len(cast.providers),
     )
-    task_id = Publisher(publisher).publish(params).task_id
+    task_id = publishing.publish(params).task_id
+    if config.reward and deployment.reward_token is not None:  # type: ignore[attr-defined]
+        Rewards(publisher.client).fund(
+            task_id,
+            deployment.reward_token,  # type: ignore[attr-defined]
+            config.reward,
+            REWARD_PROVIDER_SHARE_BPS,
+        )
     publisher.sync()
     keeper = keeper_for(config, publisher, task_id)
+
+    def publisher_step() -> bool:  # a drawn committee gets its fragments, then the keeper
+        task = publisher.task(task_id)
+        return publishing.tend(task, validation, seed=config.seed) or keeper.step()
+
     providers = []
     for i, (account, data) in enumerate(zip(cast.providers, parts, strict=True)):
         participant = _participant(chain, deployment, account, node, root, feed)
@@ -504,7 +561,7 @@ def _run(
         rogue = kind(providers[0].participant, task_id)
         agents.append((providers[0].participant, rogue.step))
     agents += [
-        (publisher, keeper.step),
+        (publisher, publisher_step),
         *[(v.participant, v.step) for v in validators],
         *[(p.participant, p.step) for p in providers],
     ]

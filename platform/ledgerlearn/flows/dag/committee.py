@@ -85,15 +85,14 @@ class DagCommittee:
         me = p.address
         if me not in task.params.committee:
             return False
-        quorum = task.params.quorum
         next_block = p.head + 1
         due = [
             u
             for u in task.updates.values()
             if u.status is Status.PENDING
-            and me not in u.scores
+            and not u.judged_by(me)
             and u.update not in self._sent
-            and task.scoring_deadlines(u.update).scoring_open(next_block, len(u.scores), quorum)
+            and task.may_score(u.update, next_block)
         ]
         due_set = {u.update for u in due}
         pending = {u.update for u in task.updates.values() if u.status is Status.PENDING}
@@ -129,13 +128,7 @@ class DagCommittee:
         if todo:
             self._scores.update(self.score(task, todo))
         block = p.client.block_number()  # scoring took time: drop what can no longer count
-        ready = [
-            u
-            for u in ready
-            if task.scoring_deadlines(u.update).scoring_open(
-                block + SEND_MARGIN, len(u.scores), quorum
-            )
-        ]
+        ready = [u for u in ready if task.may_score(u.update, block + SEND_MARGIN)]
         if not ready:
             return False
         scores = {u.update: self._scores[u.update] for u in ready}
@@ -145,7 +138,7 @@ class DagCommittee:
         )
         hashes = [u.update for u in ready]
         with p.stopwatch.measure("chain"):
-            p.client.submit_scores(task.task_id, hashes, [reported[h] for h in hashes])
+            v.send_scores(task, hashes, [reported[h] for h in hashes])
         self._sent.update(hashes)
         v.scored.extend(scores[h] for h in hashes)
         for h in hashes:

@@ -112,7 +112,7 @@ class RoundCommittee:
         keep = {
             u
             for u in record.updates
-            if task.updates[u].status is Status.PENDING and me not in task.updates[u].scores
+            if task.updates[u].status is Status.PENDING and not task.updates[u].judged_by(me)
         }
         for u in [u for u in self._content if task.task_id == self._content_task.get(u)]:
             if u not in keep:
@@ -166,26 +166,22 @@ class RoundCommittee:
     def _score_round(self, task: TaskRecord, record: RoundRecord) -> bool:
         p = self.member.participant
         me = p.address
-        unscored = [u for u in record.updates if me not in task.updates[u].scores]
+        unscored = [u for u in record.updates if not task.updates[u].judged_by(me)]
         if not unscored:
             return False
-        client = p.client
         block = p.head
         if block < task.round_deadlines(record.round).submissions_close:
             return False  # wait for every update of the round
         # The events read so far make this member score the round (even when the others
         # decided every update first, which a slow member sees).
         crash_point("validator:after_events")
-        quorum = task.params.quorum
         due = [
             u
             for u in unscored
             if task.updates[u].status is Status.PENDING
             # the batch lands in block + 1 at the earliest; late scores only for updates
             # still short of a quorum, within the scoring extension
-            and task.scoring_deadlines(u).scoring_open(
-                block + 1, len(task.updates[u].scores), quorum
-            )
+            and task.may_score(u, block + 1)
         ]
         if not due:
             return False
@@ -195,7 +191,7 @@ class RoundCommittee:
         )
         todo = [(u, scores[u]) for u in due]
         with p.stopwatch.measure("chain"):
-            client.submit_scores(task.task_id, due, [reported[u] for u in due])
+            self.member.send_scores(task, due, [reported[u] for u in due])
         crash_point("validator:after_mined")
         self.member.scored.extend(scores[u] for u, _ in todo)
         # the round's other updates this member has not scored were scored with them (the

@@ -1,0 +1,118 @@
+"""The validators' pool, committee draws and vetting votes (the TaskVetting contract).
+
+A member's draw seed is derived from its own key, the ledger and the task: it is secret until
+revealed and the same after a restart, so a restarted validator reveals what it committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from web3.contract import Contract
+
+from ledgerlearn.chain.client import LedgerClient
+
+
+@dataclass(frozen=True)
+class VettingInfo:
+    """A task's draw and vetting so far (mirrors ``ITaskVetting.VettingInfo``)."""
+
+    commit_end: int  # first block refusing seed commitments (0: not touched yet)
+    reveal_end: int  # first block refusing reveals; the draw from here
+    drawn_block: int
+    vet_end: int  # first block refusing votes; expiry from here
+    commits: int
+    reveals: int
+    approvals: int
+    rejections: int
+    concluded: bool
+    seed: bytes
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The consortium-wide windows, in blocks."""
+
+    draw_commit_blocks: int
+    draw_reveal_blocks: int
+    vet_blocks: int
+
+
+class Vetting:
+    """The vetting contract seen by one participant."""
+
+    def __init__(self, client: LedgerClient) -> None:
+        self.client = client
+        self.contract: Contract = client.satellite("TaskVetting")
+
+    # -- the pool ------------------------------------------------------------------------
+    def join_pool(self) -> None:
+        """Opt in to be drawn onto committees."""
+        self.client.transact(self.contract.functions.joinPool(), key="pool:join")
+
+    def leave_pool(self) -> None:
+        """Opt out (committees already drawn keep their members)."""
+        self.client.transact(self.contract.functions.leavePool())
+
+    def in_pool(self, account: str | None = None) -> bool:
+        """Whether ``account`` (default: this participant) is in the pool."""
+        who = account or self.client.address
+        return bool(self.client.read(self.contract.functions.inPool(who)))
+
+    def pool(self) -> list[str]:
+        """The pool, in pool order."""
+        return [str(a) for a in self.client.read(self.contract.functions.pool())]
+
+    # -- the draw ------------------------------------------------------------------------
+    def seed(self, task_id: int) -> bytes:
+        """This member's secret seed for a task's draw (derived from its key)."""
+        return self.client.derived_secret(b"draw seed", task_id.to_bytes(32))
+
+    def commit_seed(self, task_id: int) -> None:
+        """Commit to this member's seed for a task's draw."""
+        seed = self.seed(task_id)
+        commitment = self.client.read(
+            self.contract.functions.seedCommitment(task_id, self.client.address, seed)
+        )
+        self.client.transact(
+            self.contract.functions.commitSeed(task_id, commitment), key=f"seed:{task_id}"
+        )
+
+    def reveal_seed(self, task_id: int) -> None:
+        """Reveal the committed seed."""
+        self.client.transact(
+            self.contract.functions.revealSeed(task_id, self.seed(task_id)), key=f"reveal:{task_id}"
+        )
+
+    def committed(self, task_id: int, account: str | None = None) -> bool:
+        """Whether ``account`` (default: this member) has an unrevealed seed commitment."""
+        who = account or self.client.address
+        return bytes(self.client.read(self.contract.functions.commitmentOf(task_id, who))) != bytes(
+            32
+        )
+
+    def draw(self, task_id: int) -> None:
+        """Draw the task's committee (anyone, once the reveal window passed)."""
+        self.client.transact(self.contract.functions.draw(task_id), key=f"draw:{task_id}")
+
+    # -- vetting -------------------------------------------------------------------------
+    def vote(self, task_id: int, approve: bool, reason: str) -> None:
+        """Vote on a task this member was drawn for, with the reason (on chain)."""
+        self.client.transact(
+            self.contract.functions.vote(task_id, approve, reason), key=f"vet:{task_id}"
+        )
+
+    def expire(self, task_id: int) -> None:
+        """Expire a task nobody decided in time (anyone)."""
+        self.client.transact(self.contract.functions.expire(task_id), key=f"expire:{task_id}")
+
+    def info(self, task_id: int) -> VettingInfo:
+        """A task's draw and vetting so far."""
+        v = self.client.read(self.contract.functions.vettingOf(task_id))
+        n = [int(x) for x in v[:8]]
+        return VettingInfo(n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7], bool(v[8]), bytes(v[9]))
+
+    def limits(self) -> Limits:
+        """The consortium-wide windows in force."""
+        commit, reveal, vet = (int(x) for x in self.client.read(self.contract.functions.limits()))
+        return Limits(commit, reveal, vet)
