@@ -17,6 +17,7 @@ from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.contract import Contract
 
+from ledgerlearn.chain import contract_errors as ce
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.roles import ROLES, role_id
 from ledgerlearn.errors import ChainError
@@ -191,11 +192,19 @@ class Council:
             votes_for=int(votes_for),
             votes_against=int(against),
             votes_abstain=int(abstain),
-            quorum=int(self.client.read(g.quorum(snapshot))),
+            quorum=self._quorum(snapshot),
             snapshot_block=snapshot,
             deadline_block=int(self.client.read(g.proposalDeadline(proposal_id))),
             eta=int(self.client.read(g.proposalEta(proposal_id))),
         )
+
+    def _quorum(self, snapshot: int) -> int:
+        """For votes a proposal needs: a majority of the members at its snapshot (before the
+        snapshot block is mined: of the members now)."""
+        try:
+            return int(self.client.read(self.governor.functions.quorum(snapshot)))
+        except ce.ERC5805FutureLookup:
+            return len(self.members()) // 2 + 1
 
     def proposals(self) -> list[Proposal]:
         """Every proposal, newest first."""

@@ -29,6 +29,7 @@ from ledgerlearn.cli import lab
 from ledgerlearn.cli.api_client import api_app
 from ledgerlearn.cli.bench import bench_app
 from ledgerlearn.cli.chain import account_app, chain_app, devnet_app
+from ledgerlearn.cli.council import council_app
 from ledgerlearn.cli.dag import dag_app
 from ledgerlearn.cli.data import data_app
 from ledgerlearn.cli.gateway import gateway
@@ -48,6 +49,7 @@ app = typer.Typer(
 app.add_typer(devnet_app, name="devnet")
 app.add_typer(account_app, name="account")
 app.add_typer(chain_app, name="chain")
+app.add_typer(council_app, name="council")
 app.command("publish")(publish)
 app.add_typer(provider_app, name="provider")
 app.add_typer(validator_app, name="validator")

@@ -158,22 +158,72 @@ def chain_deploy(
     rpc: RpcOpt = None,
     fund: Annotated[bool, typer.Option(help="Fund the admin first (devnet faucet).")] = False,
     admin_delay: Annotated[int, typer.Option(help="Seconds an admin transfer waits.")] = 86400,
+    founder: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A founding organisation, ADDRESS[:ROLE,ROLE] (repeat): deploys a consortium "
+            "governed by its council (no admin key); without it, a laboratory deployment whose "
+            "admin is the keystore's account."
+        ),
+    ] = None,
+    voting_delay: Annotated[int, typer.Option(min=0, help="Council: blocks before a vote.")] = 1,
+    voting_period: Annotated[int, typer.Option(min=1, help="Council: blocks a vote lasts.")] = 20,
+    timelock_delay: Annotated[
+        int, typer.Option(min=0, help="Council: seconds a passed proposal waits.")
+    ] = 60,
+    vet_blocks: Annotated[int, typer.Option(min=1, help="Blocks a drawn committee vets.")] = 30,
 ) -> None:
-    """Deploy the Consortium and the LearningLedger; the keystore's account becomes admin."""
+    """Deploy the contracts: a consortium governed by its founders' council (--founder), or a
+    laboratory deployment administered by the keystore's account."""
+    from ledgerlearn.addresses import AddressError, parse_address
     from ledgerlearn.chain.backend import connect
+    from ledgerlearn.chain.consortium_deployment import CouncilSettings, Founder, deploy_consortium
     from ledgerlearn.chain.deployment import deploy
     from ledgerlearn.chain.keys import load_keystore
 
+    founders = []
+    for text in founder or []:
+        address, _, roles = text.partition(":")
+        names = tuple(r.strip().upper() for r in roles.split(",") if r.strip())
+        bad = [r for r in names if r not in ("PUBLISHER", "PROVIDER", "VALIDATOR")]
+        if bad:
+            fail(f"--founder {text}: unknown role {bad[0]!r} (PUBLISHER, PROVIDER or VALIDATOR)")
+        try:
+            founders.append(Founder(parse_address(address), names))
+        except AddressError as exc:
+            fail(f"--founder {text}: {exc}")
     path = deployment_path(out)
     with clear_errors():
         admin = load_keystore(keystore)
         chain = connect(chain_settings(rpc))
         if fund:
             chain.fund(admin.address, 10**21)
-        deployment = deploy(chain, admin, admin_delay_s=admin_delay)
+        if founders:
+            settings = CouncilSettings(
+                voting_delay_blocks=voting_delay,
+                voting_period_blocks=voting_period,
+                timelock_delay_s=timelock_delay,
+                vet_blocks=vet_blocks,
+                admin_transfer_delay_s=admin_delay,
+            )
+            deployment = deploy_consortium(chain, admin, founders, settings)
+        else:
+            deployment = deploy(chain, admin, admin_delay_s=admin_delay)
         deployment.save(path)
     console.print(f"Consortium     {deployment.consortium}")
     console.print(f"LearningLedger {deployment.ledger}")
+    for name, address in deployment.satellites().items():
+        console.print(f"{name:<14} {address}")
+    if founders:
+        console.print(
+            f"a council of {len(founders)} founding organisations governs it; "
+            f"{admin.address} holds no role"
+        )
+    else:
+        console.print(
+            f"laboratory deployment: {admin.address} is its single admin (for experiments on "
+            "one host; a consortium deploys with --founder)"
+        )
     console.print(f"written to {path}")
 
 
@@ -203,6 +253,11 @@ def chain_grant(
     with clear_errors():
         admin = load_keystore(keystore)
         client = ledger_client(deployment_file, rpc, admin)
+        if client.deployment.governed:
+            fail(
+                "a council governs this consortium: roles change by its vote "
+                f"(ledgerlearn council propose grant {name} ADDRESS)"
+            )
         for member in members:
             if fund:
                 client.chain.fund(member, 10**20)
@@ -229,9 +284,14 @@ def chain_info(deployment_file: DeploymentOpt = None, rpc: RpcOpt = None) -> Non
     for m in members:
         table.add_row(m.account, ", ".join(sorted(m.roles)) or "(revoked)", m.peer_address)
     console.print(table)
-    tasks_table = Table("task", "flow", "publisher", "round", "closed", title="tasks")
+    tasks_table = Table("task", "flow", "publisher", "round", "stage", "closed", title="tasks")
     for t in tasks:
         tasks_table.add_row(
-            str(t.task_id), t.flow.name.lower(), t.publisher, str(t.current_round), str(t.closed)
+            str(t.task_id),
+            t.flow.name.lower(),
+            t.publisher,
+            str(t.current_round),
+            t.stage.name.lower(),
+            str(t.closed),
         )
     console.print(tasks_table)

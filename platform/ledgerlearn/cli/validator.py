@@ -26,6 +26,8 @@ from ledgerlearn.cli.common import (
     clear_errors,
     console,
     count,
+    fail,
+    ledger_client,
     setup_logging,
 )
 from ledgerlearn.cli.watch import ValidatorWatch
@@ -51,9 +53,19 @@ def validator_run(
         int | None,
         typer.Option(min=1, help="Exit once this task is closed (default: run until Ctrl-C)."),
     ] = None,
+    pool: Annotated[
+        bool,
+        typer.Option(
+            "--pool/--no-pool",
+            help="On a consortium deployment: join the validators' pool committees are drawn "
+            "from (--no-pool: stay out; committees already drawn keep you).",
+        ),
+    ] = True,
 ) -> None:
     """Register your IPFS address and encryption key, then score updates and attest aggregates
-    of every task whose committee you sit on, until Ctrl-C (or --until-closed)."""
+    of every task whose committee you sit on, until Ctrl-C (or --until-closed). On a consortium
+    deployment also take part in committee draws and vet the tasks you are drawn for, by the
+    vetting policy (LEDGERLEARN_VETTING__...)."""
     setup_logging()
     with clear_errors():
         from ledgerlearn.agents.validator import Validator
@@ -71,7 +83,11 @@ def validator_run(
         try:
             with agent.session("VALIDATOR") as session:
                 participant = session.participant
-                validator = Validator(participant, agent.account.key)
+                from ledgerlearn.config import Settings
+
+                validator = Validator(
+                    participant, agent.account.key, vetting=Settings().vetting, pool=pool
+                )
                 agent.observe(validator=validator)
                 sent = validator.register(session.peer_address)
                 console.print(
@@ -99,3 +115,53 @@ def validator_run(
                     console.print(f"task {until_closed} closed")
         except KeyboardInterrupt:
             console.print("validator stopped")
+
+
+@validator_app.command("vet")
+def validator_vet(
+    task: Annotated[int, typer.Argument(min=1, help="The task you were drawn to vet.")],
+    approve: Annotated[
+        bool | None,
+        typer.Option("--approve/--reject", help="Your decision.", show_default=False),
+    ] = None,
+    reason: Annotated[str, typer.Option(help="Why (on chain, at most 280 bytes).")] = "",
+    keystore: KeystoreOpt = None,
+    deployment: DeploymentOpt = None,
+    rpc: RpcOpt = None,
+) -> None:
+    """Decide on a task you were drawn to vet, as a person (when your vetting policy leaves it
+    to you, or to overrule it before it votes)."""
+    from ledgerlearn.chain import contract_errors as ce
+    from ledgerlearn.chain.keys import load_keystore
+    from ledgerlearn.chain.vetting import Vetting
+    from ledgerlearn.config import Settings
+    from ledgerlearn.core.rules import Stage
+    from ledgerlearn.errors import ConfigError
+
+    if approve is None:
+        fail("give --approve or --reject")
+    if not reason.strip() or len(reason.encode()) > 280:
+        fail("give --reason: why, in 1 to 280 bytes (it goes on chain with the vote)")
+    with clear_errors():
+        path = keystore or Settings().agent.keystore
+        if path is None:
+            raise ConfigError("no keystore: give --keystore (or set LEDGERLEARN_AGENT__KEYSTORE)")
+        client = ledger_client(deployment, rpc, load_keystore(path.expanduser()))
+        info = client.task(task)
+        if info.stage is not Stage.VETTING or info.closed:
+            fail(f"task {task} is {info.stage.name.lower()}: only a task under vetting takes votes")
+        try:
+            Vetting(client).vote(task, approve, reason.strip())
+        except ce.VettingNotCommitteeMember:
+            fail(f"{client.address} was not drawn onto task {task}'s committee")
+        except ce.VettingAlreadyVoted:
+            fail(f"{client.address} already voted on task {task}")
+        except ce.VettingOutsideWindow:
+            fail(f"task {task}'s vetting window closed: it can only expire now")
+        after = client.task(task)
+    verdict = "approve" if approve else "reject"
+    console.print(f"voted to {verdict} task {task}: {reason.strip()}")
+    if after.stage is Stage.OPEN:
+        console.print(f"task {task} is open: providers may join")
+    elif after.stage is Stage.REJECTED:
+        console.print(f"task {task} is rejected: it never opens")
