@@ -27,6 +27,7 @@ from ledgerlearn_gateway.routes import (
     content,
     events,
     exports,
+    governance,
     health,
     members,
     models,
@@ -166,7 +167,18 @@ def create_app(
         routes=lambda: app.router.routes,
         metrics_open=gw.metrics_open,
     )
-    for module in (tasks, exports, publications, members, models, content, schemas, events, health):
+    for module in (
+        tasks,
+        exports,
+        publications,
+        members,
+        models,
+        content,
+        schemas,
+        events,
+        health,
+        governance,
+    ):
         app.include_router(module.router)
     metrics.install(app)  # outermost: the signature middleware's refusals count too
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

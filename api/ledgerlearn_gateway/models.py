@@ -351,3 +351,123 @@ class GatewayInfo(BaseModel):
         description="Most feature values (samples x features) of a validation set."
     )
     open_reads: bool
+
+
+# --- governance (a consortium deployment) ---------------------------------------------------
+
+
+class CouncilActionView(BaseModel):
+    """One call a proposal makes when executed."""
+
+    target: Address
+    summary: str = Field(description="What it does, in words.")
+
+
+class CouncilProposalView(BaseModel):
+    """A council proposal and where it stands."""
+
+    proposal_id: int
+    proposer: Address | None
+    description: str
+    state: Literal[
+        "pending", "active", "canceled", "defeated", "succeeded", "queued", "expired", "executed"
+    ]
+    votes_for: int
+    votes_against: int
+    votes_abstain: int
+    quorum: int = Field(description="For votes it needs: a strict majority of the members.")
+    snapshot_block: int
+    deadline_block: int = Field(description="The last block of the vote.")
+    eta: int = Field(description="Unix time from which it can be executed (0 until queued).")
+    actions: list[CouncilActionView]
+
+
+class CouncilView(BaseModel):
+    """The council of a consortium deployment."""
+
+    members: list[Address] = Field(description="The member organisations (one vote each).")
+    voting_delay_blocks: int
+    voting_period_blocks: int
+    timelock_delay_s: int
+    council: Address
+    timelock: Address = Field(description="The Consortium's admin: what the council decides.")
+    membership: Address
+    proposals: int
+
+
+class VoteView(BaseModel):
+    """A drawn member's vetting vote."""
+
+    member: Address
+    approve: bool
+    reason: str
+    block: int
+
+
+class VettingView(BaseModel):
+    """A task's committee draw and vetting."""
+
+    task_id: int
+    stage: StageName
+    draw_size: int
+    seeds_committed: list[Address]
+    seeds_revealed: list[Address]
+    withheld: list[Address] = Field(description="Committed a seed and never revealed it.")
+    seed: str | None = Field(description="The draw's seed, once drawn.")
+    eligible: list[Address] = Field(description="The pool members the draw chose from.")
+    committee: list[Address]
+    drawn_block: int | None
+    votes: list[VoteView]
+    outcome: StageName | None
+
+
+class ProviderReputationView(BaseModel):
+    """What a provider's updates earned."""
+
+    account: Address
+    accepted: int
+    rejected: int
+    expired: int
+    acceptance: float | None
+    median_verdict: float | None = Field(description="Median of the committee's verdicts.")
+    excluded_from: list[int]
+
+
+class ValidatorReputationView(BaseModel):
+    """How a committee member judged."""
+
+    account: Address
+    scored: int
+    agreed: int
+    agreement: float | None
+    missed: int
+    late: int
+    unrevealed: int
+    votes: int
+
+
+class ReputationView(BaseModel):
+    """Reputation derived from the chain's events."""
+
+    providers: list[ProviderReputationView]
+    validators: list[ValidatorReputationView]
+
+
+class RewardShareView(BaseModel):
+    """One account's share of a task's reward."""
+
+    account: Address
+    withdrawn: int
+    owed: int = Field(description="What it may withdraw now.")
+
+
+class RewardView(BaseModel):
+    """A task's escrowed reward."""
+
+    task_id: int
+    token: Address
+    amount: int
+    provider_share_bps: int
+    paid: int
+    refunded: int
+    shares: list[RewardShareView]

@@ -50,9 +50,8 @@ class UpdateRecord:
     status: Status = Status.PENDING
     scores: dict[str, int] = field(default_factory=dict)  # validator -> score, arrival order
     decided_block: int | None = None
-    committed: dict[str, int] = field(
-        default_factory=dict
-    )  # validator -> block it committed a score
+    committed: dict[str, int] = field(default_factory=dict)  # validator -> block of its commitment
+    score_blocks: dict[str, int] = field(default_factory=dict)  # validator -> block of its score
 
     def judged_by(self, member: str) -> bool:
         """Whether ``member`` scored this update, or committed to a score (commit-reveal)."""
@@ -491,6 +490,7 @@ class LedgerIndex:
     def _score_submitted(self, e: LedgerEvent) -> None:
         update = self.tasks[e.args["task_id"]].updates[e.args["update"]]
         update.scores[e.args["validator"]] = e.args["score"]
+        update.score_blocks[e.args["validator"]] = e.block_number
 
     def _decided(self, e: LedgerEvent, status: Status) -> None:
         task = self.tasks[e.args["task_id"]]
