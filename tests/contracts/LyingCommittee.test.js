@@ -21,6 +21,9 @@ const {
   scoreAll,
   prng,
   submitUpdate,
+  deployGovernedLedger,
+  drawnParams,
+  runDraw,
 } = require("./helpers/fixtures");
 
 const N = 5; // committee
@@ -93,7 +96,9 @@ async function campaignFixture(threshold, thresholdMode, rounds) {
 async function runCampaign(ctx, { seed, threshold, rounds }) {
   const { ledger, taskId, committee, providers, params } = ctx;
   const rng = prng(seed);
-  const liarIdx = rng.shuffle([0, 1, 2, 3, 4]).slice(0, 2);
+  const shuffled = rng.shuffle([0, 1, 2, 3, 4]).slice(0, 2);
+  // a drawn committee: the liars sit wherever the draw put them
+  const liarIdx = ctx.liars ? committee.map((m, i) => (ctx.liars.includes(m) ? i : -1)).filter((i) => i >= 0) : shuffled;
   const liars = new Set(liarIdx);
   const honestIdx = [0, 1, 2, 3, 4].filter((i) => !liars.has(i));
   const { approve, reject } = liarValues(threshold);
@@ -208,6 +213,42 @@ const ABS_ROUNDS = UNDER_COVERAGE ? 2 : 21; // 21 rounds: 210 good + 210 poisone
 const REL_ROUNDS = UNDER_COVERAGE ? 1 : 3;
 const MIN_PER_KIND = UNDER_COVERAGE ? 20 : 200;
 const absoluteCampaign = () => campaignFixture(ABS_THRESHOLD, 0, ABS_ROUNDS);
+const DRAWN_ROUNDS = UNDER_COVERAGE ? 1 : 5;
+
+/** The same campaign on a consortium ledger: the committee of 5 drawn from a pool of 5 (two of
+ * them liars, seated wherever the draw puts them), vetted, then the task opened. */
+async function drawnCampaign() {
+  const ctx = await deployGovernedLedger();
+  const { consortium, ledger, vetting, admin, publisher, v, dual } = ctx;
+  for (const a of [v[5], dual]) await vetting.connect(a).leavePool();
+  const providers = [];
+  for (let i = 0; i < PROVIDERS; ++i) {
+    const w = ethers.Wallet.createRandom().connect(ethers.provider);
+    await setBalance(w.address, ethers.parseEther("100"));
+    await consortium.connect(admin).grantRole(ROLE.PROVIDER, w.address);
+    providers.push(w);
+  }
+  const params = drawnParams(N, {
+    threshold: ABS_THRESHOLD,
+    quorum: 3,
+    maxFaultyValidators: 2,
+    roundLength: 3 * PROVIDERS + 10,
+    scoreWindow: 60,
+    maxRounds: DRAWN_ROUNDS,
+  });
+  const taskId = await publish(ledger, publisher, params);
+  const { committee } = await runDraw(ctx, taskId, v.slice(0, 3));
+  const n = committee.length;
+  await ledger.connect(publisher).postFragments(
+    taskId,
+    committee.map((_, i) => h(`drawn-fragment-${i}`)),
+    committee.map((_, i) => cid(`drawn-fragment-${i}`))
+  );
+  for (const m of committee.slice(0, 3)) await vetting.connect(m).vote(taskId, true, "within limits");
+  expect(n).to.equal(N);
+  for (const w of providers) await ledger.connect(w).joinTask(taskId);
+  return { ...ctx, committee, providers, params, taskId, liars: [v[0], v[1]] };
+}
 const relativeCampaign = () => campaignFixture(REL_THRESHOLD, 1, REL_ROUNDS);
 
 describe("Lying committee (B1-B3): m = 5, c = 2, k = 3", function () {
@@ -221,6 +262,16 @@ describe("Lying committee (B1-B3): m = 5, c = 2, k = 3", function () {
     expect(counts.poisonedRejected).to.equal(counts.poisoned);
     expect(counts.goodAccepted).to.equal(counts.good);
     expect(counts.liarExtremes).to.be.greaterThan(MIN_PER_KIND / 2);
+    expect((await ctx.ledger.getTask(ctx.taskId)).closed).to.equal(true);
+  });
+
+  it(`B1+B2 with a drawn committee: ${DRAWN_ROUNDS * PROVIDERS} updates, the two liars seated by the draw`, async function () {
+    const ctx = await loadFixture(drawnCampaign);
+    expect(ctx.committee.filter((m) => ctx.liars.includes(m))).to.have.length(2);
+    const counts = await runCampaign(ctx, { seed: SEED + 2, threshold: ABS_THRESHOLD, rounds: DRAWN_ROUNDS });
+    expect(counts.poisonedRejected).to.equal(counts.poisoned);
+    expect(counts.goodAccepted).to.equal(counts.good);
+    expect(counts.poisoned).to.equal((DRAWN_ROUNDS * PROVIDERS) / 2);
     expect((await ctx.ledger.getTask(ctx.taskId)).closed).to.equal(true);
   });
 
