@@ -36,8 +36,23 @@ from ledgerlearn.core.rules import update_commitment
 from ledgerlearn.core.task_params import EIP712_FIELDS, TaskParams
 from ledgerlearn.errors import ChainError
 
-DECIDING_GAS = 40_000
-"""Extra gas a score needs when it becomes the deciding one (digest, counters, event)."""
+DECIDING_GAS = 60_000
+"""Extra gas a score needs when it becomes the deciding one (digest, counters, event, credits)."""
+FIRST_CREDITS_GAS = 150_000
+"""Extra gas of the first decisions in a task: the provider's and each agreeing member's first
+credit write costs 22k each (the first decision of a task measured 205k, against 50k for a
+score that does not decide)."""
+
+
+def deciding_headroom(updates: int) -> int:
+    """Gas above the estimate for scoring ``updates`` updates, any of which may become the
+    deciding score by the time the transaction is mined."""
+    return FIRST_CREDITS_GAS + DECIDING_GAS * updates
+
+
+PROPOSING_GAS = 60_000
+"""Extra gas a proposal needs when it lands before another member's proposal of the same
+result, which its estimate saw first."""
 FINALIZING_GAS = 100_000
 """Extra gas an attestation needs when it finalizes the round and opens the next."""
 
@@ -115,10 +130,13 @@ class LedgerClient:
         secret = keccak(b"ledgerlearn " + purpose + bytes(self._tx.account.key))
         return keccak(secret + bytes.fromhex(self.deployment.ledger[2:]) + data)
 
-    def transact(self, call: ContractFunction, *, key: str | None = None) -> TxReceipt:
+    def transact(
+        self, call: ContractFunction, *, key: str | None = None, headroom: int = 0
+    ) -> TxReceipt:
         """Send a call of any of the deployment's contracts as this participant (``key``: an
-        idempotency key for the outbox)."""
-        return self._tx.send(call, key=key)
+        idempotency key for the outbox; ``headroom``: gas above the estimate, for a call that
+        may take a costlier path when others' transactions land first)."""
+        return self._tx.send(call, key=key, headroom=headroom)
 
     def read(self, call: ContractFunction) -> Any:
         """A view call of any of the deployment's contracts; a revert raises its typed error."""
@@ -435,7 +453,9 @@ class LedgerClient:
     def submit_score(self, task_id: int, update: bytes, score: int) -> TxReceipt:
         """Score one update (fixed point, see :func:`ledgerlearn.core.rules.to_fixed`)."""
         call = self.ledger.functions.submitScore(task_id, update, score)
-        return self._tx.send(call, key=f"score:{task_id}:{update.hex()}", headroom=DECIDING_GAS)
+        return self._tx.send(
+            call, key=f"score:{task_id}:{update.hex()}", headroom=deciding_headroom(1)
+        )
 
     def submit_scores(
         self, task_id: int, updates: Sequence[bytes], scores: Sequence[int]
@@ -443,7 +463,7 @@ class LedgerClient:
         """Score several updates of a task in one transaction."""
         call = self.ledger.functions.submitScores(task_id, list(updates), list(scores))
         batch = keccak(b"".join(updates)).hex()
-        headroom = DECIDING_GAS * len(updates)  # any of them may become the deciding score
+        headroom = deciding_headroom(len(updates))  # any of them may become the deciding score
         return self._tx.send(call, key=f"scores:{task_id}:{batch}", headroom=headroom)
 
     def settle_updates(self, task_id: int, updates: Sequence[bytes]) -> TxReceipt:
@@ -472,7 +492,11 @@ class LedgerClient:
         call = self.ledger.functions.proposeAggregate(
             task_id, round_, list(updates), result_hash, cid
         )
-        return self._tx.send(call, key=f"propose:{task_id}:{round_}:{result_hash.hex()}")
+        # estimated on the pending block, which may hold another member's proposal of the same
+        # result (the cheaper "CID added" path); mined first, this one pays for the proposal
+        return self._tx.send(
+            call, key=f"propose:{task_id}:{round_}:{result_hash.hex()}", headroom=PROPOSING_GAS
+        )
 
     def attest_aggregate(
         self, task_id: int, round_: int, result_hash: bytes, cid: str = ""

@@ -14,7 +14,7 @@ from pathlib import Path
 from web3.contract import Contract
 
 from ledgerlearn import strict_json
-from ledgerlearn.chain.client import LedgerClient
+from ledgerlearn.chain.client import LedgerClient, deciding_headroom
 
 
 class ScoreCommitments:
@@ -62,7 +62,8 @@ class ScoreCommitments:
         contract)."""
         scores = [self._pending[_key(task_id, u)] for u in updates]
         salts = [self.salt(task_id, u) for u in updates]
-        self.client.transact(self.contract.functions.revealScores(task_id, updates, scores, salts))
+        call = self.contract.functions.revealScores(task_id, updates, scores, salts)
+        self.client.transact(call, headroom=deciding_headroom(len(updates)))  # any may decide
         self.forget(task_id, updates)
 
     def forget(self, task_id: int, updates: list[bytes]) -> None:

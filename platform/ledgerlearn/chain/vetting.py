@@ -38,6 +38,10 @@ class Limits:
     vet_blocks: int
 
 
+OPENING_GAS = 100_000
+"""Extra gas a vetting vote needs when it is the one that opens or rejects the task."""
+
+
 class Vetting:
     """The vetting contract seen by one participant."""
 
@@ -98,8 +102,12 @@ class Vetting:
     # -- vetting -------------------------------------------------------------------------
     def vote(self, task_id: int, approve: bool, reason: str) -> None:
         """Vote on a task this member was drawn for, with the reason (on chain)."""
+        # the vote that reaches the quorum opens (or rejects) the task: more gas than estimated
+        # when another member's vote lands first
         self.client.transact(
-            self.contract.functions.vote(task_id, approve, reason), key=f"vet:{task_id}"
+            self.contract.functions.vote(task_id, approve, reason),
+            key=f"vet:{task_id}",
+            headroom=OPENING_GAS,
         )
 
     def expire(self, task_id: int) -> None:
