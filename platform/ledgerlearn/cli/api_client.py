@@ -77,18 +77,10 @@ KeystoreOpt = Annotated[
 
 
 def _client(url: str | None, keystore: Path | None, *, signer: bool) -> GatewayClient:
-    from ledgerlearn.chain.keys import load_keystore
-    from ledgerlearn.config import Settings
-    from ledgerlearn.errors import ConfigError
+    from ledgerlearn.cli.common import signer as account_of
     from ledgerlearn_gateway.client import GatewayClient
 
-    account = None
-    if signer:
-        path = keystore or Settings().agent.keystore
-        if path is None:
-            raise ConfigError("no keystore: give --keystore (or set LEDGERLEARN_AGENT__KEYSTORE)")
-        account = load_keystore(path.expanduser())
-    return GatewayClient(gateway_url(url), account)
+    return GatewayClient(gateway_url(url), account_of(keystore) if signer else None)
 
 
 def _validation_upload(

@@ -136,6 +136,25 @@ def ledger_client(
     return LedgerClient(chain, found, account)
 
 
+def signer(keystore: Path | None) -> LocalAccount:
+    """The account of ``--keystore``, else of ``LEDGERLEARN_AGENT__KEYSTORE`` (its password from
+    the settings or a prompt).
+
+    Raises
+    ------
+    ConfigError
+        Neither names a keystore.
+    """
+    from ledgerlearn.chain.keys import load_keystore
+    from ledgerlearn.config import Settings
+    from ledgerlearn.errors import ConfigError
+
+    path = keystore or Settings().agent.keystore
+    if path is None:
+        raise ConfigError("no keystore: give --keystore (or set LEDGERLEARN_AGENT__KEYSTORE)")
+    return load_keystore(path.expanduser())
+
+
 # --- formatting -------------------------------------------------------------------------------
 
 

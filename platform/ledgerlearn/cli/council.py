@@ -20,6 +20,7 @@ from ledgerlearn.cli.common import (
     clear_errors,
     fail,
     ledger_client,
+    signer,
 )
 from ledgerlearn.cli.common import report_console as console
 
@@ -35,19 +36,12 @@ DescriptionOpt = Annotated[
 ]
 
 
-def _council(keystore: Path | None, deployment_file: Path | None, rpc: str | None, *, signer: bool):  # type: ignore[no-untyped-def]
+def _council(  # type: ignore[no-untyped-def]
+    keystore: Path | None, deployment_file: Path | None, rpc: str | None, *, signs: bool
+):
     from ledgerlearn.chain.council import Council
-    from ledgerlearn.chain.keys import load_keystore
-    from ledgerlearn.config import Settings
-    from ledgerlearn.errors import ConfigError
 
-    account = None
-    if signer:
-        path = keystore or Settings().agent.keystore
-        if path is None:
-            raise ConfigError("no keystore: give --keystore (or set LEDGERLEARN_AGENT__KEYSTORE)")
-        account = load_keystore(path.expanduser())
-    return Council(ledger_client(deployment_file, rpc, account))
+    return Council(ledger_client(deployment_file, rpc, signer(keystore) if signs else None))
 
 
 def _address(text: str) -> str:
@@ -98,7 +92,7 @@ def propose_admit(
     """Admit an organisation to the council (one vote) with roles."""
     org, granted = _address(organisation), _roles(roles)
     with clear_errors():
-        council = _council(keystore, deployment_file, rpc, signer=True)
+        council = _council(keystore, deployment_file, rpc, signs=True)
         _propose(council, council.admit(org, granted), description)
 
 
@@ -113,7 +107,7 @@ def propose_remove(
     """Remove an organisation: its vote and every role it holds."""
     org = _address(organisation)
     with clear_errors():
-        council = _council(keystore, deployment_file, rpc, signer=True)
+        council = _council(keystore, deployment_file, rpc, signs=True)
         _propose(council, council.remove(org), description)
 
 
@@ -129,7 +123,7 @@ def propose_grant(
     """Grant a role."""
     (name,), who = _roles(role), _address(account)
     with clear_errors():
-        council = _council(keystore, deployment_file, rpc, signer=True)
+        council = _council(keystore, deployment_file, rpc, signs=True)
         _propose(council, council.grant(name, who), description)
 
 
@@ -145,7 +139,7 @@ def propose_revoke(
     """Revoke a role."""
     (name,), who = _roles(role), _address(account)
     with clear_errors():
-        council = _council(keystore, deployment_file, rpc, signer=True)
+        council = _council(keystore, deployment_file, rpc, signs=True)
         _propose(council, council.revoke(name, who), description)
 
 
@@ -161,7 +155,7 @@ def propose_limits(
 ) -> None:
     """Change the consortium-wide windows of committee draws and vetting."""
     with clear_errors():
-        council = _council(keystore, deployment_file, rpc, signer=True)
+        council = _council(keystore, deployment_file, rpc, signs=True)
         actions = council.set_vetting_limits(seed_commit_blocks, seed_reveal_blocks, vet_blocks)
         _propose(council, actions, description)
 
@@ -179,7 +173,7 @@ def vote(
     from ledgerlearn.chain import contract_errors as ce
 
     with clear_errors():
-        council = _council(keystore, deployment_file, rpc, signer=True)
+        council = _council(keystore, deployment_file, rpc, signs=True)
         state = council.proposal(proposal).state
         try:
             council.vote(proposal, support, reason)
@@ -203,7 +197,7 @@ def execute(
 ) -> None:
     """Queue a passed proposal in the timelock, or execute it once the delay passed (anyone)."""
     with clear_errors():
-        council = _council(keystore, deployment_file, rpc, signer=True)
+        council = _council(keystore, deployment_file, rpc, signs=True)
         outcome = council.advance(proposal)
     console.print(f"proposal {proposal}: {outcome}")
 
@@ -216,7 +210,7 @@ def status(
 ) -> None:
     """The members, the rules and the proposals."""
     with clear_errors():
-        council = _council(None, deployment_file, rpc, signer=False)
+        council = _council(None, deployment_file, rpc, signs=False)
         proposals = [council.proposal(proposal)] if proposal else council.proposals()
         settings, members = council.settings(), council.members()
     console.print(

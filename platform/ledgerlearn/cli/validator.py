@@ -29,6 +29,7 @@ from ledgerlearn.cli.common import (
     fail,
     ledger_client,
     setup_logging,
+    signer,
 )
 from ledgerlearn.cli.watch import ValidatorWatch
 
@@ -132,21 +133,15 @@ def validator_vet(
     """Decide on a task you were drawn to vet, as a person (when your vetting policy leaves it
     to you, or to overrule it before it votes)."""
     from ledgerlearn.chain import contract_errors as ce
-    from ledgerlearn.chain.keys import load_keystore
     from ledgerlearn.chain.vetting import Vetting
-    from ledgerlearn.config import Settings
     from ledgerlearn.core.rules import Stage
-    from ledgerlearn.errors import ConfigError
 
     if approve is None:
         fail("give --approve or --reject")
     if not reason.strip() or len(reason.encode()) > 280:
         fail("give --reason: why, in 1 to 280 bytes (it goes on chain with the vote)")
     with clear_errors():
-        path = keystore or Settings().agent.keystore
-        if path is None:
-            raise ConfigError("no keystore: give --keystore (or set LEDGERLEARN_AGENT__KEYSTORE)")
-        client = ledger_client(deployment, rpc, load_keystore(path.expanduser()))
+        client = ledger_client(deployment, rpc, signer(keystore))
         info = client.task(task)
         if info.stage is not Stage.VETTING or info.closed:
             fail(f"task {task} is {info.stage.name.lower()}: only a task under vetting takes votes")

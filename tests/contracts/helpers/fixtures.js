@@ -145,6 +145,19 @@ async function signPublish(ledger, signer, params, { publisher, nonce, deadline,
   return signer.signTypedData(await domainOf(ledger, domain), PUBLISH_TYPES, message);
 }
 
+/** The fixtures' roles: two publishers, providers p, validators v, and dual (both). */
+async function grantCastRoles(consortium, admin, { publisher, publisher2, p, v, dual }) {
+  const grants = [
+    [ROLE.PUBLISHER, publisher],
+    [ROLE.PUBLISHER, publisher2],
+    ...p.map((a) => [ROLE.PROVIDER, a]),
+    ...v.map((a) => [ROLE.VALIDATOR, a]),
+    [ROLE.PROVIDER, dual],
+    [ROLE.VALIDATOR, dual],
+  ];
+  for (const [role, acct] of grants) await consortium.connect(admin).grantRole(role, acct.address);
+}
+
 /** Deploys Consortium + LearningLedger and hands out roles.
  *
  * accounts: admin (DEFAULT_ADMIN only), publisher, publisher2, providers p[0..3], validators
@@ -163,15 +176,7 @@ async function deployLedger() {
   const consortium = await Consortium.deploy(ADMIN_DELAY, admin.address, []);
   const Ledger = await ethers.getContractFactory("LearningLedger");
   const ledger = await Ledger.deploy(await consortium.getAddress(), ethers.ZeroAddress, ethers.ZeroAddress);
-  const grants = [
-    [ROLE.PUBLISHER, publisher],
-    [ROLE.PUBLISHER, publisher2],
-    ...p.map((a) => [ROLE.PROVIDER, a]),
-    ...v.map((a) => [ROLE.VALIDATOR, a]),
-    [ROLE.PROVIDER, dual],
-    [ROLE.VALIDATOR, dual],
-  ];
-  for (const [role, acct] of grants) await consortium.connect(admin).grantRole(role, acct.address);
+  await grantCastRoles(consortium, admin, { publisher, publisher2, p, v, dual });
   return { consortium, ledger, admin, publisher, publisher2, p, v, dual, outsider, relayer, signers: s };
 }
 
@@ -206,15 +211,7 @@ async function deployGovernedLedger({ vetting: withVetting = true, commitments =
     scoreCommitments ? await scoreCommitments.getAddress() : ethers.ZeroAddress
   );
   if ((await ledger.getAddress()) !== ledgerAddress) throw new Error("the ledger is not at its predicted address");
-  const grants = [
-    [ROLE.PUBLISHER, publisher],
-    [ROLE.PUBLISHER, publisher2],
-    ...p.map((a) => [ROLE.PROVIDER, a]),
-    ...v.map((a) => [ROLE.VALIDATOR, a]),
-    [ROLE.PROVIDER, dual],
-    [ROLE.VALIDATOR, dual],
-  ];
-  for (const [role, acct] of grants) await consortium.connect(admin).grantRole(role, acct.address);
+  await grantCastRoles(consortium, admin, { publisher, publisher2, p, v, dual });
   for (const [i, a] of (vetting ? [...v, dual] : []).entries()) {
     await registerMember(consortium, a, `/ip4/127.0.0.1/tcp/${4001 + i}`);
     await vetting.connect(a).joinPool();
