@@ -179,8 +179,12 @@ class Transactor:
         self, call: ContractFunction | ContractConstructor, entry: OutboxEntry, *, wait: bool
     ) -> TxReceipt | None:
         """The outcome of the transaction already signed for ``entry.key``."""
+        # The nonce is read before the receipt: a transaction mined between the two reads shows
+        # its receipt instead of looking replaced (a node mining on an interval, or a restarted
+        # agent's recovery broadcast just mined).
+        confirmed = self._confirmed_nonce()
         if self._receipt(entry) is None:
-            if self._confirmed_nonce() > entry.nonce:
+            if confirmed > entry.nonce:
                 raise ChainError(
                     f"the transaction for {entry.key} (nonce {entry.nonce}) was replaced"
                 )
