@@ -67,10 +67,8 @@ function liarValues(threshold) {
   return { approve, reject };
 }
 
-async function campaignFixture(threshold, thresholdMode, rounds) {
-  const ctx = await deployLedger();
-  const { consortium, ledger, admin, publisher, v } = ctx;
-  const committee = v.slice(0, N);
+/** PROVIDERS fresh funded accounts holding PROVIDER_ROLE. */
+async function fundedProviders(consortium, admin) {
   const providers = [];
   for (let i = 0; i < PROVIDERS; ++i) {
     const w = ethers.Wallet.createRandom().connect(ethers.provider);
@@ -78,6 +76,14 @@ async function campaignFixture(threshold, thresholdMode, rounds) {
     await consortium.connect(admin).grantRole(ROLE.PROVIDER, w.address);
     providers.push(w);
   }
+  return providers;
+}
+
+async function campaignFixture(threshold, thresholdMode, rounds) {
+  const ctx = await deployLedger();
+  const { consortium, ledger, admin, publisher, v } = ctx;
+  const committee = v.slice(0, N);
+  const providers = await fundedProviders(consortium, admin);
   const params = taskParams(committee, {
     threshold,
     thresholdMode,
@@ -221,13 +227,7 @@ async function drawnCampaign() {
   const ctx = await deployGovernedLedger();
   const { consortium, ledger, vetting, admin, publisher, v, dual } = ctx;
   for (const a of [v[5], dual]) await vetting.connect(a).leavePool();
-  const providers = [];
-  for (let i = 0; i < PROVIDERS; ++i) {
-    const w = ethers.Wallet.createRandom().connect(ethers.provider);
-    await setBalance(w.address, ethers.parseEther("100"));
-    await consortium.connect(admin).grantRole(ROLE.PROVIDER, w.address);
-    providers.push(w);
-  }
+  const providers = await fundedProviders(consortium, admin);
   const params = drawnParams(N, {
     threshold: ABS_THRESHOLD,
     quorum: 3,

@@ -12,6 +12,7 @@ finds its commitments and votes in the events and sends nothing twice.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.chain.index import TaskRecord
@@ -36,6 +37,8 @@ class VettingDuty:
         self.vetting = Vetting(participant.client)
         self._told: set[int] = set()  # tasks whose "a person decides" was said
         self._sent: set[tuple[str, int]] = set()  # (step, task) sent by this process
+        self._windows: dict[int, tuple[int, int, int]] = {}  # task -> its draw's fixed windows
+        self._vet_ends: dict[int, int] = {}  # task -> the end of its vetting window
 
     def join(self) -> bool:
         """Join the pool once (when asked to); True when a transaction was sent."""
@@ -56,14 +59,7 @@ class VettingDuty:
     def _draw(self, task: TaskRecord) -> bool:
         p = self.participant
         me, next_block = p.address, p.head + 1
-        limits = self.vetting.limits()
-        commit_end = task.published_block + limits.draw_commit_blocks
-        info = self.vetting.info(task.task_id)
-        if info.commit_end:  # the windows were fixed when the task was first touched
-            commit_end = info.commit_end
-        reveal_end = (
-            commit_end + limits.draw_reveal_blocks if not info.reveal_end else info.reveal_end
-        )
+        commit_end, reveal_end, vet_blocks = self._draw_windows(task)
         seeds = task.vetting
         in_pool = me in p.index.pool
         if in_pool and next_block < commit_end and me not in seeds.seeds_committed:
@@ -74,17 +70,33 @@ class VettingDuty:
             and me not in seeds.seeds_revealed
         ):
             return self._once("reveal", task, lambda: self.vetting.reveal_seed(task.task_id))
-        if next_block >= reveal_end + limits.vet_blocks:
+        if next_block >= reveal_end + vet_blocks:
             return self._once("expire", task, lambda: self.vetting.expire(task.task_id))
         if next_block >= reveal_end and in_pool:
             return self._once("draw", task, lambda: self.vetting.draw(task.task_id))
         return False
 
+    def _draw_windows(self, task: TaskRecord) -> tuple[int, int, int]:
+        """The draw's commit and reveal ends and the vetting window's length. The contract fixes
+        them when the task is first touched: read once then; before, from the limits in force."""
+        fixed = self._windows.get(task.task_id)
+        if fixed is not None:
+            return fixed
+        limits = self.vetting.limits()
+        info = self.vetting.info(task.task_id)
+        if info.commit_end:
+            fixed = (info.commit_end, info.reveal_end, limits.vet_blocks)
+            self._windows[task.task_id] = fixed
+            return fixed
+        commit_end = task.published_block + limits.draw_commit_blocks
+        return commit_end, commit_end + limits.draw_reveal_blocks, limits.vet_blocks
+
     def _vet(self, task: TaskRecord) -> bool:
         p = self.participant
         me = p.address
-        info = self.vetting.info(task.task_id)
-        if info.vet_end and p.head + 1 >= info.vet_end:
+        vet_end = self._vet_ends.get(task.task_id) or self.vetting.info(task.task_id).vet_end
+        self._vet_ends[task.task_id] = vet_end  # fixed at the draw
+        if vet_end and p.head + 1 >= vet_end:
             return self._once("expire", task, lambda: self.vetting.expire(task.task_id))
         if me not in task.params.committee or me in task.vetting.votes or task.approved:
             return False
@@ -118,14 +130,13 @@ class VettingDuty:
             )
         return sent
 
-    def _once(self, step: str, task: TaskRecord, send: object) -> bool:
+    def _once(self, step: str, task: TaskRecord, send: Callable[[], None]) -> bool:
         """Send one step's transaction for a task once per process (the events show it
         afterwards; a restarted member reads them)."""
         key = (step, task.task_id)
         if key in self._sent:
             return False
         self._sent.add(key)
-        assert callable(send)
         try:
             send()
         except Exception:

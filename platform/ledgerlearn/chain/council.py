@@ -163,8 +163,11 @@ class Council:
         """Number of proposals made."""
         return int(self.client.read(self.governor.functions.proposalCount()))
 
-    def proposal(self, proposal_id: int) -> Proposal:
-        """A proposal and where it stands.
+    def proposal(
+        self, proposal_id: int, created: dict[int, dict[str, object]] | None = None
+    ) -> Proposal:
+        """A proposal and where it stands (``created``: the ``ProposalCreated`` events by id,
+        when the caller read them already).
 
         Raises
         ------
@@ -172,18 +175,19 @@ class Council:
             No proposal with this id.
         """
         g = self.governor.functions
-        if not 1 <= proposal_id <= self.count():
-            raise ChainError(f"no proposal {proposal_id}: the council has {self.count()}")
+        count = self.count()
+        if not 1 <= proposal_id <= count:
+            raise ChainError(f"no proposal {proposal_id}: the council has {count}")
         targets, _, calldatas, description_hash = self.client.read(g.proposalDetails(proposal_id))
         against, votes_for, abstain = self.client.read(g.proposalVotes(proposal_id))
         snapshot = int(self.client.read(g.proposalSnapshot(proposal_id)))
-        created = self._created(proposal_id)
-        description = str(created["description"]) if created else ""
-        if created and keccak(text=description) != bytes(description_hash):
+        created_event = (self._created() if created is None else created).get(proposal_id)
+        description = str(created_event["description"]) if created_event else ""
+        if created_event and keccak(text=description) != bytes(description_hash):
             description = "(description not found)"
         return Proposal(
             proposal_id=proposal_id,
-            proposer=str(created["proposer"]) if created else "",
+            proposer=str(created_event["proposer"]) if created_event else "",
             description=description,
             actions=tuple(
                 self._decode(t, bytes(c)) for t, c in zip(targets, calldatas, strict=True)
@@ -208,7 +212,8 @@ class Council:
 
     def proposals(self) -> list[Proposal]:
         """Every proposal, newest first."""
-        return [self.proposal(i) for i in range(self.count(), 0, -1)]
+        created = self._created()  # one read of the events for the whole list
+        return [self.proposal(i, created) for i in range(self.count(), 0, -1)]
 
     def members(self) -> list[str]:
         """The member organisations."""
@@ -253,14 +258,12 @@ class Council:
         except ChainError:
             return None
 
-    def _created(self, proposal_id: int) -> dict[str, object] | None:
+    def _created(self) -> dict[int, dict[str, object]]:
+        """The ``ProposalCreated`` events (proposer, description), by proposal id."""
         logs = self.governor.events.ProposalCreated().get_logs(
             from_block=self.client.deployment.block_number
         )
-        for log in logs:
-            if int(log["args"]["proposalId"]) == proposal_id:
-                return dict(log["args"])
-        return None
+        return {int(log["args"]["proposalId"]): dict(log["args"]) for log in logs}
 
 
 _ROLE_NAMES = {role_id(r): r for r in ROLES}

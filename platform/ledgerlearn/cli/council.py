@@ -7,8 +7,9 @@ steps, each when due). Proposal ids are 1, 2, 3, ...
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.table import Table
@@ -24,6 +25,9 @@ from ledgerlearn.cli.common import (
 )
 from ledgerlearn.cli.common import report_console as console
 
+if TYPE_CHECKING:  # the commands import the chain client when they run (help stays light)
+    from ledgerlearn.chain.council import Action, Council
+
 council_app = typer.Typer(
     help="The council: propose, vote on and execute changes of membership, roles and limits.",
     no_args_is_help=True,
@@ -36,9 +40,9 @@ DescriptionOpt = Annotated[
 ]
 
 
-def _council(  # type: ignore[no-untyped-def]
+def _council(
     keystore: Path | None, deployment_file: Path | None, rpc: str | None, *, signs: bool
-):
+) -> Council:
     from ledgerlearn.chain.council import Council
 
     return Council(ledger_client(deployment_file, rpc, signer(keystore) if signs else None))
@@ -61,7 +65,7 @@ def _roles(text: str) -> list[str]:
     return roles
 
 
-def _propose(council, actions, description: str | None) -> None:  # type: ignore[no-untyped-def]
+def _propose(council: Council, actions: Sequence[Action], description: str | None) -> None:
     from ledgerlearn.chain import contract_errors as ce
 
     text = description or "; ".join(a.summary for a in actions)
@@ -121,10 +125,7 @@ def propose_grant(
     rpc: RpcOpt = None,
 ) -> None:
     """Grant a role."""
-    (name,), who = _roles(role), _address(account)
-    with clear_errors():
-        council = _council(keystore, deployment_file, rpc, signs=True)
-        _propose(council, council.grant(name, who), description)
+    _propose_role("grant", role, account, description, keystore, deployment_file, rpc)
 
 
 @propose_app.command("revoke")
@@ -137,10 +138,23 @@ def propose_revoke(
     rpc: RpcOpt = None,
 ) -> None:
     """Revoke a role."""
+    _propose_role("revoke", role, account, description, keystore, deployment_file, rpc)
+
+
+def _propose_role(
+    change: Literal["grant", "revoke"],
+    role: str,
+    account: str,
+    description: str | None,
+    keystore: Path | None,
+    deployment_file: Path | None,
+    rpc: str | None,
+) -> None:
     (name,), who = _roles(role), _address(account)
     with clear_errors():
         council = _council(keystore, deployment_file, rpc, signs=True)
-        _propose(council, council.revoke(name, who), description)
+        actions = council.grant(name, who) if change == "grant" else council.revoke(name, who)
+        _propose(council, actions, description)
 
 
 @propose_app.command("limits")

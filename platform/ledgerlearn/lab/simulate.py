@@ -472,21 +472,21 @@ def _deploy(chain: Chain, cast: Cast, *, consortium: bool) -> Deployment:
 
 def _participant(
     chain: Chain,
-    deployment: object,
+    deployment: Deployment,
     account: LocalAccount,
     node: IpfsNode,
     root: Path,
     feed: SharedFeed,
 ) -> Participant:
     state = root / "agents" / account.address
-    client = LedgerClient(chain, deployment, account, outbox=Outbox(state / "outbox.jsonl"))  # type: ignore[arg-type]
+    client = LedgerClient(chain, deployment, account, outbox=Outbox(state / "outbox.jsonl"))
     return Participant(client, node, state, feed=feed)
 
 
 def _run(
     config: RunConfig,
     chain: Chain,
-    deployment: object,
+    deployment: Deployment,
     cast: Cast,
     node: IpfsNode,
     root: Path,
@@ -496,7 +496,7 @@ def _run(
     on_finish: Callable[[Agents], None] | None = None,
 ) -> RunResult:
     spec, parts, validation, test = config.data()
-    feed = SharedFeed(LedgerClient(chain, deployment))  # type: ignore[arg-type]
+    feed = SharedFeed(LedgerClient(chain, deployment))
     validators = []
     byzantine = [a for a, b in cast.behaviours.items() if b != "honest"]
     for i, account in enumerate(cast.validators):
@@ -525,10 +525,10 @@ def _run(
         expected_providers=len(cast.providers),
     )
     task_id = publishing.publish(params).task_id
-    if config.reward and deployment.reward_token is not None:  # type: ignore[attr-defined]
+    if config.reward and deployment.reward_token is not None:
         Rewards(publisher.client).fund(
             task_id,
-            deployment.reward_token,  # type: ignore[attr-defined]
+            deployment.reward_token,
             config.reward,
             REWARD_PROVIDER_SHARE_BPS,
         )

@@ -145,6 +145,24 @@ async function signPublish(ledger, signer, params, { publisher, nonce, deadline,
   return signer.signTypedData(await domainOf(ledger, domain), PUBLISH_TYPES, message);
 }
 
+/** The fixtures' accounts: admin, publisher, publisher2, providers p[0..3], validators v[0..5],
+ * dual, outsider, relayer (and every signer). */
+async function castSigners() {
+  const s = await ethers.getSigners();
+  const [admin, publisher, publisher2] = s;
+  return {
+    signers: s,
+    admin,
+    publisher,
+    publisher2,
+    p: s.slice(3, 7),
+    v: s.slice(7, 13),
+    dual: s[13],
+    outsider: s[14],
+    relayer: s[15],
+  };
+}
+
 /** The fixtures' roles: two publishers, providers p, validators v, and dual (both). */
 async function grantCastRoles(consortium, admin, { publisher, publisher2, p, v, dual }) {
   const grants = [
@@ -165,13 +183,7 @@ async function grantCastRoles(consortium, admin, { publisher, publisher2, p, v, 
  * VALIDATOR), outsider (no role), relayer (no role).
  */
 async function deployLedger() {
-  const s = await ethers.getSigners();
-  const [admin, publisher, publisher2] = s;
-  const p = s.slice(3, 7);
-  const v = s.slice(7, 13);
-  const dual = s[13];
-  const outsider = s[14];
-  const relayer = s[15];
+  const { signers: s, admin, publisher, publisher2, p, v, dual, outsider, relayer } = await castSigners();
   const Consortium = await ethers.getContractFactory("Consortium");
   const consortium = await Consortium.deploy(ADMIN_DELAY, admin.address, []);
   const Ledger = await ethers.getContractFactory("LearningLedger");
@@ -188,13 +200,7 @@ const LIMITS = { drawCommitBlocks: 5, drawRevealBlocks: 5, vetBlocks: 20 };
  * LearningLedger naming them; the same accounts and roles as deployLedger; with vetting, v[0..5]
  * and dual register their keys and join the pool. */
 async function deployGovernedLedger({ vetting: withVetting = true, commitments = false } = {}) {
-  const s = await ethers.getSigners();
-  const [admin, publisher, publisher2] = s;
-  const p = s.slice(3, 7);
-  const v = s.slice(7, 13);
-  const dual = s[13];
-  const outsider = s[14];
-  const relayer = s[15];
+  const { signers: s, admin, publisher, publisher2, p, v, dual, outsider, relayer } = await castSigners();
   const consortium = await (await ethers.getContractFactory("Consortium")).deploy(ADMIN_DELAY, admin.address, []);
   const nonce = await admin.getNonce();
   const satellites = (withVetting ? 1 : 0) + (commitments ? 1 : 0);

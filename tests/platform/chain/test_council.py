@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from eth_account import Account
@@ -49,7 +50,9 @@ def governed(chain: Chain) -> Governed:
     return Governed(chain, deployment, deployer, founders, candidate)
 
 
-def test_the_deployer_holds_no_power_and_the_founders_their_roles(governed: Governed) -> None:
+def test_the_deployer_holds_no_power_and_the_founders_their_roles(
+    governed: Governed, tmp_path: Path
+) -> None:
     d = governed.deployment
     client = LedgerClient(governed.chain, d, governed.deployer)
     assert d.governed and d.vetting and d.score_commitments and d.rewards
@@ -74,7 +77,12 @@ def test_the_deployer_holds_no_power_and_the_founders_their_roles(governed: Gove
         with pytest.raises(ce.AccessControlUnauthorizedAccount):
             LedgerClient(governed.chain, d, key).grant_role("PROVIDER", governed.candidate.address)
     # the deployment file keeps the satellites; a laboratory file has none of their keys
-    assert Deployment(**{**d.__dict__}).satellites() == d.satellites()
+    d.save(tmp_path / "consortium.json")
+    assert Deployment.load(tmp_path / "consortium.json") == d
+    lab = Deployment(d.chain_id, d.genesis_hash, d.consortium, d.ledger, d.block_number)
+    lab.save(tmp_path / "lab.json")
+    assert "council" not in (tmp_path / "lab.json").read_text()
+    assert Deployment.load(tmp_path / "lab.json").satellites() == {}
 
 
 def test_an_organisation_is_admitted_by_a_majority_after_the_delay(governed: Governed) -> None:
