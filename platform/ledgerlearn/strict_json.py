@@ -19,12 +19,15 @@
 Every JSON document that comes from a peer or from a file another process wrote (model specs,
 safetensors headers, HTTP bodies and form fields, keystores, deployment files, checkpoints,
 outbox lines, run files) is parsed here; :func:`load_file` reads a file under a size cap.
+:func:`write_file` writes a JSON file whole (a temporary file renamed over it), so a process
+reading it while another writes it sees the old document or the new one, never half of one.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -42,6 +45,7 @@ __all__ = [
     "check_depth",
     "load_file",
     "loads",
+    "write_file",
 ]
 
 # A string literal, or an unterminated one running to the end. The possessive repetition
@@ -153,6 +157,28 @@ def load_file(path: str | Path, *, max_bytes: int = MAX_JSON_BYTES, **limits: in
     if len(raw) > max_bytes:
         raise JsonTooLargeError(f"{file} is larger than the limit of {max_bytes} bytes")
     return loads(raw, max_bytes=max_bytes, **limits)
+
+
+def write_file(
+    path: str | Path, value: Any, *, indent: int | None = None, mode: int = 0o644
+) -> None:
+    """Write ``value`` as JSON to ``path`` atomically, with file permissions ``mode``.
+
+    Raises
+    ------
+    OSError
+        If the file cannot be written (the previous one, if any, is left as it was).
+    """
+    file = Path(path)
+    tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(json.dumps(value, indent=indent) + "\n")
+        os.replace(tmp, file)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

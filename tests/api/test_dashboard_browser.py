@@ -168,7 +168,9 @@ def test_dashboard_shows_a_running_demo(tmp_path: Path) -> None:
             lambda: page.locator("#live.on").count() == 1, 60, "the live event stream", watched
         )
         page.locator(".task-list a", has_text="Task 1").click()
-        page.wait_for_selector("#timeline .round-card", timeout=60_000)
+        wait_until(
+            lambda: page.locator("#timeline .round-card").count() > 0, 120, "a round card", watched
+        )
         wait_until(
             lambda: page.locator('.round-card[data-round="1"] .badge.finalized').count() > 0,
             300,
@@ -222,7 +224,7 @@ def test_dashboard_shows_a_running_dag_demo(tmp_path: Path) -> None:
             watched,
         )
         page.locator(".task-list a", has_text="Task 1").click()
-        page.wait_for_selector("#dag", timeout=60_000)
+        wait_until(lambda: page.locator("#dag").is_visible(), 120, "the DAG panel", watched)
         wait_until(
             lambda: "— dag" in text_of(page, "#content h2").lower(), 60, "the dag title", watched
         )

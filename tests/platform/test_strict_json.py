@@ -3,9 +3,12 @@ keys, no NaN."""
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,7 @@ from ledgerlearn.strict_json import (
     check_depth,
     load_file,
     loads,
+    write_file,
 )
 
 
@@ -100,6 +104,47 @@ def test_files_are_read_under_the_cap(tmp_path: Path) -> None:
     deep.write_bytes(b"[" * 99_000)
     with pytest.raises(JsonTooDeepError):
         load_file(deep)
+
+
+def test_a_file_written_while_another_reads_it_is_never_seen_half_written(
+    tmp_path: Path,
+) -> None:
+    # the publisher writes task.json while providers poll for it: a plain write_text lets them
+    # read an empty or truncated file (a provider of the quick dag demo died of it in CI)
+    path = tmp_path / "task.json"
+    seen: list[int] = []
+    broken: list[str] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            if path.exists():
+                try:
+                    seen.append(len(load_file(path)["pad"]))
+                except ValueError as exc:
+                    broken.append(str(exc))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for i in range(300):
+            write_file(path, {"task_id": i, "pad": "x" * (100_000 + i)})
+    finally:
+        done.set()
+        reader.join()
+    assert broken == []
+    assert seen and all(n >= 100_000 for n in seen)
+    assert [p.name for p in tmp_path.iterdir()] == ["task.json"]  # no temporary file left
+
+
+def test_a_failed_write_keeps_the_previous_file(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    write_file(path, {"kept": 1}, mode=0o600)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        write_file(path, {"kept": {1, 2}})
+    assert load_file(path) == {"kept": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
 
 
 @pytest.mark.parametrize(

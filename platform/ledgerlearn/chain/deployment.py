@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -62,7 +61,7 @@ class Deployment:
         """Write the deployment as JSON (a laboratory deployment without the satellites' keys)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         document = {k: v for k, v in asdict(self).items() if v is not None}
-        path.write_text(json.dumps(document, indent=2) + "\n")
+        strict_json.write_file(path, document, indent=2)
 
     @classmethod
     def load(cls, path: Path) -> Deployment:

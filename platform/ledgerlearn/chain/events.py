@@ -11,8 +11,6 @@ checkpointed block hash is no longer on the chain) raises
 
 from __future__ import annotations
 
-import json
-import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
@@ -221,9 +219,7 @@ class EventStream:
         )
         if self.checkpoint_file is not None:
             self.checkpoint_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.checkpoint_file.with_suffix(".tmp")
-            tmp.write_text(json.dumps(asdict(self._checkpoint)))
-            os.replace(tmp, self.checkpoint_file)
+            strict_json.write_file(self.checkpoint_file, asdict(self._checkpoint))
 
     def _load(self) -> Checkpoint | None:
         if self.checkpoint_file is None or not self.checkpoint_file.exists():

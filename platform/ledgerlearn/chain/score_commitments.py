@@ -7,8 +7,6 @@ reveal, so a restarted validator reveals exactly what it committed.
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 from web3.contract import Contract
@@ -82,9 +80,7 @@ class ScoreCommitments:
         if self.state_file is None:
             return
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self._pending))
-        os.replace(tmp, self.state_file)
+        strict_json.write_file(self.state_file, self._pending, mode=0o600)
 
 
 def _key(task_id: int, update: bytes) -> str:

@@ -9,7 +9,6 @@ to the other members' nodes as they register, then runs its agent until the task
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
@@ -101,7 +100,7 @@ def _role(
                 expected_providers=len(config.providers),
             )  # fmt: skip
             task_id = publisher.publish(params).task_id
-            task_file.write_text(json.dumps({"task_id": task_id}))
+            strict_json.write_file(task_file, {"task_id": task_id})
         participant.sync()
         return keeper_for(config, participant, task_id).step, task_id
     task_file = run_dir / "task.json"

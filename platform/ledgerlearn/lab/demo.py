@@ -8,7 +8,6 @@ history is then read back from the chain and IPFS and written as a report.
 
 from __future__ import annotations
 
-import json
 import logging
 import multiprocessing
 import multiprocessing.context
@@ -168,8 +167,7 @@ def run_demo(
                 keystore = Account.encrypt(
                     account.key, DEMO_PASSWORD, kdf="pbkdf2", iterations=1000
                 )
-                path.write_text(json.dumps(keystore))
-                path.chmod(0o600)
+                strict_json.write_file(path, keystore, mode=0o600)
                 keystores[role].append(str(path))
         for account in [cast.admin, cast.publisher, *cast.validators, *cast.providers]:
             chain.fund(account.address, 100 * ETHER)
@@ -190,7 +188,7 @@ def run_demo(
             "byzantine": [a for a, b in cast.behaviours.items() if b != "honest"],
             "timeout_s": timeout_s,
         }
-        (out_dir / "run.json").write_text(json.dumps(run, indent=1))
+        strict_json.write_file(out_dir / "run.json", run, indent=1)
         if on_chain_ready is not None:
             on_chain_ready(net.rpc_url, out_dir / "deployment.json")
         chain.set_block_time(block_time_s)

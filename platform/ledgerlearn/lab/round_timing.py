@@ -26,7 +26,6 @@ that mined many blocks in one second runs ahead of the wall clock).
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -192,7 +191,7 @@ class BlockClock:
 
     def save(self, path: Path) -> None:
         """Write the block times as JSON."""
-        path.write_text(json.dumps({str(b): t for b, t in sorted(self.times.items())}))
+        strict_json.write_file(path, {str(b): t for b, t in sorted(self.times.items())})
 
     @staticmethod
     def load(path: Path) -> dict[int, float]:

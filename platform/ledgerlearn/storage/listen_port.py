@@ -16,9 +16,7 @@ listens on (both start, and connections land on either). The check binds with
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
-import os
 import re
 import socket
 from collections.abc import Sequence
@@ -132,10 +130,8 @@ def keep_port(repo: Path, listen_addresses: Sequence[str]) -> int | None:
     else:
         return None
     path = repo / KEPT_FILE
-    tmp = path.with_name(KEPT_FILE + ".tmp")
     try:
-        tmp.write_text(json.dumps({"port": port}) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        strict_json.write_file(path, {"port": port})
     except OSError as exc:
         raise StorageError(f"cannot keep the IPFS port in {path}: {exc}") from exc
     return port

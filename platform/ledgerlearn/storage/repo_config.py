@@ -23,7 +23,6 @@ from __future__ import annotations
 import copy
 import errno
 import fcntl
-import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -173,8 +172,6 @@ def init_private_repo(
             peers=peers,
             sync_datastore=sync_datastore,
         )
-        tmp = path.with_name(_CONFIG_FILE + ".ledgerlearn-tmp")
-        tmp.write_text(json.dumps(edited, indent=2), encoding="utf-8")
-        os.replace(tmp, path)
+        strict_json.write_file(path, edited, indent=2)
     except (OSError, ValueError) as exc:
         raise StorageError(f"cannot configure the kubo repository {repo}: {exc}") from exc
