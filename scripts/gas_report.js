@@ -200,6 +200,8 @@ async function main() {
   record("reveal a score (non-deciding)", await gasOf(g.scoreCommitments.connect(members[0]).revealScore(gid, cu[0], PASS, saltOf(members[0], cu[0]))));
   await g.scoreCommitments.connect(members[1]).revealScore(gid, cu[0], PASS, saltOf(members[1], cu[0]));
   record("reveal a score (deciding, accepts)", await gasOf(g.scoreCommitments.connect(members[2]).revealScore(gid, cu[0], PASS, saltOf(members[2], cu[0]))));
+  record("reveal a score (after the decision, credited)", await gasOf(g.scoreCommitments.connect(members[3]).revealScore(gid, cu[0], PASS, saltOf(members[3], cu[0]))),
+    "the first such reveal of the task; checked and credited by the commitments contract");
 
   // --- the council: admit an organisation with a role ------------------------------------------------
   const c = await deployCouncil();

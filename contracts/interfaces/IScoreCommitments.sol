@@ -10,11 +10,24 @@ pragma solidity ^0.8.28;
 /// others (nothing is readable before the commit window closes) and a liar cannot adapt its
 /// score to them; a commitment never revealed counts for nothing (the ledger never hears of it;
 /// it shows in the events as a `ScoreCommitted` without a `ScoreRevealed`).
+///
+/// The ledger decides an update as soon as enough revealed scores settle it, so the members who
+/// reveal first decide, and the ledger takes no score after that. A commitment was fixed before
+/// any reveal, so its reveal after the decision (before the scoring deadline) still shows timely
+/// work: it is checked, recorded (`ScoreRevealedAfterDecision`) and, when it agrees with the
+/// decision, credited here (`lateCreditOf`), which the reward escrow adds to the ledger's
+/// credits. Otherwise revealing in the same block as the deciding members, a block too late,
+/// would forfeit a member's share.
 interface IScoreCommitments {
     /// @notice A committee member committed to its score of `update`.
     event ScoreCommitted(uint256 indexed taskId, bytes32 indexed update, address indexed validator, bytes32 commitment);
     /// @notice A committee member revealed its score (the ledger's ScoreSubmitted follows).
     event ScoreRevealed(uint256 indexed taskId, bytes32 indexed update, address indexed validator, int64 score);
+    /// @notice A committee member revealed its score after the update was decided, in time;
+    /// `agreed`: on the side of the decision (credited).
+    event ScoreRevealedAfterDecision(
+        uint256 indexed taskId, bytes32 indexed update, address indexed validator, int64 score, bool agreed
+    );
 
     /// @notice The task's scores are sent in the clear (its commitWindow is 0).
     error ScoreCommitmentsNotCommitReveal(uint256 taskId);
@@ -28,6 +41,8 @@ interface IScoreCommitments {
     error ScoreCommitmentsRevealTooEarly(uint256 taskId, bytes32 update, uint256 deadline);
     /// @notice The member has no commitment to reveal for this update.
     error ScoreCommitmentsNoCommitment(uint256 taskId, bytes32 update, address validator);
+    /// @notice The update's scoring closed at `deadline` (or it expired): the reveal counts for nothing.
+    error ScoreCommitmentsRevealClosed(uint256 taskId, bytes32 update, uint256 deadline);
     /// @notice The score and salt do not match the commitment.
     error ScoreCommitmentsMismatch(uint256 taskId, bytes32 update, bytes32 commitment, bytes32 revealed);
     /// @notice One entry per update is needed in every array of a batch.
@@ -37,10 +52,12 @@ interface IScoreCommitments {
     function commitScore(uint256 taskId, bytes32 update, bytes32 commitment) external;
     /// @notice `commitScore` for several updates of one task.
     function commitScores(uint256 taskId, bytes32[] calldata updates, bytes32[] calldata commitments) external;
-    /// @notice Reveals a committed score; forwarded to the ledger as the member's score.
+    /// @notice Reveals a committed score: forwarded to the ledger as the member's score while the
+    /// update is pending; after its decision and before its scoring deadline, credited here when
+    /// it agrees with the decision.
     function revealScore(uint256 taskId, bytes32 update, int64 score, bytes32 salt) external;
-    /// @notice `revealScore` for several updates; updates decided meanwhile are skipped (their
-    /// commitments stay unrevealed), like the ledger's submitScores.
+    /// @notice `revealScore` for several updates; updates whose scoring closed (or that expired)
+    /// meanwhile are skipped, their commitments left unrevealed.
     function revealScores(uint256 taskId, bytes32[] calldata updates, int64[] calldata scores, bytes32[] calldata salts)
         external;
 
@@ -51,4 +68,8 @@ interface IScoreCommitments {
         returns (bytes32);
     /// @notice The unrevealed commitment of `validator` to its score of `update` (zero: none).
     function commitmentOf(uint256 taskId, bytes32 update, address validator) external view returns (bytes32);
+    /// @notice Scores of `validator` revealed after the decision, in time, that agreed with it.
+    function lateCreditOf(uint256 taskId, address validator) external view returns (uint32);
+    /// @notice The sum of `lateCreditOf` over the task's committee.
+    function lateCreditTotal(uint256 taskId) external view returns (uint32);
 }

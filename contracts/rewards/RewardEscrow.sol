@@ -6,6 +6,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {ILearningLedger} from "../interfaces/ILearningLedger.sol";
 import {IRewardEscrow} from "../interfaces/IRewardEscrow.sol";
+import {IScoreCommitments} from "../interfaces/IScoreCommitments.sol";
 import {ITaskRegistry} from "../interfaces/ITaskRegistry.sol";
 
 /// @title RewardEscrow — a task's reward escrowed by its publisher, split by the ledger's credits
@@ -72,9 +73,7 @@ contract RewardEscrow is IRewardEscrow, ReentrancyGuard {
         if (t.stage != ITaskRegistry.Stage.Open) {
             amount = e.amount - e.paid; // it never opened: nobody earned anything
         } else {
-            // Rejected updates earn nothing: their count is not needed.
-            // slither-disable-next-line unused-return
-            (uint32 accepted,, uint32 agreed) = _ledger.creditTotals(taskId);
+            (uint256 accepted, uint256 agreed) = _totals(taskId);
             (uint256 providerPool, uint256 validatorPool) = _pools(e);
             if (accepted == 0) amount += providerPool;
             if (agreed == 0) amount += validatorPool;
@@ -97,11 +96,12 @@ contract RewardEscrow is IRewardEscrow, ReentrancyGuard {
         ITaskRegistry.TaskInfo memory t = _ledger.getTask(taskId);
         if (!t.closed || t.stage != ITaskRegistry.Stage.Open) return 0;
         if (e.refunded && block.timestamp >= e.sweepAfter) return 0; // swept or sweepable
-        // Rejected updates earn nothing: their counts are not needed.
+        (uint256 totalAccepted, uint256 totalAgreed) = _totals(taskId);
+        // Rejected updates earn nothing: their count is not needed.
         // slither-disable-next-line unused-return
-        (uint32 totalAccepted,, uint32 totalAgreed) = _ledger.creditTotals(taskId);
-        // slither-disable-next-line unused-return
-        (uint32 accepted,, uint32 agreed) = _ledger.creditOf(taskId, account);
+        (uint256 accepted,, uint256 agreed) = _ledger.creditOf(taskId, account);
+        address commitments = _ledger.scoreCommitments();
+        if (commitments != address(0)) agreed += IScoreCommitments(commitments).lateCreditOf(taskId, account);
         (uint256 providerPool, uint256 validatorPool) = _pools(e);
         if (accepted != 0) amount += providerPool * accepted / totalAccepted;
         if (agreed != 0) amount += validatorPool * agreed / totalAgreed;
@@ -122,6 +122,16 @@ contract RewardEscrow is IRewardEscrow, ReentrancyGuard {
         if (e.amount == 0) revert RewardNotFunded(taskId);
         t = _ledger.getTask(taskId);
         if (!t.closed) revert RewardTaskState(taskId, false);
+    }
+
+    /// @dev The task's accepted updates and agreeing scores: the ledger's credits, plus the
+    /// agreeing scores revealed after their update was decided (commit-reveal tasks).
+    function _totals(uint256 taskId) private view returns (uint256 accepted, uint256 agreed) {
+        // Rejected updates earn nothing: their count is not needed.
+        // slither-disable-next-line unused-return
+        (accepted,, agreed) = _ledger.creditTotals(taskId);
+        address commitments = _ledger.scoreCommitments();
+        if (commitments != address(0)) agreed += IScoreCommitments(commitments).lateCreditTotal(taskId);
     }
 
     function _pools(Escrow storage e) private view returns (uint256 providerPool, uint256 validatorPool) {

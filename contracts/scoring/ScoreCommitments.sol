@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {ILearningLedger} from "../interfaces/ILearningLedger.sol";
 import {IScoreCommitments} from "../interfaces/IScoreCommitments.sol";
+import {ITaskRegistry} from "../interfaces/ITaskRegistry.sol";
 import {IUpdateLedger} from "../interfaces/IUpdateLedger.sol";
 
 /// @title ScoreCommitments — committee scores committed, then revealed to the ledger
@@ -10,9 +11,12 @@ import {IUpdateLedger} from "../interfaces/IUpdateLedger.sol";
 /// as its score commitments contract); the constructor does not call the ledger.
 contract ScoreCommitments is IScoreCommitments {
     bytes32 private constant VALIDATOR_ROLE = keccak256("VALIDATOR_ROLE");
+    int64 private constant SCORE_INVALID = type(int64).min;
 
     ILearningLedger private immutable _ledger;
     mapping(uint256 taskId => mapping(bytes32 update => mapping(address validator => bytes32))) private _commitments;
+    mapping(uint256 taskId => mapping(address validator => uint32)) private _lateCredits;
+    mapping(uint256 taskId => uint32) private _lateCreditTotals;
 
     /// @param ledger_ the ledger the revealed scores go to (its address may be predicted)
     constructor(ILearningLedger ledger_) {
@@ -41,7 +45,16 @@ contract ScoreCommitments is IScoreCommitments {
 
     /// @inheritdoc IScoreCommitments
     function revealScore(uint256 taskId, bytes32 update, int64 score, bytes32 salt) external {
-        _reveal(taskId, update, score, salt);
+        IUpdateLedger.UpdateInfo memory u = _ledger.getUpdate(taskId, update);
+        if (u.status == IUpdateLedger.Status.Pending) {
+            _reveal(taskId, update, score, salt);
+        } else {
+            uint256 deadline = _ledger.scoreDeadline(taskId, update);
+            if (u.status == IUpdateLedger.Status.Expired || block.number >= deadline) {
+                revert ScoreCommitmentsRevealClosed(taskId, update, deadline);
+            }
+            _revealDecided(taskId, update, score, salt, u.status);
+        }
     }
 
     /// @inheritdoc IScoreCommitments
@@ -52,9 +65,17 @@ contract ScoreCommitments is IScoreCommitments {
             revert ScoreCommitmentsLengthMismatch(updates.length, scores.length);
         }
         for (uint256 i = 0; i < updates.length; ++i) {
-            // Decided by the other members since the batch was prepared: nothing left to score.
-            if (_ledger.getUpdate(taskId, updates[i]).status != IUpdateLedger.Status.Pending) continue;
-            _reveal(taskId, updates[i], scores[i], salts[i]);
+            IUpdateLedger.Status status = _ledger.getUpdate(taskId, updates[i]).status;
+            if (status == IUpdateLedger.Status.Pending) {
+                _reveal(taskId, updates[i], scores[i], salts[i]);
+            } else if (
+                // Decided by the other members since the batch was prepared: credited if in time.
+                status != IUpdateLedger.Status.Expired && block.number < _ledger.scoreDeadline(taskId, updates[i])
+            ) {
+                // The ledger (immutable, ours) calls nothing back: no reentrancy through it.
+                // slither-disable-next-line reentrancy-no-eth
+                _revealDecided(taskId, updates[i], scores[i], salts[i], status);
+            }
         }
     }
 
@@ -70,6 +91,16 @@ contract ScoreCommitments is IScoreCommitments {
     /// @inheritdoc IScoreCommitments
     function commitmentOf(uint256 taskId, bytes32 update, address validator) external view returns (bytes32) {
         return _commitments[taskId][update][validator];
+    }
+
+    /// @inheritdoc IScoreCommitments
+    function lateCreditOf(uint256 taskId, address validator) external view returns (uint32) {
+        return _lateCredits[taskId][validator];
+    }
+
+    /// @inheritdoc IScoreCommitments
+    function lateCreditTotal(uint256 taskId) external view returns (uint32) {
+        return _lateCreditTotals[taskId];
     }
 
     /// @dev A commit-reveal task's committee member holding VALIDATOR_ROLE.
@@ -97,6 +128,29 @@ contract ScoreCommitments is IScoreCommitments {
     }
 
     function _reveal(uint256 taskId, bytes32 update, int64 score, bytes32 salt) private {
+        _open(taskId, update, score, salt);
+        emit ScoreRevealed(taskId, update, msg.sender, score);
+        _ledger.submitScoreFor(taskId, update, msg.sender, score);
+    }
+
+    /// @dev A reveal of an update decided (accepted or rejected) before it, within the scoring
+    /// deadline: credited when on the side of the decision, like the ledger credits its scores.
+    function _revealDecided(uint256 taskId, bytes32 update, int64 score, bytes32 salt, IUpdateLedger.Status status)
+        private
+    {
+        _open(taskId, update, score, salt);
+        ITaskRegistry.TaskInfo memory t = _ledger.getTask(taskId);
+        bool passed = score != SCORE_INVALID && score >= t.threshold;
+        bool agreed = passed == (status == IUpdateLedger.Status.Accepted);
+        if (agreed) {
+            _lateCredits[taskId][msg.sender] += 1;
+            _lateCreditTotals[taskId] += 1;
+        }
+        emit ScoreRevealedAfterDecision(taskId, update, msg.sender, score, agreed);
+    }
+
+    /// @dev Checks a reveal against the member's commitment (in the reveal window) and spends it.
+    function _open(uint256 taskId, bytes32 update, int64 score, bytes32 salt) private {
         mapping(address => bytes32) storage mine = _commitments[taskId][update];
         bytes32 commitment = mine[msg.sender];
         if (commitment == bytes32(0)) revert ScoreCommitmentsNoCommitment(taskId, update, msg.sender);
@@ -105,7 +159,5 @@ contract ScoreCommitments is IScoreCommitments {
         bytes32 revealed = scoreCommitment(taskId, update, msg.sender, score, salt);
         if (revealed != commitment) revert ScoreCommitmentsMismatch(taskId, update, commitment, revealed);
         delete mine[msg.sender];
-        emit ScoreRevealed(taskId, update, msg.sender, score);
-        _ledger.submitScoreFor(taskId, update, msg.sender, score);
     }
 }

@@ -126,6 +126,7 @@ describe("ScoreCommitments (J3)", function () {
     await expect(reveal(ctx, committee[2], PASS)).to.emit(ledger, "UpdateAccepted").withArgs(taskId, update, 1, 3, 3);
     for (const [i, m] of committee.entries()) {
       expect((await ledger.creditOf(taskId, m.address)).agreed).to.equal(i < 3 ? 1 : 0);
+      expect(await ctx.scoreCommitments.lateCreditOf(taskId, m.address)).to.equal(0);
     }
   });
 
@@ -141,7 +142,7 @@ describe("ScoreCommitments (J3)", function () {
     expect((await ledger.getUpdate(taskId, update)).status).to.equal(STATUS.Expired);
   });
 
-  it("dag: the commit window counts from the submission; a batch reveal skips updates decided meanwhile", async function () {
+  it("dag: the commit window counts from the submission; a reveal after the decision is credited only in time", async function () {
     const ctx = await loadFixture(dagCommitRevealTask);
     const { ledger, scoreCommitments, taskId, update, committee, deadline } = ctx;
     const submitted = Number((await ledger.getUpdate(taskId, update)).round);
@@ -149,9 +150,54 @@ describe("ScoreCommitments (J3)", function () {
     for (const m of committee) await commit(ctx, m, PASS);
     await mineBefore(deadline);
     for (const m of committee.slice(0, 3)) await reveal(ctx, m, PASS); // accepted
+    // decided by the first three: the fourth's batch reveal goes to the commitments contract
     await expect(
       scoreCommitments.connect(committee[3]).revealScores(taskId, [update], [PASS], [salt(committee[3], update)])
-    ).to.not.emit(scoreCommitments, "ScoreRevealed");
+    )
+      .to.emit(scoreCommitments, "ScoreRevealedAfterDecision")
+      .withArgs(taskId, update, committee[3].address, PASS, true)
+      .and.to.not.emit(ledger, "ScoreSubmitted");
     expect((await ledger.getUpdate(taskId, update)).status).to.equal(STATUS.Accepted);
+    expect(await scoreCommitments.lateCreditOf(taskId, committee[3].address)).to.equal(1);
+    // after the scoring deadline the last commitment counts for nothing: refused alone, skipped in a batch
+    const closes = Number(await ledger.scoreDeadline(taskId, update));
+    await mineBefore(closes + 1);
+    await expect(reveal(ctx, committee[4], PASS))
+      .to.be.revertedWithCustomError(scoreCommitments, "ScoreCommitmentsRevealClosed")
+      .withArgs(taskId, update, closes);
+    await expect(
+      scoreCommitments.connect(committee[4]).revealScores(taskId, [update], [PASS], [salt(committee[4], update)])
+    ).to.not.emit(scoreCommitments, "ScoreRevealedAfterDecision");
+    expect(await scoreCommitments.lateCreditTotal(taskId)).to.equal(1);
+    expect(await scoreCommitments.commitmentOf(taskId, update, committee[4].address)).to.not.equal(ethers.ZeroHash);
+  });
+
+  it("the reward counts an agreeing reveal after the decision; a disagreeing one, a mismatch or a silence earn nothing", async function () {
+    // dag, committee of 5, reward 1000 (70% providers): m0-m2 reveal and accept; m3 reveals its
+    // pass after the decision (credited), m4 its fail (not credited). Providers: p0 700. Validators:
+    // 300 over 4 agreeing scores, 75 each to m0-m3, nothing to m4.
+    const ctx = await loadFixture(dagCommitRevealTask);
+    const { ledger, scoreCommitments, admin, publisher, taskId, update, committee, deadline, p } = ctx;
+    const [m0, m1, m2, m3, m4] = committee;
+    for (const m of [m0, m1, m2, m3]) await commit(ctx, m, PASS);
+    await commit(ctx, m4, FAIL); // within the commit window of 10 blocks: the escrow comes after
+    const escrow = await (await ethers.getContractFactory("RewardEscrow")).deploy(await ledger.getAddress());
+    const token = await (await ethers.getContractFactory("TestToken")).deploy(admin.address);
+    await token.connect(admin).mint(publisher.address, 1000n);
+    await token.connect(publisher).approve(await escrow.getAddress(), 1000n);
+    await escrow.connect(publisher).fund(taskId, await token.getAddress(), 1000n, 7000);
+    await mineBefore(deadline);
+    for (const m of [m0, m1, m2]) await reveal(ctx, m, PASS);
+    await expect(reveal(ctx, m4, PASS)).to.be.revertedWithCustomError(scoreCommitments, "ScoreCommitmentsMismatch");
+    await expect(reveal(ctx, m4, FAIL))
+      .to.emit(scoreCommitments, "ScoreRevealedAfterDecision")
+      .withArgs(taskId, update, m4.address, FAIL, false);
+    await reveal(ctx, m3, PASS);
+    await ledger.connect(publisher).closeTask(taskId);
+    const owed = async (a) => Number(await escrow.owed(taskId, a.address));
+    expect(await owed(p[0])).to.equal(700);
+    expect(await Promise.all(committee.map(owed))).to.deep.equal([75, 75, 75, 75, 0]);
+    await escrow.connect(m3).withdraw(taskId);
+    expect(await token.balanceOf(m3.address)).to.equal(75n);
   });
 });

@@ -3,8 +3,10 @@
 The flows' committee duties hand their scores to :meth:`Validator.send_scores`; on a task whose
 policy sets a commit window they are committed (the scores kept in the member's state
 directory), and :meth:`ScoreReveals.step` reveals them once the commit window closed, while
-they still count. Scores the member could no longer commit in time are dropped, never sent in
-the clear.
+they still count: while the update waits for them, or, once the members who revealed first
+decided it, until its scoring window closes (the commitments contract credits a reveal that
+agrees with the decision). Scores the member could no longer commit in time are dropped, never
+sent in the clear.
 """
 
 from __future__ import annotations
@@ -48,16 +50,21 @@ class ScoreReveals:
         due: list[bytes] = []
         stale: list[bytes] = []
         for u in task.updates.values():
-            if me not in u.committed or me in u.scores:
+            if me not in u.committed or me in u.scores or me in u.revealed_late:
                 continue
             if self.commitments.committed(task.task_id, u.update) is None:
                 continue  # not ours to reveal from this state (kept nowhere): nothing to send
-            if u.status is not Status.PENDING:
-                stale.append(u.update)
-            elif next_block >= task.commit_deadline(u.update):
-                deadlines = task.scoring_deadlines(u.update)
-                if deadlines.scoring_open(next_block, len(u.scores), task.params.quorum):
-                    due.append(u.update)
+            deadlines = task.scoring_deadlines(u.update)
+            if u.status is Status.EXPIRED or (
+                u.status is not Status.PENDING and next_block >= deadlines.close
+            ):
+                stale.append(u.update)  # it counts for nothing any more
+            elif next_block >= task.commit_deadline(u.update) and (
+                # decided by the members who revealed first: still credited until the close
+                u.status is not Status.PENDING
+                or deadlines.scoring_open(next_block, len(u.scores), task.params.quorum)
+            ):
+                due.append(u.update)
         if stale:
             self.commitments.forget(task.task_id, stale)
         if not due:

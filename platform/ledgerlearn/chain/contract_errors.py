@@ -958,6 +958,20 @@ class ScoreCommitmentsNotMember(ContractCustomError):
     account: str
 
 
+class ScoreCommitmentsRevealClosed(ContractCustomError):
+    """The update's scoring closed at `deadline` (or it expired): the reveal counts for
+    nothing.
+    """
+
+    signature = "ScoreCommitmentsRevealClosed(uint256,bytes32,uint256)"
+    selector = bytes.fromhex("03be3c37")
+    abi_types = ('uint256', 'bytes32', 'uint256')
+    fields = ('task_id', 'update', 'deadline')
+    task_id: int
+    update: bytes
+    deadline: int
+
+
 class ScoreCommitmentsRevealTooEarly(ContractCustomError):
     """Reveals open at `deadline` (the end of the commit window)."""
 
@@ -1720,6 +1734,7 @@ ERRORS_BY_SELECTOR: dict[bytes, type[ContractCustomError]] = {
     ScoreCommitmentsNoCommitment.selector: ScoreCommitmentsNoCommitment,
     ScoreCommitmentsNotCommitReveal.selector: ScoreCommitmentsNotCommitReveal,
     ScoreCommitmentsNotMember.selector: ScoreCommitmentsNotMember,
+    ScoreCommitmentsRevealClosed.selector: ScoreCommitmentsRevealClosed,
     ScoreCommitmentsRevealTooEarly.selector: ScoreCommitmentsRevealTooEarly,
     StringTooLong.selector: StringTooLong,
     TaskRegistryCommitteeMode.selector: TaskRegistryCommitteeMode,

@@ -52,6 +52,9 @@ class UpdateRecord:
     decided_block: int | None = None
     committed: dict[str, int] = field(default_factory=dict)  # validator -> block of its commitment
     score_blocks: dict[str, int] = field(default_factory=dict)  # validator -> block of its score
+    revealed_late: dict[str, bool] = field(default_factory=dict)
+    """Commit-reveal: members whose reveal came after the decision, in time -> whether it agreed
+    with the decision (credited by the commitments contract, not a score of the ledger)."""
 
     def judged_by(self, member: str) -> bool:
         """Whether ``member`` scored this update, or committed to a score (commit-reveal)."""
@@ -60,7 +63,7 @@ class UpdateRecord:
     @property
     def unrevealed(self) -> list[str]:
         """Members that committed a score and never revealed it (commit-reveal tasks)."""
-        return [v for v in self.committed if v not in self.scores]
+        return [v for v in self.committed if v not in self.scores and v not in self.revealed_late]
 
     @property
     def committee_score(self) -> int | None:
@@ -318,6 +321,7 @@ class LedgerIndex:
             "VettingVoted": self._vetting_voted,
             "VettingConcluded": self._vetting_concluded,
             "ScoreCommitted": self._score_committed,
+            "ScoreRevealedAfterDecision": self._score_revealed_late,
             "RewardFunded": self._reward_funded,
             "RewardWithdrawn": self._reward_withdrawn,
             "RewardRefunded": self._reward_refunded,
@@ -434,6 +438,10 @@ class LedgerIndex:
     def _score_committed(self, e: LedgerEvent) -> None:
         update = self.tasks[e.args["task_id"]].updates[e.args["update"]]
         update.committed[e.args["validator"]] = e.block_number
+
+    def _score_revealed_late(self, e: LedgerEvent) -> None:
+        update = self.tasks[e.args["task_id"]].updates[e.args["update"]]
+        update.revealed_late[e.args["validator"]] = bool(e.args["agreed"])
 
     # -- rewards and the council ---------------------------------------------------------
     def _reward_funded(self, e: LedgerEvent) -> None:

@@ -56,8 +56,8 @@ class ScoreCommitments:
         return bytes(c) != bytes(32)
 
     def reveal(self, task_id: int, updates: list[bytes]) -> None:
-        """Reveal the committed scores of ``updates`` (those decided meanwhile are skipped by the
-        contract)."""
+        """Reveal the committed scores of ``updates`` (those decided meanwhile are credited by the
+        contract when they agree, those whose scoring closed meanwhile are skipped)."""
         scores = [self._pending[_key(task_id, u)] for u in updates]
         salts = [self.salt(task_id, u) for u in updates]
         call = self.contract.functions.revealScores(task_id, updates, scores, salts)

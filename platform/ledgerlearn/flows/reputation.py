@@ -5,6 +5,9 @@ lower median of the scores) and whether a task excluded it. Per validator: the u
 committees it scored, how many of those scores fell on the side of the decision, the decided
 updates it never scored (missed), the scores sent after the scoring window closed (late: only
 while the update lacked a quorum), the committed scores never revealed, and its vetting votes.
+A commit-reveal score revealed after the members who revealed first decided the update (in
+time) counts as scored, and as agreeing when it fell on the side of the decision, as the
+commitments contract credits it.
 Anyone with the chain computes the same table; nothing here is trusted input.
 """
 
@@ -97,8 +100,12 @@ def reputation(tasks: Iterable[TaskRecord]) -> Reputation:
             close = task.scoring_deadlines(u.update).close
             for member in task.params.committee:
                 record = validator(member)
+                if member in u.revealed_late:  # credited by the commitments contract
+                    record.scored += 1
+                    record.agreed += u.revealed_late[member]
+                    continue
                 if member not in u.scores:
-                    record.missed += 1
+                    record.missed += member not in u.committed  # else: counted above
                     continue
                 score = u.scores[member]
                 passed = score != SCORE_INVALID and score >= threshold

@@ -58,6 +58,12 @@ def _task() -> TaskRecord:
     update("u3", "p2", 140, Status.EXPIRED, {"v1": (900_000, 145)})
     # pending: nobody is blamed yet
     update("u4", "p3", 160, Status.PENDING, {})
+    # accepted by v1's and v2's reveals; v3 revealed its pass after that decision, in time: the
+    # commitments contract credited it (an agreeing score, not a score of the ledger)
+    u5 = update("u5", "p4", 180, Status.ACCEPTED, {"v1": (900_000, 186), "v2": (800_000, 186)})
+    u5.decided_block = 186
+    u5.committed["v3"] = 181
+    u5.revealed_late["v3"] = True
     task.vetting.votes["v1"] = VoteRecord(True, "ok", 2)
     task.vetting.votes["v2"] = VoteRecord(True, "ok", 2)
     task.excluded.append("p2")
@@ -79,9 +85,10 @@ def test_validators_by_hand() -> None:
     got = {
         m: (v.scored, v.agreed, v.missed, v.late, v.unrevealed, v.votes) for m, v in table.items()
     }
+    # v3 missed u3 only: u2 it committed and never revealed (unrevealed, not also missed)
     assert got == {
-        "v1": (2, 2, 0, 1, 0, 1),
-        "v2": (2, 2, 1, 0, 0, 1),
-        "v3": (1, 0, 2, 0, 1, 0),
+        "v1": (3, 3, 0, 1, 0, 1),
+        "v2": (3, 3, 1, 0, 0, 1),
+        "v3": (2, 1, 1, 0, 1, 0),
     }
-    assert table["v3"].agreement == 0.0 and table["v1"].agreement == 1.0
+    assert table["v3"].agreement == 0.5 and table["v1"].agreement == 1.0

@@ -87,6 +87,21 @@ def test_every_score_was_committed_before_it_was_revealed(run: dict) -> None:
         assert all(block < deadline for block in u.committed.values())
 
 
+def test_no_honest_member_lost_its_reveal_to_the_members_who_revealed_first(run: dict) -> None:
+    # the first reveals decide an update; the others' reveals, in time, are still taken and
+    # credited when they agree (the honest committee agrees with every decision)
+    task = run["task"]
+    decided = [u for u in task.updates.values() if u.status in (Status.ACCEPTED, Status.REJECTED)]
+    assert decided
+    assert any(u.revealed_late for u in decided)
+    for u in decided:
+        assert u.unrevealed == [], (u.update.hex(), u.unrevealed)
+        assert all(u.revealed_late.values())
+    commitments = run["reader"].satellite("ScoreCommitments")
+    late = sum(len(u.revealed_late) for u in decided)
+    assert run["reader"].read(commitments.functions.lateCreditTotal(1)) == late
+
+
 def test_the_byzantine_providers_were_excluded_and_earned_nothing(run: dict) -> None:
     task, config, paid = run["task"], run["config"], run["paid"]
     providers = run["providers"]
@@ -102,9 +117,12 @@ def test_the_byzantine_providers_were_excluded_and_earned_nothing(run: dict) -> 
 
 def test_the_reward_is_split_by_the_credits(run: dict) -> None:
     reader, paid = run["reader"], run["paid"]
+    commitments = reader.satellite("ScoreCommitments").functions
     accepted, _, agreed = reader.read(reader.ledger.functions.creditTotals(1))
+    agreed += reader.read(commitments.lateCreditTotal(1))  # reveals after the decision
     for address, amount in paid.items():
         mine_accepted, _, mine_agreed = reader.read(reader.ledger.functions.creditOf(1, address))
+        mine_agreed += reader.read(commitments.lateCreditOf(1, address))
         expected = REWARD * 7000 // 10000 * mine_accepted // accepted
         expected += (REWARD - REWARD * 7000 // 10000) * mine_agreed // agreed
         assert amount == expected
