@@ -167,10 +167,29 @@ def test_dashboard_shows_a_running_demo(tmp_path: Path) -> None:
         wait_until(  # the event stream is connected
             lambda: page.locator("#live.on").count() == 1, 60, "the live event stream", watched
         )
+        # the demo is a consortium: two organisations were admitted by the council's vote
+        wait_until(
+            lambda: page.locator("#proposals li .badge.finalized").count() == 2,
+            60,
+            "the council's two executed admissions",
+            watched,
+        )
+        assert "admit validator-5" in text_of(page, "#proposals")
         page.locator(".task-list a", has_text="Task 1").click()
         wait_until(
             lambda: page.locator("#timeline .round-card").count() > 0, 120, "a round card", watched
         )
+        # its committee was drawn from the pool and approved it with reasons
+        wait_until(
+            lambda: (
+                "Committee of 5 drawn" in text_of(page, "#vetting")
+                and page.locator("#vetting .badge.accepted").count() >= 3
+            ),
+            120,
+            "the draw and the approvals",
+            watched,
+        )
+        assert "within limits" in text_of(page, "#vetting")
         wait_until(
             lambda: page.locator('.round-card[data-round="1"] .badge.finalized').count() > 0,
             300,
@@ -209,7 +228,33 @@ def test_dashboard_shows_a_running_demo(tmp_path: Path) -> None:
             watched,
         )
         page.wait_for_timeout(2500)  # let the curve pick up the last round
+        # reputation: the three Byzantine providers excluded; the reward escrowed and paid out
+        wait_until(
+            lambda: page.locator("#reputation .badge.rejected", has_text="excluded").count() == 3,
+            60,
+            "the excluded providers",
+            watched,
+        )
+        wait_until(
+            lambda: "1000.00 tokens escrowed" in text_of(page, "#rewards"),
+            60,
+            "the reward",
+            watched,
+        )
         save_screenshot(page, "dashboard.png", tmp_path)
+        # the second task, a model over the committee's size limit: rejected, never opened
+        page.locator(".task-list a", has_text="Task 2").click()
+        wait_until(
+            lambda: "above the limit of 1,000,000" in text_of(page, "#vetting"),
+            60,
+            "the second task's rejection and its reasons",
+            watched,
+        )
+        assert page.locator("#vetting .badge.accepted").count() == 0
+        assert "its committee rejected it" in text_of(page, "#never-opened")
+        assert page.locator("#timeline").count() == 0  # no rounds: nothing ever trained
+        assert "rejected" in text_of(page, ".task-list a:has-text('Task 2') .badge")
+        save_screenshot(page, "dashboard-vetting.png", tmp_path)
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ async function api(path) {
   return body;
 }
 
-const state = { taskId: null, round: null, names: {}, relayer: null };
+const state = { taskId: null, round: null, names: {}, relayer: null, timelock: null };
 
 function name(address) {
   return state.names[address] || short(address);
@@ -47,6 +47,10 @@ async function loadMembers() {
       state.names[m.account] = "gateway";
       continue;
     }
+    if (m.account === state.timelock) {  // the Consortium's admin: what the council decides
+      state.names[m.account] = "council (timelock)";
+      continue;
+    }
     const r = m.role.toLowerCase() || "member";
     counters[r] = (counters[r] || 0);
     state.names[m.account] = `${r}-${counters[r]++}`;
@@ -67,7 +71,13 @@ async function loadTasks() {
   list.innerHTML = page.items.map((t) =>
     `<li><a href="#/tasks/${t.task_id}" data-task="${t.task_id}" class="${t.task_id === state.taskId ? "active" : ""}">` +
     `Task ${t.task_id} ${stageBadge(t)}` +
-    `<small>${esc(t.flow)} · ${esc(t.metric)} · ${t.flow === "federation" ? `round ${t.current_round}/${t.max_rounds}` : `${t.updates} updates`} · ${t.accepted}/${t.updates} accepted</small></a></li>`).join("");
+    `<small>${esc(t.flow)} · ${esc(t.metric)} · ${progressOf(t)} · ${t.accepted}/${t.updates} accepted</small></a></li>`).join("");
+}
+
+/** Where a task is: its round (federation) or its updates (dag); before it opens, its stage. */
+function progressOf(t) {
+  if (t.stage !== "open") return t.closed ? "never opened" : `${esc(t.stage)}: not open yet`;
+  return t.flow === "federation" ? `round ${t.current_round}/${t.max_rounds}` : `${t.updates} updates`;
 }
 
 /** A task's state: drawing, vetting, open, closed, or rejected / expired at vetting. */
@@ -75,6 +85,74 @@ function stageBadge(t) {
   const word = t.stage === "open" ? (t.closed ? "closed" : "open") : t.stage;
   const kind = { open: "open", closed: "finalized", drawing: "waiting", vetting: "waiting" }[word] || "rejected";
   return `<span class="badge ${kind}">${esc(word)}</span>`;
+}
+
+// ---- the consortium: its council, and each task's vetting, reputation and reward -----------
+const PROPOSAL_BADGE = { executed: "finalized", defeated: "rejected", canceled: "rejected", expired: "rejected" };
+const TOKEN = 1e18;  // the reward token's units per token (18 decimals)
+
+async function loadCouncil() {
+  let c;
+  try {
+    c = await api("/council");
+  } catch (e) {  // a laboratory deployment: no council governs it
+    $("#council-panel").hidden = true;
+    return;
+  }
+  const page = await api("/council/proposals?limit=20");
+  $("#council-panel").hidden = false;
+  state.timelock = c.timelock;
+  const items = page.items.map((p) =>
+    `<li data-proposal="${p.proposal_id}"><b>#${p.proposal_id}</b> ${esc(p.description)} ` +
+    `<span class="badge ${PROPOSAL_BADGE[p.state] || "waiting"}">${esc(p.state)}</span>` +
+    `<small>${p.votes_for} for · ${p.votes_against} against · ${p.votes_abstain} abstain · ` +
+    `needs ${p.quorum} for</small></li>`).join("");
+  $("#council").innerHTML =
+    `<p class="muted">${c.members.length} member organisations, one vote each: a proposal passes ` +
+    `with a majority of all members, then waits ${c.timelock_delay_s} s in the timelock.</p>` +
+    (items ? `<ol id="proposals" class="proposals">${items}</ol>` : `<p class="muted">no proposal yet</p>`);
+}
+
+/** Vetting, reputation and reward of a task whose committee was drawn (a consortium task). */
+async function governanceHtml(t) {
+  if (!t.draw_size) return "";
+  const id = t.task_id;
+  const [v, rep, reward] = await Promise.all([
+    api(`/tasks/${id}/vetting`),
+    api(`/tasks/${id}/reputation`),
+    api(`/tasks/${id}/rewards`).catch(() => null),  // none escrowed
+  ]);
+  const drawn = v.drawn_block === null
+    ? `<p class="muted">Drawing: ${v.seeds_committed.length} pool members committed a seed, ${v.seeds_revealed.length} revealed.</p>`
+    : `<p>Committee of ${v.committee.length} drawn at block ${v.drawn_block} from a pool of ${v.eligible.length} ` +
+      `(${v.eligible.map((a) => esc(name(a))).join(", ")}) with the seed <span class="mono" title="${esc(v.seed)}">${esc(short(v.seed))}</span>, ` +
+      `made of the seeds revealed by ${v.seeds_revealed.map((a) => esc(name(a))).join(", ") || "nobody"}` +
+      `${v.withheld.length ? `; withheld by ${v.withheld.map((a) => esc(name(a))).join(", ")}` : ""}. ` +
+      `Drawn: ${v.committee.map((a) => esc(name(a))).join(", ")}.</p>`;
+  const votes = v.votes.map((x) =>
+    `<tr><td class="mono">${esc(name(x.member))}</td><td><span class="badge ${x.approve ? "accepted" : "rejected"}">${x.approve ? "approve" : "reject"}</span></td>` +
+    `<td>${esc(x.reason)}</td><td>${x.block}</td></tr>`).join("");
+  let html = `<h3>Vetting</h3><div id="vetting">${drawn}` +
+    (votes ? `<table><tr><th>member</th><th>vote</th><th>reason</th><th>block</th></tr>${votes}</table>` : `<p class="muted">no vote yet</p>`) +
+    (v.outcome ? `<p>Outcome: ${stageBadge({ stage: v.outcome, closed: false })}</p>` : "") + `</div>`;
+  const providers = rep.providers.map((p) =>
+    `<tr><td class="mono">${esc(name(p.account))}</td><td>${p.accepted}</td><td>${p.rejected}</td><td>${p.expired}</td>` +
+    `<td>${p.excluded_from.includes(id) ? '<span class="badge rejected">excluded</span>' : ""}</td></tr>`).join("");
+  const validators = rep.validators.map((x) =>
+    `<tr><td class="mono">${esc(name(x.account))}</td><td>${x.scored}</td><td>${x.agreed}${x.agreement === null ? "" : ` (${(100 * x.agreement).toFixed(0)}%)`}</td>` +
+    `<td>${x.missed}</td><td>${x.late}</td><td>${x.unrevealed}</td><td>${x.votes}</td></tr>`).join("");
+  html += `<h3>Reputation</h3><div id="reputation" class="columns">` +
+    `<table><tr><th>provider</th><th>accepted</th><th>rejected</th><th>expired</th><th></th></tr>${providers}</table>` +
+    `<table><tr><th>validator</th><th>scored</th><th>agreed</th><th>missed</th><th>late</th><th>unrevealed</th><th>votes</th></tr>${validators}</table></div>`;
+  if (reward) {
+    const shares = reward.shares.map((s) =>
+      `<tr><td class="mono">${esc(name(s.account))}</td><td>${(s.withdrawn / TOKEN).toFixed(2)}</td><td>${(s.owed / TOKEN).toFixed(2)}</td></tr>`).join("");
+    html += `<h3>Reward</h3><div id="rewards"><p>${(reward.amount / TOKEN).toFixed(2)} tokens escrowed: ` +
+      `${reward.provider_share_bps / 100}% to the providers by accepted updates, the rest to the validators by ` +
+      `agreeing scores; ${(reward.paid / TOKEN).toFixed(2)} paid out. Each earner withdraws its share after the task closed.</p>` +
+      `<table><tr><th>account</th><th>withdrawn</th><th>owed</th></tr>${shares}</table></div>`;
+  }
+  return html;
 }
 
 // ---- one task ---------------------------------------------------------------------------
@@ -89,7 +167,7 @@ async function showTask(taskId, round) {
       <div><b>policy</b>${esc(t.threshold_mode)} ≥ ${fmt(t.threshold)}</div>
       <div><b>committee</b>k=${t.quorum} of ${t.committee.length}, f=${t.max_faulty_validators}</div>
       <div><b>aggregation</b>${esc(t.aggregation_rule)} (f=${t.num_byzantine})</div>
-      <div><b>rounds</b>${t.flow === "federation" ? `${t.current_round}/${t.max_rounds}` : "–"}</div>
+      <div><b>rounds</b>${t.flow === "federation" && t.current_round !== null ? `${t.current_round}/${t.max_rounds}` : "–"}</div>
       <div><b>providers</b>${t.providers}</div>
       <div><b>updates</b>${t.accepted} accepted of ${t.updates}</div>
       <div><b>state</b>${stageBadge(t)}</div>
@@ -97,7 +175,10 @@ async function showTask(taskId, round) {
       ${t.commit_window ? `<div><b>scores</b>committed ${t.commit_window} blocks, then revealed</div>` : ""}
       ${t.max_rejections ? `<div><b>free riders</b>out after ${t.max_rejections} rejections${t.excluded.length ? ` (${t.excluded.length} excluded)` : ""}</div>` : ""}
     </div>`;
-  if (t.flow === "federation") {
+  const neverOpened = t.stage !== "open" && t.closed;  // rejected or expired at vetting
+  if (neverOpened) {
+    html += `<p id="never-opened" class="muted">This task never opened: its committee ${t.stage === "rejected" ? "rejected it" : "did not decide in time"}, so no provider could join it and nothing was trained.</p>`;
+  } else if (t.flow === "federation") {
     const rounds = await api(`/tasks/${taskId}/rounds?limit=500`);
     html += `<h3>Rounds</h3><div class="timeline" id="timeline">` + rounds.items.map((r) => {
       const n = Math.max(r.submitted, 1);
@@ -110,10 +191,12 @@ async function showTask(taskId, round) {
   } else {
     html += `<h3>DAG</h3><div id="dag"></div><div id="consensus"></div>`;
   }
-  html += `<h3>Learning curve</h3><div id="curve"></div>`;
+  if (!neverOpened) html += `<h3>Learning curve</h3><div id="curve"></div>`;
+  html += await governanceHtml(t);
   html += `<h3>Committee</h3><table>${t.committee.map((v) => `<tr><td class="mono">${esc(name(v))}</td><td class="mono">${esc(v)}</td></tr>`).join("")}</table>`;
   $("#content").innerHTML = html;
   for (const a of document.querySelectorAll(".task-list a")) a.classList.toggle("active", Number(a.dataset.task) === taskId);
+  if (neverOpened) return;
   if (t.flow === "federation" && round) await showRound(taskId, round, t);
   if (t.flow === "dag") {
     drawDag(await api(`/tasks/${taskId}/dag`));
@@ -224,7 +307,7 @@ function refreshSoon() {
   if (refreshTimer) return;
   refreshTimer = setTimeout(async () => {
     refreshTimer = null;
-    await Promise.all([loadTasks(), loadHealth()]);
+    await Promise.all([loadTasks(), loadHealth(), loadCouncil().catch(() => {})]);
     if (state.taskId !== null) await route();
   }, 700);
 }
@@ -233,7 +316,10 @@ function refreshSoon() {
 const EVENT_NAMES = ["TaskPublished", "TaskClosed", "ProviderJoined", "UpdateCommitted", "UpdateSubmitted",
   "ScoreSubmitted", "UpdateAccepted", "UpdateRejected", "UpdateExpired", "AggregateProposed", "AggregateCidAdded",
   "AggregateAttested", "RoundClosedAtDeadline", "RoundFinalized", "MemberRegistered", "RoleGranted", "RoleRevoked",
-  "PublishNonceCancelled"];
+  "PublishNonceCancelled", "TaskStageChanged", "CommitteeDrawn", "CommitteeSeated", "VettingVoted",
+  "VettingConcluded", "ScoreCommitted", "ScoreRevealed", "ScoreRevealedAfterDecision", "ProviderExcluded",
+  "RewardFunded", "RewardWithdrawn", "MemberAdmitted", "MemberRemoved", "PoolJoined", "ProposalCreated",
+  "ProposalExecuted"];
 const feed = { task: null, oldest: null, seen: new Set() };
 
 function eventItem(e) {
@@ -241,7 +327,8 @@ function eventItem(e) {
   li.dataset.id = e.id;
   const task = e.args.task_id !== undefined ? ` task ${e.args.task_id}` : "";
   const round = e.args.round !== undefined ? ` r${e.args.round}` : "";
-  const who = e.args.provider || e.args.validator || e.args.publisher || e.args.proposer || e.args.account;
+  const who = e.args.provider || e.args.validator || e.args.publisher || e.args.proposer || e.args.account ||
+    e.args.member || e.args.organisation;
   li.innerHTML = `<b>${esc(e.name)}</b>${task}${round}${who ? ` <span class="mono">${esc(name(who))}</span>` : ""} <span class="muted">#${e.block_number}</span>`;
   return li;
 }
@@ -300,6 +387,7 @@ window.addEventListener("hashchange", route);
 (async () => {
   await loadHealth();
   state.relayer = (await api("/info").catch(() => ({}))).relayer || null;
+  await loadCouncil().catch(() => {});
   await loadMembers().catch(() => {});
   await loadTasks().catch((e) => { $("#task-list").innerHTML = `<li class="error">${esc(e.message)}</li>`; });
   await route();

@@ -110,11 +110,24 @@ def demo(
             "finished task until Ctrl-C (default: when run in a terminal).",
         ),
     ] = None,
+    consortium: Annotated[
+        bool | None,
+        typer.Option(
+            "--consortium/--laboratory",
+            help="Run as a consortium governed by a council (default for federation): members "
+            "admitted by vote, the committee drawn from a pool and vetting the task, a second "
+            "task rejected at vetting, scores by commit-reveal, a reward split at close. "
+            "--laboratory: one admin key grants the roles, the publisher names the committee.",
+        ),
+    ] = None,
 ) -> None:
     """The main job: a full task on a devnet, every agent a separate process, then a report.
 
     5 validators, 10 providers of which 3 are Byzantine (sign flipping, label flipping, free
-    riding) on non-IID data; each agent with its own key and embedded IPFS node. With
+    riding) on non-IID data; each agent with its own key and embedded IPFS node. As a
+    consortium (the default for federation), a sixth validator that lies joins the pool the
+    committee of 5 is drawn from, and the report adds the council's decisions, the vetting
+    votes, the reputation table and who earned what of the reward. With
     ``--flow dag`` the providers build a DAG at their own pace (two of them three times
     slower) and the report draws it.
     """
@@ -126,8 +139,12 @@ def demo(
 
     logging.basicConfig(level=logging.WARNING)
     config = _preset(flow, quick)
+    governed = flow == "federation" if consortium is None else consortium
+    if governed:
+        config = config.as_consortium()
     out = out or default_out("demo")
-    title = f"ledgerlearn demo ({'quick: digits' if quick else 'MNIST'}, {flow})"
+    kind = "consortium" if config.consortium else "laboratory"
+    title = f"ledgerlearn demo ({'quick: digits' if quick else 'MNIST'}, {flow}, {kind})"
     linger = sys.stdin.isatty() if linger is None else linger
     board = DemoDashboard(out, config.dataset, port) if dashboard else None
     if board is not None:

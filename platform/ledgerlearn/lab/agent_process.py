@@ -26,8 +26,11 @@ from ledgerlearn.agents.publisher import Publisher
 from ledgerlearn.agents.session import open_session
 from ledgerlearn.agents.validator import Validator
 from ledgerlearn.chain.keys import load_keystore
-from ledgerlearn.config import ChainSettings, StorageSettings
-from ledgerlearn.lab.simulate import RunConfig, keeper_for
+from ledgerlearn.chain.rewards import Rewards
+from ledgerlearn.config import ChainSettings, StorageSettings, VettingPolicy
+from ledgerlearn.lab.consortium import oversized
+from ledgerlearn.lab.simulate import REWARD_PROVIDER_SHARE_BPS, RunConfig, keeper_for
+from ledgerlearn.model.spec import ModelSpec
 
 log = logging.getLogger("ledgerlearn.lab.agent")
 
@@ -87,22 +90,9 @@ def _role(
     run: dict[str, Any],
     run_dir: Path,
 ) -> tuple[Callable[[], bool], int]:
-    spec, parts, validation, _ = config.data()
     if role == "publisher":
-        task_file = run_dir / "task.json"
-        if task_file.exists():  # restarted: the task is already published
-            task_id = int(strict_json.load_file(task_file)["task_id"])
-        else:
-            committee = list(run["committee"])
-            publisher = Publisher(participant)
-            params = publisher.prepare(
-                spec, validation, committee, config.chain_policy(), seed=config.seed,
-                expected_providers=len(config.providers),
-            )  # fmt: skip
-            task_id = publisher.publish(params).task_id
-            strict_json.write_file(task_file, {"task_id": task_id})
-        participant.sync()
-        return keeper_for(config, participant, task_id).step, task_id
+        return _publisher(config, participant, run, run_dir)
+    _, parts, _, _ = config.data()
     task_file = run_dir / "task.json"
     while not task_file.exists():  # ready before the task: the publisher waits for providers
         time.sleep(0.2)
@@ -120,6 +110,52 @@ def _role(
     )
     provider.check()
     return provider.step, task_id
+
+
+def _publisher(
+    config: RunConfig, participant: Participant, run: dict[str, Any], run_dir: Path
+) -> tuple[Callable[[], bool], int]:
+    """Publish the run's task (a consortium's publisher escrows its reward, then publishes a
+    second task with a model over the validators' size limit, which its committee rejects at
+    vetting) and write their ids to ``task.json``; then tend them and keep the rounds."""
+    spec, _, validation, _ = config.data()
+    publisher = Publisher(participant)
+    task_file = run_dir / "task.json"
+    if task_file.exists():  # restarted: the tasks are already published
+        published = strict_json.load_file(task_file)
+    else:
+        policy = config.chain_policy()
+
+        def publish(model: ModelSpec) -> int:
+            params = publisher.prepare(
+                model, validation, list(run["committee"]), policy, seed=config.seed,
+                expected_providers=len(config.providers),
+            )  # fmt: skip
+            return publisher.publish(params).task_id
+
+        task_id = publish(spec)
+        vetted = []
+        if config.consortium:
+            token = participant.client.deployment.reward_token
+            if config.reward and token is not None:
+                Rewards(participant.client).fund(
+                    task_id, token, config.reward, REWARD_PROVIDER_SHARE_BPS
+                )
+            limit = VettingPolicy().max_parameters  # the validators' (the default policy)
+            vetted.append(publish(oversized(spec, limit + limit // 5)))
+        published = {"task_id": task_id, "vetted": vetted}
+        strict_json.write_file(task_file, published)
+    task_id, tasks = int(published["task_id"]), [int(published["task_id"]), *published["vetted"]]
+    participant.sync()
+    keeper = keeper_for(config, participant, task_id)
+
+    def step() -> bool:  # a drawn committee gets its fragments, then the rounds are kept
+        sent = False
+        for t in tasks:
+            sent = publisher.tend(participant.task(t), validation, seed=config.seed) or sent
+        return keeper.step() or sent
+
+    return step, task_id
 
 
 def _configure_logging() -> None:

@@ -25,16 +25,20 @@ from eth_account import Account
 
 from ledgerlearn import strict_json
 from ledgerlearn.agents.participant import Participant
-from ledgerlearn.chain.backend import connect
+from ledgerlearn.chain.backend import Chain, connect
 from ledgerlearn.chain.client import LedgerClient
-from ledgerlearn.chain.deployment import deploy
+from ledgerlearn.chain.deployment import Deployment
 from ledgerlearn.chain.devnet import Devnet
 from ledgerlearn.chain.events import EventStream
 from ledgerlearn.chain.index import LedgerIndex
+from ledgerlearn.chain.vetting import Vetting
 from ledgerlearn.config import ChainSettings, DevnetSettings, StorageSettings
 from ledgerlearn.errors import LedgerlearnError
 from ledgerlearn.flows.registry import FLOWS
 from ledgerlearn.lab.background_load import BackgroundLoad
+from ledgerlearn.lab.cast import Cast
+from ledgerlearn.lab.consortium import deploy_cast, withdraw_rewards
+from ledgerlearn.lab.consortium_results import collect_consortium
 from ledgerlearn.lab.registry import LAB_FLOWS
 from ledgerlearn.lab.results import RunResult, agent_seconds
 from ledgerlearn.lab.round_timing import BlockClock, round_timings
@@ -171,20 +175,16 @@ def run_demo(
                 keystores[role].append(str(path))
         for account in [cast.admin, cast.publisher, *cast.validators, *cast.providers]:
             chain.fund(account.address, 100 * ETHER)
-        deployment = deploy(chain, cast.admin, admin_delay_s=0)
+        deployment = deploy_cast(chain, cast, consortium=config.consortium, by_vote=True, say=say)
         deployment.save(out_dir / "deployment.json")
-        admin = LedgerClient(chain, deployment, cast.admin)
-        admin.grant_role("PUBLISHER", cast.publisher.address)
-        for v in cast.validators:
-            admin.grant_role("VALIDATOR", v.address)
-        for p in cast.providers:
-            admin.grant_role("PROVIDER", p.address)
+        reader = LedgerClient(chain, deployment)
         run = {
             "config": config.model_dump(mode="json"),
             "rpc_url": net.rpc_url,
             "deployment": str(out_dir / "deployment.json"),
             "keystores": keystores,
-            "committee": [v.address for v in cast.validators],
+            # a consortium's committee is drawn from the validators' pool
+            "committee": [] if config.consortium else [v.address for v in cast.validators],
             "byzantine": [a for a, b in cast.behaviours.items() if b != "honest"],
             "timeout_s": timeout_s,
         }
@@ -210,12 +210,21 @@ def run_demo(
             members = [*cast.validators, *cast.providers]
             restart = spawn if restart_killed else None
             _wait(
-                lambda: all(admin.member(m.address).peer_address for m in members),
+                lambda: all(reader.member(m.address).peer_address for m in members),
                 agents,
                 300,
                 "every agent to start and register its IPFS node",
                 restart,
             )
+            if config.consortium:
+                pool = Vetting(reader)
+                _wait(
+                    lambda: len(pool.pool()) == len(cast.validators),
+                    agents,
+                    120,
+                    "every validator to join the pool committees are drawn from",
+                    restart,
+                )
             say("every agent is up; starting the publisher")
             ticker = connect(ChainSettings(backend="rpc", rpc_url=net.rpc_url))  # own connection
             clock = BlockClock(lambda: int(ticker.w3.eth.block_number)).start()
@@ -227,9 +236,9 @@ def run_demo(
                 "the task to be published",
                 restart,
             )
-            task_id = int(strict_json.load_file(out_dir / "task.json")["task_id"])
+            published = strict_json.load_file(out_dir / "task.json")
+            task_id, vetted = int(published["task_id"]), [int(t) for t in published["vetted"]]
             say(f"task {task_id} published")
-            reader = LedgerClient(chain, deployment)
             strategy = FLOWS[reader.task(task_id).flow]
             stream, index = EventStream(reader), LedgerIndex()
             said: object = None
@@ -251,7 +260,14 @@ def run_demo(
             clock.stop()
             clock.save(out_dir / "blocks.json")
             say("task finished; reading the history back from the chain and IPFS")
-            result = _collect(chain, deployment, task_id, config, cast, out_dir, block_time_s)
+            if config.reward:
+                paid = withdraw_rewards(
+                    chain, deployment, [*cast.validators, *cast.providers], task_id
+                )
+                say(f"{len(paid)} earners withdrew their share of the reward")
+            result = _collect(
+                chain, deployment, task_id, vetted, config, cast, out_dir, block_time_s
+            )
             result.timings["wall_s"] = time.perf_counter() - started
             if load.report is not None:
                 result.background_load = load.report.describe()
@@ -315,15 +331,16 @@ def _stop(agents: list[Agent]) -> None:
 
 
 def _collect(
-    chain: object,
-    deployment: object,
+    chain: Chain,
+    deployment: Deployment,
     task_id: int,
+    vetted: list[int],
     config: RunConfig,
-    cast: object,
+    cast: Cast,
     out_dir: Path,
     block_time_s: float = 1.0,
 ) -> RunResult:
-    reader = LedgerClient(chain, deployment)  # type: ignore[arg-type]
+    reader = LedgerClient(chain, deployment)
     _, _, _, test = config.data()
     storage = StorageSettings(repo_dir=out_dir / "agents" / "reporter" / "ipfs")
     with IpfsNode(storage) as node:  # Ctrl-C / SIGTERM still stop the demo
@@ -334,7 +351,7 @@ def _collect(
                 node.connect(address)
             except Exception as exc:  # the agents were just stopped: their content was pinned
                 log.debug("cannot connect to %s: %s", address, exc)
-        names, behaviours = cast.names, cast.behaviours  # type: ignore[attr-defined]
+        names, behaviours = cast.names, cast.behaviours
         task = participant.task(task_id)
         result = LAB_FLOWS[task.flow].collect(
             participant,
@@ -347,6 +364,11 @@ def _collect(
             block_time_s=block_time_s,
             dropped=None,  # each provider process knows its own
         )
+        if config.consortium:
+            liars = config.validator_behaviours or ["honest"] * len(cast.validators)
+            shown: dict[str, str] = dict(behaviours)
+            shown.update((v.address, b) for v, b in zip(cast.validators, liars, strict=True))
+            result.consortium = collect_consortium(participant, task_id, vetted, names, shown)
     roles: dict[str, list[Stopwatch]] = {"publisher": [], "validators": [], "providers": []}
     for path in sorted((out_dir / "agents").glob("*/timings.json")):
         role = path.parent.name.rsplit("-", 1)[0]

@@ -18,6 +18,7 @@ from ledgerlearn.behaviours.backdoor import Backdoor, backdoor_accuracy
 from ledgerlearn.chain.index import UpdateRecord
 from ledgerlearn.core.rules import SCORE_INVALID, Flow, Status, from_fixed
 from ledgerlearn.data import Dataset
+from ledgerlearn.lab.consortium_results import ConsortiumRecord
 from ledgerlearn.lab.round_timing import RoundTiming
 from ledgerlearn.stopwatch import CATEGORIES, Stopwatch
 from ledgerlearn.training import METRICS_BY_ID, evaluate
@@ -124,6 +125,9 @@ class RunResult:
     blocks are not wall-clock time)."""
     background_load: str | None = None
     """How loaded the machine was by a CPU hog run next to the agents (None: no hog)."""
+    consortium: ConsortiumRecord | None = None
+    """A consortium run's governance: the council's decisions, the draw and vetting, the
+    reputation table, the reward's split (None: a laboratory deployment)."""
 
     @property
     def final_metric(self) -> float:
@@ -148,6 +152,7 @@ class RunResult:
             "dag": None,
             "round_timings": [dataclasses.asdict(t) for t in self.round_timings],
             "background_load": self.background_load,
+            "consortium": self.consortium.as_json() if self.consortium is not None else None,
         }
         raw.update(self.history.json_fields())
         raw["final_metric"] = self.final_metric

@@ -32,8 +32,7 @@ from ledgerlearn.behaviours.keepers import DeadCidKeeper, WrongAggregateKeeper
 from ledgerlearn.behaviours.lying_validator import ValidatorBehaviour
 from ledgerlearn.chain.backend import Chain, connect
 from ledgerlearn.chain.client import LedgerClient
-from ledgerlearn.chain.consortium_deployment import CouncilSettings, Founder, deploy_consortium
-from ledgerlearn.chain.deployment import Deployment, deploy
+from ledgerlearn.chain.deployment import Deployment
 from ledgerlearn.chain.outbox import Outbox
 from ledgerlearn.chain.rewards import Rewards
 from ledgerlearn.config import ChainSettings, StorageSettings
@@ -44,6 +43,8 @@ from ledgerlearn.flows.dag.updates import DagSettings
 from ledgerlearn.flows.policy import Policy
 from ledgerlearn.flows.ports import ProviderBehaviour
 from ledgerlearn.flows.registry import FLOWS
+from ledgerlearn.lab.cast import Cast
+from ledgerlearn.lab.consortium import deploy_cast
 from ledgerlearn.lab.results import RunResult, agent_seconds
 from ledgerlearn.model import ModelSpec
 from ledgerlearn.model.presets import cnn_mnist, mlp_digits
@@ -316,6 +317,40 @@ class RunConfig(BaseModel):
                 update[name] = getattr(self.policy, name) * blocks_per_tick
         return self.policy.model_copy(update=update)
 
+    def as_consortium(self, *, reward: int = 1000 * 10**18) -> RunConfig:
+        """The same task run by a consortium (the demo's): a pool of one validator more than
+        the committee, so the draw leaves one out, and that one lies (inflates every score);
+        the committee drawn from the pool and vetting the task before it opens; scores by
+        commit-reveal (committed in the first 60% of the scoring window); a provider
+        excluded after 2 rejected updates; ``reward`` test tokens escrowed (18 decimals).
+
+        A round waits for the honest providers' number of updates, not every provider's:
+        the excluded ones send none after their second rejection.
+        """
+        honest = sum(b == "honest" for b in self.providers)
+        window = max(self.policy.score_window, 16)
+        policy = self.policy.model_copy(
+            update={
+                "draw_size": self.validators,
+                "score_window": window,
+                "commit_window": window * 6 // 10,
+                "score_extension": max(self.policy.score_extension, window),
+                "max_rejections": 2,
+                "min_updates": min(self.policy.min_updates, honest),
+            }
+        )
+        liars = self.validator_behaviours or ["honest"] * self.validators
+        return RunConfig.model_validate(
+            {
+                **self.model_dump(),
+                "consortium": True,
+                "reward": reward,
+                "validators": self.validators + 1,
+                "validator_behaviours": [*liars, "inflate"],
+                "policy": policy.model_dump(),
+            }
+        )
+
     def without_byzantine(self) -> RunConfig:
         """The same task with only the honest providers, each on the same data as here."""
         honest = [i for i, b in enumerate(self.providers) if b == "honest"]
@@ -356,18 +391,6 @@ class Agents:
     validators: list[Validator]
     providers: list[Provider]
     node: IpfsNode
-
-
-@dataclass
-class Cast:
-    """The accounts of a run and how to show them."""
-
-    admin: LocalAccount
-    publisher: LocalAccount
-    validators: list[LocalAccount]
-    providers: list[LocalAccount]
-    behaviours: dict[str, str]
-    names: dict[str, str]
 
 
 def make_cast(config: RunConfig) -> Cast:
@@ -413,7 +436,7 @@ def simulate(
         cast = make_cast(config)
         for account in [cast.admin, cast.publisher, *cast.validators, *cast.providers]:
             chain.fund(account.address, 100 * ETHER)
-        deployment = _deploy(chain, cast, consortium=config.consortium)
+        deployment = deploy_cast(chain, cast, consortium=config.consortium)
         if deployment_file is not None:
             deployment.save(deployment_file)
         if node is not None:
@@ -441,33 +464,6 @@ def simulate(
 
 REWARD_PROVIDER_SHARE_BPS = 7000
 """The share of a run's reward for providers (the rest for validators), in basis points."""
-
-
-def _deploy(chain: Chain, cast: Cast, *, consortium: bool) -> Deployment:
-    """The contracts and the roles: a laboratory deployment (the cast's admin grants the roles)
-    or a consortium (every organisation a founder of its council; nobody is admin)."""
-    if consortium:
-        founders = [
-            Founder(cast.publisher.address, ("PUBLISHER",)),
-            *[Founder(v.address, ("VALIDATOR",)) for v in cast.validators],
-            *[Founder(p.address, ("PROVIDER",)) for p in cast.providers],
-        ]
-        deployment = deploy_consortium(
-            chain, cast.admin, founders, CouncilSettings(timelock_delay_s=1)
-        )
-        token = LedgerClient(chain, deployment, cast.admin).satellite("TestToken")
-        LedgerClient(chain, deployment, cast.admin).transact(
-            token.functions.mint(cast.publisher.address, 10**24)  # the devnet's test token
-        )
-        return deployment
-    deployment = deploy(chain, cast.admin, admin_delay_s=0)
-    admin = LedgerClient(chain, deployment, cast.admin)
-    admin.grant_role("PUBLISHER", cast.publisher.address)
-    for v in cast.validators:
-        admin.grant_role("VALIDATOR", v.address)
-    for p in cast.providers:
-        admin.grant_role("PROVIDER", p.address)
-    return deployment
 
 
 def _participant(

@@ -22,6 +22,7 @@ LAYOUT = [
     "dag",
     "round_timings",
     "background_load",
+    "consortium",
     "final_metric",
 ]
 
@@ -31,6 +32,7 @@ def test_result_json_has_one_layout_for_both_flows() -> None:
     assert list(federation) == LAYOUT
     assert federation["dag"] is None and [r["round"] for r in federation["rounds"]] == [1, 2, 3]
     assert federation["final_metric"] == 0.9
+    assert federation["consortium"] is None  # a laboratory run: no governance to report
     dag = dag_result().as_json()
     assert list(dag) == LAYOUT
     assert dag["rounds"] == [] and len(dag["dag"]["nodes"]) == 7

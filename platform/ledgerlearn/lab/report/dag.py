@@ -33,6 +33,12 @@ from rich.table import Table
 from rich.text import Text
 
 from ledgerlearn.lab.dag_results import DagHistory, DagNode, dag_of
+from ledgerlearn.lab.report.consortium import (
+    consortium_files,
+    consortium_section,
+    show_consortium,
+    write_consortium,
+)
 from ledgerlearn.lab.report.sections import (
     ACCURACY_PNG,
     BASELINE_LABEL,
@@ -458,11 +464,13 @@ def _markdown(
         *_consensus_section(result),
         *decisions_by_behaviour(result, expired=False),
         *_updates_section(result),
+        *consortium_section(result),
         *agents_time(result, AGENTS_TIME, bold_total=False),
         *files(
             [
                 ", ".join(link(name) for name in (DAG_PNG, ACCURACY_PNG, SCORES_PNG)),
                 RESULT_FILE,
+                *consortium_files(result),
             ]
         ),
     ]
@@ -503,6 +511,7 @@ def write_dag_report(
     plot_dag(result, out_dir / DAG_PNG)
     plot_consensus(result, out_dir / ACCURACY_PNG, baseline=baseline)
     plot_dag_scores(result, out_dir / SCORES_PNG)
+    write_consortium(result, out_dir)
     markdown = _markdown(result, title=title, config=config, baseline=baseline)
     return write_files(result, out_dir, markdown)
 
@@ -510,5 +519,6 @@ def write_dag_report(
 def show(console: Console, result: RunResult, baseline: RunResult | None = None) -> None:
     """Print the tips and the summary lines to ``console``."""
     console.print(tips_table(result))
+    show_consortium(console, result)
     for line in dag_summary_lines(result, baseline):
         console.print(line)

@@ -41,6 +41,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ledgerlearn.lab.report.consortium import (
+    consortium_files,
+    consortium_section,
+    show_consortium,
+    write_consortium,
+)
 from ledgerlearn.lab.report.sections import (
     ACCURACY_PNG,
     BASELINE_LABEL,
@@ -715,6 +721,7 @@ def _markdown(
         *_rounds_section(result),
         *_updates_section(result),
         *decisions_by_behaviour(result),
+        *consortium_section(result),
         *_timings_section(result),
         *_round_time_section(result),
         *agents_time(result, AGENTS_TIME, bold_total=True),
@@ -724,6 +731,7 @@ def _markdown(
                 "accepted updates in on-chain order and the number of attesters",
                 RESULT_FILE,
                 ", ".join(link(name) for name in (ACCURACY_PNG, DECISIONS_PNG, SCORES_PNG)),
+                *consortium_files(result),
             ]
         ),
     ]
@@ -780,6 +788,7 @@ def write_report(
     plot_scores(result, out_dir / SCORES_PNG)
     if result.round_timings:
         plot_round_time(result, out_dir / ROUND_TIME_PNG)
+    write_consortium(result, out_dir)
     (out_dir / RECEIPTS_JSON).write_text(
         dump({"task_id": result.task_id, "rounds": receipts(result)}), encoding="utf-8"
     )
@@ -793,5 +802,6 @@ def show(console: Console, result: RunResult, baseline: RunResult | None = None)
     """Print the rounds, the decision per update and the summary lines to ``console``."""
     console.print(round_table(result))
     console.print(decision_table(result))
+    show_consortium(console, result)
     for line in summary_lines(result, baseline):
         console.print(line)
