@@ -16,7 +16,7 @@ pragma solidity ^0.8.28;
 /// any reveal, so its reveal after the decision (before the scoring deadline) still shows timely
 /// work: it is checked, recorded (`ScoreRevealedAfterDecision`) and, when it agrees with the
 /// decision, credited here (`lateCreditOf`), which the reward escrow adds to the ledger's
-/// credits. Otherwise revealing in the same block as the deciding members, a block too late,
+/// credits; not after the task closed, when the escrow may already have paid by them. Otherwise revealing in the same block as the deciding members, a block too late,
 /// would forfeit a member's share.
 interface IScoreCommitments {
     /// @notice A committee member committed to its score of `update`.
@@ -41,7 +41,8 @@ interface IScoreCommitments {
     error ScoreCommitmentsRevealTooEarly(uint256 taskId, bytes32 update, uint256 deadline);
     /// @notice The member has no commitment to reveal for this update.
     error ScoreCommitmentsNoCommitment(uint256 taskId, bytes32 update, address validator);
-    /// @notice The update's scoring closed at `deadline` (or it expired): the reveal counts for nothing.
+    /// @notice The update's scoring closed at `deadline` (or it expired, or its task closed): the
+    /// reveal counts for nothing.
     error ScoreCommitmentsRevealClosed(uint256 taskId, bytes32 update, uint256 deadline);
     /// @notice The score and salt do not match the commitment.
     error ScoreCommitmentsMismatch(uint256 taskId, bytes32 update, bytes32 commitment, bytes32 revealed);
@@ -53,11 +54,11 @@ interface IScoreCommitments {
     /// @notice `commitScore` for several updates of one task.
     function commitScores(uint256 taskId, bytes32[] calldata updates, bytes32[] calldata commitments) external;
     /// @notice Reveals a committed score: forwarded to the ledger as the member's score while the
-    /// update is pending; after its decision and before its scoring deadline, credited here when
-    /// it agrees with the decision.
+    /// update is pending; after its decision, before its scoring deadline and while its task is
+    /// open, credited here when it agrees with the decision (the credits are fixed at close).
     function revealScore(uint256 taskId, bytes32 update, int64 score, bytes32 salt) external;
-    /// @notice `revealScore` for several updates; updates whose scoring closed (or that expired)
-    /// meanwhile are skipped, their commitments left unrevealed.
+    /// @notice `revealScore` for several updates; updates whose scoring closed (or that expired, or
+    /// whose task closed) meanwhile are skipped, their commitments left unrevealed.
     function revealScores(uint256 taskId, bytes32[] calldata updates, int64[] calldata scores, bytes32[] calldata salts)
         external;
 

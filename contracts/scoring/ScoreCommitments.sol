@@ -49,11 +49,9 @@ contract ScoreCommitments is IScoreCommitments {
         if (u.status == IUpdateLedger.Status.Pending) {
             _reveal(taskId, update, score, salt);
         } else {
-            uint256 deadline = _ledger.scoreDeadline(taskId, update);
-            if (u.status == IUpdateLedger.Status.Expired || block.number >= deadline) {
-                revert ScoreCommitmentsRevealClosed(taskId, update, deadline);
-            }
-            _revealDecided(taskId, update, score, salt, u.status);
+            (bool counts, uint256 deadline, int64 threshold) = _late(taskId, update, u.status);
+            if (!counts) revert ScoreCommitmentsRevealClosed(taskId, update, deadline);
+            _revealDecided(taskId, update, score, salt, u.status, threshold);
         }
     }
 
@@ -68,13 +66,12 @@ contract ScoreCommitments is IScoreCommitments {
             IUpdateLedger.Status status = _ledger.getUpdate(taskId, updates[i]).status;
             if (status == IUpdateLedger.Status.Pending) {
                 _reveal(taskId, updates[i], scores[i], salts[i]);
-            } else if (
+            } else {
                 // Decided by the other members since the batch was prepared: credited if in time.
-                status != IUpdateLedger.Status.Expired && block.number < _ledger.scoreDeadline(taskId, updates[i])
-            ) {
+                (bool counts,, int64 threshold) = _late(taskId, updates[i], status);
                 // The ledger (immutable, ours) calls nothing back: no reentrancy through it.
                 // slither-disable-next-line reentrancy-no-eth
-                _revealDecided(taskId, updates[i], scores[i], salts[i], status);
+                if (counts) _revealDecided(taskId, updates[i], scores[i], salts[i], status, threshold);
             }
         }
     }
@@ -133,15 +130,34 @@ contract ScoreCommitments is IScoreCommitments {
         _ledger.submitScoreFor(taskId, update, msg.sender, score);
     }
 
-    /// @dev A reveal of an update decided (accepted or rejected) before it, within the scoring
-    /// deadline: credited when on the side of the decision, like the ledger credits its scores.
-    function _revealDecided(uint256 taskId, bytes32 update, int64 score, bytes32 salt, IUpdateLedger.Status status)
+    /// @dev Whether a reveal of an update decided before it still counts: the update not expired,
+    /// its scoring deadline not reached, its task not closed (the reward escrow reads the credits
+    /// from the close on: they must not move after it). Also the deadline and the threshold.
+    function _late(uint256 taskId, bytes32 update, IUpdateLedger.Status status)
         private
+        view
+        returns (bool counts, uint256 deadline, int64 threshold)
     {
-        _open(taskId, update, score, salt);
+        deadline = _ledger.scoreDeadline(taskId, update);
         ITaskRegistry.TaskInfo memory t = _ledger.getTask(taskId);
-        bool passed = score != SCORE_INVALID && score >= t.threshold;
-        bool agreed = passed == (status == IUpdateLedger.Status.Accepted);
+        counts = status != IUpdateLedger.Status.Expired && block.number < deadline && !t.closed;
+        threshold = t.threshold;
+    }
+
+    /// @dev A reveal of an update decided (accepted or rejected) before it, in time: credited
+    /// when on the side of the decision, like the ledger credits its scores.
+    function _revealDecided(
+        uint256 taskId,
+        bytes32 update,
+        int64 score,
+        bytes32 salt,
+        IUpdateLedger.Status status,
+        int64 threshold
+    ) private {
+        _open(taskId, update, score, salt);
+        bool passed = score != SCORE_INVALID && score >= threshold;
+        // On the side of the decision: passed an accepted update, or failed a rejected one.
+        bool agreed = status != IUpdateLedger.Status.Accepted ? !passed : passed;
         if (agreed) {
             _lateCredits[taskId][msg.sender] += 1;
             _lateCreditTotals[taskId] += 1;

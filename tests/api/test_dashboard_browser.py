@@ -372,7 +372,10 @@ def test_dashboard_shows_a_finished_task_history(tmp_path: Path) -> None:
                 wait_until(lambda n=shown: items.count() > n, 30, "older events", run.watched)
             ids = [li.get_attribute("data-id") for li in page.locator("#feed li").all()]
             assert ids == expected[::-1]  # every event once, newest first
-            assert "TaskClosed" in page.locator("#feed li").first.inner_text()
+            # newest first: after the close, only the earners' withdrawals of their reward
+            texts = page.locator("#feed li").all_inner_texts()
+            closed = next(i for i, text in enumerate(texts) if text.startswith("TaskClosed"))
+            assert closed > 0 and all(t.startswith("RewardWithdrawn") for t in texts[:closed])
             wait_until(
                 lambda: page.locator('.round-card[data-round="3"] .badge.finalized').count(),
                 60, "the finished rounds", run.watched,

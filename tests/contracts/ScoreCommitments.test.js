@@ -172,6 +172,26 @@ describe("ScoreCommitments (J3)", function () {
     expect(await scoreCommitments.commitmentOf(taskId, update, committee[4].address)).to.not.equal(ethers.ZeroHash);
   });
 
+  it("no credit moves after the task closed: a reveal then is refused alone and skipped in a batch", async function () {
+    // the escrow pays by the credits from the close on: a late credit after some withdrew would
+    // make the shares add up to more than the pool
+    const ctx = await loadFixture(dagCommitRevealTask);
+    const { ledger, scoreCommitments, publisher, taskId, update, committee, deadline } = ctx;
+    for (const m of committee) await commit(ctx, m, PASS);
+    await mineBefore(deadline);
+    for (const m of committee.slice(0, 3)) await reveal(ctx, m, PASS); // accepted
+    await ledger.connect(publisher).closeTask(taskId);
+    const closes = Number(await ledger.scoreDeadline(taskId, update));
+    expect(await ethers.provider.getBlockNumber()).to.be.lessThan(closes); // in time, but closed
+    await expect(reveal(ctx, committee[3], PASS))
+      .to.be.revertedWithCustomError(scoreCommitments, "ScoreCommitmentsRevealClosed")
+      .withArgs(taskId, update, closes);
+    await expect(
+      scoreCommitments.connect(committee[4]).revealScores(taskId, [update], [PASS], [salt(committee[4], update)])
+    ).to.not.emit(scoreCommitments, "ScoreRevealedAfterDecision");
+    expect(await scoreCommitments.lateCreditTotal(taskId)).to.equal(0);
+  });
+
   it("the reward counts an agreeing reveal after the decision; a disagreeing one, a mismatch or a silence earn nothing", async function () {
     // dag, committee of 5, reward 1000 (70% providers): m0-m2 reveal and accept; m3 reveals its
     // pass after the decision (credited), m4 its fail (not credited). Providers: p0 700. Validators:

@@ -706,6 +706,20 @@ def test_publish_refuses_a_committee_address_with_a_wrong_checksum(tmp_path: Pat
     assert_clear_error(run(*args, env=agent_env(tmp_path)), "--committee", "EIP-55 checksum")
 
 
+def test_publish_names_a_committee_or_draws_one_never_both(tmp_path: Path) -> None:
+    base = [
+        "publish", "--keystore", str(tmp_path / "missing.json"), "--rpc", "http://127.0.0.1:9",
+        "--preset", "logreg_digits", "--dataset", "digits", "--quorum", "2",
+        "--max-faulty-validators", "0",
+    ]  # fmt: skip
+    env = agent_env(tmp_path)
+    named = ",".join(Account.create().address for _ in range(3))
+    both = run(*base, "--draw-size", "3", "--committee", named, env=env)
+    assert_clear_error(both, "--committee", "draws a committee of 3", "name no committee")
+    neither = run(*base, env=env)
+    assert_clear_error(neither, "--committee", "give the validators' addresses", "--draw-size")
+
+
 def test_usage_errors_name_the_options(tmp_path: Path) -> None:
     env = agent_env(tmp_path)
     both = run("provider", "run", "--task", "1", "--data", "x.npz", "--dataset", "digits", env=env)

@@ -385,6 +385,9 @@ async function listen() {
 
 window.addEventListener("hashchange", route);
 (async () => {
+  // before anything is awaited: the button shows with the first page of events, while the
+  // task's view may still be loading
+  $("#feed-older").addEventListener("click", () => loadOlder().catch(() => {}));
   await loadHealth();
   state.relayer = (await api("/info").catch(() => ({}))).relayer || null;
   await loadCouncil().catch(() => {});
@@ -392,7 +395,6 @@ window.addEventListener("hashchange", route);
   await loadTasks().catch((e) => { $("#task-list").innerHTML = `<li class="error">${esc(e.message)}</li>`; });
   await route();
   await listen();
-  $("#feed-older").addEventListener("click", () => loadOlder().catch(() => {}));
   setInterval(loadHealth, 5000);
   // evaluations and consensus models change without a contract event: refresh now and then
   setInterval(() => { if (state.taskId !== null) refreshSoon(); }, 10000);

@@ -959,8 +959,8 @@ class ScoreCommitmentsNotMember(ContractCustomError):
 
 
 class ScoreCommitmentsRevealClosed(ContractCustomError):
-    """The update's scoring closed at `deadline` (or it expired): the reveal counts for
-    nothing.
+    """The update's scoring closed at `deadline` (or it expired, or its task closed): the
+    reveal counts for nothing.
     """
 
     signature = "ScoreCommitmentsRevealClosed(uint256,bytes32,uint256)"

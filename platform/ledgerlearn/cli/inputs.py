@@ -32,13 +32,24 @@ BUNDLED_SPLIT_SEED = 0
 """Seed of that split (fixed: publisher and providers must agree on it)."""
 
 
-def committee(text: str) -> list[str]:
-    """The ``--committee`` addresses, checksummed; refuses none, a bad one and a repeated one."""
+def committee(text: str | None, *, drawn: int = 0) -> list[str]:
+    """The ``--committee`` addresses, checksummed; refuses none, a bad one and a repeated one.
+    With ``drawn`` (the policy's draw size) the committee is drawn: it refuses any."""
     from ledgerlearn.addresses import AddressError, parse_address
 
-    members = [part.strip() for part in text.split(",") if part.strip()]
+    members = [part.strip() for part in (text or "").split(",") if part.strip()]
+    if drawn:
+        if members:
+            raise ConfigError(
+                f"--committee: the policy draws a committee of {drawn} from the validators' "
+                "pool (--draw-size): name no committee"
+            )
+        return []
     if not members:
-        raise ConfigError("--committee: give the validators' addresses, comma separated")
+        raise ConfigError(
+            "--committee: give the validators' addresses, comma separated (or, on a "
+            "consortium, --draw-size N to draw the committee from the validators' pool)"
+        )
     checksummed: list[str] = []
     for member in members:
         try:

@@ -56,12 +56,14 @@ __all__ = ["publish"]
 @policy_options
 def publish(
     committee: Annotated[
-        str,
+        str | None,
         typer.Option(
             help="The validators' addresses, comma separated; each must have run "
-            "`ledgerlearn validator run` once (it registers its encryption key)."
+            "`ledgerlearn validator run` once (it registers its encryption key). On a "
+            "consortium, name none and give --draw-size: the committee is drawn from the "
+            "validators' pool and vets the task before it opens.",
         ),
-    ],
+    ] = None,
     keystore: KeystoreOpt = None,
     deployment: DeploymentOpt = None,
     rpc: RpcOpt = None,
@@ -134,7 +136,7 @@ def publish(
                 f"--duration applies to tasks their publisher closes ({strategy.name} tasks "
                 "end by themselves)"
             )
-        members = inputs.committee(committee)
+        members = inputs.committee(committee, drawn=policy.draw_size)
         policy.check_committee(policy.draw_size or len(members), expected_providers)
         model = inputs.model_spec(spec, preset)
         initial = inputs.initial_weights(weights, model)
@@ -179,6 +181,12 @@ def publish(
                 console.print(f"  initial weights  {params.initial_weights_cid}")
                 for member, cid in zip(members, params.fragment_cids, strict=True):
                     console.print(f"  fragment for {member}  {cid}")
+                if policy.draw_size:
+                    console.print(
+                        f"  committee        {policy.draw_size} members drawn from the "
+                        "validators' pool; they vet the task before it opens (the fragments "
+                        "are encrypted to them once drawn)"
+                    )
                 console.print(
                     f"  {strategy.task_shape(policy, close_after=duration)}, quorum "
                     f"{policy.quorum}, f {policy.max_faulty_validators}, rule "

@@ -260,7 +260,7 @@ def run_demo(
             clock.stop()
             clock.save(out_dir / "blocks.json")
             say("task finished; reading the history back from the chain and IPFS")
-            if config.reward:
+            if config.consortium and config.reward:  # a laboratory ledger has no escrow
                 paid = withdraw_rewards(
                     chain, deployment, [*cast.validators, *cast.providers], task_id
                 )

@@ -321,19 +321,21 @@ class RunConfig(BaseModel):
         """The same task run by a consortium (the demo's): a pool of one validator more than
         the committee, so the draw leaves one out, and that one lies (inflates every score);
         the committee drawn from the pool and vetting the task before it opens; scores by
-        commit-reveal (committed in the first 60% of the scoring window); a provider
-        excluded after 2 rejected updates; ``reward`` test tokens escrowed (18 decimals).
+        commit-reveal (committed within the blocks the task gave to scoring in the clear,
+        revealed in the 8 blocks after); a provider excluded after 2 rejected updates;
+        ``reward`` test tokens escrowed (18 decimals).
 
         A round waits for the honest providers' number of updates, not every provider's:
         the excluded ones send none after their second rejection.
         """
         honest = sum(b == "honest" for b in self.providers)
-        window = max(self.policy.score_window, 16)
+        commit = self.policy.score_window  # scoring takes as long as it did in the clear
+        window = commit + 8
         policy = self.policy.model_copy(
             update={
                 "draw_size": self.validators,
                 "score_window": window,
-                "commit_window": window * 6 // 10,
+                "commit_window": commit,
                 "score_extension": max(self.policy.score_extension, window),
                 "max_rejections": 2,
                 "min_updates": min(self.policy.min_updates, honest),
