@@ -18,7 +18,7 @@ DEMO_OPTS = $(if $(OUT),--out $(OUT),) $(if $(PORT),--port $(PORT),) $(if $(NO_D
 demo: setup  ## the main job: a full task (MNIST), every agent a process on a devnet, a report
 	$(VENV)/bin/ledgerlearn demo --baseline $(DEMO_OPTS)
 
-demo-quick: setup  ## the same on digits with 3 rounds (under 2 minutes)
+demo-quick: setup  ## the same on digits with 3 rounds (about 2 minutes)
 	$(VENV)/bin/ledgerlearn demo --quick $(DEMO_OPTS)
 
 demo-dag: setup  ## the quick demo's cast on a dag task (about 90 s), the DAG drawn in the report

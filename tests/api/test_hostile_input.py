@@ -526,8 +526,10 @@ def test_a_flood_of_an_unavailable_cid_does_not_slow_other_requests(
         out, _ = attack.communicate(timeout=120)
     flood = [json.loads(line) for line in out.splitlines() if line.strip()]
     assert set(downloads) == {200}, downloads
+    # with the flaw /health took up to 8 s; without it a loaded CI machine answers within about
+    # a tenth of a second (p95 109 ms once): a bound of 1 s tells the two apart
     p95 = float(np.percentile(latencies, 95))
-    assert p95 < 0.1, f"/health p95 {p95 * 1000:.0f} ms during the flood"
+    assert p95 < 1.0, f"/health p95 {p95 * 1000:.0f} ms during the flood"
     assert flood and {r["status"] for r in flood} == {504}, flood[:3]
     remembered = [r for r in flood if "its last fetch failed" in r["message"]]
     assert len(remembered) >= len(flood) - 20  # one fetch, the others answered from memory

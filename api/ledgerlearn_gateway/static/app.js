@@ -120,7 +120,8 @@ async function governanceHtml(t) {
   const [v, rep, reward] = await Promise.all([
     api(`/tasks/${id}/vetting`),
     api(`/tasks/${id}/reputation`),
-    api(`/tasks/${id}/rewards`).catch(() => null),  // none escrowed
+    // the split is owed from the close on (each share is a chain read: not on every event before)
+    t.closed ? api(`/tasks/${id}/rewards`).catch(() => null) : null,  // null: none escrowed
   ]);
   const drawn = v.drawn_block === null
     ? `<p class="muted">Drawing: ${v.seeds_committed.length} pool members committed a seed, ${v.seeds_revealed.length} revealed.</p>`

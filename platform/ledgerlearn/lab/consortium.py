@@ -15,7 +15,6 @@ is every earner pulling its share once the task closed.
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Callable, Sequence
 
@@ -39,8 +38,6 @@ __all__ = [
     "oversized",
     "withdraw_rewards",
 ]
-
-log = logging.getLogger(__name__)
 
 PUBLISHER_TOKENS = 10**24
 """Test tokens minted to the publisher on the devnet (10^6 tokens of 18 decimals)."""
