@@ -184,7 +184,19 @@ async function main() {
     gid, members.map((_, i) => h(`gf-${i}`)), members.map((_, i) => cid(`gf-${i}`)))));
   const reason = "within limits: 2,410 parameters, 2,368 MACs per sample, layers Linear, ReLU, data kind handwritten-digits";
   record("vetting vote (approve, 104-byte reason)", await gasOf(g.vetting.connect(members[0]).vote(gid, true, reason)));
-  await g.vetting.connect(members[1]).vote(gid, true, reason);
+  {
+    // members[1]'s vote relayed by someone else (a gateway) with the member's EIP-712 signature
+    const { chainId } = await ethers.provider.getNetwork();
+    const domain = { name: "ledgerlearn vetting", version: "1", chainId, verifyingContract: await g.vetting.getAddress() };
+    const types = { Vote: [
+      { name: "taskId", type: "uint256" }, { name: "approve", type: "bool" }, { name: "reason", type: "string" },
+      { name: "member", type: "address" }, { name: "deadline", type: "uint256" },
+    ] };
+    const vote = { taskId: gid, approve: true, reason, member: members[1].address, deadline: 2n ** 40n };
+    const signature = await members[1].signTypedData(domain, types, vote);
+    record("vetting vote relayed (voteFor, EIP-712)", await gasOf(g.vetting.connect(g.outsider).voteFor(
+      gid, true, reason, members[1].address, vote.deadline, signature)), "the relayer pays; same reason");
+  }
   record("vetting vote (deciding: opens the task)", await gasOf(g.vetting.connect(members[2]).vote(gid, true, reason)));
   for (const a of g.p.slice(0, 2)) await g.ledger.connect(a).joinTask(gid);
   const cu = [h("cr-a"), h("cr-b")];
@@ -221,7 +233,7 @@ async function main() {
   const token = await (await ethers.getContractFactory("TestToken")).deploy(ctx.admin.address);
   await token.connect(ctx.admin).mint(publisher.address, 1_000_000n);
   await token.connect(publisher).approve(await escrow.getAddress(), 1_000_000n);
-  record("reward: fund (ERC-20 transferFrom)", await gasOf(escrow.connect(publisher).fund(dagId, await token.getAddress(), 1_000_000n, 7000)));
+  record("reward: fund (ERC-20 transferFrom)", await gasOf(escrow.connect(publisher).fund(dagId, await token.getAddress(), 1_000_000n, 7000, 1000)));
   await ledger.connect(publisher).closeTask(dagId);
   record("reward: withdraw (provider)", await gasOf(escrow.connect(fed[0]).withdraw(dagId)));
   record("reward: withdraw (validator)", await gasOf(escrow.connect(v[0]).withdraw(dagId)));

@@ -21,6 +21,7 @@ from eth_utils.address import to_checksum_address
 
 from ledgerlearn import strict_json
 from ledgerlearn.chain.client import LedgerClient
+from ledgerlearn.chain.vetting import vote_typed_data
 from ledgerlearn.errors import LedgerlearnError
 from ledgerlearn.flows.policy import Policy
 from ledgerlearn.model import ModelSpec
@@ -194,6 +195,38 @@ class GatewayClient:
             f"/publications/{publication_id}/signature",
             signed=True,
             json={"signature": "0x" + signature.hex()},
+        )
+        return result
+
+    # -- vetting -------------------------------------------------------------------------
+    def vote(
+        self, task_id: int, approve: bool, reason: str, *, valid_s: int = 600
+    ) -> dict[str, Any]:
+        """Vote on a task this account was drawn to vet: sign the vote locally (EIP-712, void
+        after ``valid_s`` seconds) for the gateway to relay; the vote as recorded."""
+        assert self.account is not None
+        vetting = self.info.get("vetting")
+        if not vetting:
+            raise GatewayError("this gateway's deployment has no vetting (a laboratory)")
+        deadline = int(time.time()) + valid_s
+        typed = vote_typed_data(
+            int(self.info["chain_id"]),
+            to_checksum_address(vetting),
+            task_id,
+            approve,
+            reason,
+            self.account.address,
+            deadline,
+        )
+        signature = LedgerClient.sign_typed_data(self.account, typed)
+        body = {
+            "approve": approve,
+            "reason": reason,
+            "deadline": deadline,
+            "signature": "0x" + signature.hex(),
+        }
+        result: dict[str, Any] = self.call(
+            "POST", f"/tasks/{task_id}/vetting/votes", signed=True, json=body
         )
         return result
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ledgerlearn.core.task_params import TaskParamsView
 from ledgerlearn.flows.policy import FlowName, Policy, ThresholdModeName
@@ -312,6 +312,35 @@ class SignatureIn(BaseModel):
     )
 
 
+class VoteIn(BaseModel):
+    """A drawn member's vetting vote, signed by the member for the gateway to relay."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    approve: bool
+    reason: str = Field(
+        min_length=1, max_length=280, description="Why (on chain; at most 280 bytes)."
+    )
+    deadline: int = Field(
+        ge=0, lt=2**63, description="Unix time after which the signature is void."
+    )
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_bytes(cls, reason: str) -> str:
+        size = len(reason.encode())
+        if size > 280:
+            raise ValueError(f"{size} bytes in UTF-8, at most 280")
+        return reason
+
+    signature: str = Field(
+        pattern=r"^0x[0-9a-fA-F]{130}$",
+        description="The member's EIP-712 signature of Vote(uint256 taskId,bool approve,"
+        "string reason,address member,uint256 deadline) in the domain ('ledgerlearn vetting', "
+        "'1', the chain id, the vetting contract of /info): 65 bytes, 0x-hex.",
+    )
+
+
 class ChainEvent(BaseModel):
     """A contract event as the stream sends it (``data`` of each server-sent event)."""
 
@@ -340,6 +369,10 @@ class GatewayInfo(BaseModel):
     gateway_id: str = Field(description="The audience every signed request names.")
     ledger: Address = Field(description="The LearningLedger (verifyingContract).")
     consortium: Address
+    vetting: Address | None = Field(
+        description="The TaskVetting contract (verifyingContract of relayed votes); none in a "
+        "laboratory deployment."
+    )
     relayer: Address | None = Field(description="The gateway's own account (pays relays).")
     signature_window_s: int
     max_upload_bytes: int
@@ -468,6 +501,10 @@ class RewardView(BaseModel):
     token: Address
     amount: int
     provider_share_bps: int
+    max_disagreement_bps: int = Field(
+        description="A validator scoring against the decision more often than this (basis "
+        "points of its counted scores) forfeits its share to the other members."
+    )
     paid: int
     refunded: int
     shares: list[RewardShareView]

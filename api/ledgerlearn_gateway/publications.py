@@ -167,6 +167,15 @@ class Publications:
             ) from exc
 
     def _prepare(self, publisher: str, upload: Upload) -> Publication:
+        if self.client.deployment.vetting is not None:
+            # the drawn members' fragments are encrypted to them and posted after the draw, by
+            # the publisher itself (postFragments): a relayed publisher only signs, once
+            raise ApiError(
+                409,
+                "this consortium draws each task's committee from its validator pool and the "
+                "gateway cannot post the drawn members' validation fragments for you: publish "
+                "from the publisher's host with `ledgerlearn publish --draw-size N`",
+            )
         try:
             spec = ModelSpec.from_json(upload.spec)
         except ModelSpecError as exc:

@@ -21,6 +21,8 @@ from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 
+from ledgerlearn.chain.client import EIP712_DOMAIN_TYPE
+
 ADDRESS_HEADER = "X-Ledgerlearn-Address"
 TIMESTAMP_HEADER = "X-Ledgerlearn-Timestamp"
 NONCE_HEADER = "X-Ledgerlearn-Nonce"
@@ -31,12 +33,7 @@ DOMAIN_NAME = "ledgerlearn-gateway"
 DOMAIN_VERSION = "1"
 
 REQUEST_TYPES: dict[str, list[dict[str, str]]] = {
-    "EIP712Domain": [
-        {"name": "name", "type": "string"},
-        {"name": "version", "type": "string"},
-        {"name": "chainId", "type": "uint256"},
-        {"name": "verifyingContract", "type": "address"},
-    ],
+    "EIP712Domain": EIP712_DOMAIN_TYPE,
     "Request": [
         {"name": "method", "type": "string"},
         {"name": "path", "type": "string"},

@@ -6,16 +6,24 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 /// @title IRewardEscrow — a task's reward, escrowed at publication, split by the ledger's credits
 /// @notice The publisher escrows an ERC-20 amount for a task before it closes, with the share of
 /// it that goes to providers (`providerShareBps`, in basis points; the rest goes to validators).
-/// Once the task is closed, each account withdraws its own share (pull payment):
+/// The publisher also sets how often a validator may score against the decision before it
+/// forfeits its share (`maxDisagreementBps`, of its counted scores). Once the task is closed, each
+/// account withdraws its own share (pull payment):
 ///
 ///   provider:  floor(providerPool * accepted / totalAccepted)
-///   validator: floor(validatorPool * agreed / totalAgreed)
+///   validator: floor(validatorPool * counted / totalCounted)
+///   counted:   agreed, or 0 if disagreed * 10000 > maxDisagreementBps * (agreed + disagreed)
 ///
-/// with `accepted`, `agreed` and their totals the ledger's credits (`creditOf`, `creditTotals`):
-/// an update counts for its provider once accepted; a score counts for its validator when it fell
-/// on the side of the committee's decision. Rejected updates, scores against the decision, scores
-/// never revealed, expired updates and absent members earn nothing. A pool nobody earned (no
-/// accepted update, no agreeing score) and a task that never opened (rejected or expired at
+/// with `accepted` and its total the ledger's credits (`creditOf`, `creditTotals`), `agreed` and
+/// `disagreed` a member's scores on the side of the committee's decision and against it (the
+/// ledger's credits plus, in commit-reveal tasks, those revealed after the decision:
+/// `lateCreditOf`), and `totalCounted` the sum of `counted` over the committee. An update counts
+/// for its provider once accepted. A liar that passes poisoned updates agrees with every honest
+/// update it also passes: past the tolerance it earns nothing, and its part goes to the other
+/// members, not back to the publisher (who gains nothing by a strict tolerance). Rejected
+/// updates, scores against the decision, scores never revealed, expired updates and absent
+/// members earn nothing. A pool nobody earned (no accepted update, no counted score) and a task
+/// that never opened (rejected or expired at
 /// vetting, or withdrawn before) go back to the publisher (`refund`, after close); the rounding
 /// dust and the shares still unclaimed `CLAIM_PERIOD` after the refund go back too (`sweep`;
 /// from then on nothing more is withdrawn).
@@ -24,14 +32,22 @@ interface IRewardEscrow {
     struct Escrow {
         IERC20 token;
         uint16 providerShareBps;
+        uint16 maxDisagreementBps; // a validator scoring against the decision more often forfeits
         bool refunded; // empty pools (or the whole, for a task that never opened) went back
-        uint64 sweepAfter; // timestamp from which the rest goes back (0: not set yet)
+        uint48 sweepAfter; // timestamp from which the rest goes back (0: not set yet)
         uint128 amount;
         uint128 paid; // withdrawn and refunded so far
     }
 
     /// @notice The publisher escrowed a reward for a task.
-    event RewardFunded(uint256 indexed taskId, address indexed publisher, IERC20 token, uint256 amount, uint16 providerShareBps);
+    event RewardFunded(
+        uint256 indexed taskId,
+        address indexed publisher,
+        IERC20 token,
+        uint256 amount,
+        uint16 providerShareBps,
+        uint16 maxDisagreementBps
+    );
     /// @notice An account withdrew its share.
     event RewardWithdrawn(uint256 indexed taskId, address indexed account, uint256 amount);
     /// @notice Unearned pools or the rest went back to the publisher.
@@ -45,15 +61,17 @@ interface IRewardEscrow {
     error RewardAlreadyFunded(uint256 taskId);
     /// @notice No reward was escrowed for the task.
     error RewardNotFunded(uint256 taskId);
-    /// @notice A zero amount, or a provider share above 10000 basis points.
-    error RewardInvalidAmount(uint256 amount, uint256 providerShareBps);
+    /// @notice A zero amount (or one the escrow did not receive whole), or a provider share or
+    /// disagreement tolerance above 10000 basis points.
+    error RewardInvalidTerms(uint256 amount, uint256 providerShareBps, uint256 maxDisagreementBps);
     /// @notice The account has nothing (more) to withdraw.
     error RewardNothingOwed(uint256 taskId, address account);
     /// @notice The refund was made already, or the sweep is not due until `sweepAfter`.
     error RewardNotRefundable(uint256 taskId, uint256 sweepAfter);
 
     /// @notice Escrows `amount` of `token` for a task (its publisher, before it closes; once).
-    function fund(uint256 taskId, IERC20 token, uint256 amount, uint16 providerShareBps) external;
+    function fund(uint256 taskId, IERC20 token, uint256 amount, uint16 providerShareBps, uint16 maxDisagreementBps)
+        external;
     /// @notice Pays the caller its share of a closed task's reward (once).
     function withdraw(uint256 taskId) external;
     /// @notice Gives the publisher back the pools nobody earned (all of it if the task never opened).

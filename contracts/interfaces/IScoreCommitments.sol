@@ -15,9 +15,10 @@ pragma solidity ^0.8.28;
 /// reveal first decide, and the ledger takes no score after that. A commitment was fixed before
 /// any reveal, so its reveal after the decision (before the scoring deadline) still shows timely
 /// work: it is checked, recorded (`ScoreRevealedAfterDecision`) and, when it agrees with the
-/// decision, credited here (`lateCreditOf`), which the reward escrow adds to the ledger's
-/// credits; not after the task closed, when the escrow may already have paid by them. Otherwise revealing in the same block as the deciding members, a block too late,
-/// would forfeit a member's share.
+/// decision, credited here (`lateCreditOf`; a score against the decision is counted there too),
+/// which the reward escrow adds to the ledger's credits; not after the task closed, when the
+/// escrow may already have paid by them. Otherwise revealing in the same block as the deciding
+/// members, a block too late, would forfeit a member's share.
 interface IScoreCommitments {
     /// @notice A committee member committed to its score of `update`.
     event ScoreCommitted(uint256 indexed taskId, bytes32 indexed update, address indexed validator, bytes32 commitment);
@@ -69,8 +70,9 @@ interface IScoreCommitments {
         returns (bytes32);
     /// @notice The unrevealed commitment of `validator` to its score of `update` (zero: none).
     function commitmentOf(uint256 taskId, bytes32 update, address validator) external view returns (bytes32);
-    /// @notice Scores of `validator` revealed after the decision, in time, that agreed with it.
-    function lateCreditOf(uint256 taskId, address validator) external view returns (uint32);
-    /// @notice The sum of `lateCreditOf` over the task's committee.
-    function lateCreditTotal(uint256 taskId) external view returns (uint32);
+    /// @notice Scores of `validator` revealed after the decision, in time: on the side of the
+    /// decision (`agreed`) and on the other side (`disagreed`), as the ledger's `creditOf` counts them.
+    function lateCreditOf(uint256 taskId, address validator) external view returns (uint32 agreed, uint32 disagreed);
+    /// @notice The sums of `lateCreditOf` over the task's committee.
+    function lateCreditTotal(uint256 taskId) external view returns (uint32 agreed, uint32 disagreed);
 }

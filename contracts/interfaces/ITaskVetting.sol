@@ -29,7 +29,11 @@ import {IValidatorPool} from "./IValidatorPool.sol";
 /// Vetting. The drawn members vote approve or reject with a reason (on chain, in the event) during
 /// vetBlocks blocks from the draw: k approvals approve the task (it opens once the publisher posted
 /// the fragments), more than n - k rejections reject it; otherwise `expire` after the window. A
-/// task still drawing vetBlocks blocks after its reveal window expires too.
+/// task still drawing vetBlocks blocks after its reveal window expires too. A member's vote may
+/// be relayed by anyone (a gateway) with the member's EIP-712 signature of
+/// `Vote(uint256 taskId,bool approve,string reason,address member,uint256 deadline)` in the
+/// domain ("ledgerlearn vetting", "1", the chain, this contract): a member votes once per task,
+/// so a signature cannot be replayed, and it is void after its deadline (a timestamp).
 ///
 /// Windows are consortium-wide limits set by the Consortium's admin (the council); a task takes
 /// them when it is first touched here (a seed commitment, the draw or its expiry).
@@ -90,6 +94,10 @@ interface ITaskVetting is IValidatorPool {
     error VettingAlreadyVoted(uint256 taskId, address member);
     /// @notice A reason must be 1 to MAX_REASON_BYTES bytes long.
     error VettingReasonLength(uint256 length, uint256 max);
+    /// @notice A relayed vote's signature passed its deadline.
+    error VettingExpiredSignature(uint256 deadline, uint256 timestamp);
+    /// @notice A relayed vote's signature is not the member's (another vote, chain or contract).
+    error VettingInvalidSigner(address signer, address member);
 
     /// @notice Sets the windows (the Consortium's admin only).
     function setLimits(Limits calldata limits) external;
@@ -105,6 +113,15 @@ interface ITaskVetting is IValidatorPool {
     function draw(uint256 taskId) external;
     /// @notice A drawn member votes, once, in the vetting window, with a reason.
     function vote(uint256 taskId, bool approve, string calldata reason) external;
+    /// @notice `member`'s vote, relayed with its signature (see above) before `deadline`.
+    function voteFor(
+        uint256 taskId,
+        bool approve,
+        string calldata reason,
+        address member,
+        uint256 deadline,
+        bytes calldata signature
+    ) external;
     /// @notice Expires a task nobody decided (anyone), once its window passed.
     function expire(uint256 taskId) external;
 

@@ -173,14 +173,16 @@ interface IUpdateLedger is ILedgerAccess {
 
     /// @notice What `account` earned in a task so far: as a provider, its updates accepted and
     /// rejected; as a validator, its scores on the side of the decision (an accepted update it
-    /// passed, a rejected one it failed). Expired updates count for nobody.
+    /// passed, a rejected one it failed), and its scores on the other side (`disagreed`). Expired
+    /// updates count for nobody.
     function creditOf(uint256 taskId, address account)
         external
         view
-        returns (uint32 accepted, uint32 rejected, uint32 agreed);
+        returns (uint32 accepted, uint32 rejected, uint32 agreed, uint32 disagreed);
 
-    /// @notice The task's totals of `creditOf` over all accounts.
-    function creditTotals(uint256 taskId) external view returns (uint32 accepted, uint32 rejected, uint32 agreed);
+    /// @notice The task's accepted and rejected updates (`creditOf` summed over its providers; its
+    /// committee's scores are the sums of `creditOf` over the committee).
+    function creditTotals(uint256 taskId) external view returns (uint32 accepted, uint32 rejected);
 
     /// @notice Decides pending updates whose scoring deadline has passed (any participant): with at
     /// least quorum scores by the decision rule, with fewer only once the scoring extension ended

@@ -84,6 +84,7 @@ abstract contract LedgerState is ILedgerAccess {
         uint32 accepted; // provider: its updates accepted
         uint32 rejected; // provider: its updates rejected
         uint32 agreed; // validator: its scores on the same side as the decision
+        uint32 disagreed; // validator: its scores on the other side
     }
 
     struct Round {
@@ -127,7 +128,7 @@ abstract contract LedgerState is ILedgerAccess {
     /// @dev Content the ledger has seen as a model: initial weights, updates, finalized aggregates.
     mapping(bytes32 contentHash => bool) internal _usedContent;
     mapping(uint256 taskId => mapping(address account => Credit)) internal _credits;
-    mapping(uint256 taskId => Credit) internal _creditTotals;
+    mapping(uint256 taskId => Credit) internal _creditTotals; // providers' (accepted, rejected)
 
     constructor(IConsortium consortium_, address vetting_, address scoreCommitments_) {
         _consortium = consortium_;

@@ -191,16 +191,16 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
     function creditOf(uint256 taskId, address account)
         external
         view
-        returns (uint32 accepted, uint32 rejected, uint32 agreed)
+        returns (uint32 accepted, uint32 rejected, uint32 agreed, uint32 disagreed)
     {
         Credit storage c = _credits[taskId][account];
-        return (c.accepted, c.rejected, c.agreed);
+        return (c.accepted, c.rejected, c.agreed, c.disagreed);
     }
 
     /// @inheritdoc IUpdateLedger
-    function creditTotals(uint256 taskId) external view returns (uint32 accepted, uint32 rejected, uint32 agreed) {
+    function creditTotals(uint256 taskId) external view returns (uint32 accepted, uint32 rejected) {
         Credit storage c = _creditTotals[taskId];
-        return (c.accepted, c.rejected, c.agreed);
+        return (c.accepted, c.rejected);
     }
 
     /// @inheritdoc IUpdateLedger
@@ -327,8 +327,9 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
         else emit UpdateExpired(taskId, update, u.round, scoreCount);
     }
 
-    /// @dev Credits a decided (accepted or rejected) update: its provider, and every member whose
-    /// score fell on the side of the decision. Excludes the provider at maxRejections rejections.
+    /// @dev Credits a decided (accepted or rejected) update: its provider, and every member that
+    /// scored it, on the side of the decision or against it. Excludes the provider at
+    /// maxRejections rejections.
     function _credit(uint256 taskId, Task storage t, Update memory u) private {
         bool accepted = u.status == STATUS_ACCEPTED;
         Credit storage total = _creditTotals[taskId];
@@ -346,18 +347,18 @@ abstract contract UpdateLedger is LedgerState, IUpdateLedger {
                 emit ProviderExcluded(taskId, u.provider, rejections);
             }
         }
-        // Members on the side of the decision: passed an accepted update, or failed a rejected one.
-        uint24 agreeing = accepted ? u.passMask : u.scoredMask & ~u.passMask;
-        if (agreeing == 0) return;
+        // On the side of the decision: passed an accepted update, or failed a rejected one.
+        uint24 scored = u.scoredMask;
+        uint24 agreeing = accepted ? u.passMask : scored & ~u.passMask;
         address[] storage members = _committees[taskId];
-        uint32 count = 0;
-        for (uint256 i = 0; agreeing != 0; ++i) {
-            if (agreeing & 1 != 0) {
-                _credits[taskId][members[i]].agreed += 1;
-                ++count;
+        for (uint256 i = 0; scored != 0; ++i) {
+            if (scored & 1 != 0) {
+                Credit storage member = _credits[taskId][members[i]];
+                if (agreeing & 1 != 0) member.agreed += 1;
+                else member.disagreed += 1;
             }
+            scored >>= 1;
             agreeing >>= 1;
         }
-        total.agreed += count;
     }
 }

@@ -32,23 +32,29 @@ contract RewardEscrow is IRewardEscrow, ReentrancyGuard {
     }
 
     /// @inheritdoc IRewardEscrow
-    function fund(uint256 taskId, IERC20 token, uint256 amount, uint16 providerShareBps) external nonReentrant {
+    function fund(uint256 taskId, IERC20 token, uint256 amount, uint16 providerShareBps, uint16 maxDisagreementBps)
+        external
+        nonReentrant
+    {
         ITaskRegistry.TaskInfo memory t = _ledger.getTask(taskId);
         if (msg.sender != t.publisher) revert RewardNotPublisher(taskId, msg.sender);
         if (t.closed) revert RewardTaskState(taskId, true);
-        if (amount == 0 || amount > type(uint128).max || providerShareBps > BPS) {
-            revert RewardInvalidAmount(amount, providerShareBps);
+        if (amount == 0 || amount > type(uint128).max || providerShareBps > BPS || maxDisagreementBps > BPS) {
+            revert RewardInvalidTerms(amount, providerShareBps, maxDisagreementBps);
         }
         Escrow storage e = _escrows[taskId];
         if (e.amount != 0) revert RewardAlreadyFunded(taskId);
         e.token = token;
         e.providerShareBps = providerShareBps;
+        e.maxDisagreementBps = maxDisagreementBps;
         e.amount = uint128(amount);
-        emit RewardFunded(taskId, msg.sender, token, amount, providerShareBps);
+        emit RewardFunded(taskId, msg.sender, token, amount, providerShareBps, maxDisagreementBps);
         uint256 before = token.balanceOf(address(this));
         token.safeTransferFrom(msg.sender, address(this), amount);
         // A token that takes a fee on transfer would leave the escrow short of what it promises.
-        if (token.balanceOf(address(this)) - before != amount) revert RewardInvalidAmount(amount, providerShareBps);
+        if (token.balanceOf(address(this)) - before != amount) {
+            revert RewardInvalidTerms(amount, providerShareBps, maxDisagreementBps);
+        }
     }
 
     /// @inheritdoc IRewardEscrow
@@ -68,12 +74,12 @@ contract RewardEscrow is IRewardEscrow, ReentrancyGuard {
         if (msg.sender != t.publisher) revert RewardNotPublisher(taskId, msg.sender);
         if (e.refunded) revert RewardNotRefundable(taskId, e.sweepAfter);
         e.refunded = true;
-        e.sweepAfter = uint64(block.timestamp + CLAIM_PERIOD);
+        e.sweepAfter = uint48(block.timestamp + CLAIM_PERIOD);
         uint256 amount = 0;
         if (t.stage != ITaskRegistry.Stage.Open) {
             amount = e.amount - e.paid; // it never opened: nobody earned anything
         } else {
-            (uint256 accepted, uint256 agreed) = _totals(taskId);
+            (uint256 accepted, uint256 agreed) = _totals(taskId, e);
             (uint256 providerPool, uint256 validatorPool) = _pools(e);
             if (accepted == 0) amount += providerPool;
             if (agreed == 0) amount += validatorPool;
@@ -96,15 +102,11 @@ contract RewardEscrow is IRewardEscrow, ReentrancyGuard {
         ITaskRegistry.TaskInfo memory t = _ledger.getTask(taskId);
         if (!t.closed || t.stage != ITaskRegistry.Stage.Open) return 0;
         if (e.refunded && block.timestamp >= e.sweepAfter) return 0; // swept or sweepable
-        (uint256 totalAccepted, uint256 totalAgreed) = _totals(taskId);
-        // Rejected updates earn nothing: their count is not needed.
-        // slither-disable-next-line unused-return
-        (uint256 accepted,, uint256 agreed) = _ledger.creditOf(taskId, account);
-        address commitments = _ledger.scoreCommitments();
-        if (commitments != address(0)) agreed += IScoreCommitments(commitments).lateCreditOf(taskId, account);
+        (uint256 totalAccepted, uint256 totalCounted) = _totals(taskId, e);
+        (uint256 accepted, uint256 counted) = _credits(taskId, e, account, _ledger.scoreCommitments());
         (uint256 providerPool, uint256 validatorPool) = _pools(e);
         if (accepted != 0) amount += providerPool * accepted / totalAccepted;
-        if (agreed != 0) amount += validatorPool * agreed / totalAgreed;
+        if (counted != 0) amount += validatorPool * counted / totalCounted;
     }
 
     /// @inheritdoc IRewardEscrow
@@ -124,14 +126,38 @@ contract RewardEscrow is IRewardEscrow, ReentrancyGuard {
         if (!t.closed) revert RewardTaskState(taskId, false);
     }
 
-    /// @dev The task's accepted updates and agreeing scores: the ledger's credits, plus the
-    /// agreeing scores revealed after their update was decided (commit-reveal tasks).
-    function _totals(uint256 taskId) private view returns (uint256 accepted, uint256 agreed) {
+    /// @dev The task's accepted updates, and the counted scores of its committee.
+    function _totals(uint256 taskId, Escrow storage e) private view returns (uint256 accepted, uint256 counted) {
         // Rejected updates earn nothing: their count is not needed.
         // slither-disable-next-line unused-return
-        (accepted,, agreed) = _ledger.creditTotals(taskId);
+        (accepted,) = _ledger.creditTotals(taskId);
         address commitments = _ledger.scoreCommitments();
-        if (commitments != address(0)) agreed += IScoreCommitments(commitments).lateCreditTotal(taskId);
+        // slither-disable-next-line unused-return
+        (address[] memory members,) = _ledger.getCommittee(taskId);
+        for (uint256 i = 0; i < members.length; ++i) {
+            (, uint256 mine) = _credits(taskId, e, members[i], commitments);
+            counted += mine;
+        }
+    }
+
+    /// @dev An account's accepted updates and counted scores: its scores on the side of the
+    /// decision (the ledger's and those revealed after the decision), none if it scored against
+    /// the decision more often than the escrow's tolerance.
+    function _credits(uint256 taskId, Escrow storage e, address account, address commitments)
+        private
+        view
+        returns (uint256 accepted, uint256 counted)
+    {
+        // Rejected updates earn nothing: their count is not needed.
+        // slither-disable-next-line unused-return
+        (uint256 mine,, uint256 agreed, uint256 disagreed) = _ledger.creditOf(taskId, account);
+        accepted = mine;
+        if (commitments != address(0)) {
+            (uint256 lateAgreed, uint256 lateDisagreed) = IScoreCommitments(commitments).lateCreditOf(taskId, account);
+            agreed += lateAgreed;
+            disagreed += lateDisagreed;
+        }
+        counted = disagreed * BPS > uint256(e.maxDisagreementBps) * (agreed + disagreed) ? 0 : agreed;
     }
 
     function _pools(Escrow storage e) private view returns (uint256 providerPool, uint256 validatorPool) {

@@ -15,8 +15,14 @@ contract ScoreCommitments is IScoreCommitments {
 
     ILearningLedger private immutable _ledger;
     mapping(uint256 taskId => mapping(bytes32 update => mapping(address validator => bytes32))) private _commitments;
-    mapping(uint256 taskId => mapping(address validator => uint32)) private _lateCredits;
-    mapping(uint256 taskId => uint32) private _lateCreditTotals;
+    /// @dev Scores revealed after their update's decision, in time.
+    struct LateCredit {
+        uint32 agreed;
+        uint32 disagreed;
+    }
+
+    mapping(uint256 taskId => mapping(address validator => LateCredit)) private _lateCredits;
+    mapping(uint256 taskId => LateCredit) private _lateCreditTotals;
 
     /// @param ledger_ the ledger the revealed scores go to (its address may be predicted)
     constructor(ILearningLedger ledger_) {
@@ -91,13 +97,15 @@ contract ScoreCommitments is IScoreCommitments {
     }
 
     /// @inheritdoc IScoreCommitments
-    function lateCreditOf(uint256 taskId, address validator) external view returns (uint32) {
-        return _lateCredits[taskId][validator];
+    function lateCreditOf(uint256 taskId, address validator) external view returns (uint32 agreed, uint32 disagreed) {
+        LateCredit storage c = _lateCredits[taskId][validator];
+        return (c.agreed, c.disagreed);
     }
 
     /// @inheritdoc IScoreCommitments
-    function lateCreditTotal(uint256 taskId) external view returns (uint32) {
-        return _lateCreditTotals[taskId];
+    function lateCreditTotal(uint256 taskId) external view returns (uint32 agreed, uint32 disagreed) {
+        LateCredit storage c = _lateCreditTotals[taskId];
+        return (c.agreed, c.disagreed);
     }
 
     /// @dev A commit-reveal task's committee member holding VALIDATOR_ROLE.
@@ -145,7 +153,7 @@ contract ScoreCommitments is IScoreCommitments {
     }
 
     /// @dev A reveal of an update decided (accepted or rejected) before it, in time: credited
-    /// when on the side of the decision, like the ledger credits its scores.
+    /// on the side of the decision or counted against it, like the ledger credits its scores.
     function _revealDecided(
         uint256 taskId,
         bytes32 update,
@@ -158,9 +166,14 @@ contract ScoreCommitments is IScoreCommitments {
         bool passed = score != SCORE_INVALID && score >= threshold;
         // On the side of the decision: passed an accepted update, or failed a rejected one.
         bool agreed = status != IUpdateLedger.Status.Accepted ? !passed : passed;
+        LateCredit storage mine = _lateCredits[taskId][msg.sender];
+        LateCredit storage total = _lateCreditTotals[taskId];
         if (agreed) {
-            _lateCredits[taskId][msg.sender] += 1;
-            _lateCreditTotals[taskId] += 1;
+            mine.agreed += 1;
+            total.agreed += 1;
+        } else {
+            mine.disagreed += 1;
+            total.disagreed += 1;
         }
         emit ScoreRevealedAfterDecision(taskId, update, msg.sender, score, agreed);
     }

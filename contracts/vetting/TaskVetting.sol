@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {IConsortium} from "../interfaces/IConsortium.sol";
 import {ILearningLedger} from "../interfaces/ILearningLedger.sol";
 import {ITaskRegistry} from "../interfaces/ITaskRegistry.sol";
@@ -10,9 +12,11 @@ import {ValidatorPool} from "./ValidatorPool.sol";
 /// @title TaskVetting — committees drawn from the validators' pool, then tasks vetted by them
 /// @notice Deployed before the ledger, with the ledger's address (the ledger names this contract
 /// as its vetting contract); the constructor does not call the ledger.
-contract TaskVetting is ValidatorPool, ITaskVetting {
+contract TaskVetting is ValidatorPool, EIP712, ITaskVetting {
     /// @inheritdoc ITaskVetting
     uint256 public constant MAX_REASON_BYTES = 280;
+    bytes32 private constant VOTE_TYPE =
+        keccak256("Vote(uint256 taskId,bool approve,string reason,address member,uint256 deadline)");
 
     struct Draw {
         uint64 commitEnd;
@@ -36,7 +40,7 @@ contract TaskVetting is ValidatorPool, ITaskVetting {
 
     /// @param ledger_ the ledger this contract draws and vets for (its address may be predicted)
     /// @param initialLimits the windows until the council changes them
-    constructor(ILearningLedger ledger_, Limits memory initialLimits) {
+    constructor(ILearningLedger ledger_, Limits memory initialLimits) EIP712("ledgerlearn vetting", "1") {
         _ledger = ledger_;
         _setLimits(initialLimits);
     }
@@ -121,16 +125,43 @@ contract TaskVetting is ValidatorPool, ITaskVetting {
 
     /// @inheritdoc ITaskVetting
     function vote(uint256 taskId, bool approve, string calldata reason) external {
+        _vote(taskId, approve, reason, msg.sender);
+    }
+
+    /// @inheritdoc ITaskVetting
+    function voteFor(
+        uint256 taskId,
+        bool approve,
+        string calldata reason,
+        address member,
+        uint256 deadline,
+        bytes calldata signature
+    ) external {
+        if (block.timestamp > deadline) revert VettingExpiredSignature(deadline, block.timestamp);
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(abi.encode(VOTE_TYPE, taskId, approve, keccak256(bytes(reason)), member, deadline))
+        );
+        // Any failure (length, s value) is reported as an invalid signer.
+        // slither-disable-next-line unused-return
+        (address signer, ECDSA.RecoverError failure,) = ECDSA.tryRecover(digest, signature);
+        if (failure != ECDSA.RecoverError.NoError || signer == address(0) || signer != member) {
+            revert VettingInvalidSigner(signer, member);
+        }
+        _vote(taskId, approve, reason, member);
+    }
+
+    /// @dev `member`'s vote: checked, recorded, and the vetting concluded when it settles it.
+    function _vote(uint256 taskId, bool approve, string calldata reason, address member) private {
         uint256 length = bytes(reason).length;
         if (length == 0 || length > MAX_REASON_BYTES) revert VettingReasonLength(length, MAX_REASON_BYTES);
         ITaskRegistry.TaskInfo memory t = _ledger.getTask(taskId);
         if (t.stage != ITaskRegistry.Stage.Vetting || t.closed) revert VettingWrongStage(taskId, t.stage);
         Draw storage d = _draws[taskId];
         if (block.number >= d.vetEnd) revert VettingOutsideWindow(taskId, d.drawnBlock, d.vetEnd);
-        uint24 bit = uint24(1 << _seat(taskId, msg.sender));
-        if (d.votedMask & bit != 0) revert VettingAlreadyVoted(taskId, msg.sender);
+        uint24 bit = uint24(1 << _seat(taskId, member));
+        if (d.votedMask & bit != 0) revert VettingAlreadyVoted(taskId, member);
         d.votedMask |= bit;
-        emit VettingVoted(taskId, msg.sender, approve, reason);
+        emit VettingVoted(taskId, member, approve, reason);
         if (d.concluded) return; // approved already: the vote is recorded, nothing changes
         if (approve) {
             d.approvals += 1;

@@ -236,7 +236,11 @@ def test_dashboard_shows_a_running_demo(tmp_path: Path) -> None:
             watched,
         )
         wait_until(
-            lambda: "1000.00 tokens escrowed" in text_of(page, "#rewards"),
+            lambda: (
+                "1000.00 tokens escrowed" in text_of(page, "#rewards")
+                and "against the decision more than 10% of the time earns nothing"
+                in text_of(page, "#rewards")
+            ),
             60,
             "the reward",
             watched,

@@ -4,8 +4,11 @@ reasons, and reputation; a laboratory deployment answers 404 for the council."""
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,11 +17,14 @@ from eth_account import Account
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.consortium_deployment import CouncilSettings, Founder, deploy_consortium
 from ledgerlearn.chain.council import Council
-from ledgerlearn.chain.vetting import Vetting
+from ledgerlearn.chain.vetting import Vetting, vote_typed_data
 from ledgerlearn.core.draw import draw_committee, draw_seed
 from ledgerlearn.core.task_params import TaskParams
-from tests.api.conftest import ETHER, GatewayProcess, World, make_world
+from ledgerlearn_gateway.client import GatewayClient, GatewayError
+from tests.api.conftest import ETHER, GatewayProcess, World, make_world, publication_form
+from tests.api.test_auth import send, signed
 from tests.platform.chain.conftest import sha
+from tests.platform.test_cli_operator import PASSWORD, base_env, one_line_error, run
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +153,76 @@ def test_reputation_counts_the_votes(api: GatewayProcess) -> None:
     assert _get(api, "/tasks/1/reputation")["providers"] == []
 
 
+def test_a_relayed_publication_is_refused_where_committees_are_drawn(
+    api: GatewayProcess, governed: World
+) -> None:
+    # the drawn members' fragments are posted after the draw by the publisher itself: the
+    # gateway says so before it stores anything, rather than relaying a publication that fails
+    files, data = publication_form(governed)
+    publisher = governed.publisher
+    response = send(signed(governed, api.url, publisher, "POST", "/tasks", files=files, data=data))
+    assert response.status_code == 409, response.text
+    assert "ledgerlearn publish --draw-size N" in response.json()["message"]
+    assert _get(api, "/tasks")["total"] == 1  # only the task published directly
+
+
 def test_a_laboratory_deployment_has_no_council(gateway: GatewayProcess) -> None:
     response = httpx.get(gateway.url + "/council", timeout=30)
     assert response.status_code == 404
     assert "laboratory deployment" in response.json()["message"]
+
+
+def test_a_member_votes_through_the_gateway_and_mistakes_are_named(
+    api: GatewayProcess, governed: World, tmp_path: Path
+) -> None:
+    # the third drawn member has not voted yet
+    members = _get(api, "/tasks/1/vetting")["committee"]
+    by_address = {v.address: v for v in governed.validators}
+    voter = by_address[members[2]]
+    path = "/tasks/1/vetting/votes"
+    with GatewayClient(api.url, voter) as client:
+        info = client.info
+    # a body whose vote is not the one signed: named, nothing relayed
+    typed = vote_typed_data(
+        info["chain_id"], info["vetting"], 1, True, "signed this", voter.address, 2**40
+    )
+    signature = "0x" + LedgerClient.sign_typed_data(voter, typed).hex()
+    body = {"approve": True, "reason": "sent that", "deadline": 2**40, "signature": signature}
+    answer = send(signed(governed, api.url, voter, "POST", path, json_body=body))
+    assert answer.status_code == 422 and f"not the member {voter.address}" in answer.text
+    long = {**body, "reason": "é" * 141}  # 141 characters, 282 bytes
+    answer = send(signed(governed, api.url, voter, "POST", path, json_body=long))
+    assert answer.status_code == 422 and "282 bytes" in answer.text, answer.text
+    answer = send(signed(governed, api.url, governed.providers[0], "POST", path, json_body=body))
+    assert answer.status_code == 403, answer.text  # not a validator
+    # the member votes with `ledgerlearn api vet`: its key signs here, the gateway relays it
+    # (and pays the gas)
+    keystore = tmp_path / "member.json"
+    keystore.write_text(json.dumps(Account.encrypt(voter.key, PASSWORD)))
+    env = base_env(tmp_path)
+    vet = ("api", "vet", "1", "--gateway", api.url, "--keystore", str(keystore))
+    one_line_error(run(*vet, "--reason", "ok", env=env), "give --approve or --reject")
+    before = governed.chain.w3.eth.get_balance(voter.address)
+    done = run(*vet, "--approve", "--reason", "within limits: 650 parameters", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "voted to approve task 1" in done.stdout
+    assert governed.chain.w3.eth.get_balance(voter.address) == before  # the relayer paid
+    deadline = time.monotonic() + 60
+    while voter.address not in {v["member"] for v in _get(api, "/tasks/1/vetting")["votes"]}:
+        assert time.monotonic() < deadline, "the relayed vote never reached the index"
+        time.sleep(0.3)
+    vote = next(v for v in _get(api, "/tasks/1/vetting")["votes"] if v["member"] == voter.address)
+    assert (vote["approve"], vote["reason"]) == (True, "within limits: 650 parameters")
+    # once only
+    with GatewayClient(api.url, voter) as client, pytest.raises(GatewayError, match="already"):
+        client.vote(1, False, "changed my mind")
+
+
+def test_a_laboratory_gateway_relays_no_vote(gateway: GatewayProcess, world: World) -> None:
+    body = {"approve": True, "reason": "ok", "deadline": 2**40, "signature": "0x" + "11" * 65}
+    voter = world.validators[0]
+    answer = send(
+        signed(world, gateway.url, voter, "POST", "/tasks/1/vetting/votes", json_body=body)
+    )
+    assert answer.status_code == 404, answer.text
+    assert "laboratory deployment" in answer.json()["message"]

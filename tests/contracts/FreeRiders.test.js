@@ -73,7 +73,7 @@ describe("Free riders: exclusion at maxRejections", function () {
     await expect(submitDagUpdate(ledger, p[0], dag, [root], h("d4"), cid("d4"), 10))
       .to.be.revertedWithCustomError(ledger, "UpdateLedgerProviderExcluded")
       .withArgs(dag, p[0].address, 2);
-    expect((await ledger.creditOf(dag, p[0].address)).toArray().map(Number)).to.deep.equal([1, 2, 0]);
+    expect((await ledger.creditOf(dag, p[0].address)).toArray().map(Number)).to.deep.equal([1, 2, 0, 0]);
   });
 
   it("maxRejections = 0 never excludes", async function () {

@@ -126,7 +126,7 @@ describe("ScoreCommitments (J3)", function () {
     await expect(reveal(ctx, committee[2], PASS)).to.emit(ledger, "UpdateAccepted").withArgs(taskId, update, 1, 3, 3);
     for (const [i, m] of committee.entries()) {
       expect((await ledger.creditOf(taskId, m.address)).agreed).to.equal(i < 3 ? 1 : 0);
-      expect(await ctx.scoreCommitments.lateCreditOf(taskId, m.address)).to.equal(0);
+      expect((await ctx.scoreCommitments.lateCreditOf(taskId, m.address)).toArray()).to.deep.equal([0n, 0n]);
     }
   });
 
@@ -158,7 +158,7 @@ describe("ScoreCommitments (J3)", function () {
       .withArgs(taskId, update, committee[3].address, PASS, true)
       .and.to.not.emit(ledger, "ScoreSubmitted");
     expect((await ledger.getUpdate(taskId, update)).status).to.equal(STATUS.Accepted);
-    expect(await scoreCommitments.lateCreditOf(taskId, committee[3].address)).to.equal(1);
+    expect((await scoreCommitments.lateCreditOf(taskId, committee[3].address)).toArray()).to.deep.equal([1n, 0n]);
     // after the scoring deadline the last commitment counts for nothing: refused alone, skipped in a batch
     const closes = Number(await ledger.scoreDeadline(taskId, update));
     await mineBefore(closes + 1);
@@ -168,7 +168,7 @@ describe("ScoreCommitments (J3)", function () {
     await expect(
       scoreCommitments.connect(committee[4]).revealScores(taskId, [update], [PASS], [salt(committee[4], update)])
     ).to.not.emit(scoreCommitments, "ScoreRevealedAfterDecision");
-    expect(await scoreCommitments.lateCreditTotal(taskId)).to.equal(1);
+    expect((await scoreCommitments.lateCreditTotal(taskId)).toArray()).to.deep.equal([1n, 0n]);
     expect(await scoreCommitments.commitmentOf(taskId, update, committee[4].address)).to.not.equal(ethers.ZeroHash);
   });
 
@@ -189,13 +189,14 @@ describe("ScoreCommitments (J3)", function () {
     await expect(
       scoreCommitments.connect(committee[4]).revealScores(taskId, [update], [PASS], [salt(committee[4], update)])
     ).to.not.emit(scoreCommitments, "ScoreRevealedAfterDecision");
-    expect(await scoreCommitments.lateCreditTotal(taskId)).to.equal(0);
+    expect((await scoreCommitments.lateCreditTotal(taskId)).toArray()).to.deep.equal([0n, 0n]);
   });
 
   it("the reward counts an agreeing reveal after the decision; a disagreeing one, a mismatch or a silence earn nothing", async function () {
     // dag, committee of 5, reward 1000 (70% providers): m0-m2 reveal and accept; m3 reveals its
-    // pass after the decision (credited), m4 its fail (not credited). Providers: p0 700. Validators:
-    // 300 over 4 agreeing scores, 75 each to m0-m3, nothing to m4.
+    // pass after the decision (credited), m4 its fail (counted against it: 1 of 1, above the
+    // tolerance of 30%). Providers: p0 700. Validators: 300 over 4 agreeing scores, 75 each to
+    // m0-m3, nothing to m4.
     const ctx = await loadFixture(dagCommitRevealTask);
     const { ledger, scoreCommitments, admin, publisher, taskId, update, committee, deadline, p } = ctx;
     const [m0, m1, m2, m3, m4] = committee;
@@ -205,7 +206,7 @@ describe("ScoreCommitments (J3)", function () {
     const token = await (await ethers.getContractFactory("TestToken")).deploy(admin.address);
     await token.connect(admin).mint(publisher.address, 1000n);
     await token.connect(publisher).approve(await escrow.getAddress(), 1000n);
-    await escrow.connect(publisher).fund(taskId, await token.getAddress(), 1000n, 7000);
+    await escrow.connect(publisher).fund(taskId, await token.getAddress(), 1000n, 7000, 3000);
     await mineBefore(deadline);
     for (const m of [m0, m1, m2]) await reveal(ctx, m, PASS);
     await expect(reveal(ctx, m4, PASS)).to.be.revertedWithCustomError(scoreCommitments, "ScoreCommitmentsMismatch");
@@ -213,6 +214,8 @@ describe("ScoreCommitments (J3)", function () {
       .to.emit(scoreCommitments, "ScoreRevealedAfterDecision")
       .withArgs(taskId, update, m4.address, FAIL, false);
     await reveal(ctx, m3, PASS);
+    expect((await scoreCommitments.lateCreditOf(taskId, m4.address)).toArray()).to.deep.equal([0n, 1n]);
+    expect((await scoreCommitments.lateCreditTotal(taskId)).toArray()).to.deep.equal([1n, 1n]);
     await ledger.connect(publisher).closeTask(taskId);
     const owed = async (a) => Number(await escrow.owed(taskId, a.address));
     expect(await owed(p[0])).to.equal(700);

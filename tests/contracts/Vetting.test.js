@@ -256,6 +256,46 @@ describe("TaskVetting (governed ledger)", function () {
       await expect(vetting.connect(committee[4]).vote(taskId, true, "ok")).to.be.revertedWithCustomError(vetting, "VettingWrongStage").withArgs(taskId, STAGE.Rejected);
     });
 
+    it("a member's vote relayed with its EIP-712 signature counts once; another member's, vote or contract does not", async function () {
+      const { vetting, taskId, committee, outsider, v } = await loadFixture(seatedTask);
+      const [m0, m1] = committee;
+      const { chainId } = await ethers.provider.getNetwork();
+      const domain = { name: "ledgerlearn vetting", version: "1", chainId, verifyingContract: await vetting.getAddress() };
+      const types = {
+        Vote: [
+          { name: "taskId", type: "uint256" },
+          { name: "approve", type: "bool" },
+          { name: "reason", type: "string" },
+          { name: "member", type: "address" },
+          { name: "deadline", type: "uint256" },
+        ],
+      };
+      const deadline = BigInt((await ethers.provider.getBlock("latest")).timestamp) + 600n;
+      const vote = { taskId, approve: false, reason: "the data kind is not declared", member: m0.address, deadline };
+      const signature = await m0.signTypedData(domain, types, vote);
+      const relay = (who, v_, sig) =>
+        vetting.connect(who).voteFor(v_.taskId, v_.approve, v_.reason, v_.member, v_.deadline, sig);
+      // another vote, another member, another contract's domain: refused
+      await expect(relay(outsider, { ...vote, approve: true }, signature)).to.be.revertedWithCustomError(vetting, "VettingInvalidSigner");
+      await expect(relay(outsider, { ...vote, member: m1.address }, signature)).to.be.revertedWithCustomError(vetting, "VettingInvalidSigner");
+      const elsewhere = await m0.signTypedData({ ...domain, verifyingContract: outsider.address }, types, vote);
+      await expect(relay(outsider, vote, elsewhere)).to.be.revertedWithCustomError(vetting, "VettingInvalidSigner");
+      // the member's own: recorded as its vote (the relayer is nobody), once
+      await expect(relay(outsider, vote, signature))
+        .to.emit(vetting, "VettingVoted")
+        .withArgs(taskId, m0.address, false, vote.reason);
+      await expect(relay(outsider, vote, signature)).to.be.revertedWithCustomError(vetting, "VettingAlreadyVoted").withArgs(taskId, m0.address);
+      expect((await vetting.vettingOf(taskId)).rejections).to.equal(1n);
+      // a signature past its deadline; a signer not on the committee
+      const late = { ...vote, member: m1.address, deadline: 1n };
+      await expect(relay(outsider, late, await m1.signTypedData(domain, types, late)))
+        .to.be.revertedWithCustomError(vetting, "VettingExpiredSignature");
+      const stranger = v.find((a) => !committee.some((m) => m.address === a.address));
+      const theirs = { ...vote, member: stranger.address };
+      await expect(relay(outsider, theirs, await stranger.signTypedData(domain, types, theirs)))
+        .to.be.revertedWithCustomError(vetting, "VettingNotCommitteeMember");
+    });
+
     it("nobody decides: expires after the window, not before; a task nobody draws expires too", async function () {
       const ctx = await loadFixture(seatedTask);
       const { vetting, ledger, publisher, taskId, committee } = ctx;

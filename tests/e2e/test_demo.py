@@ -124,5 +124,8 @@ def check_governance(result: RunResult) -> None:
             assert v.scored == 0 and earned[v.validator].withdrawn == 0
         elif v.behaviour == "honest":
             assert v.agreed >= 0.8 * v.scored > 0 and earned[v.validator].withdrawn > 0
+        else:  # the liar, when drawn: it passed the poisoned updates, it earns nothing
+            assert earned[v.validator].disagreeing_scores > 0
+            assert earned[v.validator].withdrawn == 0
     paid = sum(e.withdrawn for e in record.earnings)
     assert record.reward - 10**6 < paid <= record.reward  # all but rounding dust (token units)

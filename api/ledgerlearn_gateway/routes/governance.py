@@ -5,12 +5,24 @@ from __future__ import annotations
 
 import statistics
 
-from fastapi import APIRouter
+import anyio
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
 
 from ledgerlearn.chain.council import Council
 from ledgerlearn.chain.rewards import Rewards
-from ledgerlearn.errors import ChainError
+from ledgerlearn.chain.vetting import Vetting
+from ledgerlearn.core.rules import Stage
+from ledgerlearn.errors import ChainError, ContractError
 from ledgerlearn.flows.reputation import Reputation, reputation
+from ledgerlearn_gateway.auth import (
+    ROLE_EXTRA,
+    address_scheme,
+    nonce_scheme,
+    signature_scheme,
+    signer_of,
+    timestamp_scheme,
+)
 from ledgerlearn_gateway.errors import ApiError, error_responses
 from ledgerlearn_gateway.gateway import Gateway
 from ledgerlearn_gateway.models import (
@@ -24,9 +36,11 @@ from ledgerlearn_gateway.models import (
     RewardView,
     ValidatorReputationView,
     VettingView,
+    VoteIn,
     VoteView,
 )
 from ledgerlearn_gateway.routes.common import GatewayDep, Limit, Offset, TaskId, task_or_404
+from ledgerlearn_gateway.signing import recover_signer
 from ledgerlearn_gateway.strict_body import StrictRoute
 
 router = APIRouter(tags=["governance"], route_class=StrictRoute)
@@ -165,6 +179,81 @@ def _reputation_view(table: Reputation) -> ReputationView:
     )
 
 
+@router.post(
+    "/tasks/{task_id}/vetting/votes",
+    response_model=VoteView,
+    status_code=201,
+    openapi_extra={ROLE_EXTRA: "VALIDATOR"},
+    dependencies=[
+        Depends(address_scheme),
+        Depends(timestamp_scheme),
+        Depends(nonce_scheme),
+        Depends(signature_scheme),
+    ],
+    responses=error_responses(401, 403, 404, 409, 413, 422, 503),
+)
+async def post_vote(
+    request: Request, gateway: GatewayDep, task_id: TaskId, body: VoteIn
+) -> JSONResponse:
+    """A drawn member's vetting vote, relayed by the gateway (which pays the gas; the vote is
+    the member's, by its EIP-712 signature, see ``VoteIn``). 201 once mined. Signed by the
+    member."""
+    member = signer_of(request)
+    if gateway.relayer is None:
+        raise ApiError(503, "this gateway has no relayer key: it cannot relay votes")
+    if gateway.deployment.vetting is None:
+        raise ApiError(404, "this is a laboratory deployment: its tasks are not vetted")
+    with gateway.lock:
+        task = task_or_404(gateway, task_id)
+        stage, closed = task.stage, task.closed
+        committee, voted = list(task.params.committee), member in task.vetting.votes
+    if stage is not Stage.VETTING or closed:
+        raise ApiError(
+            409, f"task {task_id} is {stage.name.lower()}: votes are cast while it is vetted"
+        )
+    if member not in committee:
+        raise ApiError(403, f"{member} is not on task {task_id}'s drawn committee")
+    if voted:
+        raise ApiError(409, f"{member} voted on task {task_id} already")
+    vetting = Vetting(gateway.client)
+    typed = vetting.vote_typed_data(task_id, body.approve, body.reason, member, body.deadline)
+    try:
+        recovered = recover_signer(typed, bytes.fromhex(body.signature[2:]))
+    except ValueError as exc:
+        raise ApiError(422, f"signature: {exc}", field="signature") from exc
+    if recovered != member:
+        raise ApiError(
+            422,
+            f"signature: it recovers {recovered}, not the member {member} (signed another "
+            "vote, reason or deadline, another chain or another contract?)",
+            field="signature",
+        )
+
+    def relay() -> int:
+        receipt = vetting.vote_for(
+            task_id,
+            body.approve,
+            body.reason,
+            member,
+            body.deadline,
+            bytes.fromhex(body.signature[2:]),
+        )
+        return int(receipt["blockNumber"])
+
+    try:
+        block = await anyio.to_thread.run_sync(relay)
+    except ContractError as exc:
+        raise ApiError(409, f"the contract refuses the vote: {exc}") from exc
+    except ChainError as exc:
+        raise ApiError(
+            503,
+            f"the chain node cannot take the vote now ({type(exc).__name__}); retry",
+            headers={"Retry-After": "5"},
+        ) from exc
+    view = VoteView(member=member, approve=body.approve, reason=body.reason, block=block)
+    return JSONResponse(view.model_dump(mode="json"), status_code=201)
+
+
 @router.get("/reputation", response_model=ReputationView)
 def get_reputation(gateway: GatewayDep) -> ReputationView:
     """Every provider's and validator's record over all tasks, from the chain's events."""
@@ -209,6 +298,7 @@ def get_rewards(gateway: GatewayDep, task_id: TaskId) -> RewardView:
         token=escrow.token,
         amount=escrow.amount,
         provider_share_bps=escrow.provider_share_bps,
+        max_disagreement_bps=escrow.max_disagreement_bps,
         paid=escrow.paid,
         refunded=refunded,
         shares=shares,

@@ -126,6 +126,7 @@ def info(gateway: GatewayDep) -> GatewayInfo:
         gateway_id=gateway.gateway_id,
         ledger=gateway.deployment.ledger,
         consortium=gateway.deployment.consortium,
+        vetting=gateway.deployment.vetting,
         relayer=gateway.relayer_address,
         signature_window_s=gw.signature_window_s,
         max_upload_bytes=gw.max_upload_bytes,

@@ -108,7 +108,7 @@ def list_tasks(
     status_code=202,
     response_model=Publication,
     dependencies=SIGNED,
-    responses=error_responses(400, 401, 403, 413, 422, 503),
+    responses=error_responses(400, 401, 403, 409, 413, 422, 503),
     openapi_extra={ROLE_EXTRA: "PUBLISHER"},
     form_limits=FORM_LIMITS,  # type: ignore[arg-type]
 )

@@ -150,7 +150,8 @@ async function governanceHtml(t) {
       `<tr><td class="mono">${esc(name(s.account))}</td><td>${(s.withdrawn / TOKEN).toFixed(2)}</td><td>${(s.owed / TOKEN).toFixed(2)}</td></tr>`).join("");
     html += `<h3>Reward</h3><div id="rewards"><p>${(reward.amount / TOKEN).toFixed(2)} tokens escrowed: ` +
       `${reward.provider_share_bps / 100}% to the providers by accepted updates, the rest to the validators by ` +
-      `agreeing scores; ${(reward.paid / TOKEN).toFixed(2)} paid out. Each earner withdraws its share after the task closed.</p>` +
+      `agreeing scores (a validator against the decision more than ${reward.max_disagreement_bps / 100}% of the time earns nothing); ` +
+      `${(reward.paid / TOKEN).toFixed(2)} paid out. Each earner withdraws its share after the task closed.</p>` +
       `<table><tr><th>account</th><th>withdrawn</th><th>owed</th></tr>${shares}</table></div>`;
   }
   return html;

@@ -60,6 +60,14 @@ T = TypeVar("T")
 
 EIP712_DOMAIN_NAME = "ledgerlearn"
 EIP712_DOMAIN_VERSION = "1"
+EIP712_DOMAIN_TYPE = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
+"""The ``EIP712Domain`` type of every typed data signed for a contract (name, version, chain,
+contract)."""
 
 
 class LedgerClient:
@@ -244,12 +252,7 @@ class LedgerClient:
         """The EIP-712 typed data a publisher signs for :meth:`publish_task_for`."""
         return {
             "types": {
-                "EIP712Domain": [
-                    {"name": "name", "type": "string"},
-                    {"name": "version", "type": "string"},
-                    {"name": "chainId", "type": "uint256"},
-                    {"name": "verifyingContract", "type": "address"},
-                ],
+                "EIP712Domain": EIP712_DOMAIN_TYPE,
                 "PublishTask": [
                     {"name": "publisher", "type": "address"},
                     {"name": "params", "type": "TaskParams"},

@@ -663,15 +663,18 @@ class RewardAlreadyFunded(ContractCustomError):
     task_id: int
 
 
-class RewardInvalidAmount(ContractCustomError):
-    """A zero amount, or a provider share above 10000 basis points."""
+class RewardInvalidTerms(ContractCustomError):
+    """A zero amount (or one the escrow did not receive whole), or a provider share or
+    disagreement tolerance above 10000 basis points.
+    """
 
-    signature = "RewardInvalidAmount(uint256,uint256)"
-    selector = bytes.fromhex("084bca4e")
-    abi_types = ('uint256', 'uint256')
-    fields = ('amount', 'provider_share_bps')
+    signature = "RewardInvalidTerms(uint256,uint256,uint256)"
+    selector = bytes.fromhex("421b9dd4")
+    abi_types = ('uint256', 'uint256', 'uint256')
+    fields = ('amount', 'provider_share_bps', 'max_disagreement_bps')
     amount: int
     provider_share_bps: int
+    max_disagreement_bps: int
 
 
 class RewardNotFunded(ContractCustomError):
@@ -1534,6 +1537,17 @@ class VettingAlreadyVoted(ContractCustomError):
     member: str
 
 
+class VettingExpiredSignature(ContractCustomError):
+    """A relayed vote's signature passed its deadline."""
+
+    signature = "VettingExpiredSignature(uint256,uint256)"
+    selector = bytes.fromhex("04872ce2")
+    abi_types = ('uint256', 'uint256')
+    fields = ('deadline', 'timestamp')
+    deadline: int
+    timestamp: int
+
+
 class VettingInvalidLimits(ContractCustomError):
     """A window of zero blocks."""
 
@@ -1544,6 +1558,17 @@ class VettingInvalidLimits(ContractCustomError):
     draw_commit_blocks: int
     draw_reveal_blocks: int
     vet_blocks: int
+
+
+class VettingInvalidSigner(ContractCustomError):
+    """A relayed vote's signature is not the member's (another vote, chain or contract)."""
+
+    signature = "VettingInvalidSigner(address,address)"
+    selector = bytes.fromhex("8ded8f34")
+    abi_types = ('address', 'address')
+    fields = ('signer', 'member')
+    signer: str
+    member: str
 
 
 class VettingNoCommitment(ContractCustomError):
@@ -1709,7 +1734,7 @@ ERRORS_BY_SELECTOR: dict[bytes, type[ContractCustomError]] = {
     PoolNotValidator.selector: PoolNotValidator,
     ReentrancyGuardReentrantCall.selector: ReentrancyGuardReentrantCall,
     RewardAlreadyFunded.selector: RewardAlreadyFunded,
-    RewardInvalidAmount.selector: RewardInvalidAmount,
+    RewardInvalidTerms.selector: RewardInvalidTerms,
     RewardNotFunded.selector: RewardNotFunded,
     RewardNotPublisher.selector: RewardNotPublisher,
     RewardNotRefundable.selector: RewardNotRefundable,
@@ -1783,7 +1808,9 @@ ERRORS_BY_SELECTOR: dict[bytes, type[ContractCustomError]] = {
     UpdateLedgerWrongRound.selector: UpdateLedgerWrongRound,
     VettingAlreadyCommitted.selector: VettingAlreadyCommitted,
     VettingAlreadyVoted.selector: VettingAlreadyVoted,
+    VettingExpiredSignature.selector: VettingExpiredSignature,
     VettingInvalidLimits.selector: VettingInvalidLimits,
+    VettingInvalidSigner.selector: VettingInvalidSigner,
     VettingNoCommitment.selector: VettingNoCommitment,
     VettingNotAdmin.selector: VettingNotAdmin,
     VettingNotCommitteeMember.selector: VettingNotCommitteeMember,

@@ -154,6 +154,7 @@ class RewardRecord:
     token: str
     amount: int
     provider_share_bps: int
+    max_disagreement_bps: int
     withdrawn: dict[str, int] = field(default_factory=dict)  # account -> amount
     refunded: int = 0
 
@@ -446,7 +447,10 @@ class LedgerIndex:
     # -- rewards and the council ---------------------------------------------------------
     def _reward_funded(self, e: LedgerEvent) -> None:
         self.tasks[e.args["task_id"]].reward = RewardRecord(
-            e.args["token"], e.args["amount"], e.args["provider_share_bps"]
+            e.args["token"],
+            e.args["amount"],
+            e.args["provider_share_bps"],
+            e.args["max_disagreement_bps"],
         )
 
     def _reward_withdrawn(self, e: LedgerEvent) -> None:

@@ -7,10 +7,12 @@ revealed and the same after a restart, so a restarted validator reveals what it 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from web3.contract import Contract
+from web3.types import TxReceipt
 
-from ledgerlearn.chain.client import LedgerClient
+from ledgerlearn.chain.client import EIP712_DOMAIN_TYPE, LedgerClient
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,50 @@ class Limits:
 
 OPENING_GAS = 100_000
 """Extra gas a vetting vote needs when it is the one that opens or rejects the task."""
+
+VOTE_DOMAIN = ("ledgerlearn vetting", "1")
+"""The EIP-712 domain's name and version of a relayed vote (``TaskVetting``)."""
+
+
+def vote_typed_data(
+    chain_id: int,
+    vetting: str,
+    task_id: int,
+    approve: bool,
+    reason: str,
+    member: str,
+    deadline: int,
+) -> dict[str, Any]:
+    """The EIP-712 typed data ``member`` signs for its vote on ``task_id`` to be relayed by
+    someone else (``TaskVetting.voteFor`` at ``vetting``); void after ``deadline`` (a Unix
+    time)."""
+    name, version = VOTE_DOMAIN
+    return {
+        "types": {
+            "EIP712Domain": EIP712_DOMAIN_TYPE,
+            "Vote": [
+                {"name": "taskId", "type": "uint256"},
+                {"name": "approve", "type": "bool"},
+                {"name": "reason", "type": "string"},
+                {"name": "member", "type": "address"},
+                {"name": "deadline", "type": "uint256"},
+            ],
+        },
+        "primaryType": "Vote",
+        "domain": {
+            "name": name,
+            "version": version,
+            "chainId": chain_id,
+            "verifyingContract": vetting,
+        },
+        "message": {
+            "taskId": task_id,
+            "approve": approve,
+            "reason": reason,
+            "member": member,
+            "deadline": deadline,
+        },
+    }
 
 
 class Vetting:
@@ -107,6 +153,31 @@ class Vetting:
         self.client.transact(
             self.contract.functions.vote(task_id, approve, reason),
             key=f"vet:{task_id}",
+            headroom=OPENING_GAS,
+        )
+
+    def vote_typed_data(
+        self, task_id: int, approve: bool, reason: str, member: str, deadline: int
+    ) -> dict[str, Any]:
+        """The EIP-712 typed data ``member`` signs for its vote to be relayed
+        (:meth:`vote_for`), on this chain and contract."""
+        chain_id, contract = self.client.chain.chain_id, self.contract.address
+        return vote_typed_data(chain_id, contract, task_id, approve, reason, member, deadline)
+
+    def vote_for(
+        self,
+        task_id: int,
+        approve: bool,
+        reason: str,
+        member: str,
+        deadline: int,
+        signature: bytes,
+    ) -> TxReceipt:
+        """Relay ``member``'s signed vote (this participant pays the gas, the vote is the
+        member's)."""
+        return self.client.transact(
+            self.contract.functions.voteFor(task_id, approve, reason, member, deadline, signature),
+            key=f"vet:{task_id}:{member}",
             headroom=OPENING_GAS,
         )
 

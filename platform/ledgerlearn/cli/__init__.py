@@ -36,6 +36,7 @@ from ledgerlearn.cli.gateway import gateway
 from ledgerlearn.cli.model import model_app
 from ledgerlearn.cli.provider import provider_app
 from ledgerlearn.cli.publish import publish
+from ledgerlearn.cli.rewards import rewards_app
 from ledgerlearn.cli.validator import validator_app
 
 __all__ = ["app"]
@@ -51,6 +52,7 @@ app.add_typer(account_app, name="account")
 app.add_typer(chain_app, name="chain")
 app.add_typer(council_app, name="council")
 app.command("publish")(publish)
+app.add_typer(rewards_app, name="rewards")
 app.add_typer(provider_app, name="provider")
 app.add_typer(validator_app, name="validator")
 app.add_typer(dag_app, name="dag")

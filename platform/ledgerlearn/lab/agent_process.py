@@ -29,7 +29,12 @@ from ledgerlearn.chain.keys import load_keystore
 from ledgerlearn.chain.rewards import Rewards
 from ledgerlearn.config import ChainSettings, StorageSettings, VettingPolicy
 from ledgerlearn.lab.consortium import oversized
-from ledgerlearn.lab.simulate import REWARD_PROVIDER_SHARE_BPS, RunConfig, keeper_for
+from ledgerlearn.lab.simulate import (
+    REWARD_MAX_DISAGREEMENT_BPS,
+    REWARD_PROVIDER_SHARE_BPS,
+    RunConfig,
+    keeper_for,
+)
 from ledgerlearn.model.spec import ModelSpec
 
 log = logging.getLogger("ledgerlearn.lab.agent")
@@ -139,7 +144,11 @@ def _publisher(
             token = participant.client.deployment.reward_token
             if config.reward and token is not None:
                 Rewards(participant.client).fund(
-                    task_id, token, config.reward, REWARD_PROVIDER_SHARE_BPS
+                    task_id,
+                    token,
+                    config.reward,
+                    REWARD_PROVIDER_SHARE_BPS,
+                    REWARD_MAX_DISAGREEMENT_BPS,
                 )
             limit = VettingPolicy().max_parameters  # the validators' (the default policy)
             vetted.append(publish(oversized(spec, limit + limit // 5)))

@@ -14,6 +14,7 @@ from typing import Any
 
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.chain.council import Council
+from ledgerlearn.chain.rewards import Rewards
 from ledgerlearn.flows.reputation import ValidatorReputation, reputation
 
 __all__ = [
@@ -104,6 +105,7 @@ class EarningRow:
     behaviour: str
     accepted_updates: int  # provider credits
     agreeing_scores: int  # validator credits (the ledger's, and reveals after the decision)
+    disagreeing_scores: int  # scores against the decision, counted the same way
     withdrawn: int  # token units (18 decimals)
 
 
@@ -118,6 +120,7 @@ class ConsortiumRecord:
     validators: list[ValidatorRow] = field(default_factory=list)
     reward: int = 0  # escrowed for the task, token units
     provider_share_bps: int = 0
+    max_disagreement_bps: int = 0  # validators against the decision more often forfeit
     earnings: list[EarningRow] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
@@ -214,23 +217,18 @@ def collect_consortium(
     if task.reward is not None:
         record.reward = task.reward.amount
         record.provider_share_bps = task.reward.provider_share_bps
-        client = participant.client
-        late = (
-            client.satellite("ScoreCommitments").functions
-            if client.deployment.score_commitments is not None
-            else None
-        )
+        record.max_disagreement_bps = task.reward.max_disagreement_bps
+        rewards = Rewards(participant.client)
         for account in sorted(names, key=lambda a: _order(name(a))):
-            accepted, _, agreed = client.read(client.ledger.functions.creditOf(task_id, account))
-            if late is not None:  # agreeing scores revealed after the decision, credited there
-                agreed += client.read(late.lateCreditOf(task_id, account))
+            credits = rewards.credits(task_id, account)
             record.earnings.append(
                 EarningRow(
                     account=name(account),
                     role=_role(name(account)),
                     behaviour=behaviours.get(account, "?"),
-                    accepted_updates=int(accepted),
-                    agreeing_scores=int(agreed),
+                    accepted_updates=credits.accepted,
+                    agreeing_scores=credits.agreed,
+                    disagreeing_scores=credits.disagreed,
                     withdrawn=task.reward.withdrawn.get(account, 0),
                 )
             )

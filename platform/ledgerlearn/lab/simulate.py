@@ -393,6 +393,7 @@ class Agents:
     validators: list[Validator]
     providers: list[Provider]
     node: IpfsNode
+    cast: Cast  # their accounts (keys included: e.g. to act for them from the command line)
 
 
 def make_cast(config: RunConfig) -> Cast:
@@ -401,7 +402,8 @@ def make_cast(config: RunConfig) -> Cast:
     providers = [Account.create() for _ in config.providers]
     names = {v.address: f"validator-{i}" for i, v in enumerate(validators)}
     names.update({p.address: f"provider-{i}" for i, p in enumerate(providers)})
-    behaviours = {v.address: "honest" for v in validators}
+    liars = config.validator_behaviours or ["honest"] * len(validators)
+    behaviours = {v.address: b for v, b in zip(validators, liars, strict=True)}
     behaviours.update({p.address: b for p, b in zip(providers, config.providers, strict=True)})
     return Cast(Account.create(), Account.create(), validators, providers, behaviours, names)
 
@@ -466,6 +468,10 @@ def simulate(
 
 REWARD_PROVIDER_SHARE_BPS = 7000
 """The share of a run's reward for providers (the rest for validators), in basis points."""
+REWARD_MAX_DISAGREEMENT_BPS = 1000
+"""A validator scoring against the committee's decision more than this share of the time (basis
+points) forfeits its part of a run's reward (honest members disagree on borderline updates
+only; a liar that passes poisoned updates disagrees on each of them)."""
 
 
 def _participant(
@@ -529,6 +535,7 @@ def _run(
             deployment.reward_token,
             config.reward,
             REWARD_PROVIDER_SHARE_BPS,
+            REWARD_MAX_DISAGREEMENT_BPS,
         )
     publisher.sync()
     keeper = keeper_for(config, publisher, task_id)
@@ -607,7 +614,7 @@ def _run(
         }
     )
     if on_finish is not None:
-        on_finish(Agents(publisher, validators, providers, node))
+        on_finish(Agents(publisher, validators, providers, node, cast))
     return result
 
 

@@ -1,7 +1,8 @@
 """A task run by a council-governed consortium, every agent in this process on the in-process
 EVM: the committee drawn from the pool by revealed seeds (re-derived here from the events),
 vetted with reasons before the task opens, scores committed then revealed, the Byzantine
-providers excluded after two rejected updates, the reward split by the ledger's credits."""
+providers excluded after two rejected updates, the reward split by the ledger's credits, the
+lying member (it inflates every score) paid nothing."""
 
 from __future__ import annotations
 
@@ -16,9 +17,16 @@ from ledgerlearn.chain.rewards import Rewards
 from ledgerlearn.config import ChainSettings
 from ledgerlearn.core.draw import draw_committee, draw_seed
 from ledgerlearn.core.rules import Stage, Status
-from ledgerlearn.lab.simulate import Agents, RunConfig, simulate
+from ledgerlearn.lab.simulate import (
+    REWARD_MAX_DISAGREEMENT_BPS,
+    REWARD_PROVIDER_SHARE_BPS,
+    Agents,
+    RunConfig,
+    simulate,
+)
 
 REWARD = 1_000_000
+BEHAVIOURS = ["honest", "honest", "honest", "honest", "inflate"]  # the pool of 5, all drawn
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +36,14 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     policy = base.policy.model_copy(
         update={"commit_window": 8, "score_window": 16, "max_rejections": 2}
     )
-    config = base.model_copy(update={"consortium": True, "policy": policy, "reward": REWARD})
+    config = base.model_copy(
+        update={
+            "consortium": True,
+            "policy": policy,
+            "reward": REWARD,
+            "validator_behaviours": BEHAVIOURS,
+        }
+    )
     path = tmp_path_factory.mktemp("consortium") / "deployment.json"
     out: dict[str, object] = {"config": config}
 
@@ -89,17 +104,20 @@ def test_every_score_was_committed_before_it_was_revealed(run: dict) -> None:
 
 def test_no_honest_member_lost_its_reveal_to_the_members_who_revealed_first(run: dict) -> None:
     # the first reveals decide an update; the others' reveals, in time, are still taken and
-    # credited when they agree (the honest committee agrees with every decision)
-    task = run["task"]
+    # counted, with the decision or against it (the honest members agree with every decision)
+    task, liar = run["task"], run["validators"][BEHAVIOURS.index("inflate")]
     decided = [u for u in task.updates.values() if u.status in (Status.ACCEPTED, Status.REJECTED)]
     assert decided
     assert any(u.revealed_late for u in decided)
     for u in decided:
         assert u.unrevealed == [], (u.update.hex(), u.unrevealed)
-        assert all(u.revealed_late.values())
+        assert all(agreed for who, agreed in u.revealed_late.items() if who != liar)
     commitments = run["reader"].satellite("ScoreCommitments")
-    late = sum(len(u.revealed_late) for u in decided)
-    assert run["reader"].read(commitments.functions.lateCreditTotal(1)) == late
+    late = [agreed for u in decided for agreed in u.revealed_late.values()]
+    assert run["reader"].read(commitments.functions.lateCreditTotal(1)) == [
+        late.count(True),
+        late.count(False),
+    ]
 
 
 def test_the_byzantine_providers_were_excluded_and_earned_nothing(run: dict) -> None:
@@ -115,16 +133,40 @@ def test_the_byzantine_providers_were_excluded_and_earned_nothing(run: dict) -> 
     assert all(paid[a] > 0 for a in honest)
 
 
+def _credits(reader: LedgerClient, address: str) -> tuple[int, int, int]:
+    """Accepted updates, scores with and against the decision (reveals after it included)."""
+    credits = Rewards(reader).credits(1, address)
+    return credits.accepted, credits.agreed, credits.disagreed
+
+
+def _counted(agreed: int, disagreed: int) -> int:
+    """The escrow's rule: no credit past the tolerance of scores against the decision."""
+    return 0 if disagreed * 10_000 > REWARD_MAX_DISAGREEMENT_BPS * (agreed + disagreed) else agreed
+
+
 def test_the_reward_is_split_by_the_credits(run: dict) -> None:
-    reader, paid = run["reader"], run["paid"]
-    commitments = reader.satellite("ScoreCommitments").functions
-    accepted, _, agreed = reader.read(reader.ledger.functions.creditTotals(1))
-    agreed += reader.read(commitments.lateCreditTotal(1))  # reveals after the decision
+    reader, paid, task = run["reader"], run["paid"], run["task"]
+    credits = {address: _credits(reader, address) for address in paid}
+    accepted = sum(c[0] for c in credits.values())
+    assert reader.read(reader.ledger.functions.creditTotals(1))[0] == accepted
+    counted = {a: _counted(c[1], c[2]) for a, c in credits.items() if a in task.params.committee}
+    provider_pool = REWARD * REWARD_PROVIDER_SHARE_BPS // 10_000
     for address, amount in paid.items():
-        mine_accepted, _, mine_agreed = reader.read(reader.ledger.functions.creditOf(1, address))
-        mine_agreed += reader.read(commitments.lateCreditOf(1, address))
-        expected = REWARD * 7000 // 10000 * mine_accepted // accepted
-        expected += (REWARD - REWARD * 7000 // 10000) * mine_agreed // agreed
+        expected = provider_pool * credits[address][0] // accepted
+        expected += (REWARD - provider_pool) * counted.get(address, 0) // sum(counted.values())
         assert amount == expected
     assert sum(paid.values()) <= REWARD
     assert REWARD - sum(paid.values()) < len(paid)  # only rounding dust is left
+
+
+def test_the_liar_passed_the_poisoned_updates_and_earned_nothing(run: dict) -> None:
+    reader, paid, task = run["reader"], run["paid"], run["task"]
+    liar = run["validators"][BEHAVIOURS.index("inflate")]
+    assert liar in task.params.committee
+    _, agreed, disagreed = _credits(reader, liar)
+    rejected = sum(u.status is Status.REJECTED for u in task.updates.values())
+    assert rejected >= 4 and disagreed >= rejected - 1  # it passed (nearly) every rejected one
+    assert agreed > 0  # and agreed on the honest updates it also passed
+    assert paid[liar] == 0
+    honest = [v for v in run["validators"] if v != liar]
+    assert all(paid[v] > 0 for v in honest)

@@ -156,18 +156,28 @@ def consortium_section(result: RunResult) -> list[str]:
     ]
     if record.reward:
         share = record.provider_share_bps / 100
+        tolerance = record.max_disagreement_bps / 100
         lines += [
             "",
             "## Rewards",
             "",
             f"{_tokens(record.reward)} test tokens escrowed by the publisher: {share:g}% to the "
             "providers in proportion to their accepted updates, the rest to the validators in "
-            "proportion to their timely scores that agreed with the decision. Rejected, copied "
-            "and absent work earns nothing; each earner withdrew its share itself (pull "
-            f"payment). See {link(REWARDS_PNG)}.",
+            "proportion to their timely scores that agreed with the decision; a validator "
+            f"whose scores went against the decision more than {tolerance:g}% of the time "
+            "forfeits its share to the others. Rejected, copied and absent work earns nothing; "
+            f"each earner withdrew its share itself (pull payment). See {link(REWARDS_PNG)}.",
             "",
             *table(
-                ["Account", "Role", "Behaviour", "Accepted updates", "Agreeing scores", "Earned"],
+                [
+                    "Account",
+                    "Role",
+                    "Behaviour",
+                    "Accepted updates",
+                    "Agreeing scores",
+                    "Against the decision",
+                    "Earned",
+                ],
                 [
                     [
                         e.account,
@@ -175,6 +185,7 @@ def consortium_section(result: RunResult) -> list[str]:
                         e.behaviour,
                         e.accepted_updates,
                         e.agreeing_scores,
+                        e.disagreeing_scores,
                         _tokens(e.withdrawn),
                     ]
                     for e in record.earnings
@@ -253,7 +264,14 @@ def show_consortium(console: Console, result: RunResult) -> None:
     console.print(vetting)
     if record.earnings:
         earned = Table(title="Who earned what of the reward", title_justify="left")
-        for name in ("Account", "Behaviour", "Accepted updates", "Agreeing scores", "Earned"):
+        for name in (
+            "Account",
+            "Behaviour",
+            "Accepted updates",
+            "Agreeing scores",
+            "Against the decision",
+            "Earned",
+        ):
             earned.add_column(name, justify="right" if name != "Account" else "left")
         for e in record.earnings:
             earned.add_row(
@@ -261,6 +279,7 @@ def show_consortium(console: Console, result: RunResult) -> None:
                 Text(e.behaviour, style="bold red" if is_byzantine(e.behaviour) else ""),
                 str(e.accepted_updates),
                 str(e.agreeing_scores),
+                str(e.disagreeing_scores),
                 _tokens(e.withdrawn),
             )
         console.print(earned)

@@ -80,12 +80,13 @@ def _record() -> ConsortiumRecord:
         ],
         reward=1000 * TOKEN,
         provider_share_bps=7000,
+        max_disagreement_bps=1000,
         earnings=[
-            EarningRow("alice", "provider", "honest", 3, 0, 700 * TOKEN),
-            EarningRow("mallory", "provider", "free_rider", 0, 0, 0),
-            EarningRow("v0", "validator", "honest", 0, 5, 187_500_000_000_000_000_000),
-            EarningRow("v1", "validator", "inflate", 0, 3, 112_500_000_000_000_000_000),
-            EarningRow("v2", "validator", "honest", 0, 0, 0),
+            EarningRow("alice", "provider", "honest", 3, 0, 0, 700 * TOKEN),
+            EarningRow("mallory", "provider", "free_rider", 0, 0, 0, 0),
+            EarningRow("v0", "validator", "honest", 0, 5, 0, 300 * TOKEN),
+            EarningRow("v1", "validator", "inflate", 0, 3, 2, 0),
+            EarningRow("v2", "validator", "honest", 0, 0, 0, 0),
         ],
     )
 
@@ -111,9 +112,11 @@ def test_the_report_shows_the_council_the_vetting_the_reputation_and_the_reward(
     assert "| v2 | honest | no | 0 | 0 (-) | 0 | 0 | 0 | 1 |" in council
     # who earned what, in tokens of 18 decimals
     assert "1,000.00 test tokens escrowed by the publisher: 70% to the providers" in council
-    assert "| alice | provider | honest | 3 | 0 | 700.00 |" in council
-    assert "| mallory | provider | free_rider | 0 | 0 | 0.00 |" in council
-    assert "| v0 | validator | honest | 0 | 5 | 187.50 |" in council
+    assert "against the decision more than 10% of the time forfeits its share" in council
+    assert "| alice | provider | honest | 3 | 0 | 0 | 700.00 |" in council
+    assert "| mallory | provider | free_rider | 0 | 0 | 0 | 0.00 |" in council
+    assert "| v0 | validator | honest | 0 | 5 | 0 | 300.00 |" in council
+    assert "| v1 | validator | inflate | 0 | 3 | 2 | 0.00 |" in council
     assert "[rewards.png](rewards.png)" in report
     assert (tmp_path / "rewards.png").read_bytes().startswith(PNG_MAGIC)
     saved = json.loads((tmp_path / "result.json").read_text())["consortium"]
@@ -123,13 +126,14 @@ def test_the_report_shows_the_council_the_vetting_the_reputation_and_the_reward(
         "behaviour": "free_rider",
         "accepted_updates": 0,
         "agreeing_scores": 0,
+        "disagreeing_scores": 0,
         "withdrawn": 0,
     }
     console = Console(record=True, width=200)
     show_consortium(console, result)
     text = console.export_text()
     assert "The council's decisions" in text and "defeated" in text
-    assert "above the limit of 1,000,000" in text and "187.50" in text
+    assert "above the limit of 1,000,000" in text and "300.00" in text
 
 
 def test_a_laboratory_run_has_no_governance_sections(tmp_path: Path) -> None:
