@@ -63,6 +63,12 @@ class StorageSettings(BaseModel):
         default_factory=list,
         description="Peer multiaddresses (with /p2p/ID) to connect to at start.",
     )
+    swarm_key_file: Path | None = Field(
+        None,
+        description="The consortium's private swarm key (kubo's swarm.key format): the node "
+        "then connects only to peers holding the same key. None: an open swarm (a laboratory "
+        "on one host).",
+    )
     max_get_bytes: int = Field(
         MAX_CONTENT_BYTES,
         gt=0,

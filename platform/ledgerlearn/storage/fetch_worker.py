@@ -48,6 +48,7 @@ from ledgerlearn.storage.fetch_protocol import (
 from ledgerlearn.storage.kubo import Kubo, load_kubo
 from ledgerlearn.storage.peer_address import PeerAddress
 from ledgerlearn.storage.repo_config import check_repo_unlocked, init_private_repo
+from ledgerlearn.storage.swarm_key import installed_swarm_key
 
 __all__ = ["main"]
 
@@ -188,7 +189,12 @@ def run(spec: WorkerSpec, commands: BinaryIO, replies: BinaryIO) -> WorkerExit:
     try:
         _wait_until_unlocked(repo, REPO_LOCK_WAIT_S)
         init_private_repo(
-            kubo, repo, swarm_addresses=_LOOPBACK_SWARM, peers=peers, sync_datastore=False
+            kubo,
+            repo,
+            swarm_addresses=_LOOPBACK_SWARM,
+            peers=peers,
+            sync_datastore=False,
+            swarm_key=installed_swarm_key(repo),  # written there by the parent
         )
     except StorageError:
         _LOG.exception("cannot prepare the worker repository")

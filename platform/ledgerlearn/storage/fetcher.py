@@ -59,6 +59,7 @@ from ledgerlearn.storage.fetch_protocol import (
     ForgetCommand,
     WorkerSpec,
 )
+from ledgerlearn.storage.swarm_key import SwarmKey, install_swarm_key
 
 __all__ = ["WORKER_MODULE", "Fetcher", "PendingFetch", "block_budget", "tree_size"]
 
@@ -277,11 +278,13 @@ class Fetcher:
         peers: Iterable[str] = (),
         max_in_flight: int = MAX_IN_FLIGHT,
         recycle_block_bytes: int = RECYCLE_BLOCK_BYTES,
+        swarm_key: SwarmKey | None = None,
     ) -> None:
         if max_in_flight < 1:
             raise ValueError(f"max_in_flight must be at least 1, got {max_in_flight}")
         self._repo_dir = worker_dir / "repo"
         self._log_path = worker_dir / "worker.log"
+        self._swarm_key = swarm_key
         self._peers: dict[str, None] = dict.fromkeys(peers)
         self._max_in_flight = max_in_flight
         self._recycle_block_bytes = recycle_block_bytes
@@ -466,6 +469,9 @@ class Fetcher:
         for sub in ("blocks", "datastore"):
             shutil.rmtree(self._repo_dir / sub, ignore_errors=True)
         self._repo_dir.mkdir(parents=True, exist_ok=True)
+        # the worker joins its parent's swarm: the key goes in its repository, not on its
+        # command line
+        install_swarm_key(self._repo_dir, self._swarm_key)
         spec = WorkerSpec(self._repo_dir, tuple(self._peers), os.getpid())
         self._worker = _WorkerProcess(spec, self._log_path)
         self._selector.register(self._worker.stdout_fd, selectors.EVENT_READ)

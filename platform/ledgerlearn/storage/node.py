@@ -49,6 +49,7 @@ from ledgerlearn.storage.kubo import Kubo, load_kubo
 from ledgerlearn.storage.listen_port import choose_listen_address, keep_port
 from ledgerlearn.storage.peer_address import PeerAddress
 from ledgerlearn.storage.repo_config import check_repo_unlocked, init_private_repo
+from ledgerlearn.storage.swarm_key import SwarmKey
 
 if TYPE_CHECKING:
     from ledgerlearn.config import StorageSettings
@@ -194,9 +195,16 @@ class IpfsNode:
                         self._repo_dir, self._settings.swarm_host, self._settings.swarm_port
                     )
                 ]
+            key_file = self._settings.swarm_key_file
+            key = SwarmKey.load(key_file.expanduser()) if key_file is not None else None
             kubo = load_kubo(self._repo_dir)
             init_private_repo(
-                kubo, self._repo_dir, swarm_addresses=swarm, peers=peers, sync_datastore=True
+                kubo,
+                self._repo_dir,
+                swarm_addresses=swarm,
+                peers=peers,
+                sync_datastore=True,
+                swarm_key=key,
             )
             if not kubo.run_node(self._repo):
                 raise StorageError(
@@ -219,14 +227,19 @@ class IpfsNode:
                 except StorageError as exc:  # the node runs; only the next start may move
                     _LOG.warning("%s: the next start may listen on another port", exc)
             own = [f"{addr}/p2p/{peer_id}" for addr in listening]
-            fetcher = Fetcher(self._repo_dir / FETCH_WORKER_SUBDIR, peers=[*own, *map(str, peers)])
+            fetcher = Fetcher(
+                self._repo_dir / FETCH_WORKER_SUBDIR,
+                peers=[*own, *map(str, peers)],
+                swarm_key=key,
+            )
             self._fetcher = fetcher
             self._running = True
             _live_nodes.add(self)
             _repos_in_use.add(self._repo)
         if self._handle_signals:
             self._signals_acquired = shutdown_signals.acquire()
-        _LOG.info("IPFS node %s started on %s", peer_id, self._repo)
+        swarm_name = f"private swarm {key.fingerprint}" if key is not None else "open swarm"
+        _LOG.info("IPFS node %s started on %s (%s)", peer_id, self._repo, swarm_name)
         for peer in peers:
             with contextlib.suppress(StorageError):
                 self._dial(str(peer))

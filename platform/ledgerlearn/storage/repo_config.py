@@ -32,6 +32,7 @@ from ledgerlearn import strict_json
 from ledgerlearn.errors import StorageError
 from ledgerlearn.storage.kubo import Kubo
 from ledgerlearn.storage.peer_address import PeerAddress
+from ledgerlearn.storage.swarm_key import SwarmKey, install_swarm_key
 
 __all__ = ["check_repo_unlocked", "init_private_repo", "private_config"]
 
@@ -146,11 +147,13 @@ def init_private_repo(
     swarm_addresses: Sequence[str],
     peers: Sequence[PeerAddress] = (),
     sync_datastore: bool = True,
+    swarm_key: SwarmKey | None = None,
 ) -> None:
     """Create the repository if needed, then (re)write its config for a private swarm.
 
-    The config is rewritten at every start, so changed settings (listen addresses, peers)
-    take effect; the identity and the stored content are kept.
+    The config is rewritten at every start, so changed settings (listen addresses, peers,
+    the swarm key: kubo's private network when given, see :mod:`~.swarm_key`) take effect;
+    the identity and the stored content are kept.
 
     Raises
     ------
@@ -175,3 +178,4 @@ def init_private_repo(
         strict_json.write_file(path, edited, indent=2)
     except (OSError, ValueError) as exc:
         raise StorageError(f"cannot configure the kubo repository {repo}: {exc}") from exc
+    install_swarm_key(repo, swarm_key)
