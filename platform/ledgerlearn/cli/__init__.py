@@ -29,6 +29,7 @@ from ledgerlearn.cli import lab
 from ledgerlearn.cli.api_client import api_app
 from ledgerlearn.cli.bench import bench_app
 from ledgerlearn.cli.chain import account_app, chain_app, devnet_app
+from ledgerlearn.cli.consortium import consortium_app
 from ledgerlearn.cli.council import council_app
 from ledgerlearn.cli.dag import dag_app
 from ledgerlearn.cli.data import data_app
@@ -50,6 +51,7 @@ app = typer.Typer(
 app.add_typer(devnet_app, name="devnet")
 app.add_typer(account_app, name="account")
 app.add_typer(chain_app, name="chain")
+app.add_typer(consortium_app, name="consortium")
 app.add_typer(council_app, name="council")
 app.command("publish")(publish)
 app.add_typer(rewards_app, name="rewards")
