@@ -9,7 +9,7 @@ PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
 
-.PHONY: demo demo-quick demo-dag bench-flows simulate setup compile artifacts test guides test-contracts test-fuzz fuzz fuzz-holes test-python test-threats chromium analyze coverage gas bench bench-gateway bench-aggregation devnet lint clean
+.PHONY: demo demo-quick demo-dag bench-flows simulate setup compile artifacts test guides test-contracts test-fuzz fuzz fuzz-holes test-python test-threats chromium analyze coverage gas bench bench-gateway bench-events bench-aggregation devnet lint clean
 
 # The demos serve the dashboard (http://127.0.0.1:8000, PORT= to choose, NO_DASHBOARD=1 to skip)
 # and, in a terminal, keep serving the finished task until Ctrl-C.
@@ -126,6 +126,9 @@ bench: setup  ## chain client and IPFS benchmarks
 
 bench-gateway: setup  ## gateway reads: requests/s and p95 latency, 50 concurrent clients
 	$(PY) scripts/bench_gateway.py
+
+bench-events: setup  ## idle agents' CPU and reaction time: pushed blocks vs polling (about 3 minutes)
+	$(PY) scripts/bench_events.py
 
 BENCH_VENV := .venv-bench
 $(BENCH_VENV)/.stamp: $(PY_STAMP)

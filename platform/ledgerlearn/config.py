@@ -35,6 +35,15 @@ class ChainSettings(BaseModel):
     )
     tx_timeout_s: float = Field(60.0, gt=0, description="How long to wait for a receipt.")
     poll_interval_s: float = Field(0.2, gt=0, description="Event stream polling interval.")
+    subscribe: bool = Field(
+        True,
+        description="Agents sleep until the node announces a block (eth_subscribe newHeads "
+        "over WebSocket, backend 'rpc'), reading the chain every fallback_poll_s meanwhile; "
+        "False: they poll every half second.",
+    )
+    fallback_poll_s: float = Field(
+        2.0, gt=0, description="With subscribe: the longest an agent sleeps without a block."
+    )
 
 
 class StorageSettings(BaseModel):

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 from ledgerlearn.agents.participant import Participant
+from ledgerlearn.chain.heads import HeadWatcher
 from ledgerlearn.chain.races import describe_race, is_race
 from ledgerlearn.errors import ChainError, ChainReorgError, ChainResetError, StorageError
 
@@ -20,6 +21,8 @@ def run_agent(
     until: Callable[[], bool],
     poll_s: float = 0.5,
     timeout_s: float | None = None,
+    heads: HeadWatcher | None = None,
+    fallback_poll_s: float = 2.0,
 ) -> None:
     """Run ``step`` after every sync until ``until()`` holds (checked after each sync).
 
@@ -28,9 +31,15 @@ def run_agent(
     sync shows what changed. A reset or rolled-back chain stops the agent with its error.
     SIGTERM/SIGINT end the loop through ``SystemExit``/``KeyboardInterrupt`` (installed by the
     IPFS node), so ``with`` blocks close cleanly.
+
+    After a step that did nothing the agent waits ``poll_s``; with ``heads`` (blocks pushed by
+    the node) it waits instead for the next block, at most ``fallback_poll_s`` (work that no
+    block announces, such as a fetch finishing, is picked up then), and polls again while the
+    subscription is down.
     """
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     while True:
+        seen = heads.latest if heads is not None else -1  # a head during the step: no sleep
         participant.sync()
         if until():
             return
@@ -46,5 +55,9 @@ def run_agent(
             else:
                 log.warning("step failed, will retry: %s", exc)
             acted = False
-        if not acted:
+        if acted:
+            continue
+        if heads is not None and heads.connected:
+            heads.wait(after=seen, timeout_s=fallback_poll_s)
+        else:
             time.sleep(poll_s)

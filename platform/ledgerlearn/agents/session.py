@@ -27,6 +27,7 @@ from ledgerlearn.agents.runner import run_agent
 from ledgerlearn.chain.backend import connect
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.deployment import Deployment
+from ledgerlearn.chain.heads import HeadWatcher
 from ledgerlearn.chain.outbox import Outbox
 from ledgerlearn.config import ChainSettings, StorageSettings
 from ledgerlearn.errors import AgentError
@@ -51,6 +52,10 @@ class AgentSession:
         Its identity, client, node and index (synced once).
     peering
         Dials the members' registered IPFS addresses; refreshed every tick of :meth:`run`.
+    heads
+        Blocks pushed by the chain node (None: the agent polls).
+    fallback_poll_s
+        With ``heads``: the longest the agent sleeps without a block.
     """
 
     account: LocalAccount
@@ -58,6 +63,8 @@ class AgentSession:
     node: IpfsNode
     participant: Participant
     peering: Peering
+    heads: HeadWatcher | None = None
+    fallback_poll_s: float = 2.0
 
     @property
     def address(self) -> str:
@@ -119,7 +126,15 @@ class AgentSession:
                 on_sync()
             return until()
 
-        run_agent(self.participant, tick, until=done, poll_s=poll_s, timeout_s=timeout_s)
+        run_agent(
+            self.participant,
+            tick,
+            until=done,
+            poll_s=poll_s,
+            timeout_s=timeout_s,
+            heads=self.heads,
+            fallback_poll_s=self.fallback_poll_s,
+        )
 
     def serve_forever(self, interval_s: float = 1.0) -> None:
         """Keep the node serving its content until a signal ends the process.
@@ -204,7 +219,22 @@ def open_session(
     )
     if role is not None:
         check_role(client, role)
-    with IpfsNode(storage, start_fetch_worker=True, handle_signals=handle_signals) as node:
-        participant = Participant(client, node, state_dir, fetch_timeout_s=fetch_timeout_s)
-        participant.sync()
-        yield AgentSession(account, client, node, participant, Peering(participant, node))
+    heads = None
+    if chain.backend == "rpc" and chain.subscribe:
+        heads = HeadWatcher(chain.rpc_url).start()
+    try:
+        with IpfsNode(storage, start_fetch_worker=True, handle_signals=handle_signals) as node:
+            participant = Participant(client, node, state_dir, fetch_timeout_s=fetch_timeout_s)
+            participant.sync()
+            yield AgentSession(
+                account,
+                client,
+                node,
+                participant,
+                Peering(participant, node),
+                heads,
+                chain.fallback_poll_s,
+            )
+    finally:
+        if heads is not None:
+            heads.stop()
