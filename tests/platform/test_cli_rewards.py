@@ -67,11 +67,11 @@ def drawn_task(**overrides: object) -> TaskParams:
     return TaskParams(**fields)  # type: ignore[arg-type]
 
 
-def _open(publisher: LedgerClient, vettings: list[Vetting]) -> list[str]:
-    """Draw task 1's committee, approve it, post its fragments: open. The members in order."""
+def _draw(publisher: LedgerClient, vettings: list[Vetting], task: int) -> list[str]:
+    """Draw a task's committee from the pool; the members in order."""
     for vetting in vettings:
-        vetting.commit_seed(1)
-    info = vettings[0].info(1)
+        vetting.commit_seed(task)
+    info = vettings[0].info(task)
     chain = publisher.chain
 
     def mine_to(block: int) -> None:  # the next transaction lands in `block`
@@ -79,10 +79,15 @@ def _open(publisher: LedgerClient, vettings: list[Vetting]) -> list[str]:
 
     mine_to(info.commit_end)
     for vetting in vettings:
-        vetting.reveal_seed(1)
+        vetting.reveal_seed(task)
     mine_to(info.reveal_end)
-    vettings[0].draw(1)
-    members = [m for m, _ in publisher.committee(1)]
+    vettings[0].draw(task)
+    return [m for m, _ in publisher.committee(task)]
+
+
+def _open(publisher: LedgerClient, vettings: list[Vetting]) -> list[str]:
+    """Draw task 1's committee, approve it, post its fragments: open. The members in order."""
+    members = _draw(publisher, vettings, 1)
     by_address = {v.client.address: v for v in vettings}
     for member in members[:3]:
         by_address[member].vote(1, True, "within limits")
@@ -260,3 +265,24 @@ def test_a_new_task_is_funded_from_the_command_line(world: World) -> None:
     one_line_error(
         run("rewards", "status", "999", env=world.env), "task 999 has no reward escrowed"
     )
+
+
+def test_a_person_vets_a_drawn_task_from_the_command_line(world: World) -> None:
+    # issue 14, section 2: a member decides instead of its policy (`validator vet`)
+    keys = {
+        name: Account.from_key(Account.decrypt(Path(world.key(name)).read_text(), PASSWORD))
+        for name in ("publisher", "v0", "v1", "v2", "v3", "v4")
+    }
+    publisher = world.publisher.with_account(keys["publisher"])
+    task = publisher.publish_task(drawn_task(initial_weights_hash=sha("weights 3")))
+    vettings = [Vetting(world.publisher.with_account(keys[f"v{i}"])) for i in range(5)]
+    members = _draw(publisher, vettings, task)
+    name = next(n for n, a in world.names.items() if a == members[0])
+    vet = ("validator", "vet", str(task), "--keystore", world.key(name))
+    one_line_error(run(*vet, "--reason", "ok", env=world.env), "give --approve or --reject")
+    one_line_error(run(*vet, "--approve", env=world.env), "give --reason")
+    done = run(*vet, "--reject", "--reason", "the data kind is not declared", env=world.env)
+    assert done.returncode == 0, done.stderr
+    assert f"voted to reject task {task}: the data kind is not declared" in done.stdout
+    assert Vetting(world.publisher).info(task).rejections == 1
+    one_line_error(run(*vet, "--approve", "--reason", "ok", env=world.env), "already voted")

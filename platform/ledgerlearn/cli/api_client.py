@@ -23,7 +23,6 @@ from ledgerlearn.cli.common import (
     clear_errors,
     console,
     err,
-    fail,
     one_of,
     setup_logging,
 )
@@ -253,22 +252,17 @@ def round_(
 @api_app.command("vet")
 def vet(
     task_id: Annotated[int, typer.Argument(min=1, help="The task you were drawn to vet.")],
-    approve: Annotated[
-        bool | None,
-        typer.Option("--approve/--reject", help="Your decision.", show_default=False),
-    ] = None,
-    reason: Annotated[str, typer.Option(help="Why (on chain, at most 280 bytes).")] = "",
+    approve: inputs.ApproveOpt = None,
+    reason: inputs.ReasonOpt = "",
     keystore: KeystoreOpt = None,
     gateway_url: GatewayOpt = None,
 ) -> None:
     """Vote on a task you were drawn to vet, through the gateway: your key signs the vote
     here, the gateway relays it (and pays its gas)."""
-    if approve is None:
-        fail("give --approve or --reject")
-    if not reason.strip() or len(reason.strip().encode()) > 280:
-        fail("give --reason: why, in 1 to 280 bytes (it goes on chain with the vote)")
+    with clear_errors():
+        decision, why = inputs.vote(approve, reason)
     with clear_errors(), _client(gateway_url, keystore, signer=True) as client:
-        vote = client.vote(task_id, approve, reason.strip())
+        vote = client.vote(task_id, decision, why)
         after = client.get(f"/tasks/{task_id}/vetting")
     verdict = "approve" if vote["approve"] else "reject"
     console.print(f"voted to {verdict} task {task_id} (block {vote['block']}): {vote['reason']}")

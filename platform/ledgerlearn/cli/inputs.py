@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -192,3 +192,23 @@ def provider_source(
         return dataclasses.replace(mine, name=f"{name} part {index}/{count}, {partition}")
 
     return from_bundled
+
+
+ApproveOpt = Annotated[
+    bool | None,
+    typer.Option("--approve/--reject", help="Your decision.", show_default=False),
+]
+"""A vetting vote's decision (``validator vet``, ``api vet``)."""
+ReasonOpt = Annotated[str, typer.Option(help="Why (on chain, at most 280 bytes).")]
+"""A vetting vote's reason."""
+
+
+def vote(approve: bool | None, reason: str) -> tuple[bool, str]:
+    """A vetting vote from the command line: the decision and the reason, checked (one line
+    naming the option otherwise)."""
+    text = reason.strip()
+    if approve is None:
+        raise ConfigError("give --approve or --reject")
+    if not text or len(text.encode()) > 280:
+        raise ConfigError("give --reason: why, in 1 to 280 bytes (it goes on chain with the vote)")
+    return approve, text

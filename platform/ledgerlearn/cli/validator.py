@@ -31,6 +31,7 @@ from ledgerlearn.cli.common import (
     setup_logging,
     signer,
 )
+from ledgerlearn.cli.inputs import ApproveOpt, ReasonOpt, vote
 from ledgerlearn.cli.watch import ValidatorWatch
 
 __all__ = ["validator_app", "validator_run"]
@@ -121,11 +122,8 @@ def validator_run(
 @validator_app.command("vet")
 def validator_vet(
     task: Annotated[int, typer.Argument(min=1, help="The task you were drawn to vet.")],
-    approve: Annotated[
-        bool | None,
-        typer.Option("--approve/--reject", help="Your decision.", show_default=False),
-    ] = None,
-    reason: Annotated[str, typer.Option(help="Why (on chain, at most 280 bytes).")] = "",
+    approve: ApproveOpt = None,
+    reason: ReasonOpt = "",
     keystore: KeystoreOpt = None,
     deployment: DeploymentOpt = None,
     rpc: RpcOpt = None,
@@ -136,17 +134,14 @@ def validator_vet(
     from ledgerlearn.chain.vetting import Vetting
     from ledgerlearn.core.rules import Stage
 
-    if approve is None:
-        fail("give --approve or --reject")
-    if not reason.strip() or len(reason.encode()) > 280:
-        fail("give --reason: why, in 1 to 280 bytes (it goes on chain with the vote)")
     with clear_errors():
+        decision, why = vote(approve, reason)
         client = ledger_client(deployment, rpc, signer(keystore))
         info = client.task(task)
         if info.stage is not Stage.VETTING or info.closed:
             fail(f"task {task} is {info.stage.name.lower()}: only a task under vetting takes votes")
         try:
-            Vetting(client).vote(task, approve, reason.strip())
+            Vetting(client).vote(task, decision, why)
         except ce.VettingNotCommitteeMember:
             fail(f"{client.address} was not drawn onto task {task}'s committee")
         except ce.VettingAlreadyVoted:
@@ -154,8 +149,8 @@ def validator_vet(
         except ce.VettingOutsideWindow:
             fail(f"task {task}'s vetting window closed: it can only expire now")
         after = client.task(task)
-    verdict = "approve" if approve else "reject"
-    console.print(f"voted to {verdict} task {task}: {reason.strip()}")
+    verdict = "approve" if decision else "reject"
+    console.print(f"voted to {verdict} task {task}: {why}")
     if after.stage is Stage.OPEN:
         console.print(f"task {task} is open: providers may join")
     elif after.stage is Stage.REJECTED:
