@@ -173,6 +173,7 @@ def demo(
                 background_load=background_load,
                 on_chain_ready=board.start if board is not None else None,
                 on_finished=finished if linger else None,
+                on_teardown=board.stop if board is not None else None,
             )
     except LedgerlearnError as exc:
         fail(str(exc))

@@ -130,6 +130,7 @@ def run_demo(
     background_load: int = 0,
     on_chain_ready: Callable[[str, Path], None] | None = None,
     on_finished: Callable[[RunResult], None] | None = None,
+    on_teardown: Callable[[], None] | None = None,
 ) -> RunResult:
     """Run ``config`` as separate processes on a fresh devnet; returns the recorded result.
 
@@ -137,7 +138,9 @@ def run_demo(
     the roles granted (the CLI starts the dashboard's gateway there); ``on_finished(result)``
     once the task closed and its history was read back, while the devnet and the agents still
     run and serve the task's content (the CLI writes the report there and, when asked, keeps
-    serving the finished task until Ctrl-C).
+    serving the finished task until Ctrl-C); ``on_teardown()`` first thing when the run ends,
+    however it ends, while the devnet still runs (the CLI stops the dashboard's gateway there,
+    before the chain it reads goes away).
 
     ``agent_env`` adds environment variables per agent name (``validator-0``, ...), e.g. a
     crash point (:mod:`ledgerlearn.faults`); with ``restart_killed`` an agent killed by
@@ -274,6 +277,8 @@ def run_demo(
             if on_finished is not None:
                 on_finished(result)
         finally:
+            if on_teardown is not None:
+                on_teardown()
             load.stop()
             if clock is not None:
                 clock.stop()
