@@ -58,6 +58,7 @@ class HeadWatcher:
         self._connected = False
         self._stopped = threading.Event()
         self._socket: ClientConnection | None = None
+        self._said_down = False
         self._thread = threading.Thread(target=self._run, name="head-watcher", daemon=True)
         self.heads = 0
         self.connections = 0
@@ -110,10 +111,11 @@ class HeadWatcher:
             except (OSError, WebSocketException, TimeoutError, ValueError) as exc:
                 if self._stopped.is_set():
                     return
-                if self._connected or self.connections == 0:
+                if not self._said_down:  # once per outage, not at every retry
+                    self._said_down = True
                     log.info(
-                        "no block announcements from %s (%s): reading the chain every "
-                        "fallback interval until they resume",
+                        "no block announcements from %s (%s): agents poll the chain until "
+                        "they resume",
                         self.url,
                         exc,
                     )
@@ -133,7 +135,8 @@ class HeadWatcher:
                 raise ValueError(f"the node refused the subscription: {reply.get('error')}")
             self._connected = True
             self.connections += 1
-            if self.connections > 1:
+            if self._said_down:
+                self._said_down = False
                 log.info("block announcements from %s resumed", self.url)
             for message in socket:
                 head = json.loads(message).get("params", {}).get("result", {})

@@ -173,8 +173,7 @@ def join(
         folder.mkdir(parents=True, exist_ok=True)
         deployment.save(folder / "deployment.json")
         key_file = folder / "swarm.key"
-        if not key_file.exists():
-            key.write(key_file)
+        key.write(key_file)  # the bundle's, also over a key of an earlier bundle (a new key)
         repo_root = folder / "ipfs"
         storage = StorageSettings(
             repo_dir=repo_root / account.address,  # where the agent commands look for it
