@@ -23,6 +23,8 @@ from urllib.parse import urlsplit, urlunsplit
 from websockets.exceptions import WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
+from ledgerlearn import strict_json
+
 __all__ = ["HeadWatcher", "websocket_url"]
 
 log = logging.getLogger(__name__)
@@ -130,19 +132,31 @@ class HeadWatcher:
             self._socket = socket
             request = {"jsonrpc": "2.0", "id": 1, "method": "eth_subscribe", "params": ["newHeads"]}
             socket.send(json.dumps(request))
-            reply = json.loads(socket.recv(timeout=CONNECT_TIMEOUT_S))
-            if "result" not in reply:
-                raise ValueError(f"the node refused the subscription: {reply.get('error')}")
+            reply = strict_json.loads(socket.recv(timeout=CONNECT_TIMEOUT_S))
+            if not isinstance(reply, dict) or "result" not in reply:
+                raise ValueError(f"the node refused the subscription: {reply}")
             self._connected = True
             self.connections += 1
             if self._said_down:
                 self._said_down = False
                 log.info("block announcements from %s resumed", self.url)
             for message in socket:
-                head = json.loads(message).get("params", {}).get("result", {})
-                number = head.get("number")
-                if isinstance(number, str):
-                    self._announce(int(number, 16))
+                self._read(message)
+
+    def _read(self, message: str | bytes) -> None:
+        """One message from the node: a head announcement, or anything else (ignored)."""
+        try:
+            document = strict_json.loads(message)
+        except ValueError:
+            return
+        params = document.get("params") if isinstance(document, dict) else None
+        head = params.get("result") if isinstance(params, dict) else None
+        number = head.get("number") if isinstance(head, dict) else None
+        if isinstance(number, str):
+            try:
+                self._announce(int(number, 16))
+            except ValueError:
+                return
 
     def _announce(self, number: int) -> None:
         with self._state:
