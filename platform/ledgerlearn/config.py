@@ -33,7 +33,12 @@ class ChainSettings(BaseModel):
     deployment_file: Path | None = Field(
         None, description="JSON file with the deployed contract addresses (written by deploy)."
     )
-    tx_timeout_s: float = Field(60.0, gt=0, description="How long to wait for a receipt.")
+    rpc_timeout_s: float = Field(
+        15.0,
+        gt=0,
+        description="How long one request to the node may take; a node that takes longer "
+        "counts as not answering (an outage agents wait out, retrying).",
+    )
     poll_interval_s: float = Field(0.2, gt=0, description="Event stream polling interval.")
     subscribe: bool = Field(
         False,

@@ -24,6 +24,11 @@ class ChainError(LedgerlearnError):
     """Talking to the chain failed (node unreachable, transaction failed, ...)."""
 
 
+class NodeUnreachableError(ChainError):
+    """The chain's JSON-RPC node did not answer (connection refused or lost, timed out): a
+    link or node that went away, which an agent waits out and retries."""
+
+
 class ChainResetError(ChainError):
     """The chain under a checkpoint was reset: no code at the contract address or a new genesis."""
 

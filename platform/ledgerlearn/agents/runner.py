@@ -9,9 +9,35 @@ from collections.abc import Callable
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.chain.heads import HeadWatcher
 from ledgerlearn.chain.races import describe_race, is_race
-from ledgerlearn.errors import ChainError, ChainReorgError, ChainResetError, StorageError
+from ledgerlearn.errors import (
+    ChainError,
+    ChainReorgError,
+    ChainResetError,
+    NodeUnreachableError,
+    StorageError,
+)
 
 log = logging.getLogger(__name__)
+
+
+class Outage:
+    """Whether the chain node answers, said once per outage: a WARNING when it stops
+    answering, an INFO line with the outage's length when it answers again."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+
+    def began(self, exc: NodeUnreachableError) -> None:
+        """The node did not answer (again)."""
+        if self.since is None:
+            self.since = time.monotonic()
+            log.warning("%s; waiting for it and retrying (nothing is lost meanwhile)", exc)
+
+    def ended(self) -> None:
+        """The node answered."""
+        if self.since is not None:
+            log.info("the chain node answers again after %.0f s", time.monotonic() - self.since)
+            self.since = None
 
 
 def run_agent(
@@ -28,7 +54,10 @@ def run_agent(
 
     Contract reverts and unavailable content are logged and retried at the next step (a race
     with another agent, a peer that went away): the chain and IPFS are the truth, the next
-    sync shows what changed. A reset or rolled-back chain stops the agent with its error.
+    sync shows what changed. A chain node that does not answer is waited for (said once per
+    outage): transactions sent meanwhile wait in the outbox under their intent keys and are
+    re-broadcast as the same signed bytes, so none is lost or sent twice. A reset or
+    rolled-back chain stops the agent with its error.
     SIGTERM/SIGINT end the loop through ``SystemExit``/``KeyboardInterrupt`` (installed by the
     IPFS node), so ``with`` blocks close cleanly.
 
@@ -38,9 +67,16 @@ def run_agent(
     subscription is down.
     """
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    outage = Outage()
     while True:
         seen = heads.latest if heads is not None else -1  # a head during the step: no sleep
-        participant.sync()
+        try:
+            participant.sync()
+            outage.ended()
+        except NodeUnreachableError as exc:
+            outage.began(exc)
+            time.sleep(poll_s)
+            continue
         if until():
             return
         if deadline is not None and time.monotonic() > deadline:
@@ -49,6 +85,9 @@ def run_agent(
             acted = step()
         except (ChainResetError, ChainReorgError):
             raise
+        except NodeUnreachableError as exc:  # sent transactions wait in the outbox
+            outage.began(exc)
+            acted = False
         except (ChainError, StorageError) as exc:  # reverts, races, a peer that went away
             if is_race(exc):
                 log.info("%s", describe_race(exc))

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
+import requests
 from eth_tester import EthereumTester, PyEVMBackend
-from web3 import Web3
+from web3 import HTTPProvider, Web3
 from web3.providers.eth_tester import EthereumTesterProvider
+from web3.types import RPCEndpoint, RPCResponse
 
 from ledgerlearn.config import ChainSettings
-from ledgerlearn.errors import ChainError
+from ledgerlearn.errors import ChainError, NodeUnreachableError
 
 
 @dataclass
@@ -26,11 +29,16 @@ class Chain:
     kind: str
     tester: EthereumTester | None = None
     lock: threading.RLock = field(default_factory=threading.RLock)
+    _chain_id: int | None = field(default=None, repr=False)
 
     @property
     def chain_id(self) -> int:
-        """Chain id (part of every signature)."""
-        return int(self.w3.eth.chain_id)
+        """Chain id (part of every signature); read once, a node's chain id does not change
+        (a transaction can then be signed while the node does not answer, kept in the outbox
+        and sent when it is back)."""
+        if self._chain_id is None:
+            self._chain_id = int(self.w3.eth.chain_id)
+        return self._chain_id
 
     def genesis_hash(self) -> bytes:
         """Hash of block 0: tells one chain from a reset one."""
@@ -87,16 +95,36 @@ class Chain:
                 raise ChainError(f"this node cannot change its block time: {response['error']}")
 
 
+class NodeProvider(HTTPProvider):
+    """web3's HTTP provider, with a node that does not answer raised as
+    :class:`~ledgerlearn.errors.NodeUnreachableError` naming the node (instead of the
+    transport's exception), so that callers can tell an outage from a refusal."""
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        try:
+            return super().make_request(method, params)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            kind = "timed out" if isinstance(exc, requests.Timeout) else "no connection"
+            raise NodeUnreachableError(
+                f"the chain node at {self.endpoint_uri} does not answer ({kind})"
+            ) from exc
+
+
 def connect(settings: ChainSettings) -> Chain:
     """Open the chain the settings name."""
     if settings.backend == "embedded":
         tester = EthereumTester(PyEVMBackend())
         return Chain(Web3(EthereumTesterProvider(tester)), "embedded", tester)
-    provider = Web3.HTTPProvider(
-        settings.rpc_url, request_kwargs={"timeout": settings.tx_timeout_s}
+    provider = NodeProvider(
+        settings.rpc_url,
+        request_kwargs={"timeout": settings.rpc_timeout_s},
     )
     w3 = Web3(provider)
-    if not w3.is_connected():
+    try:
+        answers = w3.is_connected()
+    except NodeUnreachableError:
+        answers = False
+    if not answers:
         raise ChainError(
             f"no JSON-RPC node answers at {settings.rpc_url}: start the local devnet with "
             "`ledgerlearn devnet up` (or give --rpc / LEDGERLEARN_CHAIN__RPC_URL your node's URL)"

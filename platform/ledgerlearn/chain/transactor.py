@@ -19,7 +19,7 @@ from web3.types import Nonce, TxParams, TxReceipt, Wei
 from ledgerlearn.chain.backend import Chain
 from ledgerlearn.chain.outbox import Outbox, OutboxEntry
 from ledgerlearn.chain.revert import decode_revert, revert_data
-from ledgerlearn.errors import ChainError
+from ledgerlearn.errors import ChainError, NodeUnreachableError
 from ledgerlearn.faults import crash_point
 
 GAS_MARGIN = 1.25
@@ -130,6 +130,10 @@ class Transactor:
                 )
             try:
                 tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+            except NodeUnreachableError:
+                # Sent or not, the outbox (with an intent key) re-broadcasts these very bytes.
+                self._nonce = None
+                raise
             except Exception as exc:
                 self._nonce = None
                 raise self._as_error(exc) from exc
@@ -223,6 +227,8 @@ class Transactor:
             return int(
                 call.estimate_gas({"from": self.address}, block_identifier="pending") * GAS_MARGIN
             )
+        except NodeUnreachableError:
+            raise
         except Exception as exc:
             raise self._as_error(exc) from exc
 
