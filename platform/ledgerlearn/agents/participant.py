@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ledgerlearn.agents.feed import SharedFeed
+from ledgerlearn.agents.pins import TaskPins
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.events import EventStream, LedgerEvent
 from ledgerlearn.chain.index import LedgerIndex, TaskRecord
@@ -62,6 +63,9 @@ class Participant:
     decode_failures: int = 0
     """Content fetched and verified against its hash that did not decode (a model spec, or
     weights not matching the task's spec): the fetch failures that are not the storage's."""
+    pins: TaskPins | None = None
+    """A committee member's: what it fetches for a task is pinned and served until the task
+    closed plus a grace period (None: fetched content is not kept)."""
 
     @property
     def address(self) -> str:
@@ -106,13 +110,7 @@ class Participant:
         """The task's model spec, fetched once and checked against its on-chain hash."""
         if task_id not in self._specs:
             params = self.task(task_id).params
-            with self.stopwatch.measure("ipfs"):
-                raw = self.store.get(
-                    params.model_spec_cid,
-                    params.model_spec_hash,
-                    MAX_SPEC_BYTES,
-                    self.fetch_timeout_s,
-                )
+            raw = self.fetch(task_id, params.model_spec_cid, params.model_spec_hash, MAX_SPEC_BYTES)
             try:
                 self._specs[task_id] = ModelSpec.from_json(raw)
             except ModelSpecError:
@@ -140,12 +138,47 @@ class Participant:
         failure: StorageError | None = None
         for candidate in candidates:
             try:
-                with self.stopwatch.measure("ipfs"):
-                    return self.store.get(candidate, content_hash, None, self.fetch_timeout_s)
+                return self.fetch(task_id, candidate, content_hash)
             except StorageError as exc:
                 failure = exc
         assert failure is not None
         raise failure
+
+    def fetch(
+        self,
+        task_id: int,
+        cid: str,
+        content_hash: bytes,
+        max_bytes: int | None = None,
+        timeout_s: float | None = None,
+    ) -> bytes:
+        """Content of ``task_id`` verified against ``content_hash``; a committee member
+        (:attr:`pins`) also pins it for the task and serves it.
+
+        Raises
+        ------
+        StorageError
+            Unavailable before the deadline, too large, or bytes not matching the hash.
+        """
+        keep = self.pins is not None
+        was_here = keep and self.store.has(cid)
+        with self.stopwatch.measure("ipfs"):
+            data = self.store.get(
+                cid,
+                content_hash,
+                max_bytes,
+                timeout_s or self.fetch_timeout_s,
+                pin=keep and not was_here,
+            )
+        if self.pins is not None:
+            self.pins.fetched(task_id, cid, was_here)
+        return data
+
+    def keep(self, task_id: int, cid: str) -> None:
+        """Content this participant stored for ``task_id`` (a member's aggregate): a
+        committee member releases it with what it fetched for the task."""
+        if self.pins is not None:
+            self.pins.fetched(task_id, cid, was_here=False)
 
     def fetch_weights(
         self, task_id: int, content_hash: bytes, cid: str | None = None

@@ -29,6 +29,7 @@ from collections import Counter
 from eth_keys.datatypes import PrivateKey
 
 from ledgerlearn.agents.participant import Participant
+from ledgerlearn.agents.pins import TaskPins
 from ledgerlearn.agents.score_reveals import ScoreReveals
 from ledgerlearn.agents.vetting_duty import VettingDuty
 from ledgerlearn.behaviours.lying_validator import HonestValidator, ValidatorBehaviour
@@ -82,6 +83,8 @@ class Validator:
         pool: bool = True,
     ) -> None:
         self.participant = participant
+        if participant.pins is None:  # a member keeps what its tasks need (agents/pins.py)
+            participant.pins = TaskPins(participant.store, participant.state_dir / "pins.json")
         self.behaviour = behaviour or HonestValidator()
         self.sanity = sanity
         self.encryption_key = encryption_key
@@ -130,6 +133,8 @@ class Validator:
         """Do what each indexed task needs from this member now (its flow's duty); True when
         a transaction was sent."""
         sent = self.vetting.join() if self.vetting is not None else False
+        if self.participant.pins is not None:
+            self.participant.pins.release(self.participant.index, self.participant.head)
         for task in list(self.participant.index.tasks.values()):
             duty = self.duty(task.flow)
             if task.closed:
@@ -190,10 +195,18 @@ class Validator:
             batch: dict[str, bytes] = {}
             for u in todo:
                 batch.setdefault(task.updates[u].cid, u)
+            here = {cid for cid in batch if p.store.has(cid)}
             with p.stopwatch.measure("ipfs"):
                 fetched = p.store.get_many(
-                    [(cid, u) for cid, u in batch.items()], max_bytes=cap, timeout_s=timeout_s
+                    [(cid, u) for cid, u in batch.items()],
+                    max_bytes=cap,
+                    timeout_s=timeout_s,
+                    pin=p.pins is not None,
                 )
+            if p.pins is not None:  # kept and served: its provider may go away
+                for cid, got in fetched.items():
+                    if isinstance(got, bytes):
+                        p.pins.fetched(task.task_id, cid, cid in here)
             for cid, u in batch.items():
                 outcomes[u] = fetched[cid]
             for u in todo:
@@ -214,13 +227,9 @@ class Validator:
             p = self.participant
             index = task.params.committee.index(p.address)
             spec = p.spec(task.task_id)
-            with p.stopwatch.measure("ipfs"):
-                ciphertext = p.store.get(
-                    task.params.fragment_cids[index],
-                    task.params.fragment_hashes[index],
-                    None,
-                    p.fetch_timeout_s,
-                )
+            ciphertext = p.fetch(
+                task.task_id, task.params.fragment_cids[index], task.params.fragment_hashes[index]
+            )
             self._fragments[task.task_id] = decrypt_fragment(
                 ciphertext,
                 self.encryption_key,

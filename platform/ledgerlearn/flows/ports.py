@@ -59,8 +59,18 @@ class ContentStore(Protocol):
         *,
         max_bytes: int | None = None,
         timeout_s: float | None = None,
+        pin: bool = False,
     ) -> dict[str, bytes | StorageError]:
-        """Fetch several verified contents concurrently under one deadline."""
+        """Fetch several verified contents concurrently under one deadline (``pin``: also
+        keep and serve each)."""
+        ...
+
+    def has(self, cid: str) -> bool:
+        """Whether ``cid`` is stored (pinned) on this node."""
+        ...
+
+    def unpin(self, cid: str) -> None:
+        """Stop keeping ``cid`` (a no-op when it is not pinned)."""
         ...
 
     def compute_cid(self, data: bytes) -> str:
@@ -103,6 +113,23 @@ class Member(Protocol):
 
     def spec(self, task_id: int) -> ModelSpec:
         """The task's model spec, checked against its on-chain hash."""
+        ...
+
+    def fetch(
+        self,
+        task_id: int,
+        cid: str,
+        content_hash: bytes,
+        max_bytes: int | None = None,
+        timeout_s: float | None = None,
+    ) -> bytes:
+        """Content of the task verified against ``content_hash`` (a committee member also
+        keeps and serves it)."""
+        ...
+
+    def keep(self, task_id: int, cid: str) -> None:
+        """Content this member stored for the task (its aggregate): kept and served as long
+        as what it fetched for the task."""
         ...
 
     def fetch_model(self, task_id: int, content_hash: bytes, cid: str | None = None) -> bytes:

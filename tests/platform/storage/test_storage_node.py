@@ -182,3 +182,24 @@ def test_a_repository_runs_one_node(make_node: NodeFactory) -> None:
     node = make_node("single")
     with pytest.raises(StorageError, match="another IpfsNode"):
         IpfsNode(StorageSettings.model_validate({"repo_dir": node.repo_dir})).start()
+
+
+def test_get_many_with_pin_serves_each_and_unpin_stops_keeping(make_node: NodeFactory) -> None:
+    origin, relay, late = make_node("origin"), make_node("relay"), make_node("late")
+    relay.connect(origin.multiaddrs[0])
+    contents = [os.urandom(40_000) for _ in range(3)]
+    items = [origin.put(data) for data in contents]
+    got = relay.get_many(items, timeout_s=20, pin=True)
+    assert [got[cid] for cid, _ in items] == contents
+    assert all(relay.has(cid) for cid, _ in items)
+    origin.stop()  # only the relay has them now
+    late.connect(relay.multiaddrs[0])
+    expected = {cid: data for (cid, _), data in zip(items, contents, strict=True)}
+    assert late.get_many(items, timeout_s=20) == expected
+    cid = items[0][0]
+    relay.unpin(cid)
+    relay.unpin(cid)  # not pinned any more: nothing to do
+    assert not relay.has(cid)
+    assert relay.has(items[1][0])
+    with pytest.raises(StorageError, match="malformed CID"):
+        relay.unpin("not-a-cid")

@@ -278,6 +278,7 @@ class RoundCommittee:
                 data = aggregate_round(p, task, record)
             with p.stopwatch.measure("ipfs"):
                 cid, digest = p.store.put(data)  # served from here, whatever was proposed
+            p.keep(task.task_id, cid)
             self._aggregates[key] = (data, cid, digest)
         mine, cid, digest = self._aggregates[key]
         proposal = record.proposals.get(digest)
@@ -293,7 +294,7 @@ class RoundCommittee:
             if candidate.updates != record.accepted:
                 bad.add(candidate.result_hash)
                 continue
-            proposed, served = self._fetch_proposal(candidate)
+            proposed, served = self._fetch_proposal(task.task_id, candidate)
             if proposed is None:
                 bad.add(candidate.result_hash)
                 log.info(
@@ -331,16 +332,14 @@ class RoundCommittee:
         )
         return True
 
-    def _fetch_proposal(self, proposal: ProposalRecord) -> tuple[bytes | None, str]:
+    def _fetch_proposal(self, task_id: int, proposal: ProposalRecord) -> tuple[bytes | None, str]:
         """The proposal's content from the first of its CIDs that serves it (verified), kept
         on this node so this member serves it too; (None, "") when none does."""
         p = self.member.participant
         for cid in proposal.cids:
             try:
-                with p.stopwatch.measure("ipfs"):
-                    data = p.store.get(
-                        cid, proposal.result_hash, None, self.member.prefetch_timeout_s, pin=True
-                    )
+                timeout = self.member.prefetch_timeout_s
+                data = p.fetch(task_id, cid, proposal.result_hash, None, timeout)
             except LedgerlearnError:
                 continue
             return data, cid
