@@ -9,11 +9,11 @@ PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
 
-.PHONY: demo demo-quick demo-dag bench-flows simulate setup compile artifacts test guides test-contracts test-fuzz fuzz fuzz-holes test-python test-threats chromium analyze coverage gas bench bench-gateway bench-events bench-aggregation devnet lint clean
+.PHONY: demo demo-quick demo-dag bench-flows simulate setup compile artifacts test guides test-contracts test-fuzz fuzz fuzz-holes test-python test-threats chromium analyze coverage gas bench bench-gateway bench-events bench-aggregation partitions devnet lint clean
 
 # The demos serve the dashboard (http://127.0.0.1:8000, PORT= to choose, NO_DASHBOARD=1 to skip)
 # and, in a terminal, keep serving the finished task until Ctrl-C.
-DEMO_OPTS = $(if $(OUT),--out $(OUT),) $(if $(PORT),--port $(PORT),) $(if $(NO_DASHBOARD),--no-dashboard,)
+DEMO_OPTS = $(if $(OUT),--out $(OUT),) $(if $(PORT),--port $(PORT),) $(if $(NO_DASHBOARD),--no-dashboard,) $(if $(HOSTS),--hosts,)
 
 demo: setup  ## the main job: a full task (MNIST), every agent a process on a devnet, a report
 	$(VENV)/bin/ledgerlearn demo --baseline $(DEMO_OPTS)
@@ -141,6 +141,9 @@ $(BENCH_VENV)/.stamp: $(PY_STAMP)
 
 bench-aggregation: $(BENCH_VENV)/.stamp  ## aggregation rules vs one read, and vs Flower's and ByzFL's (own venv)
 	$(BENCH_VENV)/bin/python scripts/bench_aggregation.py
+
+partitions: setup  ## partitions and crashes across test hosts (network namespaces; root), each scenario in a run of its own (about 12 minutes)
+	$(PY) scripts/partitions.py $(if $(OUT),--out $(OUT),)
 
 devnet: $(PY_STAMP) $(NPM_STAMP)  ## run the local anvil devnet (state in ~/.ledgerlearn/devnet)
 	$(VENV)/bin/ledgerlearn devnet up

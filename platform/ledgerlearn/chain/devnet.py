@@ -49,9 +49,17 @@ class Devnet:
     Use as a context manager, or call :meth:`start` and :meth:`stop`.
     """
 
-    def __init__(self, settings: DevnetSettings, *, log_file: Path | None = None) -> None:
+    def __init__(
+        self,
+        settings: DevnetSettings,
+        *,
+        log_file: Path | None = None,
+        wrapper: list[str] | None = None,
+    ) -> None:
+        """``wrapper``: a command anvil's runs under (e.g. ``ip netns exec HOST``, which execs)."""
         self.settings = settings
         self.log_file = log_file
+        self.wrapper = wrapper or []
         self.process: subprocess.Popen[bytes] | None = None
         self._log_handle: IO[bytes] | None = None
 
@@ -91,7 +99,9 @@ class Devnet:
             self.log_file.parent.mkdir(parents=True, exist_ok=True)
             self._log_handle = self.log_file.open("ab")
             out = self._log_handle
-        self.process = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [*self.wrapper, *self.command()], stdout=out, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

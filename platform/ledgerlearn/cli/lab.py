@@ -120,6 +120,15 @@ def demo(
             "--laboratory: one admin key grants the roles, the publisher names the committee.",
         ),
     ] = None,
+    hosts: Annotated[
+        bool,
+        typer.Option(
+            "--hosts",
+            help="Run the devnet and every organisation's agent on a test host of its own "
+            "(Linux network namespaces on a bridge, real addresses, a private IPFS swarm; "
+            "needs root).",
+        ),
+    ] = False,
 ) -> None:
     """The main job: a full task on a devnet, every agent a separate process, then a report.
 
@@ -131,11 +140,13 @@ def demo(
     ``--flow dag`` the providers build a DAG at their own pace (two of them three times
     slower) and the report draws it.
     """
+    import contextlib
     import logging
     import sys
 
     from ledgerlearn.cli.dashboard import DemoDashboard, wait_for_ctrl_c
     from ledgerlearn.lab.demo import run_demo
+    from ledgerlearn.lab.hosts import HostNetwork
 
     logging.basicConfig(level=logging.WARNING)
     config = _preset(flow, quick)
@@ -144,7 +155,8 @@ def demo(
         config = config.as_consortium()
     out = out or default_out("demo")
     kind = "consortium" if config.consortium else "laboratory"
-    title = f"ledgerlearn demo ({'quick: digits' if quick else 'MNIST'}, {flow}, {kind})"
+    spread = ", one test host per organisation" if hosts else ""
+    title = f"ledgerlearn demo ({'quick: digits' if quick else 'MNIST'}, {flow}, {kind}{spread})"
     linger = sys.stdin.isatty() if linger is None else linger
     board = DemoDashboard(out, config.dataset, port) if dashboard else None
     if board is not None:
@@ -154,7 +166,8 @@ def demo(
         _report(result, out, title, config, _clean_baseline(quick, flow) if baseline else None)
 
     try:
-        with console.status("starting the devnet") as status:
+        with contextlib.ExitStack() as stack, console.status("starting the devnet") as status:
+            network = stack.enter_context(HostNetwork()) if hosts else None
 
             def progress(message: str) -> None:
                 status.update(message)
@@ -174,6 +187,7 @@ def demo(
                 on_chain_ready=board.start if board is not None else None,
                 on_finished=finished if linger else None,
                 on_teardown=board.stop if board is not None else None,
+                hosts=network,
             )
     except LedgerlearnError as exc:
         fail(str(exc))

@@ -23,12 +23,13 @@ from ledgerlearn import strict_json
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.agents.provider import Provider
 from ledgerlearn.agents.publisher import Publisher
-from ledgerlearn.agents.session import open_session
+from ledgerlearn.agents.session import AgentSession, open_session
 from ledgerlearn.agents.validator import Validator
 from ledgerlearn.chain.keys import load_keystore
 from ledgerlearn.chain.rewards import Rewards
 from ledgerlearn.config import ChainSettings, StorageSettings, VettingPolicy
 from ledgerlearn.lab.consortium import oversized
+from ledgerlearn.lab.hosts import enter_host
 from ledgerlearn.lab.simulate import (
     REWARD_MAX_DISAGREEMENT_BPS,
     REWARD_PROVIDER_SHARE_BPS,
@@ -49,7 +50,14 @@ def main(role: str, index: int, run_dir: Path) -> int:
     name = f"{role}-{index}"
     state = run_dir / "agents" / name
     chain = ChainSettings(backend="rpc", rpc_url=run["rpc_url"])
-    storage = StorageSettings(repo_dir=state / "ipfs")
+    host = run.get("hosts", {}).get(name)  # a test host of its own, or this machine
+    if host is not None:
+        enter_host(host["netns"])
+    storage = StorageSettings(
+        repo_dir=state / "ipfs",
+        swarm_host=host["address"] if host is not None else "127.0.0.1",
+        swarm_key_file=Path(run["swarm_key"]) if "swarm_key" in run else None,
+    )
     with open_session(account, chain, Path(run["deployment"]), state, storage) as session:
         participant = session.participant
         if role == "validator":
@@ -66,7 +74,7 @@ def main(role: str, index: int, run_dir: Path) -> int:
             task_id: int | None = None
         else:
             session.register_peer()
-            step, task_id = _role(role, index, config, participant, run, run_dir)
+            step, task_id = _role(role, index, config, session, run, run_dir)
 
         def measured_step() -> bool:
             acted = step()
@@ -91,10 +99,11 @@ def _role(
     role: str,
     index: int,
     config: RunConfig,
-    participant: Participant,
+    session: AgentSession,
     run: dict[str, Any],
     run_dir: Path,
 ) -> tuple[Callable[[], bool], int]:
+    participant = session.participant
     if role == "publisher":
         return _publisher(config, participant, run, run_dir)
     _, parts, _, _ = config.data()
@@ -103,6 +112,7 @@ def _role(
         time.sleep(0.2)
     task_id = int(strict_json.load_file(task_file)["task_id"])
     participant.sync()
+    session.peering.refresh()  # the publisher's node, which holds the task's spec
     training = config.training.model_copy(update={"seed": config.seed * 1000 + index})
     provider = Provider(
         participant,

@@ -30,21 +30,23 @@ from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.deployment import Deployment
 from ledgerlearn.chain.devnet import Devnet
 from ledgerlearn.chain.events import EventStream
-from ledgerlearn.chain.index import LedgerIndex
+from ledgerlearn.chain.index import LedgerIndex, TaskRecord
 from ledgerlearn.chain.vetting import Vetting
 from ledgerlearn.config import ChainSettings, DevnetSettings, StorageSettings
-from ledgerlearn.errors import LedgerlearnError
+from ledgerlearn.errors import LedgerlearnError, NodeUnreachableError
 from ledgerlearn.flows.registry import FLOWS
 from ledgerlearn.lab.background_load import BackgroundLoad
 from ledgerlearn.lab.cast import Cast
 from ledgerlearn.lab.consortium import deploy_cast, withdraw_rewards
 from ledgerlearn.lab.consortium_results import collect_consortium
+from ledgerlearn.lab.hosts import HostNetwork
 from ledgerlearn.lab.registry import LAB_FLOWS
 from ledgerlearn.lab.results import RunResult, agent_seconds
 from ledgerlearn.lab.round_timing import BlockClock, round_timings
 from ledgerlearn.lab.simulate import ETHER, RunConfig, make_cast
 from ledgerlearn.stopwatch import Stopwatch
 from ledgerlearn.storage import IpfsNode
+from ledgerlearn.storage.swarm_key import SwarmKey
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +133,8 @@ def run_demo(
     on_chain_ready: Callable[[str, Path], None] | None = None,
     on_finished: Callable[[RunResult], None] | None = None,
     on_teardown: Callable[[], None] | None = None,
+    hosts: HostNetwork | None = None,
+    watch: Callable[[TaskRecord], None] | None = None,
 ) -> RunResult:
     """Run ``config`` as separate processes on a fresh devnet; returns the recorded result.
 
@@ -147,6 +151,13 @@ def run_demo(
     SIGKILL is started again on its own state (keys, outbox, IPFS repo), as an operator would.
     ``background_load`` keeps that many cores busy with a CPU hog from the agents' start to
     the task's end (:class:`~ledgerlearn.lab.background_load.BackgroundLoad`).
+
+    With ``hosts`` (a started :class:`~ledgerlearn.lab.hosts.HostNetwork`) the devnet and
+    every agent run on test hosts of their own (``chain``, ``publisher-0``, ``validator-0``,
+    ...: one organisation each), reaching each other over the network's bridge, in a private
+    IPFS swarm (a swarm key the run generates). ``watch(record)`` is called with the task's
+    record at each progress check once it is published (e.g. to cut a host's link when a round
+    starts and restore it later); a chain node that does not answer then is waited for.
     """
     say = progress or (lambda message: log.info("%s", message))
     if (out_dir / "run.json").exists() or (out_dir / "task.json").exists():
@@ -154,9 +165,15 @@ def run_demo(
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     # A block per transaction while the consortium is set up, then one every block_time_s.
-    settings = DevnetSettings(port=_free_port(), state_file=out_dir / "devnet" / "state.json")
+    chain_host = hosts.add("chain") if hosts is not None else None
+    settings = DevnetSettings(
+        host=chain_host.address if chain_host is not None else "127.0.0.1",
+        port=_free_port(),
+        state_file=out_dir / "devnet" / "state.json",
+    )
+    wrapper = chain_host.command([]) if chain_host is not None else None
     agents: list[Agent] = []
-    with Devnet(settings, log_file=out_dir / "logs" / "devnet.log") as net:
+    with Devnet(settings, log_file=out_dir / "logs" / "devnet.log", wrapper=wrapper) as net:
         chain = connect(ChainSettings(backend="rpc", rpc_url=net.rpc_url))
         cast = make_cast(config)
         say(f"devnet at {net.rpc_url}")
@@ -191,6 +208,15 @@ def run_demo(
             "byzantine": [a for a, b in cast.behaviours.items() if b != "honest"],
             "timeout_s": timeout_s,
         }
+        if hosts is not None:
+            run["hosts"] = {
+                name: {"netns": host.netns, "address": host.address}
+                for name in _agent_names(cast)
+                for host in [hosts.add(name)]
+            }
+            key = out_dir / "swarm.key"
+            SwarmKey.generate().write(key)
+            run["swarm_key"] = str(key)
         strict_json.write_file(out_dir / "run.json", run, indent=1)
         if on_chain_ready is not None:
             on_chain_ready(net.rpc_url, out_dir / "deployment.json")
@@ -248,11 +274,19 @@ def run_demo(
 
             def finished() -> bool:
                 nonlocal said
-                task = reader.task(task_id)
-                batch = stream.poll(verify=False)
+                try:
+                    task = reader.task(task_id)
+                    batch = stream.poll(verify=False)
+                except NodeUnreachableError as exc:  # a test cut the chain's host off
+                    log.info("%s; waiting", exc)
+                    if watch is not None and task_id in index.tasks:
+                        watch(index.tasks[task_id])  # e.g. to restore it
+                    return False
                 index.apply_all(batch.events)
                 stream.commit(batch)
                 record = index.tasks[task_id]
+                if watch is not None:
+                    watch(record)
                 if strategy.milestone(record) != said:
                     said = strategy.milestone(record)
                     say(strategy.progress(record))
@@ -269,8 +303,9 @@ def run_demo(
                 )
                 say(f"{len(paid)} earners withdrew their share of the reward")
             result = _collect(
-                chain, deployment, task_id, vetted, config, cast, out_dir, block_time_s
-            )
+                chain, deployment, task_id, vetted, config, cast, out_dir, block_time_s,
+                swarm_key=str(run["swarm_key"]) if "swarm_key" in run else None,
+            )  # fmt: skip
             result.timings["wall_s"] = time.perf_counter() - started
             if load.report is not None:
                 result.background_load = load.report.describe()
@@ -284,6 +319,14 @@ def run_demo(
                 clock.stop()
             _stop(agents)
     return result
+
+
+def _agent_names(cast: Cast) -> list[str]:
+    return [
+        "publisher-0",
+        *(f"validator-{i}" for i in range(len(cast.validators))),
+        *(f"provider-{i}" for i in range(len(cast.providers))),
+    ]
 
 
 def _spawn(role: str, index: int, out_dir: Path, env: dict[str, str]) -> Agent:
@@ -344,10 +387,14 @@ def _collect(
     cast: Cast,
     out_dir: Path,
     block_time_s: float = 1.0,
+    swarm_key: str | None = None,
 ) -> RunResult:
     reader = LedgerClient(chain, deployment)
     _, _, _, test = config.data()
-    storage = StorageSettings(repo_dir=out_dir / "agents" / "reporter" / "ipfs")
+    storage = StorageSettings(
+        repo_dir=out_dir / "agents" / "reporter" / "ipfs",
+        swarm_key_file=Path(swarm_key) if swarm_key else None,
+    )
     with IpfsNode(storage) as node:  # Ctrl-C / SIGTERM still stop the demo
         participant = Participant(reader, node, out_dir / "agents" / "reporter")
         participant.sync()
