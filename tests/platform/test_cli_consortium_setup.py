@@ -153,3 +153,21 @@ def test_join_refuses_another_key_a_tampered_bundle_and_another_chain(
     one_line_error(join(tampered({"deployment": {"chain_id": 1}}, "chain")), "chain id is 31337")
     one_line_error(join(tampered({"rpc_url": None}, "field")), "rpc_url", "Field required")
     one_line_error(join(tmp_path), "is not a bundle")
+
+
+def test_init_refuses_to_write_bundles_over_a_file_or_a_folder_in_use(
+    world: World, tmp_path: Path
+) -> None:
+    def init(out: Path) -> subprocess.CompletedProcess[str]:
+        return run(
+            "consortium", "init", f"--org=lab-b={world.accounts['lab-b'].address}:validator",
+            "--keystore", world.key("deployer"), "--rpc", world.url, "--out", str(out),
+            env=world.env,
+        )  # fmt: skip
+
+    a_file = tmp_path / "bundles.txt"
+    a_file.write_text("notes\n")
+    one_line_error(init(a_file), "is a file")
+    assert a_file.read_text() == "notes\n"  # untouched
+    one_line_error(init(world.bundles), "is not empty")
+    assert sorted(p.name for p in world.bundles.iterdir()) == sorted(ORGS)

@@ -83,6 +83,8 @@ def init(
     names = [name for name, _, _ in founders]
     if len(set(names)) != len(names) or len({a for _, a, _ in founders}) != len(founders):
         fail("--org: each organisation once, each with an account of its own")
+    if out.exists() and not out.is_dir():
+        fail(f"{out} is a file: bundles are written to a new folder")
     if out.exists() and any(out.iterdir()):
         fail(f"{out} is not empty: bundles are written to a new folder")
     with clear_errors():
