@@ -1,4 +1,4 @@
-"""Partitions and crashes across test hosts (issue 15, section 5).
+"""Partitions and crashes across test hosts (issue 15, sections 3 and 5).
 
 The demo's cast runs on hosts of their own (:mod:`ledgerlearn.lab.hosts`: one network namespace
 for the chain node, one per organisation). A :class:`Scenario` cuts one host's link at a moment
@@ -492,6 +492,7 @@ class PartitionRun:
         ]
         lost = [e.key for e in entries if not _mined(self.lab, e.tx_hash)]
         closed = sum(r.finalized_block is not None for r in record.rounds.values())
+        rounds = record.params.max_rounds
         assert self.lab.client is not None
         members = [a for a, name in self.lab.names.items() if not name.startswith("publisher")]
         elsewhere = [
@@ -503,8 +504,8 @@ class PartitionRun:
             Check("run", "every organisation on a host of its own", not elsewhere,
                   f"{len(members) - len(elsewhere)} of {len(members)} members' IPFS nodes "
                   f"registered at their host's address {elsewhere or ''}"),
-            Check("run", "the task completed", record.closed,
-                  f"{closed} rounds closed of {record.params.max_rounds}"),
+            Check("run", "the task completed", record.closed and closed == rounds,
+                  f"{closed} rounds closed of {rounds} (stage {record.stage.name.lower()})"),
             Check("run", "no transaction sent twice", not twice,
                   f"{len(mined)} mined ({sum(reverted.values())} reverted: {dict(reverted)}), "
                   f"{len(twice)} sent more than once "

@@ -147,6 +147,7 @@ class IpfsNode:
         self._peer_id = ""
         self._signals_acquired = False
         self._local: set[str] = set()
+        self._stored_as: dict[str, str] = {}  # a fetched CID -> the CID it was stored under
         self._fetcher: Fetcher | None = None
         self.failures: dict[str, int] = dict.fromkeys(FAILURE_CAUSES.values(), 0)
         """Fetches (``get`` and each item of ``get_many``) that failed, by cause (the values
@@ -473,14 +474,16 @@ class IpfsNode:
             If the CID is malformed or kubo fails (unpinning what is not pinned is a no-op).
         """
         _check_cid(cid)
-        if not self.has(cid):
+        with self._state:
+            stored = self._stored_as.pop(cid, cid)  # fetched, stored under another CID
+        if not self.has(stored):
             return
         with self._using() as kubo:
-            code = kubo.unpin(self._repo, cid)
+            code = kubo.unpin(self._repo, stored)
         if code != 0:
-            raise StorageError(f"kubo could not unpin {cid} (code {code})")
+            raise StorageError(f"kubo could not unpin {stored} (code {code})")
         with self._state:
-            self._local.discard(cid)
+            self._local.discard(stored)
 
     def get(
         self,
@@ -695,6 +698,8 @@ class IpfsNode:
             raise StorageError(f"kubo could not store fetched content {cid}")
         with self._state:
             self._local.add(added)
+            if added != cid:
+                self._stored_as[cid] = added
         if added != cid:
             _LOG.warning(
                 "fetched %s was stored as %s (added with other chunking or CID version); "

@@ -60,9 +60,10 @@ class CountingStore:
         *,
         max_bytes: int | None = None,
         timeout_s: float | None = None,
+        pin: bool = False,
     ) -> dict[str, bytes | StorageError]:
         self.passes.append([cid for cid, _ in items])
-        return self.node.get_many(items, max_bytes=max_bytes, timeout_s=timeout_s)
+        return self.node.get_many(items, max_bytes=max_bytes, timeout_s=timeout_s, pin=pin)
 
 
 @pytest.fixture
