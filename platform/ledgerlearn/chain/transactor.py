@@ -175,9 +175,22 @@ class Transactor:
         """Send an outbox entry's signed bytes again; 'already known' is fine."""
         try:
             self.chain.w3.eth.send_raw_transaction(HexBytes(entry.raw))
-        except Exception as exc:  # the node already has it, or it was mined
-            if self._receipt(entry) is None and self._confirmed_nonce() <= entry.nonce:
+        except Exception as exc:  # the node already has it (pending: a broadcast a moment
+            # ago, e.g. the restart's recovery), or it was mined
+            if (
+                self._receipt(entry) is None
+                and self._confirmed_nonce() <= entry.nonce
+                and not self._known(entry)
+            ):
                 raise ChainError(f"cannot re-broadcast {entry.key}: {exc}") from exc
+
+    def _known(self, entry: OutboxEntry) -> bool:
+        """Whether the node holds the transaction (in its pool or mined)."""
+        try:
+            self.chain.w3.eth.get_transaction(HexBytes(entry.tx_hash))
+        except TransactionNotFound:
+            return False
+        return True
 
     def _resume(
         self, call: ContractFunction | ContractConstructor, entry: OutboxEntry, *, wait: bool

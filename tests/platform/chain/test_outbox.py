@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
+from hexbytes import HexBytes
+from web3.exceptions import TransactionNotFound
 
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.outbox import Outbox
@@ -69,6 +73,59 @@ def test_crash_between_signing_and_broadcast(
     assert nonce(c, restarted) == before + 1
     info = c.client().update(task_id, sha("u"))
     assert info.score_count == 1 and info.status is Status.PENDING
+
+
+def test_a_restart_finds_its_transaction_still_pending_and_waits_for_it(
+    consortium: Consortium, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CI saw a restarted agent's recovery broadcast still in the node's pool when the intent
+    was resumed: the second broadcast's "already imported" is the node holding it, not a
+    failure (anvil with mining paused makes the race certain)."""
+    c = consortium
+    if c.chain.tester is not None:
+        pytest.skip("the in-process EVM mines every transaction at once: nothing is pending")
+    task_id = scored_task(c)
+    validator = c.validators[0]
+    path = tmp_path / "outbox.jsonl"
+    crashing = c.client().with_account(validator, Outbox(path))
+    before = nonce(c, crashing)
+
+    def die(*_: object) -> None:
+        raise Crash
+
+    monkeypatch.setattr(c.chain.w3.eth, "send_raw_transaction", die)
+    with pytest.raises(Crash):
+        crashing.submit_score(task_id, sha("u"), 900_000)
+    monkeypatch.undo()
+    rpc = c.chain.w3.provider.make_request
+    assert "error" not in rpc("evm_setAutomine", [False])  # type: ignore[arg-type]
+    try:
+        restarted = c.client().with_account(validator, Outbox(path))
+        outcome: list[object] = []
+        worker = threading.Thread(
+            target=lambda: outcome.append(
+                restarted.submit_score(task_id, sha("u"), 900_000)
+            )  # recovery broadcasts it, the intent finds it pending and broadcasts again
+        )
+        worker.start()
+        entry = Outbox(path).entries()[0]
+        while not _pending(c, entry.tx_hash) and worker.is_alive():
+            time.sleep(0.05)
+        c.chain.mine(1)
+        worker.join(timeout=60)
+        assert outcome and not worker.is_alive()
+    finally:
+        rpc("evm_setAutomine", [True])  # type: ignore[arg-type]
+    assert nonce(c, restarted) == before + 1
+    assert c.client().update(task_id, sha("u")).score_count == 1
+
+
+def _pending(c: Consortium, tx_hash: str) -> bool:
+    try:
+        c.chain.w3.eth.get_transaction(HexBytes(tx_hash))
+    except TransactionNotFound:
+        return False
+    return True
 
 
 def test_a_torn_last_line_is_ignored(tmp_path: Path) -> None:
