@@ -34,7 +34,7 @@ from ledgerlearn.chain.types import Member, RoundInfo, TaskInfo, UpdateInfo
 from ledgerlearn.core.abi import snake_case
 from ledgerlearn.core.rules import update_commitment
 from ledgerlearn.core.task_params import EIP712_FIELDS, TaskParams
-from ledgerlearn.errors import ChainError
+from ledgerlearn.errors import ChainError, NodeUnreachableError
 
 DECIDING_GAS = 60_000
 """Extra gas a score needs when it becomes the deciding one (digest, counters, event, credits)."""
@@ -548,6 +548,8 @@ class LedgerClient:
         error."""
         try:
             return call.call({"from": sender}) if sender is not None else call.call()
+        except NodeUnreachableError:  # says which node, and callers wait it out by its type
+            raise
         except Exception as exc:
             data = revert_data(exc)
             if data is None:

@@ -52,6 +52,8 @@ def test_a_transaction_signed_while_the_node_is_away_is_mined_once_when_it_is_ba
 
         with pytest.raises(NodeUnreachableError, match=f"chain node at {net.rpc_url}"):
             sender.send(grant, gas=200_000, key="grant:provider")
+        with pytest.raises(NodeUnreachableError):  # a read too, by its type (waited out)
+            LedgerClient(chain, deployment).has_role("PROVIDER", member.address)
         kept = Outbox(outbox).get("grant:provider")
         assert kept is not None and kept.nonce == sent  # signed and kept
 
