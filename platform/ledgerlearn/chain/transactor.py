@@ -177,10 +177,11 @@ class Transactor:
             self.chain.w3.eth.send_raw_transaction(HexBytes(entry.raw))
         except Exception as exc:  # the node already has it (pending: a broadcast a moment
             # ago, e.g. the restart's recovery), or it was mined
+            pooled = "already" in str(exc).lower() and self._known(entry)  # "already imported"
             if (
                 self._receipt(entry) is None
                 and self._confirmed_nonce() <= entry.nonce
-                and not self._known(entry)
+                and not pooled
             ):
                 raise ChainError(f"cannot re-broadcast {entry.key}: {exc}") from exc
 
