@@ -50,13 +50,12 @@ def test_same_intent_after_restart_returns_the_first_transaction(
     assert c.client().update(task_id, sha("u")).score_count == 1
 
 
-def test_crash_between_signing_and_broadcast(
-    consortium: Consortium, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    c = consortium
-    task_id = scored_task(c)
-    validator = c.validators[0]
-    crashing = c.client().with_account(validator, Outbox(tmp_path / "outbox.jsonl"))
+def crash_before_broadcast(
+    c: Consortium, task_id: int, outbox: Path, monkeypatch: pytest.MonkeyPatch
+) -> int:
+    """The first validator signs a score into ``outbox`` and crashes before broadcasting it;
+    its nonce before (still the chain's)."""
+    crashing = c.client().with_account(c.validators[0], Outbox(outbox))
     before = nonce(c, crashing)
 
     def die(*_: object) -> None:
@@ -67,7 +66,16 @@ def test_crash_between_signing_and_broadcast(
         crashing.submit_score(task_id, sha("u"), 900_000)
     monkeypatch.undo()
     assert nonce(c, crashing) == before  # signed and recorded, never broadcast
+    return before
 
+
+def test_crash_between_signing_and_broadcast(
+    consortium: Consortium, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = consortium
+    task_id = scored_task(c)
+    validator = c.validators[0]
+    before = crash_before_broadcast(c, task_id, tmp_path / "outbox.jsonl", monkeypatch)
     restarted = c.client().with_account(validator, Outbox(tmp_path / "outbox.jsonl"))
     restarted.submit_score(task_id, sha("u"), 900_000)
     assert nonce(c, restarted) == before + 1
@@ -87,16 +95,7 @@ def test_a_restart_finds_its_transaction_still_pending_and_waits_for_it(
     task_id = scored_task(c)
     validator = c.validators[0]
     path = tmp_path / "outbox.jsonl"
-    crashing = c.client().with_account(validator, Outbox(path))
-    before = nonce(c, crashing)
-
-    def die(*_: object) -> None:
-        raise Crash
-
-    monkeypatch.setattr(c.chain.w3.eth, "send_raw_transaction", die)
-    with pytest.raises(Crash):
-        crashing.submit_score(task_id, sha("u"), 900_000)
-    monkeypatch.undo()
+    before = crash_before_broadcast(c, task_id, path, monkeypatch)
     rpc = c.chain.w3.provider.make_request
     assert "error" not in rpc("evm_setAutomine", [False])  # type: ignore[arg-type]
     try:
