@@ -25,6 +25,7 @@ CONTRACTS = {
     "Council": "governance/Council.sol",
     "CouncilTimelock": "governance/CouncilTimelock.sol",
     "MembershipToken": "governance/MembershipToken.sol",
+    "SwarmKeys": "governance/SwarmKeys.sol",
 }
 """The deployed contracts -> their source under contracts/."""
 

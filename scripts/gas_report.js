@@ -238,6 +238,25 @@ async function main() {
   record("reward: withdraw (provider)", await gasOf(escrow.connect(fed[0]).withdraw(dagId)));
   record("reward: withdraw (validator)", await gasOf(escrow.connect(v[0]).withdraw(dagId)));
 
+  // --- the swarm key after a removal: 16 registered organisations, one removed -------------------
+  {
+    const orgs = signers.slice(0, 16);
+    const members = await (await ethers.getContractFactory("Consortium")).deploy(2 * 24 * 3600, ctx.admin.address, []);
+    const provider = ethers.id("PROVIDER_ROLE");
+    for (const [i, o] of orgs.entries()) {
+      await members.connect(ctx.admin).grantRole(provider, o.address);
+      await registerMember(members, o, `/ip4/10.231.0.${i + 2}/tcp/4001/p2p/Qm${"x".repeat(44)}`);
+    }
+    const swarm = await (await ethers.getContractFactory("SwarmKeys")).deploy(await members.getAddress(), ethers.id("founding"));
+    const removed = orgs[15];
+    await members.connect(ctx.admin).revokeRole(provider, removed.address);
+    const left = orgs.slice(0, 15).map((o) => o.address).sort((x, y) => (BigInt(x) < BigInt(y) ? -1 : 1));
+    const sealed = left.map(() => ethers.hexlify(ethers.randomBytes(129)));
+    record("swarm key: rotate (sealed to 15 members)", await gasOf(swarm.connect(orgs[0]).rotate([removed.address], ethers.id("new"), left, sealed)),
+      "after the council removed the 16th; the shares are in the events");
+    record("swarm key: share with one member", await gasOf(swarm.connect(orgs[0]).share(orgs[1].address, sealed[0])));
+  }
+
   // --- print -------------------------------------------------------------------------------------
   const width = Math.max(...rows.map((r) => r.op.length));
   const lines = [];

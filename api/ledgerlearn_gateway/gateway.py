@@ -312,6 +312,11 @@ class Gateway:
                     self._fold(events)
                 self.history.record(events)  # before the stream: a replay never misses one
                 self.hub.publish(events)
+                if self.node.swarm_key_changed():  # the organisation's agent wrote a new key
+                    self.node.stop()
+                    self.node.start()
+                    self.peering.redial()
+                    log.info("the swarm key file changed: the IPFS node restarted with it")
                 self.peering.refresh()
                 self.sync_state.last_ok = time.time()
                 self.sync_state.error = None

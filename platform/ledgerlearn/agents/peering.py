@@ -40,8 +40,15 @@ class Peering:
     def refresh(self) -> None:
         """Dial members that registered (or changed) their address since the last refresh."""
         own_id = self.node.peer_id
-        members = list(self.participant.index.members.items())
+        index = self.participant.index
+        members = list(index.members.items())
         for account, (address, _) in members:
+            if index.lost_roles(account):  # removed: not dialled (nor served, once rekeyed)
+                self.unreachable.pop(account, None)
+                gone = self.addresses.pop(account, None)
+                if gone is not None and gone not in self.addresses.values():
+                    self.node.forget(gone)
+                continue
             old = self.addresses.get(account)
             if old == address:
                 continue
@@ -57,6 +64,12 @@ class Peering:
                 self._dial(account, address)
         if self.unreachable:
             self._notice_reconnected()
+
+    def redial(self) -> None:
+        """Dial every member again (after this node restarted, e.g. with a new swarm key)."""
+        self.addresses.clear()
+        self.unreachable.clear()
+        self.refresh()
 
     def _dial(self, account: str, address: str) -> None:
         try:

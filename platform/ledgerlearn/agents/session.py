@@ -24,6 +24,7 @@ from eth_account.signers.local import LocalAccount
 from ledgerlearn.agents.participant import Participant
 from ledgerlearn.agents.peering import Peering
 from ledgerlearn.agents.runner import run_agent
+from ledgerlearn.agents.swarm_rotation import SwarmRotation
 from ledgerlearn.chain.backend import connect
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.deployment import Deployment
@@ -56,6 +57,9 @@ class AgentSession:
         Blocks pushed by the chain node (None: the agent polls).
     fallback_poll_s
         With ``heads``: the longest the agent sleeps without a block.
+    swarm
+        Replaces the swarm key when the council removes a member (a consortium deployment
+        with a private swarm; None otherwise); stepped every tick of :meth:`run`.
     """
 
     account: LocalAccount
@@ -65,6 +69,7 @@ class AgentSession:
     peering: Peering
     heads: HeadWatcher | None = None
     fallback_poll_s: float = 2.0
+    swarm: SwarmRotation | None = None
 
     @property
     def address(self) -> str:
@@ -119,7 +124,8 @@ class AgentSession:
 
         def tick() -> bool:
             self.peering.refresh()
-            return step()
+            rekeyed = self.swarm.step() if self.swarm is not None else False
+            return step() or rekeyed
 
         def done() -> bool:
             if on_sync is not None:
@@ -226,14 +232,21 @@ def open_session(
         with IpfsNode(storage, start_fetch_worker=True, handle_signals=handle_signals) as node:
             participant = Participant(client, node, state_dir, fetch_timeout_s=fetch_timeout_s)
             participant.sync()
+            peering = Peering(participant, node)
+            swarm = None
+            if storage.swarm_key_file is not None and deployment.swarm_keys is not None:
+                swarm = SwarmRotation(
+                    participant, node, peering, storage.swarm_key_file, bytes(account.key)
+                )
             yield AgentSession(
                 account,
                 client,
                 node,
                 participant,
-                Peering(participant, node),
+                peering,
                 heads,
                 chain.fallback_poll_s,
+                swarm,
             )
     finally:
         if heads is not None:

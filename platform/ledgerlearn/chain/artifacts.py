@@ -23,6 +23,7 @@ ContractName = Literal[
     "Council",
     "CouncilTimelock",
     "MembershipToken",
+    "SwarmKeys",
 ]
 
 

@@ -68,8 +68,12 @@ def deploy_consortium(
     settings: CouncilSettings | None = None,
     *,
     test_token: bool = True,
+    swarm_key_hash: bytes = bytes(32),
 ) -> Deployment:
     """Deploy a council-governed consortium; returns where everything lives.
+
+    ``swarm_key_hash`` is :attr:`~ledgerlearn.storage.swarm_key.SwarmKey.key_hash` of the key
+    the founders' bundles carry (zero: not recorded), the swarm key's epoch 0.
 
     Raises
     ------
@@ -114,6 +118,7 @@ def deploy_consortium(
         raise ChainError(f"the ledger was deployed at {ledger}, its satellites expect {ledger_at}")
     rewards, _ = _deploy_one(chain, sender, "RewardEscrow", ledger)
     token = _deploy_one(chain, sender, "TestToken", me)[0] if test_token else None
+    swarm_keys, _ = _deploy_one(chain, sender, "SwarmKeys", consortium, swarm_key_hash)
     deployment = Deployment(
         chain_id=chain.chain_id,
         genesis_hash="0x" + chain.genesis_hash().hex(),
@@ -127,6 +132,7 @@ def deploy_consortium(
         council=council,
         timelock=timelock,
         membership=membership,
+        swarm_keys=swarm_keys,
     )
     _check_wiring(chain, deployment)
     return deployment
@@ -142,6 +148,7 @@ def _check_wiring(chain: Chain, d: Deployment) -> None:
     """Each satellite names the ledger, the ledger names them, the timelock holds the power."""
     ledger = _contract(chain, "LearningLedger", d.ledger)
     assert d.vetting and d.score_commitments and d.timelock and d.membership and d.council
+    assert d.swarm_keys
     pairs = [
         (ledger.functions.vetting().call(), d.vetting),
         (ledger.functions.scoreCommitments().call(), d.score_commitments),
@@ -152,6 +159,7 @@ def _check_wiring(chain: Chain, d: Deployment) -> None:
         ),
         (_contract(chain, "Consortium", d.consortium).functions.defaultAdmin().call(), d.timelock),
         (_contract(chain, "MembershipToken", d.membership).functions.owner().call(), d.timelock),
+        (_contract(chain, "SwarmKeys", d.swarm_keys).functions.consortium().call(), d.consortium),
     ]
     for got, expected in pairs:
         if Web3.to_checksum_address(got) != Web3.to_checksum_address(expected):

@@ -997,6 +997,61 @@ class StringTooLong(ContractCustomError):
     str: str
 
 
+class SwarmKeysBadShare(ContractCustomError):
+    """A share is not the size of an encrypted key."""
+
+    signature = "SwarmKeysBadShare(address,uint256)"
+    selector = bytes.fromhex("53beb77f")
+    abi_types = ('address', 'uint256')
+    fields = ('member', 'length')
+    member: str
+    length: int
+
+
+class SwarmKeysIncompleteShares(ContractCustomError):
+    """A rotation must give a share to each of the `expected` registered participants, in
+    ascending address order, once; `given` were named.
+    """
+
+    signature = "SwarmKeysIncompleteShares(uint256,uint256)"
+    selector = bytes.fromhex("5b8b31d6")
+    abi_types = ('uint256', 'uint256')
+    fields = ('given', 'expected')
+    given: int
+    expected: int
+
+
+class SwarmKeysNoKeyHash(ContractCustomError):
+    """The key hash is zero."""
+
+    signature = "SwarmKeysNoKeyHash()"
+    selector = bytes.fromhex("de63ae47")
+    abi_types = ()
+    fields = ()
+
+
+class SwarmKeysNotAMember(ContractCustomError):
+    """`account` is not a registered participant (it holds no role or never registered)."""
+
+    signature = "SwarmKeysNotAMember(address)"
+    selector = bytes.fromhex("0b03671d")
+    abi_types = ('address',)
+    fields = ('account',)
+    account: str
+
+
+class SwarmKeysNothingToCutOff(ContractCustomError):
+    """`account` cannot be cut off: it still holds a role, never registered, or was cut off
+    already.
+    """
+
+    signature = "SwarmKeysNothingToCutOff(address)"
+    selector = bytes.fromhex("41ea810b")
+    abi_types = ('address',)
+    fields = ('account',)
+    account: str
+
+
 class TaskRegistryCommitteeMode(ContractCustomError):
     """This ledger draws committees (the task must give drawSize and no committee), or it has
     no vetting contract (the task must name its committee).
@@ -1762,6 +1817,11 @@ ERRORS_BY_SELECTOR: dict[bytes, type[ContractCustomError]] = {
     ScoreCommitmentsRevealClosed.selector: ScoreCommitmentsRevealClosed,
     ScoreCommitmentsRevealTooEarly.selector: ScoreCommitmentsRevealTooEarly,
     StringTooLong.selector: StringTooLong,
+    SwarmKeysBadShare.selector: SwarmKeysBadShare,
+    SwarmKeysIncompleteShares.selector: SwarmKeysIncompleteShares,
+    SwarmKeysNoKeyHash.selector: SwarmKeysNoKeyHash,
+    SwarmKeysNotAMember.selector: SwarmKeysNotAMember,
+    SwarmKeysNothingToCutOff.selector: SwarmKeysNothingToCutOff,
     TaskRegistryCommitteeMode.selector: TaskRegistryCommitteeMode,
     TaskRegistryCommitteeSize.selector: TaskRegistryCommitteeSize,
     TaskRegistryDuplicateCommitteeMember.selector: TaskRegistryDuplicateCommitteeMember,

@@ -38,6 +38,7 @@ class Deployment:
     council: str | None = None  # Council (OZ Governor)
     timelock: str | None = None  # CouncilTimelock: the Consortium's admin
     membership: str | None = None  # MembershipToken: one organisation, one vote
+    swarm_keys: str | None = None  # SwarmKeys: the private swarm's key after a removal
 
     @property
     def governed(self) -> bool:
@@ -54,6 +55,7 @@ class Deployment:
             "Council": self.council,
             "CouncilTimelock": self.timelock,
             "MembershipToken": self.membership,
+            "SwarmKeys": self.swarm_keys,
         }
         return {name: address for name, address in named.items() if address is not None}
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 
 from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.events import EventStream, LedgerEvent
+from ledgerlearn.chain.roles import ROLES, role_id
 from ledgerlearn.core.deadlines import (
     RoundDeadlines,
     ScoringDeadlines,
@@ -297,6 +298,20 @@ class TaskRecord:
         return [model for model, kids in self.children(block).items() if not kids]
 
 
+PARTICIPANT_ROLES = frozenset(role_id(r) for r in ROLES)
+
+
+@dataclass
+class SwarmKeyRecord:
+    """The private swarm's key epochs (a consortium deployment's SwarmKeys contract)."""
+
+    epoch: int = 0  # 0: the key the consortium was founded with
+    key_hashes: dict[int, bytes] = field(default_factory=dict)  # epoch -> keccak of its key
+    cut_off: set[str] = field(default_factory=set)  # removed members no share was given to
+    shares: dict[tuple[int, str], list[bytes]] = field(default_factory=dict)
+    """(epoch, member) -> the shares given to it, in order (it keeps the first that matches)."""
+
+
 class LedgerIndex:
     """Folds events into :class:`TaskRecord` s; feed it every event in on-chain order."""
 
@@ -305,6 +320,8 @@ class LedgerIndex:
         self.members: dict[str, tuple[str, bytes]] = {}  # account -> (peer address, key)
         self.pool: list[str] = []  # validators in the pool, pool order (a consortium deployment)
         self.council: list[str] = []  # member organisations (a consortium deployment)
+        self.roles: dict[str, set[bytes]] = {}  # account -> its participant roles (Consortium)
+        self.swarm = SwarmKeyRecord()
         self.last_block = -1
         self._handlers: dict[str, Callable[[LedgerEvent], None]] = {
             "MemberRegistered": self._member_registered,
@@ -339,6 +356,10 @@ class LedgerIndex:
             "AggregateAttested": self._aggregate_attested,
             "RoundClosedAtDeadline": self._round_closed_at_deadline,
             "RoundFinalized": self._round_finalized,
+            "RoleGranted": self._role_granted,
+            "RoleRevoked": self._role_revoked,
+            "SwarmKeyRotated": self._swarm_key_rotated,
+            "SwarmKeyShared": self._swarm_key_shared,
         }
 
     def apply_all(self, events: Iterable[LedgerEvent]) -> None:
@@ -356,6 +377,31 @@ class LedgerIndex:
     # -- consortium ----------------------------------------------------------------------
     def _member_registered(self, e: LedgerEvent) -> None:
         self.members[e.args["account"]] = (e.args["peer_address"], e.args["encryption_key"])
+
+    def is_participant(self, account: str) -> bool:
+        """Whether ``account`` holds a participant role (publisher, provider, validator)."""
+        return bool(self.roles.get(account))
+
+    def lost_roles(self, account: str) -> bool:
+        """Whether ``account`` held a participant role and holds none now (removed)."""
+        return account in self.roles and not self.roles[account]
+
+    def _role_granted(self, e: LedgerEvent) -> None:
+        if e.contract == "Consortium" and bytes(e.args["role"]) in PARTICIPANT_ROLES:
+            self.roles.setdefault(e.args["account"], set()).add(bytes(e.args["role"]))
+
+    def _role_revoked(self, e: LedgerEvent) -> None:
+        if e.contract == "Consortium":
+            self.roles.get(e.args["account"], set()).discard(bytes(e.args["role"]))
+
+    def _swarm_key_rotated(self, e: LedgerEvent) -> None:
+        self.swarm.epoch = e.args["epoch"]
+        self.swarm.key_hashes[e.args["epoch"]] = bytes(e.args["key_hash"])
+        self.swarm.cut_off.update(e.args["removed"])
+
+    def _swarm_key_shared(self, e: LedgerEvent) -> None:
+        key = (e.args["epoch"], e.args["member"])
+        self.swarm.shares.setdefault(key, []).append(bytes(e.args["share"]))
 
     # -- tasks ---------------------------------------------------------------------------
     def _task_published(self, e: LedgerEvent) -> None:

@@ -34,6 +34,8 @@ MOVED_ON: dict[type[ContractCustomError], str] = {
     ce.ScoreCommitmentsAlreadyCommitted: "this member's score commitment was already mined",
     ce.ScoreCommitmentsCommitClosed: "the commit window closed meanwhile",
     ce.ScoreCommitmentsRevealTooEarly: "the reveals open a block later",
+    ce.SwarmKeysNothingToCutOff: "another member rotated the swarm key first",
+    ce.SwarmKeysIncompleteShares: "a member registered or left while the new swarm key was sealed",
 }
 """Revert -> what it means, for the reverts that are races between agents."""
 

@@ -96,11 +96,15 @@ def init(
             timelock_delay_s=timelock_delay,
             vet_blocks=vet_blocks,
         )
+        key = SwarmKey.generate()
         deployment = deploy_consortium(
-            chain, deployer, [Founder(a, r) for _, a, r in founders], council
+            chain,
+            deployer,
+            [Founder(a, r) for _, a, r in founders],
+            council,
+            swarm_key_hash=key.key_hash,
         )
         hashes = code_hashes(chain, deployment)
-        key = SwarmKey.generate()
         document = {k: v for k, v in vars(deployment).items() if v is not None}
         table = Table("organisation", "account", "roles", "bundle")
         for name, address, roles in founders:

@@ -148,6 +148,7 @@ class IpfsNode:
         self._signals_acquired = False
         self._local: set[str] = set()
         self._stored_as: dict[str, str] = {}  # a fetched CID -> the CID it was stored under
+        self._key: SwarmKey | None = None  # the swarm key the running node was started with
         self._fetcher: Fetcher | None = None
         self.failures: dict[str, int] = dict.fromkeys(FAILURE_CAUSES.values(), 0)
         """Fetches (``get`` and each item of ``get_many``) that failed, by cause (the values
@@ -218,6 +219,7 @@ class IpfsNode:
                 raise StorageError(f"kubo started on {self._repo} but reports no peer ID")
             self._kubo = kubo
             self._peer_id = peer_id
+            self._key = key
             self._local = set(kubo.list_pins(self._repo) or ())
             shutil.rmtree(self._work_root, ignore_errors=True)  # leftovers of a killed run
             self._work_root.mkdir(parents=True, exist_ok=True)
@@ -273,6 +275,17 @@ class IpfsNode:
             shutdown_signals.release()
             self._signals_acquired = False
         _LOG.info("IPFS node %s stopped", self._peer_id)
+
+    def swarm_key_changed(self) -> bool:
+        """Whether the configured key file now holds another key than the node started with
+        (a member's agent wrote the consortium's new key: restart to follow it)."""
+        key_file = self._settings.swarm_key_file
+        if key_file is None or not self._running:
+            return False
+        try:
+            return SwarmKey.load(key_file.expanduser()) != self._key
+        except StorageError:
+            return False  # unreadable now: the running key stays
 
     def __enter__(self) -> IpfsNode:
         return self.start()

@@ -21,6 +21,9 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+import ecies
+from eth_utils.crypto import keccak
+
 from ledgerlearn.errors import StorageError
 
 __all__ = ["SWARM_KEY_FILE", "SwarmKey", "install_swarm_key", "installed_swarm_key"]
@@ -97,6 +100,36 @@ class SwarmKey:
     def fingerprint(self) -> str:
         """A short, non-secret name of the key, for logs and checks (sha256 prefix)."""
         return hashlib.sha256(b"ledgerlearn swarm key " + self.secret).hexdigest()[:12]
+
+    @property
+    def key_hash(self) -> bytes:
+        """keccak256 of the key: recorded on chain for each key epoch (SwarmKeys), so a member
+        checks that the share it decrypted is the consortium's key. Not a secret (the key is 32
+        random bytes)."""
+        return keccak(self.secret)
+
+    def seal(self, public_key: bytes) -> bytes:
+        """The key encrypted to a member's registered secp256k1 public key (ECIES, 129 bytes):
+        its share of a new key epoch, posted on chain."""
+        return bytes(ecies.encrypt(public_key, self.secret))
+
+    @classmethod
+    def unseal(cls, share: bytes, private_key: bytes, key_hash: bytes) -> SwarmKey:
+        """Decrypt this member's share of a key epoch and check it against the epoch's hash.
+
+        Raises
+        ------
+        ValueError
+            The share does not decrypt with this key, or decrypts to another key than the one
+            the epoch's hash names (a rotator that gave members different keys).
+        """
+        try:
+            key = cls(ecies.decrypt(private_key, share))
+        except Exception as exc:  # eciespy raises several kinds for a corrupt share
+            raise ValueError(f"the share does not decrypt with this member's key ({exc})") from None
+        if key.key_hash != key_hash:
+            raise ValueError("the share decrypts to another key than the epoch's hash names")
+        return key
 
     def write(self, path: Path) -> None:
         """Write the key file whole, readable by its owner only."""

@@ -83,3 +83,18 @@ def test_a_node_leaves_the_private_swarm_when_its_settings_drop_the_key(
     node.stop()
     make_node("node")  # the same repository, open swarm: the key file goes with the setting
     assert not (tmp_path / "node" / SWARM_KEY_FILE).exists()
+
+
+def test_a_node_sees_its_key_file_change_and_follows_it_on_restart(
+    make_node: NodeFactory, tmp_path: Path
+) -> None:
+    path = key_file(tmp_path / "org.key", SwarmKey.generate())
+    node = make_node("gateway", swarm_key_file=path)
+    assert not node.swarm_key_changed()
+    new = SwarmKey.generate()
+    new.write(path)  # what a member's agent does when the consortium's key was rotated
+    assert node.swarm_key_changed()
+    node.stop()
+    node.start()
+    assert not node.swarm_key_changed()
+    assert SwarmKey.load(tmp_path / "gateway" / SWARM_KEY_FILE) == new  # the repository's too
