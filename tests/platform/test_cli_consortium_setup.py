@@ -171,3 +171,56 @@ def test_init_refuses_to_write_bundles_over_a_file_or_a_folder_in_use(
     assert a_file.read_text() == "notes\n"  # untouched
     one_line_error(init(world.bundles), "is not empty")
     assert sorted(p.name for p in world.bundles.iterdir()) == sorted(ORGS)
+
+
+def test_a_member_writes_the_bundle_of_an_admitted_organisation(
+    world: World, tmp_path: Path
+) -> None:
+    home = tmp_path / "lab-b"
+    joined = run(
+        "consortium", "join", str(world.bundles / "lab-b"), "--keystore", world.key("lab-b"),
+        "--home", str(home), "--rpc", world.url, env=world.env,
+    )  # fmt: skip
+    assert joined.returncode == 0, joined.stderr
+
+    def bundle(name: str, account: str, out: Path) -> subprocess.CompletedProcess[str]:
+        return run(
+            "consortium", "bundle", name, "--account", account, "--home", str(home),
+            "--out", str(out), env=world.env,
+        )  # fmt: skip
+
+    # clinic-c holds its roles on chain (here a founder; later members: once the council
+    # admitted them): its bundle has them, the deployment and the swarm key lab-b runs with
+    made = bundle("clinic-c", world.accounts["clinic-c"].address, tmp_path / "out")
+    assert made.returncode == 0, made.stderr
+    assert "epoch 0" in said(made)
+    document = json.loads((tmp_path / "out" / "clinic-c" / "bundle.json").read_text())
+    founders = json.loads((world.bundles / "clinic-c" / "bundle.json").read_text())
+    assert document["roles"] == ["PROVIDER", "VALIDATOR"]
+    assert document["code_hashes"] == founders["code_hashes"]
+    assert document["deployment"] == founders["deployment"]
+    key = SwarmKey.load(tmp_path / "out" / "clinic-c" / "swarm.key")
+    assert key == SwarmKey.load(home / "swarm.key")
+    again = run(
+        "consortium", "join", str(tmp_path / "out" / "clinic-c"), "--keystore",
+        world.key("clinic-c"), "--home", str(tmp_path / "clinic-c"), "--rpc", world.url,
+        env=world.env,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr  # the bundle passes join's checks
+
+    stranger = Account.create().address
+    one_line_error(bundle("stranger", stranger, tmp_path / "x"), "holds no role")
+    one_line_error(bundle("bad name!", stranger, tmp_path / "x"), "a name of letters")
+    one_line_error(
+        bundle("clinic-c", world.accounts["clinic-c"].address, tmp_path / "out"), "exists"
+    )
+    SwarmKey.generate().write(home / "swarm.key")  # not the consortium's key
+    one_line_error(
+        bundle("clinic-c", world.accounts["clinic-c"].address, tmp_path / "y"),
+        "not the consortium's current one",
+    )
+    elsewhere = run(
+        "consortium", "bundle", "c", "--account", stranger, "--home", str(tmp_path / "none"),
+        "--out", str(tmp_path / "z"), env=world.env,
+    )  # fmt: skip
+    one_line_error(elsewhere, "not a joined organisation's folder")

@@ -10,6 +10,7 @@ key on chain, write the settings its agents use, and say what the organisation c
 
 from __future__ import annotations
 
+import re
 import shlex
 from pathlib import Path
 from typing import Annotated
@@ -222,3 +223,99 @@ def join(
     for role in bundle.roles:
         console.print(f"  {role.lower()}: {steps[role]}")
     console.print("  every member: `ledgerlearn council status`, `ledgerlearn council vote ...`")
+
+
+def _joined_settings(home: Path) -> dict[str, str]:
+    """The agents' settings ``join`` wrote in ``home``."""
+    path = home / ENV_FILE
+    try:
+        text = path.read_text()
+    except OSError:
+        fail(f"{home} is not a joined organisation's folder (no {ENV_FILE}: run consortium join)")
+    settings = {}
+    for line in text.splitlines():
+        name, sep, value = line.partition("=")
+        if sep:
+            settings[name] = shlex.split(value)[0] if value else ""
+    needed = ("RPC_URL", "DEPLOYMENT_FILE", "SWARM_KEY_FILE")
+    missing = [n for n in needed if not any(k.endswith("__" + n) for k in settings)]
+    if missing:
+        fail(f"{path} names no {', '.join(missing)}: run consortium join again")
+    return settings
+
+
+@consortium_app.command("bundle")
+def bundle(
+    organisation: Annotated[str, typer.Argument(help="The admitted organisation's name.")],
+    account: Annotated[str, typer.Option(help="Its account (admitted by the council).")],
+    home: Annotated[
+        Path, typer.Option(help="This organisation's folder, as consortium join wrote it.")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the bundle.")] = Path(
+        "bundles"
+    ),
+    public_rpc: Annotated[
+        str | None,
+        typer.Option(help="The RPC URL the organisation reaches (default: this one's)."),
+    ] = None,
+) -> None:
+    """Write the bundle of an organisation the council admitted, from a member's host: the
+    consortium's deployment, the code of its contracts, and the current swarm key."""
+    from ledgerlearn.addresses import AddressError, parse_address
+    from ledgerlearn.agents.bundle import Bundle, code_hashes, write_bundle
+    from ledgerlearn.chain.backend import connect
+    from ledgerlearn.chain.client import LedgerClient
+    from ledgerlearn.chain.deployment import Deployment
+    from ledgerlearn.chain.swarm_keys import SwarmKeys
+    from ledgerlearn.config import ChainSettings
+    from ledgerlearn.storage.swarm_key import SwarmKey
+
+    try:
+        address = parse_address(account)
+    except AddressError as exc:
+        fail(f"--account: {exc}")
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", organisation):
+        fail(f"{organisation!r}: a name of letters, digits, '.', '_' and '-' (at most 64)")
+    folder = out / organisation
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        fail(f"{folder} exists: a bundle is written to a new folder")
+    settings = _joined_settings(home.expanduser().resolve())
+    with clear_errors():
+        url = settings["LEDGERLEARN_CHAIN__RPC_URL"]
+        chain = connect(ChainSettings(backend="rpc", rpc_url=url))
+        deployment = Deployment.load(Path(settings["LEDGERLEARN_CHAIN__DEPLOYMENT_FILE"]))
+        deployment.check(chain)
+        client = LedgerClient(chain, deployment)
+        roles = tuple(r for r in ROLES if client.has_role(r, address))
+        if not roles:
+            fail(
+                f"{address} holds no role on this consortium: the council admits it first "
+                f"(`ledgerlearn council propose admit {address} --role ...`, votes, execute)"
+            )
+        key = SwarmKey.load(Path(settings["LEDGERLEARN_STORAGE__SWARM_KEY_FILE"]))
+        epoch = 0
+        if deployment.swarm_keys is not None:
+            keys = SwarmKeys(client)
+            epoch = keys.epoch()
+            current = keys.key_hash(epoch)
+            if current != bytes(32) and current != key.key_hash:
+                fail(
+                    f"the swarm key in {home} is not the consortium's current one (epoch "
+                    f"{epoch}): start one of this organisation's agents so it adopts it, then "
+                    "run this again"
+                )
+        document = {k: v for k, v in vars(deployment).items() if v is not None}
+        made = Bundle(
+            organisation=organisation,
+            account=address,
+            roles=roles,
+            rpc_url=public_rpc or url,
+            deployment=document,
+            code_hashes=code_hashes(chain, deployment),
+        )
+        write_bundle(folder, made, key)
+    console.print(
+        f"bundle of {organisation} ({address}: {', '.join(r.lower() for r in roles)}) written "
+        f"to {folder}, with the swarm key of epoch {epoch} ({key.fingerprint}): a secret, hand "
+        f"it over privately; on its host: `ledgerlearn consortium join {folder} --keystore ...`"
+    )
