@@ -255,6 +255,7 @@ async function main() {
     record("swarm key: rotate (sealed to 15 members)", await gasOf(swarm.connect(orgs[0]).rotate([removed.address], ethers.id("new"), left, sealed)),
       "after the council removed the 16th; the shares are in the events");
     record("swarm key: share with one member", await gasOf(swarm.connect(orgs[0]).share(orgs[1].address, sealed[0])));
+    record("swarm key: ask for another share", await gasOf(swarm.connect(orgs[1]).requestShare()));
   }
 
   // --- print -------------------------------------------------------------------------------------

@@ -66,6 +66,12 @@ contract SwarmKeys is ISwarmKeys {
     }
 
     /// @inheritdoc ISwarmKeys
+    function requestShare() external {
+        _requireMember(msg.sender);
+        emit SwarmKeyShareRequested(epoch, msg.sender);
+    }
+
+    /// @inheritdoc ISwarmKeys
     function keyHash(uint256 epoch_) external view returns (bytes32) {
         return _keyHashes[epoch_];
     }

@@ -8,8 +8,9 @@ pragma solidity ^0.8.28;
 /// every registered participant's encryption key (ECIES, off chain) and posts the ciphertexts
 /// here with the key's hash; each member's agent decrypts its share, checks it against the hash
 /// and restarts its node with the new key. The removed member gets no share and is refused by
-/// every node that restarted. A member registered later, or one whose share does not match the
-/// hash (a lying rotator), gets a share from any member holding the key (`share`).
+/// every node that restarted. A member registered later gets a share from a member holding the key
+/// (`share`); so does one whose shares do not match the hash (a lying rotator), once it asks
+/// (`requestShare`).
 /// @dev The chain stores only the epoch, each epoch's key hash and who was cut off; the shares
 /// are in the events. A rotation needs a registered member that lost all its roles and was not
 /// cut off yet, so a member cannot make everybody restart at will.
@@ -18,6 +19,8 @@ interface ISwarmKeys {
     event SwarmKeyRotated(uint256 indexed epoch, address indexed rotator, address[] removed, bytes32 keyHash);
     /// @notice `member`'s copy of epoch `epoch`'s key, encrypted to its registered key by `from`.
     event SwarmKeyShared(uint256 indexed epoch, address indexed member, address indexed from, bytes share);
+    /// @notice `member` found none of its shares of epoch `epoch`'s key usable and asks for another.
+    event SwarmKeyShareRequested(uint256 indexed epoch, address indexed member);
 
     /// @notice `account` is not a registered participant (it holds no role or never registered).
     error SwarmKeysNotAMember(address account);
@@ -41,6 +44,11 @@ interface ISwarmKeys {
     /// @notice Give `member` (a registered participant) its copy of the current key. Only a
     /// registered participant; the recipient keeps the first share matching the key hash.
     function share(address member, bytes calldata encrypted) external;
+
+    /// @notice Ask the members holding the current key for another share: none of the caller's
+    /// shares of it matched the key hash (a lying rotator or sharer). Only a registered
+    /// participant; each holder answers a member at most once per epoch.
+    function requestShare() external;
 
     /// @notice The current epoch (0: the key the consortium was founded with).
     function epoch() external view returns (uint256);

@@ -98,4 +98,16 @@ describe("SwarmKeys (K4)", function () {
     await expect(swarm.connect(b).share(a.address, share(7)))
       .to.emit(swarm, "SwarmKeyShared").withArgs(1n, a.address, b.address, share(7));
   });
+
+  it("a participant whose shares do not match asks for another; nobody else can ask", async function () {
+    const { consortium, swarm, admin, a, b, c, unregistered, outsider } = await loadFixture(deploySwarm);
+    await consortium.connect(admin).revokeRole(ROLE.PROVIDER, c.address);
+    const left = ascending(a, b);
+    await swarm.connect(a).rotate([c.address], NEW, left, left.map((_, i) => share(i)));
+    await expect(swarm.connect(b).requestShare()).to.emit(swarm, "SwarmKeyShareRequested").withArgs(1n, b.address);
+    for (const who of [outsider, unregistered, c]) {
+      await expect(swarm.connect(who).requestShare())
+        .to.be.revertedWithCustomError(swarm, "SwarmKeysNotAMember").withArgs(who.address);
+    }
+  });
 });

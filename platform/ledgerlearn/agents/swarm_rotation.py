@@ -13,6 +13,10 @@ agents replace the key (:class:`SwarmRotation`, called every tick of the agent's
   removed member's connections drop with the restart and it is refused from then on.
 - **share**: a participant registered after the rotation gets a share from a member holding
   the key (taking turns as above).
+- **repair**: a member none of whose shares matches the epoch's key hash (a lying rotator or
+  sharer: nobody else can check a share sealed to another) says so once (a WARNING) and asks
+  for another share on chain (SwarmKeys.requestShare, once per unusable share); the next member
+  holding the key that has not shared with it yet answers, taking turns as above.
 
 The agent decrypts with its account key, the key every agent registers as its encryption key.
 """
@@ -67,7 +71,7 @@ class SwarmRotation:
         self.keys = SwarmKeys(participant.client)
         self.key = SwarmKey.load(key_file)
         self._noticed: dict[str, int] = {}  # what needs doing -> the block it was first seen
-        self._said: set[tuple[int, str]] = set()  # (epoch, problem) said once
+        self._said: set[tuple[int, int]] = set()  # (epoch, shares seen) said once
 
     @property
     def epoch(self) -> int | None:
@@ -88,15 +92,17 @@ class SwarmRotation:
         if not index.is_participant(me) or me not in index.members:
             return False  # removed (or not registered yet): nothing of ours to keep
         if self.epoch != index.swarm.epoch:
-            self._adopt()
-            return False  # a member without the current key neither rotates nor shares
+            return self._adopt()  # a member without the current key neither rotates nor shares
         return self._rotate() or self._share()
 
     # -- adopt ---------------------------------------------------------------------------
-    def _adopt(self) -> None:
+    def _adopt(self) -> bool:
+        """Adopt the current epoch's key from this member's shares; when none is usable, ask
+        for another share. True when that request was sent."""
         swarm = self.participant.index.swarm
         epoch = swarm.epoch
-        shares = swarm.shares.get((epoch, self.participant.address), [])
+        me = self.participant.address
+        shares = swarm.shares.get((epoch, me), [])
         problems = []
         for share in shares:
             try:
@@ -116,16 +122,25 @@ class SwarmRotation:
                 key.fingerprint,
                 ", ".join(sorted(swarm.cut_off)) or "none",
             )
-            return
-        if problems and (epoch, "mismatch") not in self._said:
-            self._said.add((epoch, "mismatch"))
+            return False
+        if not problems:
+            return False  # no share yet (registered after the rotation): one is on its way
+        if (epoch, len(shares)) not in self._said:
+            self._said.add((epoch, len(shares)))
             log.warning(
                 "none of the %d share(s) of swarm key epoch %d given to this member is usable "
-                "(%s); waiting for another member to share the key",
+                "(%s; from %s); asking the members for another",
                 len(shares),
                 epoch,
                 "; ".join(problems),
+                ", ".join(sorted(swarm.sharers.get((epoch, me), set()))),
             )
+        asked = swarm.requests.get((epoch, me), 0)
+        if asked >= len(shares):
+            return False  # asked already: the answer is on its way
+        self.keys.request_share(epoch, asked + 1)
+        log.info("asked for another share of swarm key epoch %d (request %d)", epoch, asked + 1)
+        return True
 
     # -- rotate and share (members holding the current key) ------------------------------
     def _my_turn(self, need: str) -> bool:
@@ -163,15 +178,26 @@ class SwarmRotation:
 
     def _share(self) -> bool:
         index = self.participant.index
-        epoch = index.swarm.epoch
+        swarm = index.swarm
+        epoch = swarm.epoch
+        me = self.participant.address
         if epoch == 0:
             return False  # the founding key travels in the bundles
         for member, (_, public_key) in sorted(index.members.items()):
-            if not index.is_participant(member) or (epoch, member) in index.swarm.shares:
+            if member == me or not index.is_participant(member):
                 continue
-            if not self._my_turn(f"share:{epoch}:{member}"):
+            given = len(swarm.shares.get((epoch, member), []))
+            if given == 0:
+                why = "registered after it"
+            elif swarm.requests.get((epoch, member), 0) >= given:
+                if me in swarm.sharers.get((epoch, member), set()):
+                    continue  # one share from each member: it was not this one's to repair
+                why = f"it asked: none of its {given} share(s) matched"
+            else:
+                continue
+            if not self._my_turn(f"share:{epoch}:{member}:{given}"):
                 continue
             self.keys.share(member, self.key.seal(public_key), epoch)
-            log.info("swarm key epoch %d shared with %s (registered after it)", epoch, member)
+            log.info("swarm key epoch %d shared with %s (%s)", epoch, member, why)
             return True
         return False

@@ -310,6 +310,11 @@ class SwarmKeyRecord:
     cut_off: set[str] = field(default_factory=set)  # removed members no share was given to
     shares: dict[tuple[int, str], list[bytes]] = field(default_factory=dict)
     """(epoch, member) -> the shares given to it, in order (it keeps the first that matches)."""
+    sharers: dict[tuple[int, str], set[str]] = field(default_factory=dict)
+    """(epoch, member) -> who gave it a share (the rotator included)."""
+    requests: dict[tuple[int, str], int] = field(default_factory=dict)
+    """(epoch, member) -> how many times it asked for another share (none of its shares
+    matched the key hash)."""
 
 
 class LedgerIndex:
@@ -360,6 +365,7 @@ class LedgerIndex:
             "RoleRevoked": self._role_revoked,
             "SwarmKeyRotated": self._swarm_key_rotated,
             "SwarmKeyShared": self._swarm_key_shared,
+            "SwarmKeyShareRequested": self._swarm_key_share_requested,
         }
 
     def apply_all(self, events: Iterable[LedgerEvent]) -> None:
@@ -402,6 +408,11 @@ class LedgerIndex:
     def _swarm_key_shared(self, e: LedgerEvent) -> None:
         key = (e.args["epoch"], e.args["member"])
         self.swarm.shares.setdefault(key, []).append(bytes(e.args["share"]))
+        self.swarm.sharers.setdefault(key, set()).add(e.args["from"])
+
+    def _swarm_key_share_requested(self, e: LedgerEvent) -> None:
+        key = (e.args["epoch"], e.args["member"])
+        self.swarm.requests[key] = self.swarm.requests.get(key, 0) + 1
 
     # -- tasks ---------------------------------------------------------------------------
     def _task_published(self, e: LedgerEvent) -> None:

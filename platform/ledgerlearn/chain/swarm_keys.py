@@ -2,8 +2,9 @@
 
 When the council removes a member, that member still holds the swarm key: any remaining member
 rotates it (:meth:`SwarmKeys.rotate`: a new key sealed to every registered participant's
-encryption key, posted with the key's hash); a member registered later, or one whose share did
-not match the hash, gets a share from anyone holding the key (:meth:`SwarmKeys.share`).
+encryption key, posted with the key's hash); a member registered later gets a share from anyone
+holding the key (:meth:`SwarmKeys.share`), and so does one whose shares did not match the hash
+once it asks (:meth:`SwarmKeys.request_share`).
 """
 
 from __future__ import annotations
@@ -51,8 +52,16 @@ class SwarmKeys:
         )
 
     def share(self, member: str, sealed: bytes, epoch: int) -> None:
-        """Give ``member`` its copy of the current key (epoch ``epoch``), sealed to it."""
+        """Give ``member`` its copy of the current key (epoch ``epoch``), sealed to it (once
+        per epoch from each member)."""
         self.client.transact(
             self.contract.functions.share(Web3.to_checksum_address(member), sealed),
             key=f"swarm-share:{epoch}:{member.lower()}",
+        )
+
+    def request_share(self, epoch: int, attempt: int) -> None:
+        """Ask for another share of epoch ``epoch``'s key (none of this member's matched its
+        hash); ``attempt`` counts the requests for that epoch (names the transaction)."""
+        self.client.transact(
+            self.contract.functions.requestShare(), key=f"swarm-request:{epoch}:{attempt}"
         )

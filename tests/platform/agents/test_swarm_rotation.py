@@ -24,6 +24,7 @@ from ledgerlearn.chain.client import LedgerClient
 from ledgerlearn.chain.consortium_deployment import CouncilSettings, Founder, deploy_consortium
 from ledgerlearn.chain.council import Council
 from ledgerlearn.chain.deployment import Deployment
+from ledgerlearn.chain.swarm_keys import SwarmKeys
 from ledgerlearn.config import ChainSettings, StorageSettings
 from ledgerlearn.errors import ContentUnavailableError, StorageError
 from ledgerlearn.storage import IpfsNode
@@ -182,3 +183,42 @@ def test_a_removed_member_is_cut_off_and_a_later_one_let_in(
     assert d.node.get(new_cid, new_digest, timeout_s=30) == after
     shared = [r for r in caplog.records if "shared with" in r.getMessage()]
     assert len(shared) == 1
+
+
+def test_a_member_given_a_bad_share_asks_and_another_member_repairs_it(
+    consortium: Consortium, caplog: pytest.LogCaptureFixture
+) -> None:
+    # a lying rotator: after c's removal, a seals the new key to itself and to d, but gives b
+    # a share of another key (well formed: only b can tell, by the key hash)
+    caplog.set_level(logging.INFO)
+    m = consortium.members
+    a, b, c = m["a"], m["b"], m["c"]
+    consortium.council_passes("remove", c.participant.address)
+    consortium.council_passes("admit", consortium.newcomer.address, ["PROVIDER"])
+    d = consortium.join("d", consortium.newcomer)
+    a.participant.sync()
+    index = a.participant.index
+    key, other = SwarmKey.generate(), SwarmKey.generate()
+    sealed = {
+        x.participant.address: (other if x is b else key).seal(
+            index.members[x.participant.address][1]
+        )
+        for x in (a, b, d)
+    }
+    SwarmKeys(a.participant.client).rotate([c.participant.address], key.key_hash, sealed, 1)
+
+    consortium.step_until(lambda: a.key == b.key == d.key == key, ["a", "b", "d"])
+    swarm = b.participant.index.swarm
+    me = b.participant.address
+    assert swarm.requests[(1, me)] == 1  # asked once
+    assert len(swarm.shares[(1, me)]) == 2  # the bad share, then the repair
+    assert swarm.sharers[(1, me)] == {a.participant.address, d.participant.address}
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and a.participant.address in warnings[0], warnings
+    assert "another key than the epoch's hash names" in warnings[0]
+
+    for x in (a, d):
+        b.node.connect(x.node.multiaddrs[0])
+    content = os.urandom(20_000)
+    cid, digest = d.node.put(content)
+    assert b.node.get(cid, digest, timeout_s=30) == content  # back in the swarm
