@@ -23,6 +23,7 @@ contract Consortium is AccessControlDefaultAdminRules, IConsortium {
 
     mapping(address account => Member) private _members;
     address[] private _registered;
+    mapping(address account => bool) private _admitted;
 
     /// @param adminTransferDelay seconds between starting and accepting an admin transfer
     /// @param initialAdmin the first admin (a council deployment: the council's timelock)
@@ -83,7 +84,20 @@ contract Consortium is AccessControlDefaultAdminRules, IConsortium {
     }
 
     /// @inheritdoc IConsortium
+    function wasAdmitted(address account) external view returns (bool) {
+        return _admitted[account];
+    }
+
+    /// @inheritdoc IConsortium
     function keyProofMessage(address account) public view returns (bytes32) {
         return keccak256(abi.encode(keccak256("ledgerlearn member key"), block.chainid, address(this), account));
+    }
+
+    /// @dev Remembers every account a participant role was granted to (`wasAdmitted`).
+    function _grantRole(bytes32 role, address account) internal override returns (bool granted) {
+        granted = super._grantRole(role, account);
+        if (role == PUBLISHER_ROLE || role == PROVIDER_ROLE || role == VALIDATOR_ROLE) {
+            _admitted[account] = true;
+        }
     }
 }

@@ -35,7 +35,7 @@ contract SwarmKeys is ISwarmKeys {
         if (removed.length == 0) revert SwarmKeysNothingToCutOff(address(0));
         for (uint256 i = 0; i < removed.length; ++i) {
             address gone = removed[i];
-            if (_cutOff[gone] || consortium.isParticipant(gone) || consortium.memberOf(gone).registeredBlock == 0) {
+            if (_cutOff[gone] || consortium.isParticipant(gone) || !consortium.wasAdmitted(gone)) {
                 revert SwarmKeysNothingToCutOff(gone);
             }
             _cutOff[gone] = true;

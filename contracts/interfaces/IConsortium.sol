@@ -66,6 +66,11 @@ interface IConsortium is IAccessControl {
     /// @notice True when `account` holds at least one of the three participant roles.
     function isParticipant(address account) external view returns (bool);
 
+    /// @notice True when `account` was ever granted a participant role (held one at some point,
+    /// registered or not): a member removed before it registered its node may still hold what its
+    /// bundle gave it.
+    function wasAdmitted(address account) external view returns (bool);
+
     /// @notice Accounts that ever registered, in registration order (filter by role with hasRole).
     function registeredMembers() external view returns (address[] memory);
 }

@@ -12,8 +12,9 @@ pragma solidity ^0.8.28;
 /// (`share`); so does one whose shares do not match the hash (a lying rotator), once it asks
 /// (`requestShare`).
 /// @dev The chain stores only the epoch, each epoch's key hash and who was cut off; the shares
-/// are in the events. A rotation needs a registered member that lost all its roles and was not
-/// cut off yet, so a member cannot make everybody restart at will.
+/// are in the events. A rotation needs an admitted member (registered or not: a bundle carries
+/// the key) that lost all its roles and was not cut off yet, so a member cannot make everybody
+/// restart at will.
 interface ISwarmKeys {
     /// @notice Epoch `epoch`'s key replaced the previous one, cutting off `removed`.
     event SwarmKeyRotated(uint256 indexed epoch, address indexed rotator, address[] removed, bytes32 keyHash);
@@ -24,7 +25,7 @@ interface ISwarmKeys {
 
     /// @notice `account` is not a registered participant (it holds no role or never registered).
     error SwarmKeysNotAMember(address account);
-    /// @notice `account` cannot be cut off: it still holds a role, never registered, or was cut
+    /// @notice `account` cannot be cut off: it still holds a role, was never admitted, or was cut
     /// off already.
     error SwarmKeysNothingToCutOff(address account);
     /// @notice A rotation must give a share to each of the `expected` registered participants,
@@ -35,8 +36,8 @@ interface ISwarmKeys {
     /// @notice The key hash is zero.
     error SwarmKeysNoKeyHash();
 
-    /// @notice Replace the swarm key, cutting off `removed` (each a registered member with no role
-    /// left). `members` are every registered participant, ascending; `shares[i]` is the new key
+    /// @notice Replace the swarm key, cutting off `removed` (each an admitted member with no role
+    /// left, registered or not). `members` are every registered participant, ascending; `shares[i]` is the new key
     /// encrypted to `members[i]`'s registered encryption key. Only a registered participant.
     function rotate(address[] calldata removed, bytes32 keyHash, address[] calldata members, bytes[] calldata shares)
         external;

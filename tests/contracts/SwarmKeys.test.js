@@ -1,7 +1,7 @@
 // The private swarm's key after a removal (THREATS K4): a member the council removed still holds
-// the key, so any remaining member posts a new one, encrypted to every registered participant;
-// nobody can make the swarm rotate without a removal, leave a participant out, or hand the
-// removed member a share.
+// the key (registered or not: its bundle carries it), so any remaining member posts a new one,
+// encrypted to every registered participant; nobody can make the swarm rotate without a removal,
+// leave a participant out, or hand the removed member a share.
 const { expect } = require("chai");
 const { ethers } = require("hardhat");
 const { loadFixture } = require("@nomicfoundation/hardhat-network-helpers");
@@ -51,12 +51,18 @@ describe("SwarmKeys (K4)", function () {
       .to.be.revertedWithCustomError(swarm, "SwarmKeysNothingToCutOff");
   });
 
-  it("a member that never registered a node is no reason to rotate", async function () {
-    const { consortium, swarm, admin, a, b, c, unregistered } = await loadFixture(deploySwarm);
-    await consortium.connect(admin).revokeRole(ROLE.PROVIDER, unregistered.address);
+  it("a removed member that never registered is cut off too; an account never admitted is no reason", async function () {
+    const { consortium, swarm, admin, a, b, c, unregistered, outsider } = await loadFixture(deploySwarm);
     const all = ascending(a, b, c);
+    await expect(swarm.connect(a).rotate([outsider.address], NEW, all, all.map((_, i) => share(i))))
+      .to.be.revertedWithCustomError(swarm, "SwarmKeysNothingToCutOff").withArgs(outsider.address);
+    expect(await consortium.wasAdmitted(unregistered.address)).to.equal(true);
+    expect(await consortium.wasAdmitted(outsider.address)).to.equal(false);
+    await consortium.connect(admin).revokeRole(ROLE.PROVIDER, unregistered.address);
+    expect(await consortium.wasAdmitted(unregistered.address)).to.equal(true); // it may hold its bundle's key
     await expect(swarm.connect(a).rotate([unregistered.address], NEW, all, all.map((_, i) => share(i))))
-      .to.be.revertedWithCustomError(swarm, "SwarmKeysNothingToCutOff").withArgs(unregistered.address);
+      .to.emit(swarm, "SwarmKeyRotated").withArgs(1n, a.address, [unregistered.address], NEW);
+    expect(await swarm.cutOff(unregistered.address)).to.equal(true);
   });
 
   it("every remaining participant gets a share: none left out, none twice, not the removed one", async function () {

@@ -157,8 +157,8 @@ class SwarmRotation:
 
     def _rotate(self) -> bool:
         index = self.participant.index
-        removed = sorted(
-            a for a in index.members if not index.is_participant(a) and a not in index.swarm.cut_off
+        removed = sorted(  # registered or not: an admitted member may hold its bundle's key
+            a for a in index.roles if index.lost_roles(a) and a not in index.swarm.cut_off
         )
         if not removed or not self._my_turn("rotate:" + ",".join(removed)):
             return False

@@ -1041,7 +1041,7 @@ class SwarmKeysNotAMember(ContractCustomError):
 
 
 class SwarmKeysNothingToCutOff(ContractCustomError):
-    """`account` cannot be cut off: it still holds a role, never registered, or was cut off
+    """`account` cannot be cut off: it still holds a role, was never admitted, or was cut off
     already.
     """
 

@@ -30,7 +30,7 @@ from ledgerlearn.errors import ContentUnavailableError, StorageError
 from ledgerlearn.storage import IpfsNode
 from ledgerlearn.storage.swarm_key import SwarmKey
 
-SETTINGS = CouncilSettings(voting_delay_blocks=1, voting_period_blocks=3, timelock_delay_s=1)
+SETTINGS = CouncilSettings(voting_delay_blocks=1, voting_period_blocks=5, timelock_delay_s=1)
 
 
 @dataclass
@@ -77,7 +77,7 @@ class Consortium:
         proposer = Council(voters[0].participant.client)
         pid = proposer.propose(getattr(proposer, build)(*args), f"{build} {args[0]}")
         self.chain.mine(SETTINGS.voting_delay_blocks + 1)
-        for m in voters[: len(voters) // 2 + 1]:  # a majority decides (at once)
+        for m in voters[: len(seats) // 2 + 1]:  # a majority of the council decides (at once)
             Council(m.participant.client).vote(pid, "for")
         self.chain.mine(SETTINGS.voting_period_blocks)
         assert proposer.advance(pid) == "queued"
@@ -222,3 +222,28 @@ def test_a_member_given_a_bad_share_asks_and_another_member_repairs_it(
     content = os.urandom(20_000)
     cid, digest = d.node.put(content)
     assert b.node.get(cid, digest, timeout_s=30) == content  # back in the swarm
+
+
+def test_a_member_removed_before_it_registered_its_node_is_cut_off_too(
+    consortium: Consortium, tmp_path: Path
+) -> None:
+    # admitted, handed its bundle (the current key), removed before it ever registered a node:
+    # it holds the key all the same, so the members rotate
+    m = consortium.members
+    a, b, c = m["a"], m["b"], m["c"]
+    stranger = consortium.newcomer
+    consortium.council_passes("admit", stranger.address, ["PROVIDER"])
+    consortium.council_passes("remove", stranger.address)
+    consortium.step_until(lambda: a.key == b.key == c.key != consortium.founding, ["a", "b", "c"])
+    swarm = a.participant.index.swarm
+    assert swarm.epoch == 1 and swarm.cut_off == {stranger.address}
+
+    bundle_key = tmp_path / "stranger" / "swarm.key"
+    consortium.founding.write(bundle_key)  # what its bundle carried
+    settings = StorageSettings(repo_dir=tmp_path / "stranger" / "ipfs", swarm_key_file=bundle_key)
+    node = IpfsNode(settings, handle_signals=False).start()
+    try:
+        with pytest.raises(StorageError, match="cannot connect"):
+            node.connect(a.node.multiaddrs[0])
+    finally:
+        node.stop()
