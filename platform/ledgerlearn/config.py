@@ -41,13 +41,25 @@ class ChainSettings(BaseModel):
     )
     poll_interval_s: float = Field(0.2, gt=0, description="Event stream polling interval.")
     subscribe: bool = Field(
-        False,
+        True,
         description="Agents sleep until the node announces a block (eth_subscribe newHeads "
-        "over WebSocket, backend 'rpc'), reading the chain every fallback_poll_s meanwhile; "
-        "False: they poll every half second. Off by default for now: a fetch finishing is "
-        "not a block, so a validator prefetching updates waits longer between them (in CI "
-        "4 of 5 quick-demo validators missed a 10-block commit window).",
+        "over WebSocket, backend 'rpc'), reading the chain every fallback_poll_s meanwhile, "
+        "and poll every half second while the subscription is down; False: they always poll.",
     )
+    ws_url: str | None = Field(
+        None,
+        description="The node's WebSocket endpoint for subscriptions (ws:// or wss://); None: "
+        "the RPC URL's host and port (anvil serves both there; Besu serves WebSocket on its "
+        "--rpc-ws-port, 8546 by default).",
+    )
+
+    @field_validator("ws_url")
+    @classmethod
+    def _websocket(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("ws://", "wss://")):
+            raise ValueError(f"not a WebSocket URL (ws:// or wss://): {value!r}")
+        return value
+
     fallback_poll_s: float = Field(
         2.0, gt=0, description="With subscribe: the longest an agent sleeps without a block."
     )

@@ -227,7 +227,7 @@ def open_session(
         check_role(client, role)
     heads = None
     if chain.backend == "rpc" and chain.subscribe:
-        heads = HeadWatcher(chain.rpc_url).start()
+        heads = HeadWatcher(chain.ws_url or chain.rpc_url).start()
     try:
         with IpfsNode(storage, start_fetch_worker=True, handle_signals=handle_signals) as node:
             participant = Participant(client, node, state_dir, fetch_timeout_s=fetch_timeout_s)

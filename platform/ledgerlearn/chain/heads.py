@@ -8,8 +8,9 @@ no gap (the next read covers every block since the checkpoint). The socket is re
 growing delay (up to ``reconnect_max_s``) when the node goes away; meanwhile the agent polls at
 the fallback interval.
 
-anvil and Besu serve WebSocket on their RPC port (``ws://`` for ``http://``); a node that
-does not (or the in-process EVM, which has no node) leaves the agent polling.
+anvil serves WebSocket on its RPC port (``ws://`` for ``http://``); Besu on its own
+``--rpc-ws-port`` (``chain.ws_url``). A node that serves none (or the in-process EVM, which has
+no node) leaves the agent polling.
 """
 
 from __future__ import annotations

@@ -29,6 +29,10 @@ def test_websocket_urls() -> None:
     assert websocket_url("https://node.example:443/rpc") == "wss://node.example:443/rpc"
     with pytest.raises(ValueError, match="not an HTTP"):
         websocket_url("ftp://x")
+    # a node serving WebSocket on its own port (Besu: --rpc-ws-port) is named in the settings
+    assert ChainSettings(ws_url="ws://10.0.0.2:8546").ws_url == "ws://10.0.0.2:8546"
+    with pytest.raises(ValueError, match="not a WebSocket URL"):
+        ChainSettings(ws_url="http://10.0.0.2:8546")
 
 
 def test_every_block_is_announced_and_the_subscription_survives_a_restart(
