@@ -368,6 +368,8 @@ def test_dashboard_shows_a_finished_task_history(tmp_path: Path) -> None:
                 run.watched,
             )  # fmt: skip
             items = page.locator("#feed li")
+            # the title shows before the first page of events has arrived
+            wait_until(lambda: items.count() > 0, 60, "the first page of events", run.watched)
             while True:
                 shown = items.count()
                 if page.locator("#feed-older").is_hidden():
