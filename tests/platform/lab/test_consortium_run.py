@@ -16,7 +16,7 @@ from ledgerlearn.chain.index import LedgerIndex
 from ledgerlearn.chain.rewards import Rewards
 from ledgerlearn.config import ChainSettings
 from ledgerlearn.core.draw import draw_committee, draw_seed
-from ledgerlearn.core.rules import Stage, Status
+from ledgerlearn.core.rules import Stage, Status, to_fixed
 from ledgerlearn.lab.simulate import (
     REWARD_MAX_DISAGREEMENT_BPS,
     REWARD_PROVIDER_SHARE_BPS,
@@ -27,6 +27,7 @@ from ledgerlearn.lab.simulate import (
 
 REWARD = 1_000_000
 BEHAVIOURS = ["honest", "honest", "honest", "honest", "inflate"]  # the pool of 5, all drawn
+EDGE = 0.1  # how far from the threshold honest members' fragments may judge an update apart
 
 
 @pytest.fixture(scope="module")
@@ -104,14 +105,24 @@ def test_every_score_was_committed_before_it_was_revealed(run: dict) -> None:
 
 def test_no_honest_member_lost_its_reveal_to_the_members_who_revealed_first(run: dict) -> None:
     # the first reveals decide an update; the others' reveals, in time, are still taken and
-    # counted, with the decision or against it (the honest members agree with every decision)
+    # counted, with the decision or against it. An honest member scores on its own fragment,
+    # so it may disagree with a decision on the threshold's edge (a CI run: the committee's
+    # -0.279 against a threshold of -0.25, the late member's score above it), never with a
+    # clear one.
     task, liar = run["task"], run["validators"][BEHAVIOURS.index("inflate")]
     decided = [u for u in task.updates.values() if u.status in (Status.ACCEPTED, Status.REJECTED)]
     assert decided
     assert any(u.revealed_late for u in decided)
+    edge = to_fixed(EDGE)
     for u in decided:
         assert u.unrevealed == [], (u.update.hex(), u.unrevealed)
-        assert all(agreed for who, agreed in u.revealed_late.items() if who != liar)
+        against = [who for who, agreed in u.revealed_late.items() if who != liar and not agreed]
+        assert u.committee_score is not None
+        assert not against or abs(u.committee_score - task.params.threshold) <= edge, (
+            u.update.hex(),
+            u.committee_score,
+            against,
+        )
     commitments = run["reader"].satellite("ScoreCommitments")
     late = [agreed for u in decided for agreed in u.revealed_late.values()]
     assert run["reader"].read(commitments.functions.lateCreditTotal(1)) == [
